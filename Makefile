@@ -1,0 +1,36 @@
+# Two commands for a new user: `make demo` and `make test`.
+PKG     := p4l
+VERSION := $(shell sed -n 's/^Version: //p' DESCRIPTION)
+TARBALL := $(PKG)_$(VERSION).tar.gz
+CHECKDIR := check
+
+.PHONY: deps document build install demo test check bench clean
+
+deps:
+	@bash tools/install-deps.sh
+
+# Regenerates RcppExports, NAMESPACE and man/ (committed; run after editing docs).
+document: deps
+	Rscript --vanilla -e 'Rcpp::compileAttributes(); roxygen2::roxygenise()'
+
+build: deps
+	@mkdir -p build
+	cd build && R CMD build --no-build-vignettes ..
+
+install: build
+	R CMD INSTALL build/$(TARBALL)
+
+# Fits the main job on built-in simulated data; figures go to demo-output/.
+demo: install
+	Rscript --vanilla tools/demo.R demo-output
+
+# R CMD build + R CMD check (tests included); fails on any ERROR or WARNING.
+# Ends with testthat's totals on one line: "N passed, N failed, N skipped".
+test: deps
+	@bash tools/check.sh $(CHECKDIR)
+
+bench: install
+	Rscript --vanilla bench/run-all.R
+
+clean:
+	rm -rf build $(CHECKDIR) demo-output src/*.o src/*.so src/core/*.o

@@ -1,0 +1,334 @@
+#' Validate and index long-format trajectory data
+#'
+#' `p4l_data()` turns a long data frame, one row per individual and decision
+#' time, into the transitions \eqn{(S, A, R, S')} that every estimator in the
+#' package uses.
+#'
+#' Each individual's rows are sorted by `time` (rows may come in any order).
+#' Row \eqn{t} of an individual gives the transition from its state to the
+#' state of the next row. The last row of an individual may carry only the
+#' final state, with `NA` action and reward. Individuals may have different
+#' numbers of rows.
+#'
+#' With `terminal = TRUE` every trajectory ends in an absorbing state (an
+#' episode, as in CartPole): the last transition of each individual is marked
+#' terminal, so no value is carried beyond it. Its last row may then be either
+#' a final-state row (`NA` action and reward) or a row with an action and a
+#' reward and no next state. With `terminal = FALSE`, a last row that has an
+#' action and a reward has no next state to form a transition; its action and
+#' reward are not used and a warning says how many individuals this affects.
+#'
+#' Actions may be numeric, integer, character or factor. Their coding is kept
+#' (`action.levels`) and predictions are returned in it. Factor levels that
+#' never occur are dropped; numeric and character actions are sorted.
+#'
+#' @param data A data frame in long format.
+#' @param id,time,action,reward Names of the columns holding the individual's
+#'   identifier, the decision time (numeric, integer, `Date` or `POSIXct`, or
+#'   text that parses as one of them), the action and the reward.
+#' @param state Names of the numeric state columns (one or more).
+#' @param terminal `TRUE` when each trajectory ends in an absorbing state.
+#'
+#' @return An object of class `p4l_data`, a list with
+#'   \describe{
+#'   \item{`S`, `S_next`}{n x d matrices of states and next states (for
+#'     terminal transitions without a recorded next state, `S_next` repeats
+#'     `S`; it is never used).}
+#'   \item{`A`}{integer action index in `1:length(action.levels)`.}
+#'   \item{`R`}{rewards.}
+#'   \item{`terminal`}{logical, the next state is absorbing.}
+#'   \item{`next.observed`}{logical, `S_next` was recorded.}
+#'   \item{`individual`}{integer index of the individual in `ids`.}
+#'   \item{`time`}{decision time of each transition (numeric).}
+#'   \item{`ids`}{the individuals' identifiers, in sorted order.}
+#'   \item{`S0`}{N x d matrix of initial states, one row per individual.}
+#'   \item{`num.transitions`}{transitions per individual.}
+#'   \item{`action.levels`, `action.type`}{the action coding.}
+#'   \item{`state.names`, `columns`}{state names and the column names used.}
+#'   }
+#' @seealso [as.data.frame.p4l_data()], [summary.p4l_data()]
+#' @examples
+#' sim <- sim_linear2d(num.per.group = 5, T = 20, seed = 1)
+#' d <- p4l_data(sim$data, id = "id", time = "time", action = "action",
+#'               reward = "reward", state = c("s1", "s2"))
+#' d
+#' summary(d)
+#' head(as.data.frame(d))
+#' @export
+p4l_data <- function(data, id, time, action, reward, state, terminal = FALSE) {
+  if (!is.data.frame(data)) {
+    stop_arg("`data` must be a data frame; got an object of class '", class(data)[1], "'.")
+  }
+  for (arg in c("id", "time", "action", "reward")) {
+    val <- get(arg)
+    if (!is.character(val) || length(val) != 1L || is.na(val) || !nzchar(val)) {
+      stop_arg("`", arg, "` must be the name of one column of `data`.")
+    }
+  }
+  if (!is.character(state) || anyNA(state)) {
+    stop_arg("`state` must be a character vector of column names.")
+  }
+  if (length(state) == 0L) stop_arg("`state` is empty: name at least one state column.")
+  if (anyDuplicated(state)) {
+    stop_arg("`state` names column '", state[duplicated(state)][1], "' more than once.")
+  }
+  check_flag(terminal, "terminal")
+  roles <- c(id = id, time = time, action = action, reward = reward,
+             stats::setNames(state, rep("state", length(state))))
+  dup <- roles[duplicated(roles)]
+  if (length(dup) > 0L) {
+    used <- names(roles)[roles == dup[1]]
+    stop_arg("Column '", dup[1], "' is used twice: as `", used[1], "` and as `", used[2], "`.")
+  }
+  for (arg in c("id", "time", "action", "reward")) {
+    if (!(roles[[arg]] %in% names(data))) {
+      stop_arg("Column '", roles[[arg]], "' named in `", arg, "` is not in `data`.")
+    }
+  }
+  miss <- setdiff(state, names(data))
+  if (length(miss) > 0L) {
+    stop_arg("Column(s) ", paste0("'", miss, "'", collapse = ", "),
+             " named in `state` not in `data`.")
+  }
+  n <- nrow(data)
+  if (n == 0L) stop_arg("`data` has no rows.")
+
+  ids <- data[[id]]
+  if (is.list(ids)) stop_arg("Column '", id, "' (`id`) must be an atomic vector.")
+  if (anyNA(ids)) {
+    stop_arg("Column '", id, "' (`id`) is missing at row ", which(is.na(ids))[1], ".")
+  }
+  tm <- parse_time(data[[time]], time)
+
+  for (s in state) {
+    if (!is.numeric(data[[s]])) {
+      stop_arg("State column '", s, "' must be numeric; it is ", class(data[[s]])[1], ".")
+    }
+  }
+  rew <- data[[reward]]
+  if (!is.numeric(rew)) {
+    stop_arg("Column '", reward, "' (`reward`) must be numeric; it is ", class(rew)[1], ".")
+  }
+  act <- data[[action]]
+  if (!(is.numeric(act) || is.character(act) || is.factor(act) || is.logical(act))) {
+    stop_arg("Column '", action, "' (`action`) must be numeric, character or factor.")
+  }
+  if (is.numeric(act) && any(is.nan(act) | is.infinite(act))) {
+    r <- which(is.nan(act) | is.infinite(act))[1]
+    stop_arg("Column '", action, "' (`action`) is not finite at row ", r,
+             " (individual ", format(ids[r]), ").")
+  }
+
+  ord <- order(ids, tm)
+  ids.s <- ids[ord]
+  tm.s <- tm[ord]
+  same.next <- c(ids.s[-1L] == ids.s[-n], FALSE)  # row has a next row of the same individual
+  dup.rows <- which(same.next & c(tm.s[-1L] == tm.s[-n], FALSE))
+  if (length(dup.rows) > 0L) {
+    r <- dup.rows[1]
+    stop_arg("Individual ", format(ids.s[r]), " has two rows at time ", format(data[[time]][ord[r]]),
+             " (rows ", ord[r], " and ", ord[r + 1L], "): (`id`, `time`) must be unique.")
+  }
+  S.all <- as.matrix(data[ord, state, drop = FALSE])
+  storage.mode(S.all) <- "double"
+  bad <- which(!is.finite(S.all), arr.ind = TRUE)
+  if (length(bad) > 0L) {
+    r <- bad[which.min(ord[bad[, 1]]), ]
+    stop_arg("State column '", state[r[2]], "' is missing or not finite at row ", ord[r[1]],
+             " (individual ", format(ids.s[r[1]]), ").")
+  }
+  act.s <- act[ord]
+  rew.s <- as.numeric(rew[ord])
+  last <- !same.next
+  has.ar <- !is.na(act.s) & !is.na(rew.s)
+  # Rows that start a transition: rows with a next row, and (terminal) last rows with A and R.
+  trans <- same.next | (terminal & last & has.ar)
+  need <- which(same.next)
+  bad.a <- need[is.na(act.s[need])]
+  if (length(bad.a) > 0L) {
+    r <- bad.a[which.min(ord[bad.a])]
+    stop_arg("Column '", action, "' (`action`) is missing at row ", ord[r], " (individual ",
+             format(ids.s[r]), "), which has a next state.")
+  }
+  bad.r <- need[!is.finite(rew.s[need])]
+  if (length(bad.r) > 0L) {
+    r <- bad.r[which.min(ord[bad.r])]
+    stop_arg("Column '", reward, "' (`reward`) is missing or not finite at row ", ord[r],
+             " (individual ", format(ids.s[r]), "), which has a next state.")
+  }
+  if (terminal) {
+    bad.last <- which(last & has.ar & !is.finite(rew.s))
+    if (length(bad.last) > 0L) {
+      r <- bad.last[1]
+      stop_arg("Column '", reward, "' (`reward`) is not finite at row ", ord[r],
+               " (individual ", format(ids.s[r]), ").")
+    }
+  }
+  uid <- unique(ids.s)
+  ind.all <- match(ids.s, uid)
+  counts <- tabulate(ind.all[trans], nbins = length(uid))
+  if (any(counts == 0L)) {
+    who <- uid[which(counts == 0L)[1]]
+    stop_arg("Individual ", format(who), " has no transition (a single row, or no row with ",
+             "an action, a reward and a next state).")
+  }
+  unused <- !terminal & last & (!is.na(act.s) | !is.na(rew.s))
+  if (any(unused)) {
+    warning(sum(unused), " individual(s) have an action or reward on their last row but no ",
+            "next state; those are not used (set `terminal = TRUE` if the trajectories end ",
+            "in an absorbing state).", call. = FALSE)
+  }
+
+  # Action coding.
+  if (is.factor(act)) {
+    action.type <- "factor"
+    levs <- levels(droplevels(act.s[trans]))
+    a.idx <- match(as.character(act.s[trans]), levs)
+  } else {
+    action.type <- if (is.logical(act)) "logical" else if (is.integer(act)) "integer" else
+      if (is.numeric(act)) "numeric" else "character"
+    levs <- sort(unique(act.s[trans]))
+    a.idx <- match(act.s[trans], levs)
+  }
+  if (length(levs) < 2L) {
+    stop_arg("Column '", action, "' (`action`) takes fewer than two distinct values (",
+             paste(format(levs), collapse = ", "), "); a policy needs at least two actions.")
+  }
+
+  rows <- which(trans)
+  nxt <- ifelse(same.next[rows], rows + 1L, rows)
+  # A transition is absorbing when it is an individual's last (terminal = TRUE only).
+  term <- !same.next[rows] | (terminal & last[nxt] & !trans[nxt])
+  S <- S.all[rows, , drop = FALSE]
+  S.next <- S.all[nxt, , drop = FALSE]
+  rownames(S) <- rownames(S.next) <- NULL
+  first <- !duplicated(ind.all)
+  S0 <- S.all[first, , drop = FALSE]
+  rownames(S0) <- NULL
+  out <- list(
+    S = S, S_next = S.next, A = as.integer(a.idx), R = rew.s[rows],
+    terminal = as.logical(term), next.observed = same.next[rows], individual = as.integer(ind.all[rows]), time = tm.s[rows],
+    ids = uid, S0 = S0, num.transitions = counts,
+    action.levels = levs, action.type = action.type,
+    state.names = state, is.terminal = terminal,
+    columns = list(id = id, time = time, action = action, reward = reward, state = state)
+  )
+  class(out) <- "p4l_data"
+  out
+}
+
+parse_time <- function(x, name) {
+  if (inherits(x, c("Date", "POSIXt"))) {
+    v <- as.numeric(x)
+  } else if (is.numeric(x)) {
+    v <- as.numeric(x)
+  } else if (is.character(x) || is.factor(x)) {
+    ch <- as.character(x)
+    v <- suppressWarnings(as.numeric(ch))
+    if (anyNA(v[!is.na(ch)])) {
+      p <- tryCatch(as.numeric(as.POSIXct(ch, tz = "UTC",
+                                          tryFormats = c("%Y-%m-%d %H:%M:%OS", "%Y/%m/%d %H:%M:%OS",
+                                                         "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M",
+                                                         "%Y-%m-%d", "%Y/%m/%d"))),
+                    error = function(e) NULL)
+      if (is.null(p) || anyNA(p[!is.na(ch)])) {
+        r <- if (is.null(p)) which(is.na(v) & !is.na(ch))[1] else which(is.na(p) & !is.na(ch))[1]
+        stop_arg("Column '", name, "' (`time`) could not be parsed as a number or a date-time ",
+                 "at row ", r, " ('", ch[r], "').")
+      }
+      v <- p
+    }
+  } else {
+    stop_arg("Column '", name, "' (`time`) must be numeric, Date, POSIXct or text; it is ",
+             class(x)[1], ".")
+  }
+  bad <- which(!is.finite(v))
+  if (length(bad) > 0L) {
+    stop_arg("Column '", name, "' (`time`) is missing or not finite at row ", bad[1], ".")
+  }
+  v
+}
+
+# All distinct observed states: every transition's state plus final states.
+observed_states <- function(data) {
+  last <- !c(data$individual[-1L] == data$individual[-length(data$individual)], FALSE)
+  keep.next <- last & data$next.observed
+  rbind(data$S, data$S_next[keep.next, , drop = FALSE])
+}
+
+#' @export
+print.p4l_data <- function(x, ...) {
+  n <- length(x$R)
+  cat("<p4l_data> ", length(x$ids), " individuals, ", n, " transitions",
+      if (x$is.terminal) " (episodic)" else "", "\n", sep = "")
+  cat("  states : ", paste(x$state.names, collapse = ", "), "\n", sep = "")
+  cat("  actions: ", paste(format(x$action.levels), collapse = ", "),
+      " (", x$action.type, ")\n", sep = "")
+  rng <- range(x$num.transitions)
+  cat("  transitions per individual: ", if (rng[1] == rng[2]) rng[1] else
+    paste0(rng[1], " to ", rng[2]), "\n", sep = "")
+  invisible(x)
+}
+
+#' Summarise a p4l_data object
+#'
+#' @param object A `p4l_data` object.
+#' @param x A `summary.p4l_data` object.
+#' @param ... Unused.
+#' @return `summary()` returns a `summary.p4l_data` list: counts, transitions
+#'   per individual, action frequencies, reward and state summaries.
+#' @export
+summary.p4l_data <- function(object, ...) {
+  counts <- table(factor(object$A, levels = seq_along(object$action.levels),
+                         labels = format(object$action.levels)))
+  out <- list(
+    num.individuals = length(object$ids),
+    num.transitions = length(object$R),
+    num.terminal = sum(object$terminal),
+    transitions.per.individual = summary(object$num.transitions),
+    actions = counts,
+    reward = summary(object$R),
+    states = t(apply(object$S, 2, function(v) c(mean = mean(v), sd = stats::sd(v),
+                                                  min = min(v), max = max(v))))
+  )
+  class(out) <- "summary.p4l_data"
+  out
+}
+
+#' @rdname summary.p4l_data
+#' @export
+print.summary.p4l_data <- function(x, ...) {
+  cat(x$num.individuals, " individuals, ", x$num.transitions, " transitions (",
+      x$num.terminal, " terminal)\n\n", sep = "")
+  cat("Transitions per individual:\n")
+  print(x$transitions.per.individual)
+  cat("\nActions:\n")
+  print(x$actions)
+  cat("\nReward:\n")
+  print(x$reward)
+  cat("\nStates:\n")
+  print(round(x$states, 4))
+  invisible(x)
+}
+
+#' One row per transition
+#'
+#' @param x A `p4l_data` object.
+#' @param row.names,optional Unused, for compatibility with the generic.
+#' @param ... Unused.
+#' @return A data frame with columns id, time, action (in the original
+#'   coding), reward, the state columns, `next_<state>` columns and
+#'   `terminal`, named after the columns used to build `x`.
+#' @export
+as.data.frame.p4l_data <- function(x, row.names = NULL, optional = FALSE, ...) {
+  cols <- x$columns
+  out <- data.frame(x$ids[x$individual], x$time,
+                    stringsAsFactors = FALSE)
+  names(out) <- c(cols$id, cols$time)
+  out[[cols$action]] <- decode_actions(x$A, x$action.levels, x$action.type)
+  out[[cols$reward]] <- x$R
+  for (j in seq_along(x$state.names)) out[[x$state.names[j]]] <- x$S[, j]
+  for (j in seq_along(x$state.names)) out[[paste0("next_", x$state.names[j])]] <- x$S_next[, j]
+  out$terminal <- x$terminal
+  out
+}

@@ -1,0 +1,24 @@
+#' p4l: Penalized Pessimistic Personalized Policy Learning
+#'
+#' Learns individualized treatment policies from offline, heterogeneous
+#' longitudinal data. Start with [p4l_data()] to validate a long data frame,
+#' [rbf_basis()] for the shared state features, and the simulators
+#' [sim_linear2d()] and [env_linear2d()] for the paper's 2-D study.
+#'
+#' @section Threads:
+#' Functions with a `num.threads` argument run their C++ core with
+#' 'RcppParallel'. The number of threads is taken from, in order: the
+#' argument, the option `p4l.num.threads`, the environment variable
+#' `P4L_NUM_THREADS`, and finally 2. Results never depend on it: work is split
+#' by individual or episode and reduced in a fixed order.
+#'
+#' @section Seeds:
+#' Functions with a `seed` argument draw one from R's generator when it is
+#' `NULL`, so [set.seed()] makes them reproducible. The C++ core derives one
+#' random stream per work item (individual, episode) from it.
+#'
+#' @keywords internal
+#' @useDynLib p4l, .registration = TRUE
+#' @importFrom Rcpp sourceCpp
+#' @importFrom RcppParallel RcppParallelLibs
+"_PACKAGE"

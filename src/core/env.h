@@ -1,0 +1,60 @@
+// Simulated environments used to generate data and to evaluate policies by
+// Monte Carlo. Each environment is a small value type; new ones implement Env
+// and are registered in make_env().
+#pragma once
+#include <Eigen/Dense>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+namespace p4l {
+
+class Env {
+ public:
+  virtual ~Env() = default;
+  virtual int state_dim() const = 0;
+  virtual int num_actions() const = 0;
+  // Draws an initial state from the environment's initial distribution.
+  virtual void reset(std::mt19937_64& g, Eigen::VectorXd& s) const = 0;
+  // One transition from s under action a (0-based): writes next, sets done
+  // when the next state is absorbing, returns the reward.
+  virtual double step(const Eigen::VectorXd& s, int a, std::mt19937_64& g,
+                      Eigen::VectorXd& next, bool& done) const = 0;
+};
+
+// Paper Sec 6.1: S0 ~ N(0, I2); actions {0, 1};
+// S1' = 0.8 (2A - 1) S1 + c1 S2 + e1,  S2' = c2 S1 + 0.8 (1 - 2A) S2 + e2,
+// e ~ N(0, 0.25 I2);  R = 0.9 / (1 + exp(sign (2A - 1)(S1 - 2 S2))) + U[-0.1, 0.1].
+// sign = +1 is the paper's reward, sign = -1 reverses which action is rewarded.
+class Linear2dEnv : public Env {
+ public:
+  Linear2dEnv(double c1, double c2, double reward_sign)
+      : c1_(c1), c2_(c2), sign_(reward_sign) {}
+  int state_dim() const override { return 2; }
+  int num_actions() const override { return 2; }
+  void reset(std::mt19937_64& g, Eigen::VectorXd& s) const override;
+  double step(const Eigen::VectorXd& s, int a, std::mt19937_64& g, Eigen::VectorXd& next,
+              bool& done) const override;
+  // Expected immediate reward r(s, a).
+  double mean_reward(const Eigen::VectorXd& s, int a) const;
+  double c1() const { return c1_; }
+  double c2() const { return c2_; }
+
+ private:
+  double c1_, c2_, sign_;
+};
+
+// Builds an environment from its type name and numeric parameters
+// ("linear2d": c1, c2, reward_sign). Throws std::invalid_argument otherwise.
+std::unique_ptr<Env> make_env(const std::string& type, const std::vector<double>& params);
+
+// Long-format simulation of the 2-D environment with the Bernoulli(1/2)
+// behaviour policy: one block of T + 1 rows per individual (the last row holds
+// the final state, action and reward NaN). Columns: id (1-based), time,
+// action, reward, s1, s2. Individual i uses the stream (seed, i).
+Eigen::MatrixXd simulate_linear2d(const std::vector<double>& c1, const std::vector<double>& c2,
+                                  const std::vector<double>& reward_sign, int T,
+                                  std::uint64_t seed);
+
+}  // namespace p4l

@@ -1,0 +1,55 @@
+// Linear softmax (or greedy) policies on the RBF basis, and their Monte Carlo
+// evaluation in a simulated environment. Every fitted method in the package
+// stores its policy as coefficient "slots": slot g has a d x m matrix P_g and
+// the action logits at state s are psi(s)' P_g (P4L: one slot per individual
+// with P_g[, a] = Theta_a u_g; pooled methods: one slot; clustered: one per cluster).
+#pragma once
+#include <Eigen/Dense>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "env.h"
+namespace p4l {
+
+struct FeatureMap {
+  Eigen::MatrixXd centers;  // J x ds, on the scaled state space
+  double bandwidth = 1.0;
+  Eigen::VectorXd shift;    // ds; the basis sees (s - shift) / scale
+  Eigen::VectorXd scale;    // ds
+  int dim() const { return static_cast<int>(centers.rows()) + 1; }
+  void features(const Eigen::VectorXd& s, Eigen::VectorXd& out) const;
+  Eigen::MatrixXd features(const Eigen::MatrixXd& states) const;  // parallel over rows
+};
+
+struct LinearPolicy {
+  FeatureMap basis;
+  int num_actions = 2;
+  std::vector<Eigen::MatrixXd> coef;  // per slot: d x m logit coefficients
+  bool greedy = false;                // argmax of the logits instead of softmax sampling
+  // Action probabilities at features psi for a slot (one-hot when greedy).
+  void probs(const Eigen::VectorXd& psi, int slot, Eigen::VectorXd& out) const;
+  int act(const Eigen::VectorXd& psi, int slot, std::mt19937_64& g) const;
+};
+
+struct EvalTarget {
+  const Env* env;  // environment of this target
+  int slot;        // policy slot to use
+};
+
+struct EvalResult {
+  // One entry per target.
+  Eigen::VectorXd value, value_se;   // discounted return sum_t gamma^t R_t and its s.e.
+  Eigen::VectorXd steps, steps_se;   // episode length (steps until done or horizon)
+  Eigen::VectorXd total;             // undiscounted return
+};
+
+// Monte Carlo evaluation: episodes of at most `horizon` steps; episode e of
+// target k uses the random stream (seed, k, e), so results do not depend on
+// the number of threads. action_map[j] is the environment's action index of
+// the policy's action j.
+EvalResult evaluate(const LinearPolicy& policy, const std::vector<EvalTarget>& targets,
+                    const std::vector<int>& action_map, int episodes, int horizon,
+                    double gamma, std::uint64_t seed);
+
+}  // namespace p4l

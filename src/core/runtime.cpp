@@ -1,0 +1,7 @@
+#include "runtime.h"
+namespace p4l {
+Runtime& runtime() {
+  static Runtime rt;
+  return rt;
+}
+}  // namespace p4l

@@ -1,0 +1,56 @@
+#include "runtime_bindings.h"
+
+#include <RcppParallel.h>
+
+#include <exception>
+#include <mutex>
+#include <stdexcept>
+
+namespace p4l {
+namespace {
+
+struct RangeWorker : public RcppParallel::Worker {
+  const RangeFn& fn;
+  std::exception_ptr error;
+  std::mutex mtx;
+  explicit RangeWorker(const RangeFn& f) : fn(f) {}
+  void operator()(std::size_t begin, std::size_t end) override {
+    try {
+      fn(begin, end);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mtx);
+      if (!error) error = std::current_exception();
+    }
+  }
+};
+
+void check_interrupt_fn(void*) { R_CheckUserInterrupt(); }
+
+// TRUE when the user pressed Ctrl-C; never longjmps out of C++ frames.
+bool r_interrupted() { return R_ToplevelExec(check_interrupt_fn, nullptr) == FALSE; }
+
+}  // namespace
+
+ThreadScope::ThreadScope(int num_threads) : saved_(runtime()) {
+  const int nt = num_threads < 1 ? 1 : num_threads;
+  runtime().parallel_for = [nt](std::size_t n, const RangeFn& fn) {
+    if (n == 0) return;
+    if (nt == 1 || n == 1) {
+      fn(0, n);
+      return;
+    }
+    RangeWorker worker(fn);
+    RcppParallel::parallelFor(0, n, worker, 1, nt);
+    if (worker.error) std::rethrow_exception(worker.error);
+  };
+  runtime().interrupted = [] { return r_interrupted(); };
+}
+
+ThreadScope::~ThreadScope() { runtime() = saved_; }
+
+std::uint64_t seed_from_double(double seed) {
+  if (!(seed >= 0) || seed > 9007199254740992.0) throw std::invalid_argument("invalid seed");
+  return static_cast<std::uint64_t>(seed);
+}
+
+}  // namespace p4l
