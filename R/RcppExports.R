@@ -2,26 +2,26 @@
 # Generator token: 10BE3573-1514-4C36-9D1C-5A225CD40393
 
 rbf_kmeans_cpp <- function(x, k, num_starts, max_iter, sample_size, seed, num_threads) {
-    .Call('_p4l_rbf_kmeans_cpp', PACKAGE = 'p4l', x, k, num_starts, max_iter, sample_size, seed, num_threads)
+    .Call(`_p4l_rbf_kmeans_cpp`, x, k, num_starts, max_iter, sample_size, seed, num_threads)
 }
 
 rbf_median_distance_cpp <- function(x, max_points, seed, num_threads) {
-    .Call('_p4l_rbf_median_distance_cpp', PACKAGE = 'p4l', x, max_points, seed, num_threads)
+    .Call(`_p4l_rbf_median_distance_cpp`, x, max_points, seed, num_threads)
 }
 
 rbf_features_cpp <- function(x, centers, bandwidth, shift, scale, num_threads) {
-    .Call('_p4l_rbf_features_cpp', PACKAGE = 'p4l', x, centers, bandwidth, shift, scale, num_threads)
+    .Call(`_p4l_rbf_features_cpp`, x, centers, bandwidth, shift, scale, num_threads)
 }
 
 sim_linear2d_cpp <- function(c1, c2, reward_sign, T, seed, num_threads) {
-    .Call('_p4l_sim_linear2d_cpp', PACKAGE = 'p4l', c1, c2, reward_sign, T, seed, num_threads)
+    .Call(`_p4l_sim_linear2d_cpp`, c1, c2, reward_sign, T, seed, num_threads)
 }
 
 env_step_cpp <- function(type, params, state, action, seed) {
-    .Call('_p4l_env_step_cpp', PACKAGE = 'p4l', type, params, state, action, seed)
+    .Call(`_p4l_env_step_cpp`, type, params, state, action, seed)
 }
 
-evaluate_policy_cpp <- function(basis, coef, greedy, envs, target_env, target_slot, action_map, episodes, horizon, gamma, seed, num_threads) {
-    .Call('_p4l_evaluate_policy_cpp', PACKAGE = 'p4l', basis, coef, greedy, envs, target_env, target_slot, action_map, episodes, horizon, gamma, seed, num_threads)
+evaluate_policy_cpp <- function(basis, coef, greedy, epsilon, raw_state, envs, target_env, target_slot, action_map, episodes, horizon, gamma, seed, num_threads) {
+    .Call(`_p4l_evaluate_policy_cpp`, basis, coef, greedy, epsilon, raw_state, envs, target_env, target_slot, action_map, episodes, horizon, gamma, seed, num_threads)
 }
 

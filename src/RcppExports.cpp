@@ -85,13 +85,15 @@ BEGIN_RCPP
 END_RCPP
 }
 // evaluate_policy_cpp
-Rcpp::List evaluate_policy_cpp(Rcpp::List basis, Rcpp::List coef, bool greedy, Rcpp::List envs, std::vector<int> target_env, std::vector<int> target_slot, std::vector<int> action_map, int episodes, int horizon, double gamma, double seed, int num_threads);
-RcppExport SEXP _p4l_evaluate_policy_cpp(SEXP basisSEXP, SEXP coefSEXP, SEXP greedySEXP, SEXP envsSEXP, SEXP target_envSEXP, SEXP target_slotSEXP, SEXP action_mapSEXP, SEXP episodesSEXP, SEXP horizonSEXP, SEXP gammaSEXP, SEXP seedSEXP, SEXP num_threadsSEXP) {
+Rcpp::List evaluate_policy_cpp(Rcpp::List basis, Rcpp::List coef, bool greedy, double epsilon, bool raw_state, Rcpp::List envs, std::vector<int> target_env, std::vector<int> target_slot, std::vector<int> action_map, int episodes, int horizon, double gamma, double seed, int num_threads);
+RcppExport SEXP _p4l_evaluate_policy_cpp(SEXP basisSEXP, SEXP coefSEXP, SEXP greedySEXP, SEXP epsilonSEXP, SEXP raw_stateSEXP, SEXP envsSEXP, SEXP target_envSEXP, SEXP target_slotSEXP, SEXP action_mapSEXP, SEXP episodesSEXP, SEXP horizonSEXP, SEXP gammaSEXP, SEXP seedSEXP, SEXP num_threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< Rcpp::List >::type basis(basisSEXP);
     Rcpp::traits::input_parameter< Rcpp::List >::type coef(coefSEXP);
     Rcpp::traits::input_parameter< bool >::type greedy(greedySEXP);
+    Rcpp::traits::input_parameter< double >::type epsilon(epsilonSEXP);
+    Rcpp::traits::input_parameter< bool >::type raw_state(raw_stateSEXP);
     Rcpp::traits::input_parameter< Rcpp::List >::type envs(envsSEXP);
     Rcpp::traits::input_parameter< std::vector<int> >::type target_env(target_envSEXP);
     Rcpp::traits::input_parameter< std::vector<int> >::type target_slot(target_slotSEXP);
@@ -101,7 +103,7 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
     Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
     Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(evaluate_policy_cpp(basis, coef, greedy, envs, target_env, target_slot, action_map, episodes, horizon, gamma, seed, num_threads));
+    rcpp_result_gen = Rcpp::wrap(evaluate_policy_cpp(basis, coef, greedy, epsilon, raw_state, envs, target_env, target_slot, action_map, episodes, horizon, gamma, seed, num_threads));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -112,7 +114,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_p4l_rbf_features_cpp", (DL_FUNC) &_p4l_rbf_features_cpp, 6},
     {"_p4l_sim_linear2d_cpp", (DL_FUNC) &_p4l_sim_linear2d_cpp, 6},
     {"_p4l_env_step_cpp", (DL_FUNC) &_p4l_env_step_cpp, 5},
-    {"_p4l_evaluate_policy_cpp", (DL_FUNC) &_p4l_evaluate_policy_cpp, 12},
+    {"_p4l_evaluate_policy_cpp", (DL_FUNC) &_p4l_evaluate_policy_cpp, 14},
     {NULL, NULL, 0}
 };
 

@@ -33,16 +33,21 @@ Rcpp::List env_step_cpp(std::string type, std::vector<double> params,
 // target_env and target_slot are 0-based per target.
 // [[Rcpp::export(rng = false)]]
 Rcpp::List evaluate_policy_cpp(Rcpp::List basis, Rcpp::List coef, bool greedy,
+                               double epsilon, bool raw_state,
                                Rcpp::List envs, std::vector<int> target_env,
                                std::vector<int> target_slot, std::vector<int> action_map,
                                int episodes, int horizon, double gamma, double seed,
                                int num_threads) {
   p4l::LinearPolicy pol;
-  pol.basis.centers = Rcpp::as<Eigen::MatrixXd>(basis["centers"]);
-  pol.basis.bandwidth = Rcpp::as<double>(basis["bandwidth"]);
-  pol.basis.shift = Rcpp::as<Eigen::VectorXd>(basis["shift"]);
-  pol.basis.scale = Rcpp::as<Eigen::VectorXd>(basis["scale"]);
+  if (!raw_state) {
+    pol.basis.centers = Rcpp::as<Eigen::MatrixXd>(basis["centers"]);
+    pol.basis.bandwidth = Rcpp::as<double>(basis["bandwidth"]);
+    pol.basis.shift = Rcpp::as<Eigen::VectorXd>(basis["shift"]);
+    pol.basis.scale = Rcpp::as<Eigen::VectorXd>(basis["scale"]);
+  }
   pol.greedy = greedy;
+  pol.epsilon = epsilon;
+  pol.raw_state = raw_state;
   for (R_xlen_t g = 0; g < coef.size(); ++g) pol.coef.push_back(Rcpp::as<Eigen::MatrixXd>(coef[g]));
   pol.num_actions = static_cast<int>(pol.coef.front().cols());
   std::vector<std::unique_ptr<p4l::Env>> owned;

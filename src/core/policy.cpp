@@ -44,7 +44,21 @@ void LinearPolicy::probs(const Eigen::VectorXd& psi, int slot, Eigen::VectorXd& 
   out /= out.sum();
 }
 
+void LinearPolicy::inputs(const Eigen::VectorXd& s, Eigen::VectorXd& out) const {
+  if (!raw_state) {
+    basis.features(s, out);
+    return;
+  }
+  out.resize(s.size() + 1);
+  out(0) = 1.0;
+  out.tail(s.size()) = s;
+}
+
 int LinearPolicy::act(const Eigen::VectorXd& psi, int slot, std::mt19937_64& g) const {
+  if (epsilon > 0.0 && unif01(g) < epsilon) {
+    int a = static_cast<int>(unif01(g) * num_actions);
+    return a >= num_actions ? num_actions - 1 : a;
+  }
   Eigen::VectorXd p;
   probs(psi, slot, p);
   const double u = unif01(g);
@@ -72,7 +86,7 @@ EvalResult evaluate(const LinearPolicy& policy, const std::vector<EvalTarget>& t
       double G = 0.0, U = 0.0, disc = 1.0;
       int t = 0;
       for (; t < horizon; ++t) {
-        policy.basis.features(s, psi);
+        policy.inputs(s, psi);
         const int a = action_map[policy.act(psi, tg.slot, g)];
         bool done = false;
         const double r = tg.env->step(s, a, g, next, done);

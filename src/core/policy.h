@@ -27,9 +27,13 @@ struct LinearPolicy {
   int num_actions = 2;
   std::vector<Eigen::MatrixXd> coef;  // per slot: d x m logit coefficients
   bool greedy = false;                // argmax of the logits instead of softmax sampling
+  double epsilon = 0.0;               // with this probability act uniformly at random
+  bool raw_state = false;             // logits on (1, s) instead of the RBF features
   // Action probabilities at features psi for a slot (one-hot when greedy).
   void probs(const Eigen::VectorXd& psi, int slot, Eigen::VectorXd& out) const;
   int act(const Eigen::VectorXd& psi, int slot, std::mt19937_64& g) const;
+  // Features the logits use at state s: psi(s), or (1, s) when raw_state.
+  void inputs(const Eigen::VectorXd& s, Eigen::VectorXd& out) const;
 };
 
 struct EvalTarget {

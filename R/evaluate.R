@@ -1,0 +1,102 @@
+#' Monte Carlo value of a policy in a simulated environment
+#'
+#' Runs `num.episodes` episodes of at most `horizon` steps for each
+#' individual, from the environment's initial-state distribution, choosing
+#' actions with the individual's learned policy (sampled from its action
+#' probabilities). The policy is evaluated inside C++ from its stored
+#' coefficients. Episode `e` of the `k`-th id uses its own random stream
+#' derived from `seed`, so results do not depend on `num.threads`.
+#'
+#' @param policy A fitted policy (class `p4l_policy`).
+#' @param env A `p4l_env` (every individual is evaluated in it) or a list of
+#'   them named by id (such as the `env` element of [sim_linear2d()]), so that
+#'   each individual is evaluated in its own environment.
+#' @param ids Individuals to evaluate. Defaults to the policy's training ids,
+#'   or to the names of `env` for pooled policies.
+#' @param num.episodes Episodes per individual.
+#' @param horizon Largest number of steps per episode.
+#' @param gamma Discount factor of the reported value; defaults to the one
+#'   the policy was fitted with.
+#' @param seed Random seed (`NULL` draws one from R's generator).
+#' @param num.threads Number of threads (see [p4l-package]).
+#'
+#' @return A data frame of class `p4l_evaluation` with one row per id:
+#'   `id`, `value` (mean discounted return \eqn{\sum_t \gamma^t R_t}), `se`
+#'   (its Monte Carlo standard error), `steps` (mean episode length, the value
+#'   used for CartPole), `steps.se`, and `total.reward` (mean undiscounted
+#'   return).
+#' @examples
+#' sim <- sim_linear2d(num.per.group = 2, T = 10, seed = 1)
+#' pol <- uniform_policy(c(0, 1), c("s1", "s2"))
+#' evaluate_policy(pol, sim$env, num.episodes = 200, seed = 1)
+#' @export
+evaluate_policy <- function(policy, env, ids = NULL, num.episodes = 1000, horizon = 50,
+                            gamma = NULL, seed = NULL, num.threads = NULL) {
+  if (!inherits(policy, "p4l_policy")) stop_arg("`policy` must be a fitted policy (p4l_policy).")
+  if (inherits(env, "p4l_env")) {
+    env.list <- list(env)
+    single <- TRUE
+  } else if (is.list(env) && length(env) > 0L && all(vapply(env, inherits, logical(1), "p4l_env"))) {
+    if (is.null(names(env)) || anyNA(names(env)) || any(!nzchar(names(env)))) {
+      stop_arg("`env` given as a list must be named by id.")
+    }
+    env.list <- env
+    single <- FALSE
+  } else {
+    stop_arg("`env` must be a p4l_env object or a list of them named by id.")
+  }
+  if (is.null(ids)) {
+    ids <- if (length(policy$ids) > 0L) policy$ids else if (!single) names(env.list) else
+      stop_arg("Give `ids`: the policy is not tied to individuals and `env` is a single environment.")
+  }
+  if (length(ids) == 0L) stop_arg("`ids` is empty.")
+  num.episodes <- check_count(num.episodes, "num.episodes", lower = 2L)
+  horizon <- check_count(horizon, "horizon")
+  gamma <- if (is.null(gamma)) policy$gamma else check_number(gamma, "gamma", 0, 1)
+  seed <- resolve_seed(seed)
+  num.threads <- resolve_threads(num.threads)
+
+  slots <- policy_slots(policy, ids)
+  if (is.null(slots)) slots <- rep(1L, length(ids))
+  if (single) {
+    target.env <- rep(1L, length(ids))
+  } else {
+    target.env <- match(as.character(ids), names(env.list))
+    if (anyNA(target.env)) {
+      stop_arg("`env` has no environment for id(s) ",
+               paste(utils::head(format(ids[is.na(target.env)]), 5), collapse = ", "), ".")
+    }
+  }
+  ref <- env.list[[target.env[1]]]
+  for (e in env.list) {
+    if (!identical(e$state.names, ref$state.names) || !identical(e$actions, ref$actions)) {
+      stop_arg("All environments in `env` must have the same states and actions.")
+    }
+  }
+  if (length(policy$state.names) != length(ref$state.names)) {
+    stop_arg("The policy has ", length(policy$state.names), " state dimension(s) but the ",
+             "environment has ", length(ref$state.names), ".")
+  }
+  amap <- match(as.character(policy$action.levels), as.character(ref$actions))
+  if (anyNA(amap)) {
+    stop_arg("Action(s) ", paste(policy$action.levels[is.na(amap)], collapse = ", "),
+             " of the policy are not actions of the environment (",
+             paste(ref$actions, collapse = ", "), ").")
+  }
+  used <- sort(unique(target.env))
+  specs <- lapply(env.list[used], function(e) list(type = e$type, params = as.numeric(e$params)))
+  basis <- if (isTRUE(policy$raw.state)) list() else
+    list(centers = policy$basis$centers, bandwidth = policy$basis$bandwidth,
+         shift = as.numeric(policy$basis$shift), scale = as.numeric(policy$basis$scale))
+  eps <- if (is.null(policy$epsilon)) 0 else policy$epsilon
+  res <- evaluate_policy_cpp(basis, policy$policy.coef, isTRUE(policy$greedy), eps,
+                             isTRUE(policy$raw.state), specs, match(target.env, used) - 1L,
+                             slots - 1L, amap - 1L, num.episodes, horizon, gamma, seed,
+                             num.threads)
+  out <- data.frame(id = ids, value = res$value, se = res$value_se, steps = res$steps,
+                    steps.se = res$steps_se, total.reward = res$total)
+  attr(out, "settings") <- list(num.episodes = num.episodes, horizon = horizon, gamma = gamma,
+                                seed = seed, method = policy$method)
+  class(out) <- c("p4l_evaluation", "data.frame")
+  out
+}

@@ -1,0 +1,176 @@
+# The p4l_policy contract shared by every fitted method (P4L and baselines).
+#
+# A p4l_policy is a plain list. Its policy is linear in the basis features:
+# "slot" g holds a d x m matrix of logit coefficients, and the action
+# probabilities at state s are softmax(psi(s)' P_g) (or the argmax when
+# `greedy`, or a mixture with the uniform policy when `epsilon > 0`).
+# Individual methods use one slot per individual, pooled methods one slot,
+# clustered methods one per cluster. Fields:
+#   method, call, gamma, basis (rbf_basis, or NULL when raw.state),
+#   action.levels, action.type, state.names, id.column, ids,
+#   slot (integer, one per id, named by id), policy.coef (list of d x m),
+#   q.coef (list of d x m or NULL), greedy, epsilon, raw.state,
+#   cluster (integer per id or NULL).
+
+new_p4l_policy <- function(method, class, basis, gamma, action.levels, action.type,
+                           state.names, id.column, ids, slot, policy.coef, q.coef = NULL,
+                           greedy = FALSE, epsilon = 0, raw.state = FALSE, cluster = NULL,
+                           ...) {
+  slot <- as.integer(slot)
+  names(slot) <- as.character(ids)
+  obj <- list(method = method, basis = basis, gamma = gamma, action.levels = action.levels,
+              action.type = action.type, state.names = state.names, id.column = id.column,
+              ids = ids, slot = slot, policy.coef = policy.coef, q.coef = q.coef,
+              greedy = greedy, epsilon = epsilon, raw.state = raw.state, cluster = cluster,
+              ...)
+  class(obj) <- c(class, "p4l_policy")
+  obj
+}
+
+#' The uniformly random policy
+#'
+#' A `p4l_policy` that chooses every action with equal probability at every
+#' state: the behaviour policy of [sim_linear2d()]. Useful as a reference in
+#' [evaluate_policy()].
+#'
+#' @param action.levels The actions, in the coding of the data.
+#' @param state.names Names of the state dimensions.
+#' @param gamma Discount factor used by [evaluate_policy()].
+#' @return A `c("uniform_policy", "p4l_policy")` object that applies to any id.
+#' @examples
+#' pol <- uniform_policy(c(0, 1), c("s1", "s2"))
+#' predict(pol, data.frame(s1 = 0, s2 = 1), type = "prob")
+#' @export
+uniform_policy <- function(action.levels, state.names, gamma = 0.8) {
+  if (length(action.levels) < 2L || anyDuplicated(action.levels)) {
+    stop_arg("`action.levels` must hold at least two distinct actions.")
+  }
+  if (!is.character(state.names) || length(state.names) < 1L) {
+    stop_arg("`state.names` must be a character vector.")
+  }
+  gamma <- check_number(gamma, "gamma", 0, 1, upper.open = TRUE)
+  m <- length(action.levels)
+  type <- if (is.factor(action.levels)) "factor" else if (is.integer(action.levels)) "integer" else
+    if (is.numeric(action.levels)) "numeric" else "character"
+  if (is.factor(action.levels)) action.levels <- as.character(action.levels)
+  coef <- matrix(0, length(state.names) + 1L, m)
+  new_p4l_policy("uniform", "uniform_policy", basis = NULL, gamma = gamma,
+                 action.levels = action.levels, action.type = type, state.names = state.names,
+                 id.column = "id", ids = character(0), slot = integer(0),
+                 policy.coef = list(coef), raw.state = TRUE)
+}
+
+# Slot of each row of newdata (pooled policies accept any id, or none).
+policy_slots <- function(object, ids) {
+  pooled <- length(object$policy.coef) == 1L && (length(object$ids) == 0L ||
+                                                     all(object$slot == 1L))
+  if (is.null(ids)) {
+    if (pooled) return(NULL)
+    stop_arg("`newdata` needs the id column '", object$id.column,
+             "': this policy differs between individuals.")
+  }
+  if (pooled) return(rep(1L, length(ids)))
+  s <- object$slot[as.character(ids)]
+  if (anyNA(s)) {
+    bad <- unique(ids[is.na(s)])
+    stop_arg("Individual(s) ", paste(utils::head(format(bad), 5), collapse = ", "),
+             if (length(bad) > 5) ", ..." else "", " of `newdata` were not in the training ",
+             "data; this policy is individual, so it has no policy for them.")
+  }
+  as.integer(s)
+}
+
+# Inputs of the linear policy: RBF features, or (1, s) for raw-state policies.
+policy_inputs <- function(object, x, num.threads) {
+  if (isTRUE(object$raw.state)) cbind(1, x) else basis_features(object$basis, x, num.threads)
+}
+
+# n x m matrix of row-wise psi' C[[slot]].
+slot_products <- function(psi, coefs, slots) {
+  m <- ncol(coefs[[1]])
+  if (is.null(slots)) return(psi %*% coefs[[1]])
+  out <- matrix(0, nrow(psi), m)
+  for (a in seq_len(m)) {
+    ca <- do.call(rbind, lapply(coefs, function(C) C[, a]))  # slots x d
+    out[, a] <- rowSums(psi * ca[slots, , drop = FALSE])
+  }
+  out
+}
+
+softmax_rows <- function(z) {
+  z <- z - apply(z, 1, max)
+  e <- exp(z)
+  e / rowSums(e)
+}
+
+#' Predict with a fitted policy
+#'
+#' Works for every fitted method of the package ([p4l()] and the baselines).
+#'
+#' @param object A fitted policy (class `p4l_policy`).
+#' @param newdata A data frame with the training id column and the state
+#'   columns, or a `p4l_data` object (its transitions' states). Pooled
+#'   policies do not need the id column. An id that was not in the training
+#'   data is an error for individual policies.
+#' @param type `"action"`: the most probable action of each row, in the
+#'   training coding; `"prob"`: an n x |A| matrix of action probabilities
+#'   with columns named by action; `"q"`: the n x |A| matrix of estimated
+#'   Q-values (for P4L the pessimistic, worst-case Q).
+#' @param num.threads Number of threads (see [p4l-package]).
+#' @param ... Unused.
+#' @return A vector (type `"action"`) or a matrix.
+#' @export
+predict.p4l_policy <- function(object, newdata, type = c("action", "prob", "q"),
+                               num.threads = NULL, ...) {
+  type <- match.arg(type)
+  num.threads <- resolve_threads(num.threads)
+  if (inherits(newdata, "p4l_data")) {
+    x <- newdata$S
+    ids <- newdata$ids[newdata$individual]
+  } else {
+    if (!is.data.frame(newdata)) stop_arg("`newdata` must be a data frame or a p4l_data object.")
+    x <- state_matrix(newdata, object$state.names)
+    ids <- if (object$id.column %in% names(newdata)) newdata[[object$id.column]] else NULL
+    if (!is.null(ids) && anyNA(ids)) {
+      stop_arg("The id column '", object$id.column, "' of `newdata` is missing at row ",
+               which(is.na(ids))[1], ".")
+    }
+  }
+  slots <- policy_slots(object, ids)
+  labels <- as.character(object$action.levels)
+  if (type == "q") {
+    if (is.null(object$q.coef)) stop_arg("This policy (", object$method, ") has no Q-function.")
+    psi <- basis_features(object$basis, x, num.threads)
+    out <- slot_products(psi, object$q.coef, slots)
+    colnames(out) <- labels
+    return(out)
+  }
+  inputs <- policy_inputs(object, x, num.threads)
+  logits <- slot_products(inputs, object$policy.coef, slots)
+  if (isTRUE(object$greedy)) {
+    prob <- matrix(0, nrow(logits), ncol(logits))
+    prob[cbind(seq_len(nrow(logits)), max.col(logits, ties.method = "first"))] <- 1
+  } else {
+    prob <- softmax_rows(logits)
+  }
+  eps <- if (is.null(object$epsilon)) 0 else object$epsilon
+  if (eps > 0) prob <- (1 - eps) * prob + eps / ncol(prob)
+  colnames(prob) <- labels
+  if (type == "prob") return(prob)
+  decode_actions(max.col(prob, ties.method = "first"), object$action.levels, object$action.type)
+}
+
+#' @export
+print.p4l_policy <- function(x, ...) {
+  cat("<", class(x)[1], "> ", x$method, " policy for ", length(x$ids), " individual(s), ",
+      length(x$policy.coef), " distinct polic", if (length(x$policy.coef) == 1) "y" else "ies",
+      "\n", sep = "")
+  cat("  actions: ", paste(format(x$action.levels), collapse = ", "), "; states: ",
+      paste(x$state.names, collapse = ", "), "; gamma = ", x$gamma, "\n", sep = "")
+  invisible(x)
+}
+
+#' @export
+coef.p4l_policy <- function(object, ...) {
+  object$policy.coef
+}
