@@ -1,0 +1,766 @@
+// P4L solver core; see p4l_solver.h and shared/design/solver.md.
+#include "p4l_solver.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <string>
+
+#include "rng.h"
+
+namespace p4l {
+
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
+using Eigen::VectorXi;
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// Softmax with reference logit 0 for action 0: out(0) = pi_0, ..., logits (m-1).
+template <class In, class Out>
+inline void softmax_ref(const In& logits, Out&& out) {
+  const int m1 = static_cast<int>(logits.size());
+  double mx = 0.0;
+  for (int a = 0; a < m1; ++a) mx = std::max(mx, logits(a));
+  double e0 = std::exp(-mx), sum = e0;
+  out(0) = e0;
+  for (int a = 0; a < m1; ++a) {
+    const double e = std::exp(logits(a) - mx);
+    out(a + 1) = e;
+    sum += e;
+  }
+  for (int a = 0; a <= m1; ++a) out(a) /= sum;
+}
+
+void fail(const std::string& msg) { throw std::invalid_argument("p4l: " + msg); }
+
+// Elementwise softmax across a vector of equally sized matrices; P[0] is
+// ignored on entry (reference logit 0), P[a] holds the logits of action a;
+// all are overwritten by the probabilities. mx, sm are workspaces. Vectorised.
+void softmax_mats(std::vector<MatrixXd>& P, MatrixXd& mx, MatrixXd& sm) {
+  const int m = static_cast<int>(P.size());
+  const Eigen::Index R = P[1].rows(), C = P[1].cols();
+  mx.setZero(R, C);
+  for (int a = 1; a < m; ++a) mx.array() = mx.array().max(P[a].array());
+  P[0].resize(R, C);
+  P[0].array() = (-mx.array()).exp();
+  sm = P[0];
+  for (int a = 1; a < m; ++a) {
+    P[a].array() = (P[a].array() - mx.array()).exp();
+    sm.array() += P[a].array();
+  }
+  sm.array() = sm.array().inverse();
+  for (int a = 0; a < m; ++a) P[a].array() *= sm.array();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+void validate(const P4LData& D) {
+  const Eigen::Index n = D.psi.rows(), d = D.psi.cols();
+  if (n < 1 || d < 1) fail("psi must have at least one row and one column");
+  if (D.num_actions < 2) fail("num_actions must be >= 2");
+  if (D.psi_next.rows() != n || D.psi_next.cols() != d) fail("psi_next must be n x d like psi");
+  if (D.action.size() != n) fail("action must have length n");
+  if (D.reward.size() != n) fail("reward must have length n");
+  if (static_cast<Eigen::Index>(D.terminal.size()) != n) fail("terminal must have length n");
+  if (D.start.size() < 2) fail("start must have N+1 >= 2 entries");
+  if (D.start.front() != 0 || D.start.back() != n) fail("start must run from 0 to n");
+  for (std::size_t i = 0; i + 1 < D.start.size(); ++i)
+    if (D.start[i + 1] <= D.start[i]) fail("every individual needs >= 1 transition (start increasing)");
+  if (D.psi0.rows() < 1 || D.psi0.cols() != d) fail("psi0 must be n0 x d with n0 >= 1");
+  for (Eigen::Index t = 0; t < n; ++t)
+    if (D.action(t) < 0 || D.action(t) >= D.num_actions) fail("action index out of range");
+  if (!D.psi.allFinite() || !D.reward.allFinite() || !D.psi0.allFinite())
+    fail("psi, reward and psi0 must be finite");
+  for (Eigen::Index t = 0; t < n; ++t)
+    if (!D.terminal[t] && !D.psi_next.row(t).allFinite()) fail("psi_next must be finite on non-terminal rows");
+}
+
+MatrixXd DualSolution::W() const { return Eigen::Map<const MatrixXd>(theta.data(), p, r); }
+MatrixXd DualSolution::Z() const { return Eigen::Map<const MatrixXd>(z.data(), p, r); }
+
+// ---------------------------------------------------------------------------
+P4LProblem::P4LProblem(const P4LData& D) : data_(&D) {
+  validate(D);
+  n_ = static_cast<int>(D.psi.rows());
+  d_ = static_cast<int>(D.psi.cols());
+  m_ = D.num_actions;
+  p_ = m_ * d_;
+  N_ = static_cast<int>(D.start.size()) - 1;
+  n0_ = static_cast<int>(D.psi0.rows());
+  psiT_ = D.psi.transpose();
+  psinT_ = D.psi_next.transpose();
+  for (int t = 0; t < n_; ++t)
+    if (D.terminal[t]) psinT_.col(t).setZero();
+  psi0T_ = D.psi0.transpose();
+  psi0mean_ = psi0T_.rowwise().mean();
+  // Fixed chunks over individuals: at most 16, boundaries depend on N only.
+  const int nch = std::min(N_, 16);
+  chunk_.resize(nch + 1);
+  for (int c = 0; c <= nch; ++c)
+    chunk_[c] = static_cast<int>((static_cast<long long>(N_) * c) / nch);
+  A_.assign(static_cast<std::size_t>(N_) * m_, MatrixXd());
+  K_.assign(static_cast<std::size_t>(N_) * m_, MatrixXd());
+  bI_.setZero(p_, N_);
+  trA_.setZero(N_);
+  perm_.resize(n_);
+  acnt_.assign(static_cast<std::size_t>(N_) * m_, 0);
+  const int d = d_, m = m_;
+  runtime().parallel_for(static_cast<std::size_t>(N_), [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t ii = lo; ii < hi; ++ii) {
+      const int i = static_cast<int>(ii);
+      const int s0 = D.start[i], s1 = D.start[i + 1];
+      std::vector<int> cnt(m, 0);
+      for (int t = s0; t < s1; ++t) ++cnt[D.action(t)];
+      std::vector<int> off(m, s0);
+      for (int a = 1; a < m; ++a) off[a] = off[a - 1] + cnt[a - 1];
+      for (int t = s0; t < s1; ++t) perm_[off[D.action(t)]++] = t;
+      int pos = s0;
+      double tr = 0;
+      for (int a = 0; a < m; ++a) {
+        acnt_[static_cast<std::size_t>(i) * m + a] = cnt[a];
+        MatrixXd X(d, cnt[a]);
+        VectorXd R(cnt[a]);
+        for (int k = 0; k < cnt[a]; ++k) {
+          X.col(k) = psiT_.col(perm_[pos + k]);
+          R(k) = D.reward(perm_[pos + k]);
+        }
+        MatrixXd Aa = MatrixXd::Zero(d, d), Ka = MatrixXd::Zero(d, d);
+        if (cnt[a] > 0) {
+          Aa.noalias() = X * X.transpose();
+          bI_.block(a * d, i, d, 1).noalias() = X * R;
+          MatrixXd Xn(d, cnt[a]);
+          for (int k = 0; k < cnt[a]; ++k) Xn.col(k) = psinT_.col(perm_[pos + k]);  // 0 if terminal
+          Ka.noalias() = X * Xn.transpose();
+        }
+        K_[static_cast<std::size_t>(i) * m + a] = std::move(Ka);
+        tr += Aa.trace();
+        A_[static_cast<std::size_t>(i) * m + a] = std::move(Aa);
+        pos += cnt[a];
+      }
+      trA_(i) = tr;
+    }
+  });
+}
+
+Gradient P4LProblem::evaluate(const Params& par, double gamma, double alpha, double dual_ridge,
+                              bool want_grad) const {
+  const P4LData& D = *data_;
+  const int N = N_, n = n_, d = d_, m = m_, p = p_, n0 = n0_;
+  const int r = static_cast<int>(par.U.cols());
+  const int pr = p * r;
+  if (par.U.rows() != N || r < 1) throw std::invalid_argument("p4l: U must be N x r, r >= 1");
+  if (par.Theta.rows() != (m - 1) * d || par.Theta.cols() != r)
+    throw std::invalid_argument("p4l: Theta must be (m-1) d x r");
+  if (!(gamma >= 0 && gamma < 1)) throw std::invalid_argument("p4l: gamma must be in [0, 1)");
+  if (!(alpha >= 0)) throw std::invalid_argument("p4l: alpha must be >= 0");
+  const MatrixXd& Th = par.Theta;
+  const MatrixXd& U = par.U;
+  const int nch = static_cast<int>(chunk_.size()) - 1;
+  // Sub-blocks of individuals for the initial-state GEMMs: n0 x nb x m doubles <= ~2^20.
+  const int nb_max = std::max(1, static_cast<int>((1 << 20) / (static_cast<long long>(n0) * m)));
+
+  // P0[a-1] = psi0 Theta_a (n0 x r).
+  std::vector<MatrixXd> P0(m - 1);
+  for (int a = 1; a < m; ++a) P0[a - 1].noalias() = D.psi0 * Th.middleRows((a - 1) * d, d);
+
+  // ---- pass 1: policy at next states, B_i, and chunk sums of M, Sigma, b, c.
+  // Per chunk, M is kept as its r(r+1)/2 distinct p x p blocks (pair k <= l,
+  // stacked horizontally) and Sigma as r(r+1)/2 * m diagonal d x d blocks.
+  const int npair = r * (r + 1) / 2;
+  Work& ws = ws_;
+  ws.Mc.resize(nch);
+  ws.Sc.resize(nch);
+  ws.bc.resize(nch);
+  ws.cc.resize(nch);
+  ws.trc.assign(nch, 0.0);
+  ws.Pi.resize(m, n);  // pi(.|S'_t), zero on terminal rows
+  ws.G.resize(p, N);   // g_i = E_nu[sum_a pi(a|S0;u_i) phi(S0,a)]
+  MatrixXd& Pi = ws.Pi;
+  MatrixXd& G = ws.G;
+  runtime().parallel_for(static_cast<std::size_t>(nch), [&](std::size_t lo, std::size_t hi) {
+    MatrixXd ThU(d, std::max(1, m - 1)), L, X, Y, Bi(p, p), Ci(p, p), wk1, wk2;
+    std::vector<MatrixXd> Pi0(m);
+    for (std::size_t ch = lo; ch < hi; ++ch) {
+      const int i0 = chunk_[ch], i1 = chunk_[ch + 1];
+      MatrixXd& Mp = ws.Mc[ch];
+      MatrixXd& Sp = ws.Sc[ch];
+      Mp.setZero(p, static_cast<Eigen::Index>(npair) * p);
+      Sp.setZero(d, static_cast<Eigen::Index>(npair) * m * d);
+      ws.bc[ch].setZero(pr);
+      ws.cc[ch].setZero(pr);
+      // initial-state term, in sub-blocks
+      for (int j0 = i0; j0 < i1; j0 += nb_max) {
+        const int nb = std::min(nb_max, i1 - j0);
+        const MatrixXd Uc = U.middleRows(j0, nb).transpose();  // r x nb
+        for (int a = 1; a < m; ++a) Pi0[a].noalias() = P0[a - 1] * Uc;
+        softmax_mats(Pi0, wk1, wk2);
+        // block 0 from sum_a pi_a = 1: G_0 = mean(psi0) - sum_{a>=1} G_a
+        G.block(0, j0, d, nb).colwise() = psi0mean_;
+        for (int a = 1; a < m; ++a) {
+          G.block(a * d, j0, d, nb).noalias() = (psi0T_ * Pi0[a]) * (1.0 / n0);
+          G.block(0, j0, d, nb) -= G.block(a * d, j0, d, nb);
+        }
+      }
+      for (int i = i0; i < i1; ++i) {
+        const int s0 = D.start[i], T = D.start[i + 1] - s0;
+        const VectorXd u = U.row(i).transpose();
+        for (int a = 1; a < m; ++a) ThU.col(a - 1).noalias() = Th.middleRows((a - 1) * d, d) * u;
+        L.noalias() = ThU.leftCols(m - 1).transpose() * psinT_.middleCols(s0, T);
+        for (int t = 0; t < T; ++t) {
+          if (D.terminal[s0 + t]) {
+            Pi.col(s0 + t).setZero();
+          } else {
+            softmax_ref(L.col(t), Pi.col(s0 + t));
+          }
+        }
+        // B_i = sum_t phi_t phibar_t': block row a from the transitions with action a.
+        int pos = s0;
+        for (int a = 0; a < m; ++a) {
+          const int Ta = acnt_[static_cast<std::size_t>(i) * m + a];
+          if (Ta == 0) {
+            Bi.middleRows(a * d, d).setZero();
+            continue;
+          }
+          X.resize(d, Ta);
+          Y.resize(p - d, Ta);
+          for (int k = 0; k < Ta; ++k) {
+            const int t = perm_[pos + k];
+            X.col(k) = psiT_.col(t);
+            for (int b = 1; b < m; ++b) Y.block((b - 1) * d, k, d, 1) = Pi(b, t) * psinT_.col(t);
+          }
+          Bi.block(a * d, d, d, p - d).noalias() = X * Y.transpose();
+          // pi sums to one on non-terminal rows: block (a,0) from the precomputed K
+          Bi.block(a * d, 0, d, d) = K_[static_cast<std::size_t>(i) * m + a];
+          for (int b = 1; b < m; ++b) Bi.block(a * d, 0, d, d) -= Bi.block(a * d, b * d, d, d);
+          pos += Ta;
+        }
+        Ci = -gamma * Bi;
+        for (int a = 0; a < m; ++a) Ci.block(a * d, a * d, d, d) += A_[static_cast<std::size_t>(i) * m + a];
+        int kl = 0;
+        for (int k = 0; k < r; ++k)
+          for (int l = k; l < r; ++l, ++kl) {
+            const double ukl = u(k) * u(l);
+            Mp.middleCols(static_cast<Eigen::Index>(kl) * p, p) += ukl * Ci;
+            for (int a = 0; a < m; ++a)
+              Sp.middleCols((static_cast<Eigen::Index>(kl) * m + a) * d, d) +=
+                  ukl * A_[static_cast<std::size_t>(i) * m + a];
+          }
+        for (int k = 0; k < r; ++k) {
+          ws.bc[ch].segment(k * p, p) += u(k) * bI_.col(i);
+          ws.cc[ch].segment(k * p, p) += u(k) * G.col(i);
+        }
+        ws.trc[ch] += u.squaredNorm() * trA_(i);
+      }
+    }
+  });
+  // serial reduction in chunk order
+  MatrixXd Mb = ws.Mc[0], Sb = ws.Sc[0];
+  VectorXd b = ws.bc[0], c = ws.cc[0];
+  double trS = ws.trc[0];
+  for (int ch = 1; ch < nch; ++ch) {
+    Mb += ws.Mc[ch];
+    Sb += ws.Sc[ch];
+    b += ws.bc[ch];
+    c += ws.cc[ch];
+    trS += ws.trc[ch];
+  }
+  MatrixXd M(pr, pr), S = MatrixXd::Zero(pr, pr);
+  {
+    int kl = 0;
+    for (int k = 0; k < r; ++k)
+      for (int l = k; l < r; ++l, ++kl) {
+        M.block(k * p, l * p, p, p) = Mb.middleCols(static_cast<Eigen::Index>(kl) * p, p);
+        if (l != k) M.block(l * p, k * p, p, p) = M.block(k * p, l * p, p, p);
+        for (int a = 0; a < m; ++a) {
+          S.block(k * p + a * d, l * p + a * d, d, d) =
+              Sb.middleCols((static_cast<Eigen::Index>(kl) * m + a) * d, d);
+          if (l != k) S.block(l * p + a * d, k * p + a * d, d, d) = S.block(k * p + a * d, l * p + a * d, d, d);
+        }
+      }
+  }
+  M /= n;
+  S /= n;
+  b /= n;
+  c *= (1.0 - gamma) / N;
+  trS /= n;
+  const double eps = dual_ridge * trS / pr;
+  M.diagonal().array() += eps;
+  S.diagonal().array() += eps;
+
+  // ---- closed-form dual
+  Gradient out;
+  DualSolution& ds = out.dual;
+  ds.alpha = alpha;
+  ds.gamma = gamma;
+  ds.eps = eps;
+  ds.p = p;
+  ds.r = r;
+  Eigen::PartialPivLU<MatrixXd> lu(M);
+  Eigen::PartialPivLU<MatrixXd> luT(M.transpose());
+  ds.rcond = lu.rcond();
+  ds.w = lu.solve(b);
+  ds.z = luT.solve(c);
+  const VectorXd Sz = S * ds.z;
+  ds.s = std::sqrt(std::max(0.0, ds.z.dot(Sz)));
+  ds.lambda = ds.s;
+  ds.point_value = c.dot(ds.w);
+  ds.V = ds.point_value - alpha * ds.s;
+  const double aos = (ds.s > 0) ? alpha / ds.s : 0.0;
+  ds.theta = ds.w;
+  if (aos > 0) ds.theta -= aos * lu.solve(Sz);
+  if (alpha > 0) {
+    ds.beta = S.ldlt().solve(b - M * ds.theta) / alpha;
+  } else {
+    ds.beta.setZero(pr);
+  }
+  ds.b = std::move(b);
+  ds.c = std::move(c);
+  ds.M = std::move(M);
+  ds.Sigma = std::move(S);
+  if (!want_grad) return out;
+
+  // ---- pass 2: gradient by the adjoint identity
+  //   dV = theta*' dc + z' db - z' dM theta* - (alpha/(2 s)) z' dSigma z
+  const Eigen::Map<const MatrixXd> Wt(ds.theta.data(), p, r), Z(ds.z.data(), p, r);
+  // derivative of eps: d eps / d u_i = dual_ridge/(p r) * (2/n) tr(A_i) u_i
+  const double eps_coef =
+      -(dual_ridge / pr) * (2.0 / n) * (ds.z.dot(ds.theta) + 0.5 * aos * ds.z.squaredNorm());
+  std::vector<MatrixXd> Q0(m);  // psi0 Wt_a (n0 x r)
+  for (int a = 0; a < m; ++a) Q0[a].noalias() = D.psi0 * Wt.middleRows(a * d, d);
+  out.dU.resize(N, r);
+  std::vector<MatrixXd>& dTc = ws.dTc;
+  dTc.resize(nch);
+  const double c_init = (1.0 - gamma) / N;
+  runtime().parallel_for(static_cast<std::size_t>(nch), [&](std::size_t lo, std::size_t hi) {
+    MatrixXd H(d, m), Fm, Qn, Coef, E, FP, Bw(d, m), Btz(d, m), Hi(d, m);
+    std::vector<MatrixXd> Pi0(m), Qa(m);
+    MatrixXd H0;  // d x (m * nb) for the current sub-block (columns of action 0 unused)
+    MatrixXd Vb, wk1, wk2;
+    VectorXd om(p), ze(p), Aom(p), Aze(p), gu(r);
+    for (std::size_t ch = lo; ch < hi; ++ch) {
+      const int i0 = chunk_[ch], i1 = chunk_[ch + 1];
+      MatrixXd& dT = dTc[ch];
+      dT.setZero((m - 1) * d, r);
+      for (int j0 = i0; j0 < i1; j0 += nb_max) {
+        const int nb = std::min(nb_max, i1 - j0);
+        const MatrixXd Uc = U.middleRows(j0, nb).transpose();
+        for (int a = 1; a < m; ++a) Pi0[a].noalias() = P0[a - 1] * Uc;
+        softmax_mats(Pi0, wk1, wk2);
+        Vb.resize(n0, nb);
+        for (int a = 0; a < m; ++a) {
+          Qa[a].noalias() = Q0[a] * Uc;
+          if (a == 0)
+            Vb.array() = Pi0[a].array() * Qa[a].array();
+          else
+            Vb.array() += Pi0[a].array() * Qa[a].array();
+        }
+        H0.resize(d, static_cast<Eigen::Index>(m) * nb);
+        for (int a = 1; a < m; ++a) {
+          Qa[a].array() = Pi0[a].array() * (Qa[a].array() - Vb.array());
+          H0.middleCols(static_cast<Eigen::Index>(a) * nb, nb).noalias() =
+              (psi0T_ * Qa[a]) * (c_init / n0);
+        }
+        for (int i = j0; i < j0 + nb; ++i) {
+          const int s0 = D.start[i], T = D.start[i + 1] - s0;
+          const VectorXd u = U.row(i).transpose();
+          om.noalias() = Wt * u;
+          ze.noalias() = Z * u;
+          const Eigen::Map<const MatrixXd> Om(om.data(), d, m), Zm(ze.data(), d, m);
+          Fm.noalias() = Zm.transpose() * psiT_.middleCols(s0, T);   // m x T
+          Qn.noalias() = Om.transpose() * psinT_.middleCols(s0, T);  // m x T
+          Coef.resize(T, m);
+          E.setZero(T, m);
+          FP.resize(T, m);
+          for (int t = 0; t < T; ++t) {
+            const int a_t = D.action(s0 + t);
+            const double f = Fm(a_t, t);
+            double vb = 0;
+            for (int a = 0; a < m; ++a) vb += Pi(a, s0 + t) * Qn(a, t);
+            E(t, a_t) = vb;
+            for (int a = 0; a < m; ++a) {
+              const double pa = Pi(a, s0 + t);
+              FP(t, a) = f * pa;
+              Coef(t, a) = f * pa * (Qn(a, t) - vb);
+            }
+          }
+          H.noalias() = psinT_.middleCols(s0, T) * Coef;   // sum_t f pi adv psi'
+          Bw.noalias() = psiT_.middleCols(s0, T) * E;      // B_i omega, d x m blocks
+          Btz.noalias() = psinT_.middleCols(s0, T) * FP;   // B_i' zeta
+          for (int a = 0; a < m; ++a) {
+            const MatrixXd& Aa = A_[static_cast<std::size_t>(i) * m + a];
+            Aom.segment(a * d, d).noalias() = Aa * om.segment(a * d, d);
+            Aze.segment(a * d, d).noalias() = Aa * ze.segment(a * d, d);
+          }
+          const Eigen::Map<const VectorXd> bw(Bw.data(), p), btz(Btz.data(), p);
+          // policy-gradient vectors h_{i,a} (d), a >= 1
+          Hi = H * (gamma / n);
+          for (int a = 1; a < m; ++a) Hi.col(a) += H0.col(static_cast<Eigen::Index>(a) * nb + (i - j0));
+          gu.noalias() = c_init * (Wt.transpose() * G.col(i));
+          gu.noalias() += (1.0 / n) * (Z.transpose() * bI_.col(i));
+          gu.noalias() -= (1.0 / n) * (Z.transpose() * (Aom - gamma * bw));
+          gu.noalias() -= (1.0 / n) * (Wt.transpose() * (Aze - gamma * btz));
+          gu.noalias() -= (aos / n) * (Z.transpose() * Aze);
+          for (int a = 1; a < m; ++a) {
+            gu.noalias() += Th.middleRows((a - 1) * d, d).transpose() * Hi.col(a);
+            dT.middleRows((a - 1) * d, d).noalias() += Hi.col(a) * u.transpose();
+          }
+          gu += (eps_coef * trA_(i)) * u;
+          out.dU.row(i) = gu.transpose();
+        }
+      }
+    }
+  });
+  out.dTheta.setZero((m - 1) * d, r);
+  for (int ch = 0; ch < nch; ++ch) out.dTheta += dTc[ch];
+  return out;
+}
+
+DualSolution solve_dual(const P4LData& data, const Params& par, double gamma, double alpha,
+                        double dual_ridge) {
+  P4LProblem prob(data);
+  return prob.evaluate(par, gamma, alpha, dual_ridge, false).dual;
+}
+
+Gradient grad(const P4LData& data, const Params& par, double gamma, double alpha,
+              double dual_ridge) {
+  P4LProblem prob(data);
+  return prob.evaluate(par, gamma, alpha, dual_ridge, true);
+}
+
+// ---------------------------------------------------------------------------
+namespace {
+// Lloyd iterations from the given centres; returns sse.
+double lloyd(const MatrixXd& X, MatrixXd& C, VectorXi& lab, int max_iter, int& iters) {
+  const Eigen::Index N = X.rows(), q = X.cols(), K = C.rows();
+  lab.setConstant(N, -1);
+  VectorXd dist(N);
+  iters = 0;
+  for (int it = 0; it < max_iter; ++it) {
+    ++iters;
+    bool changed = false;
+    for (Eigen::Index i = 0; i < N; ++i) {
+      int best = 0;
+      double bd = kInf;
+      for (Eigen::Index k = 0; k < K; ++k) {
+        const double dd = (X.row(i) - C.row(k)).squaredNorm();
+        if (dd < bd) {
+          bd = dd;
+          best = static_cast<int>(k);
+        }
+      }
+      dist(i) = bd;
+      if (lab(i) != best) {
+        lab(i) = best;
+        changed = true;
+      }
+    }
+    if (!changed && it > 0) break;
+    // update means; an empty cluster takes the point farthest from its centre
+    MatrixXd S = MatrixXd::Zero(K, q);
+    VectorXd cnt = VectorXd::Zero(K);
+    for (Eigen::Index i = 0; i < N; ++i) {
+      S.row(lab(i)) += X.row(i);
+      cnt(lab(i)) += 1;
+    }
+    for (Eigen::Index k = 0; k < K; ++k) {
+      if (cnt(k) > 0) {
+        C.row(k) = S.row(k) / cnt(k);
+      } else {
+        Eigen::Index far;
+        dist.maxCoeff(&far);
+        C.row(k) = X.row(far);
+        dist(far) = 0;
+      }
+    }
+  }
+  double sse = 0;
+  for (Eigen::Index i = 0; i < N; ++i) sse += (X.row(i) - C.row(lab(i))).squaredNorm();
+  return sse;
+}
+}  // namespace
+
+KMeansResult kmeans(const MatrixXd& X, int K, int restarts, int max_iter, std::mt19937_64& rng,
+                    const MatrixXd* warm) {
+  const Eigen::Index N = X.rows(), q = X.cols();
+  if (K < 1 || K > N) throw std::invalid_argument("p4l: K must be in [1, N]");
+  KMeansResult best;
+  best.sse = kInf;
+  auto consider = [&](MatrixXd C) {
+    VectorXi lab;
+    int it = 0;
+    const double sse = lloyd(X, C, lab, std::max(1, max_iter), it);
+    if (sse < best.sse) {
+      best.sse = sse;
+      best.centers = std::move(C);
+      best.label = std::move(lab);
+      best.iterations = it;
+    }
+  };
+  if (warm && warm->rows() == K && warm->cols() == q && warm->allFinite()) consider(*warm);
+  for (int rs = 0; rs < std::max(1, restarts); ++rs) {
+    MatrixXd C(K, q);
+    VectorXd D2(N);
+    Eigen::Index first = std::min<Eigen::Index>(N - 1, static_cast<Eigen::Index>(unif01(rng) * N));
+    C.row(0) = X.row(first);
+    for (Eigen::Index i = 0; i < N; ++i) D2(i) = (X.row(i) - C.row(0)).squaredNorm();
+    for (int k = 1; k < K; ++k) {
+      const double tot = D2.sum();
+      Eigen::Index pick = N - 1;
+      if (tot > 0) {
+        double target = unif01(rng) * tot, acc = 0;
+        for (Eigen::Index i = 0; i < N; ++i) {
+          acc += D2(i);
+          if (acc >= target && D2(i) > 0) {
+            pick = i;
+            break;
+          }
+        }
+      } else {
+        pick = std::min<Eigen::Index>(N - 1, static_cast<Eigen::Index>(unif01(rng) * N));
+      }
+      C.row(k) = X.row(pick);
+      for (Eigen::Index i = 0; i < N; ++i) D2(i) = std::min(D2(i), (X.row(i) - C.row(k)).squaredNorm());
+    }
+    consider(std::move(C));
+  }
+  return best;
+}
+
+// ---------------------------------------------------------------------------
+FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha, double mu,
+                  const Control& ctl, const Params* init) {
+  if (r < 1) throw std::invalid_argument("p4l: r must be >= 1");
+  if (!(mu >= 0)) throw std::invalid_argument("p4l: mu must be >= 0");
+  if (!(ctl.rho > 0)) throw std::invalid_argument("p4l: rho must be > 0");
+  P4LProblem prob(data);
+  const int N = prob.N(), d = prob.d(), m = prob.m(), q = r - 1;
+  if (K < 1 || K > N) throw std::invalid_argument("p4l: K must be in [1, N]");
+  std::mt19937_64 rng(ctl.seed);
+  Params par;
+  par.Theta.setZero((m - 1) * d, r);
+  par.U.setZero(N, r);
+  par.U.col(0).setOnes();
+  for (int i = 0; i < N; ++i)
+    for (int k = 1; k < r; ++k) par.U(i, k) = ctl.init_scale * std_normal(rng);
+  if (init) {
+    if (init->Theta.rows() == par.Theta.rows() && init->Theta.cols() == r) par.Theta = init->Theta;
+    if (init->U.rows() == N && init->U.cols() == r) {
+      par.U = init->U;
+      par.U.col(0).setOnes();
+    }
+  }
+  const double rho = ctl.rho;
+  int nevals = 0;
+  auto eval = [&](const Params& pp) {
+    ++nevals;
+    return prob.evaluate(pp, gamma, alpha, ctl.dual_ridge, true);
+  };
+  auto finite = [](double v) { return std::isfinite(v); };
+
+  MatrixXd Wa, Eta, Cen;  // ADMM w (N x q), eta (N x q), centroids (K x q)
+  VectorXi lab = VectorXi::Zero(N);
+  auto vw_step = [&](const MatrixXd& Y) {
+    KMeansResult km = kmeans(Y, K, ctl.kmeans_restarts, ctl.kmeans_max_iter, rng,
+                             Cen.size() ? &Cen : nullptr);
+    Cen = km.centers;
+    lab = km.label;
+    Wa.resize(N, q);
+    for (int i = 0; i < N; ++i)
+      Wa.row(i) = (2 * mu * Cen.row(lab(i)) + rho * Y.row(i)) / (2 * mu + rho);
+  };
+  auto penalty_of = [&](const MatrixXd& Uf) {
+    double pen = 0;
+    for (int i = 0; i < N; ++i) {
+      double bd = kInf;
+      for (int k = 0; k < K; ++k) bd = std::min(bd, (Uf.row(i) - Cen.row(k)).squaredNorm());
+      pen += bd;
+    }
+    return mu * pen / N;
+  };
+  // Gauge fixing of the free coordinates: centre them and scale them to unit
+  // root-mean-square, u~ -> c (u~ - ubar), c = 1/rms. V is exactly invariant
+  // (Theta is reparametrised, the Q weights absorb the map); the ADMM variables
+  // and the cached gradient are transformed with it.
+  Gradient cur;
+  bool have_grad = false;
+  auto regauge = [&]() {
+    const MatrixXd Uf = par.U.rightCols(q);
+    const Eigen::RowVectorXd ub = Uf.colwise().mean();
+    const double rms = std::sqrt((Uf.rowwise() - ub).squaredNorm() / N);
+    if (!(rms > 0) || !std::isfinite(rms)) return;
+    const double cs = 1.0 / rms;
+    par.U.rightCols(q) = cs * (Uf.rowwise() - ub);
+    par.Theta.col(0) += par.Theta.rightCols(q) * ub.transpose();
+    par.Theta.rightCols(q) /= cs;
+    if (have_grad) {
+      cur.dTheta.rightCols(q) = cs * cur.dTheta.rightCols(q) - cs * cur.dTheta.col(0) * ub;
+      cur.dU.col(0) += cur.dU.rightCols(q) * ub.transpose();
+      cur.dU.rightCols(q) /= cs;
+    }
+    if (Wa.size()) Wa = cs * (Wa.rowwise() - ub);
+    if (Cen.size()) Cen = cs * (Cen.rowwise() - ub);
+    if (Eta.size()) Eta *= cs;
+  };
+  if (q > 0) {
+    regauge();
+    Eta.setZero(N, q);
+    vw_step(par.U.rightCols(q));
+  }
+
+  FitResult res;
+  cur = eval(par);
+  have_grad = true;
+  if (!finite(cur.dual.V)) throw std::runtime_error("p4l: value is not finite at the starting point");
+  double tT = ctl.step_theta0, tU = ctl.step_u0;
+  double Fprev = std::numeric_limits<double>::quiet_NaN();
+  int calm = 0;
+  for (int it = 0; it < ctl.max_iter; ++it) {
+    if (runtime().interrupted()) throw Interrupted();
+    runtime().progress(it, ctl.max_iter);
+    // (1) Theta-step: Armijo ascent on V - ridge ||Theta||^2
+    double stepT = 0;
+    for (int st = 0; st < ctl.theta_steps; ++st) {
+      const MatrixXd dir = cur.dTheta - 2 * ctl.ridge * par.Theta;
+      const double g2 = dir.squaredNorm();
+      if (!(g2 > 0)) break;
+      const double f0 = cur.dual.V - ctl.ridge * par.Theta.squaredNorm();
+      double t = tT;
+      bool ok = false;
+      for (int bt = 0; bt < ctl.max_backtrack; ++bt) {
+        Params tr = par;
+        tr.Theta += t * dir;
+        Gradient g = eval(tr);
+        const double f1 = g.dual.V - ctl.ridge * tr.Theta.squaredNorm();
+        if (finite(f1) && f1 >= f0 + ctl.armijo * t * g2) {
+          par = std::move(tr);
+          cur = std::move(g);
+          ok = true;
+          break;
+        }
+        t *= ctl.backtrack;
+      }
+      if (!ok) { tT = t; break; }
+      stepT = t;
+      tT = std::min(ctl.max_step, t * ctl.grow);
+    }
+    // (2) u-step: Armijo ascent on V - (rho/2N)||U~ - (Wa - Eta/rho)||^2, direction N * gradient
+    double stepU = 0;
+    if (q > 0) {
+      const MatrixXd Tgt = Wa - Eta / rho;
+      for (int st = 0; st < ctl.u_steps; ++st) {
+        const MatrixXd Uf = par.U.rightCols(q);
+        const MatrixXd gU = cur.dU.rightCols(q) - (rho / N) * (Uf - Tgt);
+        const double g2 = N * gU.squaredNorm();
+        if (!(g2 > 0)) break;
+        const double f0 = cur.dual.V - (rho / (2.0 * N)) * (Uf - Tgt).squaredNorm();
+        double t = tU;
+        bool ok = false;
+        for (int bt = 0; bt < ctl.max_backtrack; ++bt) {
+          Params tr = par;
+          tr.U.rightCols(q) += (t * N) * gU;
+          Gradient g = eval(tr);
+          const double f1 = g.dual.V - (rho / (2.0 * N)) * (tr.U.rightCols(q) - Tgt).squaredNorm();
+          if (finite(f1) && f1 >= f0 + ctl.armijo * t * g2) {
+            par = std::move(tr);
+            cur = std::move(g);
+            ok = true;
+            break;
+          }
+          t *= ctl.backtrack;
+        }
+        if (!ok) { tU = t; break; }
+        stepU = t;
+        tU = std::min(ctl.max_step, t * ctl.grow);
+      }
+    }
+    // (3) (v, w)-step and (4) eta-step
+    double primal = 0, pen = 0;
+    if (q > 0) {
+      regauge();
+      const MatrixXd Uf = par.U.rightCols(q);
+      vw_step(Uf + Eta / rho);
+      Eta += rho * (Uf - Wa);
+      primal = (Uf - Wa).rowwise().norm().maxCoeff();
+      pen = penalty_of(Uf);
+    }
+    const double F = cur.dual.V - ctl.ridge * par.Theta.squaredNorm() - pen;
+    res.trace.objective.push_back(F);
+    res.trace.V.push_back(cur.dual.V);
+    res.trace.point_value.push_back(cur.dual.point_value);
+    res.trace.lambda.push_back(cur.dual.lambda);
+    res.trace.penalty.push_back(pen);
+    res.trace.primal_residual.push_back(primal);
+    res.trace.step_theta.push_back(stepT);
+    res.trace.step_u.push_back(stepU);
+    res.iterations = it + 1;
+    if (std::isfinite(Fprev) && std::abs(F - Fprev) <= ctl.tol * std::max(1.0, std::abs(F)))
+      ++calm;
+    else
+      calm = 0;
+    Fprev = F;
+    if (calm >= ctl.conv_window && primal <= ctl.tol_primal) {
+      res.converged = true;
+      break;
+    }
+  }
+  runtime().progress(res.iterations, ctl.max_iter);
+  cur = eval(par);  // dual solution in the final parametrisation
+
+  res.Theta = par.Theta;
+  res.U = par.U;
+  res.centroids.setOnes(K, r);
+  res.cluster.setZero(N);
+  if (q > 0) {
+    res.centroids.rightCols(q) = Cen;
+    for (int i = 0; i < N; ++i) {  // nearest centroid of the final u_i
+      double bd = kInf;
+      for (int k = 0; k < K; ++k) {
+        const double dd = (par.U.row(i).tail(q) - Cen.row(k)).squaredNorm();
+        if (dd < bd) { bd = dd; res.cluster(i) = k; }
+      }
+    }
+  }
+  res.evaluations = nevals;
+  res.W = cur.dual.W();
+  res.z = cur.dual.z;
+  res.V = cur.dual.V;
+  res.point_value = cur.dual.point_value;
+  res.lambda = cur.dual.lambda;
+  res.penalty = q > 0 ? penalty_of(par.U.rightCols(q)) : 0.0;
+  res.objective = res.V - ctl.ridge * par.Theta.squaredNorm() - res.penalty;
+  return res;
+}
+
+// ---------------------------------------------------------------------------
+MatrixXd policy_probs(const MatrixXd& psi, const MatrixXd& Theta, const VectorXd& u) {
+  const Eigen::Index d = psi.cols();
+  if (d == 0 || Theta.rows() % d != 0 || Theta.cols() != u.size())
+    throw std::invalid_argument("p4l: policy_probs: Theta must be (m-1) d x r and u of length r");
+  const Eigen::Index m = Theta.rows() / d + 1;
+  const VectorXd tu = Theta * u;
+  const Eigen::Map<const MatrixXd> ThU(tu.data(), d, m - 1);
+  const MatrixXd L = psi * ThU;  // n x (m-1)
+  MatrixXd P(psi.rows(), m);
+  for (Eigen::Index t = 0; t < psi.rows(); ++t) {
+    VectorXd pr(m);
+    softmax_ref(L.row(t).transpose(), pr);
+    P.row(t) = pr.transpose();
+  }
+  return P;
+}
+
+MatrixXd q_values(const MatrixXd& psi, const MatrixXd& W, const VectorXd& u) {
+  const Eigen::Index d = psi.cols();
+  if (d == 0 || W.rows() % d != 0 || W.cols() != u.size())
+    throw std::invalid_argument("p4l: q_values: W must be m d x r and u of length r");
+  const VectorXd wu = W * u;
+  const Eigen::Map<const MatrixXd> Wm(wu.data(), d, W.rows() / d);
+  return psi * Wm;
+}
+
+}  // namespace p4l

@@ -1,0 +1,226 @@
+// P4L solver core: closed-form pessimistic dual for linear Q / f classes,
+// its exact gradient, and the ADMM outer loop of the paper (eq. 19-21).
+// Plain C++17 + Eigen; no R headers. Spec: shared/design/solver.md.
+//
+// Model (p = m d, x = u (x) phi in R^{p r}):
+//   phi(s,a) = e_a (x) psi(s),  Q(s,a;u) = phi' W u,  W = reshape(theta, p, r)
+//   pi(a|s;u) = softmax_a(psi(s)' Theta_a u),  Theta_0 = 0 (reference action 0)
+//   Sigma = (1/n) sum_i (u_i u_i') (x) A_i,  M = (1/n) sum_i (u_i u_i') (x) (A_i - gamma B_i)
+//   b = (1/n) sum_i u_i (x) b_i,  c = (1-gamma)/N sum_i u_i (x) E_nu[sum_a pi(a|S0;u_i) phi(S0,a)]
+//   w = M^-1 b, z = M^-T c, s = sqrt(z' Sigma z), V = c'w - alpha s,
+//   theta* = w - (alpha/s) M^-1 Sigma z, beta* = Sigma^-1 (b - M theta*)/alpha, lambda* = s.
+//
+// Dual ridge: M and Sigma are replaced by M + eps I and Sigma + eps I with
+//   eps = dual_ridge * tr(Sigma) / (p r)   (dual_ridge default 1e-6).
+// eps scales with u like Sigma does, so V stays (to O(eps)) invariant to the
+// scale of u; eps depends on u and its derivative is included in grad().
+// The returned M and Sigma are the ridged matrices actually used.
+//
+// Determinism: individuals are processed in fixed chunks (boundaries depend
+// only on N); per-chunk partial sums are reduced serially in chunk order, so
+// every result is bitwise identical for any thread count.
+#pragma once
+#include <Eigen/Dense>
+#include <cstdint>
+#include <random>
+#include <stdexcept>
+#include <vector>
+
+#include "runtime.h"
+
+namespace p4l {
+
+// Thrown when runtime().interrupted() returns true (checked once per outer iteration).
+struct Interrupted : std::runtime_error {
+  Interrupted() : std::runtime_error("p4l: computation interrupted") {}
+};
+
+struct P4LData {
+  Eigen::MatrixXd psi;        // n x d features psi(S_t), intercept first; rows grouped by individual
+  Eigen::MatrixXd psi_next;   // n x d features psi(S_{t+1}); rows of terminal transitions ignored
+  Eigen::VectorXi action;     // n, 0-based in [0, m)
+  Eigen::VectorXd reward;     // n
+  std::vector<char> terminal; // n, 1 = next state absorbing (no bootstrap term)
+  std::vector<int> start;     // N+1 offsets: individual i owns rows start[i] .. start[i+1]-1
+  Eigen::MatrixXd psi0;       // n0 x d features of the initial states (shared empirical nu)
+  int num_actions = 2;        // m >= 2
+};
+// Throws std::invalid_argument describing the first inconsistency.
+void validate(const P4LData& data);
+
+// Policy parameters and latent variables.
+//   Theta: (m-1) d x r, rows (a-1) d .. a d - 1 hold Theta_a (a = 1..m-1).
+//   U:     N x r, row i = u_i'.
+struct Params {
+  Eigen::MatrixXd Theta;
+  Eigen::MatrixXd U;
+};
+
+struct DualSolution {
+  double V = 0;            // pessimistic value c'w - alpha s (average over individuals)
+  double point_value = 0;  // c'w (LSTD-Q value, alpha = 0)
+  double s = 0;            // sqrt(z' Sigma z)
+  double lambda = 0;       // Lagrange multiplier of (13); equals s
+  double alpha = 0, gamma = 0, eps = 0;  // inputs and the ridge actually added
+  Eigen::VectorXd w;       // p r, M^-1 b
+  Eigen::VectorXd z;       // p r, M^-T c
+  Eigen::VectorXd theta;   // p r, worst-case Q weights theta*
+  Eigen::VectorXd beta;    // p r, maximising f weights (zero when alpha = 0)
+  Eigen::VectorXd b, c;    // p r
+  Eigen::MatrixXd M, Sigma;  // p r x p r, ridged
+  double rcond = 0;        // reciprocal condition estimate of M (LU)
+  int p = 0, r = 0;        // Q weights are p x r
+  // theta* reshaped to W (p x r): Q(s,a;u) = phi(s,a)' W u.
+  Eigen::MatrixXd W() const;
+  Eigen::MatrixXd Z() const;  // z reshaped p x r
+};
+
+struct Gradient {
+  DualSolution dual;
+  Eigen::MatrixXd dTheta;  // same shape as Params::Theta: dV/dTheta
+  Eigen::MatrixXd dU;      // N x r: dV/du_i
+};
+
+// Cached sufficient statistics (A_i blocks, b_i) for repeated evaluations.
+// Holds a pointer to `data`, which must outlive the object.
+class P4LProblem {
+ public:
+  explicit P4LProblem(const P4LData& data);
+  int N() const { return N_; }
+  int n() const { return n_; }
+  int d() const { return d_; }
+  int m() const { return m_; }
+  int p() const { return p_; }
+  // Closed-form dual; with want_grad also the exact gradient of V.
+  Gradient evaluate(const Params& par, double gamma, double alpha, double dual_ridge,
+                    bool want_grad) const;
+
+ private:
+  const P4LData* data_;
+  int N_, n_, d_, m_, p_, n0_;
+  Eigen::MatrixXd psiT_, psinT_;   // d x n (transposed copies: contiguous columns)
+  Eigen::MatrixXd psi0T_;          // d x n0
+  Eigen::VectorXd psi0mean_;       // d: mean of psi0
+  std::vector<Eigen::MatrixXd> A_; // N*m blocks d x d: A_i = blockdiag_a A_[i*m+a]
+  std::vector<Eigen::MatrixXd> K_; // N*m: sum over non-terminal t with a_t = a of psi_t psi'_t'
+                                   // (so B_i block (a,0) = K - sum_{b>=1} block (a,b))
+  Eigen::MatrixXd bI_;             // p x N: b_i
+  Eigen::VectorXd trA_;            // N: tr(A_i)
+  std::vector<int> perm_;          // n: within each individual, rows sorted by action
+  std::vector<int> acnt_;          // N*m: number of transitions of i with action a
+  std::vector<int> chunk_;         // chunk boundaries over individuals (depend on N only)
+  // Reusable workspace (per-chunk partial sums, policy at next states, g_i).
+  // evaluate() is therefore not re-entrant: one evaluation at a time per object.
+  struct Work {
+    std::vector<Eigen::MatrixXd> Mc, Sc, dTc;
+    std::vector<Eigen::VectorXd> bc, cc;
+    std::vector<double> trc;
+    Eigen::MatrixXd Pi, G;
+  };
+  mutable Work ws_;
+};
+
+DualSolution solve_dual(const P4LData& data, const Params& par, double gamma, double alpha,
+                        double dual_ridge = 1e-6);
+Gradient grad(const P4LData& data, const Params& par, double gamma, double alpha,
+              double dual_ridge = 1e-6);
+
+// ---------------------------------------------------------------------------
+// K-means (K-means++ seeding, Lloyd iterations, best of `restarts`; optional
+// warm-start centroids count as one extra candidate). Serial, deterministic.
+struct KMeansResult {
+  Eigen::MatrixXd centers;  // K x q
+  Eigen::VectorXi label;    // N, 0-based
+  double sse = 0;
+  int iterations = 0;       // Lloyd iterations of the winning run
+};
+KMeansResult kmeans(const Eigen::MatrixXd& X, int K, int restarts, int max_iter,
+                    std::mt19937_64& rng, const Eigen::MatrixXd* warm = nullptr);
+
+// ---------------------------------------------------------------------------
+// ADMM outer loop. Maximises
+//   F(Theta, U) = V(Theta, U) - ridge ||Theta||_F^2 - (mu / N) sum_i min_k ||u_i - v_k||^2.
+// The penalty is divided by N because V is an average over individuals: this
+// is the paper's (15) divided by N, so `mu` has the paper's meaning.
+//
+// Scale fixing (identifiability). V is invariant to u_i -> H u_i,
+// Theta_a -> Theta_a H^-1 for any invertible r x r H (W absorbs H^-T), so the
+// penalty alone would shrink u to 0 (and the fit would drift along flat
+// directions). We fix the gauge by (i) u_i[0] = 1 for all i: an intercept
+// coordinate, WLOG whenever u_i[0] != 0, that makes the shared component of Q
+// and pi explicit; only u~_i = u_i[1..r-1] are free, and the penalty, K-means
+// and ADMM act on them; (ii) after every u-step the free coordinates are
+// centred and scaled to unit root-mean-square, (1/N) sum_i ||u~_i||^2 = 1, by
+// the exact reparametrisation above (V unchanged; Theta, the ADMM variables
+// and the cached gradient are mapped along). Hence the penalty equals
+// mu x (within-cluster share of the spread of u~) and lies in [0, mu];
+// (iii) the ridge on Theta regularises the policy and picks the remaining
+// gauge (the shape of u~ within the unit-RMS set). With r = 1 the model is
+// homogeneous and the u-/clustering steps are skipped.
+//
+// Each outer iteration: (1) Theta-step: `theta_steps` gradient-ascent steps on
+// V - ridge||Theta||^2 with Armijo backtracking (step remembered and grown);
+// (2) u-step: `u_steps` Armijo gradient steps on V - (rho/2N)||U~ - Wa + Eta/rho||^2
+// (gradient preconditioned by N since dV/du_i = O(1/N)); (3) (v,w)-step: K-means
+// on Y = U~ + Eta/rho, v = cluster means, w_i = (2 mu v_k + rho y_i)/(2 mu + rho);
+// (4) Eta += rho (U~ - Wa). Converged when |dF| <= tol max(1,|F|) for
+// `conv_window` consecutive iterations and max_i ||u_i - w_i|| <= tol_primal.
+struct Control {
+  int max_iter = 200;
+  double tol = 1e-6;
+  int conv_window = 3;
+  double tol_primal = 1e-3;
+  double rho = 1.0;
+  double ridge = 1e-3;        // on Theta
+  double dual_ridge = 1e-6;   // relative ridge on M and Sigma (see top of file)
+  int kmeans_restarts = 10;
+  int kmeans_max_iter = 100;
+  std::uint64_t seed = 1;
+  double init_scale = 0.1;    // sd of the initial perturbation of the free u coordinates (before re-scaling)
+  int theta_steps = 1;
+  int u_steps = 1;
+  double step_theta0 = 1.0;   // initial trial steps
+  double step_u0 = 1.0;
+  double armijo = 1e-4;       // sufficient-increase constant
+  double backtrack = 0.5;     // step shrink factor
+  double grow = 1.5;          // step growth after an accepted step
+  int max_backtrack = 40;
+  double max_step = 1e8;
+};
+
+struct Trace {
+  std::vector<double> objective, V, point_value, lambda, penalty, primal_residual,
+      step_theta, step_u;
+};
+
+struct FitResult {
+  Eigen::MatrixXd Theta;      // (m-1) d x r
+  Eigen::MatrixXd U;          // N x r (column 0 == 1)
+  Eigen::MatrixXd centroids;  // K x r (column 0 == 1)
+  Eigen::VectorXi cluster;    // N, 0-based
+  Eigen::MatrixXd W;          // p x r worst-case Q weights theta*
+  Eigen::VectorXd z;          // p r dual weights
+  double objective = 0, V = 0, point_value = 0, lambda = 0, penalty = 0;
+  bool converged = false;
+  int iterations = 0;
+  int evaluations = 0;        // dual (+ gradient) evaluations, line-search trials included
+  Trace trace;
+};
+
+// `init` (optional) supplies a starting Theta/U (U column 0 is reset to 1).
+FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha, double mu,
+                  const Control& control, const Params* init = nullptr);
+
+// (Algorithm 1's minibatch SGD path is not implemented here: for the linear
+// classes the closed form above is its exact fixed point.)
+
+// ---------------------------------------------------------------------------
+// Prediction helpers. psi: n x d features.
+// Action probabilities (n x m) under Theta ((m-1) d x r) and latent u (r).
+Eigen::MatrixXd policy_probs(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& Theta,
+                             const Eigen::VectorXd& u);
+// Q-values (n x m) for Q weights W (m d x r) and latent u.
+Eigen::MatrixXd q_values(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& W,
+                         const Eigen::VectorXd& u);
+
+}  // namespace p4l
