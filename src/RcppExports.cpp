@@ -75,8 +75,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // acpi_cpp
-Rcpp::List acpi_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual, int num_actions, int num_individuals, const Eigen::VectorXi& clusters, int K, double gamma, double ridge, double mcp_gamma, double admm_rho, int admm_max_iter, double admm_tol, int num_lambda, double lambda_min_ratio, double bic_constant, int pi_max_iter, int max_outer, double seed, int num_threads);
-RcppExport SEXP _p4l_acpi_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP individualSEXP, SEXP num_actionsSEXP, SEXP num_individualsSEXP, SEXP clustersSEXP, SEXP KSEXP, SEXP gammaSEXP, SEXP ridgeSEXP, SEXP mcp_gammaSEXP, SEXP admm_rhoSEXP, SEXP admm_max_iterSEXP, SEXP admm_tolSEXP, SEXP num_lambdaSEXP, SEXP lambda_min_ratioSEXP, SEXP bic_constantSEXP, SEXP pi_max_iterSEXP, SEXP max_outerSEXP, SEXP seedSEXP, SEXP num_threadsSEXP) {
+Rcpp::List acpi_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual, int num_actions, int num_individuals, const Eigen::VectorXi& clusters, int K, double gamma, double ridge, double mcp_gamma, double admm_rho, int admm_max_iter, double admm_tol, int num_lambda, double lambda_min_ratio, double bic_constant, int pi_max_iter, int max_outer, int num_threads);
+RcppExport SEXP _p4l_acpi_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP individualSEXP, SEXP num_actionsSEXP, SEXP num_individualsSEXP, SEXP clustersSEXP, SEXP KSEXP, SEXP gammaSEXP, SEXP ridgeSEXP, SEXP mcp_gammaSEXP, SEXP admm_rhoSEXP, SEXP admm_max_iterSEXP, SEXP admm_tolSEXP, SEXP num_lambdaSEXP, SEXP lambda_min_ratioSEXP, SEXP bic_constantSEXP, SEXP pi_max_iterSEXP, SEXP max_outerSEXP, SEXP num_threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi(psiSEXP);
@@ -100,9 +100,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< double >::type bic_constant(bic_constantSEXP);
     Rcpp::traits::input_parameter< int >::type pi_max_iter(pi_max_iterSEXP);
     Rcpp::traits::input_parameter< int >::type max_outer(max_outerSEXP);
-    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
     Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(acpi_cpp(psi, psi_next, action, reward, terminal, individual, num_actions, num_individuals, clusters, K, gamma, ridge, mcp_gamma, admm_rho, admm_max_iter, admm_tol, num_lambda, lambda_min_ratio, bic_constant, pi_max_iter, max_outer, seed, num_threads));
+    rcpp_result_gen = Rcpp::wrap(acpi_cpp(psi, psi_next, action, reward, terminal, individual, num_actions, num_individuals, clusters, K, gamma, ridge, mcp_gamma, admm_rho, admm_max_iter, admm_tol, num_lambda, lambda_min_ratio, bic_constant, pi_max_iter, max_outer, num_threads));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -228,7 +227,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_p4l_fqi_cpp", (DL_FUNC) &_p4l_fqi_cpp, 13},
     {"_p4l_vlearning_cpp", (DL_FUNC) &_p4l_vlearning_cpp, 18},
     {"_p4l_multinom_cpp", (DL_FUNC) &_p4l_multinom_cpp, 5},
-    {"_p4l_acpi_cpp", (DL_FUNC) &_p4l_acpi_cpp, 23},
+    {"_p4l_acpi_cpp", (DL_FUNC) &_p4l_acpi_cpp, 22},
     {"_p4l_lstdq_cpp", (DL_FUNC) &_p4l_lstdq_cpp, 12},
     {"_p4l_rbf_kmeans_cpp", (DL_FUNC) &_p4l_rbf_kmeans_cpp, 7},
     {"_p4l_rbf_median_distance_cpp", (DL_FUNC) &_p4l_rbf_median_distance_cpp, 4},

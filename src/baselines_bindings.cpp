@@ -102,7 +102,7 @@ Rcpp::List acpi_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
                     int num_actions, int num_individuals, const Eigen::VectorXi& clusters,
                     int K, double gamma, double ridge, double mcp_gamma, double admm_rho,
                     int admm_max_iter, double admm_tol, int num_lambda, double lambda_min_ratio,
-                    double bic_constant, int pi_max_iter, int max_outer, double seed,
+                    double bic_constant, int pi_max_iter, int max_outer,
                     int num_threads) {
   p4l::ThreadScope scope(num_threads);
   const p4l::Transitions tr = make_transitions(psi, psi_next, action, reward, terminal, individual,
@@ -120,7 +120,6 @@ Rcpp::List acpi_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
   opt.bic_constant = bic_constant;
   opt.pi_max_iter = pi_max_iter;
   opt.max_outer = max_outer;
-  opt.seed = p4l::seed_from_double(seed);
   const p4l::AcpiResult r = p4l::acpi(tr, clusters, opt);
   const p4l::AcpeFit& f = r.last_acpe;
   Rcpp::List path = Rcpp::List::create(

@@ -7,11 +7,13 @@
 #include <stdexcept>
 
 #include "fqi.h"
-#include "rbf.h"
 #include "runtime.h"
 
 namespace p4l {
 namespace {
+
+template <class F>
+void serial_for(std::size_t n, F&& fn) { if (n > 0) fn(0, n); }
 
 struct Quadratic {            // loss_i(beta) = (w / 2) (beta' H beta - 2 g' beta + c), H with ridge
   Eigen::MatrixXd H, Hm;      // Hm without the ridge (for the BIC)
@@ -81,7 +83,6 @@ AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
   const int d = tr.d(), m = tr.num_actions, p = d * m, N = tr.num_individuals;
   const auto rows = tr.rows_by_individual();
   std::vector<Quadratic> q(N);
-  double meanT = static_cast<double>(tr.n()) / N;
   // Individual moment matrices.
   runtime().parallel_for(N, [&](std::size_t b, std::size_t e) {
     Eigen::VectorXd pnext(m);
@@ -115,7 +116,7 @@ AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
       q[i].H.diagonal().array() += std::max(opt.ridge, 1e-8);
       q[i].g = M.transpose() * Sib;
       q[i].c = bv.dot(Sib);
-      q[i].w = Ti / meanT;
+      q[i].w = Ti;  // sum over the individual's transitions (Ma and Huang's scale)
     }
   });
   // Unfused individual estimates and the fully fused (pooled) estimate.
@@ -156,12 +157,12 @@ AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
   std::vector<Eigen::MatrixXd> fits;
   std::vector<Eigen::VectorXi> labels;
   Eigen::MatrixXd t(p, N);
-  for (int l = 0; l < opt.num_lambda; ++l) {
-    const double frac = opt.num_lambda == 1 ? 1.0 : static_cast<double>(l) / (opt.num_lambda - 1);
-    const double lambda = lambda_max * std::pow(opt.lambda_min_ratio, 1.0 - frac);
+  // ADMM at one lambda from the current (warm) state; records a path entry.
+  auto solve_at = [&](double lambda) {
     int it = 0;
     for (it = 1; it <= opt.admm_max_iter; ++it) {
-      runtime().parallel_for(N, [&](std::size_t b, std::size_t e) {
+      // Serial: per-iteration work is tiny, thread hand-offs would dominate.
+      serial_for(N, [&](std::size_t b, std::size_t e) {
         Eigen::VectorXd c(p);
         for (std::size_t ii = b; ii < e; ++ii) {
           const int i = static_cast<int>(ii);
@@ -173,30 +174,24 @@ AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
       });
       const Eigen::VectorXd s = Zlu.solve(t.rowwise().sum());
       for (int i = 0; i < N; ++i) beta.col(i) = t.col(i) + rho * (P[i] * s);
-      std::vector<double> res_i(N, 0.0);
-      runtime().parallel_for(N, [&](std::size_t b, std::size_t e) {
-        Eigen::VectorXd delta(p), diff(p);
-        for (std::size_t ii = b; ii < e; ++ii) {
-          const int i = static_cast<int>(ii);
-          double worst = 0.0;
-          for (int j = i + 1; j < N; ++j) {
-            const long id = pair_index(i, j);
-            diff = beta.col(i) - beta.col(j);
-            delta = diff + v.col(id) / rho;
-            const double nd = delta.norm();
-            if (nd >= gam * lambda) {
-              eta.col(id) = delta;
-            } else {
-              const double shrink = std::max(0.0, 1.0 - lambda / (rho * nd)) / (1.0 - 1.0 / (gam * rho));
-              eta.col(id) = shrink * delta;
-            }
-            v.col(id) += rho * (diff - eta.col(id));
-            worst = std::max(worst, (diff - eta.col(id)).norm());
+      double primal = 0.0;
+      Eigen::VectorXd delta(p), diff(p);
+      for (int i = 0; i < N; ++i) {
+        for (int j = i + 1; j < N; ++j) {
+          const long id = pair_index(i, j);
+          diff = beta.col(i) - beta.col(j);
+          delta = diff + v.col(id) / rho;
+          const double nd = delta.norm();
+          if (nd >= gam * lambda) {
+            eta.col(id) = delta;
+          } else {
+            const double shrink = std::max(0.0, 1.0 - lambda / (rho * nd)) / (1.0 - 1.0 / (gam * rho));
+            eta.col(id) = shrink * delta;
           }
-          res_i[i] = worst;
+          v.col(id) += rho * (diff - eta.col(id));
+          primal = std::max(primal, (diff - eta.col(id)).norm());
         }
-      });
-      const double primal = *std::max_element(res_i.begin(), res_i.end());
+      }
       const double scale = std::max(1.0, beta.cwiseAbs().maxCoeff());
       if (primal <= opt.admm_tol * scale) break;
     }
@@ -208,38 +203,66 @@ AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
     const double loss = cluster_loss(q, lab, K, p);
     fit.lambda.push_back(lambda);
     fit.num_clusters.push_back(K);
-    fit.bic.push_back(std::log(loss / N) + CN * std::log(nobs) * K * p / nobs);
+    fit.bic.push_back(std::log(loss / nobs) + CN * std::log(nobs) * K * p / nobs);
     fit.admm_iterations.push_back(std::min(it, opt.admm_max_iter));
     fits.push_back(beta);
     labels.push_back(lab);
-    if (K == 1) break;
+    return K;
+  };
+  for (int l = 0; l < opt.num_lambda; ++l) {
+    const double frac = opt.num_lambda == 1 ? 1.0 : static_cast<double>(l) / (opt.num_lambda - 1);
+    const double lambda = lambda_max * std::pow(opt.lambda_min_ratio, 1.0 - frac);
+    const int K = solve_at(lambda);
+    if (K == 1 || (opt.K > 0 && K < opt.K)) break;
   }
   const int L = static_cast<int>(fit.lambda.size());
+  // The fit with the smallest BIC (among those with at least K clusters when K is fixed).
   int chosen = -1;
-  if (opt.K <= 0) {
-    chosen = 0;
-    for (int l = 1; l < L; ++l) if (fit.bic[l] < fit.bic[chosen]) chosen = l;
-  } else {
-    for (int l = 0; l < L; ++l)
-      if (fit.num_clusters[l] == opt.K && (chosen < 0 || fit.bic[l] < fit.bic[chosen])) chosen = l;
+  for (int l = 0; l < L; ++l) {
+    if (opt.K > 0 && fit.num_clusters[l] < opt.K) continue;
+    if (chosen < 0 || fit.bic[l] < fit.bic[chosen]) chosen = l;
   }
-  if (chosen >= 0) {
-    fit.chosen = chosen;
+  fit.chosen = chosen;
+  if (opt.K <= 0 || (chosen >= 0 && fit.num_clusters[chosen] == opt.K)) {
     fit.cluster = labels[chosen];
     fit.coef = fits[chosen];
-  } else {
-    // K is not on the path: K-means (K-means++ restarts) on the fused coefficients of the
-    // largest lambda that still has at least K clusters.
-    int from = 0;
-    for (int l = 0; l < L; ++l) if (fit.num_clusters[l] >= opt.K) from = l;
-    if (opt.K > N) throw std::invalid_argument("K exceeds the number of individuals");
-    KMeansOptions ko;
-    ko.num_starts = 20;
-    KMeansResult km = kmeans(fits[from].transpose(), opt.K, ko, opt.seed);
-    fit.cluster = relabel(km.cluster);
-    fit.coef = fits[from];
-    fit.chosen = -1;
+    return fit;
   }
+  // Fixed K: merge the two clusters whose union raises the (ridge) loss least, until K remain.
+  if (opt.K > N) throw std::invalid_argument("K exceeds the number of individuals");
+  const int from = chosen;
+  Eigen::VectorXi lab = from >= 0 ? labels[from] : Eigen::VectorXi(Eigen::VectorXi::LinSpaced(N, 0, N - 1));
+  int Kc = lab.maxCoeff() + 1;
+  std::vector<Eigen::MatrixXd> Hk(Kc, Eigen::MatrixXd::Zero(p, p));
+  std::vector<Eigen::VectorXd> gk(Kc, Eigen::VectorXd::Zero(p));
+  std::vector<double> ck(Kc, 0.0);
+  for (int i = 0; i < N; ++i) {
+    Hk[lab(i)] += q[i].w * q[i].H; gk[lab(i)] += q[i].w * q[i].g; ck[lab(i)] += q[i].w * q[i].c;
+  }
+  auto minloss = [&](const Eigen::MatrixXd& H, const Eigen::VectorXd& g, double c) {
+    return c - g.dot(H.ldlt().solve(g));
+  };
+  std::vector<double> lk(Kc);
+  for (int k = 0; k < Kc; ++k) lk[k] = minloss(Hk[k], gk[k], ck[k]);
+  std::vector<char> alive(Kc, 1);
+  for (int left = Kc; left > opt.K; --left) {
+    double best = std::numeric_limits<double>::infinity();
+    int ba = -1, bb = -1;
+    for (int a = 0; a < Kc; ++a) {
+      if (!alive[a]) continue;
+      for (int b2 = a + 1; b2 < Kc; ++b2) {
+        if (!alive[b2]) continue;
+        const double inc = minloss(Hk[a] + Hk[b2], gk[a] + gk[b2], ck[a] + ck[b2]) - lk[a] - lk[b2];
+        if (inc < best) { best = inc; ba = a; bb = b2; }
+      }
+    }
+    Hk[ba] += Hk[bb]; gk[ba] += gk[bb]; ck[ba] += ck[bb];
+    lk[ba] = minloss(Hk[ba], gk[ba], ck[ba]);
+    alive[bb] = 0;
+    for (int i = 0; i < N; ++i) if (lab(i) == bb) lab(i) = ba;
+  }
+  fit.cluster = relabel(lab);
+  fit.coef = from >= 0 ? fits[from] : beta;
   return fit;
 }
 
