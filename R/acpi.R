@@ -111,7 +111,7 @@ acpi <- function(data, K = NULL, gamma = 0.8, basis = NULL, clusters = NULL, rid
   W <- lapply(res$W, name_coef, basis = basis, action.levels = data$action.levels)
   cluster <- stats::setNames(as.integer(res$cluster), as.character(data$ids))
   conv <- list(outer.iterations = res$outer.iterations, clusters.stable = res$clusters.stable,
-               pi.iterations = res$pi.iterations, pi.converged = res$pi.converged)
+               pi.iterations = res$pi.iterations, pi.converged = as.logical(res$pi.converged))
   path <- NULL
   if (is.null(given)) {
     path <- res$path

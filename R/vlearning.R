@@ -17,7 +17,11 @@
 #' @export
 vlearning_control <- function(reference = c("states", "initial"), policy.ridge = 1e-4,
                               max.iter = 500, tol = 1e-9, propensity.ridge = 1e-6) {
-  reference <- match.arg(reference)
+  if (!is.character(reference) || length(reference) < 1L ||
+      !(reference[1] %in% c("states", "initial"))) {
+    stop_arg("`reference` must be \"states\" or \"initial\".")
+  }
+  reference <- reference[1]
   structure(list(reference = reference,
                  policy.ridge = check_number(policy.ridge, "policy.ridge", lower = 0),
                  max.iter = check_count(max.iter, "max.iter"),
