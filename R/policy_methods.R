@@ -1,6 +1,6 @@
 #' Summarise a fitted policy
 #'
-#' Works for every `p4l_policy`; methods such as [p4l()] may provide their own.
+#' Works for every `p4l_policy`; a method (such as `p4l()`) may provide its own.
 #'
 #' @param object A fitted policy (class `p4l_policy`).
 #' @param x A `summary.p4l_policy` object.
