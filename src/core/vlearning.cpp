@@ -23,34 +23,41 @@ inline void softmax(const Eigen::MatrixXd& beta, const Eigen::Ref<const Eigen::V
 VlValue vlearning_value(const Transitions& tr, const Eigen::VectorXd& mu, const Eigen::VectorXd& nu,
                         const Eigen::MatrixXd& beta, const VlOptions& opt, bool want_grad) {
   const long n = tr.n();
-  const int d = tr.d(), m = tr.num_actions, N = tr.num_individuals;
-  const auto rows = tr.rows_by_individual();
-  std::vector<Eigen::MatrixXd> M_i(N);
-  std::vector<Eigen::VectorXd> b_i(N);
+  const int d = tr.d(), m = tr.num_actions;
+  // Work in fixed chunks of consecutive rows (independent of the thread count);
+  // partial sums are added in chunk order, so results do not depend on threads.
+  const long chunk = 512;
+  const long nchunks = (n + chunk - 1) / chunk;
+  Eigen::MatrixXd delta(n, d);   // psi(S) - gamma psi(S') (no S' term when terminal)
   Eigen::VectorXd w(n);
   Eigen::MatrixXd prob(n, m);
-  // M and b: per individual, then summed in individual order.
-  runtime().parallel_for(N, [&](std::size_t b, std::size_t e) {
-    Eigen::VectorXd p(m), delta(d);
-    for (std::size_t i = b; i < e; ++i) {
-      M_i[i].setZero(d, d);
-      b_i[i].setZero(d);
-      for (long k : rows[i]) {
-        const auto x = tr.psi.row(k).transpose();
-        softmax(beta, x, p);
-        prob.row(k) = p.transpose();
-        const double wk = p(tr.action(k)) / mu(k);
-        w(k) = wk;
-        delta = x;
-        if (!tr.terminal(k)) delta -= opt.gamma * tr.psi_next.row(k).transpose();
-        M_i[i].noalias() += (wk * x) * delta.transpose();
-        b_i[i] += (wk * tr.reward(k)) * x;
+  std::vector<Eigen::MatrixXd> M_c(nchunks);
+  std::vector<Eigen::VectorXd> b_c(nchunks);
+  runtime().parallel_for(nchunks, [&](std::size_t cb, std::size_t ce) {
+    for (std::size_t c = cb; c < ce; ++c) {
+      const long r0 = static_cast<long>(c) * chunk, len = std::min(chunk, n - r0);
+      const auto P = tr.psi.middleRows(r0, len);
+      auto D = delta.middleRows(r0, len);
+      D = P;
+      for (long r = 0; r < len; ++r)
+        if (!tr.terminal(r0 + r)) D.row(r).noalias() -= opt.gamma * tr.psi_next.row(r0 + r);
+      Eigen::MatrixXd L = P * beta;                       // len x m logits
+      for (long r = 0; r < len; ++r) {
+        const long k = r0 + r;
+        const double mx = L.row(r).maxCoeff();
+        L.row(r) = (L.row(r).array() - mx).exp().matrix();
+        L.row(r) /= L.row(r).sum();
+        w(k) = L(r, tr.action(k)) / mu(k);
       }
+      prob.middleRows(r0, len) = L;
+      const auto wc = w.segment(r0, len);
+      M_c[c].noalias() = (P.array().colwise() * wc.array()).matrix().transpose() * D;
+      b_c[c].noalias() = P.transpose() * (wc.array() * tr.reward.segment(r0, len).array()).matrix();
     }
   });
   Eigen::MatrixXd M = Eigen::MatrixXd::Zero(d, d);
   Eigen::VectorXd bv = Eigen::VectorXd::Zero(d);
-  for (int i = 0; i < N; ++i) { M += M_i[i]; bv += b_i[i]; }
+  for (long c = 0; c < nchunks; ++c) { M += M_c[c]; bv += b_c[c]; }
   M /= static_cast<double>(n);
   bv /= static_cast<double>(n);
   Eigen::MatrixXd Gm = M.transpose() * M;
@@ -67,27 +74,26 @@ VlValue vlearning_value(const Transitions& tr, const Eigen::VectorXd& mu, const 
   const Eigen::VectorXd z = ldlt.solve(nu);
   const Eigen::VectorXd resid = bv - M * out.theta;
   const Eigen::VectorXd yv = M * z;
-  std::vector<Eigen::MatrixXd> g_i(N);
-  runtime().parallel_for(N, [&](std::size_t b, std::size_t e) {
-    Eigen::VectorXd delta(d);
-    for (std::size_t i = b; i < e; ++i) {
-      g_i[i].setZero(d, m);
-      for (long k : rows[i]) {
-        const auto x = tr.psi.row(k).transpose();
-        delta = x;
-        if (!tr.terminal(k)) delta -= opt.gamma * tr.psi_next.row(k).transpose();
-        const double gk = resid.dot(x) * delta.dot(z) + yv.dot(x) * (tr.reward(k) - delta.dot(out.theta));
-        const double c = gk * w(k);
-        for (int a = 1; a < m; ++a) {
-          const double ind = (tr.action(k) == a) ? 1.0 : 0.0;
-          g_i[i].col(a) += (c * (ind - prob(k, a))) * x;
-        }
-      }
+  std::vector<Eigen::MatrixXd> g_c(nchunks);
+  runtime().parallel_for(nchunks, [&](std::size_t cb, std::size_t ce) {
+    for (std::size_t c = cb; c < ce; ++c) {
+      const long r0 = static_cast<long>(c) * chunk, len = std::min(chunk, n - r0);
+      const auto P = tr.psi.middleRows(r0, len);
+      const auto D = delta.middleRows(r0, len);
+      const Eigen::ArrayXd gk = (P * resid).array() * (D * z).array() +
+          (P * yv).array() * (tr.reward.segment(r0, len) - D * out.theta).array();
+      const Eigen::ArrayXd cw = gk * w.segment(r0, len).array();
+      Eigen::MatrixXd coefs(len, m);
+      for (long r = 0; r < len; ++r)
+        for (int a = 0; a < m; ++a)
+          coefs(r, a) = cw(r) * (((tr.action(r0 + r) == a) ? 1.0 : 0.0) - prob(r0 + r, a));
+      g_c[c].noalias() = P.transpose() * coefs;
     }
   });
   out.grad.setZero(d, m);
-  for (int i = 0; i < N; ++i) out.grad += g_i[i];
+  for (long c = 0; c < nchunks; ++c) out.grad += g_c[c];
   out.grad /= static_cast<double>(n);
+  out.grad.col(0).setZero();
   out.grad.rightCols(m - 1) -= opt.policy_ridge * beta.rightCols(m - 1);
   return out;
 }
