@@ -37,8 +37,10 @@ for (v in names(variants)) {
 }
 res <- do.call(rbind, rows)
 utils::write.csv(res, out, row.names = FALSE)
-opt <- rbind(cbind(variant = "paper", linear2d_optimum(variants$paper)),
-             cbind(variant = "reversed", linear2d_optimum(variants$reversed)))
+opt <- do.call(rbind, lapply(names(variants), function(v) {
+  o <- linear2d_optimum(variants[[v]])
+  data.frame(variant = v, subgroup = rownames(o), optimum = o$value)
+}))
 summ <- aggregate(value ~ variant + subgroup + method, data = res,
                   FUN = function(x) c(mean = mean(x), se = stats::sd(x) / sqrt(length(x))))
 summ <- do.call(data.frame, summ)
@@ -47,8 +49,13 @@ tab <- reshape(data.frame(variant = summ$variant, subgroup = summ$subgroup,
                           method = summ$method, v = fmt),
                idvar = c("variant", "subgroup"), timevar = "method", direction = "wide")
 names(tab) <- sub("^v\\.", "", names(tab))
-tab$optimum <- sprintf("%.3f", opt$value[match(paste(tab$variant, tab$subgroup),
-                                                paste(opt$variant, rownames(opt)))])
-print(tab, row.names = FALSE)
-cat("\nACPI clusters chosen (BIC):", paste(names(table(res$acpi.K[res$method == "ACPI"])),
-                                      table(res$acpi.K[res$method == "ACPI"]) / 3, sep = ":"), "\n")
+tab$optimum <- sprintf("%.3f", opt$optimum[match(paste(tab$variant, tab$subgroup),
+                                                  paste(opt$variant, opt$subgroup))])
+print(tab[order(tab$variant, tab$subgroup), ], row.names = FALSE)
+acpiK <- res[res$method == "ACPI" & res$subgroup == "a", c("variant", "acpi.K")]
+cat("\nACPI number of clusters chosen by BIC (replications per K):\n")
+print(table(acpiK$variant, acpiK$acpi.K))
+tm <- aggregate(seconds ~ method, data = res[res$method != "behaviour" & res$subgroup == "a", ],
+                FUN = stats::median)
+cat("\nMedian fit time per replication (s):\n")
+print(tm, row.names = FALSE)
