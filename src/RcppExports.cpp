@@ -11,6 +11,121 @@ Rcpp::Rostream<true>&  Rcpp::Rcout = Rcpp::Rcpp_cout_get();
 Rcpp::Rostream<false>& Rcpp::Rcerr = Rcpp::Rcpp_cerr_get();
 #endif
 
+// fqi_cpp
+Rcpp::List fqi_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual, int num_actions, int num_individuals, double gamma, double ridge, int max_iter, double tol, int num_threads);
+RcppExport SEXP _p4l_fqi_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP individualSEXP, SEXP num_actionsSEXP, SEXP num_individualsSEXP, SEXP gammaSEXP, SEXP ridgeSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi(psiSEXP);
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi_next(psi_nextSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type action(actionSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type reward(rewardSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type terminal(terminalSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type individual(individualSEXP);
+    Rcpp::traits::input_parameter< int >::type num_actions(num_actionsSEXP);
+    Rcpp::traits::input_parameter< int >::type num_individuals(num_individualsSEXP);
+    Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
+    Rcpp::traits::input_parameter< double >::type ridge(ridgeSEXP);
+    Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
+    Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(fqi_cpp(psi, psi_next, action, reward, terminal, individual, num_actions, num_individuals, gamma, ridge, max_iter, tol, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// vlearning_cpp
+Rcpp::List vlearning_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual, int num_actions, int num_individuals, const Eigen::VectorXd& mu, const Eigen::VectorXd& nu, const Eigen::MatrixXd& beta0, double gamma, double ridge, double policy_ridge, int max_iter, double tol, bool optimize, int num_threads);
+RcppExport SEXP _p4l_vlearning_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP individualSEXP, SEXP num_actionsSEXP, SEXP num_individualsSEXP, SEXP muSEXP, SEXP nuSEXP, SEXP beta0SEXP, SEXP gammaSEXP, SEXP ridgeSEXP, SEXP policy_ridgeSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP optimizeSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi(psiSEXP);
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi_next(psi_nextSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type action(actionSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type reward(rewardSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type terminal(terminalSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type individual(individualSEXP);
+    Rcpp::traits::input_parameter< int >::type num_actions(num_actionsSEXP);
+    Rcpp::traits::input_parameter< int >::type num_individuals(num_individualsSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type mu(muSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type nu(nuSEXP);
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type beta0(beta0SEXP);
+    Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
+    Rcpp::traits::input_parameter< double >::type ridge(ridgeSEXP);
+    Rcpp::traits::input_parameter< double >::type policy_ridge(policy_ridgeSEXP);
+    Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
+    Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
+    Rcpp::traits::input_parameter< bool >::type optimize(optimizeSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(vlearning_cpp(psi, psi_next, action, reward, terminal, individual, num_actions, num_individuals, mu, nu, beta0, gamma, ridge, policy_ridge, max_iter, tol, optimize, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// multinom_cpp
+Rcpp::List multinom_cpp(const Eigen::MatrixXd& X, const Eigen::VectorXi& y, int m, double ridge, int max_iter);
+RcppExport SEXP _p4l_multinom_cpp(SEXP XSEXP, SEXP ySEXP, SEXP mSEXP, SEXP ridgeSEXP, SEXP max_iterSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type X(XSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type y(ySEXP);
+    Rcpp::traits::input_parameter< int >::type m(mSEXP);
+    Rcpp::traits::input_parameter< double >::type ridge(ridgeSEXP);
+    Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
+    rcpp_result_gen = Rcpp::wrap(multinom_cpp(X, y, m, ridge, max_iter));
+    return rcpp_result_gen;
+END_RCPP
+}
+// acpi_cpp
+Rcpp::List acpi_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual, int num_actions, int num_individuals, const Eigen::VectorXi& clusters, int K, double gamma, double ridge, double mcp_gamma, double admm_rho, int admm_max_iter, double admm_tol, int num_lambda, double lambda_min_ratio, double bic_constant, int pi_max_iter, int max_outer, int num_threads);
+RcppExport SEXP _p4l_acpi_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP individualSEXP, SEXP num_actionsSEXP, SEXP num_individualsSEXP, SEXP clustersSEXP, SEXP KSEXP, SEXP gammaSEXP, SEXP ridgeSEXP, SEXP mcp_gammaSEXP, SEXP admm_rhoSEXP, SEXP admm_max_iterSEXP, SEXP admm_tolSEXP, SEXP num_lambdaSEXP, SEXP lambda_min_ratioSEXP, SEXP bic_constantSEXP, SEXP pi_max_iterSEXP, SEXP max_outerSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi(psiSEXP);
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi_next(psi_nextSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type action(actionSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type reward(rewardSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type terminal(terminalSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type individual(individualSEXP);
+    Rcpp::traits::input_parameter< int >::type num_actions(num_actionsSEXP);
+    Rcpp::traits::input_parameter< int >::type num_individuals(num_individualsSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type clusters(clustersSEXP);
+    Rcpp::traits::input_parameter< int >::type K(KSEXP);
+    Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
+    Rcpp::traits::input_parameter< double >::type ridge(ridgeSEXP);
+    Rcpp::traits::input_parameter< double >::type mcp_gamma(mcp_gammaSEXP);
+    Rcpp::traits::input_parameter< double >::type admm_rho(admm_rhoSEXP);
+    Rcpp::traits::input_parameter< int >::type admm_max_iter(admm_max_iterSEXP);
+    Rcpp::traits::input_parameter< double >::type admm_tol(admm_tolSEXP);
+    Rcpp::traits::input_parameter< int >::type num_lambda(num_lambdaSEXP);
+    Rcpp::traits::input_parameter< double >::type lambda_min_ratio(lambda_min_ratioSEXP);
+    Rcpp::traits::input_parameter< double >::type bic_constant(bic_constantSEXP);
+    Rcpp::traits::input_parameter< int >::type pi_max_iter(pi_max_iterSEXP);
+    Rcpp::traits::input_parameter< int >::type max_outer(max_outerSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(acpi_cpp(psi, psi_next, action, reward, terminal, individual, num_actions, num_individuals, clusters, K, gamma, ridge, mcp_gamma, admm_rho, admm_max_iter, admm_tol, num_lambda, lambda_min_ratio, bic_constant, pi_max_iter, max_outer, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// lstdq_cpp
+Eigen::MatrixXd lstdq_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual, int num_actions, int num_individuals, std::vector<int> members, const Eigen::MatrixXd& W, double gamma, double ridge);
+RcppExport SEXP _p4l_lstdq_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP individualSEXP, SEXP num_actionsSEXP, SEXP num_individualsSEXP, SEXP membersSEXP, SEXP WSEXP, SEXP gammaSEXP, SEXP ridgeSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi(psiSEXP);
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi_next(psi_nextSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type action(actionSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type reward(rewardSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type terminal(terminalSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type individual(individualSEXP);
+    Rcpp::traits::input_parameter< int >::type num_actions(num_actionsSEXP);
+    Rcpp::traits::input_parameter< int >::type num_individuals(num_individualsSEXP);
+    Rcpp::traits::input_parameter< std::vector<int> >::type members(membersSEXP);
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type W(WSEXP);
+    Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
+    Rcpp::traits::input_parameter< double >::type ridge(ridgeSEXP);
+    rcpp_result_gen = Rcpp::wrap(lstdq_cpp(psi, psi_next, action, reward, terminal, individual, num_actions, num_individuals, members, W, gamma, ridge));
+    return rcpp_result_gen;
+END_RCPP
+}
 // rbf_kmeans_cpp
 Rcpp::List rbf_kmeans_cpp(const Eigen::MatrixXd& x, int k, int num_starts, int max_iter, double sample_size, double seed, int num_threads);
 RcppExport SEXP _p4l_rbf_kmeans_cpp(SEXP xSEXP, SEXP kSEXP, SEXP num_startsSEXP, SEXP max_iterSEXP, SEXP sample_sizeSEXP, SEXP seedSEXP, SEXP num_threadsSEXP) {
@@ -109,6 +224,11 @@ END_RCPP
 }
 
 static const R_CallMethodDef CallEntries[] = {
+    {"_p4l_fqi_cpp", (DL_FUNC) &_p4l_fqi_cpp, 13},
+    {"_p4l_vlearning_cpp", (DL_FUNC) &_p4l_vlearning_cpp, 18},
+    {"_p4l_multinom_cpp", (DL_FUNC) &_p4l_multinom_cpp, 5},
+    {"_p4l_acpi_cpp", (DL_FUNC) &_p4l_acpi_cpp, 22},
+    {"_p4l_lstdq_cpp", (DL_FUNC) &_p4l_lstdq_cpp, 12},
     {"_p4l_rbf_kmeans_cpp", (DL_FUNC) &_p4l_rbf_kmeans_cpp, 7},
     {"_p4l_rbf_median_distance_cpp", (DL_FUNC) &_p4l_rbf_median_distance_cpp, 4},
     {"_p4l_rbf_features_cpp", (DL_FUNC) &_p4l_rbf_features_cpp, 6},

@@ -1,0 +1,159 @@
+#' Control settings of auto-clustered policy iteration
+#'
+#' @param num.lambda Number of fusion penalties \eqn{\lambda} on the path.
+#' @param lambda.min.ratio Smallest \eqn{\lambda} as a fraction of the largest
+#'   (the largest is the size of the individual loss gradients at the pooled
+#'   fit).
+#' @param mcp.gamma Concavity parameter of the MCP fusion penalty (> 1).
+#' @param admm.rho ADMM penalty parameter (`mcp.gamma * admm.rho` must exceed 1).
+#' @param admm.max.iter,admm.tol ADMM iteration limit and tolerance on the
+#'   largest primal residual \eqn{\|\beta_i - \beta_j - \eta_{ij}\|}.
+#' @param bic.constant The constant \eqn{C_N} of the BIC; `NULL` uses
+#'   \eqn{\log\log(N p)} (Ma and Huang 2017).
+#' @param pi.max.iter Largest number of policy-iteration steps per cluster.
+#' @param max.outer Largest number of rounds of (evaluation and clustering,
+#'   policy improvement).
+#' @return A list of class `acpi_control`.
+#' @examples
+#' acpi_control(num.lambda = 10)
+#' @export
+acpi_control <- function(num.lambda = 20, lambda.min.ratio = 0.01, mcp.gamma = 3,
+                         admm.rho = 1, admm.max.iter = 500, admm.tol = 1e-3,
+                         bic.constant = NULL, pi.max.iter = 50, max.outer = 5) {
+  mcp.gamma <- check_number(mcp.gamma, "mcp.gamma", lower = 1, lower.open = TRUE)
+  admm.rho <- check_number(admm.rho, "admm.rho", lower = 0, lower.open = TRUE)
+  if (mcp.gamma * admm.rho <= 1) stop_arg("`mcp.gamma * admm.rho` must exceed 1.")
+  structure(list(num.lambda = check_count(num.lambda, "num.lambda"),
+                 lambda.min.ratio = check_number(lambda.min.ratio, "lambda.min.ratio", 0, 1,
+                                                 lower.open = TRUE),
+                 mcp.gamma = mcp.gamma, admm.rho = admm.rho,
+                 admm.max.iter = check_count(admm.max.iter, "admm.max.iter"),
+                 admm.tol = check_number(admm.tol, "admm.tol", lower = 0, lower.open = TRUE),
+                 bic.constant = if (is.null(bic.constant)) NULL else
+                   check_number(bic.constant, "bic.constant", lower = 0),
+                 pi.max.iter = check_count(pi.max.iter, "pi.max.iter"),
+                 max.outer = check_count(max.outer, "max.outer")),
+            class = "acpi_control")
+}
+
+#' Auto-clustered policy iteration
+#'
+#' ACPI (Chen, Song and Jordan 2022) finds subgroups of individuals whose
+#' value functions agree and learns one policy per subgroup from that
+#' subgroup's data only.
+#'
+#' **Auto-clustered policy evaluation.** Each individual \eqn{i} has its own
+#' linear Q-function \eqn{Q_i(s, a) = \phi(s, a)^\top \beta_i} (\eqn{\phi} the
+#' shared basis, one block per action) for its current policy. The
+#' \eqn{\beta_i} minimise the sum of the individuals' mean squared projected
+#' Bellman errors (whose unpenalised minimiser is each individual's LSTD-Q
+#' estimate), weighted by their numbers of transitions \eqn{T_i}, plus a `ridge` penalty and the
+#' concave pairwise fusion penalty
+#' \eqn{\sum_{i<j} \mathrm{MCP}(\|\beta_i - \beta_j\|; \lambda)}
+#' (Ma and Huang 2017), solved by ADMM over a path of \eqn{\lambda}.
+#' Individuals whose differences are fused to zero form a cluster. With
+#' `K = NULL` the \eqn{\lambda} with the smallest BIC,
+#' \eqn{\log(L/n) + C_N \log(n) K p / n} (L the summed loss of the per-cluster
+#' refits, n the number of transitions, p the number of Q weights), is
+#' chosen. With `K` given, the fit with the smallest BIC among those with at
+#' least `K` clusters is taken and its clusters are merged two at a time (each
+#' time the pair whose union raises the loss least) until `K` remain: the
+#' fusion path itself tends to keep outlying individuals as singletons, so the
+#' path point with exactly `K` clusters is often not a useful split. The fit is
+#' deterministic.
+#'
+#' **Policy iteration.** Within each cluster, policy iteration (LSTD-Q
+#' evaluation with `ridge`, greedy improvement; Lagoudakis and Parr 2003)
+#' runs on that cluster's data only, from the uniform policy, until the greedy
+#' actions stop changing. Evaluation and clustering are then repeated under
+#' the clusters' new policies until the clusters stop changing
+#' (`control$max.outer` rounds at most). Given `clusters` skip clustering.
+#'
+#' @inheritParams fqi
+#' @param K Number of clusters; `NULL` chooses it by BIC (see Details).
+#' @param clusters Known clusters: one label per individual (named by id, or
+#'   in the order of `data$ids`). Clustering is then skipped and `K` ignored.
+#' @param ridge Ridge penalty (per transition) of the LSTD-Q systems.
+#' @param control Settings from [acpi_control()].
+#' @return An object of class `c("acpi_fit", "p4l_policy")` with one greedy
+#'   policy per cluster (`policy.coef` = `q.coef`), `cluster` (named by id),
+#'   `path` (the \eqn{\lambda} path: number of clusters, BIC, ADMM iterations,
+#'   the chosen index and the fused coefficients) and `convergence`.
+#' @references Chen, E. Y., Song, R. and Jordan, M. I. (2022). Reinforcement
+#'   learning with heterogeneous data: estimation and inference.
+#'   arXiv:2202.00088. Ma, S. and Huang, J. (2017). A concave pairwise fusion
+#'   approach to subgroup analysis. JASA 112, 410-423.
+#' @examples
+#' sim <- sim_linear2d(num.per.group = 3, T = 30, seed = 1)
+#' d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+#' fit <- acpi(d, K = 3, seed = 1)
+#' table(fit$cluster, sim$group)
+#' predict(fit, data.frame(id = c(1, 9), s1 = 0.5, s2 = -0.5))
+#' @export
+acpi <- function(data, K = NULL, gamma = 0.8, basis = NULL, clusters = NULL, ridge = 1e-4,
+                 control = acpi_control(), num.threads = NULL, seed = NULL, verbose = FALSE) {
+  cl <- match.call()
+  check_p4l_data_arg(data)
+  N <- length(data$ids)
+  if (!is.null(K)) K <- check_count(K, "K", lower = 1L, upper = N)
+  gamma <- check_gamma(gamma)
+  ridge <- check_ridge(ridge)
+  control <- check_control(control, "acpi_control", "acpi_control")
+  num.threads <- resolve_threads(num.threads)
+  check_flag(verbose, "verbose")
+  seed <- resolve_seed(seed)
+  given <- resolve_clusters(clusters, data)
+  basis <- resolve_basis(basis, data, seed, num.threads)
+  feat <- data_features(data, basis, num.threads)
+  res <- acpi_fit_features(data, feat$psi, feat$psi.next, K = K, clusters = given,
+                           gamma = gamma, ridge = ridge, control = control,
+                           num.threads = num.threads)
+  W <- lapply(res$W, name_coef, basis = basis, action.levels = data$action.levels)
+  cluster <- stats::setNames(as.integer(res$cluster), as.character(data$ids))
+  conv <- list(outer.iterations = res$outer.iterations, clusters.stable = res$clusters.stable,
+               pi.iterations = res$pi.iterations, pi.converged = as.logical(res$pi.converged))
+  path <- NULL
+  if (is.null(given)) {
+    path <- res$path
+    colnames(path$coef) <- as.character(data$ids)
+    path$chosen <- if (path$chosen >= 1) path$chosen else NA_integer_
+  }
+  if (verbose) {
+    message("acpi: ", length(W), " cluster(s); policy iteration steps ",
+            paste(res$pi.iterations, collapse = ", "))
+  }
+  baseline_policy("acpi", "acpi_fit", data, basis, gamma, slot = cluster,
+                  policy.coef = W, q.coef = W, greedy = TRUE, cluster = cluster, call = cl,
+                  K = length(W), ridge = ridge, control = control, path = path,
+                  clusters.given = !is.null(given), convergence = conv, seed = seed)
+}
+
+resolve_clusters <- function(clusters, data) {
+  if (is.null(clusters)) return(NULL)
+  N <- length(data$ids)
+  if (!is.atomic(clusters) || length(clusters) != N || anyNA(clusters)) {
+    stop_arg("`clusters` must give one non-missing label per individual (", N, ").")
+  }
+  if (!is.null(names(clusters))) {
+    idx <- match(as.character(data$ids), names(clusters))
+    if (anyNA(idx)) {
+      stop_arg("`clusters` is named but has no label for id ",
+               format(data$ids[which(is.na(idx))[1]]), ".")
+    }
+    clusters <- clusters[idx]
+  }
+  as.integer(factor(clusters, levels = unique(clusters)))
+}
+
+# ACPI on given features; K = NULL means BIC, clusters = integer labels or NULL.
+acpi_fit_features <- function(data, psi, psi.next, K = NULL, clusters = NULL, gamma = 0.8,
+                              ridge = 1e-4, control = acpi_control(), num.threads = 1L) {
+  inp <- transition_inputs(data, psi, psi.next)
+  given <- if (is.null(clusters)) integer(0) else as.integer(clusters) - 1L
+  acpi_cpp(inp$psi, inp$psi_next, inp$action, inp$reward, inp$terminal, inp$individual,
+           inp$num_actions, inp$num_individuals, given, if (is.null(K)) 0L else as.integer(K),
+           gamma, ridge, control$mcp.gamma, control$admm.rho, control$admm.max.iter,
+           control$admm.tol, control$num.lambda, control$lambda.min.ratio,
+           if (is.null(control$bic.constant)) -1 else control$bic.constant,
+           control$pi.max.iter, control$max.outer, num.threads)
+}

@@ -1,0 +1,67 @@
+# Helpers shared by the baselines fqi(), vlearning() and acpi(): argument
+# checks, the shared basis, transition features and the p4l_policy object.
+
+check_p4l_data_arg <- function(data) {
+  if (!inherits(data, "p4l_data")) {
+    stop_arg("`data` must be a p4l_data object (see p4l_data()); got an object of class '",
+             class(data)[1], "'.")
+  }
+  invisible(data)
+}
+
+# The shared RBF basis: given, or 16 centres by K-means with the median bandwidth (paper, Sec 6.1).
+resolve_basis <- function(basis, data, seed, num.threads) {
+  if (is.null(basis)) {
+    return(rbf_basis(data, num.centers = min(16L, nrow(data$S)), seed = seed,
+                     num.threads = num.threads))
+  }
+  if (!inherits(basis, "rbf_basis")) {
+    stop_arg("`basis` must be NULL or an rbf_basis object (see rbf_basis()).")
+  }
+  if (!identical(as.character(basis$state.names), as.character(data$state.names))) {
+    stop_arg("`basis` was built on the states (", paste(basis$state.names, collapse = ", "),
+             ") but `data` has the states (", paste(data$state.names, collapse = ", "), ").")
+  }
+  basis
+}
+
+check_ridge <- function(ridge, name = "ridge") {
+  check_number(ridge, name, lower = 0)
+}
+
+check_gamma <- function(gamma) check_number(gamma, "gamma", 0, 1, upper.open = TRUE)
+
+# The transition inputs of the C++ cores (0-based indices).
+transition_inputs <- function(data, psi, psi.next) {
+  list(psi = psi, psi_next = psi.next, action = as.integer(data$A - 1L), reward = as.numeric(data$R),
+       terminal = as.integer(data$terminal), individual = as.integer(data$individual - 1L),
+       num_actions = length(data$action.levels), num_individuals = length(data$ids))
+}
+
+data_features <- function(data, basis, num.threads) {
+  list(psi = basis_features(basis, data$S, num.threads),
+       psi.next = basis_features(basis, data$S_next, num.threads))
+}
+
+name_coef <- function(x, basis, action.levels) {
+  rownames(x) <- c("(Intercept)", paste0("rbf", seq_len(nrow(basis$centers))))
+  colnames(x) <- as.character(action.levels)
+  x
+}
+
+baseline_policy <- function(method, class, data, basis, gamma, slot, policy.coef, q.coef,
+                            greedy, cluster = NULL, ...) {
+  new_p4l_policy(method, class, basis = basis, gamma = gamma,
+                 action.levels = data$action.levels, action.type = data$action.type,
+                 state.names = data$state.names, id.column = data$columns$id, ids = data$ids,
+                 slot = slot, policy.coef = policy.coef, q.coef = q.coef, greedy = greedy,
+                 epsilon = 0, raw.state = FALSE, cluster = cluster,
+                 num.transitions = length(data$R), ...)
+}
+
+check_control <- function(control, class, constructor) {
+  if (!inherits(control, class)) {
+    stop_arg("`control` must be made by ", constructor, "().")
+  }
+  control
+}

@@ -1,0 +1,150 @@
+// Bindings for the baselines (R/fqi.R, R/vlearning.R, R/acpi.R): convert,
+// call the core, convert back. Features are computed on the R side.
+#include <RcppEigen.h>
+
+#include "core/acpi.h"
+#include "core/fqi.h"
+#include "core/transitions.h"
+#include "core/vlearning.h"
+#include "runtime_bindings.h"
+
+namespace {
+
+p4l::Transitions make_transitions(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
+                                  const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
+                                  const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual,
+                                  int num_actions, int num_individuals) {
+  p4l::Transitions tr;
+  tr.psi = psi;
+  tr.psi_next = psi_next;
+  tr.action = action;
+  tr.reward = reward;
+  tr.terminal = terminal;
+  tr.individual = individual;
+  tr.num_actions = num_actions;
+  tr.num_individuals = num_individuals;
+  tr.validate();
+  return tr;
+}
+
+Rcpp::List wrap_matrices(const std::vector<Eigen::MatrixXd>& x) {
+  Rcpp::List out(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) out[i] = Rcpp::wrap(x[i]);
+  return out;
+}
+
+}  // namespace
+
+// [[Rcpp::export(rng = false)]]
+Rcpp::List fqi_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
+                   const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
+                   const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual,
+                   int num_actions, int num_individuals, double gamma, double ridge,
+                   int max_iter, double tol, int num_threads) {
+  p4l::ThreadScope scope(num_threads);
+  const p4l::Transitions tr = make_transitions(psi, psi_next, action, reward, terminal, individual,
+                                               num_actions, num_individuals);
+  p4l::FqiOptions opt;
+  opt.gamma = gamma;
+  opt.ridge = ridge;
+  opt.max_iter = max_iter;
+  opt.tol = tol;
+  const p4l::FqiResult r = p4l::fitted_q_iteration(tr, opt);
+  return Rcpp::List::create(Rcpp::Named("W") = r.W, Rcpp::Named("iterations") = r.iterations,
+                            Rcpp::Named("converged") = r.converged,
+                            Rcpp::Named("change") = r.change,
+                            Rcpp::Named("bellman.rmse") = r.bellman_rmse);
+}
+
+// [[Rcpp::export(rng = false)]]
+Rcpp::List vlearning_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
+                         const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
+                         const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual,
+                         int num_actions, int num_individuals, const Eigen::VectorXd& mu,
+                         const Eigen::VectorXd& nu, const Eigen::MatrixXd& beta0, double gamma,
+                         double ridge, double policy_ridge, int max_iter, double tol,
+                         bool optimize, int num_threads) {
+  p4l::ThreadScope scope(num_threads);
+  const p4l::Transitions tr = make_transitions(psi, psi_next, action, reward, terminal, individual,
+                                               num_actions, num_individuals);
+  p4l::VlOptions opt;
+  opt.gamma = gamma;
+  opt.ridge = ridge;
+  opt.policy_ridge = policy_ridge;
+  opt.max_iter = max_iter;
+  opt.tol = tol;
+  if (!optimize) {
+    const p4l::VlValue v = p4l::vlearning_value(tr, mu, nu, beta0, opt, true);
+    return Rcpp::List::create(Rcpp::Named("value") = v.value, Rcpp::Named("objective") = v.objective,
+                              Rcpp::Named("theta") = v.theta, Rcpp::Named("gradient") = v.grad);
+  }
+  const p4l::VlResult r = p4l::vlearning_optimize(tr, mu, nu, beta0, opt);
+  return Rcpp::List::create(Rcpp::Named("beta") = r.beta, Rcpp::Named("value") = r.at_optimum.value,
+                            Rcpp::Named("objective") = r.at_optimum.objective,
+                            Rcpp::Named("theta") = r.at_optimum.theta,
+                            Rcpp::Named("gradient") = r.at_optimum.grad,
+                            Rcpp::Named("iterations") = r.iterations,
+                            Rcpp::Named("converged") = r.converged, Rcpp::Named("trace") = r.trace);
+}
+
+// [[Rcpp::export(rng = false)]]
+Rcpp::List multinom_cpp(const Eigen::MatrixXd& X, const Eigen::VectorXi& y, int m, double ridge,
+                        int max_iter) {
+  Eigen::MatrixXd prob;
+  const Eigen::MatrixXd B = p4l::multinom_fit(X, y, m, ridge, max_iter, prob);
+  return Rcpp::List::create(Rcpp::Named("coef") = B, Rcpp::Named("prob") = prob);
+}
+
+// [[Rcpp::export(rng = false)]]
+Rcpp::List acpi_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
+                    const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
+                    const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual,
+                    int num_actions, int num_individuals, const Eigen::VectorXi& clusters,
+                    int K, double gamma, double ridge, double mcp_gamma, double admm_rho,
+                    int admm_max_iter, double admm_tol, int num_lambda, double lambda_min_ratio,
+                    double bic_constant, int pi_max_iter, int max_outer,
+                    int num_threads) {
+  p4l::ThreadScope scope(num_threads);
+  const p4l::Transitions tr = make_transitions(psi, psi_next, action, reward, terminal, individual,
+                                               num_actions, num_individuals);
+  p4l::AcpiOptions opt;
+  opt.gamma = gamma;
+  opt.ridge = ridge;
+  opt.K = K;
+  opt.mcp_gamma = mcp_gamma;
+  opt.admm_rho = admm_rho;
+  opt.admm_max_iter = admm_max_iter;
+  opt.admm_tol = admm_tol;
+  opt.num_lambda = num_lambda;
+  opt.lambda_min_ratio = lambda_min_ratio;
+  opt.bic_constant = bic_constant;
+  opt.pi_max_iter = pi_max_iter;
+  opt.max_outer = max_outer;
+  const p4l::AcpiResult r = p4l::acpi(tr, clusters, opt);
+  const p4l::AcpeFit& f = r.last_acpe;
+  Rcpp::List path = Rcpp::List::create(
+      Rcpp::Named("lambda") = f.lambda, Rcpp::Named("num.clusters") = f.num_clusters,
+      Rcpp::Named("bic") = f.bic, Rcpp::Named("admm.iterations") = f.admm_iterations,
+      Rcpp::Named("chosen") = f.chosen + 1,
+      Rcpp::Named("coef") = f.coef);
+  std::vector<int> conv(r.pi_converged.begin(), r.pi_converged.end());
+  return Rcpp::List::create(Rcpp::Named("cluster") = Rcpp::wrap(Eigen::VectorXi(r.cluster.array() + 1)),
+                            Rcpp::Named("W") = wrap_matrices(r.W),
+                            Rcpp::Named("pi.iterations") = r.pi_iterations,
+                            Rcpp::Named("pi.converged") = conv,
+                            Rcpp::Named("outer.iterations") = r.outer_iterations,
+                            Rcpp::Named("clusters.stable") = r.clusters_stable,
+                            Rcpp::Named("path") = path);
+}
+
+// LSTD-Q of a greedy (or uniform, W empty) policy on some individuals, for tests.
+// [[Rcpp::export(rng = false)]]
+Eigen::MatrixXd lstdq_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
+                          const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
+                          const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual,
+                          int num_actions, int num_individuals, std::vector<int> members,
+                          const Eigen::MatrixXd& W, double gamma, double ridge) {
+  const p4l::Transitions tr = make_transitions(psi, psi_next, action, reward, terminal, individual,
+                                               num_actions, num_individuals);
+  return p4l::lstdq(tr, members, W, gamma, ridge);
+}

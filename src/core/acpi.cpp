@@ -1,0 +1,310 @@
+#include "acpi.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <stdexcept>
+
+#include "fqi.h"
+#include "runtime.h"
+
+namespace p4l {
+namespace {
+
+template <class F>
+void serial_for(std::size_t n, F&& fn) { if (n > 0) fn(0, n); }
+
+struct Quadratic {            // loss_i(beta) = (w / 2) (beta' H beta - 2 g' beta + c), H with ridge
+  Eigen::MatrixXd H, Hm;      // Hm without the ridge (for the BIC)
+  Eigen::VectorXd g;
+  double c = 0.0, w = 1.0;
+};
+
+// Union-find labels of individuals joined by fused pairs, relabelled by first appearance.
+Eigen::VectorXi components(int N, const std::vector<char>& fused) {
+  std::vector<int> parent(N);
+  std::iota(parent.begin(), parent.end(), 0);
+  auto find = [&](int x) {
+    while (parent[x] != x) { parent[x] = parent[parent[x]]; x = parent[x]; }
+    return x;
+  };
+  long idx = 0;
+  for (int i = 0; i < N; ++i) {
+    for (int j = i + 1; j < N; ++j, ++idx) {
+      if (fused[idx]) {
+        const int a = find(i), b = find(j);
+        if (a != b) parent[std::max(a, b)] = std::min(a, b);
+      }
+    }
+  }
+  Eigen::VectorXi lab(N);
+  std::vector<int> map(N, -1);
+  int next = 0;
+  for (int i = 0; i < N; ++i) {
+    const int r = find(i);
+    if (map[r] < 0) map[r] = next++;
+    lab(i) = map[r];
+  }
+  return lab;
+}
+
+Eigen::VectorXi relabel(const Eigen::VectorXi& x) {
+  Eigen::VectorXi out(x.size());
+  std::vector<std::pair<int, int>> seen;
+  for (Eigen::Index i = 0; i < x.size(); ++i) {
+    int lab = -1;
+    for (auto& s : seen) if (s.first == x(i)) { lab = s.second; break; }
+    if (lab < 0) { lab = static_cast<int>(seen.size()); seen.emplace_back(x(i), lab); }
+    out(i) = lab;
+  }
+  return out;
+}
+
+// Pooled refit within clusters and the summed (unpenalised) loss.
+double cluster_loss(const std::vector<Quadratic>& q, const Eigen::VectorXi& cl, int K, int p) {
+  double loss = 0.0;
+  for (int k = 0; k < K; ++k) {
+    Eigen::MatrixXd H = Eigen::MatrixXd::Zero(p, p);
+    Eigen::VectorXd g = Eigen::VectorXd::Zero(p);
+    for (std::size_t i = 0; i < q.size(); ++i) if (cl(i) == k) { H += q[i].w * q[i].H; g += q[i].w * q[i].g; }
+    const Eigen::VectorXd b = H.ldlt().solve(g);
+    for (std::size_t i = 0; i < q.size(); ++i) {
+      if (cl(i) == k) loss += q[i].w * (b.dot(q[i].Hm * b) - 2.0 * q[i].g.dot(b) + q[i].c);
+    }
+  }
+  return std::max(loss, 1e-300);
+}
+
+}  // namespace
+
+AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
+             const AcpiOptions& opt) {
+  const int d = tr.d(), m = tr.num_actions, p = d * m, N = tr.num_individuals;
+  const auto rows = tr.rows_by_individual();
+  std::vector<Quadratic> q(N);
+  // Individual moment matrices.
+  runtime().parallel_for(N, [&](std::size_t b, std::size_t e) {
+    Eigen::VectorXd pnext(m);
+    for (std::size_t i = b; i < e; ++i) {
+      Eigen::MatrixXd M = Eigen::MatrixXd::Zero(p, p), S = Eigen::MatrixXd::Zero(p, p);
+      Eigen::VectorXd bv = Eigen::VectorXd::Zero(p);
+      const bool uniform = policy[i].size() == 0;
+      for (long k : rows[i]) {
+        const int a = tr.action(k);
+        const auto x = tr.psi.row(k).transpose();
+        S.block(a * d, a * d, d, d).noalias() += x * x.transpose();
+        M.block(a * d, a * d, d, d).noalias() += x * x.transpose();
+        if (!tr.terminal(k)) {
+          const auto xn = tr.psi_next.row(k).transpose();
+          if (uniform) pnext.setConstant(1.0 / m);
+          else { pnext.setZero(); pnext(greedy_action(policy[i], xn)) = 1.0; }
+          for (int c = 0; c < m; ++c)
+            if (pnext(c) != 0.0) M.block(a * d, c * d, d, d).noalias() -= (opt.gamma * pnext(c)) * x * xn.transpose();
+        }
+        bv.segment(a * d, d) += tr.reward(k) * x;
+      }
+      const double Ti = static_cast<double>(rows[i].size());
+      M /= Ti; S /= Ti; bv /= Ti;
+      S.diagonal().array() += std::max(opt.ridge, 1e-8);
+      Eigen::LDLT<Eigen::MatrixXd> Sl(S);
+      const Eigen::MatrixXd SiM = Sl.solve(M);
+      const Eigen::VectorXd Sib = Sl.solve(bv);
+      q[i].Hm = M.transpose() * SiM;
+      q[i].Hm = 0.5 * (q[i].Hm + q[i].Hm.transpose());
+      q[i].H = q[i].Hm;
+      q[i].H.diagonal().array() += std::max(opt.ridge, 1e-8);
+      q[i].g = M.transpose() * Sib;
+      q[i].c = bv.dot(Sib);
+      q[i].w = Ti;  // sum over the individual's transitions (Ma and Huang's scale)
+    }
+  });
+  // Unfused individual estimates and the fully fused (pooled) estimate.
+  Eigen::MatrixXd beta(p, N);
+  Eigen::MatrixXd Hs = Eigen::MatrixXd::Zero(p, p);
+  Eigen::VectorXd gs = Eigen::VectorXd::Zero(p);
+  for (int i = 0; i < N; ++i) {
+    beta.col(i) = q[i].H.ldlt().solve(q[i].g);
+    Hs += q[i].w * q[i].H;
+    gs += q[i].w * q[i].g;
+  }
+  const Eigen::VectorXd pooled = Hs.ldlt().solve(gs);
+  double lambda_max = 0.0;
+  for (int i = 0; i < N; ++i) lambda_max = std::max(lambda_max, (q[i].w * (q[i].H * pooled - q[i].g)).norm());
+  lambda_max = std::max(lambda_max, 1e-12);
+
+  AcpeFit fit;
+  const double rho = opt.admm_rho, gam = opt.mcp_gamma;
+  if (gam * rho <= 1.0) throw std::invalid_argument("mcp_gamma * admm_rho must exceed 1");
+  const long npairs = static_cast<long>(N) * (N - 1) / 2;
+  auto pair_index = [N](int i, int j) { return static_cast<long>(i) * N - static_cast<long>(i) * (i + 1) / 2 + (j - i - 1); };
+  // ADMM pieces that do not depend on lambda.
+  std::vector<Eigen::MatrixXd> P(N);
+  Eigen::MatrixXd Psum = Eigen::MatrixXd::Zero(p, p);
+  for (int i = 0; i < N; ++i) {
+    Eigen::MatrixXd A = q[i].w * q[i].H;
+    A.diagonal().array() += rho * N;
+    P[i] = A.ldlt().solve(Eigen::MatrixXd::Identity(p, p));
+    Psum += P[i];
+  }
+  Eigen::MatrixXd Zm = Eigen::MatrixXd::Identity(p, p) - rho * Psum;
+  Eigen::PartialPivLU<Eigen::MatrixXd> Zlu(Zm);
+  Eigen::MatrixXd eta(p, npairs), v = Eigen::MatrixXd::Zero(p, npairs);
+  for (int i = 0; i < N; ++i)
+    for (int j = i + 1; j < N; ++j) eta.col(pair_index(i, j)) = beta.col(i) - beta.col(j);
+  const double CN = opt.bic_constant >= 0 ? opt.bic_constant : std::log(std::log(static_cast<double>(N) * p));
+  const double nobs = static_cast<double>(tr.n());
+  std::vector<Eigen::MatrixXd> fits;
+  std::vector<Eigen::VectorXi> labels;
+  Eigen::MatrixXd t(p, N);
+  // ADMM at one lambda from the current (warm) state; records a path entry.
+  auto solve_at = [&](double lambda) {
+    int it = 0;
+    for (it = 1; it <= opt.admm_max_iter; ++it) {
+      // Serial: per-iteration work is tiny, thread hand-offs would dominate.
+      serial_for(N, [&](std::size_t b, std::size_t e) {
+        Eigen::VectorXd c(p);
+        for (std::size_t ii = b; ii < e; ++ii) {
+          const int i = static_cast<int>(ii);
+          c = q[i].w * q[i].g;
+          for (int j = 0; j < i; ++j) { const long id = pair_index(j, i); c -= rho * eta.col(id) - v.col(id); }
+          for (int j = i + 1; j < N; ++j) { const long id = pair_index(i, j); c += rho * eta.col(id) - v.col(id); }
+          t.col(i) = P[i] * c;
+        }
+      });
+      const Eigen::VectorXd s = Zlu.solve(t.rowwise().sum());
+      for (int i = 0; i < N; ++i) beta.col(i) = t.col(i) + rho * (P[i] * s);
+      double primal = 0.0;
+      Eigen::VectorXd delta(p), diff(p);
+      for (int i = 0; i < N; ++i) {
+        for (int j = i + 1; j < N; ++j) {
+          const long id = pair_index(i, j);
+          diff = beta.col(i) - beta.col(j);
+          delta = diff + v.col(id) / rho;
+          const double nd = delta.norm();
+          if (nd >= gam * lambda) {
+            eta.col(id) = delta;
+          } else {
+            const double shrink = std::max(0.0, 1.0 - lambda / (rho * nd)) / (1.0 - 1.0 / (gam * rho));
+            eta.col(id) = shrink * delta;
+          }
+          v.col(id) += rho * (diff - eta.col(id));
+          primal = std::max(primal, (diff - eta.col(id)).norm());
+        }
+      }
+      const double scale = std::max(1.0, beta.cwiseAbs().maxCoeff());
+      if (primal <= opt.admm_tol * scale) break;
+    }
+    if (runtime().interrupted()) throw std::runtime_error("interrupted");
+    std::vector<char> fused(npairs);
+    for (long id = 0; id < npairs; ++id) fused[id] = eta.col(id).squaredNorm() == 0.0;
+    Eigen::VectorXi lab = components(N, fused);
+    const int K = lab.maxCoeff() + 1;
+    const double loss = cluster_loss(q, lab, K, p);
+    fit.lambda.push_back(lambda);
+    fit.num_clusters.push_back(K);
+    fit.bic.push_back(std::log(loss / nobs) + CN * std::log(nobs) * K * p / nobs);
+    fit.admm_iterations.push_back(std::min(it, opt.admm_max_iter));
+    fits.push_back(beta);
+    labels.push_back(lab);
+    return K;
+  };
+  for (int l = 0; l < opt.num_lambda; ++l) {
+    const double frac = opt.num_lambda == 1 ? 1.0 : static_cast<double>(l) / (opt.num_lambda - 1);
+    const double lambda = lambda_max * std::pow(opt.lambda_min_ratio, 1.0 - frac);
+    const int K = solve_at(lambda);
+    if (K == 1 || (opt.K > 0 && K < opt.K)) break;
+  }
+  const int L = static_cast<int>(fit.lambda.size());
+  // The fit with the smallest BIC (among those with at least K clusters when K is fixed).
+  int chosen = -1;
+  for (int l = 0; l < L; ++l) {
+    if (opt.K > 0 && fit.num_clusters[l] < opt.K) continue;
+    if (chosen < 0 || fit.bic[l] < fit.bic[chosen]) chosen = l;
+  }
+  fit.chosen = chosen;
+  if (opt.K <= 0 || (chosen >= 0 && fit.num_clusters[chosen] == opt.K)) {
+    fit.cluster = labels[chosen];
+    fit.coef = fits[chosen];
+    return fit;
+  }
+  // Fixed K: merge the two clusters whose union raises the (ridge) loss least, until K remain.
+  if (opt.K > N) throw std::invalid_argument("K exceeds the number of individuals");
+  const int from = chosen;
+  Eigen::VectorXi lab = from >= 0 ? labels[from] : Eigen::VectorXi(Eigen::VectorXi::LinSpaced(N, 0, N - 1));
+  int Kc = lab.maxCoeff() + 1;
+  std::vector<Eigen::MatrixXd> Hk(Kc, Eigen::MatrixXd::Zero(p, p));
+  std::vector<Eigen::VectorXd> gk(Kc, Eigen::VectorXd::Zero(p));
+  std::vector<double> ck(Kc, 0.0);
+  for (int i = 0; i < N; ++i) {
+    Hk[lab(i)] += q[i].w * q[i].H; gk[lab(i)] += q[i].w * q[i].g; ck[lab(i)] += q[i].w * q[i].c;
+  }
+  auto minloss = [&](const Eigen::MatrixXd& H, const Eigen::VectorXd& g, double c) {
+    return c - g.dot(H.ldlt().solve(g));
+  };
+  std::vector<double> lk(Kc);
+  for (int k = 0; k < Kc; ++k) lk[k] = minloss(Hk[k], gk[k], ck[k]);
+  std::vector<char> alive(Kc, 1);
+  for (int left = Kc; left > opt.K; --left) {
+    double best = std::numeric_limits<double>::infinity();
+    int ba = -1, bb = -1;
+    for (int a = 0; a < Kc; ++a) {
+      if (!alive[a]) continue;
+      for (int b2 = a + 1; b2 < Kc; ++b2) {
+        if (!alive[b2]) continue;
+        const double inc = minloss(Hk[a] + Hk[b2], gk[a] + gk[b2], ck[a] + ck[b2]) - lk[a] - lk[b2];
+        if (inc < best) { best = inc; ba = a; bb = b2; }
+      }
+    }
+    Hk[ba] += Hk[bb]; gk[ba] += gk[bb]; ck[ba] += ck[bb];
+    lk[ba] = minloss(Hk[ba], gk[ba], ck[ba]);
+    alive[bb] = 0;
+    for (int i = 0; i < N; ++i) if (lab(i) == bb) lab(i) = ba;
+  }
+  fit.cluster = relabel(lab);
+  fit.coef = from >= 0 ? fits[from] : beta;
+  return fit;
+}
+
+AcpiResult acpi(const Transitions& tr, const Eigen::VectorXi& given_cluster,
+                const AcpiOptions& opt) {
+  tr.validate();
+  const int N = tr.num_individuals;
+  AcpiResult res;
+  auto improve = [&](const Eigen::VectorXi& cl) {
+    const int K = cl.maxCoeff() + 1;
+    res.W.assign(K, Eigen::MatrixXd());
+    res.pi_iterations.assign(K, 0);
+    res.pi_converged.assign(K, false);
+    for (int k = 0; k < K; ++k) {
+      std::vector<int> members;
+      for (int i = 0; i < N; ++i) if (cl(i) == k) members.push_back(i);
+      if (members.empty()) throw std::invalid_argument("empty cluster");
+      LspiResult r = lspi(tr, members, opt.gamma, opt.ridge, opt.pi_max_iter);
+      res.W[k] = r.W;
+      res.pi_iterations[k] = r.iterations;
+      res.pi_converged[k] = r.converged;
+    }
+  };
+  if (given_cluster.size() > 0) {
+    if (given_cluster.size() != N || given_cluster.minCoeff() < 0)
+      throw std::invalid_argument("given clusters must be N labels >= 0");
+    res.cluster = relabel(given_cluster);
+    improve(res.cluster);
+    res.clusters_stable = true;
+    return res;
+  }
+  std::vector<Eigen::MatrixXd> policy(N);  // uniform to start
+  for (int r = 1; r <= opt.max_outer; ++r) {
+    res.last_acpe = acpe(tr, policy, opt);
+    res.outer_iterations = r;
+    const bool same = res.cluster.size() == N && res.cluster == res.last_acpe.cluster;
+    res.cluster = res.last_acpe.cluster;
+    improve(res.cluster);
+    if (same) { res.clusters_stable = true; break; }
+    for (int i = 0; i < N; ++i) policy[i] = res.W[res.cluster(i)];
+  }
+  return res;
+}
+
+}  // namespace p4l

@@ -1,0 +1,209 @@
+#include "vlearning.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <vector>
+
+#include "runtime.h"
+
+namespace p4l {
+namespace {
+
+// Softmax probabilities of the logits psi' beta.
+inline void softmax(const Eigen::MatrixXd& beta, const Eigen::Ref<const Eigen::VectorXd>& x,
+                    Eigen::VectorXd& p) {
+  p.noalias() = beta.transpose() * x;
+  p.array() -= p.maxCoeff();
+  p = p.array().exp().matrix();
+  p /= p.sum();
+}
+
+}  // namespace
+
+VlValue vlearning_value(const Transitions& tr, const Eigen::VectorXd& mu, const Eigen::VectorXd& nu,
+                        const Eigen::MatrixXd& beta, const VlOptions& opt, bool want_grad) {
+  const long n = tr.n();
+  const int d = tr.d(), m = tr.num_actions;
+  // Work in fixed chunks of consecutive rows (independent of the thread count);
+  // partial sums are added in chunk order, so results do not depend on threads.
+  const long chunk = 512;
+  const long nchunks = (n + chunk - 1) / chunk;
+  Eigen::MatrixXd delta(n, d);   // psi(S) - gamma psi(S') (no S' term when terminal)
+  Eigen::VectorXd w(n);
+  Eigen::MatrixXd prob(n, m);
+  std::vector<Eigen::MatrixXd> M_c(nchunks);
+  std::vector<Eigen::VectorXd> b_c(nchunks);
+  runtime().parallel_for(nchunks, [&](std::size_t cb, std::size_t ce) {
+    for (std::size_t c = cb; c < ce; ++c) {
+      const long r0 = static_cast<long>(c) * chunk, len = std::min(chunk, n - r0);
+      const auto P = tr.psi.middleRows(r0, len);
+      auto D = delta.middleRows(r0, len);
+      D = P;
+      for (long r = 0; r < len; ++r)
+        if (!tr.terminal(r0 + r)) D.row(r).noalias() -= opt.gamma * tr.psi_next.row(r0 + r);
+      Eigen::MatrixXd L = P * beta;                       // len x m logits
+      for (long r = 0; r < len; ++r) {
+        const long k = r0 + r;
+        const double mx = L.row(r).maxCoeff();
+        L.row(r) = (L.row(r).array() - mx).exp().matrix();
+        L.row(r) /= L.row(r).sum();
+        w(k) = L(r, tr.action(k)) / mu(k);
+      }
+      prob.middleRows(r0, len) = L;
+      const auto wc = w.segment(r0, len);
+      M_c[c].noalias() = (P.array().colwise() * wc.array()).matrix().transpose() * D;
+      b_c[c].noalias() = P.transpose() * (wc.array() * tr.reward.segment(r0, len).array()).matrix();
+    }
+  });
+  Eigen::MatrixXd M = Eigen::MatrixXd::Zero(d, d);
+  Eigen::VectorXd bv = Eigen::VectorXd::Zero(d);
+  for (long c = 0; c < nchunks; ++c) { M += M_c[c]; bv += b_c[c]; }
+  M /= static_cast<double>(n);
+  bv /= static_cast<double>(n);
+  Eigen::MatrixXd Gm = M.transpose() * M;
+  Gm.diagonal().array() += opt.ridge;
+  Eigen::LDLT<Eigen::MatrixXd> ldlt(Gm);
+  if (ldlt.info() != Eigen::Success) throw std::runtime_error("V-learning system is singular: increase `ridge`");
+  VlValue out;
+  out.theta = ldlt.solve(M.transpose() * bv);
+  out.value = nu.dot(out.theta);
+  out.objective = out.value - 0.5 * opt.policy_ridge * beta.squaredNorm();
+  if (!want_grad) return out;
+  // dV = (1/n) sum_k dw_k g_k with g_k = (e'psi)(delta'z) + (y'psi)(R - delta'theta),
+  // z = G^-1 nu, e = b - M theta, y = M z; dw_k = w_k (1{A=a} - pi_a) psi.
+  const Eigen::VectorXd z = ldlt.solve(nu);
+  const Eigen::VectorXd resid = bv - M * out.theta;
+  const Eigen::VectorXd yv = M * z;
+  std::vector<Eigen::MatrixXd> g_c(nchunks);
+  runtime().parallel_for(nchunks, [&](std::size_t cb, std::size_t ce) {
+    for (std::size_t c = cb; c < ce; ++c) {
+      const long r0 = static_cast<long>(c) * chunk, len = std::min(chunk, n - r0);
+      const auto P = tr.psi.middleRows(r0, len);
+      const auto D = delta.middleRows(r0, len);
+      const Eigen::ArrayXd gk = (P * resid).array() * (D * z).array() +
+          (P * yv).array() * (tr.reward.segment(r0, len) - D * out.theta).array();
+      const Eigen::ArrayXd cw = gk * w.segment(r0, len).array();
+      Eigen::MatrixXd coefs(len, m);
+      for (long r = 0; r < len; ++r)
+        for (int a = 0; a < m; ++a)
+          coefs(r, a) = cw(r) * (((tr.action(r0 + r) == a) ? 1.0 : 0.0) - prob(r0 + r, a));
+      g_c[c].noalias() = P.transpose() * coefs;
+    }
+  });
+  out.grad.setZero(d, m);
+  for (long c = 0; c < nchunks; ++c) out.grad += g_c[c];
+  out.grad /= static_cast<double>(n);
+  out.grad.col(0).setZero();
+  out.grad.rightCols(m - 1) -= opt.policy_ridge * beta.rightCols(m - 1);
+  return out;
+}
+
+VlResult vlearning_optimize(const Transitions& tr, const Eigen::VectorXd& mu,
+                            const Eigen::VectorXd& nu, const Eigen::MatrixXd& beta0,
+                            const VlOptions& opt) {
+  tr.validate();
+  if (mu.size() != tr.n()) throw std::invalid_argument("propensities have the wrong length");
+  VlResult res;
+  res.beta = beta0;
+  res.beta.col(0).setZero();
+  VlValue cur = vlearning_value(tr, mu, nu, res.beta, opt, true);
+  std::vector<double> trace{cur.objective};
+  // Gradient ascent with Barzilai-Borwein steps and Armijo backtracking.
+  double step = 1.0;
+  Eigen::MatrixXd prev_beta, prev_grad;
+  for (int it = 1; it <= opt.max_iter; ++it) {
+    const double gnorm2 = cur.grad.squaredNorm();
+    if (gnorm2 <= 1e-30) { res.converged = true; break; }
+    if (it > 1) {
+      const Eigen::MatrixXd s = res.beta - prev_beta, yg = cur.grad - prev_grad;
+      const double sy = -(s.array() * yg.array()).sum();  // ascent: -s'y > 0 on concave parts
+      if (sy > 1e-300) step = s.squaredNorm() / sy;
+      step = std::min(std::max(step, 1e-6), 1e6);
+    }
+    VlValue trial;
+    Eigen::MatrixXd nb;
+    bool ok = false;
+    for (int ls = 0; ls < 40; ++ls) {
+      nb = res.beta + step * cur.grad;
+      trial = vlearning_value(tr, mu, nu, nb, opt, false);
+      if (std::isfinite(trial.objective) && trial.objective >= cur.objective + 1e-4 * step * gnorm2) {
+        ok = true;
+        break;
+      }
+      step *= 0.5;
+    }
+    res.iterations = it;
+    if (!ok) { res.converged = true; break; }  // no ascent direction left at machine precision
+    prev_beta = res.beta;
+    prev_grad = cur.grad;
+    res.beta = nb;
+    const double gain = trial.objective - cur.objective;
+    cur = vlearning_value(tr, mu, nu, res.beta, opt, true);
+    trace.push_back(cur.objective);
+    if (gain <= opt.tol * (1.0 + std::fabs(cur.objective))) { res.converged = true; break; }
+    if (runtime().interrupted()) throw std::runtime_error("interrupted");
+  }
+  res.at_optimum = cur;
+  res.trace = Eigen::Map<Eigen::VectorXd>(trace.data(), trace.size());
+  return res;
+}
+
+Eigen::MatrixXd multinom_fit(const Eigen::MatrixXd& X, const Eigen::VectorXi& y, int m,
+                             double ridge, int max_iter, Eigen::MatrixXd& prob) {
+  const long n = X.rows();
+  const int q = static_cast<int>(X.cols()), P = q * (m - 1);
+  Eigen::MatrixXd B = Eigen::MatrixXd::Zero(q, m);
+  auto loglik = [&](const Eigen::MatrixXd& Bc, Eigen::MatrixXd& pr) {
+    pr = X * Bc;
+    double ll = 0.0;
+    for (long k = 0; k < n; ++k) {
+      const double mx = pr.row(k).maxCoeff();
+      pr.row(k) = (pr.row(k).array() - mx).exp().matrix();
+      const double s = pr.row(k).sum();
+      pr.row(k) /= s;
+      ll += std::log(std::max(pr(k, y(k)), 1e-300));
+    }
+    return ll - 0.5 * ridge * static_cast<double>(n) * Bc.bottomRows(q - 1).squaredNorm();
+  };
+  double ll = loglik(B, prob);
+  for (int it = 0; it < max_iter; ++it) {
+    Eigen::VectorXd g = Eigen::VectorXd::Zero(P);
+    Eigen::MatrixXd H = Eigen::MatrixXd::Zero(P, P);
+    for (long k = 0; k < n; ++k) {
+      const auto x = X.row(k).transpose();
+      for (int a = 1; a < m; ++a) {
+        g.segment((a - 1) * q, q) += ((y(k) == a ? 1.0 : 0.0) - prob(k, a)) * x;
+        for (int c = 1; c < m; ++c) {
+          const double wac = prob(k, a) * ((a == c ? 1.0 : 0.0) - prob(k, c));
+          H.block((a - 1) * q, (c - 1) * q, q, q).noalias() += wac * x * x.transpose();
+        }
+      }
+    }
+    for (int a = 1; a < m; ++a) {
+      g.segment((a - 1) * q + 1, q - 1) -= ridge * static_cast<double>(n) * B.col(a).tail(q - 1);
+      H.block((a - 1) * q + 1, (a - 1) * q + 1, q - 1, q - 1).diagonal().array() += ridge * static_cast<double>(n);
+    }
+    H.diagonal().array() += 1e-10 * static_cast<double>(n);
+    const Eigen::VectorXd stepv = H.ldlt().solve(g);
+    double t = 1.0;
+    bool improved = false;
+    Eigen::MatrixXd Bn, pn;
+    for (int ls = 0; ls < 30; ++ls) {
+      Bn = B;
+      for (int a = 1; a < m; ++a) Bn.col(a) += t * stepv.segment((a - 1) * q, q);
+      const double lln = loglik(Bn, pn);
+      if (lln >= ll - 1e-12) { improved = true; break; }
+      t *= 0.5;
+    }
+    if (!improved) break;
+    const double lln = loglik(Bn, pn);
+    B = Bn;
+    prob = pn;
+    const double gain = lln - ll;
+    ll = lln;
+    if (gain < 1e-10 * (1.0 + std::fabs(ll))) break;
+  }
+  return B;
+}
+
+}  // namespace p4l
