@@ -12,6 +12,8 @@ deps:
 # Regenerates RcppExports, NAMESPACE and man/ (committed; run after editing docs).
 document: deps
 	Rscript --vanilla -e 'Rcpp::compileAttributes(); roxygen2::roxygenise()'
+	@# pkgload compiles src/ in place with -O0; never let those objects reach an install
+	rm -f src/*.o src/*.so src/core/*.o
 
 build: deps
 	@mkdir -p build
