@@ -71,8 +71,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // kde_cross_loglik_cpp
-Eigen::MatrixXd kde_cross_loglik_cpp(const Eigen::MatrixXd& X, const Eigen::MatrixXd& Y, std::vector<int> action, std::vector<int> owner, int num_individuals, Rcpp::List eval, double hx, double hy, double lambda, int num_threads);
-RcppExport SEXP _p4l_kde_cross_loglik_cpp(SEXP XSEXP, SEXP YSEXP, SEXP actionSEXP, SEXP ownerSEXP, SEXP num_individualsSEXP, SEXP evalSEXP, SEXP hxSEXP, SEXP hySEXP, SEXP lambdaSEXP, SEXP num_threadsSEXP) {
+Eigen::MatrixXd kde_cross_loglik_cpp(const Eigen::MatrixXd& X, const Eigen::MatrixXd& Y, std::vector<int> action, std::vector<int> owner, int num_individuals, Rcpp::List eval, double hx, double hy, double lambda, int window, int num_threads);
+RcppExport SEXP _p4l_kde_cross_loglik_cpp(SEXP XSEXP, SEXP YSEXP, SEXP actionSEXP, SEXP ownerSEXP, SEXP num_individualsSEXP, SEXP evalSEXP, SEXP hxSEXP, SEXP hySEXP, SEXP lambdaSEXP, SEXP windowSEXP, SEXP num_threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type X(XSEXP);
@@ -84,8 +84,9 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< double >::type hx(hxSEXP);
     Rcpp::traits::input_parameter< double >::type hy(hySEXP);
     Rcpp::traits::input_parameter< double >::type lambda(lambdaSEXP);
+    Rcpp::traits::input_parameter< int >::type window(windowSEXP);
     Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(kde_cross_loglik_cpp(X, Y, action, owner, num_individuals, eval, hx, hy, lambda, num_threads));
+    rcpp_result_gen = Rcpp::wrap(kde_cross_loglik_cpp(X, Y, action, owner, num_individuals, eval, hx, hy, lambda, window, num_threads));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -147,7 +148,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_p4l_rbf_median_distance_cpp", (DL_FUNC) &_p4l_rbf_median_distance_cpp, 4},
     {"_p4l_rbf_features_cpp", (DL_FUNC) &_p4l_rbf_features_cpp, 6},
     {"_p4l_sim_cartpole_cpp", (DL_FUNC) &_p4l_sim_cartpole_cpp, 6},
-    {"_p4l_kde_cross_loglik_cpp", (DL_FUNC) &_p4l_kde_cross_loglik_cpp, 10},
+    {"_p4l_kde_cross_loglik_cpp", (DL_FUNC) &_p4l_kde_cross_loglik_cpp, 11},
     {"_p4l_sim_linear2d_cpp", (DL_FUNC) &_p4l_sim_linear2d_cpp, 6},
     {"_p4l_env_step_cpp", (DL_FUNC) &_p4l_env_step_cpp, 5},
     {"_p4l_evaluate_policy_cpp", (DL_FUNC) &_p4l_evaluate_policy_cpp, 14},

@@ -10,7 +10,8 @@
 Eigen::MatrixXd kde_cross_loglik_cpp(const Eigen::MatrixXd& X, const Eigen::MatrixXd& Y,
                                      std::vector<int> action, std::vector<int> owner,
                                      int num_individuals, Rcpp::List eval, double hx,
-                                     double hy, double lambda, int num_threads) {
+                                     double hy, double lambda, int window,
+                                     int num_threads) {
   p4l::KdeTransitions d;
   d.X = X.transpose();
   d.Y = Y.transpose();
@@ -20,5 +21,5 @@ Eigen::MatrixXd kde_cross_loglik_cpp(const Eigen::MatrixXd& X, const Eigen::Matr
   std::vector<std::vector<int>> ev(eval.size());
   for (R_xlen_t i = 0; i < eval.size(); ++i) ev[i] = Rcpp::as<std::vector<int>>(eval[i]);
   p4l::ThreadScope scope(num_threads);
-  return p4l::kde_cross_loglik(d, ev, hx, hy, lambda);
+  return p4l::kde_cross_loglik(d, ev, hx, hy, lambda, window);
 }

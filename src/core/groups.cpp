@@ -9,7 +9,7 @@ namespace p4l {
 
 Eigen::MatrixXd kde_cross_loglik(const KdeTransitions& data,
                                  const std::vector<std::vector<int>>& eval, double hx,
-                                 double hy, double lambda) {
+                                 double hy, double lambda, int window) {
   const int N = data.N;
   const long n = data.X.cols();
   if (data.Y.cols() != n || static_cast<long>(data.A.size()) != n ||
@@ -38,7 +38,7 @@ Eigen::MatrixXd kde_cross_loglik(const KdeTransitions& data,
         const double* xt = data.X.col(t).data();
         const double* yt = data.Y.col(t).data();
         for (long r : by_action[data.A[t]]) {
-          if (r == t) continue;
+          if (std::labs(r - t) <= window && data.owner[r] == static_cast<int>(i)) continue;
           const double* xr = data.X.col(r).data();
           double ex = 0.0;
           for (long k = 0; k < dx; ++k) { const double d = xt[k] - xr[k]; ex += d * d; }
@@ -54,6 +54,7 @@ Eigen::MatrixXd kde_cross_loglik(const KdeTransitions& data,
           if (ey <= cutoff) num[o] += std::exp(-ex - ey);
         }
         // The pooled estimate keeps transition t itself, so it is positive.
+        // (Its left-out neighbours are not added back: they are few and close to t.)
         double num0 = 1.0, den0 = 1.0;
         for (int j = 0; j < N; ++j) { num0 += num[j]; den0 += den[j]; }
         const double p0 = num0 / den0;

@@ -26,10 +26,14 @@ struct KdeTransitions {
 // in the distances built from these values.
 // Returns the N x N matrix S with S(i, j) = mean over the evaluation
 // transitions t of individual i (eval[i], indices into the transitions) of
-// log p_j(Y_t | X_t, A_t), where p_i leaves transition t out.
+// log p_j(Y_t | X_t, A_t), where p_i leaves out transition t and its
+// neighbours in time: the transitions r of individual i with |r - t| <= window
+// (transitions are stored by individual and time). Leaving a block out keeps
+// the serial dependence of a trajectory (near-identical consecutive states)
+// from inflating an individual's fit to itself.
 // Parallel over individuals i; deterministic for any number of threads.
 Eigen::MatrixXd kde_cross_loglik(const KdeTransitions& data,
                                  const std::vector<std::vector<int>>& eval, double hx,
-                                 double hy, double lambda);
+                                 double hy, double lambda, int window);
 
 }  // namespace p4l
