@@ -37,8 +37,12 @@ Eigen::MatrixXd kde_cross_loglik(const KdeTransitions& data,
         std::fill(den.begin(), den.end(), 0.0);
         const double* xt = data.X.col(t).data();
         const double* yt = data.Y.col(t).data();
+        // Transitions left out of individual i's estimate still count in the
+        // pooled one; the pooled estimate also keeps transition t itself
+        // (weight 1, kernel 1), so it is positive.
+        double num0 = 1.0, den0 = 1.0;
         for (long r : by_action[data.A[t]]) {
-          if (std::labs(r - t) <= window && data.owner[r] == static_cast<int>(i)) continue;
+          if (r == t) continue;
           const double* xr = data.X.col(r).data();
           double ex = 0.0;
           for (long k = 0; k < dx; ++k) { const double d = xt[k] - xr[k]; ex += d * d; }
@@ -49,13 +53,16 @@ Eigen::MatrixXd kde_cross_loglik(const KdeTransitions& data,
           for (long k = 0; k < dy; ++k) { const double d = yt[k] - yr[k]; ey += d * d; }
           ey *= fy;
           const double w = std::exp(-ex);
+          const double wk = ey <= cutoff ? std::exp(-ex - ey) : 0.0;
           const int o = data.owner[r];
+          if (o == static_cast<int>(i) && std::labs(r - t) <= window) {
+            num0 += wk;
+            den0 += w;
+            continue;
+          }
           den[o] += w;
-          if (ey <= cutoff) num[o] += std::exp(-ex - ey);
+          num[o] += wk;
         }
-        // The pooled estimate keeps transition t itself, so it is positive.
-        // (Its left-out neighbours are not added back: they are few and close to t.)
-        double num0 = 1.0, den0 = 1.0;
         for (int j = 0; j < N; ++j) { num0 += num[j]; den0 += den[j]; }
         const double p0 = num0 / den0;
         for (int j = 0; j < N; ++j) {

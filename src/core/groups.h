@@ -30,7 +30,8 @@ struct KdeTransitions {
 // neighbours in time: the transitions r of individual i with |r - t| <= window
 // (transitions are stored by individual and time). Leaving a block out keeps
 // the serial dependence of a trajectory (near-identical consecutive states)
-// from inflating an individual's fit to itself.
+// from inflating an individual's fit to itself. The pooled p_0 uses every
+// transition, including t.
 // Parallel over individuals i; deterministic for any number of threads.
 Eigen::MatrixXd kde_cross_loglik(const KdeTransitions& data,
                                  const std::vector<std::vector<int>>& eval, double hx,
