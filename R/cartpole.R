@@ -40,7 +40,7 @@
 #' env
 #' env_step(env, c(0, 0, 0.01, 0), action = 1)
 #' # the paper's behaviour policy, episodes capped at 300 steps
-#' evaluate_policy(cartpole_behaviour_policy(), env, num.episodes = 50,
+#' evaluate_policy(cartpole_behaviour_policy(), env, ids = 1, num.episodes = 50,
 #'                 horizon = 300, seed = 1)
 #' @export
 env_cartpole <- function(length = 0.5, force = 10) {
