@@ -93,8 +93,8 @@ p4l_data <- function(data, id, time, action, reward, state, terminal = FALSE) {
         !all(data[[term.col]] %in% c(0, 1, NA))) {
       stop_arg("Column '", term.col, "' (`terminal`) must be logical (TRUE, FALSE or NA).")
     }
-  } else {
-    check_flag(terminal, "terminal")
+  } else if (!is.logical(terminal) || length(terminal) != 1L || is.na(terminal)) {
+    stop_arg("`terminal` must be TRUE, FALSE or the name of a logical column of `data`.")
   }
   roles <- c(id = id, time = time, action = action, reward = reward,
              stats::setNames(state, rep("state", length(state))))

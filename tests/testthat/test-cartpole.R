@@ -150,6 +150,8 @@ test_that("p4l_data marks failures, not truncations, as terminal", {
   expect_error(p4l_data(transform(tiny, done = "yes"), "id", "t", "a", "r", "s",
                         terminal = "done"), "must be logical")
   expect_error(p4l_data(tiny, "id", "t", "a", "r", "s", terminal = "s"), "another role")
+  expect_error(p4l_data(tiny, "id", "t", "a", "r", "s", terminal = c("done", "s")),
+               "TRUE, FALSE or the name")
 })
 
 test_that("the behaviour policy is sign(theta) and evaluate_policy counts steps", {
