@@ -33,6 +33,14 @@ rbf_features_cpp <- function(x, centers, bandwidth, shift, scale, num_threads) {
     .Call(`_p4l_rbf_features_cpp`, x, centers, bandwidth, shift, scale, num_threads)
 }
 
+sim_cartpole_cpp <- function(length, force, epsilon, max_steps, seed, num_threads) {
+    .Call(`_p4l_sim_cartpole_cpp`, length, force, epsilon, max_steps, seed, num_threads)
+}
+
+kde_cross_loglik_cpp <- function(X, Y, action, owner, num_individuals, eval, hx, hy, lambda, window, num_threads) {
+    .Call(`_p4l_kde_cross_loglik_cpp`, X, Y, action, owner, num_individuals, eval, hx, hy, lambda, window, num_threads)
+}
+
 sim_linear2d_cpp <- function(c1, c2, reward_sign, T, seed, num_threads) {
     .Call(`_p4l_sim_linear2d_cpp`, c1, c2, reward_sign, T, seed, num_threads)
 }

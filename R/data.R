@@ -14,9 +14,15 @@
 #' episode, as in CartPole): the last transition of each individual is marked
 #' terminal, so no value is carried beyond it. Its last row may then be either
 #' a final-state row (`NA` action and reward) or a row with an action and a
-#' reward and no next state. With `terminal = FALSE`, a last row that has an
-#' action and a reward has no next state to form a transition; its action and
-#' reward are not used and a warning says how many individuals this affects.
+#' reward and no next state. When some trajectories end in an absorbing
+#' state and others are cut short (e.g. CartPole episodes truncated at a
+#' step limit), give `terminal` as the name of a logical column instead:
+#' `TRUE` on the row whose transition ends in the absorbing state (an
+#' individual's last transition), `FALSE` or `NA` elsewhere; trajectories
+#' without a `TRUE` end without absorption. With `terminal = FALSE`, a last
+#' row that has an action and a reward has no next state to form a
+#' transition; its action and reward are not used and a warning says how many
+#' individuals this affects.
 #'
 #' Actions may be numeric, integer, character or factor. Their coding is kept
 #' (`action.levels`) and predictions are returned in it. Factor levels that
@@ -27,7 +33,9 @@
 #'   identifier, the decision time (numeric, integer, `Date` or `POSIXct`, or
 #'   text that parses as one of them), the action and the reward.
 #' @param state Names of the numeric state columns (one or more).
-#' @param terminal `TRUE` when each trajectory ends in an absorbing state.
+#' @param terminal `TRUE` when each trajectory ends in an absorbing state,
+#'   `FALSE` when none does, or the name of a logical column of `data` that
+#'   marks the transitions into an absorbing state.
 #'
 #' @return An object of class `p4l_data`, a list with
 #'   \describe{
@@ -72,7 +80,22 @@ p4l_data <- function(data, id, time, action, reward, state, terminal = FALSE) {
   if (anyDuplicated(state)) {
     stop_arg("`state` names column '", state[duplicated(state)][1], "' more than once.")
   }
-  check_flag(terminal, "terminal")
+  term.col <- NULL
+  if (is.character(terminal) && length(terminal) == 1L && !is.na(terminal)) {
+    term.col <- terminal
+    if (!(term.col %in% names(data))) {
+      stop_arg("Column '", term.col, "' named in `terminal` is not in `data`.")
+    }
+    if (term.col %in% c(id, time, action, reward, state)) {
+      stop_arg("Column '", term.col, "' named in `terminal` is also used in another role.")
+    }
+    if (!(is.logical(data[[term.col]]) || is.numeric(data[[term.col]])) ||
+        !all(data[[term.col]] %in% c(0, 1, NA))) {
+      stop_arg("Column '", term.col, "' (`terminal`) must be logical (TRUE, FALSE or NA).")
+    }
+  } else if (!is.logical(terminal) || length(terminal) != 1L || is.na(terminal)) {
+    stop_arg("`terminal` must be TRUE, FALSE or the name of a logical column of `data`.")
+  }
   roles <- c(id = id, time = time, action = action, reward = reward,
              stats::setNames(state, rep("state", length(state))))
   dup <- roles[duplicated(roles)]
@@ -141,8 +164,16 @@ p4l_data <- function(data, id, time, action, reward, state, terminal = FALSE) {
   rew.s <- as.numeric(rew[ord])
   last <- !same.next
   has.ar <- !is.na(act.s) & !is.na(rew.s)
+  # flag: the row may end in an absorbing state (every row when terminal = TRUE).
+  if (is.null(term.col)) {
+    flag <- rep(terminal, n)
+  } else {
+    flag <- as.logical(data[[term.col]])[ord]
+    flag[is.na(flag)] <- FALSE
+    terminal <- TRUE
+  }
   # Rows that start a transition: rows with a next row, and (terminal) last rows with A and R.
-  trans <- same.next | (terminal & last & has.ar)
+  trans <- same.next | (flag & last & has.ar)
   need <- which(same.next)
   bad.a <- need[is.na(act.s[need])]
   if (length(bad.a) > 0L) {
@@ -157,7 +188,7 @@ p4l_data <- function(data, id, time, action, reward, state, terminal = FALSE) {
              " (individual ", format(ids.s[r]), "), which has a next state.")
   }
   if (terminal) {
-    bad.last <- which(last & has.ar & !is.finite(rew.s))
+    bad.last <- which(flag & last & has.ar & !is.finite(rew.s))
     if (length(bad.last) > 0L) {
       r <- bad.last[1]
       stop_arg("Column '", reward, "' (`reward`) is not finite at row ", ord[r],
@@ -172,7 +203,7 @@ p4l_data <- function(data, id, time, action, reward, state, terminal = FALSE) {
     stop_arg("Individual ", format(who), " has no transition (a single row, or no row with ",
              "an action, a reward and a next state).")
   }
-  unused <- !terminal & last & (!is.na(act.s) | !is.na(rew.s))
+  unused <- !flag & last & (!is.na(act.s) | !is.na(rew.s))
   if (any(unused)) {
     warning(sum(unused), " individual(s) have an action or reward on their last row but no ",
             "next state; those are not used (set `terminal = TRUE` if the trajectories end ",
@@ -199,6 +230,15 @@ p4l_data <- function(data, id, time, action, reward, state, terminal = FALSE) {
   nxt <- ifelse(same.next[rows], rows + 1L, rows)
   # A transition is absorbing when it is an individual's last (terminal = TRUE only).
   term <- !same.next[rows] | (terminal & last[nxt] & !trans[nxt])
+  if (!is.null(term.col)) {
+    bad.flag <- which(flag & !(trans & c(!same.next | (c(last[-1L], FALSE) & !c(trans[-1L], FALSE)))))
+    if (length(bad.flag) > 0L) {
+      r <- bad.flag[which.min(ord[bad.flag])]
+      stop_arg("Column '", term.col, "' (`terminal`) is TRUE at row ", ord[r], " (individual ",
+               format(ids.s[r]), "), which is not the individual's last transition.")
+    }
+    term <- flag[rows]
+  }
   S <- S.all[rows, , drop = FALSE]
   S.next <- S.all[nxt, , drop = FALSE]
   rownames(S) <- rownames(S.next) <- NULL

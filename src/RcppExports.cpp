@@ -170,6 +170,41 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// sim_cartpole_cpp
+Eigen::MatrixXd sim_cartpole_cpp(std::vector<double> length, std::vector<double> force, double epsilon, int max_steps, double seed, int num_threads);
+RcppExport SEXP _p4l_sim_cartpole_cpp(SEXP lengthSEXP, SEXP forceSEXP, SEXP epsilonSEXP, SEXP max_stepsSEXP, SEXP seedSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< std::vector<double> >::type length(lengthSEXP);
+    Rcpp::traits::input_parameter< std::vector<double> >::type force(forceSEXP);
+    Rcpp::traits::input_parameter< double >::type epsilon(epsilonSEXP);
+    Rcpp::traits::input_parameter< int >::type max_steps(max_stepsSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(sim_cartpole_cpp(length, force, epsilon, max_steps, seed, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// kde_cross_loglik_cpp
+Eigen::MatrixXd kde_cross_loglik_cpp(const Eigen::MatrixXd& X, const Eigen::MatrixXd& Y, std::vector<int> action, std::vector<int> owner, int num_individuals, Rcpp::List eval, double hx, double hy, double lambda, int window, int num_threads);
+RcppExport SEXP _p4l_kde_cross_loglik_cpp(SEXP XSEXP, SEXP YSEXP, SEXP actionSEXP, SEXP ownerSEXP, SEXP num_individualsSEXP, SEXP evalSEXP, SEXP hxSEXP, SEXP hySEXP, SEXP lambdaSEXP, SEXP windowSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type X(XSEXP);
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type Y(YSEXP);
+    Rcpp::traits::input_parameter< std::vector<int> >::type action(actionSEXP);
+    Rcpp::traits::input_parameter< std::vector<int> >::type owner(ownerSEXP);
+    Rcpp::traits::input_parameter< int >::type num_individuals(num_individualsSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type eval(evalSEXP);
+    Rcpp::traits::input_parameter< double >::type hx(hxSEXP);
+    Rcpp::traits::input_parameter< double >::type hy(hySEXP);
+    Rcpp::traits::input_parameter< double >::type lambda(lambdaSEXP);
+    Rcpp::traits::input_parameter< int >::type window(windowSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(kde_cross_loglik_cpp(X, Y, action, owner, num_individuals, eval, hx, hy, lambda, window, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
 // sim_linear2d_cpp
 Eigen::MatrixXd sim_linear2d_cpp(std::vector<double> c1, std::vector<double> c2, std::vector<double> reward_sign, int T, double seed, int num_threads);
 RcppExport SEXP _p4l_sim_linear2d_cpp(SEXP c1SEXP, SEXP c2SEXP, SEXP reward_signSEXP, SEXP TSEXP, SEXP seedSEXP, SEXP num_threadsSEXP) {
@@ -232,6 +267,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_p4l_rbf_kmeans_cpp", (DL_FUNC) &_p4l_rbf_kmeans_cpp, 7},
     {"_p4l_rbf_median_distance_cpp", (DL_FUNC) &_p4l_rbf_median_distance_cpp, 4},
     {"_p4l_rbf_features_cpp", (DL_FUNC) &_p4l_rbf_features_cpp, 6},
+    {"_p4l_sim_cartpole_cpp", (DL_FUNC) &_p4l_sim_cartpole_cpp, 6},
+    {"_p4l_kde_cross_loglik_cpp", (DL_FUNC) &_p4l_kde_cross_loglik_cpp, 11},
     {"_p4l_sim_linear2d_cpp", (DL_FUNC) &_p4l_sim_linear2d_cpp, 6},
     {"_p4l_env_step_cpp", (DL_FUNC) &_p4l_env_step_cpp, 5},
     {"_p4l_evaluate_policy_cpp", (DL_FUNC) &_p4l_evaluate_policy_cpp, 14},

@@ -4,6 +4,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "cartpole.h"
 #include "rng.h"
 #include "runtime.h"
 
@@ -36,6 +37,10 @@ std::unique_ptr<Env> make_env(const std::string& type, const std::vector<double>
   if (type == "linear2d") {
     if (params.size() != 3) throw std::invalid_argument("linear2d needs c1, c2, reward.sign");
     return std::unique_ptr<Env>(new Linear2dEnv(params[0], params[1], params[2]));
+  }
+  if (type == "cartpole") {
+    if (params.size() != 2) throw std::invalid_argument("cartpole needs length, force");
+    return std::unique_ptr<Env>(new CartPoleEnv(params[0], params[1]));
   }
   throw std::invalid_argument("unknown environment type '" + type + "'");
 }

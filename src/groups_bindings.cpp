@@ -1,0 +1,25 @@
+// Bindings for the choice of the number of subgroups (R/groups.R).
+#include <RcppEigen.h>
+
+#include "core/groups.h"
+#include "runtime_bindings.h"
+
+// X, Y: n x dx and n x dy (standardized); action, owner: 0-based; eval: list
+// of 0-based transition indices per individual.
+// [[Rcpp::export(rng = false)]]
+Eigen::MatrixXd kde_cross_loglik_cpp(const Eigen::MatrixXd& X, const Eigen::MatrixXd& Y,
+                                     std::vector<int> action, std::vector<int> owner,
+                                     int num_individuals, Rcpp::List eval, double hx,
+                                     double hy, double lambda, int window,
+                                     int num_threads) {
+  p4l::KdeTransitions d;
+  d.X = X.transpose();
+  d.Y = Y.transpose();
+  d.A = std::move(action);
+  d.owner = std::move(owner);
+  d.N = num_individuals;
+  std::vector<std::vector<int>> ev(eval.size());
+  for (R_xlen_t i = 0; i < eval.size(); ++i) ev[i] = Rcpp::as<std::vector<int>>(eval[i]);
+  p4l::ThreadScope scope(num_threads);
+  return p4l::kde_cross_loglik(d, ev, hx, hy, lambda, window);
+}

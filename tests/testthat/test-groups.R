@@ -1,0 +1,134 @@
+# select_groups(): the KDE core against a brute-force R computation, planted
+# subgroups, invariances and argument checks.
+
+# Brute-force S(i, j) = mean_{t in eval_i} log p_j(y_t | x_t, a_t), as documented.
+cross_loglik_r <- function(X, Y, A, owner, N, eval, hx, hy, lambda, window) {
+  n <- nrow(X)
+  S <- matrix(0, N, N)
+  for (i in seq_len(N)) {
+    for (t in eval[[i]]) {
+      w <- (A == A[t]) * exp(-rowSums(sweep(X, 2, X[t, ])^2) / (2 * hx^2))
+      k <- exp(-rowSums(sweep(Y, 2, Y[t, ])^2) / (2 * hy^2))
+      out <- owner == i & abs(seq_len(n) - t) <= window
+      p0 <- (sum((w * k)[-t]) + 1) / (sum(w[-t]) + 1)
+      for (j in seq_len(N)) {
+        use <- owner == j & !out
+        S[i, j] <- S[i, j] + log((sum(w[use] * k[use]) + lambda * p0) / (sum(w[use]) + lambda))
+      }
+    }
+    S[i, ] <- S[i, ] / length(eval[[i]])
+  }
+  S
+}
+
+test_that("the C++ cross log-likelihoods match a brute-force computation", {
+  set.seed(3)
+  N <- 4
+  owner <- rep(1:N, c(6, 9, 5, 8))
+  n <- length(owner)
+  X <- matrix(rnorm(n * 2), n)
+  Y <- matrix(rnorm(n * 3), n)
+  A <- sample(1:2, n, replace = TRUE)
+  eval <- lapply(1:N, function(i) which(owner == i)[c(1, 3, 4)])
+  for (window in c(0, 2)) {
+    ref <- cross_loglik_r(X, Y, A, owner, N, eval, 0.8, 0.6, 1.5, window)
+    got <- p4l:::kde_cross_loglik_cpp(X, Y, A - 1L, owner - 1L, N,
+                                      lapply(eval, function(e) e - 1L), 0.8, 0.6, 1.5,
+                                      window, 2L)
+    expect_equal(got, ref, tolerance = 1e-10)
+  }
+})
+
+lin2d_data <- function(...) {
+  sim <- sim_linear2d(...)
+  list(sim = sim, data = p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2")))
+}
+
+# Share of individuals in their true subgroup's majority cluster.
+agreement <- function(cl, truth) {
+  tab <- table(cl, truth)
+  sum(apply(tab, 2, max)) / length(cl)
+}
+
+same_partition <- function(a, b) {
+  tab <- table(a, b)
+  all(rowSums(tab > 0) == 1) && all(colSums(tab > 0) == 1)
+}
+
+test_that("select_groups finds the paper's three subgroups in the 2-D environment", {
+  x <- lin2d_data(num.per.group = 20, T = 100, seed = 1)
+  sel <- select_groups(x$data)
+  expect_s3_class(sel, "p4l_groups")
+  expect_identical(sel$K, 3L)
+  expect_true(same_partition(sel$cluster, x$sim$group))
+  expect_identical(names(sel$cluster), as.character(x$data$ids))
+  expect_identical(sel$criterion$K, 2:6)
+  expect_identical(which.max(sel$criterion$silhouette) + 1L, 3L)
+  expect_true(isSymmetric(sel$distance))
+  expect_true(all(diag(sel$distance) == 0) && all(sel$distance >= 0))
+  # planted: distances within subgroups are smaller than between
+  g <- as.integer(x$sim$group)
+  same <- outer(g, g, "==") & !diag(length(g))
+  expect_lt(max(tapply(sel$distance[same], outer(g, g)[same], mean)),
+            min(sel$distance[outer(g, g, "!=")]) + 1)
+  expect_lt(mean(sel$distance[same]), mean(sel$distance[outer(g, g, "!=")]) / 3)
+})
+
+test_that("select_groups finds three CartPole environments (setting C)", {
+  sim <- sim_cartpole(cartpole_settings("C"), num.traj = 60, seed = 1)
+  d <- p4l_data(sim$data, "id", "time", "action", "reward",
+                c("x", "x_dot", "theta", "theta_dot"), terminal = "terminal")
+  sel <- select_groups(d)
+  expect_identical(sel$K, 3L)
+  expect_gte(agreement(sel$cluster, sim$group), 0.98)   # 179 of 180 with this seed
+})
+
+test_that("select_groups finds two planted subgroups and other K when asked", {
+  x <- lin2d_data(num.per.group = 15, T = 80, groups = linear2d_groups()[c("a", "c"), ], seed = 4)
+  sel <- select_groups(x$data, max.K = 4)
+  expect_identical(sel$K, 2L)
+  expect_true(same_partition(sel$cluster, x$sim$group))
+  expect_identical(ncol(sel$clusters), 3L)
+  one <- select_groups(x$data, max.K = 4, min.silhouette = 1)
+  expect_identical(one$K, 1L)
+  expect_true(all(one$cluster == 1L))
+})
+
+test_that("select_groups is deterministic and invariant to threads and row order", {
+  x <- lin2d_data(num.per.group = 8, T = 60, seed = 2)
+  a <- select_groups(x$data, max.K = 4, num.threads = 1)
+  b <- select_groups(x$data, max.K = 4, num.threads = 2)
+  expect_identical(a, b)
+  df <- x$sim$data[sample(nrow(x$sim$data)), ]
+  df$id <- paste0("p", df$id)          # relabelled ids (sorted differently), shuffled rows
+  d2 <- p4l_data(df, "id", "time", "action", "reward", c("s1", "s2"))
+  c2 <- select_groups(d2, max.K = 4)
+  map <- match(paste0("p", x$data$ids), rownames(c2$distance))
+  expect_equal(unname(c2$distance[map, map]), unname(a$distance), tolerance = 1e-12)
+  expect_identical(c2$K, a$K)
+  expect_true(same_partition(c2$cluster[map], a$cluster))
+})
+
+test_that("select_groups validates its arguments", {
+  x <- lin2d_data(num.per.group = 2, T = 10, seed = 1)
+  expect_error(select_groups(x$sim$data), "p4l_data")
+  expect_error(select_groups(x$data, max.K = 1), "`max.K`")
+  expect_error(select_groups(x$data, bandwidth = -1), "`bandwidth`")
+  expect_error(select_groups(x$data, bandwidth = c(1, 2, 3)), "`bandwidth`")
+  expect_error(select_groups(x$data, shrinkage = 0), "`shrinkage`")
+  expect_error(select_groups(x$data, window = -1), "`window`")
+  expect_error(select_groups(x$data, linkage = "nope"))
+  small <- lin2d_data(num.per.group = 1, T = 10, groups = linear2d_groups()[1:2, ], seed = 1)
+  expect_error(select_groups(small$data), "at least 3")
+  expect_identical(select_groups(x$data, max.K = 10)$settings$max.K, 5L)  # capped at N - 1
+})
+
+test_that("print and plot methods work", {
+  x <- lin2d_data(num.per.group = 6, T = 50, seed = 1)
+  sel <- select_groups(x$data, max.K = 4)
+  expect_output(print(sel), "K = 3 subgroups for 18 individuals")
+  grDevices::pdf(NULL)
+  on.exit(grDevices::dev.off())
+  expect_identical(plot(sel), sel)
+  expect_identical(plot(sel, which = "map"), sel)
+})
