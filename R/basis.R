@@ -48,7 +48,7 @@
 #' dim(predict(basis, d$S))
 #' @export
 rbf_basis <- function(x, num.centers = 16, bandwidth = "median", scale = TRUE,
-                      num.starts = 10, max.iter = 100, sample.size = 1e5,
+                      num.starts = 10, max.iter = 100, sample.size = 2e4,
                       bandwidth.sample = 2000, seed = NULL, num.threads = NULL) {
   if (inherits(x, "p4l_data")) {
     states <- observed_states(x)

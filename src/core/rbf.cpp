@@ -13,24 +13,31 @@ namespace p4l {
 namespace {
 
 // Squared distance of every row of x to its nearest centre; fills cluster.
+// Distances come from blocked matrix products (||x||^2 + ||c||^2 - 2 x'c);
+// blocks have a fixed size, so the result does not depend on the threads.
 double assign(const Eigen::MatrixXd& x, const Eigen::MatrixXd& centers,
               Eigen::VectorXi& cluster, Eigen::VectorXd& dist2) {
   const long n = x.rows();
-  const int k = static_cast<int>(centers.rows());
+  const long block = 1024;
+  const long num_blocks = (n + block - 1) / block;
   const Eigen::VectorXd cnorm = centers.rowwise().squaredNorm();
   cluster.resize(n);
   dist2.resize(n);
-  runtime().parallel_for(n, [&](std::size_t begin, std::size_t end) {
-    for (std::size_t i = begin; i < end; ++i) {
-      const double xn = x.row(i).squaredNorm();
-      double best = std::numeric_limits<double>::infinity();
-      int arg = 0;
-      for (int j = 0; j < k; ++j) {
-        const double d = xn + cnorm(j) - 2.0 * x.row(i).dot(centers.row(j));
-        if (d < best) { best = d; arg = j; }
+  runtime().parallel_for(num_blocks, [&](std::size_t bb, std::size_t be) {
+    Eigen::MatrixXd g;
+    for (std::size_t blk = bb; blk < be; ++blk) {
+      const long r0 = static_cast<long>(blk) * block;
+      const long len = std::min(block, n - r0);
+      // k x len: column i holds the inner products of point r0 + i with the centres.
+      g.noalias() = centers * x.middleRows(r0, len).transpose();
+      g = (-2.0 * g).colwise() + cnorm;
+      for (long i = 0; i < len; ++i) {
+        const double xn = x.row(r0 + i).squaredNorm();
+        Eigen::Index arg = 0;
+        const double best = g.col(i).minCoeff(&arg);
+        cluster(r0 + i) = static_cast<int>(arg);
+        dist2(r0 + i) = std::max(best + xn, 0.0);
       }
-      cluster(i) = arg;
-      dist2(i) = std::max(best, 0.0);
     }
   });
   // Fixed-order reduction: identical for any number of threads.
@@ -193,12 +200,12 @@ KMeansResult kmeans(const Eigen::MatrixXd& x, int k, const KMeansOptions& opt,
     if (runtime().interrupted()) throw std::runtime_error("interrupted");
     Eigen::MatrixXd init = kmeanspp(xw, k, gen);
     KMeansResult r = lloyd(xw, init, opt.max_iter, opt.tol);
-    hartigan(xw, r, opt.max_iter);
+    hartigan(xw, r, 20);
     if (r.withinss < best.withinss) best = r;
   }
   if (sub) {
     best = lloyd(x, best.centers, opt.max_iter, opt.tol);
-    hartigan(x, best, 5);
+    hartigan(x, best, 3);
   }
   return best;
 }

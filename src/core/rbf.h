@@ -19,7 +19,7 @@ struct KMeansOptions {
   int num_starts = 10;        // K-means++ restarts
   int max_iter = 100;         // Lloyd iterations per start
   double tol = 1e-7;          // relative change of withinss that stops Lloyd
-  long sample_size = 100000;  // restarts run on a subsample of this size when n is larger,
+  long sample_size = 20000;   // restarts run on a subsample of this size when n is larger,
                               // then the best start is polished by Lloyd on all points
 };
 

@@ -109,7 +109,7 @@ test_that("bad input gets errors that name the argument, column and individual",
   bad <- df; bad$t[2] <- NA
   expect_error(call_with(bad), "`time`\\) is missing or not finite at row 2")
   expect_error(call_with(df[0, ]), "`data` has no rows")
-  expect_error(call_with(df, terminal = NA), "`terminal` must be TRUE or FALSE")
+  expect_error(call_with(df, terminal = NA), "`terminal` must be TRUE, FALSE or the name of a logical column")
 })
 
 test_that("print and summary describe the data", {
