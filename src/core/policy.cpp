@@ -1,5 +1,6 @@
 #include "policy.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -18,13 +19,27 @@ void FeatureMap::features(const Eigen::VectorXd& s, Eigen::VectorXd& out) const 
 }
 
 Eigen::MatrixXd FeatureMap::features(const Eigen::MatrixXd& states) const {
+  // Blocks of rows: squared distances from one matrix product, then a
+  // vectorised exp. Fixed block size, so results do not depend on threads.
   const long n = states.rows();
-  Eigen::MatrixXd out(n, dim());
-  runtime().parallel_for(n, [&](std::size_t b, std::size_t e) {
-    Eigen::VectorXd row;
-    for (std::size_t i = b; i < e; ++i) {
-      features(states.row(i).transpose(), row);
-      out.row(i) = row.transpose();
+  const long J = centers.rows();
+  const long block = 2048;
+  const long num_blocks = (n + block - 1) / block;
+  const double f = -1.0 / (2.0 * bandwidth * bandwidth);
+  const Eigen::RowVectorXd cnorm = centers.rowwise().squaredNorm().transpose();
+  const Eigen::RowVectorXd inv_scale = scale.cwiseInverse().transpose();
+  Eigen::MatrixXd out(n, J + 1);
+  out.col(0).setOnes();
+  runtime().parallel_for(num_blocks, [&](std::size_t bb, std::size_t be) {
+    Eigen::MatrixXd z, d2;
+    for (std::size_t blk = bb; blk < be; ++blk) {
+      const long r0 = static_cast<long>(blk) * block;
+      const long len = std::min(block, n - r0);
+      z = (states.middleRows(r0, len).rowwise() - shift.transpose()).array().rowwise() *
+          inv_scale.array();
+      d2.noalias() = z * centers.transpose();
+      d2 = ((-2.0 * d2).colwise() + z.rowwise().squaredNorm()).rowwise() + cnorm;
+      out.block(r0, 1, len, J) = (f * d2.array().max(0.0)).exp().matrix();
     }
   });
   return out;

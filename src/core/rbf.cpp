@@ -203,10 +203,7 @@ KMeansResult kmeans(const Eigen::MatrixXd& x, int k, const KMeansOptions& opt,
     hartigan(xw, r, 20);
     if (r.withinss < best.withinss) best = r;
   }
-  if (sub) {
-    best = lloyd(x, best.centers, opt.max_iter, opt.tol);
-    hartigan(x, best, 3);
-  }
+  if (sub) best = lloyd(x, best.centers, opt.max_iter, opt.tol);
   return best;
 }
 
@@ -241,21 +238,6 @@ double median_pairwise_distance(const Eigen::MatrixXd& x, long max_points,
     med = 0.5 * (med + lower);
   }
   return med;
-}
-
-Eigen::MatrixXd rbf_features(const Eigen::MatrixXd& x, const Eigen::MatrixXd& centers,
-                             double bandwidth) {
-  const long n = x.rows();
-  const long J = centers.rows();
-  const double scale = -1.0 / (2.0 * bandwidth * bandwidth);
-  Eigen::MatrixXd out(n, J + 1);
-  out.col(0).setOnes();
-  runtime().parallel_for(n, [&](std::size_t b, std::size_t e) {
-    for (std::size_t i = b; i < e; ++i)
-      for (long j = 0; j < J; ++j)
-        out(i, j + 1) = std::exp(scale * (x.row(i) - centers.row(j)).squaredNorm());
-  });
-  return out;
 }
 
 }  // namespace p4l

@@ -33,8 +33,6 @@ KMeansResult kmeans(const Eigen::MatrixXd& x, int k, const KMeansOptions& opt,
 double median_pairwise_distance(const Eigen::MatrixXd& x, long max_points,
                                 std::uint64_t seed);
 
-// n x (J + 1) features, intercept first; x and centers already on the same scale.
-Eigen::MatrixXd rbf_features(const Eigen::MatrixXd& x, const Eigen::MatrixXd& centers,
-                             double bandwidth);
+// The features themselves: FeatureMap in policy.h.
 
 }  // namespace p4l
