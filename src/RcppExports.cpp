@@ -156,11 +156,11 @@ BEGIN_RCPP
 END_RCPP
 }
 // rbf_features_cpp
-Eigen::MatrixXd rbf_features_cpp(const Eigen::MatrixXd& x, const Eigen::MatrixXd& centers, double bandwidth, const Eigen::VectorXd& shift, const Eigen::VectorXd& scale, int num_threads);
+Rcpp::NumericMatrix rbf_features_cpp(Rcpp::NumericMatrix x, const Eigen::MatrixXd& centers, double bandwidth, const Eigen::VectorXd& shift, const Eigen::VectorXd& scale, int num_threads);
 RcppExport SEXP _p4l_rbf_features_cpp(SEXP xSEXP, SEXP centersSEXP, SEXP bandwidthSEXP, SEXP shiftSEXP, SEXP scaleSEXP, SEXP num_threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type x(xSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type x(xSEXP);
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type centers(centersSEXP);
     Rcpp::traits::input_parameter< double >::type bandwidth(bandwidthSEXP);
     Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type shift(shiftSEXP);

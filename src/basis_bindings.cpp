@@ -29,15 +29,20 @@ double rbf_median_distance_cpp(const Eigen::MatrixXd& x, double max_points, doub
                                        p4l::seed_from_double(seed));
 }
 
+// Features written straight into the R matrix that is returned (no copy).
 // [[Rcpp::export(rng = false)]]
-Eigen::MatrixXd rbf_features_cpp(const Eigen::MatrixXd& x, const Eigen::MatrixXd& centers,
-                                 double bandwidth, const Eigen::VectorXd& shift,
-                                 const Eigen::VectorXd& scale, int num_threads) {
+Rcpp::NumericMatrix rbf_features_cpp(Rcpp::NumericMatrix x, const Eigen::MatrixXd& centers,
+                                     double bandwidth, const Eigen::VectorXd& shift,
+                                     const Eigen::VectorXd& scale, int num_threads) {
   p4l::ThreadScope scope(num_threads);
   p4l::FeatureMap map;
   map.centers = centers;
   map.bandwidth = bandwidth;
   map.shift = shift;
   map.scale = scale;
-  return map.features(x);
+  Rcpp::NumericMatrix out(x.nrow(), map.dim());
+  Eigen::Map<const Eigen::MatrixXd> xs(x.begin(), x.nrow(), x.ncol());
+  Eigen::Map<Eigen::MatrixXd> os(out.begin(), out.nrow(), out.ncol());
+  map.features_into(xs, os);
+  return out;
 }

@@ -19,6 +19,13 @@ void FeatureMap::features(const Eigen::VectorXd& s, Eigen::VectorXd& out) const 
 }
 
 Eigen::MatrixXd FeatureMap::features(const Eigen::MatrixXd& states) const {
+  Eigen::MatrixXd out(states.rows(), dim());
+  features_into(states, out);
+  return out;
+}
+
+void FeatureMap::features_into(const Eigen::Ref<const Eigen::MatrixXd>& states,
+                               Eigen::Ref<Eigen::MatrixXd> out) const {
   // Blocks of rows: squared distances from one matrix product, then a
   // vectorised exp. Fixed block size, so results do not depend on threads.
   const long n = states.rows();
@@ -28,7 +35,6 @@ Eigen::MatrixXd FeatureMap::features(const Eigen::MatrixXd& states) const {
   const double f = -1.0 / (2.0 * bandwidth * bandwidth);
   const Eigen::RowVectorXd cnorm = centers.rowwise().squaredNorm().transpose();
   const Eigen::RowVectorXd inv_scale = scale.cwiseInverse().transpose();
-  Eigen::MatrixXd out(n, J + 1);
   out.col(0).setOnes();
   runtime().parallel_for(num_blocks, [&](std::size_t bb, std::size_t be) {
     Eigen::MatrixXd z, d2;
@@ -42,7 +48,6 @@ Eigen::MatrixXd FeatureMap::features(const Eigen::MatrixXd& states) const {
       out.block(r0, 1, len, J) = (f * d2.array().max(0.0)).exp().matrix();
     }
   });
-  return out;
 }
 
 void LinearPolicy::probs(const Eigen::VectorXd& psi, int slot, Eigen::VectorXd& out) const {

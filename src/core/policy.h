@@ -20,6 +20,9 @@ struct FeatureMap {
   int dim() const { return static_cast<int>(centers.rows()) + 1; }
   void features(const Eigen::VectorXd& s, Eigen::VectorXd& out) const;
   Eigen::MatrixXd features(const Eigen::MatrixXd& states) const;  // parallel over rows
+  // Same, written into out (n x dim()), e.g. memory owned by the caller.
+  void features_into(const Eigen::Ref<const Eigen::MatrixXd>& states,
+                     Eigen::Ref<Eigen::MatrixXd> out) const;
 };
 
 struct LinearPolicy {
