@@ -33,6 +33,14 @@ rbf_features_cpp <- function(x, centers, bandwidth, shift, scale, num_threads) {
     .Call(`_p4l_rbf_features_cpp`, x, centers, bandwidth, shift, scale, num_threads)
 }
 
+p4l_dual_cpp <- function(psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, dual_ridge, want_grad, num_threads) {
+    .Call(`_p4l_p4l_dual_cpp`, psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, dual_ridge, want_grad, num_threads)
+}
+
+p4l_fit_cpp <- function(psi, psi_next, action, reward, terminal, start, psi0, num_actions, r, K, gamma, alpha, mu, control, init_U, init_Theta, progress, num_threads) {
+    .Call(`_p4l_p4l_fit_cpp`, psi, psi_next, action, reward, terminal, start, psi0, num_actions, r, K, gamma, alpha, mu, control, init_U, init_Theta, progress, num_threads)
+}
+
 sim_linear2d_cpp <- function(c1, c2, reward_sign, T, seed, num_threads) {
     .Call(`_p4l_sim_linear2d_cpp`, c1, c2, reward_sign, T, seed, num_threads)
 }
