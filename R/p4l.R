@@ -228,6 +228,8 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
   fit$alpha.default <- alpha.default
   fit$mu.default <- mu.default
   fit$init <- if (is.character(control$init)) control$init else "user"
+  # Central 96% of each state dimension: the default plotting range of plot(fit, "policy").
+  fit$state.range <- apply(data$S, 2, stats::quantile, probs = c(0.02, 0.98), names = FALSE)
   fit$timings <- c(basis = t.basis - t.start, init = t.init - t.basis, fit = t.fit - t.init,
                    total = proc.time()[["elapsed"]] - t.start)
   if (!fit$converged) {

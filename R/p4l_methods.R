@@ -117,7 +117,8 @@ coef.p4l_fit <- function(object, type = c("policy", "q", "shared", "latent"), ..
 #' the Lagrange multiplier and the ADMM primal residual per iteration.
 #' `"latent"`: the free latent coordinates \eqn{\tilde u_i} coloured by
 #' cluster, with the centroids. `"policy"`: the action map of each cluster's
-#' centroid policy over two state dimensions (see [plot.p4l_policy()]).
+#' centroid policy over two state dimensions (see [plot.p4l_policy()]), by
+#' default over the central 96% of the training states.
 #'
 #' @param x A `p4l_fit`.
 #' @param type Which plot.
@@ -145,7 +146,13 @@ plot.p4l_fit <- function(x, type = c("convergence", "latent", "policy"), dims = 
       p4l_policy_coef(x$Theta, x$centroids[k, ], d, m, fn, as.character(x$action.levels)))
     cen$q.coef <- NULL
     cen$method <- "P4L cluster centroid"
-    plot.p4l_policy(cen, dims = if (is.null(dims)) 1:2 else dims, slots = seq_len(x$K), ...)
+    dims <- if (is.null(dims)) 1:2 else dims
+    args <- list(...)
+    if (is.null(args$range) && !is.null(x$state.range)) {
+      dd <- if (is.character(dims)) match(dims, x$state.names) else dims
+      if (!anyNA(dd) && all(dd %in% seq_along(x$state.names))) args$range <- t(x$state.range[, dd])
+    }
+    do.call(plot.p4l_policy, c(list(cen, dims = dims, slots = seq_len(x$K)), args))
     return(invisible(x))
   }
   cols <- grDevices::hcl.colors(max(x$K, 2L), "Dark 3")[seq_len(x$K)]
