@@ -6,12 +6,16 @@
 #   1. paper scale: N = 60, T = 200 (median of 3 runs, 1 and 2 threads);
 #   2. fit time vs n = N T from 1e4 to 1e6 (T = 100; N = 100 ... 10,000),
 #      1 and 2 threads;
-# Usage: Rscript bench/p4l-speed.R [max.n] [max.iter]
+#   3. peak memory of each run (column peak.mb).
+# Usage: Rscript bench/p4l-speed.R [max.n] [max.iter] [skip.paper]
 #   max.n caps the size ladder (default 1e6); max.iter caps the ADMM
-#   iterations (default: the p4l_control() default).
+#   iterations (default: the p4l_control() default; sec.per.iter then gives
+#   the cost of one iteration); skip.paper = 1 skips part 1.
 args <- commandArgs(TRUE)
 max.n <- if (length(args) >= 1) as.numeric(args[1]) else 1e6
-max.iter <- if (length(args) >= 2) as.integer(args[2]) else NA_integer_
+max.iter <- if (length(args) >= 2 && args[2] != "NA") as.integer(args[2]) else NA_integer_
+skip.paper <- length(args) >= 3 && args[3] == "1"
+
 lib <- Sys.getenv("R_LIBS")
 
 one <- function(N, T, threads, seed = 1) {
@@ -46,6 +50,7 @@ one <- function(N, T, threads, seed = 1) {
              converged = as.logical(v[4]), peak.mb = v[5])
 }
 
+if (!skip.paper) {
 cat("== Paper scale: N = 60, T = 200 (median of 3) ==\n")
 paper <- do.call(rbind, lapply(c(1, 2), function(th) {
   r <- do.call(rbind, lapply(1:3, function(s) one(60, 200, th, seed = s)))
@@ -53,13 +58,17 @@ paper <- do.call(rbind, lapply(c(1, 2), function(th) {
              iterations = stats::median(r$iterations), peak.mb = max(r$peak.mb))
 }))
 print(paper, row.names = FALSE)
+}
 
 cat("\n== Fit time vs n = N T (T = 100) ==\n")
 Ns <- c(100, 300, 1000, 3000, 10000)
 Ns <- Ns[Ns * 100 <= max.n]
 ladder <- do.call(rbind, lapply(Ns, function(N) {
-  rbind(one(N, 100, 1), one(N, 100, 2))
+  r <- rbind(one(N, 100, 1), one(N, 100, 2))
+  print(r, row.names = FALSE)   # progress: one block per size
+  r
 }))
+cat("\nSummary:\n")
 ladder$n <- ladder$N * ladder$T
 ladder$sec.per.iter <- ladder$elapsed / ladder$iterations
 print(ladder, row.names = FALSE)
