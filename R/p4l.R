@@ -158,7 +158,7 @@ p4l_control <- function(max.iter = 200, tol = 1e-4, tol.primal = 1e-3, conv.wind
 #' @examples
 #' sim <- sim_linear2d(num.per.group = 5, T = 40, seed = 1)
 #' d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
-#' fit <- p4l(d, K = 3, seed = 1, control = p4l_control(max.iter = 50))
+#' fit <- p4l(d, K = 3, seed = 1)
 #' fit
 #' table(fit$cluster, sim$group)
 #' predict(fit, data.frame(id = c(1, 15), s1 = 0.5, s2 = -0.5), type = "prob")

@@ -26,7 +26,7 @@ print.p4l_fit <- function(x, ...) {
 #' @examples
 #' sim <- sim_linear2d(num.per.group = 5, T = 40, seed = 1)
 #' d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
-#' summary(p4l(d, K = 3, seed = 1, control = p4l_control(max.iter = 50)))
+#' summary(p4l(d, K = 3, seed = 1))
 #' @export
 summary.p4l_fit <- function(object, ...) {
   tr <- object$trace
@@ -99,7 +99,7 @@ print.summary.p4l_fit <- function(x, ...) {
 #' @examples
 #' sim <- sim_linear2d(num.per.group = 5, T = 40, seed = 1)
 #' d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
-#' fit <- p4l(d, K = 3, seed = 1, control = p4l_control(max.iter = 50))
+#' fit <- p4l(d, K = 3, seed = 1)
 #' coef(fit, "latent")$centroids
 #' @export
 coef.p4l_fit <- function(object, type = c("policy", "q", "shared", "latent"), ...) {
@@ -130,7 +130,7 @@ coef.p4l_fit <- function(object, type = c("policy", "q", "shared", "latent"), ..
 #' @examples
 #' sim <- sim_linear2d(num.per.group = 5, T = 40, seed = 1)
 #' d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
-#' fit <- p4l(d, K = 3, seed = 1, control = p4l_control(max.iter = 50))
+#' fit <- p4l(d, K = 3, seed = 1)
 #' plot(fit, "convergence")
 #' plot(fit, "latent")
 #' plot(fit, "policy", grid.size = 30)
