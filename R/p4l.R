@@ -1,0 +1,419 @@
+#' Control settings of the P4L fit
+#'
+#' Tolerances, iteration limits, step sizes and the ADMM and K-means settings
+#' of [p4l()]. The defaults suit the paper's problem sizes.
+#'
+#' @param max.iter Largest number of ADMM outer iterations.
+#' @param tol Relative tolerance on the change of the penalised objective: the
+#'   fit has converged when \eqn{|F_t - F_{t-1}| \le} `tol` \eqn{\max(1, |F_t|)}
+#'   for `conv.window` consecutive iterations and the primal residual is small.
+#' @param tol.primal Largest ADMM primal residual \eqn{\max_i \|u_i - w_i\|}
+#'   at convergence.
+#' @param conv.window Number of consecutive calm iterations required.
+#' @param rho ADMM penalty parameter \eqn{\rho} (paper, eq. 19 to 21). The
+#'   default 20 makes each latent-variable update a short proximal step
+#'   toward the current cluster structure, so the grouping found at the start
+#'   changes only where the pessimistic value clearly gains; with small
+#'   `rho` (e.g. 1) subgroups that share an optimal policy tend to merge.
+#' @param ridge Ridge penalty on the policy parameters \eqn{\Theta}
+#'   (\eqn{\mathrm{ridge}\,\|\Theta\|_F^2} is subtracted from the objective);
+#'   it regularises the softmax policy and fixes the remaining scale freedom.
+#' @param dual.ridge Relative ridge added to the matrices of the dual problem,
+#'   \eqn{\epsilon = } `dual.ridge` \eqn{\mathrm{tr}(\Sigma)/(pr)}.
+#' @param kmeans.restarts,kmeans.max.iter K-means++ restarts and Lloyd
+#'   iterations of each ADMM clustering step.
+#' @param theta.steps,u.steps Gradient-ascent steps on the policy parameters
+#'   and on the latent variables per outer iteration (Armijo backtracking).
+#' @param step.theta,step.u Initial trial step sizes (they adapt).
+#' @param init Starting latent variables: `"model"` (default) uses each
+#'   individual's fitted one-step model (see [p4l()], Details); `"random"`
+#'   draws them at random (scale `init.scale`); or an N x (rank - 1) numeric
+#'   matrix of starting free coordinates, rows in the order of `data$ids`.
+#' @param init.ridge Shrinkage of the individual one-step models toward the
+#'   pooled model, in pseudo-transitions (`init = "model"`).
+#' @param init.scale Standard deviation of the random start (`init = "random"`).
+#' @param max.backtrack Largest number of step halvings in one line search.
+#' @param policy The policy the fit deploys: `"greedy"` (default), the most
+#'   probable action of each individual's learned softmax policy (its mode,
+#'   as for the baselines); or `"softmax"`, the learned stochastic policy
+#'   itself. Only prediction and evaluation differ; the fit is the same, and
+#'   `fit$greedy <- FALSE` switches a fitted object to its softmax policy.
+#' @return A list of class `p4l_control`.
+#' @examples
+#' p4l_control(max.iter = 100, rho = 2)
+#' @export
+p4l_control <- function(max.iter = 200, tol = 1e-4, tol.primal = 1e-3, conv.window = 3,
+                        rho = 20, ridge = 1e-5, dual.ridge = 1e-6, kmeans.restarts = 10,
+                        kmeans.max.iter = 100, theta.steps = 1, u.steps = 1, step.theta = 1,
+                        step.u = 1, init = "model", init.ridge = 1, init.scale = 0.1,
+                        max.backtrack = 20, policy = c("greedy", "softmax")) {
+  policy <- match.arg(policy)
+  if (is.character(init)) {
+    if (length(init) != 1L || !(init %in% c("model", "random"))) {
+      stop_arg("`init` must be \"model\", \"random\" or a numeric matrix.")
+    }
+  } else if (!(is.matrix(init) && is.numeric(init) && all(is.finite(init)))) {
+    stop_arg("`init` must be \"model\", \"random\" or a numeric matrix of finite values.")
+  }
+  structure(list(
+    max.iter = check_count(max.iter, "max.iter"),
+    tol = check_number(tol, "tol", lower = 0, lower.open = TRUE),
+    tol.primal = check_number(tol.primal, "tol.primal", lower = 0, lower.open = TRUE),
+    conv.window = check_count(conv.window, "conv.window"),
+    rho = check_number(rho, "rho", lower = 0, lower.open = TRUE),
+    ridge = check_number(ridge, "ridge", lower = 0),
+    dual.ridge = check_number(dual.ridge, "dual.ridge", lower = 0),
+    kmeans.restarts = check_count(kmeans.restarts, "kmeans.restarts"),
+    kmeans.max.iter = check_count(kmeans.max.iter, "kmeans.max.iter"),
+    theta.steps = check_count(theta.steps, "theta.steps"),
+    u.steps = check_count(u.steps, "u.steps"),
+    step.theta = check_number(step.theta, "step.theta", lower = 0, lower.open = TRUE),
+    step.u = check_number(step.u, "step.u", lower = 0, lower.open = TRUE),
+    init = init,
+    init.ridge = check_number(init.ridge, "init.ridge", lower = 0, lower.open = TRUE),
+    init.scale = check_number(init.scale, "init.scale", lower = 0, lower.open = TRUE),
+    max.backtrack = check_count(max.backtrack, "max.backtrack"),
+    policy = policy),
+    class = "p4l_control")
+}
+
+#' Penalized Pessimistic Personalized Policy Learning
+#'
+#' Learns one policy per individual from batch trajectories of heterogeneous
+#' individuals (P4L; paper, Sections 3 and 5). Individual \eqn{i} has a latent
+#' variable \eqn{u_i \in R^r}; its policy is the softmax policy
+#' \eqn{\pi(a \mid s; u_i) \propto \exp(\psi(s)^\top \Theta_a u_i)}
+#' (\eqn{\Theta_0 = 0} for the first action) and its Q-function is
+#' \eqn{Q(s, a; u_i) = \phi(s, a)^\top W u_i}, with \eqn{\phi(s, a)} the basis
+#' features \eqn{\psi(s)} in the block of action a. The shared \eqn{\Theta}
+#' and the \eqn{u_i} maximise
+#' \deqn{V(\Theta, u) - \mathrm{ridge}\|\Theta\|_F^2 - \frac{\mu}{N}\sum_i \min_k \|\tilde u_i - v_k\|^2,}
+#' where \eqn{V} is the pessimistic value: the smallest (discount-normalised)
+#' value \eqn{(1-\gamma) E_{S_0}[Q(S_0, \pi)]} over the Q-functions whose
+#' Bellman error, tested by every \eqn{f} of the mirror class with
+#' \eqn{E_n f^2 \le 1}, is at most `alpha` (paper, eq. 11 to 13). For the
+#' linear classes this inner min-max has a closed form (the dual of eq. 17):
+#' \eqn{V = c^\top M^{-1} b - \alpha \sqrt{z^\top \Sigma z}}, \eqn{z = M^{-T} c}
+#' (see `vignette("p4l")`); the returned `lambda` is its Lagrange multiplier
+#' and `point.value` the value with `alpha = 0` (LSTD-Q).
+#'
+#' **Optimisation.** ADMM for the multi-centroid penalty (paper, eq. 19 to 21):
+#' each outer iteration takes an Armijo gradient step on \eqn{\Theta}, one on
+#' the \eqn{u_i}, a K-means step (K-means++ seeding, `kmeans.restarts`) for the
+#' centroids \eqn{v_k}, and a dual update. Gradients are exact (adjoint of the
+#' closed form). The scale of \eqn{u} is fixed by \eqn{u_{i1} = 1} (a shared
+#' intercept coordinate) and by centring the free coordinates
+#' \eqn{\tilde u_i = (u_{i2}, \dots, u_{ir})} to mean 0 and unit root mean
+#' square; the penalty therefore lies in \[0, `mu`\].
+#'
+#' **Start.** Maximising \eqn{V} alone does not separate the subgroups from a
+#' random start. With `control$init = "model"` the free coordinates start at
+#' the first r - 1 principal components of each individual's fitted one-step
+#' model: for every action, the ridge regression (shrunk toward the pooled fit
+#' by `control$init.ridge` pseudo-transitions) of the reward and the next
+#' state on (1, state), with each response scaled by its pooled residual
+#' standard deviation. Individuals whose dynamics or rewards differ start
+#' apart; the ADMM then refines the grouping and the policies.
+#'
+#' **Defaults.** With p = |A| d (d basis functions including the intercept)
+#' and n transitions, `alpha` = \eqn{\mathrm{sd}(R)\sqrt{p r / n}} (the
+#' \eqn{\sqrt{\mathrm{complexity}/(NT)}} rate of the paper's Theorem 1) and
+#' `mu` = \eqn{\sqrt{p r / n}}, clamped to \[0.05, 1\] (about 0.13 for the
+#' paper's 60 x 100 design).
+#'
+#' @inheritParams fqi
+#' @param K Number of clusters (subgroups), at most the number of individuals.
+#'   (`"auto"` will choose it with `select_groups()` once available.)
+#' @param rank Dimension r of the latent variables (at least 1; 1 gives one
+#'   shared policy). Defaults to `K`.
+#' @param alpha Uncertainty level (radius of the Bellman-error ellipsoid); 0 is
+#'   the point (non-pessimistic) estimate. `NULL`: see Details.
+#' @param mu Weight of the multi-centroid penalty; `NULL`: see Details.
+#' @param control Settings from [p4l_control()].
+#' @param seed Random seed for the basis, the start and K-means (`NULL` draws
+#'   one from R's generator).
+#' @param verbose Show a progress bar (interactive sessions) and a one-line
+#'   report at the end.
+#' @return An object of class `c("p4l_fit", "p4l_policy")`: one softmax policy
+#'   per individual (see [predict.p4l_policy()]; `q.coef` holds the
+#'   worst-case Q-function), and
+#'   \describe{
+#'   \item{`Theta`, `W`}{shared policy parameters ((|A|-1) d x r) and
+#'     worst-case Q weights (|A| d x r).}
+#'   \item{`U`, `centroids`, `cluster`}{latent variables (N x r, rows named by
+#'     id), centroids (K x r) and each individual's cluster.}
+#'   \item{`value`, `point.value`, `lambda`, `objective`, `penalty`}{the
+#'     pessimistic value, the point value, the Lagrange multiplier, the
+#'     penalised objective and the penalty at the solution.}
+#'   \item{`trace`}{a data frame per outer iteration: objective, value,
+#'     point.value, lambda, penalty, primal.residual, step sizes.}
+#'   \item{`converged`, `iterations`, `evaluations`}{convergence record.}
+#'   \item{`K`, `rank`, `alpha`, `mu`, `alpha.default`, `mu.default`, `control`,
+#'     `init`, `seed`, `num.threads`, `timings`, `call`}{the settings used and
+#'     elapsed seconds per stage.}
+#'   }
+#' @references Paper: *Reinforcement Learning for Individual Optimal Policy
+#'   from Heterogeneous Data* (P4L), Sections 3 and 5.
+#' @seealso [summary.p4l_fit()], [plot.p4l_fit()], [evaluate_policy()]
+#' @examples
+#' sim <- sim_linear2d(num.per.group = 5, T = 40, seed = 1)
+#' d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+#' fit <- p4l(d, K = 3, seed = 1)
+#' fit
+#' table(fit$cluster, sim$group)
+#' predict(fit, data.frame(id = c(1, 15), s1 = 0.5, s2 = -0.5), type = "prob")
+#' @export
+p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, mu = NULL,
+                control = p4l_control(), num.threads = NULL, seed = NULL, verbose = FALSE) {
+  cl <- match.call()
+  t.start <- proc.time()[["elapsed"]]
+  check_p4l_data_arg(data)
+  N <- length(data$ids)
+  if (identical(K, "auto")) {
+    # Hook for select_groups(data, max.K) (branch `cartpole`): choose K, then fit.
+    if (!exists("select_groups", mode = "function")) {
+      stop_arg("`K = \"auto\"` needs select_groups(), which is not in this version; give K.")
+    }
+    K <- select_groups(data)$K
+    if (missing(rank)) rank <- K
+  }
+  K <- check_count(K, "K", lower = 1L, upper = N)
+  rank <- check_count(rank, "rank", lower = 1L, upper = 100L)
+  if (rank == 1L && K > 1L) {
+    stop_arg("`rank = 1` gives every individual the same policy; use `K = 1` or `rank >= 2`.")
+  }
+  gamma <- check_gamma(gamma)
+  control <- check_control(control, "p4l_control", "p4l_control")
+  num.threads <- resolve_threads(num.threads)
+  check_flag(verbose, "verbose")
+  seed <- resolve_seed(seed)
+  basis <- resolve_basis(basis, data, seed, num.threads)
+  t.basis <- proc.time()[["elapsed"]]
+
+  feat <- data_features(data, basis, num.threads)
+  psi0 <- basis_features(basis, data$S0, num.threads)
+  d <- ncol(feat$psi)
+  m <- length(data$action.levels)
+  n <- length(data$R)
+  p <- m * d
+  rate <- sqrt(p * rank / n)
+  alpha.default <- is.null(alpha)
+  if (alpha.default) {
+    sdR <- stats::sd(data$R)
+    alpha <- if (is.finite(sdR) && sdR > 0) sdR * rate else rate
+  } else {
+    alpha <- check_number(alpha, "alpha", lower = 0)
+  }
+  mu.default <- is.null(mu)
+  mu <- if (mu.default) min(1, max(0.05, rate)) else check_number(mu, "mu", lower = 0)
+
+  init.U <- p4l_initial_u(data, rank, control, seed)
+  t.init <- proc.time()[["elapsed"]]
+
+  progress <- NULL
+  if (verbose && interactive()) {
+    pb <- cli::cli_progress_bar("P4L", total = control$max.iter,
+                                format = "P4L ADMM {cli::pb_bar} {cli::pb_current}/{cli::pb_total} iterations | {cli::pb_elapsed}",
+                                clear = TRUE)
+    progress <- function(it, max.it) cli::cli_progress_update(id = pb, set = it)
+  }
+  res <- p4l_fit_features(data, feat$psi, feat$psi.next, psi0, rank = rank, K = K,
+                          gamma = gamma, alpha = alpha, mu = mu, control = control,
+                          init.U = init.U, seed = seed, progress = progress,
+                          num.threads = num.threads)
+  t.fit <- proc.time()[["elapsed"]]
+
+  fit <- p4l_build_fit(res, data, basis, gamma, K, rank, alpha, mu, control, seed, num.threads)
+  fit$call <- cl
+  fit$alpha.default <- alpha.default
+  fit$mu.default <- mu.default
+  fit$init <- if (is.character(control$init)) control$init else "user"
+  # Central 96% of each state dimension: the default plotting range of plot(fit, "policy").
+  fit$state.range <- apply(data$S, 2, stats::quantile, probs = c(0.02, 0.98), names = FALSE)
+  fit$timings <- c(basis = t.basis - t.start, init = t.init - t.basis, fit = t.fit - t.init,
+                   total = proc.time()[["elapsed"]] - t.start)
+  if (!fit$converged) {
+    warning("p4l() did not converge in ", control$max.iter, " iterations (last relative change ",
+            "of the objective ", format(p4l_last_change(fit$trace), digits = 3),
+            ", primal residual ", format(utils::tail(fit$trace$primal.residual, 1), digits = 3),
+            "); increase `control$max.iter` or loosen `control$tol`.", call. = FALSE)
+  }
+  if (verbose) {
+    message("p4l: ", fit$iterations, " iterations, converged = ", fit$converged,
+            ", pessimistic value ", format(fit$value, digits = 5), ", clusters of size ",
+            paste(tabulate(fit$cluster, K), collapse = "/"), " (",
+            format(fit$timings[["total"]], digits = 3), " s)")
+  }
+  fit
+}
+
+# The core fit on given features (also used by tests and benchmarks).
+p4l_fit_features <- function(data, psi, psi.next, psi0, rank, K, gamma = 0.8, alpha = 0.05,
+                             mu = 0.1, control = p4l_control(), init.U = NULL, seed = 1,
+                             progress = NULL, num.threads = 1L) {
+  inp <- p4l_inputs(data, psi, psi.next, psi0)
+  ctl <- list(max_iter = control$max.iter, tol = control$tol, conv_window = control$conv.window,
+              tol_primal = control$tol.primal, rho = control$rho, ridge = control$ridge,
+              dual_ridge = control$dual.ridge, kmeans_restarts = control$kmeans.restarts,
+              kmeans_max_iter = control$kmeans.max.iter, seed = as.numeric(seed),
+              init_scale = control$init.scale, theta_steps = control$theta.steps,
+              u_steps = control$u.steps, step_theta0 = control$step.theta,
+              step_u0 = control$step.u,
+              max_backtrack = if (is.null(control$max.backtrack)) 20L else control$max.backtrack)
+  U0 <- if (is.null(init.U)) matrix(0, 0, 0) else init.U
+  p4l_fit_cpp(inp$psi, inp$psi_next, inp$action, inp$reward, inp$terminal, inp$start,
+              inp$psi0, inp$num_actions, as.integer(rank), as.integer(K), gamma, alpha, mu,
+              ctl, U0, matrix(0, 0, 0), progress, num.threads)
+}
+
+# Inputs of the P4L core: rows of a p4l_data are grouped by individual.
+p4l_inputs <- function(data, psi, psi.next, psi0) {
+  inp <- transition_inputs(data, psi, psi.next)
+  inp$start <- as.integer(c(0L, cumsum(data$num.transitions)))
+  inp$psi0 <- psi0
+  inp
+}
+
+# Starting latent variables (N x rank, first column 1) or NULL (random start in C++).
+p4l_initial_u <- function(data, rank, control, seed) {
+  N <- length(data$ids)
+  if (rank == 1L) return(NULL)
+  init <- control$init
+  if (is.matrix(init)) {
+    if (nrow(init) != N || ncol(init) != rank - 1L) {
+      stop_arg("`control$init` must be an N x (rank - 1) matrix: ", N, " x ", rank - 1L,
+               "; got ", nrow(init), " x ", ncol(init), ".")
+    }
+    return(cbind(1, unname(init)))
+  }
+  if (identical(init, "random")) return(NULL)
+  Z <- p4l_model_coefficients(data, control$init.ridge)
+  Z <- sweep(Z, 2, colMeans(Z))
+  q <- rank - 1L
+  sv <- svd(Z, nu = min(q, ncol(Z)), nv = 0)
+  scores <- sv$u[, seq_len(min(q, ncol(sv$u))), drop = FALSE] %*%
+    diag(sv$d[seq_len(min(q, ncol(sv$u)))], nrow = min(q, ncol(sv$u)))
+  if (ncol(scores) < q) {
+    # More free coordinates than model coefficients: pad with small seeded noise.
+    old <- if (exists(".Random.seed", globalenv())) get(".Random.seed", globalenv()) else NULL
+    on.exit(if (!is.null(old)) assign(".Random.seed", old, globalenv()))
+    set.seed(seed %% .Machine$integer.max)
+    scores <- cbind(scores, matrix(stats::rnorm(N * (q - ncol(scores)), sd = 0.1), N))
+  }
+  # Fix the sign of each component (largest loading positive) for a stable start.
+  sgn <- sign(scores[cbind(apply(abs(scores), 2, which.max), seq_len(q))])
+  sgn[sgn == 0] <- 1
+  scores <- sweep(scores, 2, sgn, "*")
+  rms <- sqrt(sum(scores^2) / N)
+  if (rms > 0) scores <- scores / rms
+  cbind(1, scores)
+}
+
+# Each individual's one-step model: per action, ridge regression of (R, S') on
+# (1, S) shrunk toward the pooled fit by `lambda` pseudo-transitions; responses
+# scaled by their pooled residual sd. Returns N x (m (1+q) (1+q)).
+p4l_model_coefficients <- function(data, lambda) {
+  N <- length(data$ids)
+  m <- length(data$action.levels)
+  S <- scale(data$S)
+  ctr <- attr(S, "scaled:center")
+  scl <- attr(S, "scaled:scale")
+  scl[!is.finite(scl) | scl == 0] <- 1
+  S <- sweep(sweep(data$S, 2, ctr), 2, scl, "/")
+  Sn <- sweep(sweep(data$S_next, 2, ctr), 2, scl, "/")
+  X <- cbind(1, S)
+  k <- ncol(X)
+  use.next <- !data$terminal
+  Y <- cbind(data$R, Sn)
+  out <- NULL
+  for (a in seq_len(m)) {
+    rows <- which(data$A == a)
+    coefs <- matrix(0, N, k * ncol(Y))
+    for (j in seq_len(ncol(Y))) {
+      rj <- if (j == 1L) rows else rows[use.next[rows]]
+      Xa <- X[rj, , drop = FALSE]
+      ya <- Y[rj, j]
+      g <- data$individual[rj]
+      if (length(rj) == 0L) next
+      pooled <- qr.coef(qr(Xa), ya)
+      pooled[is.na(pooled)] <- 0
+      res.sd <- stats::sd(ya - Xa %*% pooled)
+      if (!is.finite(res.sd) || res.sd == 0) res.sd <- 1
+      XX <- rowsum(Xa[, rep(seq_len(k), k), drop = FALSE] * Xa[, rep(seq_len(k), each = k), drop = FALSE],
+                   g, reorder = TRUE)
+      XY <- rowsum(Xa * ya, g, reorder = TRUE)
+      present <- as.integer(rownames(XX))
+      B <- matrix(pooled, N, k, byrow = TRUE)
+      for (h in seq_along(present)) {
+        A <- matrix(XX[h, ], k, k) + diag(lambda, k)
+        B[present[h], ] <- solve(A, XY[h, ] + lambda * pooled)
+      }
+      coefs[, (j - 1L) * k + seq_len(k)] <- B / res.sd
+    }
+    out <- cbind(out, coefs)
+  }
+  out
+}
+
+p4l_last_change <- function(trace) {
+  F <- trace$objective
+  if (length(F) < 2L) return(NA_real_)
+  abs(F[length(F)] - F[length(F) - 1L]) / max(1, abs(F[length(F)]))
+}
+
+# Builds the p4l_fit object (plain R data) from the core result.
+p4l_build_fit <- function(res, data, basis, gamma, K, rank, alpha, mu, control, seed,
+                          num.threads) {
+  N <- length(data$ids)
+  m <- length(data$action.levels)
+  d <- nrow(basis$centers) + 1L
+  ids <- as.character(data$ids)
+  feat.names <- c("(Intercept)", paste0("rbf", seq_len(nrow(basis$centers))))
+  act <- as.character(data$action.levels)
+  # Relabel clusters by first appearance in data$ids (deterministic, readable).
+  lab <- as.integer(res$cluster)
+  ord <- unique(c(unique(lab), seq_len(K)))
+  new.lab <- match(lab, ord)
+  centroids <- res$centroids[ord, , drop = FALSE]
+  U <- res$U
+  Theta <- res$Theta
+  W <- res$W
+  u.names <- paste0("u", seq_len(rank))
+  dimnames(U) <- list(ids, u.names)
+  dimnames(centroids) <- list(paste0("cluster", seq_len(K)), u.names)
+  dimnames(Theta) <- list(paste0(rep(act[-1], each = d), ":", rep(feat.names, m - 1L)), u.names)
+  dimnames(W) <- list(paste0(rep(act, each = d), ":", rep(feat.names, m)), u.names)
+  policy.coef <- vector("list", N)
+  q.coef <- vector("list", N)
+  for (i in seq_len(N)) {
+    policy.coef[[i]] <- p4l_policy_coef(Theta, U[i, ], d, m, feat.names, act)
+    q.coef[[i]] <- p4l_q_coef(W, U[i, ], d, m, feat.names, act)
+  }
+  cluster <- stats::setNames(new.lab, ids)
+  trace <- as.data.frame(res$trace)
+  trace <- cbind(iteration = seq_len(nrow(trace)), trace)
+  new_p4l_policy("p4l", "p4l_fit", basis = basis, gamma = gamma,
+                 action.levels = data$action.levels, action.type = data$action.type,
+                 state.names = data$state.names, id.column = data$columns$id, ids = data$ids,
+                 slot = seq_len(N), policy.coef = policy.coef, q.coef = q.coef,
+                 greedy = !identical(control$policy, "softmax"),
+                 epsilon = 0, raw.state = FALSE, cluster = cluster,
+                 num.transitions = length(data$R), Theta = Theta, W = W, U = U,
+                 centroids = centroids, K = K, rank = rank, alpha = alpha, mu = mu,
+                 value = res$value, point.value = res$point.value, lambda = res$lambda,
+                 objective = res$objective, penalty = res$penalty, trace = trace,
+                 converged = res$converged, iterations = res$iterations,
+                 evaluations = res$evaluations, control = control, seed = seed,
+                 num.threads = num.threads)
+}
+
+# d x m logit coefficients of latent u: column a = Theta_a u (first action 0).
+p4l_policy_coef <- function(Theta, u, d, m, feat.names, act) {
+  tu <- as.numeric(Theta %*% u)
+  matrix(c(numeric(d), tu), d, m, dimnames = list(feat.names, act))
+}
+
+# d x m worst-case Q coefficients of latent u: column a = W[block a, ] u.
+p4l_q_coef <- function(W, u, d, m, feat.names, act) {
+  matrix(as.numeric(W %*% u), d, m, dimnames = list(feat.names, act))
+}

@@ -1,0 +1,149 @@
+// Bindings for the P4L estimator (R/p4l.R): convert, call the core, convert
+// back. Features are computed on the R side. The dual and gradient bindings
+// are internal (tests difference them in R).
+#include <RcppEigen.h>
+
+#include <string>
+
+#include "core/p4l_solver.h"
+#include "runtime_bindings.h"
+
+namespace {
+
+p4l::P4LData make_p4l_data(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
+                           const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
+                           const Eigen::VectorXi& terminal, const std::vector<int>& start,
+                           const Eigen::MatrixXd& psi0, int num_actions) {
+  p4l::P4LData D;
+  D.psi = psi;
+  D.psi_next = psi_next;
+  D.action = action;
+  D.reward = reward;
+  D.terminal.assign(terminal.data(), terminal.data() + terminal.size());
+  D.start = start;
+  D.psi0 = psi0;
+  D.num_actions = num_actions;
+  p4l::validate(D);
+  return D;
+}
+
+p4l::Params make_params(const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U) {
+  p4l::Params P;
+  P.Theta = Theta;
+  P.U = U;
+  return P;
+}
+
+template <class T>
+T get_or(const Rcpp::List& l, const char* name, T fallback) {
+  if (!l.containsElementNamed(name)) return fallback;
+  return Rcpp::as<T>(l[name]);
+}
+
+p4l::Control make_control(const Rcpp::List& c) {
+  p4l::Control ctl;
+  ctl.max_iter = get_or<int>(c, "max_iter", ctl.max_iter);
+  ctl.tol = get_or<double>(c, "tol", ctl.tol);
+  ctl.conv_window = get_or<int>(c, "conv_window", ctl.conv_window);
+  ctl.tol_primal = get_or<double>(c, "tol_primal", ctl.tol_primal);
+  ctl.rho = get_or<double>(c, "rho", ctl.rho);
+  ctl.ridge = get_or<double>(c, "ridge", ctl.ridge);
+  ctl.dual_ridge = get_or<double>(c, "dual_ridge", ctl.dual_ridge);
+  ctl.kmeans_restarts = get_or<int>(c, "kmeans_restarts", ctl.kmeans_restarts);
+  ctl.kmeans_max_iter = get_or<int>(c, "kmeans_max_iter", ctl.kmeans_max_iter);
+  ctl.seed = p4l::seed_from_double(get_or<double>(c, "seed", 1.0));
+  ctl.init_scale = get_or<double>(c, "init_scale", ctl.init_scale);
+  ctl.theta_steps = get_or<int>(c, "theta_steps", ctl.theta_steps);
+  ctl.u_steps = get_or<int>(c, "u_steps", ctl.u_steps);
+  ctl.step_theta0 = get_or<double>(c, "step_theta0", ctl.step_theta0);
+  ctl.step_u0 = get_or<double>(c, "step_u0", ctl.step_u0);
+  ctl.armijo = get_or<double>(c, "armijo", ctl.armijo);
+  ctl.backtrack = get_or<double>(c, "backtrack", ctl.backtrack);
+  ctl.grow = get_or<double>(c, "grow", ctl.grow);
+  ctl.max_backtrack = get_or<int>(c, "max_backtrack", ctl.max_backtrack);
+  ctl.max_step = get_or<double>(c, "max_step", ctl.max_step);
+  return ctl;
+}
+
+Rcpp::List wrap_dual(const p4l::DualSolution& s) {
+  return Rcpp::List::create(
+      Rcpp::Named("V") = s.V, Rcpp::Named("point.value") = s.point_value,
+      Rcpp::Named("s") = s.s, Rcpp::Named("lambda") = s.lambda, Rcpp::Named("eps") = s.eps,
+      Rcpp::Named("w") = s.w, Rcpp::Named("z") = s.z, Rcpp::Named("theta") = s.theta,
+      Rcpp::Named("beta") = s.beta, Rcpp::Named("b") = s.b, Rcpp::Named("c") = s.c,
+      Rcpp::Named("M") = s.M, Rcpp::Named("Sigma") = s.Sigma, Rcpp::Named("W") = s.W(),
+      Rcpp::Named("rcond") = s.rcond);
+}
+
+}  // namespace
+
+// Closed-form dual (want_grad = false) or dual + exact gradient of V.
+// [[Rcpp::export(rng = false)]]
+Rcpp::List p4l_dual_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
+                        const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
+                        const Eigen::VectorXi& terminal, std::vector<int> start,
+                        const Eigen::MatrixXd& psi0, int num_actions, const Eigen::MatrixXd& Theta,
+                        const Eigen::MatrixXd& U, double gamma, double alpha, double dual_ridge,
+                        bool want_grad, int num_threads) {
+  p4l::ThreadScope scope(num_threads);
+  const p4l::P4LData D =
+      make_p4l_data(psi, psi_next, action, reward, terminal, start, psi0, num_actions);
+  p4l::P4LProblem prob(D);
+  const p4l::Gradient g = prob.evaluate(make_params(Theta, U), gamma, alpha, dual_ridge, want_grad);
+  Rcpp::List out = wrap_dual(g.dual);
+  if (want_grad) {
+    out["dTheta"] = g.dTheta;
+    out["dU"] = g.dU;
+  }
+  return out;
+}
+
+// The ADMM fit. `progress` is an R function (iteration, max_iter) or NULL; it is
+// called from the main thread only. init_U / init_Theta: 0 x 0 for none.
+// [[Rcpp::export(rng = false)]]
+Rcpp::List p4l_fit_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
+                       const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
+                       const Eigen::VectorXi& terminal, std::vector<int> start,
+                       const Eigen::MatrixXd& psi0, int num_actions, int r, int K, double gamma,
+                       double alpha, double mu, Rcpp::List control, const Eigen::MatrixXd& init_U,
+                       const Eigen::MatrixXd& init_Theta, SEXP progress, int num_threads) {
+  const p4l::Control ctl = make_control(control);
+  const p4l::P4LData D =
+      make_p4l_data(psi, psi_next, action, reward, terminal, start, psi0, num_actions);
+  p4l::Params init;
+  const bool have_init = init_U.size() > 0 || init_Theta.size() > 0;
+  if (have_init) {
+    init.U = init_U;
+    init.Theta = init_Theta;
+  }
+  p4l::FitResult f;
+  {
+    p4l::ThreadScope scope(num_threads);  // restores the runtime hooks on exit
+    if (!Rf_isNull(progress)) {
+      Rcpp::Function cb(progress);
+      p4l::runtime().progress = [cb](int it, int max_it) { cb(it, max_it); };
+    }
+    try {
+      f = p4l::p4l_fit(D, r, K, gamma, alpha, mu, ctl, have_init ? &init : nullptr);
+    } catch (const p4l::Interrupted&) {
+      throw Rcpp::exception("p4l() interrupted by the user", false);
+    } catch (const Rcpp::internal::InterruptedException&) {  // Ctrl-C inside the progress callback
+      throw Rcpp::exception("p4l() interrupted by the user", false);
+    }
+  }
+  const p4l::Trace& t = f.trace;
+  Rcpp::List trace = Rcpp::List::create(
+      Rcpp::Named("objective") = t.objective, Rcpp::Named("value") = t.V,
+      Rcpp::Named("point.value") = t.point_value, Rcpp::Named("lambda") = t.lambda,
+      Rcpp::Named("penalty") = t.penalty, Rcpp::Named("primal.residual") = t.primal_residual,
+      Rcpp::Named("step.theta") = t.step_theta, Rcpp::Named("step.u") = t.step_u);
+  return Rcpp::List::create(
+      Rcpp::Named("Theta") = f.Theta, Rcpp::Named("U") = f.U,
+      Rcpp::Named("centroids") = f.centroids,
+      Rcpp::Named("cluster") = Rcpp::wrap(Eigen::VectorXi(f.cluster.array() + 1)),
+      Rcpp::Named("W") = f.W, Rcpp::Named("objective") = f.objective, Rcpp::Named("value") = f.V,
+      Rcpp::Named("point.value") = f.point_value, Rcpp::Named("lambda") = f.lambda,
+      Rcpp::Named("penalty") = f.penalty, Rcpp::Named("converged") = f.converged,
+      Rcpp::Named("iterations") = f.iterations, Rcpp::Named("evaluations") = f.evaluations,
+      Rcpp::Named("trace") = trace);
+}

@@ -1,0 +1,308 @@
+# P4L estimator: closed-form dual and gradients against independent R
+# computations, planted clusters, determinism, methods and input checks.
+
+p4l_small <- function(N.per = 2, T = 12, centers = 3, seed = 1, terminal.frac = 0) {
+  sim <- sim_linear2d(num.per.group = N.per, T = T, seed = seed)
+  d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+  if (terminal.frac > 0) {  # mark a few transitions absorbing (exercises the terminal path)
+    set.seed(seed)
+    d$terminal[sample(length(d$R), ceiling(terminal.frac * length(d$R)))] <- TRUE
+  }
+  b <- rbf_basis(d, centers, seed = 1)
+  psi <- predict(b, d$S)
+  psin <- predict(b, d$S_next)
+  psi0 <- predict(b, d$S0)
+  inp <- p4l:::p4l_inputs(d, psi, psin, psi0)
+  list(sim = sim, d = d, b = b, inp = inp)
+}
+
+dual_at <- function(inp, Theta, U, gamma = 0.8, alpha = 0.1, ridge = 1e-6, grad = FALSE) {
+  p4l:::p4l_dual_cpp(inp$psi, inp$psi_next, inp$action, inp$reward, inp$terminal, inp$start,
+                     inp$psi0, inp$num_actions, Theta, U, gamma, alpha, ridge, grad, 1L)
+}
+
+random_params <- function(N, d, m, r, seed) {
+  set.seed(seed)
+  list(Theta = matrix(rnorm((m - 1) * d * r, sd = 0.7), (m - 1) * d, r),
+       U = cbind(1.5 + rnorm(N), matrix(rnorm(N * (r - 1)), N)))
+}
+
+# Sufficient statistics computed in R from the definitions (shared/design/solver.md).
+r_statistics <- function(inp, Theta, U, gamma) {
+  d <- ncol(inp$psi); m <- inp$num_actions; r <- ncol(U); N <- nrow(U)
+  n <- nrow(inp$psi); p <- m * d
+  probs <- function(psi, u) {
+    L <- cbind(0, sapply(seq_len(m - 1), function(a) psi %*% Theta[(a - 1) * d + 1:d, ] %*% u))
+    E <- exp(L - apply(L, 1, max)); E / rowSums(E)
+  }
+  phibar <- function(psi, u) {  # sum_a pi(a|s) phi(s, a), one row per state
+    P <- probs(psi, u); out <- matrix(0, nrow(psi), p)
+    for (a in seq_len(m)) out[, (a - 1) * d + 1:d] <- psi * P[, a]
+    out
+  }
+  Sigma <- M <- matrix(0, p * r, p * r); b <- cc <- numeric(p * r)
+  for (i in seq_len(N)) {
+    rows <- (inp$start[i] + 1):inp$start[i + 1]
+    u <- U[i, ]
+    Phi <- matrix(0, length(rows), p)
+    for (k in seq_along(rows)) {
+      a <- inp$action[rows[k]] + 1
+      Phi[k, (a - 1) * d + 1:d] <- inp$psi[rows[k], ]
+    }
+    Pb <- phibar(inp$psi_next[rows, , drop = FALSE], u) * (1 - inp$terminal[rows])
+    X <- t(apply(Phi, 1, function(f) kronecker(u, f)))
+    Xb <- t(apply(Pb, 1, function(f) kronecker(u, f)))
+    Sigma <- Sigma + crossprod(X) / n
+    M <- M + crossprod(X, X - gamma * Xb) / n
+    b <- b + colSums(X * inp$reward[rows]) / n
+    cc <- cc + (1 - gamma) / N * kronecker(u, colMeans(phibar(inp$psi0, u)))
+  }
+  list(Sigma = Sigma, M = M, b = as.numeric(b), c = as.numeric(cc))
+}
+
+# min c'theta s.t. (b - M theta)' Sigma^-1 (b - M theta) <= alpha^2, by a
+# log-barrier Newton method (independent of the closed form).
+barrier_solve <- function(st, alpha) {
+  Si <- solve(st$Sigma)
+  th <- solve(st$M, st$b)  # strictly feasible
+  H2 <- 2 * t(st$M) %*% Si %*% st$M
+  g <- function(th) { e <- st$b - st$M %*% th; drop(t(e) %*% Si %*% e) }
+  obj <- function(th, t) t * sum(st$c * th) - log(alpha^2 - g(th))
+  tt <- 1
+  for (outer in 1:60) {
+    for (it in 1:100) {
+      e <- st$b - st$M %*% th
+      slack <- alpha^2 - g(th)
+      dg <- -2 * t(st$M) %*% Si %*% e
+      grad <- tt * st$c + dg / slack
+      H <- H2 / slack + dg %*% t(dg) / slack^2
+      step <- -solve(H, grad)
+      dec <- -sum(grad * step)
+      if (dec / 2 < 1e-12) break
+      s <- 1
+      while (alpha^2 - g(th + s * step) <= 0 || obj(th + s * step, tt) > obj(th, tt) - 0.25 * s * dec) s <- s / 2
+      th <- th + s * step
+    }
+    if (1 / tt < 1e-13) break
+    tt <- tt * 4
+  }
+  drop(th)
+}
+
+test_that("the sufficient statistics and the closed-form dual match R and a barrier solve", {
+  s <- p4l_small(N.per = 1, T = 15, centers = 2, terminal.frac = 0.1)
+  N <- length(s$d$ids); d <- ncol(s$inp$psi)
+  par <- random_params(N, d, 2, 2, seed = 4)
+  alpha <- 0.05
+  du <- dual_at(s$inp, par$Theta, par$U, alpha = alpha, ridge = 0)
+  st <- r_statistics(s$inp, par$Theta, par$U, 0.8)
+  expect_equal(du$Sigma, st$Sigma, tolerance = 1e-10)
+  expect_equal(du$M, st$M, tolerance = 1e-10)
+  expect_equal(du$b, st$b, tolerance = 1e-10)
+  expect_equal(du$c, st$c, tolerance = 1e-10)
+  th <- barrier_solve(st, alpha)
+  expect_equal(du$V, sum(st$c * th), tolerance = 1e-7)
+  expect_equal(du$point.value, sum(st$c * solve(st$M, st$b)), tolerance = 1e-10)
+  expect_equal(du$theta, th, tolerance = 1e-4)
+  # the worst case sits on the boundary of the uncertainty set; lambda = s
+  e <- st$b - st$M %*% du$theta
+  expect_equal(sqrt(drop(t(e) %*% solve(st$Sigma, e))), alpha, tolerance = 1e-8)
+  expect_equal(du$lambda, sqrt(drop(t(du$z) %*% st$Sigma %*% du$z)), tolerance = 1e-10)
+  expect_lte(du$V, du$point.value)
+})
+
+test_that("every gradient of the pessimistic value matches central finite differences", {
+  for (case in list(list(m.sim = 2, r = 3, term = 0, ridge = 1e-6),
+                    list(m.sim = 2, r = 2, term = 0.15, ridge = 1e-2))) {
+    s <- p4l_small(N.per = 1, T = 20, centers = 3, terminal.frac = case$term, seed = 2)
+    N <- length(s$d$ids); d <- ncol(s$inp$psi); r <- case$r
+    par <- random_params(N, d, 2, r, seed = 7)
+    g <- dual_at(s$inp, par$Theta, par$U, alpha = 0.2, ridge = case$ridge, grad = TRUE)
+    V <- function(Th, U) dual_at(s$inp, Th, U, alpha = 0.2, ridge = case$ridge)$V
+    h <- 1e-5
+    fdT <- par$Theta
+    for (k in seq_along(fdT)) {
+      a <- b <- par$Theta; a[k] <- a[k] + h; b[k] <- b[k] - h
+      fdT[k] <- (V(a, par$U) - V(b, par$U)) / (2 * h)
+    }
+    fdU <- par$U
+    for (k in seq_along(fdU)) {
+      a <- b <- par$U; a[k] <- a[k] + h; b[k] <- b[k] - h
+      fdU[k] <- (V(par$Theta, a) - V(par$Theta, b)) / (2 * h)
+    }
+    expect_lt(max(abs(fdT - g$dTheta)) / max(abs(g$dTheta)), 1e-6)
+    expect_lt(max(abs(fdU - g$dU)) / max(abs(g$dU)), 1e-6)
+  }
+})
+
+test_that("ADMM keeps planted clusters and the model start finds the subgroups", {
+  sim <- sim_linear2d(num.per.group = 8, T = 60, seed = 5)
+  d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+  b <- rbf_basis(d, 8, seed = 1)
+  grp <- as.integer(sim$group[as.character(d$ids)])
+  # planted: the three subgroups at the corners of a triangle, plus noise
+  set.seed(1)
+  corners <- rbind(c(1, 0), c(-0.5, 0.87), c(-0.5, -0.87))
+  start <- corners[grp, ] + matrix(rnorm(2 * length(grp), sd = 0.3), ncol = 2)
+  fit <- suppressWarnings(p4l(d, K = 3, basis = b, seed = 3, mu = 0.3,
+                              control = p4l_control(init = start, max.iter = 60)))
+  tab <- table(fit$cluster, grp)
+  expect_equal(sum(apply(tab, 1, max)), length(grp))   # clusters = subgroups
+  # the default (model) start
+  fit2 <- suppressWarnings(p4l(d, K = 3, basis = b, seed = 3, control = p4l_control(max.iter = 60)))
+  tab2 <- table(fit2$cluster, grp)
+  expect_equal(sum(apply(tab2, 1, max)), length(grp))
+  expect_true(all(abs(fit2$U[, 1] - 1) < 1e-12))
+  expect_equal(mean(rowSums(fit2$U[, -1]^2)), 1, tolerance = 1e-8)   # unit-RMS gauge
+})
+
+p4l_fixture <- function() {
+  sim <- sim_linear2d(num.per.group = 4, T = 40, seed = 2)
+  d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+  list(sim = sim, d = d, b = rbf_basis(d, 6, seed = 1))
+}
+
+test_that("p4l() is deterministic, thread-independent and survives saveRDS", {
+  fx <- p4l_fixture()
+  ctl <- p4l_control(max.iter = 40)
+  f1 <- suppressWarnings(p4l(fx$d, K = 3, basis = fx$b, seed = 9, control = ctl, num.threads = 1))
+  f2 <- suppressWarnings(p4l(fx$d, K = 3, basis = fx$b, seed = 9, control = ctl, num.threads = 2))
+  f3 <- suppressWarnings(p4l(fx$d, K = 3, basis = fx$b, seed = 9, control = ctl, num.threads = 2))
+  expect_identical(f2$U, f3$U)
+  expect_identical(f2$Theta, f3$Theta)
+  nd <- as.data.frame(fx$d)
+  for (type in c("prob", "q")) {
+    expect_lt(max(abs(predict(f1, nd, type = type) - predict(f2, nd, type = type))), 1e-10)
+  }
+  expect_identical(predict(f1, nd), predict(f2, nd))
+  tmp <- tempfile(fileext = ".rds")
+  saveRDS(f2, tmp)
+  g <- readRDS(tmp)
+  unlink(tmp)
+  expect_identical(predict(g, nd, type = "prob"), predict(f2, nd, type = "prob"))
+  expect_identical(predict(g, nd, type = "q"), predict(f2, nd, type = "q"))
+  # without a basis the seed also fixes the basis
+  f4 <- suppressWarnings(p4l(fx$d, K = 2, seed = 4, control = ctl))
+  f5 <- suppressWarnings(p4l(fx$d, K = 2, seed = 4, control = ctl))
+  expect_identical(f4$U, f5$U)
+})
+
+test_that("the p4l_fit object follows the p4l_policy contract", {
+  fx <- p4l_fixture()
+  fit <- suppressWarnings(p4l(fx$d, K = 3, basis = fx$b, seed = 1,
+                              control = p4l_control(max.iter = 30)))
+  expect_s3_class(fit, c("p4l_fit", "p4l_policy"))
+  N <- length(fx$d$ids); d <- 7; m <- 2
+  expect_length(fit$policy.coef, N)
+  expect_equal(dim(fit$policy.coef[[1]]), c(d, m))
+  expect_true(all(fit$policy.coef[[3]][, 1] == 0))
+  i <- 5
+  expect_equal(unname(fit$policy.coef[[i]][, 2]), unname(drop(fit$Theta %*% fit$U[i, ])))
+  expect_equal(unname(fit$q.coef[[i]][, 2]), unname(drop(fit$W[d + 1:d, ] %*% fit$U[i, ])))
+  expect_equal(names(fit$cluster), as.character(fx$d$ids))
+  expect_true(all(fit$cluster %in% 1:3))
+  expect_equal(nrow(fit$trace), fit$iterations)
+  expect_true(all(c("objective", "value", "point.value", "lambda") %in% names(fit$trace)))
+  expect_lte(fit$value, fit$point.value)
+  expect_equal(fit$lambda, utils::tail(fit$trace$lambda, 1), tolerance = 1e-6)
+  # predictions from the contract agree with softmax(psi' Theta_a u_i) computed here
+  nd <- data.frame(id = fx$d$ids[c(1, 5, 5)], s1 = c(0, 1, -1), s2 = c(0.5, 0, 2))
+  soft <- fit
+  soft$greedy <- FALSE
+  pr <- predict(soft, nd, type = "prob")
+  psi <- predict(fx$b, as.matrix(nd[, c("s1", "s2")]))
+  for (k in 1:3) {
+    u <- fit$U[as.character(nd$id[k]), ]
+    l <- sum(psi[k, ] * (fit$Theta %*% u))
+    expect_equal(unname(pr[k, 2]), 1 / (1 + exp(-l)))
+  }
+  expect_equal(colnames(pr), c("0", "1"))
+  expect_equal(predict(fit, nd), c(0, 1)[max.col(pr, ties.method = "first")])
+  expect_equal(unname(predict(fit, nd, type = "prob")), diag(2)[max.col(pr, ties.method = "first"), ])
+  q <- predict(fit, nd, type = "q")
+  expect_equal(dim(q), c(3L, 2L))
+  expect_error(predict(fit, data.frame(id = 999, s1 = 0, s2 = 0)),
+               "999 of `newdata` were not in the training data")
+  expect_error(predict(fit, data.frame(s1 = 0, s2 = 0)), "needs the id column")
+  ev <- evaluate_policy(fit, fx$sim$env, num.episodes = 20, horizon = 10, seed = 1)
+  expect_equal(nrow(ev), N)
+  expect_true(all(is.finite(ev$value)))
+  expect_equal(length(coef(fit)), N)
+  expect_named(coef(fit, "shared"), c("Theta", "W"))
+  expect_equal(coef(fit, "latent")$U, fit$U)
+})
+
+test_that("print, summary and plots work", {
+  fx <- p4l_fixture()
+  fit <- suppressWarnings(p4l(fx$d, K = 3, basis = fx$b, seed = 1,
+                              control = p4l_control(max.iter = 5)))
+  expect_false(fit$converged)
+  expect_output(print(fit), "P4L policies for 12 individuals in 3 clusters")
+  s <- summary(fit)
+  expect_s3_class(s, "summary.p4l_fit")
+  expect_equal(sum(s$cluster.sizes), 12)
+  expect_output(print(s), "pessimistic value")
+  expect_output(print(s), "warning: did not converge")
+  expect_output(print(s), "alpha = .* \\(default\\)")
+  f <- tempfile(fileext = ".pdf")
+  grDevices::pdf(f)
+  for (type in c("convergence", "latent", "policy")) {
+    expect_identical(plot(fit, type, grid.size = 10), fit)
+  }
+  grDevices::dev.off()
+  unlink(f)
+  expect_warning(p4l(fx$d, K = 3, basis = fx$b, seed = 1, control = p4l_control(max.iter = 2)),
+                 "did not converge in 2 iterations")
+})
+
+test_that("p4l() validates its arguments", {
+  fx <- p4l_fixture()
+  expect_error(p4l(fx$sim$data), "must be a p4l_data object")
+  expect_error(p4l(fx$d, K = 13), "`K` must be between 1 and 12")
+  expect_error(p4l(fx$d, K = 0), "`K` must be between")
+  expect_error(p4l(fx$d, K = 2, rank = 1), "`rank = 1` gives every individual")
+  expect_error(p4l(fx$d, alpha = -1), "`alpha` must be in")
+  expect_error(p4l(fx$d, mu = NA), "`mu` must be a single finite number")
+  expect_error(p4l(fx$d, gamma = 1), "`gamma` must be in")
+  expect_error(p4l(fx$d, control = list()), "made by p4l_control")
+  expect_error(p4l_control(rho = 0), "`rho` must be in")
+  expect_error(p4l_control(init = "pca"), "`init` must be")
+  expect_error(p4l(fx$d, K = 3, control = p4l_control(init = matrix(0, 2, 2))),
+               "must be an N x \\(rank - 1\\) matrix: 12 x 2")
+  expect_error(p4l(fx$d, K = "auto"), "select_groups")
+  # K = 1, rank = 1: one shared policy
+  f1 <- suppressWarnings(p4l(fx$d, K = 1, basis = fx$b, seed = 1,
+                             control = p4l_control(max.iter = 20)))
+  expect_true(all(f1$cluster == 1))
+  expect_equal(f1$policy.coef[[1]], f1$policy.coef[[7]])
+})
+
+# ---------------------------------------------------------------------------
+# Long statistical checks (P4L_TEST_LEVEL=2); figures in bench/README.md.
+
+p4l_quality <- function(groups, seed) {
+  sim <- sim_linear2d(num.per.group = 20, T = 100, groups = groups, seed = seed)
+  d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+  fit <- p4l(d, K = 3, seed = 1)
+  ev <- evaluate_policy(fit, sim$env, num.episodes = 500, seed = 1)
+  grp <- sim$group[as.character(ev$id)]
+  list(fit = fit, sim = sim, value = tapply(ev$value, grp, mean),
+       opt = stats::setNames(linear2d_optimum(groups, grid.size = 121)$value, rownames(groups)))
+}
+
+test_that("P4L reaches the subgroup optima on the paper's 2-D study", {
+  skip_if_quick()
+  q <- p4l_quality(linear2d_groups(), seed = 11)
+  expect_true(all(q$value >= q$opt - 0.03), info = paste(format(q$value), collapse = " "))
+})
+
+test_that("P4L isolates and solves a reward-reversed subgroup", {
+  skip_if_quick()
+  g <- linear2d_groups(); g["c", "reward.sign"] <- -1
+  q <- p4l_quality(g, seed = 12)
+  expect_true(all(q$value >= q$opt - 0.05), info = paste(format(q$value), collapse = " "))
+  tab <- table(q$fit$cluster, q$sim$group[names(q$fit$cluster)])
+  k <- which.max(tab[, "c"])
+  expect_equal(tab[k, "c"], 20L)
+  expect_equal(sum(tab[k, ]), 20L)
+})
