@@ -70,7 +70,9 @@ acpi_control <- function(num.lambda = 20, lambda.min.ratio = 0.01, mcp.gamma = 3
 #' (`control$max.outer` rounds at most). Given `clusters` skip clustering.
 #'
 #' @inheritParams fqi
-#' @param K Number of clusters; `NULL` chooses it by BIC (see Details).
+#' @param K Number of clusters; `NULL` chooses it by BIC along the fusion
+#'   path (see Details); `"auto"` takes it from [select_groups()] (the paper's
+#'   transition-density heuristic, as `p4l(K = "auto")` does).
 #' @param clusters Known clusters: one label per individual (named by id, or
 #'   in the order of `data$ids`). Clustering is then skipped and `K` ignored.
 #' @param ridge Ridge penalty (per transition) of the LSTD-Q systems.
@@ -95,6 +97,7 @@ acpi <- function(data, K = NULL, gamma = 0.8, basis = NULL, clusters = NULL, rid
   cl <- match.call()
   check_p4l_data_arg(data)
   N <- length(data$ids)
+  if (identical(K, "auto")) K <- select_groups(data, max.K = min(6L, N), num.threads = num.threads)$K
   if (!is.null(K)) K <- check_count(K, "K", lower = 1L, upper = N)
   gamma <- check_gamma(gamma)
   ridge <- check_ridge(ridge)

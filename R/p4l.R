@@ -122,8 +122,10 @@ p4l_control <- function(max.iter = 200, tol = 1e-4, tol.primal = 1e-3, conv.wind
 #' paper's 60 x 100 design).
 #'
 #' @inheritParams fqi
-#' @param K Number of clusters (subgroups), at most the number of individuals.
-#'   (`"auto"` will choose it with `select_groups()` once available.)
+#' @param K Number of clusters (subgroups), at most the number of individuals,
+#'   or `"auto"` to choose it with [select_groups()] (the paper's heuristic:
+#'   clustering individuals by their estimated transition densities); the
+#'   `select_groups()` result is then kept in the fit as `groups`.
 #' @param rank Dimension r of the latent variables (at least 1; 1 gives one
 #'   shared policy). Defaults to `K`.
 #' @param alpha Uncertainty level (radius of the Bellman-error ellipsoid); 0 is
@@ -169,12 +171,10 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
   t.start <- proc.time()[["elapsed"]]
   check_p4l_data_arg(data)
   N <- length(data$ids)
+  groups <- NULL
   if (identical(K, "auto")) {
-    # Hook for select_groups(data, max.K) (branch `cartpole`): choose K, then fit.
-    if (!exists("select_groups", mode = "function")) {
-      stop_arg("`K = \"auto\"` needs select_groups(), which is not in this version; give K.")
-    }
-    K <- select_groups(data)$K
+    groups <- select_groups(data, max.K = min(6L, N), num.threads = num.threads)
+    K <- groups$K
     if (missing(rank)) rank <- K
   }
   K <- check_count(K, "K", lower = 1L, upper = N)
@@ -225,6 +225,7 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
 
   fit <- p4l_build_fit(res, data, basis, gamma, K, rank, alpha, mu, control, seed, num.threads)
   fit$call <- cl
+  fit$groups <- groups
   fit$alpha.default <- alpha.default
   fit$mu.default <- mu.default
   fit$init <- if (is.character(control$init)) control$init else "user"

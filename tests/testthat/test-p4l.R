@@ -306,3 +306,15 @@ test_that("P4L isolates and solves a reward-reversed subgroup", {
   expect_equal(tab[k, "c"], 20L)
   expect_equal(sum(tab[k, ]), 20L)
 })
+
+test_that("K = \"auto\" takes the number of subgroups from select_groups()", {
+  sim <- sim_linear2d(num.per.group = 20, T = 100, seed = 11)
+  d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+  groups <- select_groups(d)
+  fit <- p4l(d, K = "auto", seed = 1, control = p4l_control(max.iter = 30))
+  expect_identical(fit$K, groups$K)
+  expect_identical(fit$groups, groups)
+  expect_equal(fit$rank, groups$K)
+  ac <- acpi(d, K = "auto", basis = fit$basis, seed = 1)
+  expect_length(unique(ac$cluster), groups$K)
+})
