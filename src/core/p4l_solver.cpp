@@ -37,25 +37,24 @@ inline void softmax_ref(const In& logits, Out&& out) {
 
 void fail(const std::string& msg) { throw std::invalid_argument("p4l: " + msg); }
 
-// Elementwise softmax across a vector of equally sized matrices; P[0] is
-// ignored on entry (reference logit 0), P[a] holds the logits of action a;
-// all are overwritten by the probabilities. mx, sm are workspaces. Vectorised.
-void softmax_mats(std::vector<MatrixXd>& P, MatrixXd& mx, MatrixXd& sm) {
+// Column-wise softmax over blocks: P[1..m-1].leftCols(nb) hold the logits of
+// actions 1..m-1 (reference logit 0 for action 0); on exit P[0..m-1].leftCols(nb)
+// hold the probabilities. All buffers are preallocated (no allocation here).
+void softmax_blocks(std::vector<MatrixXd>& P, Eigen::Index nb, MatrixXd& mx, MatrixXd& sm) {
   const int m = static_cast<int>(P.size());
-  const Eigen::Index R = P[1].rows(), C = P[1].cols();
-  mx.setZero(R, C);
-  for (int a = 1; a < m; ++a) mx.array() = mx.array().max(P[a].array());
-  P[0].resize(R, C);
-  P[0].array() = (-mx.array()).exp();
-  sm = P[0];
+  auto MX = mx.leftCols(nb);
+  auto SM = sm.leftCols(nb);
+  MX.setZero();
+  for (int a = 1; a < m; ++a) MX = MX.cwiseMax(P[a].leftCols(nb));
+  P[0].leftCols(nb).array() = (-MX.array()).exp();
+  SM = P[0].leftCols(nb);
   for (int a = 1; a < m; ++a) {
-    P[a].array() = (P[a].array() - mx.array()).exp();
-    sm.array() += P[a].array();
+    P[a].leftCols(nb).array() = (P[a].leftCols(nb).array() - MX.array()).exp();
+    SM += P[a].leftCols(nb);
   }
-  sm.array() = sm.array().inverse();
-  for (int a = 0; a < m; ++a) P[a].array() *= sm.array();
+  SM.array() = SM.array().inverse();
+  for (int a = 0; a < m; ++a) P[a].leftCols(nb).array() *= SM.array();
 }
-
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -84,63 +83,96 @@ MatrixXd DualSolution::W() const { return Eigen::Map<const MatrixXd>(theta.data(
 MatrixXd DualSolution::Z() const { return Eigen::Map<const MatrixXd>(z.data(), p, r); }
 
 // ---------------------------------------------------------------------------
-P4LProblem::P4LProblem(const P4LData& D) : data_(&D) {
+P4LProblem::P4LProblem(const P4LData& D) : P4LProblem(D, 0, 0) {}
+
+P4LProblem::P4LProblem(const P4LData& D, int max_initial, std::uint64_t seed) : data_(&D) {
   validate(D);
   n_ = static_cast<int>(D.psi.rows());
   d_ = static_cast<int>(D.psi.cols());
   m_ = D.num_actions;
   p_ = m_ * d_;
   N_ = static_cast<int>(D.start.size()) - 1;
-  n0_ = static_cast<int>(D.psi0.rows());
-  psiT_ = D.psi.transpose();
-  psinT_ = D.psi_next.transpose();
-  for (int t = 0; t < n_; ++t)
-    if (D.terminal[t]) psinT_.col(t).setZero();
-  psi0T_ = D.psi0.transpose();
-  psi0mean_ = psi0T_.rowwise().mean();
-  // Fixed chunks over individuals: at most 16, boundaries depend on N only.
-  const int nch = std::min(N_, 16);
-  chunk_.resize(nch + 1);
-  for (int c = 0; c <= nch; ++c)
-    chunk_[c] = static_cast<int>((static_cast<long long>(N_) * c) / nch);
-  A_.assign(static_cast<std::size_t>(N_) * m_, MatrixXd());
-  K_.assign(static_cast<std::size_t>(N_) * m_, MatrixXd());
+  const int n0all = static_cast<int>(D.psi0.rows());
+  // initial-state rows: all, or a seeded subsample without replacement (sorted)
+  init_rows_.resize(n0all);
+  std::iota(init_rows_.begin(), init_rows_.end(), 0);
+  if (max_initial > 0 && n0all > max_initial) {
+    std::mt19937_64 g = make_stream(seed, 0x70736930u /* "psi0" */);
+    for (int k = 0; k < max_initial; ++k) {
+      int j = k + static_cast<int>(unif01(g) * (n0all - k));
+      j = std::min(j, n0all - 1);
+      std::swap(init_rows_[k], init_rows_[j]);
+    }
+    init_rows_.resize(max_initial);
+    std::sort(init_rows_.begin(), init_rows_.end());
+  }
+  n0_ = static_cast<int>(init_rows_.size());
+  psi0s_.resize(n0_, d_);
+  for (int k = 0; k < n0_; ++k) psi0s_.row(k) = D.psi0.row(init_rows_[k]);
+  psi0sT_ = psi0s_.transpose();
+  psi0mean_ = psi0sT_.rowwise().mean();
+  // Fixed chunks over individuals, balanced by transitions; the boundaries
+  // depend on the data only (never on the thread count).
+  const int nch = std::max(1, std::min(32, N_ / 4));
+  chunk_.assign(nch + 1, 0);
+  chunk_[nch] = N_;
+  for (int c = 1; c < nch; ++c) {
+    const long long target = static_cast<long long>(n_) * c / nch;
+    int i = static_cast<int>(std::lower_bound(D.start.begin(), D.start.end(), target) - D.start.begin());
+    chunk_[c] = std::min(std::max(i, chunk_[c - 1] + 1), N_ - (nch - c));
+  }
+  maxT_ = 0;
+  for (int i = 0; i < N_; ++i) maxT_ = std::max(maxT_, D.start[i + 1] - D.start[i]);
+  const int d = d_, m = m_;
+  psiS_.resize(d, n_);
+  psinS_.resize(d, n_);
+  termS_.assign(n_, 0);
+  Ablk_.resize(d, static_cast<Eigen::Index>(N_) * m * d);
+  Kblk_.resize(d, static_cast<Eigen::Index>(N_) * m * d);
   bI_.setZero(p_, N_);
   trA_.setZero(N_);
   perm_.resize(n_);
   acnt_.assign(static_cast<std::size_t>(N_) * m_, 0);
-  const int d = d_, m = m_;
   runtime().parallel_for(static_cast<std::size_t>(N_), [&](std::size_t lo, std::size_t hi) {
+    std::vector<int> cnt(m), off(m);
+    VectorXd R(maxT_);
     for (std::size_t ii = lo; ii < hi; ++ii) {
       const int i = static_cast<int>(ii);
       const int s0 = D.start[i], s1 = D.start[i + 1];
-      std::vector<int> cnt(m, 0);
+      std::fill(cnt.begin(), cnt.end(), 0);
       for (int t = s0; t < s1; ++t) ++cnt[D.action(t)];
-      std::vector<int> off(m, s0);
+      off[0] = s0;
       for (int a = 1; a < m; ++a) off[a] = off[a - 1] + cnt[a - 1];
-      for (int t = s0; t < s1; ++t) perm_[off[D.action(t)]++] = t;
+      for (int t = s0; t < s1; ++t) {
+        const int q = off[D.action(t)]++;
+        perm_[q] = t;
+        psiS_.col(q) = D.psi.row(t).transpose();
+        termS_[q] = D.terminal[t];
+        if (D.terminal[t])
+          psinS_.col(q).setZero();
+        else
+          psinS_.col(q) = D.psi_next.row(t).transpose();
+      }
       int pos = s0;
       double tr = 0;
       for (int a = 0; a < m; ++a) {
-        acnt_[static_cast<std::size_t>(i) * m + a] = cnt[a];
-        MatrixXd X(d, cnt[a]);
-        VectorXd R(cnt[a]);
-        for (int k = 0; k < cnt[a]; ++k) {
-          X.col(k) = psiT_.col(perm_[pos + k]);
-          R(k) = D.reward(perm_[pos + k]);
-        }
-        MatrixXd Aa = MatrixXd::Zero(d, d), Ka = MatrixXd::Zero(d, d);
-        if (cnt[a] > 0) {
+        const int Ta = cnt[a];
+        acnt_[static_cast<std::size_t>(i) * m + a] = Ta;
+        const Eigen::Index col = (static_cast<Eigen::Index>(i) * m + a) * d;
+        auto Aa = Ablk_.middleCols(col, d);
+        auto Ka = Kblk_.middleCols(col, d);
+        if (Ta > 0) {
+          const auto X = psiS_.middleCols(pos, Ta);
+          for (int k = 0; k < Ta; ++k) R(k) = D.reward(perm_[pos + k]);
           Aa.noalias() = X * X.transpose();
-          bI_.block(a * d, i, d, 1).noalias() = X * R;
-          MatrixXd Xn(d, cnt[a]);
-          for (int k = 0; k < cnt[a]; ++k) Xn.col(k) = psinT_.col(perm_[pos + k]);  // 0 if terminal
-          Ka.noalias() = X * Xn.transpose();
+          Ka.noalias() = X * psinS_.middleCols(pos, Ta).transpose();
+          bI_.block(a * d, i, d, 1).noalias() = X * R.head(Ta);
+        } else {
+          Aa.setZero();
+          Ka.setZero();
         }
-        K_[static_cast<std::size_t>(i) * m + a] = std::move(Ka);
         tr += Aa.trace();
-        A_[static_cast<std::size_t>(i) * m + a] = std::move(Aa);
-        pos += cnt[a];
+        pos += Ta;
       }
       trA_(i) = tr;
     }
@@ -149,6 +181,19 @@ P4LProblem::P4LProblem(const P4LData& D) : data_(&D) {
 
 Gradient P4LProblem::evaluate(const Params& par, double gamma, double alpha, double dual_ridge,
                               bool want_grad) const {
+  Gradient out;
+  value_pass(par, gamma, alpha, dual_ridge, out);
+  if (want_grad) grad_pass(out);
+  return out;
+}
+
+void P4LProblem::complete_gradient(Gradient& g) const {
+  if (!ws_.have_last) throw std::logic_error("p4l: complete_gradient() before evaluate()");
+  grad_pass(g);
+}
+
+void P4LProblem::value_pass(const Params& par, double gamma, double alpha, double dual_ridge,
+                            Gradient& out) const {
   const P4LData& D = *data_;
   const int N = N_, n = n_, d = d_, m = m_, p = p_, n0 = n0_;
   const int r = static_cast<int>(par.U.cols());
@@ -161,139 +206,162 @@ Gradient P4LProblem::evaluate(const Params& par, double gamma, double alpha, dou
   const MatrixXd& Th = par.Theta;
   const MatrixXd& U = par.U;
   const int nch = static_cast<int>(chunk_.size()) - 1;
-  // Sub-blocks of individuals for the initial-state GEMMs: n0 x nb x m doubles <= ~2^20.
-  const int nb_max = std::max(1, static_cast<int>((1 << 20) / (static_cast<long long>(n0) * m)));
-
-  // P0[a-1] = psi0 Theta_a (n0 x r).
-  std::vector<MatrixXd> P0(m - 1);
-  for (int a = 1; a < m; ++a) P0[a - 1].noalias() = D.psi0 * Th.middleRows((a - 1) * d, d);
-
-  // ---- pass 1: policy at next states, B_i, and chunk sums of M, Sigma, b, c.
-  // Per chunk, M is kept as its r(r+1)/2 distinct p x p blocks (pair k <= l,
-  // stacked horizontally) and Sigma as r(r+1)/2 * m diagonal d x d blocks.
   const int npair = r * (r + 1) / 2;
+  const int nb_max = std::max(1, (1 << 14) / n0);  // individuals per initial-state sub-block
   Work& ws = ws_;
-  ws.Mc.resize(nch);
-  ws.Sc.resize(nch);
-  ws.bc.resize(nch);
-  ws.cc.resize(nch);
-  ws.trc.assign(nch, 0.0);
-  ws.Pi.resize(m, n);  // pi(.|S'_t), zero on terminal rows
-  ws.G.resize(p, N);   // g_i = E_nu[sum_a pi(a|S0;u_i) phi(S0,a)]
+  ws.have_last = false;
+  ws.ch.resize(nch);
+  ws.Pi.resize(m, n);
+  ws.G.resize(p, N);
+  ws.P0.resize(m - 1);
+  for (int a = 1; a < m; ++a) ws.P0[a - 1].noalias() = psi0s_ * Th.middleRows((a - 1) * d, d);
+  // U-only sums (Sigma, b, A and K parts of M) are reused while U is unchanged.
+  const bool ucache = ws.ucache_valid && ws.Ucache.rows() == N && ws.Ucache.cols() == r &&
+                      (ws.Ucache.array() == U.array()).all();
   MatrixXd& Pi = ws.Pi;
   MatrixXd& G = ws.G;
+  const std::vector<MatrixXd>& P0 = ws.P0;
+
+  // ---- pass 1: policy at next states, B_i, and chunk sums
   runtime().parallel_for(static_cast<std::size_t>(nch), [&](std::size_t lo, std::size_t hi) {
-    MatrixXd ThU(d, std::max(1, m - 1)), L, X, Y, Bi(p, p), Ci(p, p), wk1, wk2;
-    std::vector<MatrixXd> Pi0(m);
-    for (std::size_t ch = lo; ch < hi; ++ch) {
-      const int i0 = chunk_[ch], i1 = chunk_[ch + 1];
-      MatrixXd& Mp = ws.Mc[ch];
-      MatrixXd& Sp = ws.Sc[ch];
-      Mp.setZero(p, static_cast<Eigen::Index>(npair) * p);
-      Sp.setZero(d, static_cast<Eigen::Index>(npair) * m * d);
-      ws.bc[ch].setZero(pr);
-      ws.cc[ch].setZero(pr);
-      // initial-state term, in sub-blocks
-      for (int j0 = i0; j0 < i1; j0 += nb_max) {
-        const int nb = std::min(nb_max, i1 - j0);
-        const MatrixXd Uc = U.middleRows(j0, nb).transpose();  // r x nb
-        for (int a = 1; a < m; ++a) Pi0[a].noalias() = P0[a - 1] * Uc;
-        softmax_mats(Pi0, wk1, wk2);
+    VectorXd u(r);
+    MatrixXd ThU(d, std::max(1, m - 1));
+    for (std::size_t cix = lo; cix < hi; ++cix) {
+      Chunk& C = ws.ch[cix];
+      const int i0 = chunk_[cix], i1 = chunk_[cix + 1];
+      const int nbc = std::min(nb_max, i1 - i0);
+      C.L.resize(std::max(1, m - 1), maxT_);
+      C.Y.resize(std::max(1, m - 1) * d, maxT_);
+      C.Bv.resize(d, std::max(1, m - 1) * d);
+      C.MB.setZero(d, static_cast<Eigen::Index>(npair) * m * (m - 1) * d);
+      C.c.setZero(pr);
+      if (!ucache) {
+        C.SA.setZero(d, static_cast<Eigen::Index>(npair) * m * d);
+        C.MK.setZero(d, static_cast<Eigen::Index>(npair) * m * d);
+        C.b.setZero(pr);
+        C.tr = 0;
+      }
+      // initial-state term g_i = E_nu[sum_a pi(a|S0;u_i) phi(S0,a)], in sub-blocks
+      C.P0.resize(m);
+      for (int a = 0; a < m; ++a) C.P0[a].resize(n0, nbc);
+      C.wk1.resize(n0, nbc);
+      C.wk2.resize(n0, nbc);
+      C.Uc.resize(r, nbc);
+      for (int j0 = i0; j0 < i1; j0 += nbc) {
+        const int nb = std::min(nbc, i1 - j0);
+        C.Uc.leftCols(nb) = U.middleRows(j0, nb).transpose();
+        for (int a = 1; a < m; ++a) C.P0[a].leftCols(nb).noalias() = P0[a - 1] * C.Uc.leftCols(nb);
+        softmax_blocks(C.P0, nb, C.wk1, C.wk2);
         // block 0 from sum_a pi_a = 1: G_0 = mean(psi0) - sum_{a>=1} G_a
         G.block(0, j0, d, nb).colwise() = psi0mean_;
         for (int a = 1; a < m; ++a) {
-          G.block(a * d, j0, d, nb).noalias() = (psi0T_ * Pi0[a]) * (1.0 / n0);
+          G.block(a * d, j0, d, nb).noalias() = (psi0sT_ * C.P0[a].leftCols(nb)) * (1.0 / n0);
           G.block(0, j0, d, nb) -= G.block(a * d, j0, d, nb);
         }
       }
       for (int i = i0; i < i1; ++i) {
         const int s0 = D.start[i], T = D.start[i + 1] - s0;
-        const VectorXd u = U.row(i).transpose();
+        u = U.row(i).transpose();
         for (int a = 1; a < m; ++a) ThU.col(a - 1).noalias() = Th.middleRows((a - 1) * d, d) * u;
-        L.noalias() = ThU.leftCols(m - 1).transpose() * psinT_.middleCols(s0, T);
+        auto L = C.L.leftCols(T);
+        L.noalias() = ThU.leftCols(m - 1).transpose() * psinS_.middleCols(s0, T);
         for (int t = 0; t < T; ++t) {
-          if (D.terminal[s0 + t]) {
+          if (termS_[s0 + t])
             Pi.col(s0 + t).setZero();
-          } else {
+          else
             softmax_ref(L.col(t), Pi.col(s0 + t));
-          }
         }
-        // B_i = sum_t phi_t phibar_t': block row a from the transitions with action a.
+        // policy-dependent blocks of B_i: Bv_a = sum_{t: a_t = a} psi_t [pi_b(S'_t) psi(S'_t)]_{b>=1}'
         int pos = s0;
         for (int a = 0; a < m; ++a) {
           const int Ta = acnt_[static_cast<std::size_t>(i) * m + a];
-          if (Ta == 0) {
-            Bi.middleRows(a * d, d).setZero();
-            continue;
-          }
-          X.resize(d, Ta);
-          Y.resize(p - d, Ta);
-          for (int k = 0; k < Ta; ++k) {
-            const int t = perm_[pos + k];
-            X.col(k) = psiT_.col(t);
-            for (int b = 1; b < m; ++b) Y.block((b - 1) * d, k, d, 1) = Pi(b, t) * psinT_.col(t);
-          }
-          Bi.block(a * d, d, d, p - d).noalias() = X * Y.transpose();
-          // pi sums to one on non-terminal rows: block (a,0) from the precomputed K
-          Bi.block(a * d, 0, d, d) = K_[static_cast<std::size_t>(i) * m + a];
-          for (int b = 1; b < m; ++b) Bi.block(a * d, 0, d, d) -= Bi.block(a * d, b * d, d, d);
+          if (Ta == 0) continue;
+          auto Y = C.Y.leftCols(Ta);
+          for (int k = 0; k < Ta; ++k)
+            for (int b = 1; b < m; ++b)
+              Y.block((b - 1) * d, k, d, 1) = Pi(b, pos + k) * psinS_.col(pos + k);
+          C.Bv.noalias() = psiS_.middleCols(pos, Ta) * Y.transpose();
+          int kl = 0;
+          for (int k = 0; k < r; ++k)
+            for (int l = k; l < r; ++l, ++kl)
+              C.MB.middleCols((static_cast<Eigen::Index>(kl) * m + a) * (m - 1) * d, (m - 1) * d) +=
+                  (u(k) * u(l)) * C.Bv;
           pos += Ta;
         }
-        Ci = -gamma * Bi;
-        for (int a = 0; a < m; ++a) Ci.block(a * d, a * d, d, d) += A_[static_cast<std::size_t>(i) * m + a];
-        int kl = 0;
-        for (int k = 0; k < r; ++k)
-          for (int l = k; l < r; ++l, ++kl) {
-            const double ukl = u(k) * u(l);
-            Mp.middleCols(static_cast<Eigen::Index>(kl) * p, p) += ukl * Ci;
-            for (int a = 0; a < m; ++a)
-              Sp.middleCols((static_cast<Eigen::Index>(kl) * m + a) * d, d) +=
-                  ukl * A_[static_cast<std::size_t>(i) * m + a];
-          }
-        for (int k = 0; k < r; ++k) {
-          ws.bc[ch].segment(k * p, p) += u(k) * bI_.col(i);
-          ws.cc[ch].segment(k * p, p) += u(k) * G.col(i);
+        for (int k = 0; k < r; ++k) C.c.segment(k * p, p) += u(k) * G.col(i);
+        if (!ucache) {
+          int kl = 0;
+          for (int k = 0; k < r; ++k)
+            for (int l = k; l < r; ++l, ++kl) {
+              const double ukl = u(k) * u(l);
+              const Eigen::Index col = static_cast<Eigen::Index>(kl) * m * d;
+              const Eigen::Index icol = static_cast<Eigen::Index>(i) * m * d;
+              C.SA.middleCols(col, m * d) += ukl * Ablk_.middleCols(icol, m * d);
+              C.MK.middleCols(col, m * d) += ukl * Kblk_.middleCols(icol, m * d);
+            }
+          for (int k = 0; k < r; ++k) C.b.segment(k * p, p) += u(k) * bI_.col(i);
+          C.tr += u.squaredNorm() * trA_(i);
         }
-        ws.trc[ch] += u.squaredNorm() * trA_(i);
       }
     }
   });
   // serial reduction in chunk order
-  MatrixXd Mb = ws.Mc[0], Sb = ws.Sc[0];
-  VectorXd b = ws.bc[0], c = ws.cc[0];
-  double trS = ws.trc[0];
-  for (int ch = 1; ch < nch; ++ch) {
-    Mb += ws.Mc[ch];
-    Sb += ws.Sc[ch];
-    b += ws.bc[ch];
-    c += ws.cc[ch];
-    trS += ws.trc[ch];
+  if (!ucache) {
+    ws.SAsum = ws.ch[0].SA;
+    ws.MKsum = ws.ch[0].MK;
+    ws.bsum = ws.ch[0].b;
+    ws.trsum = ws.ch[0].tr;
+    for (int c = 1; c < nch; ++c) {
+      ws.SAsum += ws.ch[c].SA;
+      ws.MKsum += ws.ch[c].MK;
+      ws.bsum += ws.ch[c].b;
+      ws.trsum += ws.ch[c].tr;
+    }
+    ws.Ucache = U;
+    ws.ucache_valid = true;
   }
-  MatrixXd M(pr, pr), S = MatrixXd::Zero(pr, pr);
+  MatrixXd MBs = ws.ch[0].MB;
+  VectorXd c = ws.ch[0].c;
+  for (int ch = 1; ch < nch; ++ch) {
+    MBs += ws.ch[ch].MB;
+    c += ws.ch[ch].c;
+  }
+  // assemble M = sum_i (u u') (x) (A_i - gamma B_i) and Sigma (symmetric in the pair (k, l))
+  MatrixXd M = MatrixXd::Zero(pr, pr), S = MatrixXd::Zero(pr, pr);
   {
     int kl = 0;
     for (int k = 0; k < r; ++k)
       for (int l = k; l < r; ++l, ++kl) {
-        M.block(k * p, l * p, p, p) = Mb.middleCols(static_cast<Eigen::Index>(kl) * p, p);
-        if (l != k) M.block(l * p, k * p, p, p) = M.block(k * p, l * p, p, p);
+        auto Mkl = M.block(k * p, l * p, p, p);
+        auto Skl = S.block(k * p, l * p, p, p);
         for (int a = 0; a < m; ++a) {
-          S.block(k * p + a * d, l * p + a * d, d, d) =
-              Sb.middleCols((static_cast<Eigen::Index>(kl) * m + a) * d, d);
-          if (l != k) S.block(l * p + a * d, k * p + a * d, d, d) = S.block(k * p + a * d, l * p + a * d, d, d);
+          const Eigen::Index col = (static_cast<Eigen::Index>(kl) * m + a) * d;
+          Skl.block(a * d, a * d, d, d) = ws.SAsum.middleCols(col, d);
+          Mkl.block(a * d, a * d, d, d) += ws.SAsum.middleCols(col, d);
+          Mkl.block(a * d, 0, d, d) -= gamma * ws.MKsum.middleCols(col, d);
+          for (int b = 1; b < m; ++b) {
+            const auto Bab = MBs.middleCols(((static_cast<Eigen::Index>(kl) * m + a) * (m - 1) + (b - 1)) * d, d);
+            Mkl.block(a * d, b * d, d, d) -= gamma * Bab;
+            Mkl.block(a * d, 0, d, d) += gamma * Bab;
+          }
+        }
+        if (l != k) {
+          M.block(l * p, k * p, p, p) = Mkl;
+          S.block(l * p, k * p, p, p) = Skl;
         }
       }
   }
+  VectorXd b = ws.bsum;
   M /= n;
   S /= n;
   b /= n;
   c *= (1.0 - gamma) / N;
-  trS /= n;
+  const double trS = ws.trsum / n;
   const double eps = dual_ridge * trS / pr;
   M.diagonal().array() += eps;
   S.diagonal().array() += eps;
 
-  // ---- closed-form dual
-  Gradient out;
+  // ---- closed-form dual (one LU of M serves M^-1 and M^-T)
   DualSolution& ds = out.dual;
   ds.alpha = alpha;
   ds.gamma = gamma;
@@ -301,10 +369,9 @@ Gradient P4LProblem::evaluate(const Params& par, double gamma, double alpha, dou
   ds.p = p;
   ds.r = r;
   Eigen::PartialPivLU<MatrixXd> lu(M);
-  Eigen::PartialPivLU<MatrixXd> luT(M.transpose());
   ds.rcond = lu.rcond();
   ds.w = lu.solve(b);
-  ds.z = luT.solve(c);
+  ds.z = lu.transpose().solve(c);
   const VectorXd Sz = S * ds.z;
   ds.s = std::sqrt(std::max(0.0, ds.z.dot(Sz)));
   ds.lambda = ds.s;
@@ -313,101 +380,146 @@ Gradient P4LProblem::evaluate(const Params& par, double gamma, double alpha, dou
   const double aos = (ds.s > 0) ? alpha / ds.s : 0.0;
   ds.theta = ds.w;
   if (aos > 0) ds.theta -= aos * lu.solve(Sz);
-  if (alpha > 0) {
-    ds.beta = S.ldlt().solve(b - M * ds.theta) / alpha;
-  } else {
+  // beta* = Sigma^-1 (b - M theta*) / alpha = Sigma^-1 (aos Sigma z) / alpha = z / s
+  if (alpha > 0 && ds.s > 0)
+    ds.beta = ds.z / ds.s;
+  else
     ds.beta.setZero(pr);
-  }
   ds.b = std::move(b);
   ds.c = std::move(c);
   ds.M = std::move(M);
   ds.Sigma = std::move(S);
-  if (!want_grad) return out;
+  ws.last.Theta = Th;
+  ws.last.U = U;
+  ws.gamma = gamma;
+  ws.dual_ridge = dual_ridge;
+  ws.have_last = true;
+}
 
-  // ---- pass 2: gradient by the adjoint identity
-  //   dV = theta*' dc + z' db - z' dM theta* - (alpha/(2 s)) z' dSigma z
+// Gradient by the adjoint identity
+//   dV = theta*' dc + z' db - z' dM theta* - (alpha/(2 s)) z' dSigma z
+// for the parameters of the last value_pass (its Pi and G are reused).
+void P4LProblem::grad_pass(Gradient& out) const {
+  const P4LData& D = *data_;
+  Work& ws = ws_;
+  const Params& par = ws.last;
+  const double gamma = ws.gamma, dual_ridge = ws.dual_ridge;
+  const DualSolution& ds = out.dual;
+  const int N = N_, n = n_, d = d_, m = m_, p = p_, n0 = n0_;
+  const int r = static_cast<int>(par.U.cols());
+  const int pr = p * r;
+  if (ds.theta.size() != pr || ds.z.size() != pr)
+    throw std::logic_error("p4l: complete_gradient(): dual solution does not match the last evaluation");
+  const MatrixXd& Th = par.Theta;
+  const MatrixXd& U = par.U;
+  const int nch = static_cast<int>(chunk_.size()) - 1;
+  const int nb_max = std::max(1, (1 << 14) / n0);
+  const MatrixXd& Pi = ws.Pi;
+  const MatrixXd& G = ws.G;
+  const std::vector<MatrixXd>& P0 = ws.P0;
+  const double alpha = ds.alpha;
+  const double aos = (ds.s > 0) ? alpha / ds.s : 0.0;
   const Eigen::Map<const MatrixXd> Wt(ds.theta.data(), p, r), Z(ds.z.data(), p, r);
   // derivative of eps: d eps / d u_i = dual_ridge/(p r) * (2/n) tr(A_i) u_i
   const double eps_coef =
       -(dual_ridge / pr) * (2.0 / n) * (ds.z.dot(ds.theta) + 0.5 * aos * ds.z.squaredNorm());
-  std::vector<MatrixXd> Q0(m);  // psi0 Wt_a (n0 x r)
-  for (int a = 0; a < m; ++a) Q0[a].noalias() = D.psi0 * Wt.middleRows(a * d, d);
+  ws.Q0.resize(m);  // psi0 Wt_a (n0 x r)
+  for (int a = 0; a < m; ++a) ws.Q0[a].noalias() = psi0s_ * Wt.middleRows(a * d, d);
+  const std::vector<MatrixXd>& Q0 = ws.Q0;
   out.dU.resize(N, r);
-  std::vector<MatrixXd>& dTc = ws.dTc;
-  dTc.resize(nch);
   const double c_init = (1.0 - gamma) / N;
   runtime().parallel_for(static_cast<std::size_t>(nch), [&](std::size_t lo, std::size_t hi) {
-    MatrixXd H(d, m), Fm, Qn, Coef, E, FP, Bw(d, m), Btz(d, m), Hi(d, m);
-    std::vector<MatrixXd> Pi0(m), Qa(m);
-    MatrixXd H0;  // d x (m * nb) for the current sub-block (columns of action 0 unused)
-    MatrixXd Vb, wk1, wk2;
-    VectorXd om(p), ze(p), Aom(p), Aze(p), gu(r);
-    for (std::size_t ch = lo; ch < hi; ++ch) {
-      const int i0 = chunk_[ch], i1 = chunk_[ch + 1];
-      MatrixXd& dT = dTc[ch];
-      dT.setZero((m - 1) * d, r);
-      for (int j0 = i0; j0 < i1; j0 += nb_max) {
-        const int nb = std::min(nb_max, i1 - j0);
-        const MatrixXd Uc = U.middleRows(j0, nb).transpose();
-        for (int a = 1; a < m; ++a) Pi0[a].noalias() = P0[a - 1] * Uc;
-        softmax_mats(Pi0, wk1, wk2);
-        Vb.resize(n0, nb);
+    VectorXd u(r), om(p), ze(p), Aom(p), Aze(p), gu(r);
+    for (std::size_t cix = lo; cix < hi; ++cix) {
+      Chunk& C = ws.ch[cix];
+      const int i0 = chunk_[cix], i1 = chunk_[cix + 1];
+      const int nbc = std::min(nb_max, i1 - i0);
+      C.dT.setZero((m - 1) * d, r);
+      C.Q0.resize(m);
+      for (int a = 0; a < m; ++a) C.Q0[a].resize(n0, nbc);
+      C.Vb.resize(n0, nbc);
+      C.H0.resize(d, static_cast<Eigen::Index>(m) * nbc);
+      C.Qn.resize(m, maxT_);
+      C.f.resize(maxT_);
+      C.vb.resize(maxT_);
+      C.Coef.resize(std::max(1, m - 1), maxT_);
+      C.FP.resize(m, maxT_);
+      C.H.resize(d, std::max(1, m - 1));
+      C.Bw.resize(d, m);
+      C.Btz.resize(d, m);
+      C.Hi.resize(d, m);
+      for (int j0 = i0; j0 < i1; j0 += nbc) {
+        const int nb = std::min(nbc, i1 - j0);
+        C.Uc.leftCols(nb) = U.middleRows(j0, nb).transpose();
+        const auto Uc = C.Uc.leftCols(nb);
+        for (int a = 1; a < m; ++a) C.P0[a].leftCols(nb).noalias() = P0[a - 1] * Uc;
+        softmax_blocks(C.P0, nb, C.wk1, C.wk2);
+        auto Vb = C.Vb.leftCols(nb);
         for (int a = 0; a < m; ++a) {
-          Qa[a].noalias() = Q0[a] * Uc;
+          C.Q0[a].leftCols(nb).noalias() = Q0[a] * Uc;
           if (a == 0)
-            Vb.array() = Pi0[a].array() * Qa[a].array();
+            Vb.array() = C.P0[a].leftCols(nb).array() * C.Q0[a].leftCols(nb).array();
           else
-            Vb.array() += Pi0[a].array() * Qa[a].array();
+            Vb.array() += C.P0[a].leftCols(nb).array() * C.Q0[a].leftCols(nb).array();
         }
-        H0.resize(d, static_cast<Eigen::Index>(m) * nb);
         for (int a = 1; a < m; ++a) {
-          Qa[a].array() = Pi0[a].array() * (Qa[a].array() - Vb.array());
-          H0.middleCols(static_cast<Eigen::Index>(a) * nb, nb).noalias() =
-              (psi0T_ * Qa[a]) * (c_init / n0);
+          auto Qa = C.Q0[a].leftCols(nb);
+          Qa.array() = C.P0[a].leftCols(nb).array() * (Qa.array() - Vb.array());
+          C.H0.middleCols(static_cast<Eigen::Index>(a) * nb, nb).noalias() = (psi0sT_ * Qa) * (c_init / n0);
         }
         for (int i = j0; i < j0 + nb; ++i) {
           const int s0 = D.start[i], T = D.start[i + 1] - s0;
-          const VectorXd u = U.row(i).transpose();
+          u = U.row(i).transpose();
           om.noalias() = Wt * u;
           ze.noalias() = Z * u;
           const Eigen::Map<const MatrixXd> Om(om.data(), d, m), Zm(ze.data(), d, m);
-          Fm.noalias() = Zm.transpose() * psiT_.middleCols(s0, T);   // m x T
-          Qn.noalias() = Om.transpose() * psinT_.middleCols(s0, T);  // m x T
-          Coef.resize(T, m);
-          E.setZero(T, m);
-          FP.resize(T, m);
-          for (int t = 0; t < T; ++t) {
-            const int a_t = D.action(s0 + t);
-            const double f = Fm(a_t, t);
-            double vb = 0;
-            for (int a = 0; a < m; ++a) vb += Pi(a, s0 + t) * Qn(a, t);
-            E(t, a_t) = vb;
-            for (int a = 0; a < m; ++a) {
-              const double pa = Pi(a, s0 + t);
-              FP(t, a) = f * pa;
-              Coef(t, a) = f * pa * (Qn(a, t) - vb);
-            }
-          }
-          H.noalias() = psinT_.middleCols(s0, T) * Coef;   // sum_t f pi adv psi'
-          Bw.noalias() = psiT_.middleCols(s0, T) * E;      // B_i omega, d x m blocks
-          Btz.noalias() = psinT_.middleCols(s0, T) * FP;   // B_i' zeta
+          const auto PiI = Pi.middleCols(s0, T);
+          auto Qn = C.Qn.leftCols(T);
+          Qn.noalias() = Om.transpose() * psinS_.middleCols(s0, T);  // m x T
+          // f_t = phi_t' Z u (the dual weight of transition t), by action block
+          int pos = s0;
           for (int a = 0; a < m; ++a) {
-            const MatrixXd& Aa = A_[static_cast<std::size_t>(i) * m + a];
+            const int Ta = acnt_[static_cast<std::size_t>(i) * m + a];
+            if (Ta > 0) C.f.segment(pos - s0, Ta).noalias() = psiS_.middleCols(pos, Ta).transpose() * Zm.col(a);
+            pos += Ta;
+          }
+          auto vb = C.vb.head(T);
+          vb = PiI.cwiseProduct(Qn).colwise().sum().transpose();  // sum_a pi_a Qt(S', a)
+          for (int a = 0; a < m; ++a) {
+            C.FP.row(a).head(T) = C.f.head(T).transpose().cwiseProduct(PiI.row(a));
+            if (a > 0)
+              C.Coef.row(a - 1).head(T) =
+                  C.FP.row(a).head(T).cwiseProduct(Qn.row(a) - vb.transpose());
+          }
+          const auto Psn = psinS_.middleCols(s0, T);
+          C.H.noalias() = Psn * C.Coef.leftCols(T).transpose();    // sum_t f pi_a adv_a psi'
+          C.Btz.noalias() = Psn * C.FP.leftCols(T).transpose();    // B_i' zeta, d x m blocks
+          pos = s0;
+          for (int a = 0; a < m; ++a) {                              // B_i omega, d x m blocks
+            const int Ta = acnt_[static_cast<std::size_t>(i) * m + a];
+            if (Ta > 0)
+              C.Bw.col(a).noalias() = psiS_.middleCols(pos, Ta) * vb.segment(pos - s0, Ta);
+            else
+              C.Bw.col(a).setZero();
+            pos += Ta;
+          }
+          for (int a = 0; a < m; ++a) {
+            const auto Aa = Ablk_.middleCols((static_cast<Eigen::Index>(i) * m + a) * d, d);
             Aom.segment(a * d, d).noalias() = Aa * om.segment(a * d, d);
             Aze.segment(a * d, d).noalias() = Aa * ze.segment(a * d, d);
           }
-          const Eigen::Map<const VectorXd> bw(Bw.data(), p), btz(Btz.data(), p);
+          const Eigen::Map<const VectorXd> bw(C.Bw.data(), p), btz(C.Btz.data(), p);
           // policy-gradient vectors h_{i,a} (d), a >= 1
-          Hi = H * (gamma / n);
-          for (int a = 1; a < m; ++a) Hi.col(a) += H0.col(static_cast<Eigen::Index>(a) * nb + (i - j0));
+          for (int a = 1; a < m; ++a)
+            C.Hi.col(a) = C.H.col(a - 1) * (gamma / n) + C.H0.col(static_cast<Eigen::Index>(a) * nb + (i - j0));
           gu.noalias() = c_init * (Wt.transpose() * G.col(i));
           gu.noalias() += (1.0 / n) * (Z.transpose() * bI_.col(i));
           gu.noalias() -= (1.0 / n) * (Z.transpose() * (Aom - gamma * bw));
           gu.noalias() -= (1.0 / n) * (Wt.transpose() * (Aze - gamma * btz));
           gu.noalias() -= (aos / n) * (Z.transpose() * Aze);
           for (int a = 1; a < m; ++a) {
-            gu.noalias() += Th.middleRows((a - 1) * d, d).transpose() * Hi.col(a);
-            dT.middleRows((a - 1) * d, d).noalias() += Hi.col(a) * u.transpose();
+            gu.noalias() += Th.middleRows((a - 1) * d, d).transpose() * C.Hi.col(a);
+            C.dT.middleRows((a - 1) * d, d).noalias() += C.Hi.col(a) * u.transpose();
           }
           gu += (eps_coef * trA_(i)) * u;
           out.dU.row(i) = gu.transpose();
@@ -416,10 +528,8 @@ Gradient P4LProblem::evaluate(const Params& par, double gamma, double alpha, dou
     }
   });
   out.dTheta.setZero((m - 1) * d, r);
-  for (int ch = 0; ch < nch; ++ch) out.dTheta += dTc[ch];
-  return out;
+  for (int ch = 0; ch < nch; ++ch) out.dTheta += ws.ch[ch].dT;
 }
-
 DualSolution solve_dual(const P4LData& data, const Params& par, double gamma, double alpha,
                         double dual_ridge) {
   P4LProblem prob(data);

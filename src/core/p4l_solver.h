@@ -83,39 +83,86 @@ struct Gradient {
 
 // Cached sufficient statistics (A_i blocks, b_i) for repeated evaluations.
 // Holds a pointer to `data`, which must outlive the object.
+//
+// Initial states: with max_initial > 0 and n0 > max_initial, the shared
+// initial-state distribution nu is replaced by a fixed subsample of
+// max_initial rows of psi0, drawn without replacement from a stream seeded by
+// `seed` (sorted, so the subsample does not depend on thread count or call
+// order). This bounds the O(N n0) initial-state work; the one-argument
+// constructor (used by solve_dual() and grad()) always uses all rows.
+//
+// Cost per evaluate(): O(n d^2 (m-1)) for the policy-dependent part of M, plus
+// O(N n0 (r + d) m) for c; the data-only parts that depend on U alone
+// (Sigma, b, the A and K parts of M) are cached and reused while U is
+// unchanged (e.g. across a Theta line search). Results are a pure function of
+// (Theta, U, gamma, alpha, dual_ridge): caching never changes a bit.
 class P4LProblem {
  public:
   explicit P4LProblem(const P4LData& data);
+  P4LProblem(const P4LData& data, int max_initial, std::uint64_t seed);
   int N() const { return N_; }
   int n() const { return n_; }
   int d() const { return d_; }
   int m() const { return m_; }
   int p() const { return p_; }
+  int n0() const { return n0_; }  // initial states actually used (after subsampling)
+  const std::vector<int>& initial_rows() const { return init_rows_; }  // rows of psi0 used
   // Closed-form dual; with want_grad also the exact gradient of V.
   Gradient evaluate(const Params& par, double gamma, double alpha, double dual_ridge,
                     bool want_grad) const;
+  // Fills g.dTheta and g.dU for `g`, the result of the most recent evaluate()
+  // call on this object (made with want_grad = false). Bitwise identical to
+  // evaluate(..., true). Lets line searches pay for the gradient only for
+  // accepted trial points.
+  void complete_gradient(Gradient& g) const;
 
  private:
+  void value_pass(const Params& par, double gamma, double alpha, double dual_ridge,
+                  Gradient& out) const;
+  void grad_pass(Gradient& out) const;
   const P4LData* data_;
   int N_, n_, d_, m_, p_, n0_;
-  Eigen::MatrixXd psiT_, psinT_;   // d x n (transposed copies: contiguous columns)
-  Eigen::MatrixXd psi0T_;          // d x n0
-  Eigen::VectorXd psi0mean_;       // d: mean of psi0
-  std::vector<Eigen::MatrixXd> A_; // N*m blocks d x d: A_i = blockdiag_a A_[i*m+a]
-  std::vector<Eigen::MatrixXd> K_; // N*m: sum over non-terminal t with a_t = a of psi_t psi'_t'
+  Eigen::MatrixXd psiS_, psinS_;   // d x n: psi(S_t)', psi(S'_t)' with rows of each individual
+                                   // sorted by action (permutation perm_); psinS_ = 0 if terminal
+  std::vector<char> termS_;        // n: terminal flags in the same order
+  std::vector<int> init_rows_;     // rows of psi0 used for nu
+  Eigen::MatrixXd psi0s_, psi0sT_; // n0 x d initial-state features used, and d x n0
+  Eigen::VectorXd psi0mean_;       // d: mean of the used psi0 rows
+  Eigen::MatrixXd Ablk_;           // d x (N m d): A_i block a at columns (i m + a) d
+  Eigen::MatrixXd Kblk_;           // d x (N m d): sum over non-terminal t with a_t = a of psi_t psi'_t'
                                    // (so B_i block (a,0) = K - sum_{b>=1} block (a,b))
   Eigen::MatrixXd bI_;             // p x N: b_i
   Eigen::VectorXd trA_;            // N: tr(A_i)
   std::vector<int> perm_;          // n: within each individual, rows sorted by action
   std::vector<int> acnt_;          // N*m: number of transitions of i with action a
-  std::vector<int> chunk_;         // chunk boundaries over individuals (depend on N only)
-  // Reusable workspace (per-chunk partial sums, policy at next states, g_i).
-  // evaluate() is therefore not re-entrant: one evaluation at a time per object.
+  std::vector<int> chunk_;         // chunk boundaries over individuals (depend on the data only)
+  int maxT_ = 0;                   // max_i T_i
+  // Reusable workspace: per-chunk partial sums and scratch, the policy at next
+  // states, the U-only cache. evaluate() is therefore not re-entrant: one
+  // evaluation at a time per object.
+  struct Chunk {
+    Eigen::MatrixXd MB;            // d x (npair m (m-1) d): sum_i u_k u_l B_i blocks (a, b>=1)
+    Eigen::MatrixXd SA, MK;        // d x (npair m d): sum_i u_k u_l A_ia, u_k u_l K_ia
+    Eigen::VectorXd b, c;          // p r
+    double tr = 0;
+    Eigen::MatrixXd dT;            // (m-1) d x r
+    // scratch
+    Eigen::MatrixXd L, Y, Bv, Uc, Vb, H0, wk1, wk2, Fm, Qn, Coef, FP, H, Bw, Btz, Hi;
+    Eigen::VectorXd f, vb;
+    std::vector<Eigen::MatrixXd> P0, Q0;
+  };
   struct Work {
-    std::vector<Eigen::MatrixXd> Mc, Sc, dTc;
-    std::vector<Eigen::VectorXd> bc, cc;
-    std::vector<double> trc;
-    Eigen::MatrixXd Pi, G;
+    std::vector<Chunk> ch;
+    Eigen::MatrixXd Pi, G;         // m x n (permuted order, 0 on terminal rows), p x N
+    Eigen::MatrixXd Ucache;        // U for which the U-only sums are valid
+    bool ucache_valid = false;
+    Eigen::MatrixXd SAsum, MKsum;  // reduced U-only sums
+    Eigen::VectorXd bsum;
+    double trsum = 0;
+    std::vector<Eigen::MatrixXd> P0, Q0;  // psi0 Theta_a, psi0 Wt_a (n0 x r)
+    Params last;                   // parameters of the most recent evaluate()
+    double gamma = 0, dual_ridge = 0;
+    bool have_last = false;
   };
   mutable Work ws_;
 };
@@ -186,6 +233,11 @@ struct Control {
   double grow = 1.5;          // step growth after an accepted step
   int max_backtrack = 40;
   double max_step = 1e8;
+  // Initial-state subsample: when the number of initial states n0 exceeds
+  // max_initial (> 0), nu is a fixed subsample of max_initial rows of psi0
+  // (without replacement, seeded by `seed`); 0 uses every row. The initial-state
+  // term costs O(N n0) per evaluation, so this matters for N in the thousands.
+  int max_initial = 1000;
 };
 
 struct Trace {
