@@ -37,23 +37,32 @@ inline void softmax_ref(const In& logits, Out&& out) {
 
 void fail(const std::string& msg) { throw std::invalid_argument("p4l: " + msg); }
 
-// Column-wise softmax over blocks: P[1..m-1].leftCols(nb) hold the logits of
-// actions 1..m-1 (reference logit 0 for action 0); on exit P[0..m-1].leftCols(nb)
-// hold the probabilities. All buffers are preallocated (no allocation here).
-void softmax_blocks(std::vector<MatrixXd>& P, Eigen::Index nb, MatrixXd& mx, MatrixXd& sm) {
-  const int m = static_cast<int>(P.size());
-  auto MX = mx.leftCols(nb);
-  auto SM = sm.leftCols(nb);
-  MX.setZero();
-  for (int a = 1; a < m; ++a) MX = MX.cwiseMax(P[a].leftCols(nb));
-  P[0].leftCols(nb).array() = (-MX.array()).exp();
-  SM = P[0].leftCols(nb);
-  for (int a = 1; a < m; ++a) {
-    P[a].leftCols(nb).array() = (P[a].leftCols(nb).array() - MX.array()).exp();
-    SM += P[a].leftCols(nb);
+// Row-wise softmax with reference logit 0 for action 0: L (K x (m-1)) holds the
+// logits of actions 1..m-1, P (K x m) receives the probabilities. Vectorised
+// over rows; for m = 2 the logistic form pi_1 = 1/(1+exp(-l)) (exp overflow
+// gives the correct limit 0), pi_0 = 1 - pi_1 (absolute accuracy, which is all
+// the sums over actions need; B's action-0 block is formed by the same
+// complement). w1, w2: scratch (>= K).
+template <class LT, class PT>
+void softmax_rows(const LT& L, PT&& P, Eigen::ArrayXd& w1, Eigen::ArrayXd& w2) {
+  const Eigen::Index K = L.rows();
+  const Eigen::Index m1 = L.cols();
+  auto e = w1.head(K);
+  auto s = w2.head(K);
+  if (m1 == 1) {
+    P.col(1).array() = (1.0 + (-L.col(0).array()).exp()).inverse();
+    P.col(0).array() = 1.0 - P.col(1).array();
+    return;
   }
-  SM.array() = SM.array().inverse();
-  for (int a = 0; a < m; ++a) P[a].leftCols(nb).array() *= SM.array();
+  e = L.rowwise().maxCoeff().array().max(0.0);
+  P.col(0).array() = (-e).exp();
+  s = P.col(0).array();
+  for (Eigen::Index a = 0; a < m1; ++a) {
+    P.col(a + 1).array() = (L.col(a).array() - e).exp();
+    s += P.col(a + 1).array();
+  }
+  s = s.inverse();
+  for (Eigen::Index a = 0; a <= m1; ++a) P.col(a).array() *= s;
 }
 }  // namespace
 
@@ -207,88 +216,79 @@ void P4LProblem::value_pass(const Params& par, double gamma, double alpha, doubl
   const MatrixXd& U = par.U;
   const int nch = static_cast<int>(chunk_.size()) - 1;
   const int npair = r * (r + 1) / 2;
-  const int nb_max = std::max(1, (1 << 14) / n0);  // individuals per initial-state sub-block
+  const int m1 = m - 1;
   Work& ws = ws_;
   ws.have_last = false;
   ws.ch.resize(nch);
-  ws.Pi.resize(m, n);
-  ws.G.resize(p, N);
-  ws.P0.resize(m - 1);
+  ws.Pi.resize(n, m);
+  ws.P0.resize(m1);
   for (int a = 1; a < m; ++a) ws.P0[a - 1].noalias() = psi0s_ * Th.middleRows((a - 1) * d, d);
   // U-only sums (Sigma, b, A and K parts of M) are reused while U is unchanged.
   const bool ucache = ws.ucache_valid && ws.Ucache.rows() == N && ws.Ucache.cols() == r &&
                       (ws.Ucache.array() == U.array()).all();
   MatrixXd& Pi = ws.Pi;
-  MatrixXd& G = ws.G;
   const std::vector<MatrixXd>& P0 = ws.P0;
 
   // ---- pass 1: policy at next states, B_i, and chunk sums
   runtime().parallel_for(static_cast<std::size_t>(nch), [&](std::size_t lo, std::size_t hi) {
     VectorXd u(r);
-    MatrixXd ThU(d, std::max(1, m - 1));
+    MatrixXd ThU(d, m1);
     for (std::size_t cix = lo; cix < hi; ++cix) {
       Chunk& C = ws.ch[cix];
       const int i0 = chunk_[cix], i1 = chunk_[cix + 1];
-      const int nbc = std::min(nb_max, i1 - i0);
-      C.L.resize(std::max(1, m - 1), maxT_);
-      C.Y.resize(std::max(1, m - 1) * d, maxT_);
-      C.Bv.resize(d, std::max(1, m - 1) * d);
-      C.MB.setZero(d, static_cast<Eigen::Index>(npair) * m * (m - 1) * d);
-      C.c.setZero(pr);
+      C.L.resize(std::max(maxT_, n0), m1);
+      C.PR0.resize(n0, m);
+      C.w1.resize(std::max(maxT_, n0));
+      C.w2.resize(std::max(maxT_, n0));
+      C.Y.resize(m1 * d, maxT_);
+      C.Bv.resize(d, m1 * d);
+      C.MB.setZero(d, static_cast<Eigen::Index>(npair) * m * m1 * d);
+      // Initial-state term. c = (1-gamma)/N sum_i u_i (x) E_nu[sum_a pi(a|S0;u_i) phi(S0,a)]
+      // needs only W0_a = sum_i pi_a(S0_j; u_i) u_i' (n0 x r per action a >= 1;
+      // block a = 0 follows from sum_a pi_a = 1): O(n0 r) per individual, not O(n0 d).
+      C.W0.setZero(n0, static_cast<Eigen::Index>(m1) * r);
       if (!ucache) {
         C.SA.setZero(d, static_cast<Eigen::Index>(npair) * m * d);
         C.MK.setZero(d, static_cast<Eigen::Index>(npair) * m * d);
         C.b.setZero(pr);
         C.tr = 0;
       }
-      // initial-state term g_i = E_nu[sum_a pi(a|S0;u_i) phi(S0,a)], in sub-blocks
-      C.P0.resize(m);
-      for (int a = 0; a < m; ++a) C.P0[a].resize(n0, nbc);
-      C.wk1.resize(n0, nbc);
-      C.wk2.resize(n0, nbc);
-      C.Uc.resize(r, nbc);
-      for (int j0 = i0; j0 < i1; j0 += nbc) {
-        const int nb = std::min(nbc, i1 - j0);
-        C.Uc.leftCols(nb) = U.middleRows(j0, nb).transpose();
-        for (int a = 1; a < m; ++a) C.P0[a].leftCols(nb).noalias() = P0[a - 1] * C.Uc.leftCols(nb);
-        softmax_blocks(C.P0, nb, C.wk1, C.wk2);
-        // block 0 from sum_a pi_a = 1: G_0 = mean(psi0) - sum_{a>=1} G_a
-        G.block(0, j0, d, nb).colwise() = psi0mean_;
-        for (int a = 1; a < m; ++a) {
-          G.block(a * d, j0, d, nb).noalias() = (psi0sT_ * C.P0[a].leftCols(nb)) * (1.0 / n0);
-          G.block(0, j0, d, nb) -= G.block(a * d, j0, d, nb);
-        }
-      }
       for (int i = i0; i < i1; ++i) {
         const int s0 = D.start[i], T = D.start[i + 1] - s0;
         u = U.row(i).transpose();
-        for (int a = 1; a < m; ++a) ThU.col(a - 1).noalias() = Th.middleRows((a - 1) * d, d) * u;
-        auto L = C.L.leftCols(T);
-        L.noalias() = ThU.leftCols(m - 1).transpose() * psinS_.middleCols(s0, T);
-        for (int t = 0; t < T; ++t) {
-          if (termS_[s0 + t])
-            Pi.col(s0 + t).setZero();
-          else
-            softmax_ref(L.col(t), Pi.col(s0 + t));
+        // initial states
+        {
+          auto L0 = C.L.topRows(n0);
+          for (int a = 1; a < m; ++a) L0.col(a - 1).noalias() = P0[a - 1] * u;
+          softmax_rows(L0, C.PR0, C.w1, C.w2);
+          for (int a = 1; a < m; ++a)
+            C.W0.middleCols(static_cast<Eigen::Index>(a - 1) * r, r).noalias() += C.PR0.col(a) * u.transpose();
         }
+        // policy at the next states
+        for (int a = 1; a < m; ++a) ThU.col(a - 1).noalias() = Th.middleRows((a - 1) * d, d) * u;
+        auto L = C.L.topRows(T);
+        L.noalias() = psinS_.middleCols(s0, T).transpose() * ThU;
+        auto PiI = Pi.middleRows(s0, T);
+        softmax_rows(L, PiI, C.w1, C.w2);
+        for (int t = 0; t < T; ++t)
+          if (termS_[s0 + t]) PiI.row(t).setZero();
         // policy-dependent blocks of B_i: Bv_a = sum_{t: a_t = a} psi_t [pi_b(S'_t) psi(S'_t)]_{b>=1}'
         int pos = s0;
         for (int a = 0; a < m; ++a) {
           const int Ta = acnt_[static_cast<std::size_t>(i) * m + a];
           if (Ta == 0) continue;
           auto Y = C.Y.leftCols(Ta);
-          for (int k = 0; k < Ta; ++k)
-            for (int b = 1; b < m; ++b)
-              Y.block((b - 1) * d, k, d, 1) = Pi(b, pos + k) * psinS_.col(pos + k);
+          for (int b = 1; b < m; ++b)
+            Y.middleRows((b - 1) * d, d).noalias() =
+                psinS_.middleCols(pos, Ta) * Pi.col(b).segment(pos, Ta).asDiagonal();
           C.Bv.noalias() = psiS_.middleCols(pos, Ta) * Y.transpose();
           int kl = 0;
           for (int k = 0; k < r; ++k)
             for (int l = k; l < r; ++l, ++kl)
-              C.MB.middleCols((static_cast<Eigen::Index>(kl) * m + a) * (m - 1) * d, (m - 1) * d) +=
+              C.MB.middleCols((static_cast<Eigen::Index>(kl) * m + a) * m1 * d, m1 * d) +=
                   (u(k) * u(l)) * C.Bv;
           pos += Ta;
         }
-        for (int k = 0; k < r; ++k) C.c.segment(k * p, p) += u(k) * G.col(i);
         if (!ucache) {
           int kl = 0;
           for (int k = 0; k < r; ++k)
@@ -321,10 +321,21 @@ void P4LProblem::value_pass(const Params& par, double gamma, double alpha, doubl
     ws.ucache_valid = true;
   }
   MatrixXd MBs = ws.ch[0].MB;
-  VectorXd c = ws.ch[0].c;
+  MatrixXd W0 = ws.ch[0].W0;
   for (int ch = 1; ch < nch; ++ch) {
     MBs += ws.ch[ch].MB;
-    c += ws.ch[ch].c;
+    W0 += ws.ch[ch].W0;
+  }
+  VectorXd c(pr);
+  {
+    const Eigen::RowVectorXd Usum = U.colwise().sum();
+    for (int k = 0; k < r; ++k) {
+      c.segment(k * p, d) = psi0mean_ * Usum(k);
+      for (int a = 1; a < m; ++a) {
+        c.segment(k * p + a * d, d).noalias() = psi0sT_ * W0.col(static_cast<Eigen::Index>(a - 1) * r + k) * (1.0 / n0);
+        c.segment(k * p, d) -= c.segment(k * p + a * d, d);
+      }
+    }
   }
   // assemble M = sum_i (u u') (x) (A_i - gamma B_i) and Sigma (symmetric in the pair (k, l))
   MatrixXd M = MatrixXd::Zero(pr, pr), S = MatrixXd::Zero(pr, pr);
@@ -340,7 +351,7 @@ void P4LProblem::value_pass(const Params& par, double gamma, double alpha, doubl
           Mkl.block(a * d, a * d, d, d) += ws.SAsum.middleCols(col, d);
           Mkl.block(a * d, 0, d, d) -= gamma * ws.MKsum.middleCols(col, d);
           for (int b = 1; b < m; ++b) {
-            const auto Bab = MBs.middleCols(((static_cast<Eigen::Index>(kl) * m + a) * (m - 1) + (b - 1)) * d, d);
+            const auto Bab = MBs.middleCols(((static_cast<Eigen::Index>(kl) * m + a) * m1 + (b - 1)) * d, d);
             Mkl.block(a * d, b * d, d, d) -= gamma * Bab;
             Mkl.block(a * d, 0, d, d) += gamma * Bab;
           }
@@ -398,7 +409,7 @@ void P4LProblem::value_pass(const Params& par, double gamma, double alpha, doubl
 
 // Gradient by the adjoint identity
 //   dV = theta*' dc + z' db - z' dM theta* - (alpha/(2 s)) z' dSigma z
-// for the parameters of the last value_pass (its Pi and G are reused).
+// for the parameters of the last value_pass (its policy Pi at next states is reused).
 void P4LProblem::grad_pass(Gradient& out) const {
   const P4LData& D = *data_;
   Work& ws = ws_;
@@ -406,6 +417,7 @@ void P4LProblem::grad_pass(Gradient& out) const {
   const double gamma = ws.gamma, dual_ridge = ws.dual_ridge;
   const DualSolution& ds = out.dual;
   const int N = N_, n = n_, d = d_, m = m_, p = p_, n0 = n0_;
+  const int m1 = m - 1;
   const int r = static_cast<int>(par.U.cols());
   const int pr = p * r;
   if (ds.theta.size() != pr || ds.z.size() != pr)
@@ -413,9 +425,7 @@ void P4LProblem::grad_pass(Gradient& out) const {
   const MatrixXd& Th = par.Theta;
   const MatrixXd& U = par.U;
   const int nch = static_cast<int>(chunk_.size()) - 1;
-  const int nb_max = std::max(1, (1 << 14) / n0);
   const MatrixXd& Pi = ws.Pi;
-  const MatrixXd& G = ws.G;
   const std::vector<MatrixXd>& P0 = ws.P0;
   const double alpha = ds.alpha;
   const double aos = (ds.s > 0) ? alpha / ds.s : 0.0;
@@ -429,107 +439,109 @@ void P4LProblem::grad_pass(Gradient& out) const {
   out.dU.resize(N, r);
   const double c_init = (1.0 - gamma) / N;
   runtime().parallel_for(static_cast<std::size_t>(nch), [&](std::size_t lo, std::size_t hi) {
-    VectorXd u(r), om(p), ze(p), Aom(p), Aze(p), gu(r);
+    VectorXd u(r), om(p), ze(p), Aom(p), Aze(p), gu(r), g0(r);
     for (std::size_t cix = lo; cix < hi; ++cix) {
       Chunk& C = ws.ch[cix];
       const int i0 = chunk_[cix], i1 = chunk_[cix + 1];
-      const int nbc = std::min(nb_max, i1 - i0);
-      C.dT.setZero((m - 1) * d, r);
-      C.Q0.resize(m);
-      for (int a = 0; a < m; ++a) C.Q0[a].resize(n0, nbc);
-      C.Vb.resize(n0, nbc);
-      C.H0.resize(d, static_cast<Eigen::Index>(m) * nbc);
-      C.Qn.resize(m, maxT_);
+      C.dT.setZero(m1 * d, r);
+      C.R.setZero(n0, static_cast<Eigen::Index>(m1) * r);
+      C.QA.resize(n0, m);
+      C.vb0.resize(n0);
+      C.Qn.resize(maxT_, m);
       C.f.resize(maxT_);
       C.vb.resize(maxT_);
-      C.Coef.resize(std::max(1, m - 1), maxT_);
-      C.FP.resize(m, maxT_);
-      C.H.resize(d, std::max(1, m - 1));
+      C.Coef.resize(maxT_, m1);
+      C.FP.resize(maxT_, m);
+      C.H.resize(d, m1);
       C.Bw.resize(d, m);
       C.Btz.resize(d, m);
-      C.Hi.resize(d, m);
-      for (int j0 = i0; j0 < i1; j0 += nbc) {
-        const int nb = std::min(nbc, i1 - j0);
-        C.Uc.leftCols(nb) = U.middleRows(j0, nb).transpose();
-        const auto Uc = C.Uc.leftCols(nb);
-        for (int a = 1; a < m; ++a) C.P0[a].leftCols(nb).noalias() = P0[a - 1] * Uc;
-        softmax_blocks(C.P0, nb, C.wk1, C.wk2);
-        auto Vb = C.Vb.leftCols(nb);
-        for (int a = 0; a < m; ++a) {
-          C.Q0[a].leftCols(nb).noalias() = Q0[a] * Uc;
-          if (a == 0)
-            Vb.array() = C.P0[a].leftCols(nb).array() * C.Q0[a].leftCols(nb).array();
-          else
-            Vb.array() += C.P0[a].leftCols(nb).array() * C.Q0[a].leftCols(nb).array();
-        }
-        for (int a = 1; a < m; ++a) {
-          auto Qa = C.Q0[a].leftCols(nb);
-          Qa.array() = C.P0[a].leftCols(nb).array() * (Qa.array() - Vb.array());
-          C.H0.middleCols(static_cast<Eigen::Index>(a) * nb, nb).noalias() = (psi0sT_ * Qa) * (c_init / n0);
-        }
-        for (int i = j0; i < j0 + nb; ++i) {
-          const int s0 = D.start[i], T = D.start[i + 1] - s0;
-          u = U.row(i).transpose();
-          om.noalias() = Wt * u;
-          ze.noalias() = Z * u;
-          const Eigen::Map<const MatrixXd> Om(om.data(), d, m), Zm(ze.data(), d, m);
-          const auto PiI = Pi.middleCols(s0, T);
-          auto Qn = C.Qn.leftCols(T);
-          Qn.noalias() = Om.transpose() * psinS_.middleCols(s0, T);  // m x T
-          // f_t = phi_t' Z u (the dual weight of transition t), by action block
-          int pos = s0;
-          for (int a = 0; a < m; ++a) {
-            const int Ta = acnt_[static_cast<std::size_t>(i) * m + a];
-            if (Ta > 0) C.f.segment(pos - s0, Ta).noalias() = psiS_.middleCols(pos, Ta).transpose() * Zm.col(a);
-            pos += Ta;
-          }
-          auto vb = C.vb.head(T);
-          vb = PiI.cwiseProduct(Qn).colwise().sum().transpose();  // sum_a pi_a Qt(S', a)
-          for (int a = 0; a < m; ++a) {
-            C.FP.row(a).head(T) = C.f.head(T).transpose().cwiseProduct(PiI.row(a));
-            if (a > 0)
-              C.Coef.row(a - 1).head(T) =
-                  C.FP.row(a).head(T).cwiseProduct(Qn.row(a) - vb.transpose());
-          }
-          const auto Psn = psinS_.middleCols(s0, T);
-          C.H.noalias() = Psn * C.Coef.leftCols(T).transpose();    // sum_t f pi_a adv_a psi'
-          C.Btz.noalias() = Psn * C.FP.leftCols(T).transpose();    // B_i' zeta, d x m blocks
-          pos = s0;
-          for (int a = 0; a < m; ++a) {                              // B_i omega, d x m blocks
-            const int Ta = acnt_[static_cast<std::size_t>(i) * m + a];
-            if (Ta > 0)
-              C.Bw.col(a).noalias() = psiS_.middleCols(pos, Ta) * vb.segment(pos - s0, Ta);
-            else
-              C.Bw.col(a).setZero();
-            pos += Ta;
-          }
-          for (int a = 0; a < m; ++a) {
-            const auto Aa = Ablk_.middleCols((static_cast<Eigen::Index>(i) * m + a) * d, d);
-            Aom.segment(a * d, d).noalias() = Aa * om.segment(a * d, d);
-            Aze.segment(a * d, d).noalias() = Aa * ze.segment(a * d, d);
-          }
-          const Eigen::Map<const VectorXd> bw(C.Bw.data(), p), btz(C.Btz.data(), p);
-          // policy-gradient vectors h_{i,a} (d), a >= 1
-          for (int a = 1; a < m; ++a)
-            C.Hi.col(a) = C.H.col(a - 1) * (gamma / n) + C.H0.col(static_cast<Eigen::Index>(a) * nb + (i - j0));
-          gu.noalias() = c_init * (Wt.transpose() * G.col(i));
-          gu.noalias() += (1.0 / n) * (Z.transpose() * bI_.col(i));
-          gu.noalias() -= (1.0 / n) * (Z.transpose() * (Aom - gamma * bw));
-          gu.noalias() -= (1.0 / n) * (Wt.transpose() * (Aze - gamma * btz));
-          gu.noalias() -= (aos / n) * (Z.transpose() * Aze);
+      for (int i = i0; i < i1; ++i) {
+        const int s0 = D.start[i], T = D.start[i + 1] - s0;
+        u = U.row(i).transpose();
+        // Initial-state part, in r-dimensional form (Q0_a = psi0 Wt_a, P0_a = psi0 Theta_a):
+        //   theta*' dc/du_i -> Wt' g_i = (1/n0) sum_a Q0_a' pi_a(.; u_i);
+        //   policy gradient -> E_a = pi_a (Qt_a - sum_b pi_b Qt_b) at S0 enters dV/du_i
+        //   through (1/n0) Theta_a' psi0' E_a = (1/n0) P0_a' E_a, and dV/dTheta_a
+        //   through (1/n0) psi0' (sum_i E_a u_i') (accumulated in R, mapped by psi0' once).
+        {
+          auto L0 = C.L.topRows(n0);
+          for (int a = 1; a < m; ++a) L0.col(a - 1).noalias() = P0[a - 1] * u;
+          softmax_rows(L0, C.PR0, C.w1, C.w2);
+          for (int a = 0; a < m; ++a) C.QA.col(a).noalias() = Q0[a] * u;
+          C.vb0 = C.PR0.cwiseProduct(C.QA).rowwise().sum();
+          g0.noalias() = Q0[0].transpose() * C.PR0.col(0);
           for (int a = 1; a < m; ++a) {
-            gu.noalias() += Th.middleRows((a - 1) * d, d).transpose() * C.Hi.col(a);
-            C.dT.middleRows((a - 1) * d, d).noalias() += C.Hi.col(a) * u.transpose();
+            g0.noalias() += Q0[a].transpose() * C.PR0.col(a);
+            auto Ea = C.QA.col(a);
+            Ea.array() = C.PR0.col(a).array() * (Ea.array() - C.vb0.array());
+            g0.noalias() += P0[a - 1].transpose() * Ea;
+            C.R.middleCols(static_cast<Eigen::Index>(a - 1) * r, r).noalias() += Ea * u.transpose();
           }
-          gu += (eps_coef * trA_(i)) * u;
-          out.dU.row(i) = gu.transpose();
         }
+        om.noalias() = Wt * u;
+        ze.noalias() = Z * u;
+        const Eigen::Map<const MatrixXd> Om(om.data(), d, m), Zm(ze.data(), d, m);
+        const auto PiI = Pi.middleRows(s0, T);                     // T x m
+        const auto Psn = psinS_.middleCols(s0, T);
+        auto Qn = C.Qn.topRows(T);
+        Qn.noalias() = Psn.transpose() * Om;                        // Qt(S'_t, a), T x m
+        // f_t = phi_t' Z u (the dual weight of transition t), by action block
+        int pos = s0;
+        for (int a = 0; a < m; ++a) {
+          const int Ta = acnt_[static_cast<std::size_t>(i) * m + a];
+          if (Ta > 0) C.f.segment(pos - s0, Ta).noalias() = psiS_.middleCols(pos, Ta).transpose() * Zm.col(a);
+          pos += Ta;
+        }
+        auto vb = C.vb.head(T);
+        vb = PiI.cwiseProduct(Qn).rowwise().sum();                 // sum_a pi_a Qt(S', a)
+        auto FP = C.FP.topRows(T);
+        FP = PiI.array().colwise() * C.f.head(T).array();          // f_t pi_a(S'_t)
+        auto Coef = C.Coef.topRows(T);                             // f pi_a adv_a, a >= 1
+        Coef.array() = FP.rightCols(m1).array() * (Qn.rightCols(m1).colwise() - vb).array();
+        C.H.noalias() = Psn * Coef;                                // sum_t f pi_a adv_a psi(S')
+        C.Btz.noalias() = Psn * FP;                                // B_i' zeta, d x m blocks
+        pos = s0;
+        for (int a = 0; a < m; ++a) {                              // B_i omega, d x m blocks
+          const int Ta = acnt_[static_cast<std::size_t>(i) * m + a];
+          if (Ta > 0)
+            C.Bw.col(a).noalias() = psiS_.middleCols(pos, Ta) * vb.segment(pos - s0, Ta);
+          else
+            C.Bw.col(a).setZero();
+          pos += Ta;
+        }
+        for (int a = 0; a < m; ++a) {
+          const auto Aa = Ablk_.middleCols((static_cast<Eigen::Index>(i) * m + a) * d, d);
+          Aom.segment(a * d, d).noalias() = Aa * om.segment(a * d, d);
+          Aze.segment(a * d, d).noalias() = Aa * ze.segment(a * d, d);
+        }
+        const Eigen::Map<const VectorXd> bw(C.Bw.data(), p), btz(C.Btz.data(), p);
+        gu = (c_init / n0) * g0;
+        gu.noalias() += (1.0 / n) * (Z.transpose() * bI_.col(i));
+        gu.noalias() -= (1.0 / n) * (Z.transpose() * (Aom - gamma * bw));
+        gu.noalias() -= (1.0 / n) * (Wt.transpose() * (Aze - gamma * btz));
+        gu.noalias() -= (aos / n) * (Z.transpose() * Aze);
+        // next-state policy gradient h_{i,a} = (gamma/n) H_a (d), a >= 1
+        C.H *= gamma / n;
+        for (int a = 1; a < m; ++a) {
+          gu.noalias() += Th.middleRows((a - 1) * d, d).transpose() * C.H.col(a - 1);
+          C.dT.middleRows((a - 1) * d, d).noalias() += C.H.col(a - 1) * u.transpose();
+        }
+        gu += (eps_coef * trA_(i)) * u;
+        out.dU.row(i) = gu.transpose();
       }
     }
   });
-  out.dTheta.setZero((m - 1) * d, r);
-  for (int ch = 0; ch < nch; ++ch) out.dTheta += ws.ch[ch].dT;
+  out.dTheta.setZero(m1 * d, r);
+  MatrixXd R = ws.ch[0].R;
+  for (int ch = 0; ch < nch; ++ch) {
+    out.dTheta += ws.ch[ch].dT;
+    if (ch > 0) R += ws.ch[ch].R;
+  }
+  for (int a = 1; a < m; ++a)
+    out.dTheta.middleRows((a - 1) * d, d).noalias() +=
+        (c_init / n0) * (psi0sT_ * R.middleCols(static_cast<Eigen::Index>(a - 1) * r, r));
 }
+
 DualSolution solve_dual(const P4LData& data, const Params& par, double gamma, double alpha,
                         double dual_ridge) {
   P4LProblem prob(data);
@@ -647,7 +659,8 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
   if (r < 1) throw std::invalid_argument("p4l: r must be >= 1");
   if (!(mu >= 0)) throw std::invalid_argument("p4l: mu must be >= 0");
   if (!(ctl.rho > 0)) throw std::invalid_argument("p4l: rho must be > 0");
-  P4LProblem prob(data);
+  if (ctl.max_initial < 0) throw std::invalid_argument("p4l: max_initial must be >= 0");
+  P4LProblem prob(data, ctl.max_initial, ctl.seed);
   const int N = prob.N(), d = prob.d(), m = prob.m(), q = r - 1;
   if (K < 1 || K > N) throw std::invalid_argument("p4l: K must be in [1, N]");
   std::mt19937_64 rng(ctl.seed);
@@ -665,10 +678,17 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
     }
   }
   const double rho = ctl.rho;
-  int nevals = 0;
-  auto eval = [&](const Params& pp) {
+  int nevals = 0, ngrads = 0;
+  // Trial points are evaluated without the gradient; it is completed only for
+  // accepted points (complete_gradient() reuses the value pass).
+  auto eval = [&](const Params& pp, bool want_grad) {
     ++nevals;
-    return prob.evaluate(pp, gamma, alpha, ctl.dual_ridge, true);
+    ngrads += want_grad;
+    return prob.evaluate(pp, gamma, alpha, ctl.dual_ridge, want_grad);
+  };
+  auto finish = [&](Gradient& g) {
+    ++ngrads;
+    prob.complete_gradient(g);
   };
   auto finite = [](double v) { return std::isfinite(v); };
 
@@ -723,7 +743,7 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
   }
 
   FitResult res;
-  cur = eval(par);
+  cur = eval(par, true);
   have_grad = true;
   if (!finite(cur.dual.V)) throw std::runtime_error("p4l: value is not finite at the starting point");
   double tT = ctl.step_theta0, tU = ctl.step_u0;
@@ -744,9 +764,10 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
       for (int bt = 0; bt < ctl.max_backtrack; ++bt) {
         Params tr = par;
         tr.Theta += t * dir;
-        Gradient g = eval(tr);
+        Gradient g = eval(tr, false);
         const double f1 = g.dual.V - ctl.ridge * tr.Theta.squaredNorm();
         if (finite(f1) && f1 >= f0 + ctl.armijo * t * g2) {
+          finish(g);
           par = std::move(tr);
           cur = std::move(g);
           ok = true;
@@ -773,9 +794,10 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
         for (int bt = 0; bt < ctl.max_backtrack; ++bt) {
           Params tr = par;
           tr.U.rightCols(q) += (t * N) * gU;
-          Gradient g = eval(tr);
+          Gradient g = eval(tr, false);
           const double f1 = g.dual.V - (rho / (2.0 * N)) * (tr.U.rightCols(q) - Tgt).squaredNorm();
           if (finite(f1) && f1 >= f0 + ctl.armijo * t * g2) {
+            finish(g);
             par = std::move(tr);
             cur = std::move(g);
             ok = true;
@@ -819,7 +841,7 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
     }
   }
   runtime().progress(res.iterations, ctl.max_iter);
-  cur = eval(par);  // dual solution in the final parametrisation
+  cur = eval(par, false);  // dual solution in the final parametrisation
 
   res.Theta = par.Theta;
   res.U = par.U;
@@ -836,6 +858,7 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
     }
   }
   res.evaluations = nevals;
+  res.gradients = ngrads;
   res.W = cur.dual.W();
   res.z = cur.dual.z;
   res.V = cur.dual.V;

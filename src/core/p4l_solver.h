@@ -143,17 +143,19 @@ class P4LProblem {
   struct Chunk {
     Eigen::MatrixXd MB;            // d x (npair m (m-1) d): sum_i u_k u_l B_i blocks (a, b>=1)
     Eigen::MatrixXd SA, MK;        // d x (npair m d): sum_i u_k u_l A_ia, u_k u_l K_ia
-    Eigen::VectorXd b, c;          // p r
+    Eigen::VectorXd b;             // p r
+    Eigen::MatrixXd W0;            // n0 x (m-1) r: sum_i pi_a(S0; u_i) u_i'
+    Eigen::MatrixXd R;             // n0 x (m-1) r: gradient, sum_i E_a(S0; u_i) u_i'
     double tr = 0;
     Eigen::MatrixXd dT;            // (m-1) d x r
     // scratch
-    Eigen::MatrixXd L, Y, Bv, Uc, Vb, H0, wk1, wk2, Fm, Qn, Coef, FP, H, Bw, Btz, Hi;
-    Eigen::VectorXd f, vb;
-    std::vector<Eigen::MatrixXd> P0, Q0;
+    Eigen::MatrixXd L, PR0, QA, Y, Bv, Qn, Coef, FP, H, Bw, Btz;
+    Eigen::VectorXd f, vb, vb0;
+    Eigen::ArrayXd w1, w2;
   };
   struct Work {
     std::vector<Chunk> ch;
-    Eigen::MatrixXd Pi, G;         // m x n (permuted order, 0 on terminal rows), p x N
+    Eigen::MatrixXd Pi;            // n x m: pi(.|S'_t), permuted order, 0 on terminal rows
     Eigen::MatrixXd Ucache;        // U for which the U-only sums are valid
     bool ucache_valid = false;
     Eigen::MatrixXd SAsum, MKsum;  // reduced U-only sums
@@ -255,7 +257,8 @@ struct FitResult {
   double objective = 0, V = 0, point_value = 0, lambda = 0, penalty = 0;
   bool converged = false;
   int iterations = 0;
-  int evaluations = 0;        // dual (+ gradient) evaluations, line-search trials included
+  int evaluations = 0;        // dual evaluations, line-search trials included
+  int gradients = 0;          // gradient passes (only accepted points need one)
   Trace trace;
 };
 
