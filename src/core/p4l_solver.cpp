@@ -761,7 +761,8 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
       const double f0 = cur.dual.V - ctl.ridge * par.Theta.squaredNorm();
       double t = tT;
       bool ok = false;
-      for (int bt = 0; bt < ctl.max_backtrack; ++bt) {
+      int bt = 0;
+      for (; bt < ctl.max_backtrack; ++bt) {
         Params tr = par;
         tr.Theta += t * dir;
         Gradient g = eval(tr, false);
@@ -777,7 +778,7 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
       }
       if (!ok) { tT = t; break; }
       stepT = t;
-      tT = std::min(ctl.max_step, t * ctl.grow);
+      tT = std::min(ctl.max_step, bt == 0 ? t * ctl.grow : t);  // no growth right after a backtrack
     }
     // (2) u-step: Armijo ascent on V - (rho/2N)||U~ - (Wa - Eta/rho)||^2, direction N * gradient
     double stepU = 0;
@@ -791,7 +792,8 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
         const double f0 = cur.dual.V - (rho / (2.0 * N)) * (Uf - Tgt).squaredNorm();
         double t = tU;
         bool ok = false;
-        for (int bt = 0; bt < ctl.max_backtrack; ++bt) {
+        int bt = 0;
+        for (; bt < ctl.max_backtrack; ++bt) {
           Params tr = par;
           tr.U.rightCols(q) += (t * N) * gU;
           Gradient g = eval(tr, false);
@@ -807,7 +809,7 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
         }
         if (!ok) { tU = t; break; }
         stepU = t;
-        tU = std::min(ctl.max_step, t * ctl.grow);
+        tU = std::min(ctl.max_step, bt == 0 ? t * ctl.grow : t);
       }
     }
     // (3) (v, w)-step and (4) eta-step
