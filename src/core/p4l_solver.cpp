@@ -872,6 +872,130 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
 }
 
 // ---------------------------------------------------------------------------
+// Minibatch stochastic saddle-point path (Algorithm 1, steps (22)-(23) and the
+// multiplier update) for fixed (Theta, U); see the header.
+SgdResult sgd_dual(const P4LData& D, const Params& par, double gamma, double alpha,
+                   const SgdControl& ctl) {
+  if (ctl.iterations < 1 || ctl.batch < 1 || ctl.batch_initial < 1)
+    throw std::invalid_argument("p4l: sgd_dual: iterations, batch and batch_initial must be >= 1");
+  if (!(ctl.step_theta > 0 && ctl.step_f > 0 && ctl.step_lambda > 0 && ctl.decay_iters > 0))
+    throw std::invalid_argument("p4l: sgd_dual: step sizes and decay_iters must be > 0");
+  // Exact Sigma (preconditioner and projection metric) and, for reporting only,
+  // the exact b, c, M; the iterations themselves use minibatch estimates.
+  P4LProblem prob(D);
+  const DualSolution ex = prob.evaluate(par, gamma, alpha, ctl.dual_ridge, false).dual;
+  const int n = prob.n(), N = prob.N(), d = prob.d(), m = prob.m(), p = prob.p();
+  const int r = static_cast<int>(par.U.cols());
+  const int pr = p * r, n0 = static_cast<int>(D.psi0.rows());
+  const Eigen::LLT<MatrixXd> Sll(ex.Sigma);
+  if (Sll.info() != Eigen::Success) throw std::runtime_error("p4l: sgd_dual: Sigma is not positive definite");
+  std::vector<int> owner(n);
+  for (int i = 0; i < N; ++i)
+    for (int t = D.start[i]; t < D.start[i + 1]; ++t) owner[t] = i;
+  const MatrixXd& Th = par.Theta;
+  const MatrixXd& U = par.U;
+
+  VectorXd theta = VectorXd::Zero(pr), beta = VectorXd::Zero(pr);
+  double lambda = ctl.lambda0;
+  VectorXd thA = VectorXd::Zero(pr), beA = VectorXd::Zero(pr);
+  double laA = 0;
+  long long navg = 0;
+  VectorXd phi(p), phib(p), logit(std::max(1, m - 1)), pr_(m), gth(pr), gbe(pr);
+  auto kron_add = [&](VectorXd& dst, const VectorXd& u, const VectorXd& v, double w) {
+    for (int k = 0; k < r; ++k) dst.segment(k * p, p) += (w * u(k)) * v;
+  };
+  auto policy = [&](const auto& psirow, const VectorXd& u) {  // pr_ = pi(.|s; u)
+    for (int a = 1; a < m; ++a) logit(a - 1) = psirow.dot(Th.middleRows((a - 1) * d, d) * u);
+    softmax_ref(logit.head(m - 1), pr_);
+  };
+  // stochastic gradients at (th, be, la) from one minibatch; returns Phi_hat
+  auto stoch = [&](std::mt19937_64& g, const VectorXd& th, const VectorXd& be, double la) {
+    gth.setZero();
+    gbe.setZero();
+    double Phi = 0;
+    const Eigen::Map<const MatrixXd> Wm(th.data(), p, r), Bm(be.data(), p, r);
+    VectorXd u(r);
+    for (int k = 0; k < ctl.batch_initial; ++k) {  // c_hat
+      const int i = std::min(N - 1, static_cast<int>(unif01(g) * N));
+      const int j = std::min(n0 - 1, static_cast<int>(unif01(g) * n0));
+      u = U.row(i).transpose();
+      policy(D.psi0.row(j).transpose(), u);
+      phi.setZero();
+      for (int a = 0; a < m; ++a) phi.segment(a * d, d) = pr_(a) * D.psi0.row(j).transpose();
+      kron_add(gth, u, phi, (1.0 - gamma) / ctl.batch_initial);
+    }
+    for (int k = 0; k < ctl.batch; ++k) {
+      const int t = std::min(n - 1, static_cast<int>(unif01(g) * n));
+      const int i = owner[t];
+      u = U.row(i).transpose();
+      const int at = D.action(t);
+      phi.setZero();
+      phi.segment(at * d, d) = D.psi.row(t).transpose();
+      phib.setZero();
+      if (!D.terminal[t]) {
+        policy(D.psi_next.row(t).transpose(), u);
+        for (int a = 0; a < m; ++a) phib.segment(a * d, d) = pr_(a) * D.psi_next.row(t).transpose();
+      }
+      const VectorXd Wu = Wm * u, Bu = Bm * u;
+      const double f = phi.dot(Bu);                                         // f(S, A; u)
+      const double delta = D.reward(t) - phi.dot(Wu) + gamma * phib.dot(Wu);  // TD error of Q
+      Phi += f * delta / ctl.batch;
+      kron_add(gth, u, phi - gamma * phib, -la * f / ctl.batch);          // d/dtheta of lambda Phi
+      kron_add(gbe, u, phi, la * delta / ctl.batch);                      // d/dbeta of lambda Phi
+    }
+    return Phi;
+  };
+  auto project = [&](VectorXd& be) {
+    const double nr = std::sqrt(std::max(0.0, be.dot(ex.Sigma * be)));
+    if (nr > 1) be /= nr;
+  };
+  SgdResult res;
+  const int avg_start = static_cast<int>(ctl.average_from * ctl.iterations);
+  for (int it = 0; it < ctl.iterations; ++it) {
+    std::mt19937_64 g = make_stream(ctl.seed, static_cast<std::uint64_t>(it));
+    const double sc = 1.0 / std::sqrt(1.0 + it / ctl.decay_iters);
+    const double et = ctl.step_theta * sc, ef = ctl.step_f * sc, el = ctl.step_lambda * sc;
+    VectorXd th1 = theta, be1 = beta;
+    double la1 = lambda;
+    if (ctl.extragradient) {  // extrapolation step from the current point
+      const double Phi = stoch(g, theta, beta, lambda);
+      th1 = theta - et * Sll.solve(gth);
+      be1 = beta + ef * Sll.solve(gbe);
+      project(be1);
+      la1 = std::max(0.0, lambda + el * (Phi - alpha));
+    }
+    // update step, with gradients at the extrapolated point (plain SGDA: the current point)
+    const double Phi = stoch(g, th1, be1, la1);
+    theta -= et * Sll.solve(gth);
+    beta += ef * Sll.solve(gbe);
+    project(beta);
+    lambda = std::max(0.0, lambda + el * (Phi - alpha));
+    if (it >= avg_start) {
+      ++navg;
+      const double w = 1.0 / navg;
+      thA += w * ((ctl.extragradient ? th1 : theta) - thA);
+      beA += w * ((ctl.extragradient ? be1 : beta) - beA);
+      laA += w * ((ctl.extragradient ? la1 : lambda) - laA);
+    }
+    if (ctl.trace_every > 0 && ((it + 1) % ctl.trace_every == 0 || it + 1 == ctl.iterations)) {
+      const VectorXd& th = navg > 0 ? thA : theta;
+      res.trace_iter.push_back(it + 1);
+      res.trace_V.push_back(ex.c.dot(th));
+      res.trace_lambda.push_back(navg > 0 ? laA : lambda);
+      res.trace_theta.push_back(th);
+    }
+  }
+  res.theta = thA;
+  res.beta = beA;
+  res.lambda = laA;
+  res.iterations = ctl.iterations;
+  res.V = ex.c.dot(thA);
+  const VectorXd e = ex.b - ex.M * thA;
+  res.constraint = std::sqrt(std::max(0.0, e.dot(Sll.solve(e))));
+  return res;
+}
+
+// ---------------------------------------------------------------------------
 MatrixXd policy_probs(const MatrixXd& psi, const MatrixXd& Theta, const VectorXd& u) {
   const Eigen::Index d = psi.cols();
   if (d == 0 || Theta.rows() % d != 0 || Theta.cols() != u.size())

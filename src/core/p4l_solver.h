@@ -92,7 +92,8 @@ struct Gradient {
 // constructor (used by solve_dual() and grad()) always uses all rows.
 //
 // Cost per evaluate(): O(n d^2 (m-1)) for the policy-dependent part of M, plus
-// O(N n0 (r + d) m) for c; the data-only parts that depend on U alone
+// O(N n0 r m) for c (c and its gradient are formed from n0 x r products, never
+// from an n0 x d one per individual); the data-only parts that depend on U alone
 // (Sigma, b, the A and K parts of M) are cached and reused while U is
 // unchanged (e.g. across a Theta line search). Results are a pure function of
 // (Theta, U, gamma, alpha, dual_ridge): caching never changes a bit.
@@ -266,8 +267,55 @@ struct FitResult {
 FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha, double mu,
                   const Control& control, const Params* init = nullptr);
 
-// (Algorithm 1's minibatch SGD path is not implemented here: for the linear
-// classes the closed form above is its exact fixed point.)
+// ---------------------------------------------------------------------------
+// Algorithm 1's minibatch stochastic path for the inner problem at fixed
+// (Theta, U), for the same linear classes: the saddle point of the Lagrangian
+//   L(theta, beta, lambda) = c'theta + lambda (beta'(b - M theta) - alpha),
+//   beta' Sigma beta <= 1, lambda >= 0,
+// whose value is the closed form V of solve_dual() (no duality gap). Each step
+// samples `batch` transitions (uniformly over all n) and `batch_initial`
+// (individual, initial state) pairs (for c), and takes
+//   (22) f:      beta   <- Proj_Sigma(beta + step_f Sigma^-1 grad_beta)   (ascent)
+//   (23) Q:      theta  <- theta - step_theta Sigma^-1 grad_theta         (descent)
+//        lambda: lambda <- max(0, lambda + step_lambda (Phi_hat - alpha))  (dual ascent)
+// simultaneously (Sigma^-1 is a fixed preconditioner, computed once; the
+// projection onto the ellipsoid in the Sigma metric is a rescaling). A
+// literal alternation "f to convergence, then Q to convergence" diverges here
+// (the Q-objective is linear in theta for fixed f), so the steps are taken
+// together; with `extragradient` each step is a stochastic extragradient
+// (mirror-prox) step, which converges for this convex-concave problem.
+// Steps decay as step / sqrt(1 + k / decay_iters); the returned iterates are
+// Polyak averages over the last (1 - average_from) share of the iterations.
+// Serial and seeded: deterministic, independent of the thread count.
+struct SgdControl {
+  int iterations = 20000;
+  int batch = 64;              // transitions per step
+  int batch_initial = 16;      // (individual, initial state) pairs per step
+  double step_theta = 0.1;     // preconditioned (Sigma^-1) step sizes
+  double step_f = 0.1;
+  double step_lambda = 0.1;
+  double decay_iters = 1000;   // step_k = step / sqrt(1 + k / decay_iters)
+  bool extragradient = true;
+  double average_from = 0.5;   // average the iterates k >= average_from * iterations
+  double lambda0 = 1.0;        // initial multiplier (theta and beta start at 0)
+  double dual_ridge = 1e-6;    // ridge on Sigma, as in solve_dual()
+  int trace_every = 1000;      // record the averaged iterate every so many steps (0: never)
+  std::uint64_t seed = 1;
+};
+
+struct SgdResult {
+  Eigen::VectorXd theta;       // p r, averaged Q weights (compare DualSolution::theta)
+  Eigen::VectorXd beta;        // p r, averaged f weights (compare DualSolution::beta)
+  double lambda = 0;           // averaged multiplier (compare DualSolution::lambda)
+  double V = 0;                // c'theta at the averaged theta, exact c: (1-gamma) E_nu Q(S0, pi)
+  double constraint = 0;       // ||b - M theta||_{Sigma^-1} at the averaged theta (<= alpha at the solution)
+  int iterations = 0;
+  std::vector<int> trace_iter;                 // checkpoints
+  std::vector<double> trace_V, trace_lambda;   // averaged iterate at each checkpoint
+  std::vector<Eigen::VectorXd> trace_theta;
+};
+SgdResult sgd_dual(const P4LData& data, const Params& par, double gamma, double alpha,
+                   const SgdControl& control = SgdControl());
 
 // ---------------------------------------------------------------------------
 // Prediction helpers. psi: n x d features.
