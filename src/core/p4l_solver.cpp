@@ -37,25 +37,33 @@ inline void softmax_ref(const In& logits, Out&& out) {
 
 void fail(const std::string& msg) { throw std::invalid_argument("p4l: " + msg); }
 
-// Elementwise softmax across a vector of equally sized matrices; P[0] is
-// ignored on entry (reference logit 0), P[a] holds the logits of action a;
-// all are overwritten by the probabilities. mx, sm are workspaces. Vectorised.
-void softmax_mats(std::vector<MatrixXd>& P, MatrixXd& mx, MatrixXd& sm) {
-  const int m = static_cast<int>(P.size());
-  const Eigen::Index R = P[1].rows(), C = P[1].cols();
-  mx.setZero(R, C);
-  for (int a = 1; a < m; ++a) mx.array() = mx.array().max(P[a].array());
-  P[0].resize(R, C);
-  P[0].array() = (-mx.array()).exp();
-  sm = P[0];
-  for (int a = 1; a < m; ++a) {
-    P[a].array() = (P[a].array() - mx.array()).exp();
-    sm.array() += P[a].array();
+// Row-wise softmax with reference logit 0 for action 0: L (K x (m-1)) holds the
+// logits of actions 1..m-1, P (K x m) receives the probabilities. Vectorised
+// over rows; for m = 2 the logistic form pi_1 = 1/(1+exp(-l)) (exp overflow
+// gives the correct limit 0), pi_0 = 1 - pi_1 (absolute accuracy, which is all
+// the sums over actions need; B's action-0 block is formed by the same
+// complement). w1, w2: scratch (>= K).
+template <class LT, class PT>
+void softmax_rows(const LT& L, PT&& P, Eigen::ArrayXd& w1, Eigen::ArrayXd& w2) {
+  const Eigen::Index K = L.rows();
+  const Eigen::Index m1 = L.cols();
+  auto e = w1.head(K);
+  auto s = w2.head(K);
+  if (m1 == 1) {
+    P.col(1).array() = (1.0 + (-L.col(0).array()).exp()).inverse();
+    P.col(0).array() = 1.0 - P.col(1).array();
+    return;
   }
-  sm.array() = sm.array().inverse();
-  for (int a = 0; a < m; ++a) P[a].array() *= sm.array();
+  e = L.rowwise().maxCoeff().array().max(0.0);
+  P.col(0).array() = (-e).exp();
+  s = P.col(0).array();
+  for (Eigen::Index a = 0; a < m1; ++a) {
+    P.col(a + 1).array() = (L.col(a).array() - e).exp();
+    s += P.col(a + 1).array();
+  }
+  s = s.inverse();
+  for (Eigen::Index a = 0; a <= m1; ++a) P.col(a).array() *= s;
 }
-
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -84,63 +92,96 @@ MatrixXd DualSolution::W() const { return Eigen::Map<const MatrixXd>(theta.data(
 MatrixXd DualSolution::Z() const { return Eigen::Map<const MatrixXd>(z.data(), p, r); }
 
 // ---------------------------------------------------------------------------
-P4LProblem::P4LProblem(const P4LData& D) : data_(&D) {
+P4LProblem::P4LProblem(const P4LData& D) : P4LProblem(D, 0, 0) {}
+
+P4LProblem::P4LProblem(const P4LData& D, int max_initial, std::uint64_t seed) : data_(&D) {
   validate(D);
   n_ = static_cast<int>(D.psi.rows());
   d_ = static_cast<int>(D.psi.cols());
   m_ = D.num_actions;
   p_ = m_ * d_;
   N_ = static_cast<int>(D.start.size()) - 1;
-  n0_ = static_cast<int>(D.psi0.rows());
-  psiT_ = D.psi.transpose();
-  psinT_ = D.psi_next.transpose();
-  for (int t = 0; t < n_; ++t)
-    if (D.terminal[t]) psinT_.col(t).setZero();
-  psi0T_ = D.psi0.transpose();
-  psi0mean_ = psi0T_.rowwise().mean();
-  // Fixed chunks over individuals: at most 16, boundaries depend on N only.
-  const int nch = std::min(N_, 16);
-  chunk_.resize(nch + 1);
-  for (int c = 0; c <= nch; ++c)
-    chunk_[c] = static_cast<int>((static_cast<long long>(N_) * c) / nch);
-  A_.assign(static_cast<std::size_t>(N_) * m_, MatrixXd());
-  K_.assign(static_cast<std::size_t>(N_) * m_, MatrixXd());
+  const int n0all = static_cast<int>(D.psi0.rows());
+  // initial-state rows: all, or a seeded subsample without replacement (sorted)
+  init_rows_.resize(n0all);
+  std::iota(init_rows_.begin(), init_rows_.end(), 0);
+  if (max_initial > 0 && n0all > max_initial) {
+    std::mt19937_64 g = make_stream(seed, 0x70736930u /* "psi0" */);
+    for (int k = 0; k < max_initial; ++k) {
+      int j = k + static_cast<int>(unif01(g) * (n0all - k));
+      j = std::min(j, n0all - 1);
+      std::swap(init_rows_[k], init_rows_[j]);
+    }
+    init_rows_.resize(max_initial);
+    std::sort(init_rows_.begin(), init_rows_.end());
+  }
+  n0_ = static_cast<int>(init_rows_.size());
+  psi0s_.resize(n0_, d_);
+  for (int k = 0; k < n0_; ++k) psi0s_.row(k) = D.psi0.row(init_rows_[k]);
+  psi0sT_ = psi0s_.transpose();
+  psi0mean_ = psi0sT_.rowwise().mean();
+  // Fixed chunks over individuals, balanced by transitions; the boundaries
+  // depend on the data only (never on the thread count).
+  const int nch = std::max(1, std::min(32, N_ / 4));
+  chunk_.assign(nch + 1, 0);
+  chunk_[nch] = N_;
+  for (int c = 1; c < nch; ++c) {
+    const long long target = static_cast<long long>(n_) * c / nch;
+    int i = static_cast<int>(std::lower_bound(D.start.begin(), D.start.end(), target) - D.start.begin());
+    chunk_[c] = std::min(std::max(i, chunk_[c - 1] + 1), N_ - (nch - c));
+  }
+  maxT_ = 0;
+  for (int i = 0; i < N_; ++i) maxT_ = std::max(maxT_, D.start[i + 1] - D.start[i]);
+  const int d = d_, m = m_;
+  psiS_.resize(d, n_);
+  psinS_.resize(d, n_);
+  termS_.assign(n_, 0);
+  Ablk_.resize(d, static_cast<Eigen::Index>(N_) * m * d);
+  Kblk_.resize(d, static_cast<Eigen::Index>(N_) * m * d);
   bI_.setZero(p_, N_);
   trA_.setZero(N_);
   perm_.resize(n_);
   acnt_.assign(static_cast<std::size_t>(N_) * m_, 0);
-  const int d = d_, m = m_;
   runtime().parallel_for(static_cast<std::size_t>(N_), [&](std::size_t lo, std::size_t hi) {
+    std::vector<int> cnt(m), off(m);
+    VectorXd R(maxT_);
     for (std::size_t ii = lo; ii < hi; ++ii) {
       const int i = static_cast<int>(ii);
       const int s0 = D.start[i], s1 = D.start[i + 1];
-      std::vector<int> cnt(m, 0);
+      std::fill(cnt.begin(), cnt.end(), 0);
       for (int t = s0; t < s1; ++t) ++cnt[D.action(t)];
-      std::vector<int> off(m, s0);
+      off[0] = s0;
       for (int a = 1; a < m; ++a) off[a] = off[a - 1] + cnt[a - 1];
-      for (int t = s0; t < s1; ++t) perm_[off[D.action(t)]++] = t;
+      for (int t = s0; t < s1; ++t) {
+        const int q = off[D.action(t)]++;
+        perm_[q] = t;
+        psiS_.col(q) = D.psi.row(t).transpose();
+        termS_[q] = D.terminal[t];
+        if (D.terminal[t])
+          psinS_.col(q).setZero();
+        else
+          psinS_.col(q) = D.psi_next.row(t).transpose();
+      }
       int pos = s0;
       double tr = 0;
       for (int a = 0; a < m; ++a) {
-        acnt_[static_cast<std::size_t>(i) * m + a] = cnt[a];
-        MatrixXd X(d, cnt[a]);
-        VectorXd R(cnt[a]);
-        for (int k = 0; k < cnt[a]; ++k) {
-          X.col(k) = psiT_.col(perm_[pos + k]);
-          R(k) = D.reward(perm_[pos + k]);
-        }
-        MatrixXd Aa = MatrixXd::Zero(d, d), Ka = MatrixXd::Zero(d, d);
-        if (cnt[a] > 0) {
+        const int Ta = cnt[a];
+        acnt_[static_cast<std::size_t>(i) * m + a] = Ta;
+        const Eigen::Index col = (static_cast<Eigen::Index>(i) * m + a) * d;
+        auto Aa = Ablk_.middleCols(col, d);
+        auto Ka = Kblk_.middleCols(col, d);
+        if (Ta > 0) {
+          const auto X = psiS_.middleCols(pos, Ta);
+          for (int k = 0; k < Ta; ++k) R(k) = D.reward(perm_[pos + k]);
           Aa.noalias() = X * X.transpose();
-          bI_.block(a * d, i, d, 1).noalias() = X * R;
-          MatrixXd Xn(d, cnt[a]);
-          for (int k = 0; k < cnt[a]; ++k) Xn.col(k) = psinT_.col(perm_[pos + k]);  // 0 if terminal
-          Ka.noalias() = X * Xn.transpose();
+          Ka.noalias() = X * psinS_.middleCols(pos, Ta).transpose();
+          bI_.block(a * d, i, d, 1).noalias() = X * R.head(Ta);
+        } else {
+          Aa.setZero();
+          Ka.setZero();
         }
-        K_[static_cast<std::size_t>(i) * m + a] = std::move(Ka);
         tr += Aa.trace();
-        A_[static_cast<std::size_t>(i) * m + a] = std::move(Aa);
-        pos += cnt[a];
+        pos += Ta;
       }
       trA_(i) = tr;
     }
@@ -149,6 +190,19 @@ P4LProblem::P4LProblem(const P4LData& D) : data_(&D) {
 
 Gradient P4LProblem::evaluate(const Params& par, double gamma, double alpha, double dual_ridge,
                               bool want_grad) const {
+  Gradient out;
+  value_pass(par, gamma, alpha, dual_ridge, out);
+  if (want_grad) grad_pass(out);
+  return out;
+}
+
+void P4LProblem::complete_gradient(Gradient& g) const {
+  if (!ws_.have_last) throw std::logic_error("p4l: complete_gradient() before evaluate()");
+  grad_pass(g);
+}
+
+void P4LProblem::value_pass(const Params& par, double gamma, double alpha, double dual_ridge,
+                            Gradient& out) const {
   const P4LData& D = *data_;
   const int N = N_, n = n_, d = d_, m = m_, p = p_, n0 = n0_;
   const int r = static_cast<int>(par.U.cols());
@@ -161,139 +215,164 @@ Gradient P4LProblem::evaluate(const Params& par, double gamma, double alpha, dou
   const MatrixXd& Th = par.Theta;
   const MatrixXd& U = par.U;
   const int nch = static_cast<int>(chunk_.size()) - 1;
-  // Sub-blocks of individuals for the initial-state GEMMs: n0 x nb x m doubles <= ~2^20.
-  const int nb_max = std::max(1, static_cast<int>((1 << 20) / (static_cast<long long>(n0) * m)));
-
-  // P0[a-1] = psi0 Theta_a (n0 x r).
-  std::vector<MatrixXd> P0(m - 1);
-  for (int a = 1; a < m; ++a) P0[a - 1].noalias() = D.psi0 * Th.middleRows((a - 1) * d, d);
-
-  // ---- pass 1: policy at next states, B_i, and chunk sums of M, Sigma, b, c.
-  // Per chunk, M is kept as its r(r+1)/2 distinct p x p blocks (pair k <= l,
-  // stacked horizontally) and Sigma as r(r+1)/2 * m diagonal d x d blocks.
   const int npair = r * (r + 1) / 2;
+  const int m1 = m - 1;
   Work& ws = ws_;
-  ws.Mc.resize(nch);
-  ws.Sc.resize(nch);
-  ws.bc.resize(nch);
-  ws.cc.resize(nch);
-  ws.trc.assign(nch, 0.0);
-  ws.Pi.resize(m, n);  // pi(.|S'_t), zero on terminal rows
-  ws.G.resize(p, N);   // g_i = E_nu[sum_a pi(a|S0;u_i) phi(S0,a)]
+  ws.have_last = false;
+  ws.ch.resize(nch);
+  ws.Pi.resize(n, m);
+  ws.P0.resize(m1);
+  for (int a = 1; a < m; ++a) ws.P0[a - 1].noalias() = psi0s_ * Th.middleRows((a - 1) * d, d);
+  // U-only sums (Sigma, b, A and K parts of M) are reused while U is unchanged.
+  const bool ucache = ws.ucache_valid && ws.Ucache.rows() == N && ws.Ucache.cols() == r &&
+                      (ws.Ucache.array() == U.array()).all();
   MatrixXd& Pi = ws.Pi;
-  MatrixXd& G = ws.G;
+  const std::vector<MatrixXd>& P0 = ws.P0;
+
+  // ---- pass 1: policy at next states, B_i, and chunk sums
   runtime().parallel_for(static_cast<std::size_t>(nch), [&](std::size_t lo, std::size_t hi) {
-    MatrixXd ThU(d, std::max(1, m - 1)), L, X, Y, Bi(p, p), Ci(p, p), wk1, wk2;
-    std::vector<MatrixXd> Pi0(m);
-    for (std::size_t ch = lo; ch < hi; ++ch) {
-      const int i0 = chunk_[ch], i1 = chunk_[ch + 1];
-      MatrixXd& Mp = ws.Mc[ch];
-      MatrixXd& Sp = ws.Sc[ch];
-      Mp.setZero(p, static_cast<Eigen::Index>(npair) * p);
-      Sp.setZero(d, static_cast<Eigen::Index>(npair) * m * d);
-      ws.bc[ch].setZero(pr);
-      ws.cc[ch].setZero(pr);
-      // initial-state term, in sub-blocks
-      for (int j0 = i0; j0 < i1; j0 += nb_max) {
-        const int nb = std::min(nb_max, i1 - j0);
-        const MatrixXd Uc = U.middleRows(j0, nb).transpose();  // r x nb
-        for (int a = 1; a < m; ++a) Pi0[a].noalias() = P0[a - 1] * Uc;
-        softmax_mats(Pi0, wk1, wk2);
-        // block 0 from sum_a pi_a = 1: G_0 = mean(psi0) - sum_{a>=1} G_a
-        G.block(0, j0, d, nb).colwise() = psi0mean_;
-        for (int a = 1; a < m; ++a) {
-          G.block(a * d, j0, d, nb).noalias() = (psi0T_ * Pi0[a]) * (1.0 / n0);
-          G.block(0, j0, d, nb) -= G.block(a * d, j0, d, nb);
-        }
+    VectorXd u(r);
+    MatrixXd ThU(d, m1);
+    for (std::size_t cix = lo; cix < hi; ++cix) {
+      Chunk& C = ws.ch[cix];
+      const int i0 = chunk_[cix], i1 = chunk_[cix + 1];
+      C.L.resize(std::max(maxT_, n0), m1);
+      C.PR0.resize(n0, m);
+      C.w1.resize(std::max(maxT_, n0));
+      C.w2.resize(std::max(maxT_, n0));
+      C.Y.resize(m1 * d, maxT_);
+      C.Bv.resize(d, m1 * d);
+      C.MB.setZero(d, static_cast<Eigen::Index>(npair) * m * m1 * d);
+      // Initial-state term. c = (1-gamma)/N sum_i u_i (x) E_nu[sum_a pi(a|S0;u_i) phi(S0,a)]
+      // needs only W0_a = sum_i pi_a(S0_j; u_i) u_i' (n0 x r per action a >= 1;
+      // block a = 0 follows from sum_a pi_a = 1): O(n0 r) per individual, not O(n0 d).
+      C.W0.setZero(n0, static_cast<Eigen::Index>(m1) * r);
+      if (!ucache) {
+        C.SA.setZero(d, static_cast<Eigen::Index>(npair) * m * d);
+        C.MK.setZero(d, static_cast<Eigen::Index>(npair) * m * d);
+        C.b.setZero(pr);
+        C.tr = 0;
       }
       for (int i = i0; i < i1; ++i) {
         const int s0 = D.start[i], T = D.start[i + 1] - s0;
-        const VectorXd u = U.row(i).transpose();
-        for (int a = 1; a < m; ++a) ThU.col(a - 1).noalias() = Th.middleRows((a - 1) * d, d) * u;
-        L.noalias() = ThU.leftCols(m - 1).transpose() * psinT_.middleCols(s0, T);
-        for (int t = 0; t < T; ++t) {
-          if (D.terminal[s0 + t]) {
-            Pi.col(s0 + t).setZero();
-          } else {
-            softmax_ref(L.col(t), Pi.col(s0 + t));
-          }
+        u = U.row(i).transpose();
+        // initial states
+        {
+          auto L0 = C.L.topRows(n0);
+          for (int a = 1; a < m; ++a) L0.col(a - 1).noalias() = P0[a - 1] * u;
+          softmax_rows(L0, C.PR0, C.w1, C.w2);
+          for (int a = 1; a < m; ++a)
+            C.W0.middleCols(static_cast<Eigen::Index>(a - 1) * r, r).noalias() += C.PR0.col(a) * u.transpose();
         }
-        // B_i = sum_t phi_t phibar_t': block row a from the transitions with action a.
+        // policy at the next states
+        for (int a = 1; a < m; ++a) ThU.col(a - 1).noalias() = Th.middleRows((a - 1) * d, d) * u;
+        auto L = C.L.topRows(T);
+        L.noalias() = psinS_.middleCols(s0, T).transpose() * ThU;
+        auto PiI = Pi.middleRows(s0, T);
+        softmax_rows(L, PiI, C.w1, C.w2);
+        for (int t = 0; t < T; ++t)
+          if (termS_[s0 + t]) PiI.row(t).setZero();
+        // policy-dependent blocks of B_i: Bv_a = sum_{t: a_t = a} psi_t [pi_b(S'_t) psi(S'_t)]_{b>=1}'
         int pos = s0;
         for (int a = 0; a < m; ++a) {
           const int Ta = acnt_[static_cast<std::size_t>(i) * m + a];
-          if (Ta == 0) {
-            Bi.middleRows(a * d, d).setZero();
-            continue;
-          }
-          X.resize(d, Ta);
-          Y.resize(p - d, Ta);
-          for (int k = 0; k < Ta; ++k) {
-            const int t = perm_[pos + k];
-            X.col(k) = psiT_.col(t);
-            for (int b = 1; b < m; ++b) Y.block((b - 1) * d, k, d, 1) = Pi(b, t) * psinT_.col(t);
-          }
-          Bi.block(a * d, d, d, p - d).noalias() = X * Y.transpose();
-          // pi sums to one on non-terminal rows: block (a,0) from the precomputed K
-          Bi.block(a * d, 0, d, d) = K_[static_cast<std::size_t>(i) * m + a];
-          for (int b = 1; b < m; ++b) Bi.block(a * d, 0, d, d) -= Bi.block(a * d, b * d, d, d);
+          if (Ta == 0) continue;
+          auto Y = C.Y.leftCols(Ta);
+          for (int b = 1; b < m; ++b)
+            Y.middleRows((b - 1) * d, d).noalias() =
+                psinS_.middleCols(pos, Ta) * Pi.col(b).segment(pos, Ta).asDiagonal();
+          C.Bv.noalias() = psiS_.middleCols(pos, Ta) * Y.transpose();
+          int kl = 0;
+          for (int k = 0; k < r; ++k)
+            for (int l = k; l < r; ++l, ++kl)
+              C.MB.middleCols((static_cast<Eigen::Index>(kl) * m + a) * m1 * d, m1 * d) +=
+                  (u(k) * u(l)) * C.Bv;
           pos += Ta;
         }
-        Ci = -gamma * Bi;
-        for (int a = 0; a < m; ++a) Ci.block(a * d, a * d, d, d) += A_[static_cast<std::size_t>(i) * m + a];
-        int kl = 0;
-        for (int k = 0; k < r; ++k)
-          for (int l = k; l < r; ++l, ++kl) {
-            const double ukl = u(k) * u(l);
-            Mp.middleCols(static_cast<Eigen::Index>(kl) * p, p) += ukl * Ci;
-            for (int a = 0; a < m; ++a)
-              Sp.middleCols((static_cast<Eigen::Index>(kl) * m + a) * d, d) +=
-                  ukl * A_[static_cast<std::size_t>(i) * m + a];
-          }
-        for (int k = 0; k < r; ++k) {
-          ws.bc[ch].segment(k * p, p) += u(k) * bI_.col(i);
-          ws.cc[ch].segment(k * p, p) += u(k) * G.col(i);
+        if (!ucache) {
+          int kl = 0;
+          for (int k = 0; k < r; ++k)
+            for (int l = k; l < r; ++l, ++kl) {
+              const double ukl = u(k) * u(l);
+              const Eigen::Index col = static_cast<Eigen::Index>(kl) * m * d;
+              const Eigen::Index icol = static_cast<Eigen::Index>(i) * m * d;
+              C.SA.middleCols(col, m * d) += ukl * Ablk_.middleCols(icol, m * d);
+              C.MK.middleCols(col, m * d) += ukl * Kblk_.middleCols(icol, m * d);
+            }
+          for (int k = 0; k < r; ++k) C.b.segment(k * p, p) += u(k) * bI_.col(i);
+          C.tr += u.squaredNorm() * trA_(i);
         }
-        ws.trc[ch] += u.squaredNorm() * trA_(i);
       }
     }
   });
   // serial reduction in chunk order
-  MatrixXd Mb = ws.Mc[0], Sb = ws.Sc[0];
-  VectorXd b = ws.bc[0], c = ws.cc[0];
-  double trS = ws.trc[0];
-  for (int ch = 1; ch < nch; ++ch) {
-    Mb += ws.Mc[ch];
-    Sb += ws.Sc[ch];
-    b += ws.bc[ch];
-    c += ws.cc[ch];
-    trS += ws.trc[ch];
+  if (!ucache) {
+    ws.SAsum = ws.ch[0].SA;
+    ws.MKsum = ws.ch[0].MK;
+    ws.bsum = ws.ch[0].b;
+    ws.trsum = ws.ch[0].tr;
+    for (int c = 1; c < nch; ++c) {
+      ws.SAsum += ws.ch[c].SA;
+      ws.MKsum += ws.ch[c].MK;
+      ws.bsum += ws.ch[c].b;
+      ws.trsum += ws.ch[c].tr;
+    }
+    ws.Ucache = U;
+    ws.ucache_valid = true;
   }
-  MatrixXd M(pr, pr), S = MatrixXd::Zero(pr, pr);
+  MatrixXd MBs = ws.ch[0].MB;
+  MatrixXd W0 = ws.ch[0].W0;
+  for (int ch = 1; ch < nch; ++ch) {
+    MBs += ws.ch[ch].MB;
+    W0 += ws.ch[ch].W0;
+  }
+  VectorXd c(pr);
+  {
+    const Eigen::RowVectorXd Usum = U.colwise().sum();
+    for (int k = 0; k < r; ++k) {
+      c.segment(k * p, d) = psi0mean_ * Usum(k);
+      for (int a = 1; a < m; ++a) {
+        c.segment(k * p + a * d, d).noalias() = psi0sT_ * W0.col(static_cast<Eigen::Index>(a - 1) * r + k) * (1.0 / n0);
+        c.segment(k * p, d) -= c.segment(k * p + a * d, d);
+      }
+    }
+  }
+  // assemble M = sum_i (u u') (x) (A_i - gamma B_i) and Sigma (symmetric in the pair (k, l))
+  MatrixXd M = MatrixXd::Zero(pr, pr), S = MatrixXd::Zero(pr, pr);
   {
     int kl = 0;
     for (int k = 0; k < r; ++k)
       for (int l = k; l < r; ++l, ++kl) {
-        M.block(k * p, l * p, p, p) = Mb.middleCols(static_cast<Eigen::Index>(kl) * p, p);
-        if (l != k) M.block(l * p, k * p, p, p) = M.block(k * p, l * p, p, p);
+        auto Mkl = M.block(k * p, l * p, p, p);
+        auto Skl = S.block(k * p, l * p, p, p);
         for (int a = 0; a < m; ++a) {
-          S.block(k * p + a * d, l * p + a * d, d, d) =
-              Sb.middleCols((static_cast<Eigen::Index>(kl) * m + a) * d, d);
-          if (l != k) S.block(l * p + a * d, k * p + a * d, d, d) = S.block(k * p + a * d, l * p + a * d, d, d);
+          const Eigen::Index col = (static_cast<Eigen::Index>(kl) * m + a) * d;
+          Skl.block(a * d, a * d, d, d) = ws.SAsum.middleCols(col, d);
+          Mkl.block(a * d, a * d, d, d) += ws.SAsum.middleCols(col, d);
+          Mkl.block(a * d, 0, d, d) -= gamma * ws.MKsum.middleCols(col, d);
+          for (int b = 1; b < m; ++b) {
+            const auto Bab = MBs.middleCols(((static_cast<Eigen::Index>(kl) * m + a) * m1 + (b - 1)) * d, d);
+            Mkl.block(a * d, b * d, d, d) -= gamma * Bab;
+            Mkl.block(a * d, 0, d, d) += gamma * Bab;
+          }
+        }
+        if (l != k) {
+          M.block(l * p, k * p, p, p) = Mkl;
+          S.block(l * p, k * p, p, p) = Skl;
         }
       }
   }
+  VectorXd b = ws.bsum;
   M /= n;
   S /= n;
   b /= n;
   c *= (1.0 - gamma) / N;
-  trS /= n;
+  const double trS = ws.trsum / n;
   const double eps = dual_ridge * trS / pr;
   M.diagonal().array() += eps;
   S.diagonal().array() += eps;
 
-  // ---- closed-form dual
-  Gradient out;
+  // ---- closed-form dual (one LU of M serves M^-1 and M^-T)
   DualSolution& ds = out.dual;
   ds.alpha = alpha;
   ds.gamma = gamma;
@@ -301,10 +380,9 @@ Gradient P4LProblem::evaluate(const Params& par, double gamma, double alpha, dou
   ds.p = p;
   ds.r = r;
   Eigen::PartialPivLU<MatrixXd> lu(M);
-  Eigen::PartialPivLU<MatrixXd> luT(M.transpose());
   ds.rcond = lu.rcond();
   ds.w = lu.solve(b);
-  ds.z = luT.solve(c);
+  ds.z = lu.transpose().solve(c);
   const VectorXd Sz = S * ds.z;
   ds.s = std::sqrt(std::max(0.0, ds.z.dot(Sz)));
   ds.lambda = ds.s;
@@ -313,111 +391,155 @@ Gradient P4LProblem::evaluate(const Params& par, double gamma, double alpha, dou
   const double aos = (ds.s > 0) ? alpha / ds.s : 0.0;
   ds.theta = ds.w;
   if (aos > 0) ds.theta -= aos * lu.solve(Sz);
-  if (alpha > 0) {
-    ds.beta = S.ldlt().solve(b - M * ds.theta) / alpha;
-  } else {
+  // beta* = Sigma^-1 (b - M theta*) / alpha = Sigma^-1 (aos Sigma z) / alpha = z / s
+  if (alpha > 0 && ds.s > 0)
+    ds.beta = ds.z / ds.s;
+  else
     ds.beta.setZero(pr);
-  }
   ds.b = std::move(b);
   ds.c = std::move(c);
   ds.M = std::move(M);
   ds.Sigma = std::move(S);
-  if (!want_grad) return out;
+  ws.last.Theta = Th;
+  ws.last.U = U;
+  ws.gamma = gamma;
+  ws.dual_ridge = dual_ridge;
+  ws.have_last = true;
+}
 
-  // ---- pass 2: gradient by the adjoint identity
-  //   dV = theta*' dc + z' db - z' dM theta* - (alpha/(2 s)) z' dSigma z
+// Gradient by the adjoint identity
+//   dV = theta*' dc + z' db - z' dM theta* - (alpha/(2 s)) z' dSigma z
+// for the parameters of the last value_pass (its policy Pi at next states is reused).
+void P4LProblem::grad_pass(Gradient& out) const {
+  const P4LData& D = *data_;
+  Work& ws = ws_;
+  const Params& par = ws.last;
+  const double gamma = ws.gamma, dual_ridge = ws.dual_ridge;
+  const DualSolution& ds = out.dual;
+  const int N = N_, n = n_, d = d_, m = m_, p = p_, n0 = n0_;
+  const int m1 = m - 1;
+  const int r = static_cast<int>(par.U.cols());
+  const int pr = p * r;
+  if (ds.theta.size() != pr || ds.z.size() != pr)
+    throw std::logic_error("p4l: complete_gradient(): dual solution does not match the last evaluation");
+  const MatrixXd& Th = par.Theta;
+  const MatrixXd& U = par.U;
+  const int nch = static_cast<int>(chunk_.size()) - 1;
+  const MatrixXd& Pi = ws.Pi;
+  const std::vector<MatrixXd>& P0 = ws.P0;
+  const double alpha = ds.alpha;
+  const double aos = (ds.s > 0) ? alpha / ds.s : 0.0;
   const Eigen::Map<const MatrixXd> Wt(ds.theta.data(), p, r), Z(ds.z.data(), p, r);
   // derivative of eps: d eps / d u_i = dual_ridge/(p r) * (2/n) tr(A_i) u_i
   const double eps_coef =
       -(dual_ridge / pr) * (2.0 / n) * (ds.z.dot(ds.theta) + 0.5 * aos * ds.z.squaredNorm());
-  std::vector<MatrixXd> Q0(m);  // psi0 Wt_a (n0 x r)
-  for (int a = 0; a < m; ++a) Q0[a].noalias() = D.psi0 * Wt.middleRows(a * d, d);
+  ws.Q0.resize(m);  // psi0 Wt_a (n0 x r)
+  for (int a = 0; a < m; ++a) ws.Q0[a].noalias() = psi0s_ * Wt.middleRows(a * d, d);
+  const std::vector<MatrixXd>& Q0 = ws.Q0;
   out.dU.resize(N, r);
-  std::vector<MatrixXd>& dTc = ws.dTc;
-  dTc.resize(nch);
   const double c_init = (1.0 - gamma) / N;
   runtime().parallel_for(static_cast<std::size_t>(nch), [&](std::size_t lo, std::size_t hi) {
-    MatrixXd H(d, m), Fm, Qn, Coef, E, FP, Bw(d, m), Btz(d, m), Hi(d, m);
-    std::vector<MatrixXd> Pi0(m), Qa(m);
-    MatrixXd H0;  // d x (m * nb) for the current sub-block (columns of action 0 unused)
-    MatrixXd Vb, wk1, wk2;
-    VectorXd om(p), ze(p), Aom(p), Aze(p), gu(r);
-    for (std::size_t ch = lo; ch < hi; ++ch) {
-      const int i0 = chunk_[ch], i1 = chunk_[ch + 1];
-      MatrixXd& dT = dTc[ch];
-      dT.setZero((m - 1) * d, r);
-      for (int j0 = i0; j0 < i1; j0 += nb_max) {
-        const int nb = std::min(nb_max, i1 - j0);
-        const MatrixXd Uc = U.middleRows(j0, nb).transpose();
-        for (int a = 1; a < m; ++a) Pi0[a].noalias() = P0[a - 1] * Uc;
-        softmax_mats(Pi0, wk1, wk2);
-        Vb.resize(n0, nb);
-        for (int a = 0; a < m; ++a) {
-          Qa[a].noalias() = Q0[a] * Uc;
-          if (a == 0)
-            Vb.array() = Pi0[a].array() * Qa[a].array();
-          else
-            Vb.array() += Pi0[a].array() * Qa[a].array();
-        }
-        H0.resize(d, static_cast<Eigen::Index>(m) * nb);
-        for (int a = 1; a < m; ++a) {
-          Qa[a].array() = Pi0[a].array() * (Qa[a].array() - Vb.array());
-          H0.middleCols(static_cast<Eigen::Index>(a) * nb, nb).noalias() =
-              (psi0T_ * Qa[a]) * (c_init / n0);
-        }
-        for (int i = j0; i < j0 + nb; ++i) {
-          const int s0 = D.start[i], T = D.start[i + 1] - s0;
-          const VectorXd u = U.row(i).transpose();
-          om.noalias() = Wt * u;
-          ze.noalias() = Z * u;
-          const Eigen::Map<const MatrixXd> Om(om.data(), d, m), Zm(ze.data(), d, m);
-          Fm.noalias() = Zm.transpose() * psiT_.middleCols(s0, T);   // m x T
-          Qn.noalias() = Om.transpose() * psinT_.middleCols(s0, T);  // m x T
-          Coef.resize(T, m);
-          E.setZero(T, m);
-          FP.resize(T, m);
-          for (int t = 0; t < T; ++t) {
-            const int a_t = D.action(s0 + t);
-            const double f = Fm(a_t, t);
-            double vb = 0;
-            for (int a = 0; a < m; ++a) vb += Pi(a, s0 + t) * Qn(a, t);
-            E(t, a_t) = vb;
-            for (int a = 0; a < m; ++a) {
-              const double pa = Pi(a, s0 + t);
-              FP(t, a) = f * pa;
-              Coef(t, a) = f * pa * (Qn(a, t) - vb);
-            }
-          }
-          H.noalias() = psinT_.middleCols(s0, T) * Coef;   // sum_t f pi adv psi'
-          Bw.noalias() = psiT_.middleCols(s0, T) * E;      // B_i omega, d x m blocks
-          Btz.noalias() = psinT_.middleCols(s0, T) * FP;   // B_i' zeta
-          for (int a = 0; a < m; ++a) {
-            const MatrixXd& Aa = A_[static_cast<std::size_t>(i) * m + a];
-            Aom.segment(a * d, d).noalias() = Aa * om.segment(a * d, d);
-            Aze.segment(a * d, d).noalias() = Aa * ze.segment(a * d, d);
-          }
-          const Eigen::Map<const VectorXd> bw(Bw.data(), p), btz(Btz.data(), p);
-          // policy-gradient vectors h_{i,a} (d), a >= 1
-          Hi = H * (gamma / n);
-          for (int a = 1; a < m; ++a) Hi.col(a) += H0.col(static_cast<Eigen::Index>(a) * nb + (i - j0));
-          gu.noalias() = c_init * (Wt.transpose() * G.col(i));
-          gu.noalias() += (1.0 / n) * (Z.transpose() * bI_.col(i));
-          gu.noalias() -= (1.0 / n) * (Z.transpose() * (Aom - gamma * bw));
-          gu.noalias() -= (1.0 / n) * (Wt.transpose() * (Aze - gamma * btz));
-          gu.noalias() -= (aos / n) * (Z.transpose() * Aze);
+    VectorXd u(r), om(p), ze(p), Aom(p), Aze(p), gu(r), g0(r);
+    for (std::size_t cix = lo; cix < hi; ++cix) {
+      Chunk& C = ws.ch[cix];
+      const int i0 = chunk_[cix], i1 = chunk_[cix + 1];
+      C.dT.setZero(m1 * d, r);
+      C.R.setZero(n0, static_cast<Eigen::Index>(m1) * r);
+      C.QA.resize(n0, m);
+      C.vb0.resize(n0);
+      C.Qn.resize(maxT_, m);
+      C.f.resize(maxT_);
+      C.vb.resize(maxT_);
+      C.Coef.resize(maxT_, m1);
+      C.FP.resize(maxT_, m);
+      C.H.resize(d, m1);
+      C.Bw.resize(d, m);
+      C.Btz.resize(d, m);
+      for (int i = i0; i < i1; ++i) {
+        const int s0 = D.start[i], T = D.start[i + 1] - s0;
+        u = U.row(i).transpose();
+        // Initial-state part, in r-dimensional form (Q0_a = psi0 Wt_a, P0_a = psi0 Theta_a):
+        //   theta*' dc/du_i -> Wt' g_i = (1/n0) sum_a Q0_a' pi_a(.; u_i);
+        //   policy gradient -> E_a = pi_a (Qt_a - sum_b pi_b Qt_b) at S0 enters dV/du_i
+        //   through (1/n0) Theta_a' psi0' E_a = (1/n0) P0_a' E_a, and dV/dTheta_a
+        //   through (1/n0) psi0' (sum_i E_a u_i') (accumulated in R, mapped by psi0' once).
+        {
+          auto L0 = C.L.topRows(n0);
+          for (int a = 1; a < m; ++a) L0.col(a - 1).noalias() = P0[a - 1] * u;
+          softmax_rows(L0, C.PR0, C.w1, C.w2);
+          for (int a = 0; a < m; ++a) C.QA.col(a).noalias() = Q0[a] * u;
+          C.vb0 = C.PR0.cwiseProduct(C.QA).rowwise().sum();
+          g0.noalias() = Q0[0].transpose() * C.PR0.col(0);
           for (int a = 1; a < m; ++a) {
-            gu.noalias() += Th.middleRows((a - 1) * d, d).transpose() * Hi.col(a);
-            dT.middleRows((a - 1) * d, d).noalias() += Hi.col(a) * u.transpose();
+            g0.noalias() += Q0[a].transpose() * C.PR0.col(a);
+            auto Ea = C.QA.col(a);
+            Ea.array() = C.PR0.col(a).array() * (Ea.array() - C.vb0.array());
+            g0.noalias() += P0[a - 1].transpose() * Ea;
+            C.R.middleCols(static_cast<Eigen::Index>(a - 1) * r, r).noalias() += Ea * u.transpose();
           }
-          gu += (eps_coef * trA_(i)) * u;
-          out.dU.row(i) = gu.transpose();
         }
+        om.noalias() = Wt * u;
+        ze.noalias() = Z * u;
+        const Eigen::Map<const MatrixXd> Om(om.data(), d, m), Zm(ze.data(), d, m);
+        const auto PiI = Pi.middleRows(s0, T);                     // T x m
+        const auto Psn = psinS_.middleCols(s0, T);
+        auto Qn = C.Qn.topRows(T);
+        Qn.noalias() = Psn.transpose() * Om;                        // Qt(S'_t, a), T x m
+        // f_t = phi_t' Z u (the dual weight of transition t), by action block
+        int pos = s0;
+        for (int a = 0; a < m; ++a) {
+          const int Ta = acnt_[static_cast<std::size_t>(i) * m + a];
+          if (Ta > 0) C.f.segment(pos - s0, Ta).noalias() = psiS_.middleCols(pos, Ta).transpose() * Zm.col(a);
+          pos += Ta;
+        }
+        auto vb = C.vb.head(T);
+        vb = PiI.cwiseProduct(Qn).rowwise().sum();                 // sum_a pi_a Qt(S', a)
+        auto FP = C.FP.topRows(T);
+        FP = PiI.array().colwise() * C.f.head(T).array();          // f_t pi_a(S'_t)
+        auto Coef = C.Coef.topRows(T);                             // f pi_a adv_a, a >= 1
+        Coef.array() = FP.rightCols(m1).array() * (Qn.rightCols(m1).colwise() - vb).array();
+        C.H.noalias() = Psn * Coef;                                // sum_t f pi_a adv_a psi(S')
+        C.Btz.noalias() = Psn * FP;                                // B_i' zeta, d x m blocks
+        pos = s0;
+        for (int a = 0; a < m; ++a) {                              // B_i omega, d x m blocks
+          const int Ta = acnt_[static_cast<std::size_t>(i) * m + a];
+          if (Ta > 0)
+            C.Bw.col(a).noalias() = psiS_.middleCols(pos, Ta) * vb.segment(pos - s0, Ta);
+          else
+            C.Bw.col(a).setZero();
+          pos += Ta;
+        }
+        for (int a = 0; a < m; ++a) {
+          const auto Aa = Ablk_.middleCols((static_cast<Eigen::Index>(i) * m + a) * d, d);
+          Aom.segment(a * d, d).noalias() = Aa * om.segment(a * d, d);
+          Aze.segment(a * d, d).noalias() = Aa * ze.segment(a * d, d);
+        }
+        const Eigen::Map<const VectorXd> bw(C.Bw.data(), p), btz(C.Btz.data(), p);
+        gu = (c_init / n0) * g0;
+        gu.noalias() += (1.0 / n) * (Z.transpose() * bI_.col(i));
+        gu.noalias() -= (1.0 / n) * (Z.transpose() * (Aom - gamma * bw));
+        gu.noalias() -= (1.0 / n) * (Wt.transpose() * (Aze - gamma * btz));
+        gu.noalias() -= (aos / n) * (Z.transpose() * Aze);
+        // next-state policy gradient h_{i,a} = (gamma/n) H_a (d), a >= 1
+        C.H *= gamma / n;
+        for (int a = 1; a < m; ++a) {
+          gu.noalias() += Th.middleRows((a - 1) * d, d).transpose() * C.H.col(a - 1);
+          C.dT.middleRows((a - 1) * d, d).noalias() += C.H.col(a - 1) * u.transpose();
+        }
+        gu += (eps_coef * trA_(i)) * u;
+        out.dU.row(i) = gu.transpose();
       }
     }
   });
-  out.dTheta.setZero((m - 1) * d, r);
-  for (int ch = 0; ch < nch; ++ch) out.dTheta += dTc[ch];
-  return out;
+  out.dTheta.setZero(m1 * d, r);
+  MatrixXd R = ws.ch[0].R;
+  for (int ch = 0; ch < nch; ++ch) {
+    out.dTheta += ws.ch[ch].dT;
+    if (ch > 0) R += ws.ch[ch].R;
+  }
+  for (int a = 1; a < m; ++a)
+    out.dTheta.middleRows((a - 1) * d, d).noalias() +=
+        (c_init / n0) * (psi0sT_ * R.middleCols(static_cast<Eigen::Index>(a - 1) * r, r));
 }
 
 DualSolution solve_dual(const P4LData& data, const Params& par, double gamma, double alpha,
@@ -537,7 +659,8 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
   if (r < 1) throw std::invalid_argument("p4l: r must be >= 1");
   if (!(mu >= 0)) throw std::invalid_argument("p4l: mu must be >= 0");
   if (!(ctl.rho > 0)) throw std::invalid_argument("p4l: rho must be > 0");
-  P4LProblem prob(data);
+  if (ctl.max_initial < 0) throw std::invalid_argument("p4l: max_initial must be >= 0");
+  P4LProblem prob(data, ctl.max_initial, ctl.seed);
   const int N = prob.N(), d = prob.d(), m = prob.m(), q = r - 1;
   if (K < 1 || K > N) throw std::invalid_argument("p4l: K must be in [1, N]");
   std::mt19937_64 rng(ctl.seed);
@@ -555,10 +678,17 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
     }
   }
   const double rho = ctl.rho;
-  int nevals = 0;
-  auto eval = [&](const Params& pp) {
+  int nevals = 0, ngrads = 0;
+  // Trial points are evaluated without the gradient; it is completed only for
+  // accepted points (complete_gradient() reuses the value pass).
+  auto eval = [&](const Params& pp, bool want_grad) {
     ++nevals;
-    return prob.evaluate(pp, gamma, alpha, ctl.dual_ridge, true);
+    ngrads += want_grad;
+    return prob.evaluate(pp, gamma, alpha, ctl.dual_ridge, want_grad);
+  };
+  auto finish = [&](Gradient& g) {
+    ++ngrads;
+    prob.complete_gradient(g);
   };
   auto finite = [](double v) { return std::isfinite(v); };
 
@@ -613,7 +743,7 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
   }
 
   FitResult res;
-  cur = eval(par);
+  cur = eval(par, true);
   have_grad = true;
   if (!finite(cur.dual.V)) throw std::runtime_error("p4l: value is not finite at the starting point");
   double tT = ctl.step_theta0, tU = ctl.step_u0;
@@ -631,12 +761,14 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
       const double f0 = cur.dual.V - ctl.ridge * par.Theta.squaredNorm();
       double t = tT;
       bool ok = false;
-      for (int bt = 0; bt < ctl.max_backtrack; ++bt) {
+      int bt = 0;
+      for (; bt < ctl.max_backtrack; ++bt) {
         Params tr = par;
         tr.Theta += t * dir;
-        Gradient g = eval(tr);
+        Gradient g = eval(tr, false);
         const double f1 = g.dual.V - ctl.ridge * tr.Theta.squaredNorm();
         if (finite(f1) && f1 >= f0 + ctl.armijo * t * g2) {
+          finish(g);
           par = std::move(tr);
           cur = std::move(g);
           ok = true;
@@ -646,7 +778,7 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
       }
       if (!ok) { tT = t; break; }
       stepT = t;
-      tT = std::min(ctl.max_step, t * ctl.grow);
+      tT = std::min(ctl.max_step, bt == 0 ? t * ctl.grow : t);  // no growth right after a backtrack
     }
     // (2) u-step: Armijo ascent on V - (rho/2N)||U~ - (Wa - Eta/rho)||^2, direction N * gradient
     double stepU = 0;
@@ -660,12 +792,14 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
         const double f0 = cur.dual.V - (rho / (2.0 * N)) * (Uf - Tgt).squaredNorm();
         double t = tU;
         bool ok = false;
-        for (int bt = 0; bt < ctl.max_backtrack; ++bt) {
+        int bt = 0;
+        for (; bt < ctl.max_backtrack; ++bt) {
           Params tr = par;
           tr.U.rightCols(q) += (t * N) * gU;
-          Gradient g = eval(tr);
+          Gradient g = eval(tr, false);
           const double f1 = g.dual.V - (rho / (2.0 * N)) * (tr.U.rightCols(q) - Tgt).squaredNorm();
           if (finite(f1) && f1 >= f0 + ctl.armijo * t * g2) {
+            finish(g);
             par = std::move(tr);
             cur = std::move(g);
             ok = true;
@@ -675,7 +809,7 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
         }
         if (!ok) { tU = t; break; }
         stepU = t;
-        tU = std::min(ctl.max_step, t * ctl.grow);
+        tU = std::min(ctl.max_step, bt == 0 ? t * ctl.grow : t);
       }
     }
     // (3) (v, w)-step and (4) eta-step
@@ -709,7 +843,7 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
     }
   }
   runtime().progress(res.iterations, ctl.max_iter);
-  cur = eval(par);  // dual solution in the final parametrisation
+  cur = eval(par, false);  // dual solution in the final parametrisation
 
   res.Theta = par.Theta;
   res.U = par.U;
@@ -726,6 +860,7 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
     }
   }
   res.evaluations = nevals;
+  res.gradients = ngrads;
   res.W = cur.dual.W();
   res.z = cur.dual.z;
   res.V = cur.dual.V;
@@ -733,6 +868,130 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
   res.lambda = cur.dual.lambda;
   res.penalty = q > 0 ? penalty_of(par.U.rightCols(q)) : 0.0;
   res.objective = res.V - ctl.ridge * par.Theta.squaredNorm() - res.penalty;
+  return res;
+}
+
+// ---------------------------------------------------------------------------
+// Minibatch stochastic saddle-point path (Algorithm 1, steps (22)-(23) and the
+// multiplier update) for fixed (Theta, U); see the header.
+SgdResult sgd_dual(const P4LData& D, const Params& par, double gamma, double alpha,
+                   const SgdControl& ctl) {
+  if (ctl.iterations < 1 || ctl.batch < 1 || ctl.batch_initial < 1)
+    throw std::invalid_argument("p4l: sgd_dual: iterations, batch and batch_initial must be >= 1");
+  if (!(ctl.step_theta > 0 && ctl.step_f > 0 && ctl.step_lambda > 0 && ctl.decay_iters > 0))
+    throw std::invalid_argument("p4l: sgd_dual: step sizes and decay_iters must be > 0");
+  // Exact Sigma (preconditioner and projection metric) and, for reporting only,
+  // the exact b, c, M; the iterations themselves use minibatch estimates.
+  P4LProblem prob(D);
+  const DualSolution ex = prob.evaluate(par, gamma, alpha, ctl.dual_ridge, false).dual;
+  const int n = prob.n(), N = prob.N(), d = prob.d(), m = prob.m(), p = prob.p();
+  const int r = static_cast<int>(par.U.cols());
+  const int pr = p * r, n0 = static_cast<int>(D.psi0.rows());
+  const Eigen::LLT<MatrixXd> Sll(ex.Sigma);
+  if (Sll.info() != Eigen::Success) throw std::runtime_error("p4l: sgd_dual: Sigma is not positive definite");
+  std::vector<int> owner(n);
+  for (int i = 0; i < N; ++i)
+    for (int t = D.start[i]; t < D.start[i + 1]; ++t) owner[t] = i;
+  const MatrixXd& Th = par.Theta;
+  const MatrixXd& U = par.U;
+
+  VectorXd theta = VectorXd::Zero(pr), beta = VectorXd::Zero(pr);
+  double lambda = ctl.lambda0;
+  VectorXd thA = VectorXd::Zero(pr), beA = VectorXd::Zero(pr);
+  double laA = 0;
+  long long navg = 0;
+  VectorXd phi(p), phib(p), logit(std::max(1, m - 1)), pr_(m), gth(pr), gbe(pr);
+  auto kron_add = [&](VectorXd& dst, const VectorXd& u, const VectorXd& v, double w) {
+    for (int k = 0; k < r; ++k) dst.segment(k * p, p) += (w * u(k)) * v;
+  };
+  auto policy = [&](const auto& psirow, const VectorXd& u) {  // pr_ = pi(.|s; u)
+    for (int a = 1; a < m; ++a) logit(a - 1) = psirow.dot(Th.middleRows((a - 1) * d, d) * u);
+    softmax_ref(logit.head(m - 1), pr_);
+  };
+  // stochastic gradients at (th, be, la) from one minibatch; returns Phi_hat
+  auto stoch = [&](std::mt19937_64& g, const VectorXd& th, const VectorXd& be, double la) {
+    gth.setZero();
+    gbe.setZero();
+    double Phi = 0;
+    const Eigen::Map<const MatrixXd> Wm(th.data(), p, r), Bm(be.data(), p, r);
+    VectorXd u(r);
+    for (int k = 0; k < ctl.batch_initial; ++k) {  // c_hat
+      const int i = std::min(N - 1, static_cast<int>(unif01(g) * N));
+      const int j = std::min(n0 - 1, static_cast<int>(unif01(g) * n0));
+      u = U.row(i).transpose();
+      policy(D.psi0.row(j).transpose(), u);
+      phi.setZero();
+      for (int a = 0; a < m; ++a) phi.segment(a * d, d) = pr_(a) * D.psi0.row(j).transpose();
+      kron_add(gth, u, phi, (1.0 - gamma) / ctl.batch_initial);
+    }
+    for (int k = 0; k < ctl.batch; ++k) {
+      const int t = std::min(n - 1, static_cast<int>(unif01(g) * n));
+      const int i = owner[t];
+      u = U.row(i).transpose();
+      const int at = D.action(t);
+      phi.setZero();
+      phi.segment(at * d, d) = D.psi.row(t).transpose();
+      phib.setZero();
+      if (!D.terminal[t]) {
+        policy(D.psi_next.row(t).transpose(), u);
+        for (int a = 0; a < m; ++a) phib.segment(a * d, d) = pr_(a) * D.psi_next.row(t).transpose();
+      }
+      const VectorXd Wu = Wm * u, Bu = Bm * u;
+      const double f = phi.dot(Bu);                                         // f(S, A; u)
+      const double delta = D.reward(t) - phi.dot(Wu) + gamma * phib.dot(Wu);  // TD error of Q
+      Phi += f * delta / ctl.batch;
+      kron_add(gth, u, phi - gamma * phib, -la * f / ctl.batch);          // d/dtheta of lambda Phi
+      kron_add(gbe, u, phi, la * delta / ctl.batch);                      // d/dbeta of lambda Phi
+    }
+    return Phi;
+  };
+  auto project = [&](VectorXd& be) {
+    const double nr = std::sqrt(std::max(0.0, be.dot(ex.Sigma * be)));
+    if (nr > 1) be /= nr;
+  };
+  SgdResult res;
+  const int avg_start = static_cast<int>(ctl.average_from * ctl.iterations);
+  for (int it = 0; it < ctl.iterations; ++it) {
+    std::mt19937_64 g = make_stream(ctl.seed, static_cast<std::uint64_t>(it));
+    const double sc = 1.0 / std::sqrt(1.0 + it / ctl.decay_iters);
+    const double et = ctl.step_theta * sc, ef = ctl.step_f * sc, el = ctl.step_lambda * sc;
+    VectorXd th1 = theta, be1 = beta;
+    double la1 = lambda;
+    if (ctl.extragradient) {  // extrapolation step from the current point
+      const double Phi = stoch(g, theta, beta, lambda);
+      th1 = theta - et * Sll.solve(gth);
+      be1 = beta + ef * Sll.solve(gbe);
+      project(be1);
+      la1 = std::max(0.0, lambda + el * (Phi - alpha));
+    }
+    // update step, with gradients at the extrapolated point (plain SGDA: the current point)
+    const double Phi = stoch(g, th1, be1, la1);
+    theta -= et * Sll.solve(gth);
+    beta += ef * Sll.solve(gbe);
+    project(beta);
+    lambda = std::max(0.0, lambda + el * (Phi - alpha));
+    if (it >= avg_start) {
+      ++navg;
+      const double w = 1.0 / navg;
+      thA += w * ((ctl.extragradient ? th1 : theta) - thA);
+      beA += w * ((ctl.extragradient ? be1 : beta) - beA);
+      laA += w * ((ctl.extragradient ? la1 : lambda) - laA);
+    }
+    if (ctl.trace_every > 0 && ((it + 1) % ctl.trace_every == 0 || it + 1 == ctl.iterations)) {
+      const VectorXd& th = navg > 0 ? thA : theta;
+      res.trace_iter.push_back(it + 1);
+      res.trace_V.push_back(ex.c.dot(th));
+      res.trace_lambda.push_back(navg > 0 ? laA : lambda);
+      res.trace_theta.push_back(th);
+    }
+  }
+  res.theta = thA;
+  res.beta = beA;
+  res.lambda = laA;
+  res.iterations = ctl.iterations;
+  res.V = ex.c.dot(thA);
+  const VectorXd e = ex.b - ex.M * thA;
+  res.constraint = std::sqrt(std::max(0.0, e.dot(Sll.solve(e))));
   return res;
 }
 

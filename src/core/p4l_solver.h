@@ -83,39 +83,89 @@ struct Gradient {
 
 // Cached sufficient statistics (A_i blocks, b_i) for repeated evaluations.
 // Holds a pointer to `data`, which must outlive the object.
+//
+// Initial states: with max_initial > 0 and n0 > max_initial, the shared
+// initial-state distribution nu is replaced by a fixed subsample of
+// max_initial rows of psi0, drawn without replacement from a stream seeded by
+// `seed` (sorted, so the subsample does not depend on thread count or call
+// order). This bounds the O(N n0) initial-state work; the one-argument
+// constructor (used by solve_dual() and grad()) always uses all rows.
+//
+// Cost per evaluate(): O(n d^2 (m-1)) for the policy-dependent part of M, plus
+// O(N n0 r m) for c (c and its gradient are formed from n0 x r products, never
+// from an n0 x d one per individual); the data-only parts that depend on U alone
+// (Sigma, b, the A and K parts of M) are cached and reused while U is
+// unchanged (e.g. across a Theta line search). Results are a pure function of
+// (Theta, U, gamma, alpha, dual_ridge): caching never changes a bit.
 class P4LProblem {
  public:
   explicit P4LProblem(const P4LData& data);
+  P4LProblem(const P4LData& data, int max_initial, std::uint64_t seed);
   int N() const { return N_; }
   int n() const { return n_; }
   int d() const { return d_; }
   int m() const { return m_; }
   int p() const { return p_; }
+  int n0() const { return n0_; }  // initial states actually used (after subsampling)
+  const std::vector<int>& initial_rows() const { return init_rows_; }  // rows of psi0 used
   // Closed-form dual; with want_grad also the exact gradient of V.
   Gradient evaluate(const Params& par, double gamma, double alpha, double dual_ridge,
                     bool want_grad) const;
+  // Fills g.dTheta and g.dU for `g`, the result of the most recent evaluate()
+  // call on this object (made with want_grad = false). Bitwise identical to
+  // evaluate(..., true). Lets line searches pay for the gradient only for
+  // accepted trial points.
+  void complete_gradient(Gradient& g) const;
 
  private:
+  void value_pass(const Params& par, double gamma, double alpha, double dual_ridge,
+                  Gradient& out) const;
+  void grad_pass(Gradient& out) const;
   const P4LData* data_;
   int N_, n_, d_, m_, p_, n0_;
-  Eigen::MatrixXd psiT_, psinT_;   // d x n (transposed copies: contiguous columns)
-  Eigen::MatrixXd psi0T_;          // d x n0
-  Eigen::VectorXd psi0mean_;       // d: mean of psi0
-  std::vector<Eigen::MatrixXd> A_; // N*m blocks d x d: A_i = blockdiag_a A_[i*m+a]
-  std::vector<Eigen::MatrixXd> K_; // N*m: sum over non-terminal t with a_t = a of psi_t psi'_t'
+  Eigen::MatrixXd psiS_, psinS_;   // d x n: psi(S_t)', psi(S'_t)' with rows of each individual
+                                   // sorted by action (permutation perm_); psinS_ = 0 if terminal
+  std::vector<char> termS_;        // n: terminal flags in the same order
+  std::vector<int> init_rows_;     // rows of psi0 used for nu
+  Eigen::MatrixXd psi0s_, psi0sT_; // n0 x d initial-state features used, and d x n0
+  Eigen::VectorXd psi0mean_;       // d: mean of the used psi0 rows
+  Eigen::MatrixXd Ablk_;           // d x (N m d): A_i block a at columns (i m + a) d
+  Eigen::MatrixXd Kblk_;           // d x (N m d): sum over non-terminal t with a_t = a of psi_t psi'_t'
                                    // (so B_i block (a,0) = K - sum_{b>=1} block (a,b))
   Eigen::MatrixXd bI_;             // p x N: b_i
   Eigen::VectorXd trA_;            // N: tr(A_i)
   std::vector<int> perm_;          // n: within each individual, rows sorted by action
   std::vector<int> acnt_;          // N*m: number of transitions of i with action a
-  std::vector<int> chunk_;         // chunk boundaries over individuals (depend on N only)
-  // Reusable workspace (per-chunk partial sums, policy at next states, g_i).
-  // evaluate() is therefore not re-entrant: one evaluation at a time per object.
+  std::vector<int> chunk_;         // chunk boundaries over individuals (depend on the data only)
+  int maxT_ = 0;                   // max_i T_i
+  // Reusable workspace: per-chunk partial sums and scratch, the policy at next
+  // states, the U-only cache. evaluate() is therefore not re-entrant: one
+  // evaluation at a time per object.
+  struct Chunk {
+    Eigen::MatrixXd MB;            // d x (npair m (m-1) d): sum_i u_k u_l B_i blocks (a, b>=1)
+    Eigen::MatrixXd SA, MK;        // d x (npair m d): sum_i u_k u_l A_ia, u_k u_l K_ia
+    Eigen::VectorXd b;             // p r
+    Eigen::MatrixXd W0;            // n0 x (m-1) r: sum_i pi_a(S0; u_i) u_i'
+    Eigen::MatrixXd R;             // n0 x (m-1) r: gradient, sum_i E_a(S0; u_i) u_i'
+    double tr = 0;
+    Eigen::MatrixXd dT;            // (m-1) d x r
+    // scratch
+    Eigen::MatrixXd L, PR0, QA, Y, Bv, Qn, Coef, FP, H, Bw, Btz;
+    Eigen::VectorXd f, vb, vb0;
+    Eigen::ArrayXd w1, w2;
+  };
   struct Work {
-    std::vector<Eigen::MatrixXd> Mc, Sc, dTc;
-    std::vector<Eigen::VectorXd> bc, cc;
-    std::vector<double> trc;
-    Eigen::MatrixXd Pi, G;
+    std::vector<Chunk> ch;
+    Eigen::MatrixXd Pi;            // n x m: pi(.|S'_t), permuted order, 0 on terminal rows
+    Eigen::MatrixXd Ucache;        // U for which the U-only sums are valid
+    bool ucache_valid = false;
+    Eigen::MatrixXd SAsum, MKsum;  // reduced U-only sums
+    Eigen::VectorXd bsum;
+    double trsum = 0;
+    std::vector<Eigen::MatrixXd> P0, Q0;  // psi0 Theta_a, psi0 Wt_a (n0 x r)
+    Params last;                   // parameters of the most recent evaluate()
+    double gamma = 0, dual_ridge = 0;
+    bool have_last = false;
   };
   mutable Work ws_;
 };
@@ -186,6 +236,11 @@ struct Control {
   double grow = 1.5;          // step growth after an accepted step
   int max_backtrack = 40;
   double max_step = 1e8;
+  // Initial-state subsample: when the number of initial states n0 exceeds
+  // max_initial (> 0), nu is a fixed subsample of max_initial rows of psi0
+  // (without replacement, seeded by `seed`); 0 uses every row. The initial-state
+  // term costs O(N n0) per evaluation, so this matters for N in the thousands.
+  int max_initial = 1000;
 };
 
 struct Trace {
@@ -203,7 +258,8 @@ struct FitResult {
   double objective = 0, V = 0, point_value = 0, lambda = 0, penalty = 0;
   bool converged = false;
   int iterations = 0;
-  int evaluations = 0;        // dual (+ gradient) evaluations, line-search trials included
+  int evaluations = 0;        // dual evaluations, line-search trials included
+  int gradients = 0;          // gradient passes (only accepted points need one)
   Trace trace;
 };
 
@@ -211,8 +267,55 @@ struct FitResult {
 FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha, double mu,
                   const Control& control, const Params* init = nullptr);
 
-// (Algorithm 1's minibatch SGD path is not implemented here: for the linear
-// classes the closed form above is its exact fixed point.)
+// ---------------------------------------------------------------------------
+// Algorithm 1's minibatch stochastic path for the inner problem at fixed
+// (Theta, U), for the same linear classes: the saddle point of the Lagrangian
+//   L(theta, beta, lambda) = c'theta + lambda (beta'(b - M theta) - alpha),
+//   beta' Sigma beta <= 1, lambda >= 0,
+// whose value is the closed form V of solve_dual() (no duality gap). Each step
+// samples `batch` transitions (uniformly over all n) and `batch_initial`
+// (individual, initial state) pairs (for c), and takes
+//   (22) f:      beta   <- Proj_Sigma(beta + step_f Sigma^-1 grad_beta)   (ascent)
+//   (23) Q:      theta  <- theta - step_theta Sigma^-1 grad_theta         (descent)
+//        lambda: lambda <- max(0, lambda + step_lambda (Phi_hat - alpha))  (dual ascent)
+// simultaneously (Sigma^-1 is a fixed preconditioner, computed once; the
+// projection onto the ellipsoid in the Sigma metric is a rescaling). A
+// literal alternation "f to convergence, then Q to convergence" diverges here
+// (the Q-objective is linear in theta for fixed f), so the steps are taken
+// together; with `extragradient` each step is a stochastic extragradient
+// (mirror-prox) step, which converges for this convex-concave problem.
+// Steps decay as step / sqrt(1 + k / decay_iters); the returned iterates are
+// Polyak averages over the last (1 - average_from) share of the iterations.
+// Serial and seeded: deterministic, independent of the thread count.
+struct SgdControl {
+  int iterations = 20000;
+  int batch = 64;              // transitions per step
+  int batch_initial = 16;      // (individual, initial state) pairs per step
+  double step_theta = 0.1;     // preconditioned (Sigma^-1) step sizes
+  double step_f = 0.1;
+  double step_lambda = 0.1;
+  double decay_iters = 1000;   // step_k = step / sqrt(1 + k / decay_iters)
+  bool extragradient = true;
+  double average_from = 0.5;   // average the iterates k >= average_from * iterations
+  double lambda0 = 1.0;        // initial multiplier (theta and beta start at 0)
+  double dual_ridge = 1e-6;    // ridge on Sigma, as in solve_dual()
+  int trace_every = 1000;      // record the averaged iterate every so many steps (0: never)
+  std::uint64_t seed = 1;
+};
+
+struct SgdResult {
+  Eigen::VectorXd theta;       // p r, averaged Q weights (compare DualSolution::theta)
+  Eigen::VectorXd beta;        // p r, averaged f weights (compare DualSolution::beta)
+  double lambda = 0;           // averaged multiplier (compare DualSolution::lambda)
+  double V = 0;                // c'theta at the averaged theta, exact c: (1-gamma) E_nu Q(S0, pi)
+  double constraint = 0;       // ||b - M theta||_{Sigma^-1} at the averaged theta (<= alpha at the solution)
+  int iterations = 0;
+  std::vector<int> trace_iter;                 // checkpoints
+  std::vector<double> trace_V, trace_lambda;   // averaged iterate at each checkpoint
+  std::vector<Eigen::VectorXd> trace_theta;
+};
+SgdResult sgd_dual(const P4LData& data, const Params& par, double gamma, double alpha,
+                   const SgdControl& control = SgdControl());
 
 // ---------------------------------------------------------------------------
 // Prediction helpers. psi: n x d features.
