@@ -21,4 +21,6 @@
 #' @useDynLib p4l, .registration = TRUE
 #' @importFrom Rcpp sourceCpp
 #' @importFrom RcppParallel RcppParallelLibs
+#' @importFrom stats predict
+#' @importFrom cli cli_progress_bar
 "_PACKAGE"

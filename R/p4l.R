@@ -33,6 +33,10 @@
 #'   pooled model, in pseudo-transitions (`init = "model"`).
 #' @param init.scale Standard deviation of the random start (`init = "random"`).
 #' @param max.backtrack Largest number of step halvings in one line search.
+#' @param max.initial Largest number of initial states used for the shared
+#'   initial-state distribution \eqn{\nu} of the value: with more individuals
+#'   than this, a fixed seeded subsample of their initial states is used (the
+#'   error of the value term is of order `1/sqrt(max.initial)`); 0 uses all.
 #' @param policy The policy the fit deploys: `"greedy"` (default), the most
 #'   probable action of each individual's learned softmax policy (its mode,
 #'   as for the baselines); or `"softmax"`, the learned stochastic policy
@@ -46,7 +50,8 @@ p4l_control <- function(max.iter = 200, tol = 1e-4, tol.primal = 1e-3, conv.wind
                         rho = 20, ridge = 1e-5, dual.ridge = 1e-6, kmeans.restarts = 10,
                         kmeans.max.iter = 100, theta.steps = 1, u.steps = 1, step.theta = 1,
                         step.u = 1, init = "model", init.ridge = 1, init.scale = 0.1,
-                        max.backtrack = 20, policy = c("greedy", "softmax")) {
+                        max.backtrack = 20, max.initial = 1000,
+                        policy = c("greedy", "softmax")) {
   policy <- match.arg(policy)
   if (is.character(init)) {
     if (length(init) != 1L || !(init %in% c("model", "random"))) {
@@ -73,6 +78,7 @@ p4l_control <- function(max.iter = 200, tol = 1e-4, tol.primal = 1e-3, conv.wind
     init.ridge = check_number(init.ridge, "init.ridge", lower = 0, lower.open = TRUE),
     init.scale = check_number(init.scale, "init.scale", lower = 0, lower.open = TRUE),
     max.backtrack = check_count(max.backtrack, "max.backtrack"),
+    max.initial = check_count(max.initial, "max.initial", lower = 0L),
     policy = policy),
     class = "p4l_control")
 }
@@ -260,7 +266,8 @@ p4l_fit_features <- function(data, psi, psi.next, psi0, rank, K, gamma = 0.8, al
               init_scale = control$init.scale, theta_steps = control$theta.steps,
               u_steps = control$u.steps, step_theta0 = control$step.theta,
               step_u0 = control$step.u,
-              max_backtrack = if (is.null(control$max.backtrack)) 20L else control$max.backtrack)
+              max_backtrack = if (is.null(control$max.backtrack)) 20L else control$max.backtrack,
+              max_initial = if (is.null(control$max.initial)) 1000L else control$max.initial)
   U0 <- if (is.null(init.U)) matrix(0, 0, 0) else init.U
   p4l_fit_cpp(inp$psi, inp$psi_next, inp$action, inp$reward, inp$terminal, inp$start,
               inp$psi0, inp$num_actions, as.integer(rank), as.integer(K), gamma, alpha, mu,

@@ -62,6 +62,7 @@ p4l::Control make_control(const Rcpp::List& c) {
   ctl.grow = get_or<double>(c, "grow", ctl.grow);
   ctl.max_backtrack = get_or<int>(c, "max_backtrack", ctl.max_backtrack);
   ctl.max_step = get_or<double>(c, "max_step", ctl.max_step);
+  ctl.max_initial = get_or<int>(c, "max_initial", ctl.max_initial);
   return ctl;
 }
 

@@ -1,6 +1,11 @@
 #include "runtime_bindings.h"
 
+// RcppParallel's RMatrix.h uses std::iterator, deprecated in C++17; we use
+// only parallelFor, so silence that header's deprecation warnings.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 #include <RcppParallel.h>
+#pragma GCC diagnostic pop
 
 #include <exception>
 #include <mutex>

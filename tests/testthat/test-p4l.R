@@ -269,7 +269,7 @@ test_that("p4l() validates its arguments", {
   expect_error(p4l_control(init = "pca"), "`init` must be")
   expect_error(p4l(fx$d, K = 3, control = p4l_control(init = matrix(0, 2, 2))),
                "must be an N x \\(rank - 1\\) matrix: 12 x 2")
-  expect_error(p4l(fx$d, K = "auto"), "select_groups")
+  expect_error(p4l(fx$d, K = "many"), "`K` must be a single whole number")
   # K = 1, rank = 1: one shared policy
   f1 <- suppressWarnings(p4l(fx$d, K = 1, basis = fx$b, seed = 1,
                              control = p4l_control(max.iter = 20)))
@@ -311,7 +311,7 @@ test_that("K = \"auto\" takes the number of subgroups from select_groups()", {
   sim <- sim_linear2d(num.per.group = 20, T = 100, seed = 11)
   d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
   groups <- select_groups(d)
-  fit <- p4l(d, K = "auto", seed = 1, control = p4l_control(max.iter = 30))
+  fit <- suppressWarnings(p4l(d, K = "auto", seed = 1, control = p4l_control(max.iter = 30)))
   expect_identical(fit$K, groups$K)
   expect_identical(fit$groups, groups)
   expect_equal(fit$rank, groups$K)
