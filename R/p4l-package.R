@@ -18,6 +18,7 @@
 #' random stream per work item (individual, episode) from it.
 #'
 #' @keywords internal
+#' @aliases p4l-package
 #' @useDynLib p4l, .registration = TRUE
 #' @importFrom Rcpp sourceCpp
 #' @importFrom RcppParallel RcppParallelLibs
