@@ -18,10 +18,11 @@
 #' random stream per work item (individual, episode) from it.
 #'
 #' @keywords internal
-#' @aliases p4l-package
+#' @docType package
+#' @name p4l-package
 #' @useDynLib p4l, .registration = TRUE
 #' @importFrom Rcpp sourceCpp
 #' @importFrom RcppParallel RcppParallelLibs
 #' @importFrom stats predict
 #' @importFrom cli cli_progress_bar
-"_PACKAGE"
+NULL
