@@ -12,18 +12,28 @@
 namespace p4l {
 namespace {
 
+// Inner loops run on the runtime's threads only when the caller is not
+// itself inside a parallel region (the restarts run in parallel).
+void maybe_parallel(bool par, std::size_t n, const RangeFn& fn) {
+  if (par) {
+    runtime().parallel_for(n, fn);
+  } else if (n > 0) {
+    fn(0, n);
+  }
+}
+
 // Squared distance of every row of x to its nearest centre; fills cluster.
 // Distances come from blocked matrix products (||x||^2 + ||c||^2 - 2 x'c);
 // blocks have a fixed size, so the result does not depend on the threads.
 double assign(const Eigen::MatrixXd& x, const Eigen::MatrixXd& centers,
-              Eigen::VectorXi& cluster, Eigen::VectorXd& dist2) {
+              Eigen::VectorXi& cluster, Eigen::VectorXd& dist2, bool par) {
   const long n = x.rows();
   const long block = 1024;
   const long num_blocks = (n + block - 1) / block;
   const Eigen::VectorXd cnorm = centers.rowwise().squaredNorm();
   cluster.resize(n);
   dist2.resize(n);
-  runtime().parallel_for(num_blocks, [&](std::size_t bb, std::size_t be) {
+  maybe_parallel(par, num_blocks, [&](std::size_t bb, std::size_t be) {
     Eigen::MatrixXd g;
     for (std::size_t blk = bb; blk < be; ++blk) {
       const long r0 = static_cast<long>(blk) * block;
@@ -48,13 +58,13 @@ double assign(const Eigen::MatrixXd& x, const Eigen::MatrixXd& centers,
 
 // Lloyd iterations from the given centres (modified in place).
 KMeansResult lloyd(const Eigen::MatrixXd& x, Eigen::MatrixXd centers, int max_iter,
-                   double tol) {
+                   double tol, bool par) {
   const long n = x.rows();
   const int k = static_cast<int>(centers.rows());
   KMeansResult res;
   Eigen::VectorXi cluster;
   Eigen::VectorXd dist2;
-  double obj = assign(x, centers, cluster, dist2);
+  double obj = assign(x, centers, cluster, dist2, par);
   int it = 0;
   bool converged = false;
   for (; it < max_iter; ++it) {
@@ -75,7 +85,7 @@ KMeansResult lloyd(const Eigen::MatrixXd& x, Eigen::MatrixXd centers, int max_it
         dist2(far) = 0.0;
       }
     }
-    const double next = assign(x, centers, cluster, dist2);
+    const double next = assign(x, centers, cluster, dist2, par);
     const bool small = obj - next <= tol * std::max(obj, 1e-300);
     obj = next;
     if (small) { converged = true; ++it; break; }
@@ -131,14 +141,14 @@ void hartigan(const Eigen::MatrixXd& x, KMeansResult& res, int max_pass) {
   res.withinss = total;
 }
 
-Eigen::MatrixXd kmeanspp(const Eigen::MatrixXd& x, int k, std::mt19937_64& gen) {
+Eigen::MatrixXd kmeanspp(const Eigen::MatrixXd& x, int k, std::mt19937_64& gen, bool par) {
   const long n = x.rows();
   Eigen::MatrixXd centers(k, x.cols());
   long first = static_cast<long>(unif01(gen) * n);
   if (first >= n) first = n - 1;
   centers.row(0) = x.row(first);
   Eigen::VectorXd d2(n);
-  runtime().parallel_for(n, [&](std::size_t b, std::size_t e) {
+  maybe_parallel(par, n, [&](std::size_t b, std::size_t e) {
     for (std::size_t i = b; i < e; ++i) d2(i) = (x.row(i) - centers.row(0)).squaredNorm();
   });
   for (int j = 1; j < k; ++j) {
@@ -157,7 +167,7 @@ Eigen::MatrixXd kmeanspp(const Eigen::MatrixXd& x, int k, std::mt19937_64& gen) 
       if (pick >= n) pick = n - 1;
     }
     centers.row(j) = x.row(pick);
-    runtime().parallel_for(n, [&](std::size_t b, std::size_t e) {
+    maybe_parallel(par, n, [&](std::size_t b, std::size_t e) {
       for (std::size_t i = b; i < e; ++i)
         d2(i) = std::min(d2(i), (x.row(i) - centers.row(j)).squaredNorm());
     });
@@ -194,16 +204,24 @@ KMeansResult kmeans(const Eigen::MatrixXd& x, int k, const KMeansOptions& opt,
     for (std::size_t i = 0; i < idx.size(); ++i) xs.row(i) = x.row(idx[i]);
   }
   const Eigen::MatrixXd& xw = sub ? xs : x;
-  KMeansResult best;
-  best.withinss = std::numeric_limits<double>::infinity();
-  for (int s = 0; s < std::max(1, opt.num_starts); ++s) {
-    if (runtime().interrupted()) throw std::runtime_error("interrupted");
-    Eigen::MatrixXd init = kmeanspp(xw, k, gen);
-    KMeansResult r = lloyd(xw, init, opt.max_iter, opt.tol);
-    hartigan(xw, r, 20);
-    if (r.withinss < best.withinss) best = r;
-  }
-  if (sub) best = lloyd(x, best.centers, opt.max_iter, opt.tol);
+  // Restarts run in parallel, each serially and from its own random stream
+  // (seed, 3, start), so the result does not depend on the number of threads;
+  // ties go to the lowest start.
+  const int starts = std::max(1, opt.num_starts);
+  std::vector<KMeansResult> runs(starts);
+  if (runtime().interrupted()) throw std::runtime_error("interrupted");
+  runtime().parallel_for(starts, [&](std::size_t b, std::size_t e) {
+    for (std::size_t s = b; s < e; ++s) {
+      std::mt19937_64 g = make_stream(seed, 3, s);
+      Eigen::MatrixXd init = kmeanspp(xw, k, g, false);
+      runs[s] = lloyd(xw, init, opt.max_iter, opt.tol, false);
+      hartigan(xw, runs[s], 20);
+    }
+  });
+  KMeansResult best = runs[0];
+  for (int s = 1; s < starts; ++s)
+    if (runs[s].withinss < best.withinss) best = runs[s];
+  if (sub) best = lloyd(x, best.centers, opt.max_iter, opt.tol, true);
   return best;
 }
 
