@@ -13,6 +13,10 @@
 # runs select_groups() even when p4l() is not available, to report how often
 # it finds K = 3 (columns K.auto and ari.auto of the runs file).
 #
+# Also: P4L_SETTINGS (e.g. "C"), P4L_EVAL_EPISODES (default 10), P4L_BENCH_FUTURE=1
+# runs the jobs with future.apply on the current plan. Each finished job is
+# appended to cartpole-table2-runs-partial.csv in the output directory.
+#
 #   1. simulate 100 trajectories per environment with sim_cartpole() (the
 #      epsilon-greedy sign(theta) behaviour policy; seed depends on setting and r);
 #   2. build one RBF basis on all states, shared by every method;
@@ -43,6 +47,13 @@
 #   methods. CartPole's state is 4-D, twice the 2-D study, and its value
 #   surface is sharper (it drops to 0 at the failure boundary), so 16 centres
 #   are too coarse.
+#   P4L runs its ADMM for up to 1000 iterations (p4l_control(max.iter =
+#   1000)); with the default 200 the fits on CartPole usually stop before
+#   convergence, and the unconverged policies lose 10 to 50 steps per
+#   environment (pilot on setting C, replications 1 and 2). alpha, mu and the
+#   rank are the package defaults (alpha = mu = sd(R) sqrt(p r / n), rank = K);
+#   smaller alpha (0.05, 0.02, 0) was unstable (10 to 150 steps in some data
+#   sets), gamma = 0.95 collapsed (10 to 70 steps).
 #   Evaluation: 10 episodes per trajectory from the initial distribution
 #   (the paper starts each from the trajectory's own initial state; both are
 #   uniform on [-0.05, 0.05]^4).
@@ -53,14 +64,15 @@ args <- commandArgs(trailingOnly = TRUE)
 cfg <- list(
   replications = if (length(args) >= 1) as.integer(args[1]) else 50L,
   out.dir = if (length(args) >= 2) args[2] else file.path("inst", "extdata"),
-  settings = c("A", "B", "C"),
+  settings = strsplit(Sys.getenv("P4L_SETTINGS", "A,B,C"), ",")[[1]],
   num.traj = 100L,
   epsilon = 0.3,          # behaviour policy's random-action probability (sim_cartpole default)
   max.steps = 300L,
   gamma = 0.9,
   num.centers = 32L,
   K.values = 2:5,
-  eval.episodes = 10L,
+  eval.episodes = as.integer(Sys.getenv("P4L_EVAL_EPISODES", "10")),
+  p4l.max.iter = 1000L,   # ADMM iterations: the default 200 stops short on CartPole (see header)
   seed = 20240501,
   num.threads = as.integer(Sys.getenv("P4L_NUM_THREADS", "2"))
 )
@@ -85,6 +97,7 @@ for (k in cfg$K.values) {
     kk <- k
     methods[[sprintf("P4L (K = %d)", kk)]] <<- function(d, basis, sel, seed) {
       call_method("p4l", list(d, K = kk, gamma = cfg$gamma, basis = basis, seed = seed,
+                              control = p4l_control(max.iter = cfg$p4l.max.iter),
                               num.threads = cfg$num.threads))
     }
   })
@@ -92,6 +105,7 @@ for (k in cfg$K.values) {
 methods[["P4L (K = Auto)"]] <- function(d, basis, sel, seed) {
   # the same choice as p4l(K = "auto"), computed once per data set
   call_method("p4l", list(d, K = sel$K, gamma = cfg$gamma, basis = basis, seed = seed,
+                          control = p4l_control(max.iter = cfg$p4l.max.iter),
                           num.threads = cfg$num.threads))
 }
 methods[["ACPI"]] <- function(d, basis, sel, seed) {
@@ -201,16 +215,22 @@ paper_table2 <- function() {
   }))
 }
 
-jobs <- expand.grid(r = seq_len(cfg$replications), setting = cfg$settings,
+# replication-major order, so a stopped run has every setting's first replications
+jobs <- expand.grid(setting = cfg$settings, r = seq_len(cfg$replications),
                     stringsAsFactors = FALSE)
+partial <- file.path(cfg$out.dir, "cartpole-table2-runs-partial.csv")
 run_job <- function(j) one_run(jobs$setting[j], jobs$r[j])
 t.start <- proc.time()[["elapsed"]]
-res <- if (requireNamespace("future.apply", quietly = TRUE)) {
+dir.create(cfg$out.dir, showWarnings = FALSE, recursive = TRUE)
+res <- if (identical(Sys.getenv("P4L_BENCH_FUTURE"), "1") &&
+           requireNamespace("future.apply", quietly = TRUE)) {
   # replications in parallel on the current future plan (e.g. future::plan("multisession"))
   future.apply::future_lapply(seq_len(nrow(jobs)), run_job, future.seed = NULL)
 } else {
   lapply(seq_len(nrow(jobs)), function(j) {
-    out <- run_job(j)
+    out <- suppressWarnings(run_job(j))
+    utils::write.table(out, partial, sep = ",", row.names = FALSE, col.names = j == 1L,
+                       append = j > 1L)
     message(sprintf("setting %s, replication %d done (%.0f s)", jobs$setting[j], jobs$r[j],
                     proc.time()[["elapsed"]] - t.start))
     out
