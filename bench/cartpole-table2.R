@@ -13,6 +13,8 @@
 # runs select_groups() even when p4l() is not available, to report how often
 # it finds K = 3 (columns K.auto and ari.auto of the runs file).
 #
+# P4L_BENCH_RUNS=<runs csv> skips the simulations and summarises a finished or
+# stopped run (e.g. the partial file below) into the same outputs.
 # Also: P4L_SETTINGS (e.g. "C"), P4L_EVAL_EPISODES (default 10), P4L_BENCH_FUTURE=1
 # runs the jobs with future.apply on the current plan. Each finished job is
 # appended to cartpole-table2-runs-partial.csv in the output directory.
@@ -222,35 +224,46 @@ partial <- file.path(cfg$out.dir, "cartpole-table2-runs-partial.csv")
 run_job <- function(j) one_run(jobs$setting[j], jobs$r[j])
 t.start <- proc.time()[["elapsed"]]
 dir.create(cfg$out.dir, showWarnings = FALSE, recursive = TRUE)
-res <- if (identical(Sys.getenv("P4L_BENCH_FUTURE"), "1") &&
-           requireNamespace("future.apply", quietly = TRUE)) {
-  # replications in parallel on the current future plan (e.g. future::plan("multisession"))
-  future.apply::future_lapply(seq_len(nrow(jobs)), run_job, future.seed = NULL)
+runs.file <- Sys.getenv("P4L_BENCH_RUNS")
+if (nzchar(runs.file)) {
+  # summarise a finished or stopped run (e.g. cartpole-table2-runs-partial.csv)
+  runs <- utils::read.csv(runs.file, stringsAsFactors = FALSE, check.names = FALSE)
+  runs <- runs[runs$setting %in% cfg$settings, ]
+  cfg$replications <- length(unique(runs$rep))
+  cfg$runs.file <- runs.file
 } else {
-  lapply(seq_len(nrow(jobs)), function(j) {
-    out <- suppressWarnings(run_job(j))
-    utils::write.table(out, partial, sep = ",", row.names = FALSE, col.names = j == 1L,
-                       append = j > 1L)
-    message(sprintf("setting %s, replication %d done (%.0f s)", jobs$setting[j], jobs$r[j],
-                    proc.time()[["elapsed"]] - t.start))
-    out
-  })
+  res <- if (identical(Sys.getenv("P4L_BENCH_FUTURE"), "1") &&
+             requireNamespace("future.apply", quietly = TRUE)) {
+    # replications in parallel on the current future plan (e.g. future::plan("multisession"))
+    future.apply::future_lapply(seq_len(nrow(jobs)), run_job, future.seed = NULL)
+  } else {
+    lapply(seq_len(nrow(jobs)), function(j) {
+      out <- suppressWarnings(run_job(j))
+      utils::write.table(out, partial, sep = ",", row.names = FALSE, col.names = j == 1L,
+                         append = j > 1L)
+      message(sprintf("setting %s, replication %d done (%.0f s)", jobs$setting[j], jobs$r[j],
+                      proc.time()[["elapsed"]] - t.start))
+      out
+    })
+  }
+  runs <- do.call(rbind, res)
 }
-runs <- do.call(rbind, res)
 
 summ <- aggregate(cbind(steps, value) ~ setting + env + method, data = runs,
-                  FUN = function(v) c(mean = mean(v), se = stats::sd(v) / sqrt(length(v))),
-                  na.action = na.pass)
+                  FUN = function(v) {
+                    v <- v[!is.na(v)]
+                    c(mean = mean(v), se = stats::sd(v) / sqrt(length(v)), n = length(v))
+                  }, na.action = na.pass)
 summ <- data.frame(setting = summ$setting, env = summ$env, method = summ$method,
                    steps.mean = summ$steps[, "mean"], steps.se = summ$steps[, "se"],
                    value.mean = summ$value[, "mean"], value.se = summ$value[, "se"],
-                   replications = cfg$replications)
+                   replications = summ$steps[, "n"])
 summ <- merge(summ, paper_table2(), all.x = TRUE, sort = FALSE)
 method.order <- c(sprintf("P4L (K = %d)", cfg$K.values), "P4L (K = Auto)", "ACPI", "FQI", "VL",
                   "Behaviour", "sign(theta)")
-env.order <- unlist(lapply(cfg$settings, function(s) rownames(cartpole_settings(s))))
-summ <- summ[order(summ$setting, match(summ$method, method.order),
-                   match(summ$env, env.order)), ]
+env.rank <- mapply(function(s, e) match(e, rownames(cartpole_settings(s))),
+                   summ$setting, summ$env)
+summ <- summ[order(summ$setting, match(summ$method, method.order), env.rank), ]
 rownames(summ) <- NULL
 
 dir.create(cfg$out.dir, showWarnings = FALSE, recursive = TRUE)
@@ -259,7 +272,13 @@ utils::write.csv(runs, file.path(cfg$out.dir, "cartpole-table2-runs.csv"), row.n
 info <- c(sprintf("p4l %s, R %s, %s", utils::packageVersion("p4l"), getRversion(), Sys.time()),
           paste(names(cfg), vapply(cfg, function(v) paste(v, collapse = " "), ""), sep = " = "),
           sprintf("methods run: %s", paste(c(names(behaviour), names(methods)), collapse = ", ")),
-          sprintf("wall time: %.0f s", proc.time()[["elapsed"]] - t.start))
+          if (nzchar(runs.file)) sprintf("summarised from %s: %d replications of settings %s",
+                                         basename(runs.file), cfg$replications,
+                                         paste(unique(runs$setting), collapse = " "))
+          else sprintf("wall time: %.0f s", proc.time()[["elapsed"]] - t.start),
+          sprintf("fit seconds (median over data sets): %s",
+                  paste(sprintf("%s %.1f", names(tapply(runs$seconds, runs$method, median)),
+                                tapply(runs$seconds, runs$method, median)), collapse = ", ")))
 writeLines(info, file.path(cfg$out.dir, "cartpole-table2-info.txt"))
 
 # Printed table: ours (mean +/- se) beside the paper's.
