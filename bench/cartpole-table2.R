@@ -15,6 +15,7 @@
 #
 # P4L_BENCH_RUNS=<runs csv> skips the simulations and summarises a finished or
 # stopped run (e.g. the partial file below) into the same outputs.
+# P4L_BENCH_FIRST_REP=r starts at replication r (to add replications to a run).
 # Also: P4L_SETTINGS (e.g. "C"), P4L_EVAL_EPISODES (default 10), P4L_BENCH_FUTURE=1
 # runs the jobs with future.apply on the current plan. Each finished job is
 # appended to cartpole-table2-runs-partial.csv in the output directory.
@@ -218,7 +219,8 @@ paper_table2 <- function() {
 }
 
 # replication-major order, so a stopped run has every setting's first replications
-jobs <- expand.grid(setting = cfg$settings, r = seq_len(cfg$replications),
+first.rep <- as.integer(Sys.getenv("P4L_BENCH_FIRST_REP", "1"))  # to extend a run
+jobs <- expand.grid(setting = cfg$settings, r = seq(first.rep, cfg$replications),
                     stringsAsFactors = FALSE)
 partial <- file.path(cfg$out.dir, "cartpole-table2-runs-partial.csv")
 run_job <- function(j) one_run(jobs$setting[j], jobs$r[j])
