@@ -13,6 +13,13 @@
 # runs select_groups() even when p4l() is not available, to report how often
 # it finds K = 3 (columns K.auto and ari.auto of the runs file).
 #
+# P4L_BENCH_RUNS=<runs csv> skips the simulations and summarises a finished or
+# stopped run (e.g. the partial file below) into the same outputs.
+# P4L_BENCH_FIRST_REP=r starts at replication r (to add replications to a run).
+# Also: P4L_SETTINGS (e.g. "C"), P4L_EVAL_EPISODES (default 10), P4L_BENCH_FUTURE=1
+# runs the jobs with future.apply on the current plan. Each finished job is
+# appended to cartpole-table2-runs-partial.csv in the output directory.
+#
 #   1. simulate 100 trajectories per environment with sim_cartpole() (the
 #      epsilon-greedy sign(theta) behaviour policy; seed depends on setting and r);
 #   2. build one RBF basis on all states, shared by every method;
@@ -43,6 +50,13 @@
 #   methods. CartPole's state is 4-D, twice the 2-D study, and its value
 #   surface is sharper (it drops to 0 at the failure boundary), so 16 centres
 #   are too coarse.
+#   P4L runs its ADMM for up to 1000 iterations (p4l_control(max.iter =
+#   1000)); with the default 200 the fits on CartPole usually stop before
+#   convergence, and the unconverged policies lose 10 to 50 steps per
+#   environment (pilot on setting C, replications 1 and 2). alpha, mu and the
+#   rank are the package defaults (alpha = mu = sd(R) sqrt(p r / n), rank = K);
+#   smaller alpha (0.05, 0.02, 0) was unstable (10 to 150 steps in some data
+#   sets), gamma = 0.95 collapsed (10 to 70 steps).
 #   Evaluation: 10 episodes per trajectory from the initial distribution
 #   (the paper starts each from the trajectory's own initial state; both are
 #   uniform on [-0.05, 0.05]^4).
@@ -53,14 +67,15 @@ args <- commandArgs(trailingOnly = TRUE)
 cfg <- list(
   replications = if (length(args) >= 1) as.integer(args[1]) else 50L,
   out.dir = if (length(args) >= 2) args[2] else file.path("inst", "extdata"),
-  settings = c("A", "B", "C"),
+  settings = strsplit(Sys.getenv("P4L_SETTINGS", "A,B,C"), ",")[[1]],
   num.traj = 100L,
   epsilon = 0.3,          # behaviour policy's random-action probability (sim_cartpole default)
   max.steps = 300L,
   gamma = 0.9,
   num.centers = 32L,
   K.values = 2:5,
-  eval.episodes = 10L,
+  eval.episodes = as.integer(Sys.getenv("P4L_EVAL_EPISODES", "10")),
+  p4l.max.iter = 1000L,   # ADMM iterations: the default 200 stops short on CartPole (see header)
   seed = 20240501,
   num.threads = as.integer(Sys.getenv("P4L_NUM_THREADS", "2"))
 )
@@ -85,6 +100,7 @@ for (k in cfg$K.values) {
     kk <- k
     methods[[sprintf("P4L (K = %d)", kk)]] <<- function(d, basis, sel, seed) {
       call_method("p4l", list(d, K = kk, gamma = cfg$gamma, basis = basis, seed = seed,
+                              control = p4l_control(max.iter = cfg$p4l.max.iter),
                               num.threads = cfg$num.threads))
     }
   })
@@ -92,6 +108,7 @@ for (k in cfg$K.values) {
 methods[["P4L (K = Auto)"]] <- function(d, basis, sel, seed) {
   # the same choice as p4l(K = "auto"), computed once per data set
   call_method("p4l", list(d, K = sel$K, gamma = cfg$gamma, basis = basis, seed = seed,
+                          control = p4l_control(max.iter = cfg$p4l.max.iter),
                           num.threads = cfg$num.threads))
 }
 methods[["ACPI"]] <- function(d, basis, sel, seed) {
@@ -201,36 +218,54 @@ paper_table2 <- function() {
   }))
 }
 
-jobs <- expand.grid(r = seq_len(cfg$replications), setting = cfg$settings,
+# replication-major order, so a stopped run has every setting's first replications
+first.rep <- as.integer(Sys.getenv("P4L_BENCH_FIRST_REP", "1"))  # to extend a run
+jobs <- expand.grid(setting = cfg$settings, r = seq(first.rep, cfg$replications),
                     stringsAsFactors = FALSE)
+partial <- file.path(cfg$out.dir, "cartpole-table2-runs-partial.csv")
 run_job <- function(j) one_run(jobs$setting[j], jobs$r[j])
 t.start <- proc.time()[["elapsed"]]
-res <- if (requireNamespace("future.apply", quietly = TRUE)) {
-  # replications in parallel on the current future plan (e.g. future::plan("multisession"))
-  future.apply::future_lapply(seq_len(nrow(jobs)), run_job, future.seed = NULL)
+dir.create(cfg$out.dir, showWarnings = FALSE, recursive = TRUE)
+runs.file <- Sys.getenv("P4L_BENCH_RUNS")
+if (nzchar(runs.file)) {
+  # summarise a finished or stopped run (e.g. cartpole-table2-runs-partial.csv)
+  runs <- utils::read.csv(runs.file, stringsAsFactors = FALSE, check.names = FALSE)
+  runs <- runs[runs$setting %in% cfg$settings, ]
+  cfg$replications <- length(unique(runs$rep))
+  cfg$runs.file <- runs.file
 } else {
-  lapply(seq_len(nrow(jobs)), function(j) {
-    out <- run_job(j)
-    message(sprintf("setting %s, replication %d done (%.0f s)", jobs$setting[j], jobs$r[j],
-                    proc.time()[["elapsed"]] - t.start))
-    out
-  })
+  res <- if (identical(Sys.getenv("P4L_BENCH_FUTURE"), "1") &&
+             requireNamespace("future.apply", quietly = TRUE)) {
+    # replications in parallel on the current future plan (e.g. future::plan("multisession"))
+    future.apply::future_lapply(seq_len(nrow(jobs)), run_job, future.seed = NULL)
+  } else {
+    lapply(seq_len(nrow(jobs)), function(j) {
+      out <- suppressWarnings(run_job(j))
+      utils::write.table(out, partial, sep = ",", row.names = FALSE, col.names = j == 1L,
+                         append = j > 1L)
+      message(sprintf("setting %s, replication %d done (%.0f s)", jobs$setting[j], jobs$r[j],
+                      proc.time()[["elapsed"]] - t.start))
+      out
+    })
+  }
+  runs <- do.call(rbind, res)
 }
-runs <- do.call(rbind, res)
 
 summ <- aggregate(cbind(steps, value) ~ setting + env + method, data = runs,
-                  FUN = function(v) c(mean = mean(v), se = stats::sd(v) / sqrt(length(v))),
-                  na.action = na.pass)
+                  FUN = function(v) {
+                    v <- v[!is.na(v)]
+                    c(mean = mean(v), se = stats::sd(v) / sqrt(length(v)), n = length(v))
+                  }, na.action = na.pass)
 summ <- data.frame(setting = summ$setting, env = summ$env, method = summ$method,
                    steps.mean = summ$steps[, "mean"], steps.se = summ$steps[, "se"],
                    value.mean = summ$value[, "mean"], value.se = summ$value[, "se"],
-                   replications = cfg$replications)
+                   replications = summ$steps[, "n"])
 summ <- merge(summ, paper_table2(), all.x = TRUE, sort = FALSE)
 method.order <- c(sprintf("P4L (K = %d)", cfg$K.values), "P4L (K = Auto)", "ACPI", "FQI", "VL",
                   "Behaviour", "sign(theta)")
-env.order <- unlist(lapply(cfg$settings, function(s) rownames(cartpole_settings(s))))
-summ <- summ[order(summ$setting, match(summ$method, method.order),
-                   match(summ$env, env.order)), ]
+env.rank <- mapply(function(s, e) match(e, rownames(cartpole_settings(s))),
+                   summ$setting, summ$env)
+summ <- summ[order(summ$setting, match(summ$method, method.order), env.rank), ]
 rownames(summ) <- NULL
 
 dir.create(cfg$out.dir, showWarnings = FALSE, recursive = TRUE)
@@ -239,7 +274,13 @@ utils::write.csv(runs, file.path(cfg$out.dir, "cartpole-table2-runs.csv"), row.n
 info <- c(sprintf("p4l %s, R %s, %s", utils::packageVersion("p4l"), getRversion(), Sys.time()),
           paste(names(cfg), vapply(cfg, function(v) paste(v, collapse = " "), ""), sep = " = "),
           sprintf("methods run: %s", paste(c(names(behaviour), names(methods)), collapse = ", ")),
-          sprintf("wall time: %.0f s", proc.time()[["elapsed"]] - t.start))
+          if (nzchar(runs.file)) sprintf("summarised from %s: %d replications of settings %s",
+                                         basename(runs.file), cfg$replications,
+                                         paste(unique(runs$setting), collapse = " "))
+          else sprintf("wall time: %.0f s", proc.time()[["elapsed"]] - t.start),
+          sprintf("fit seconds (median over data sets): %s",
+                  paste(sprintf("%s %.1f", names(tapply(runs$seconds, runs$method, median)),
+                                tapply(runs$seconds, runs$method, median)), collapse = ", ")))
 writeLines(info, file.path(cfg$out.dir, "cartpole-table2-info.txt"))
 
 # Printed table: ours (mean +/- se) beside the paper's.
