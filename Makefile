@@ -20,7 +20,7 @@ build: deps
 	cd build && R CMD build --no-build-vignettes ..
 
 install: build
-	R CMD INSTALL build/$(TARBALL)
+	MAKEFLAGS=-j2 R CMD INSTALL build/$(TARBALL)
 
 # Fits the main job on built-in simulated data; figures go to demo-output/.
 demo: install

@@ -4,6 +4,8 @@
 set -uo pipefail
 dir=${1:-check}
 root=$(pwd)
+# Compile with both cores (R CMD INSTALL runs make).
+export MAKEFLAGS=-j2
 rm -rf "$dir" && mkdir -p "$dir"
 cd "$dir"
 totals="$root/$dir/testthat-totals.txt"
