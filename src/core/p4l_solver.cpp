@@ -2,6 +2,7 @@
 #include "p4l_solver.h"
 
 #include <algorithm>
+#include <functional>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -742,6 +743,32 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
     vw_step(par.U.rightCols(q));
   }
 
+  // Backtracking Armijo search shared by the Theta- and u-steps: trial(t) is
+  // the candidate at step t, objective(candidate, g) its penalised value. On
+  // success the candidate becomes the current point and the accepted step is
+  // returned; t_next is the step to try next time (grown unless the search
+  // backtracked). Returns 0 when the search fails (t_next = last step tried).
+  auto armijo = [&](double f0, double g2, double& t_next,
+                    const std::function<Params(double)>& trial,
+                    const std::function<double(const Params&, const Gradient&)>& objective) {
+    double t = t_next;
+    for (int bt = 0; bt < ctl.max_backtrack; ++bt) {
+      Params tr = trial(t);
+      Gradient g = eval(tr, false);
+      const double f1 = objective(tr, g);
+      if (finite(f1) && f1 >= f0 + ctl.armijo * t * g2) {
+        finish(g);
+        par = std::move(tr);
+        cur = std::move(g);
+        t_next = std::min(ctl.max_step, bt == 0 ? t * ctl.grow : t);
+        return t;
+      }
+      t *= ctl.backtrack;
+    }
+    t_next = t;
+    return 0.0;
+  };
+
   FitResult res;
   cur = eval(par, true);
   have_grad = true;
@@ -759,26 +786,14 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
       const double g2 = dir.squaredNorm();
       if (!(g2 > 0)) break;
       const double f0 = cur.dual.V - ctl.ridge * par.Theta.squaredNorm();
-      double t = tT;
-      bool ok = false;
-      int bt = 0;
-      for (; bt < ctl.max_backtrack; ++bt) {
-        Params tr = par;
-        tr.Theta += t * dir;
-        Gradient g = eval(tr, false);
-        const double f1 = g.dual.V - ctl.ridge * tr.Theta.squaredNorm();
-        if (finite(f1) && f1 >= f0 + ctl.armijo * t * g2) {
-          finish(g);
-          par = std::move(tr);
-          cur = std::move(g);
-          ok = true;
-          break;
-        }
-        t *= ctl.backtrack;
-      }
-      if (!ok) { tT = t; break; }
+      const double t = armijo(
+          f0, g2, tT,
+          [&](double step) { Params tr = par; tr.Theta += step * dir; return tr; },
+          [&](const Params& tr, const Gradient& g) {
+            return g.dual.V - ctl.ridge * tr.Theta.squaredNorm();
+          });
+      if (t == 0) break;
       stepT = t;
-      tT = std::min(ctl.max_step, bt == 0 ? t * ctl.grow : t);  // no growth right after a backtrack
     }
     // (2) u-step: Armijo ascent on V - (rho/2N)||U~ - (Wa - Eta/rho)||^2, direction N * gradient
     double stepU = 0;
@@ -790,26 +805,14 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
         const double g2 = N * gU.squaredNorm();
         if (!(g2 > 0)) break;
         const double f0 = cur.dual.V - (rho / (2.0 * N)) * (Uf - Tgt).squaredNorm();
-        double t = tU;
-        bool ok = false;
-        int bt = 0;
-        for (; bt < ctl.max_backtrack; ++bt) {
-          Params tr = par;
-          tr.U.rightCols(q) += (t * N) * gU;
-          Gradient g = eval(tr, false);
-          const double f1 = g.dual.V - (rho / (2.0 * N)) * (tr.U.rightCols(q) - Tgt).squaredNorm();
-          if (finite(f1) && f1 >= f0 + ctl.armijo * t * g2) {
-            finish(g);
-            par = std::move(tr);
-            cur = std::move(g);
-            ok = true;
-            break;
-          }
-          t *= ctl.backtrack;
-        }
-        if (!ok) { tU = t; break; }
+        const double t = armijo(
+            f0, g2, tU,
+            [&](double step) { Params tr = par; tr.U.rightCols(q) += (step * N) * gU; return tr; },
+            [&](const Params& tr, const Gradient& g) {
+              return g.dual.V - (rho / (2.0 * N)) * (tr.U.rightCols(q) - Tgt).squaredNorm();
+            });
+        if (t == 0) break;
         stepU = t;
-        tU = std::min(ctl.max_step, bt == 0 ? t * ctl.grow : t);
       }
     }
     // (3) (v, w)-step and (4) eta-step
