@@ -65,6 +65,38 @@ void softmax_rows(const LT& L, PT&& P, Eigen::ArrayXd& w1, Eigen::ArrayXd& w2) {
   s = s.inverse();
   for (Eigen::Index a = 0; a <= m1; ++a) P.col(a).array() *= s;
 }
+
+// Initial-state policies of a block of nb individuals: IL[a] = psi0 Theta_a Ub'
+// (logits, a >= 1) and IP[a] = pi_a(S0_j; u_i) (n0 x nb, columns = individuals),
+// with the same reference-logit softmax as softmax_rows. One GEMM per action
+// replaces nb matrix-vector products.
+constexpr int kInitBlock = 64;
+template <class UB>
+void init_policy_block(const std::vector<MatrixXd>& P0, const UB& Ub, int m, int n0,
+                       std::vector<MatrixXd>& IL, std::vector<MatrixXd>& IP) {
+  const Eigen::Index nb = Ub.rows();
+  IL.resize(m);
+  IP.resize(m);
+  for (int a = 0; a < m; ++a) {
+    IL[a].resize(n0, kInitBlock);
+    IP[a].resize(n0, kInitBlock);
+  }
+  for (int a = 1; a < m; ++a) IL[a].leftCols(nb).noalias() = P0[a - 1] * Ub.transpose();
+  if (m == 2) {
+    IP[1].leftCols(nb).array() = (1.0 + (-IL[1].leftCols(nb).array()).exp()).inverse();
+    IP[0].leftCols(nb).array() = 1.0 - IP[1].leftCols(nb).array();
+    return;
+  }
+  auto mx = IL[0].leftCols(nb);  // IL[0] is free: use it for the row maxima
+  mx.setZero();
+  for (int a = 1; a < m; ++a) mx = mx.cwiseMax(IL[a].leftCols(nb));
+  IP[0].leftCols(nb).array() = (-mx.array()).exp();
+  for (int a = 1; a < m; ++a) IP[a].leftCols(nb).array() = (IL[a].leftCols(nb) - mx).array().exp();
+  auto sum = IL[0].leftCols(nb);
+  sum = IP[0].leftCols(nb);
+  for (int a = 1; a < m; ++a) sum += IP[a].leftCols(nb);
+  for (int a = 0; a < m; ++a) IP[a].leftCols(nb).array() /= sum.array();
+}
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -237,10 +269,9 @@ void P4LProblem::value_pass(const Params& par, double gamma, double alpha, doubl
     for (std::size_t cix = lo; cix < hi; ++cix) {
       Chunk& C = ws.ch[cix];
       const int i0 = chunk_[cix], i1 = chunk_[cix + 1];
-      C.L.resize(std::max(maxT_, n0), m1);
-      C.PR0.resize(n0, m);
-      C.w1.resize(std::max(maxT_, n0));
-      C.w2.resize(std::max(maxT_, n0));
+      C.L.resize(maxT_, m1);
+      C.w1.resize(maxT_);
+      C.w2.resize(maxT_);
       C.Y.resize(m1 * d, maxT_);
       C.Bv.resize(d, m1 * d);
       C.MB.setZero(d, static_cast<Eigen::Index>(npair) * m * m1 * d);
@@ -254,17 +285,17 @@ void P4LProblem::value_pass(const Params& par, double gamma, double alpha, doubl
         C.b.setZero(pr);
         C.tr = 0;
       }
+      // initial states, by blocks of individuals
+      for (int j0 = i0; j0 < i1; j0 += kInitBlock) {
+        const int nb = std::min(kInitBlock, i1 - j0);
+        const auto Ub = U.middleRows(j0, nb);
+        init_policy_block(P0, Ub, m, n0, C.IL, C.IP);
+        for (int a = 1; a < m; ++a)
+          C.W0.middleCols(static_cast<Eigen::Index>(a - 1) * r, r).noalias() += C.IP[a].leftCols(nb) * Ub;
+      }
       for (int i = i0; i < i1; ++i) {
         const int s0 = D.start[i], T = D.start[i + 1] - s0;
         u = U.row(i).transpose();
-        // initial states
-        {
-          auto L0 = C.L.topRows(n0);
-          for (int a = 1; a < m; ++a) L0.col(a - 1).noalias() = P0[a - 1] * u;
-          softmax_rows(L0, C.PR0, C.w1, C.w2);
-          for (int a = 1; a < m; ++a)
-            C.W0.middleCols(static_cast<Eigen::Index>(a - 1) * r, r).noalias() += C.PR0.col(a) * u.transpose();
-        }
         // policy at the next states
         for (int a = 1; a < m; ++a) ThU.col(a - 1).noalias() = Th.middleRows((a - 1) * d, d) * u;
         auto L = C.L.topRows(T);
@@ -446,8 +477,6 @@ void P4LProblem::grad_pass(Gradient& out) const {
       const int i0 = chunk_[cix], i1 = chunk_[cix + 1];
       C.dT.setZero(m1 * d, r);
       C.R.setZero(n0, static_cast<Eigen::Index>(m1) * r);
-      C.QA.resize(n0, m);
-      C.vb0.resize(n0);
       C.Qn.resize(maxT_, m);
       C.f.resize(maxT_);
       C.vb.resize(maxT_);
@@ -456,29 +485,41 @@ void P4LProblem::grad_pass(Gradient& out) const {
       C.H.resize(d, m1);
       C.Bw.resize(d, m);
       C.Btz.resize(d, m);
-      for (int i = i0; i < i1; ++i) {
+      for (int j0 = i0; j0 < i1; j0 += kInitBlock) {
+      const int nb = std::min(kInitBlock, i1 - j0);
+      // Initial-state part, in r-dimensional form (Q0_a = psi0 Wt_a, P0_a = psi0 Theta_a),
+      // for a block of individuals (columns) at a time:
+      //   theta*' dc/du_i -> Wt' g_i = (1/n0) sum_a Q0_a' pi_a(.; u_i);
+      //   policy gradient -> E_a = pi_a (Qt_a - sum_b pi_b Qt_b) at S0 enters dV/du_i
+      //   through (1/n0) Theta_a' psi0' E_a = (1/n0) P0_a' E_a, and dV/dTheta_a
+      //   through (1/n0) psi0' (sum_i E_a u_i') (accumulated in R, mapped by psi0' once).
+      {
+        const auto Ub = U.middleRows(j0, nb);
+        init_policy_block(P0, Ub, m, n0, C.IL, C.IP);
+        C.IQ.resize(m);
+        C.IV.resize(n0, kInitBlock);
+        C.G0.resize(r, kInitBlock);
+        auto IV = C.IV.leftCols(nb);
+        auto G0 = C.G0.leftCols(nb);
+        for (int a = 0; a < m; ++a) {
+          C.IQ[a].resize(n0, kInitBlock);
+          C.IQ[a].leftCols(nb).noalias() = Q0[a] * Ub.transpose();
+        }
+        IV = C.IP[0].leftCols(nb).cwiseProduct(C.IQ[0].leftCols(nb));
+        for (int a = 1; a < m; ++a) IV += C.IP[a].leftCols(nb).cwiseProduct(C.IQ[a].leftCols(nb));
+        G0.noalias() = Q0[0].transpose() * C.IP[0].leftCols(nb);
+        for (int a = 1; a < m; ++a) {
+          G0.noalias() += Q0[a].transpose() * C.IP[a].leftCols(nb);
+          auto Ea = C.IQ[a].leftCols(nb);
+          Ea.array() = C.IP[a].leftCols(nb).array() * (Ea - IV).array();
+          G0.noalias() += P0[a - 1].transpose() * Ea;
+          C.R.middleCols(static_cast<Eigen::Index>(a - 1) * r, r).noalias() += Ea * Ub;
+        }
+      }
+      for (int i = j0; i < j0 + nb; ++i) {
         const int s0 = D.start[i], T = D.start[i + 1] - s0;
         u = U.row(i).transpose();
-        // Initial-state part, in r-dimensional form (Q0_a = psi0 Wt_a, P0_a = psi0 Theta_a):
-        //   theta*' dc/du_i -> Wt' g_i = (1/n0) sum_a Q0_a' pi_a(.; u_i);
-        //   policy gradient -> E_a = pi_a (Qt_a - sum_b pi_b Qt_b) at S0 enters dV/du_i
-        //   through (1/n0) Theta_a' psi0' E_a = (1/n0) P0_a' E_a, and dV/dTheta_a
-        //   through (1/n0) psi0' (sum_i E_a u_i') (accumulated in R, mapped by psi0' once).
-        {
-          auto L0 = C.L.topRows(n0);
-          for (int a = 1; a < m; ++a) L0.col(a - 1).noalias() = P0[a - 1] * u;
-          softmax_rows(L0, C.PR0, C.w1, C.w2);
-          for (int a = 0; a < m; ++a) C.QA.col(a).noalias() = Q0[a] * u;
-          C.vb0 = C.PR0.cwiseProduct(C.QA).rowwise().sum();
-          g0.noalias() = Q0[0].transpose() * C.PR0.col(0);
-          for (int a = 1; a < m; ++a) {
-            g0.noalias() += Q0[a].transpose() * C.PR0.col(a);
-            auto Ea = C.QA.col(a);
-            Ea.array() = C.PR0.col(a).array() * (Ea.array() - C.vb0.array());
-            g0.noalias() += P0[a - 1].transpose() * Ea;
-            C.R.middleCols(static_cast<Eigen::Index>(a - 1) * r, r).noalias() += Ea * u.transpose();
-          }
-        }
+        g0 = C.G0.col(i - j0);
         om.noalias() = Wt * u;
         ze.noalias() = Z * u;
         const Eigen::Map<const MatrixXd> Om(om.data(), d, m), Zm(ze.data(), d, m);
@@ -529,6 +570,7 @@ void P4LProblem::grad_pass(Gradient& out) const {
         }
         gu += (eps_coef * trA_(i)) * u;
         out.dU.row(i) = gu.transpose();
+      }
       }
     }
   });

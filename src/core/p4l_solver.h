@@ -150,8 +150,13 @@ class P4LProblem {
     double tr = 0;
     Eigen::MatrixXd dT;            // (m-1) d x r
     // scratch
-    Eigen::MatrixXd L, PR0, QA, Y, Bv, Qn, Coef, FP, H, Bw, Btz;
-    Eigen::VectorXd f, vb, vb0;
+    Eigen::MatrixXd L, Y, Bv, Qn, Coef, FP, H, Bw, Btz;
+    // initial states, a block of up to kInitBlock individuals at a time:
+    // IL[a] logits (a >= 1), IP[a] probabilities, IQ[a] Q values (n0 x nb),
+    // IV sum_a pi_a Q_a (n0 x nb), G0 the initial-state part of dV/du (r x nb)
+    std::vector<Eigen::MatrixXd> IL, IP, IQ;
+    Eigen::MatrixXd IV, G0, Ub;
+    Eigen::VectorXd f, vb;
     Eigen::ArrayXd w1, w2;
   };
   struct Work {

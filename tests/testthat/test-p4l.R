@@ -1,7 +1,7 @@
 # P4L estimator: closed-form dual and gradients against independent R
 # computations, planted clusters, determinism, methods and input checks.
 
-p4l_small <- function(N.per = 2, T = 12, centers = 3, seed = 1, terminal.frac = 0) {
+p4l_small <- function(N.per = 2, T = 12, centers = 3, seed = 1, terminal.frac = 0, m = 2) {
   sim <- sim_linear2d(num.per.group = N.per, T = T, seed = seed)
   d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
   if (terminal.frac > 0) {  # mark a few transitions absorbing (exercises the terminal path)
@@ -13,6 +13,11 @@ p4l_small <- function(N.per = 2, T = 12, centers = 3, seed = 1, terminal.frac = 
   psin <- predict(b, d$S_next)
   psi0 <- predict(b, d$S0)
   inp <- p4l:::p4l_inputs(d, psi, psin, psi0)
+  if (m > 2) {  # relabel the actions at random: exercises the general softmax paths
+    set.seed(seed + 100)
+    inp$action <- sample.int(m, length(inp$action), replace = TRUE) - 1L
+    inp$num_actions <- as.integer(m)
+  }
   list(sim = sim, d = d, b = b, inp = inp)
 }
 
@@ -90,9 +95,10 @@ barrier_solve <- function(st, alpha) {
 }
 
 test_that("the sufficient statistics and the closed-form dual match R and a barrier solve", {
-  s <- p4l_small(N.per = 1, T = 15, centers = 2, terminal.frac = 0.1)
+  for (m in 2:3) {
+  s <- p4l_small(N.per = 1, T = 15 * m, centers = 2, terminal.frac = 0.1, m = m)
   N <- length(s$d$ids); d <- ncol(s$inp$psi)
-  par <- random_params(N, d, 2, 2, seed = 4)
+  par <- random_params(N, d, m, 2, seed = 4)
   alpha <- 0.05
   du <- dual_at(s$inp, par$Theta, par$U, alpha = alpha, ridge = 0)
   st <- r_statistics(s$inp, par$Theta, par$U, 0.8)
@@ -109,14 +115,16 @@ test_that("the sufficient statistics and the closed-form dual match R and a barr
   expect_equal(sqrt(drop(t(e) %*% solve(st$Sigma, e))), alpha, tolerance = 1e-8)
   expect_equal(du$lambda, sqrt(drop(t(du$z) %*% st$Sigma %*% du$z)), tolerance = 1e-10)
   expect_lte(du$V, du$point.value)
+  }
 })
 
 test_that("every gradient of the pessimistic value matches central finite differences", {
-  for (case in list(list(m.sim = 2, r = 3, term = 0, ridge = 1e-6),
-                    list(m.sim = 2, r = 2, term = 0.15, ridge = 1e-2))) {
-    s <- p4l_small(N.per = 1, T = 20, centers = 3, terminal.frac = case$term, seed = 2)
+  for (case in list(list(m = 2, r = 3, term = 0, ridge = 1e-6),
+                    list(m = 2, r = 2, term = 0.15, ridge = 1e-2),
+                    list(m = 3, r = 2, term = 0.1, ridge = 1e-6))) {
+    s <- p4l_small(N.per = 1, T = 20, centers = 3, terminal.frac = case$term, seed = 2, m = case$m)
     N <- length(s$d$ids); d <- ncol(s$inp$psi); r <- case$r
-    par <- random_params(N, d, 2, r, seed = 7)
+    par <- random_params(N, d, case$m, r, seed = 7)
     g <- dual_at(s$inp, par$Theta, par$U, alpha = 0.2, ridge = case$ridge, grad = TRUE)
     V <- function(Th, U) dual_at(s$inp, Th, U, alpha = 0.2, ridge = case$ridge)$V
     h <- 1e-5
