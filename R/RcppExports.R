@@ -49,6 +49,10 @@ p4l_fit_cpp <- function(psi, psi_next, action, reward, terminal, start, psi0, nu
     .Call(`_p4l_p4l_fit_cpp`, psi, psi_next, action, reward, terminal, start, psi0, num_actions, r, K, gamma, alpha, mu, control, init_U, init_Theta, progress, num_threads)
 }
 
+group_ridge_cpp <- function(X, y, group, G, pooled, lambda, num_threads) {
+    .Call(`_p4l_group_ridge_cpp`, X, y, group, G, pooled, lambda, num_threads)
+}
+
 sim_linear2d_cpp <- function(c1, c2, reward_sign, T, seed, num_threads) {
     .Call(`_p4l_sim_linear2d_cpp`, c1, c2, reward_sign, T, seed, num_threads)
 }

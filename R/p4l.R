@@ -213,7 +213,7 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
   mu.default <- is.null(mu)
   mu <- if (mu.default) min(1, max(0.05, rate)) else check_number(mu, "mu", lower = 0)
 
-  init.U <- p4l_initial_u(data, rank, control, seed)
+  init.U <- p4l_initial_u(data, rank, control, seed, num.threads)
   t.init <- proc.time()[["elapsed"]]
 
   progress <- NULL
@@ -283,7 +283,7 @@ p4l_inputs <- function(data, psi, psi.next, psi0) {
 }
 
 # Starting latent variables (N x rank, first column 1) or NULL (random start in C++).
-p4l_initial_u <- function(data, rank, control, seed) {
+p4l_initial_u <- function(data, rank, control, seed, num.threads = 1L) {
   N <- length(data$ids)
   if (rank == 1L) return(NULL)
   init <- control$init
@@ -295,7 +295,7 @@ p4l_initial_u <- function(data, rank, control, seed) {
     return(cbind(1, unname(init)))
   }
   if (identical(init, "random")) return(NULL)
-  Z <- p4l_model_coefficients(data, control$init.ridge)
+  Z <- p4l_model_coefficients(data, control$init.ridge, num.threads)
   Z <- sweep(Z, 2, colMeans(Z))
   q <- rank - 1L
   sv <- svd(Z, nu = min(q, ncol(Z)), nv = 0)
@@ -320,7 +320,7 @@ p4l_initial_u <- function(data, rank, control, seed) {
 # Each individual's one-step model: per action, ridge regression of (R, S') on
 # (1, S) shrunk toward the pooled fit by `lambda` pseudo-transitions; responses
 # scaled by their pooled residual sd. Returns N x (m (1+q) (1+q)).
-p4l_model_coefficients <- function(data, lambda) {
+p4l_model_coefficients <- function(data, lambda, num.threads = 1L) {
   N <- length(data$ids)
   m <- length(data$action.levels)
   S <- scale(data$S)
@@ -347,15 +347,8 @@ p4l_model_coefficients <- function(data, lambda) {
       pooled[is.na(pooled)] <- 0
       res.sd <- stats::sd(ya - Xa %*% pooled)
       if (!is.finite(res.sd) || res.sd == 0) res.sd <- 1
-      XX <- rowsum(Xa[, rep(seq_len(k), k), drop = FALSE] * Xa[, rep(seq_len(k), each = k), drop = FALSE],
-                   g, reorder = TRUE)
-      XY <- rowsum(Xa * ya, g, reorder = TRUE)
-      present <- as.integer(rownames(XX))
-      B <- matrix(pooled, N, k, byrow = TRUE)
-      for (h in seq_along(present)) {
-        A <- matrix(XX[h, ], k, k) + diag(lambda, k)
-        B[present[h], ] <- solve(A, XY[h, ] + lambda * pooled)
-      }
+      # B_i = (X_i'X_i + lambda I)^-1 (X_i'y_i + lambda pooled), pooled if absent
+      B <- group_ridge_cpp(Xa, ya, g - 1L, N, pooled, lambda, num.threads)
       coefs[, (j - 1L) * k + seq_len(k)] <- B / res.sd
     }
     out <- cbind(out, coefs)

@@ -256,6 +256,22 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// group_ridge_cpp
+Eigen::MatrixXd group_ridge_cpp(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const Eigen::VectorXi& group, int G, const Eigen::VectorXd& pooled, double lambda, int num_threads);
+RcppExport SEXP _p4l_group_ridge_cpp(SEXP XSEXP, SEXP ySEXP, SEXP groupSEXP, SEXP GSEXP, SEXP pooledSEXP, SEXP lambdaSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type X(XSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type y(ySEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type group(groupSEXP);
+    Rcpp::traits::input_parameter< int >::type G(GSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type pooled(pooledSEXP);
+    Rcpp::traits::input_parameter< double >::type lambda(lambdaSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(group_ridge_cpp(X, y, group, G, pooled, lambda, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
 // sim_linear2d_cpp
 Eigen::MatrixXd sim_linear2d_cpp(std::vector<double> c1, std::vector<double> c2, std::vector<double> reward_sign, int T, double seed, int num_threads);
 RcppExport SEXP _p4l_sim_linear2d_cpp(SEXP c1SEXP, SEXP c2SEXP, SEXP reward_signSEXP, SEXP TSEXP, SEXP seedSEXP, SEXP num_threadsSEXP) {
@@ -322,6 +338,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_p4l_kde_cross_loglik_cpp", (DL_FUNC) &_p4l_kde_cross_loglik_cpp, 11},
     {"_p4l_p4l_dual_cpp", (DL_FUNC) &_p4l_p4l_dual_cpp, 15},
     {"_p4l_p4l_fit_cpp", (DL_FUNC) &_p4l_p4l_fit_cpp, 18},
+    {"_p4l_group_ridge_cpp", (DL_FUNC) &_p4l_group_ridge_cpp, 7},
     {"_p4l_sim_linear2d_cpp", (DL_FUNC) &_p4l_sim_linear2d_cpp, 6},
     {"_p4l_env_step_cpp", (DL_FUNC) &_p4l_env_step_cpp, 5},
     {"_p4l_evaluate_policy_cpp", (DL_FUNC) &_p4l_evaluate_policy_cpp, 14},

@@ -148,3 +148,12 @@ Rcpp::List p4l_fit_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_ne
       Rcpp::Named("iterations") = f.iterations, Rcpp::Named("evaluations") = f.evaluations,
       Rcpp::Named("trace") = trace);
 }
+
+// Per-individual ridge regressions of the model start (R/p4l.R); group is 0-based.
+// [[Rcpp::export(rng = false)]]
+Eigen::MatrixXd group_ridge_cpp(const Eigen::MatrixXd& X, const Eigen::VectorXd& y,
+                                const Eigen::VectorXi& group, int G, const Eigen::VectorXd& pooled,
+                                double lambda, int num_threads) {
+  p4l::ThreadScope scope(num_threads);
+  return p4l::group_ridge(X, y, group, G, pooled, lambda);
+}

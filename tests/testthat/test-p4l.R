@@ -326,3 +326,37 @@ test_that("K = \"auto\" takes the number of subgroups from select_groups()", {
   ac <- acpi(d, K = "auto", basis = fit$basis, seed = 1)
   expect_length(unique(ac$cluster), groups$K)
 })
+
+test_that("the model start's per-individual ridge fits match solve() in R", {
+  s <- p4l_small(N.per = 3, T = 25, centers = 2, seed = 5)
+  d <- s$d
+  set.seed(3)
+  N <- length(d$ids); k <- 3
+  X <- cbind(1, matrix(rnorm(300 * 2), 300))
+  y <- rnorm(300)
+  g <- sample(c(1:(N - 2), N), 300, replace = TRUE)   # individual N - 1 has no rows
+  pooled <- c(0.5, -1, 2)
+  for (th in 1:2) {
+    B <- p4l:::group_ridge_cpp(X, y, g - 1L, N, pooled, 2.5, th)
+    for (i in seq_len(N)) {
+      Xi <- X[g == i, , drop = FALSE]
+      ref <- if (nrow(Xi) == 0) pooled else
+        solve(crossprod(Xi) + diag(2.5, k), crossprod(Xi, y[g == i]) + 2.5 * pooled)
+      expect_equal(B[i, ], as.numeric(ref), tolerance = 1e-12)
+    }
+  }
+  # the whole model start: per action, (R, S') on (1, S) for one individual
+  Z <- p4l:::p4l_model_coefficients(d, 1)
+  expect_equal(dim(Z), c(N, 2 * 3 * 3))
+  S <- scale(d$S)
+  Xall <- cbind(1, S)
+  Sn <- sweep(sweep(d$S_next, 2, attr(S, "scaled:center")), 2, attr(S, "scaled:scale"), "/")
+  rows <- which(d$A == 2 & !d$terminal)
+  pooled <- qr.coef(qr(Xall[rows, ]), Sn[rows, 1])
+  sdr <- sd(Sn[rows, 1] - Xall[rows, ] %*% pooled)
+  i <- 4
+  ri <- rows[d$individual[rows] == i]
+  ref <- solve(crossprod(Xall[ri, ]) + diag(3), crossprod(Xall[ri, ], Sn[ri, 1]) + pooled) / sdr
+  # columns: action 2 (offset 9), response S'_1 (second response, offset 3)
+  expect_equal(Z[i, 9 + 3 + 1:3], as.numeric(ref), tolerance = 1e-10)
+})
