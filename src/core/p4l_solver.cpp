@@ -725,6 +725,9 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
   // Trial points are evaluated without the gradient; it is completed only for
   // accepted points (complete_gradient() reuses the value pass).
   auto eval = [&](const Params& pp, bool want_grad) {
+    // checked before every evaluation (several per ADMM iteration), so that
+    // Ctrl-C stops even a 10^6-transition fit well within a second
+    if (runtime().interrupted()) throw Interrupted();
     ++nevals;
     ngrads += want_grad;
     return prob.evaluate(pp, gamma, alpha, ctl.dual_ridge, want_grad);

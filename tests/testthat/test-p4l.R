@@ -360,3 +360,46 @@ test_that("the model start's per-individual ridge fits match solve() in R", {
   # columns: action 2 (offset 9), response S'_1 (second response, offset 3)
   expect_equal(Z[i, 9 + 3 + 1:3], as.numeric(ref), tolerance = 1e-10)
 })
+
+test_that("Ctrl-C (SIGINT) stops a long fit with an R error within about a second", {
+  skip_on_os("windows")
+  dir <- tempfile("p4l-int")
+  dir.create(dir)
+  on.exit(unlink(dir, recursive = TRUE), add = TRUE)
+  f <- function(x) file.path(dir, x)
+  # The child fits a long problem (tol = 1e-300: it does not converge) and reports how
+  # the fit ended and when; the parent sends SIGINT once the fit is running.
+  code <- c(
+    sprintf(".libPaths(%s)", paste(deparse(.libPaths()), collapse = "")),
+    "suppressPackageStartupMessages(library(p4l))",
+    "sim <- sim_linear2d(num.per.group = 100, T = 100, seed = 1)",
+    "d <- p4l_data(sim$data, 'id', 'time', 'action', 'reward', c('s1', 's2'))",
+    "b <- rbf_basis(d, 16, seed = 1)",
+    sprintf("writeLines(as.character(Sys.getpid()), %s)", deparse(f("started"))),
+    "t0 <- Sys.time()",
+    "out <- tryCatch({",
+    "  p4l(d, K = 3, basis = b, seed = 1, num.threads = 1,",
+    "      control = p4l_control(max.iter = 100000, tol = 1e-300))",
+    "  'finished'",
+    "}, error = function(e) conditionMessage(e), interrupt = function(e) 'interrupt condition')",
+    sprintf("writeLines(c(out, format(as.numeric(Sys.time()), digits = 15)), %s)", deparse(f("result"))))
+  writeLines(code, f("child.R"))
+  system2(file.path(R.home("bin"), "Rscript"), f("child.R"), wait = FALSE,
+          stdout = f("log"), stderr = f("log"))
+  wait_for <- function(path, secs) {
+    t0 <- Sys.time()
+    while (!file.exists(path) && difftime(Sys.time(), t0, units = "secs") < secs) Sys.sleep(0.05)
+    file.exists(path)
+  }
+  expect_true(wait_for(f("started"), 120))
+  pid <- as.integer(readLines(f("started")))
+  Sys.sleep(1.5)  # inside the ADMM iterations by now
+  t.sig <- as.numeric(Sys.time())
+  tools::pskill(pid, tools::SIGINT)
+  got <- wait_for(f("result"), 30)
+  if (!got) tools::pskill(pid, tools::SIGKILL)
+  expect_true(got)
+  res <- readLines(f("result"))
+  expect_equal(res[1], "p4l() interrupted by the user")
+  expect_lt(as.numeric(res[2]) - t.sig, 2)
+})
