@@ -53,6 +53,10 @@ group_ridge_cpp <- function(X, y, group, G, pooled, lambda, num_threads) {
     .Call(`_p4l_group_ridge_cpp`, X, y, group, G, pooled, lambda, num_threads)
 }
 
+p4l_sgd_dual_cpp <- function(psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, control) {
+    .Call(`_p4l_p4l_sgd_dual_cpp`, psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, control)
+}
+
 sim_linear2d_cpp <- function(c1, c2, reward_sign, T, seed, num_threads) {
     .Call(`_p4l_sim_linear2d_cpp`, c1, c2, reward_sign, T, seed, num_threads)
 }

@@ -272,6 +272,28 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// p4l_sgd_dual_cpp
+Rcpp::List p4l_sgd_dual_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, std::vector<int> start, const Eigen::MatrixXd& psi0, int num_actions, const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U, double gamma, double alpha, Rcpp::List control);
+RcppExport SEXP _p4l_p4l_sgd_dual_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP startSEXP, SEXP psi0SEXP, SEXP num_actionsSEXP, SEXP ThetaSEXP, SEXP USEXP, SEXP gammaSEXP, SEXP alphaSEXP, SEXP controlSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi(psiSEXP);
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi_next(psi_nextSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type action(actionSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type reward(rewardSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type terminal(terminalSEXP);
+    Rcpp::traits::input_parameter< std::vector<int> >::type start(startSEXP);
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi0(psi0SEXP);
+    Rcpp::traits::input_parameter< int >::type num_actions(num_actionsSEXP);
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type Theta(ThetaSEXP);
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type U(USEXP);
+    Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
+    Rcpp::traits::input_parameter< double >::type alpha(alphaSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type control(controlSEXP);
+    rcpp_result_gen = Rcpp::wrap(p4l_sgd_dual_cpp(psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, control));
+    return rcpp_result_gen;
+END_RCPP
+}
 // sim_linear2d_cpp
 Eigen::MatrixXd sim_linear2d_cpp(std::vector<double> c1, std::vector<double> c2, std::vector<double> reward_sign, int T, double seed, int num_threads);
 RcppExport SEXP _p4l_sim_linear2d_cpp(SEXP c1SEXP, SEXP c2SEXP, SEXP reward_signSEXP, SEXP TSEXP, SEXP seedSEXP, SEXP num_threadsSEXP) {
@@ -339,6 +361,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_p4l_p4l_dual_cpp", (DL_FUNC) &_p4l_p4l_dual_cpp, 15},
     {"_p4l_p4l_fit_cpp", (DL_FUNC) &_p4l_p4l_fit_cpp, 18},
     {"_p4l_group_ridge_cpp", (DL_FUNC) &_p4l_group_ridge_cpp, 7},
+    {"_p4l_p4l_sgd_dual_cpp", (DL_FUNC) &_p4l_p4l_sgd_dual_cpp, 13},
     {"_p4l_sim_linear2d_cpp", (DL_FUNC) &_p4l_sim_linear2d_cpp, 6},
     {"_p4l_env_step_cpp", (DL_FUNC) &_p4l_env_step_cpp, 5},
     {"_p4l_evaluate_policy_cpp", (DL_FUNC) &_p4l_evaluate_policy_cpp, 14},

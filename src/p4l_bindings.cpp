@@ -157,3 +157,35 @@ Eigen::MatrixXd group_ridge_cpp(const Eigen::MatrixXd& X, const Eigen::VectorXd&
   p4l::ThreadScope scope(num_threads);
   return p4l::group_ridge(X, y, group, G, pooled, lambda);
 }
+
+// The stochastic saddle-point path of Algorithm 1 for the inner problem at fixed
+// (Theta, U) (internal; compared with the closed form in the tests).
+// [[Rcpp::export(rng = false)]]
+Rcpp::List p4l_sgd_dual_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
+                            const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
+                            const Eigen::VectorXi& terminal, std::vector<int> start,
+                            const Eigen::MatrixXd& psi0, int num_actions,
+                            const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U, double gamma,
+                            double alpha, Rcpp::List control) {
+  const p4l::P4LData D =
+      make_p4l_data(psi, psi_next, action, reward, terminal, start, psi0, num_actions);
+  p4l::SgdControl c;
+  c.iterations = get_or<int>(control, "iterations", c.iterations);
+  c.batch = get_or<int>(control, "batch", c.batch);
+  c.batch_initial = get_or<int>(control, "batch_initial", c.batch_initial);
+  c.step_theta = get_or<double>(control, "step_theta", c.step_theta);
+  c.step_f = get_or<double>(control, "step_f", c.step_f);
+  c.decay_iters = get_or<double>(control, "decay_iters", c.decay_iters);
+  c.extragradient = get_or<bool>(control, "extragradient", c.extragradient);
+  c.average_from = get_or<double>(control, "average_from", c.average_from);
+  c.dual_ridge = get_or<double>(control, "dual_ridge", c.dual_ridge);
+  c.trace_every = get_or<int>(control, "trace_every", c.trace_every);
+  c.seed = p4l::seed_from_double(get_or<double>(control, "seed", 1.0));
+  const p4l::SgdResult s = p4l::sgd_dual(D, make_params(Theta, U), gamma, alpha, c);
+  return Rcpp::List::create(Rcpp::Named("theta") = s.theta, Rcpp::Named("beta") = s.beta,
+                            Rcpp::Named("lambda") = s.lambda, Rcpp::Named("V") = s.V,
+                            Rcpp::Named("constraint") = s.constraint,
+                            Rcpp::Named("trace.iter") = s.trace_iter,
+                            Rcpp::Named("trace.V") = s.trace_V,
+                            Rcpp::Named("trace.lambda") = s.trace_lambda);
+}

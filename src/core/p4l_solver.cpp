@@ -926,42 +926,100 @@ SgdResult sgd_dual(const P4LData& D, const Params& par, double gamma, double alp
                    const SgdControl& ctl) {
   if (ctl.iterations < 1 || ctl.batch < 1 || ctl.batch_initial < 1)
     throw std::invalid_argument("p4l: sgd_dual: iterations, batch and batch_initial must be >= 1");
-  if (!(ctl.step_theta > 0 && ctl.step_f > 0 && ctl.step_lambda > 0 && ctl.decay_iters > 0))
+  if (!(ctl.step_theta > 0 && ctl.step_f > 0 && ctl.decay_iters > 0))
     throw std::invalid_argument("p4l: sgd_dual: step sizes and decay_iters must be > 0");
   // Exact Sigma (preconditioner and projection metric) and, for reporting only,
   // the exact b, c, M; the iterations themselves use minibatch estimates.
   P4LProblem prob(D);
   const DualSolution ex = prob.evaluate(par, gamma, alpha, ctl.dual_ridge, false).dual;
-  const int n = prob.n(), N = prob.N(), d = prob.d(), m = prob.m(), p = prob.p();
+  return sgd_dual_from(D, ex, par, gamma, alpha, ctl);
+}
+
+SgdResult sgd_dual_from(const P4LData& D, const DualSolution& ex, const Params& par, double gamma,
+                        double alpha, const SgdControl& ctl) {
+  if (ctl.iterations < 1 || ctl.batch < 1 || ctl.batch_initial < 1)
+    throw std::invalid_argument("p4l: sgd_dual: iterations, batch and batch_initial must be >= 1");
+  const int n = static_cast<int>(D.psi.rows()), N = static_cast<int>(D.start.size()) - 1;
+  const int d = static_cast<int>(D.psi.cols()), m = D.num_actions, p = m * d;
   const int r = static_cast<int>(par.U.cols());
+  if (ex.Sigma.rows() != p * r || ex.M.rows() != p * r)
+    throw std::invalid_argument("p4l: sgd_dual: exact statistics do not match the parameters");
   const int pr = p * r, n0 = static_cast<int>(D.psi0.rows());
   const Eigen::LLT<MatrixXd> Sll(ex.Sigma);
   if (Sll.info() != Eigen::Success) throw std::runtime_error("p4l: sgd_dual: Sigma is not positive definite");
+  // Scale of the coupling: the (theta, beta) steps are in the Sigma metric, where
+  // the bilinear term beta'(b - M theta) has operator norm ||L^-1 M L^-T||_2
+  // (Sigma = L L'). Dividing the step sizes by it makes them dimensionless: the
+  // same `step_theta`, `step_f` work for 4 or 64 features (without it the
+  // iterations diverge once the RBF features are nearly collinear).
+  double Lw = 1.0;
+  {
+    MatrixXd Mw = Sll.matrixL().solve(ex.M);
+    Mw = Sll.matrixL().solve(Mw.transpose()).transpose();
+    Eigen::JacobiSVD<MatrixXd> sv(Mw);
+    if (sv.singularValues().size() > 0 && sv.singularValues()(0) > 0) Lw = sv.singularValues()(0);
+  }
   std::vector<int> owner(n);
   for (int i = 0; i < N; ++i)
     for (int t = D.start[i]; t < D.start[i + 1]; ++t) owner[t] = i;
   const MatrixXd& Th = par.Theta;
   const MatrixXd& U = par.U;
-
-  VectorXd theta = VectorXd::Zero(pr), beta = VectorXd::Zero(pr);
-  double lambda = ctl.lambda0;
-  VectorXd thA = VectorXd::Zero(pr), beA = VectorXd::Zero(pr);
-  double laA = 0;
-  long long navg = 0;
-  VectorXd phi(p), phib(p), logit(std::max(1, m - 1)), pr_(m), gth(pr), gbe(pr);
-  auto kron_add = [&](VectorXd& dst, const VectorXd& u, const VectorXd& v, double w) {
-    for (int k = 0; k < r; ++k) dst.segment(k * p, p) += (w * u(k)) * v;
-  };
+  VectorXd logit(std::max(1, m - 1)), pr_(m);
   auto policy = [&](const auto& psirow, const VectorXd& u) {  // pr_ = pi(.|s; u)
     for (int a = 1; a < m; ++a) logit(a - 1) = psirow.dot(Th.middleRows((a - 1) * d, d) * u);
     softmax_ref(logit.head(m - 1), pr_);
   };
-  // stochastic gradients at (th, be, la) from one minibatch; returns Phi_hat
-  auto stoch = [&](std::mt19937_64& g, const VectorXd& th, const VectorXd& be, double la) {
+  // Scale of the minibatch noise: one transition's coupling x (x - gamma xbar)'
+  // has norm ||L^-1 x|| ||L^-1 (x - gamma xbar)|| in the Sigma metric; its
+  // root-mean-square G over (up to 2000 evenly spaced) transitions gives the
+  // noise of a batch, G / sqrt(batch). The step sizes are divided by
+  // Lw + G / sqrt(batch), which keeps the stochastic iterations stable when
+  // single transitions have far larger leverage than the average coupling.
+  double G = 0;
+  {
+    const int ns = std::min(n, 2000);
+    VectorXd x(pr), xb(pr), ph(p), phb(p), u(r);
+    for (int k = 0; k < ns; ++k) {
+      const int t = static_cast<int>((static_cast<long long>(k) * n) / ns);
+      u = U.row(owner[t]).transpose();
+      ph.setZero();
+      ph.segment(D.action(t) * d, d) = D.psi.row(t).transpose();
+      phb.setZero();
+      if (!D.terminal[t]) {
+        policy(D.psi_next.row(t).transpose(), u);
+        for (int a = 0; a < m; ++a) phb.segment(a * d, d) = pr_(a) * D.psi_next.row(t).transpose();
+      }
+      for (int q = 0; q < r; ++q) {
+        x.segment(q * p, p) = u(q) * ph;
+        xb.segment(q * p, p) = u(q) * (ph - gamma * phb);
+      }
+      const double a1 = Sll.matrixL().solve(x).norm(), a2 = Sll.matrixL().solve(xb).norm();
+      G += a1 * a1 * a2 * a2;
+    }
+    G = std::sqrt(G / ns);
+  }
+  const double Lstep = Lw + G / std::sqrt(static_cast<double>(ctl.batch));
+
+  // Iterates: theta (Q weights) and z = lambda beta (the multiplier-scaled test
+  // function), so that the saddle function
+  //   L(theta, z) = c'theta + z'(b - M theta) - alpha ||z||_Sigma
+  // is bilinear plus a concave norm term (no separate multiplier whose growth
+  // would rescale the coupling). lambda = ||z||_Sigma and beta = z / lambda.
+  VectorXd theta = VectorXd::Zero(pr), z = VectorXd::Zero(pr);
+  auto snorm = [&](const VectorXd& v) { return std::sqrt(std::max(0.0, v.dot(ex.Sigma * v))); };
+  VectorXd thA = VectorXd::Zero(pr), zA = VectorXd::Zero(pr);
+  long long navg = 0;
+  VectorXd phi(p), phib(p), gth(pr), gz(pr);
+  auto kron_add = [&](VectorXd& dst, const VectorXd& u, const VectorXd& v, double w) {
+    for (int k = 0; k < r; ++k) dst.segment(k * p, p) += (w * u(k)) * v;
+  };
+  // stochastic gradients at (th, zz) from one minibatch:
+  //   gth = c_hat - M_hat' zz (descent direction for theta is -gth),
+  //   gz  = b_hat - M_hat th  (ascent for z, before the norm term).
+  auto stoch = [&](std::mt19937_64& g, const VectorXd& th, const VectorXd& zz) {
     gth.setZero();
-    gbe.setZero();
-    double Phi = 0;
-    const Eigen::Map<const MatrixXd> Wm(th.data(), p, r), Bm(be.data(), p, r);
+    gz.setZero();
+    const Eigen::Map<const MatrixXd> Wm(th.data(), p, r), Zm(zz.data(), p, r);
     VectorXd u(r);
     for (int k = 0; k < ctl.batch_initial; ++k) {  // c_hat
       const int i = std::min(N - 1, static_cast<int>(unif01(g) * N));
@@ -984,58 +1042,54 @@ SgdResult sgd_dual(const P4LData& D, const Params& par, double gamma, double alp
         policy(D.psi_next.row(t).transpose(), u);
         for (int a = 0; a < m; ++a) phib.segment(a * d, d) = pr_(a) * D.psi_next.row(t).transpose();
       }
-      const VectorXd Wu = Wm * u, Bu = Bm * u;
-      const double f = phi.dot(Bu);                                         // f(S, A; u)
+      const VectorXd Wu = Wm * u, Zu = Zm * u;
+      const double f = phi.dot(Zu);                                           // f(S, A; u)
       const double delta = D.reward(t) - phi.dot(Wu) + gamma * phib.dot(Wu);  // TD error of Q
-      Phi += f * delta / ctl.batch;
-      kron_add(gth, u, phi - gamma * phib, -la * f / ctl.batch);          // d/dtheta of lambda Phi
-      kron_add(gbe, u, phi, la * delta / ctl.batch);                      // d/dbeta of lambda Phi
+      kron_add(gth, u, phi - gamma * phib, -f / ctl.batch);
+      kron_add(gz, u, phi, delta / ctl.batch);
     }
-    return Phi;
   };
-  auto project = [&](VectorXd& be) {
-    const double nr = std::sqrt(std::max(0.0, be.dot(ex.Sigma * be)));
-    if (nr > 1) be /= nr;
+  // z-step: preconditioned stochastic ascent on z'(b - M theta), then the exact
+  // proximal step of -alpha ||z||_Sigma (shrink the Sigma-norm by eta alpha).
+  auto zstep = [&](const VectorXd& from, double eta) {
+    VectorXd out = from + eta * Sll.solve(gz);
+    const double nr = snorm(out);
+    out *= (nr > eta * alpha) ? (1.0 - eta * alpha / nr) : 0.0;
+    return out;
   };
   SgdResult res;
   const int avg_start = static_cast<int>(ctl.average_from * ctl.iterations);
   for (int it = 0; it < ctl.iterations; ++it) {
     std::mt19937_64 g = make_stream(ctl.seed, static_cast<std::uint64_t>(it));
     const double sc = 1.0 / std::sqrt(1.0 + it / ctl.decay_iters);
-    const double et = ctl.step_theta * sc, ef = ctl.step_f * sc, el = ctl.step_lambda * sc;
-    VectorXd th1 = theta, be1 = beta;
-    double la1 = lambda;
+    const double et = ctl.step_theta * sc / Lstep, ez = ctl.step_f * sc / Lstep;
+    VectorXd th1 = theta, z1 = z;
     if (ctl.extragradient) {  // extrapolation step from the current point
-      const double Phi = stoch(g, theta, beta, lambda);
+      stoch(g, theta, z);
       th1 = theta - et * Sll.solve(gth);
-      be1 = beta + ef * Sll.solve(gbe);
-      project(be1);
-      la1 = std::max(0.0, lambda + el * (Phi - alpha));
+      z1 = zstep(z, ez);
     }
     // update step, with gradients at the extrapolated point (plain SGDA: the current point)
-    const double Phi = stoch(g, th1, be1, la1);
+    stoch(g, th1, z1);
     theta -= et * Sll.solve(gth);
-    beta += ef * Sll.solve(gbe);
-    project(beta);
-    lambda = std::max(0.0, lambda + el * (Phi - alpha));
+    z = zstep(z, ez);
     if (it >= avg_start) {
       ++navg;
       const double w = 1.0 / navg;
       thA += w * ((ctl.extragradient ? th1 : theta) - thA);
-      beA += w * ((ctl.extragradient ? be1 : beta) - beA);
-      laA += w * ((ctl.extragradient ? la1 : lambda) - laA);
+      zA += w * ((ctl.extragradient ? z1 : z) - zA);
     }
     if (ctl.trace_every > 0 && ((it + 1) % ctl.trace_every == 0 || it + 1 == ctl.iterations)) {
       const VectorXd& th = navg > 0 ? thA : theta;
       res.trace_iter.push_back(it + 1);
       res.trace_V.push_back(ex.c.dot(th));
-      res.trace_lambda.push_back(navg > 0 ? laA : lambda);
+      res.trace_lambda.push_back(snorm(navg > 0 ? zA : z));
       res.trace_theta.push_back(th);
     }
   }
   res.theta = thA;
-  res.beta = beA;
-  res.lambda = laA;
+  res.lambda = snorm(zA);
+  res.beta = res.lambda > 0 ? VectorXd(zA / res.lambda) : VectorXd::Zero(pr);
   res.iterations = ctl.iterations;
   res.V = ex.c.dot(thA);
   const VectorXd e = ex.b - ex.M * thA;

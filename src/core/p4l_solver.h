@@ -220,6 +220,21 @@ KMeansResult kmeans(const Eigen::MatrixXd& X, int K, int restarts, int max_iter,
 // on Y = U~ + Eta/rho, v = cluster means, w_i = (2 mu v_k + rho y_i)/(2 mu + rho);
 // (4) Eta += rho (U~ - Wa). Converged when |dF| <= tol max(1,|F|) for
 // `conv_window` consecutive iterations and max_i ||u_i - w_i|| <= tol_primal.
+// Settings of the stochastic path sgd_dual() (described below).
+struct SgdControl {
+  int iterations = 20000;
+  int batch = 64;              // transitions per step
+  int batch_initial = 16;      // (individual, initial state) pairs per step
+  double step_theta = 0.5;     // preconditioned (Sigma^-1), dimensionless step sizes
+  double step_f = 0.5;
+  double decay_iters = 1000;   // step_k = step / sqrt(1 + k / decay_iters)
+  bool extragradient = true;
+  double average_from = 0.5;   // average the iterates k >= average_from * iterations
+  double dual_ridge = 1e-6;    // ridge on Sigma, as in solve_dual()
+  int trace_every = 1000;      // record the averaged iterate every so many steps (0: never)
+  std::uint64_t seed = 1;
+};
+
 struct Control {
   int max_iter = 200;
   double tol = 1e-6;
@@ -274,39 +289,28 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
 
 // ---------------------------------------------------------------------------
 // Algorithm 1's minibatch stochastic path for the inner problem at fixed
-// (Theta, U), for the same linear classes: the saddle point of the Lagrangian
-//   L(theta, beta, lambda) = c'theta + lambda (beta'(b - M theta) - alpha),
-//   beta' Sigma beta <= 1, lambda >= 0,
-// whose value is the closed form V of solve_dual() (no duality gap). Each step
-// samples `batch` transitions (uniformly over all n) and `batch_initial`
-// (individual, initial state) pairs (for c), and takes
-//   (22) f:      beta   <- Proj_Sigma(beta + step_f Sigma^-1 grad_beta)   (ascent)
-//   (23) Q:      theta  <- theta - step_theta Sigma^-1 grad_theta         (descent)
-//        lambda: lambda <- max(0, lambda + step_lambda (Phi_hat - alpha))  (dual ascent)
-// simultaneously (Sigma^-1 is a fixed preconditioner, computed once; the
-// projection onto the ellipsoid in the Sigma metric is a rescaling). A
-// literal alternation "f to convergence, then Q to convergence" diverges here
-// (the Q-objective is linear in theta for fixed f), so the steps are taken
-// together; with `extragradient` each step is a stochastic extragradient
-// (mirror-prox) step, which converges for this convex-concave problem.
+// (Theta, U), for the same linear classes. With the multiplier folded into the
+// test function, z = lambda beta, the inner problem is the saddle point of
+//   L(theta, z) = c'theta + z'(b - M theta) - alpha ||z||_Sigma
+// (min over theta, max over z), whose value is the closed form V of
+// solve_dual() (no duality gap); lambda = ||z||_Sigma, beta = z / lambda.
+// Each step samples `batch` transitions (uniformly over all n) and
+// `batch_initial` (individual, initial state) pairs (for c), and takes
+//   (22) f:  z     <- prox(z + step_f Sigma^-1 (b_hat - M_hat theta))  (ascent)
+//   (23) Q:  theta <- theta - step_theta Sigma^-1 (c_hat - M_hat' z)   (descent)
+// simultaneously, where prox shrinks the Sigma-norm of z by step_f alpha (the
+// exact proximal step of the norm term). Sigma^-1 is a fixed preconditioner,
+// computed once; both steps are divided by the operator norm of the coupling
+// in that metric, ||L^-1 M L^-T||_2 (Sigma = L L'), so the step sizes are
+// dimensionless. A literal alternation "f to convergence, then Q to
+// convergence" diverges (the Q-objective is linear in theta for fixed f), so
+// the steps are taken together; with `extragradient` each step is a
+// stochastic extragradient (mirror-prox) step, which converges for this
+// convex-concave problem. (The separate multiplier update of the paper's
+// (lambda, beta) form was unstable: lambda's growth rescales the coupling.)
 // Steps decay as step / sqrt(1 + k / decay_iters); the returned iterates are
 // Polyak averages over the last (1 - average_from) share of the iterations.
 // Serial and seeded: deterministic, independent of the thread count.
-struct SgdControl {
-  int iterations = 20000;
-  int batch = 64;              // transitions per step
-  int batch_initial = 16;      // (individual, initial state) pairs per step
-  double step_theta = 0.1;     // preconditioned (Sigma^-1) step sizes
-  double step_f = 0.1;
-  double step_lambda = 0.1;
-  double decay_iters = 1000;   // step_k = step / sqrt(1 + k / decay_iters)
-  bool extragradient = true;
-  double average_from = 0.5;   // average the iterates k >= average_from * iterations
-  double lambda0 = 1.0;        // initial multiplier (theta and beta start at 0)
-  double dual_ridge = 1e-6;    // ridge on Sigma, as in solve_dual()
-  int trace_every = 1000;      // record the averaged iterate every so many steps (0: never)
-  std::uint64_t seed = 1;
-};
 
 struct SgdResult {
   Eigen::VectorXd theta;       // p r, averaged Q weights (compare DualSolution::theta)
@@ -321,10 +325,13 @@ struct SgdResult {
 };
 SgdResult sgd_dual(const P4LData& data, const Params& par, double gamma, double alpha,
                    const SgdControl& control = SgdControl());
+// The same iterations given the exact statistics of (Theta, U) (`exact` from
+// P4LProblem::evaluate(): its Sigma is the preconditioner and projection
+// metric, its b, c, M give the step scale and the reported V and constraint).
+SgdResult sgd_dual_from(const P4LData& data, const DualSolution& exact, const Params& par,
+                        double gamma, double alpha, const SgdControl& control);
 
 // ---------------------------------------------------------------------------
-// Prediction helpers. psi: n x d features.
-// Action probabilities (n x m) under Theta ((m-1) d x r) and latent u (r).
 // Per-group ridge regressions shrunk toward a common coefficient vector:
 // for each group g = 0..G-1 with rows {t: group(t) = g},
 //   B_g = (X_g' X_g + lambda I)^-1 (X_g' y_g + lambda pooled),
@@ -335,6 +342,9 @@ Eigen::MatrixXd group_ridge(const Eigen::MatrixXd& X, const Eigen::VectorXd& y,
                             const Eigen::VectorXi& group, int G, const Eigen::VectorXd& pooled,
                             double lambda);
 
+// ---------------------------------------------------------------------------
+// Prediction helpers. psi: n x d features.
+// Action probabilities (n x m) under Theta ((m-1) d x r) and latent u (r).
 Eigen::MatrixXd policy_probs(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& Theta,
                              const Eigen::VectorXd& u);
 // Q-values (n x m) for Q weights W (m d x r) and latent u.
