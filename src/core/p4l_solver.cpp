@@ -1065,7 +1065,11 @@ SgdResult sgd_dual_from(const P4LData& D, const DualSolution& ex, const Params& 
     const double et = ctl.step_theta * sc / Lstep, ez = ctl.step_f * sc / Lstep;
     VectorXd th1 = theta, z1 = z;
     if (ctl.extragradient) {  // extrapolation step from the current point
-      stoch(g, theta, z);
+      // the same minibatch for both half-steps (same-sample extragradient):
+      // with independent batches the extrapolation does not cancel the
+      // rotation of the bilinear coupling and the iterations can diverge
+      std::mt19937_64 g1 = g;
+      stoch(g1, theta, z);
       th1 = theta - et * Sll.solve(gth);
       z1 = zstep(z, ez);
     }
