@@ -411,19 +411,23 @@ test_that("the stochastic path of Algorithm 1 approaches the closed-form dual", 
   Theta <- matrix(rnorm(d * 2, sd = 0.5), d, 2)
   U <- cbind(1, rnorm(N))
   ex <- dual_at(s$inp, Theta, U, alpha = 0.1)
-  sg <- p4l:::p4l_sgd_dual_cpp(s$inp$psi, s$inp$psi_next, s$inp$action, s$inp$reward,
-                               s$inp$terminal, s$inp$start, s$inp$psi0, 2L, Theta, U, 0.8, 0.1,
-                               list(iterations = 40000, trace_every = 4000, seed = 3))
+  run <- function(k) {
+    p4l:::p4l_sgd_dual_cpp(s$inp$psi, s$inp$psi_next, s$inp$action, s$inp$reward,
+                           s$inp$terminal, s$inp$start, s$inp$psi0, 2L, Theta, U, 0.8, 0.1,
+                           list(iterations = k, trace_every = 0, seed = 3))
+  }
   # Q weights compared in the Sigma metric (the Q-function on the data)
   err <- function(th) sqrt(drop(t(th - ex$theta) %*% ex$Sigma %*% (th - ex$theta)) /
                              drop(t(ex$theta) %*% ex$Sigma %*% ex$theta))
-  expect_lt(abs(sg$V - ex$V), 0.02 * abs(ex$V))
-  expect_lt(abs(sg$lambda - ex$lambda), 0.02 * ex$lambda)
-  expect_lt(err(sg$theta), 0.03)
+  short <- run(1000)
+  long <- run(16000)
+  # closer with more iterations (the error shrinks about as 1 / sqrt(k))
+  expect_lt(abs(long$V - ex$V), 0.6 * abs(short$V - ex$V))
+  expect_lt(err(long$theta), 0.6 * err(short$theta))
+  # and close to the closed form after 16,000 minibatch steps
+  expect_lt(abs(long$V - ex$V), 0.04 * abs(ex$V))
+  expect_lt(abs(long$lambda - ex$lambda), 0.01 * ex$lambda)
+  expect_lt(err(long$theta), 0.04)
   # the worst case sits (nearly) on the boundary ||b - M theta||_{Sigma^-1} = alpha
-  expect_lt(abs(sg$constraint - 0.1), 0.02)
-  # and the averaged iterates get closer as the iterations go on
-  dV <- abs(sg$trace.V - ex$V)
-  expect_lt(dV[length(dV)], dV[1])
-  expect_lt(mean(tail(dV, 3)), mean(head(dV, 3)))
+  expect_lt(abs(long$constraint - 0.1), 0.02)
 })
