@@ -139,7 +139,7 @@ p4l_control <- function(max.iter = 200, tol = 1e-4, tol.primal = 1e-3, conv.wind
 #' The value is not concave in \eqn{\Theta}, and gradient ascent from the
 #' uniform policy (\eqn{\Theta = 0}, `control$init.policy = "uniform"`, the
 #' default) can stop at a poor local maximum: on the CartPole study of
-#' `vignette("cartpole")` it stays 20 to 80 steps below the pooled FQI policy.
+#' `vignette("cartpole")` it stays 6 to 107 steps below the pooled FQI policy.
 #' With `control$init.policy = "fqi"` the ascent starts from the greedy
 #' policy of a pooled fitted-Q iteration on the same basis ([fqi()], default
 #' ridge and control): the shared (intercept) column of \eqn{\Theta} is

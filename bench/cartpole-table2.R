@@ -62,12 +62,13 @@
 #   sets), gamma = 0.95 collapsed (10 to 70 steps).
 #   P4L starts its policy at the pooled FQI greedy policy (p4l_control(
 #   init.policy = "fqi"), logits of root mean square 30 on the data): from
-#   the uniform start (the package default) the ascent stopped at policies 20
-#   to 80 steps below FQI in every environment (3 replications, shipped run of
+#   the uniform start (the package default) the ascent stopped at policies 6
+#   to 107 steps below FQI in every environment (3 replications, shipped run of
 #   2026-11-27). In a pilot (settings C, replications 1 to 3, and A,
 #   replication 1; 1 thread) the scales 10, 30 and 100 were tried: 30 was
 #   best in C; 10 and 30 sometimes let the dual value diverge (the fit then
-#   runs to max.iter), 100 stays closer to FQI. The default start is kept
+#   runs to max.iter), 100 was worse. In A and B P4L stays below FQI (see
+#   bench/README.md). The default start is kept
 #   uniform because the FQI start holds the reversed subgroup of the 2-D study
 #   at the pooled policy (see ?p4l, Details).
 #   Evaluation: 10 episodes per trajectory from the initial distribution
