@@ -32,6 +32,16 @@
 #' @param init.ridge Shrinkage of the individual one-step models toward the
 #'   pooled model, in pseudo-transitions (`init = "model"`).
 #' @param init.scale Standard deviation of the random start (`init = "random"`).
+#' @param init.policy Starting policy parameters \eqn{\Theta}: `"uniform"`
+#'   (default) starts at \eqn{\Theta = 0}, the uniform random policy;
+#'   `"fqi"` starts every individual at the greedy policy of a pooled
+#'   fitted-Q iteration ([fqi()] on the same basis, discount and data): the
+#'   shared column of \eqn{\Theta} is set to the fitted Q-differences
+#'   \eqn{c\,(w_a - w_1)} and the other columns to 0 (see [p4l()], Details).
+#' @param init.policy.scale Scale of the `"fqi"` start: \eqn{c} makes the
+#'   root mean square of the starting logits over the observed states equal to
+#'   `init.policy.scale`, so the start is the greedy FQI policy smoothed only in
+#'   a thin band around its decision boundary.
 #' @param max.backtrack Largest number of step halvings in one line search.
 #' @param max.initial Largest number of initial states used for the shared
 #'   initial-state distribution \eqn{\nu} of the value: with more individuals
@@ -50,9 +60,11 @@ p4l_control <- function(max.iter = 200, tol = 1e-4, tol.primal = 1e-3, conv.wind
                         rho = 20, ridge = 1e-5, dual.ridge = 1e-6, kmeans.restarts = 10,
                         kmeans.max.iter = 100, theta.steps = 1, u.steps = 1, step.theta = 1,
                         step.u = 1, init = "model", init.ridge = 1, init.scale = 0.1,
+                        init.policy = c("uniform", "fqi"), init.policy.scale = 30,
                         max.backtrack = 20, max.initial = 1000,
                         policy = c("greedy", "softmax")) {
   policy <- match.arg(policy)
+  init.policy <- match.arg(init.policy)
   if (is.character(init)) {
     if (length(init) != 1L || !(init %in% c("model", "random"))) {
       stop_arg("`init` must be \"model\", \"random\" or a numeric matrix.")
@@ -77,6 +89,9 @@ p4l_control <- function(max.iter = 200, tol = 1e-4, tol.primal = 1e-3, conv.wind
     init = init,
     init.ridge = check_number(init.ridge, "init.ridge", lower = 0, lower.open = TRUE),
     init.scale = check_number(init.scale, "init.scale", lower = 0, lower.open = TRUE),
+    init.policy = init.policy,
+    init.policy.scale = check_number(init.policy.scale, "init.policy.scale", lower = 0,
+                                     lower.open = TRUE),
     max.backtrack = check_count(max.backtrack, "max.backtrack"),
     max.initial = check_count(max.initial, "max.initial", lower = 0L),
     policy = policy),
@@ -120,6 +135,26 @@ p4l_control <- function(max.iter = 200, tol = 1e-4, tol.primal = 1e-3, conv.wind
 #' state on (1, state), with each response scaled by its pooled residual
 #' standard deviation. Individuals whose dynamics or rewards differ start
 #' apart; the ADMM then refines the grouping and the policies.
+#'
+#' The value is not concave in \eqn{\Theta}, and gradient ascent from the
+#' uniform policy (\eqn{\Theta = 0}, `control$init.policy = "uniform"`, the
+#' default) can stop at a poor local maximum: on the CartPole study of
+#' `vignette("cartpole")` it stays 6 to 107 steps below the pooled FQI policy.
+#' With `control$init.policy = "fqi"` the ascent starts from the greedy
+#' policy of a pooled fitted-Q iteration on the same basis ([fqi()], default
+#' ridge and control): the shared (intercept) column of \eqn{\Theta} is
+#' \eqn{c\,(w_a - w_1)}, the fitted Q-differences with the first action, with
+#' \eqn{c} chosen so that the starting logits have root mean square
+#' `control$init.policy.scale` (30) over the observed states; the other
+#' columns are 0. Every individual starts at the same, nearly deterministic,
+#' FQI policy; the ascent then moves its decision boundaries and personalises
+#' them through the latent variables. This helps when the subgroups' optimal
+#' policies are close to the pooled one (CartPole), but it can hold an
+#' individual near the pooled policy when its optimal policy is opposite: in
+#' the 2-D study with subgroup c's reward reversed (`bench/p4l-quality.R`),
+#' subgroup c stays at the pooled policy (value 2.25, optimum 3.55), which
+#' is why it is not the default. The starting \eqn{\Theta}
+#' is kept in the fit as `Theta.init`.
 #'
 #' **Defaults.** With p = |A| d (d basis functions including the intercept)
 #' and n transitions, `alpha` = \eqn{\mathrm{sd}(R)\sqrt{p r / n}} (the
@@ -214,6 +249,8 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
   mu <- if (mu.default) min(1, max(0.05, rate)) else check_number(mu, "mu", lower = 0)
 
   init.U <- p4l_initial_u(data, rank, control, seed, num.threads)
+  init.Theta <- p4l_initial_theta(data, feat$psi, feat$psi.next, rank, gamma, control,
+                                  num.threads)
   t.init <- proc.time()[["elapsed"]]
 
   progress <- NULL
@@ -225,8 +262,8 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
   }
   res <- p4l_fit_features(data, feat$psi, feat$psi.next, psi0, rank = rank, K = K,
                           gamma = gamma, alpha = alpha, mu = mu, control = control,
-                          init.U = init.U, seed = seed, progress = progress,
-                          num.threads = num.threads)
+                          init.U = init.U, init.Theta = init.Theta, seed = seed,
+                          progress = progress, num.threads = num.threads)
   t.fit <- proc.time()[["elapsed"]]
 
   fit <- p4l_build_fit(res, data, basis, gamma, K, rank, alpha, mu, control, seed, num.threads)
@@ -235,6 +272,12 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
   fit$alpha.default <- alpha.default
   fit$mu.default <- mu.default
   fit$init <- if (is.character(control$init)) control$init else "user"
+  fit$init.policy <- p4l_init_policy(control)
+  fit$Theta.init <- if (is.null(init.Theta)) NULL else {
+    th <- init.Theta
+    dimnames(th) <- dimnames(fit$Theta)
+    th
+  }
   # Central 96% of each state dimension: the default plotting range of plot(fit, "policy").
   fit$state.range <- apply(data$S, 2, stats::quantile, probs = c(0.02, 0.98), names = FALSE)
   fit$timings <- c(basis = t.basis - t.start, init = t.init - t.basis, fit = t.fit - t.init,
@@ -256,8 +299,8 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
 
 # The core fit on given features (also used by tests and benchmarks).
 p4l_fit_features <- function(data, psi, psi.next, psi0, rank, K, gamma = 0.8, alpha = 0.05,
-                             mu = 0.1, control = p4l_control(), init.U = NULL, seed = 1,
-                             progress = NULL, num.threads = 1L) {
+                             mu = 0.1, control = p4l_control(), init.U = NULL,
+                             init.Theta = NULL, seed = 1, progress = NULL, num.threads = 1L) {
   inp <- p4l_inputs(data, psi, psi.next, psi0)
   ctl <- list(max_iter = control$max.iter, tol = control$tol, conv_window = control$conv.window,
               tol_primal = control$tol.primal, rho = control$rho, ridge = control$ridge,
@@ -269,9 +312,10 @@ p4l_fit_features <- function(data, psi, psi.next, psi0, rank, K, gamma = 0.8, al
               max_backtrack = if (is.null(control$max.backtrack)) 20L else control$max.backtrack,
               max_initial = if (is.null(control$max.initial)) 1000L else control$max.initial)
   U0 <- if (is.null(init.U)) matrix(0, 0, 0) else init.U
+  T0 <- if (is.null(init.Theta)) matrix(0, 0, 0) else init.Theta
   p4l_fit_cpp(inp$psi, inp$psi_next, inp$action, inp$reward, inp$terminal, inp$start,
               inp$psi0, inp$num_actions, as.integer(rank), as.integer(K), gamma, alpha, mu,
-              ctl, U0, matrix(0, 0, 0), progress, num.threads)
+              ctl, U0, T0, progress, num.threads)
 }
 
 # Inputs of the P4L core: rows of a p4l_data are grouped by individual.
@@ -315,6 +359,30 @@ p4l_initial_u <- function(data, rank, control, seed, num.threads = 1L) {
   rms <- sqrt(sum(scores^2) / N)
   if (rms > 0) scores <- scores / rms
   cbind(1, scores)
+}
+
+# The start of the policy parameters: "fqi" (see p4l(), Details) or NULL for
+# Theta = 0 (the uniform policy). Control objects made before the option
+# existed start at Theta = 0, as they did.
+p4l_init_policy <- function(control) {
+  if (is.null(control$init.policy)) "uniform" else control$init.policy
+}
+
+# ((m - 1) d) x rank starting Theta from a pooled FQI fit on the given features
+# (n x d, intercept first): shared column c (w_a - w_1), a = 2..m, stacked by
+# action; c sets the root mean square of the starting logits psi(S) (w_a - w_1)
+# over the observed states to control$init.policy.scale. NULL for "uniform".
+p4l_initial_theta <- function(data, psi, psi.next, rank, gamma, control, num.threads = 1L) {
+  if (!identical(p4l_init_policy(control), "fqi")) return(NULL)
+  fq <- fqi_fit_features(data, psi, psi.next, gamma = gamma, num.threads = num.threads)
+  W <- fq$W
+  D <- W[, -1L, drop = FALSE] - W[, 1L]
+  logits <- psi %*% D
+  rms <- sqrt(mean(logits^2))
+  if (!is.finite(rms) || rms == 0) return(NULL)  # FQI is indifferent: uniform start
+  Theta <- matrix(0, length(D), rank)
+  Theta[, 1L] <- as.numeric(D) * (control$init.policy.scale / rms)
+  Theta
 }
 
 # Each individual's one-step model: per action, ridge regression of (R, S') on

@@ -54,7 +54,8 @@ summary.p4l_fit <- function(object, ...) {
               tuning = list(gamma = object$gamma, alpha = object$alpha, mu = object$mu,
                             alpha.default = isTRUE(object$alpha.default),
                             mu.default = isTRUE(object$mu.default), rho = object$control$rho,
-                            ridge = object$control$ridge, init = object$init),
+                            ridge = object$control$ridge, init = object$init,
+                            init.policy = object$init.policy),
               timings = object$timings, seed = object$seed, num.threads = object$num.threads)
   class(out) <- "summary.p4l_fit"
   out
@@ -78,7 +79,8 @@ print.summary.p4l_fit <- function(x, ...) {
   cat("  tuning: gamma = ", tn$gamma, ", alpha = ", format(tn$alpha, digits = 4),
       if (tn$alpha.default) " (default)" else "", ", mu = ", format(tn$mu, digits = 4),
       if (tn$mu.default) " (default)" else "", ", rho = ", tn$rho, ", ridge = ", tn$ridge,
-      ", start = ", tn$init, "\n", sep = "")
+      ", start = ", tn$init,
+      if (!is.null(tn$init.policy)) paste0(" (policy: ", tn$init.policy, ")"), "\n", sep = "")
   cat("  convergence: ", if (x$converged) "converged" else "not converged", " after ",
       x$iterations, " iterations (", x$evaluations, " dual evaluations), ",
       format(x$timings[["total"]], digits = 3), " s, ", x$num.threads, " thread(s), seed ",

@@ -431,3 +431,42 @@ test_that("the stochastic path of Algorithm 1 approaches the closed-form dual", 
   # the worst case sits (nearly) on the boundary ||b - M theta||_{Sigma^-1} = alpha
   expect_lt(abs(long$constraint - 0.1), 0.02)
 })
+
+test_that("init.policy = 'fqi' starts at the pooled FQI greedy policy", {
+  sim <- sim_linear2d(num.per.group = 4, T = 30, seed = 11)
+  d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+  fit <- suppressWarnings(p4l(d, K = 2, seed = 5, num.threads = 1,
+                              control = p4l_control(max.iter = 5, init.policy = "fqi",
+                                                    init.policy.scale = 7)))
+  expect_identical(fit$init.policy, "fqi")
+  th <- fit$Theta.init
+  expect_equal(dim(th), dim(fit$Theta))
+  expect_true(all(th[, -1] == 0))
+  # Reference in R: the pooled FQI on the same basis and discount, its
+  # Q-differences on the observed states, and its greedy actions.
+  fq <- fqi(d, gamma = fit$gamma, basis = fit$basis, num.threads = 1)
+  W <- fq$q.coef[[1]]
+  S <- d$S
+  colnames(S) <- d$state.names
+  b <- fit$basis
+  z <- sweep(sweep(S, 2, b$shift), 2, b$scale, "/")
+  psi <- cbind(1, sapply(seq_len(nrow(b$centers)), function(j) {
+    exp(-rowSums(sweep(z, 2, b$centers[j, ])^2) / (2 * b$bandwidth^2))
+  }))
+  qdiff <- as.numeric(psi %*% (W[, 2] - W[, 1]))
+  logits <- as.numeric(psi %*% th[, 1])
+  expect_equal(sqrt(mean(logits^2)), 7, tolerance = 1e-8)
+  expect_equal(logits, qdiff * 7 / sqrt(mean(qdiff^2)), tolerance = 1e-6)
+  greedy.fqi <- as.character(predict(fq, as.data.frame(S), type = "action"))
+  start.action <- ifelse(logits > 0, as.character(d$action.levels[2]),
+                         as.character(d$action.levels[1]))
+  expect_identical(start.action, greedy.fqi)
+  expect_gt(length(unique(start.action)), 1L)  # not a constant policy
+  # The uniform start is the default and keeps no Theta.init.
+  fit0 <- suppressWarnings(p4l(d, K = 2, seed = 5, num.threads = 1,
+                               control = p4l_control(max.iter = 5)))
+  expect_identical(fit0$init.policy, "uniform")
+  expect_null(fit0$Theta.init)
+  expect_error(p4l_control(init.policy = "greedy"), "should be one of")
+  expect_error(p4l_control(init.policy.scale = 0), "init.policy.scale")
+})
