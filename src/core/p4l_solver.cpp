@@ -928,22 +928,12 @@ SgdResult sgd_dual(const P4LData& D, const Params& par, double gamma, double alp
     throw std::invalid_argument("p4l: sgd_dual: iterations, batch and batch_initial must be >= 1");
   if (!(ctl.step_theta > 0 && ctl.step_f > 0 && ctl.decay_iters > 0))
     throw std::invalid_argument("p4l: sgd_dual: step sizes and decay_iters must be > 0");
-  // Exact Sigma (preconditioner and projection metric) and, for reporting only,
-  // the exact b, c, M; the iterations themselves use minibatch estimates.
+  // Exact Sigma (preconditioner and projection metric), the exact M for the
+  // step scale, and b, c for reporting; the iterations use minibatch estimates.
   P4LProblem prob(D);
   const DualSolution ex = prob.evaluate(par, gamma, alpha, ctl.dual_ridge, false).dual;
-  return sgd_dual_from(D, ex, par, gamma, alpha, ctl);
-}
-
-SgdResult sgd_dual_from(const P4LData& D, const DualSolution& ex, const Params& par, double gamma,
-                        double alpha, const SgdControl& ctl) {
-  if (ctl.iterations < 1 || ctl.batch < 1 || ctl.batch_initial < 1)
-    throw std::invalid_argument("p4l: sgd_dual: iterations, batch and batch_initial must be >= 1");
-  const int n = static_cast<int>(D.psi.rows()), N = static_cast<int>(D.start.size()) - 1;
-  const int d = static_cast<int>(D.psi.cols()), m = D.num_actions, p = m * d;
+  const int n = prob.n(), N = prob.N(), d = prob.d(), m = prob.m(), p = prob.p();
   const int r = static_cast<int>(par.U.cols());
-  if (ex.Sigma.rows() != p * r || ex.M.rows() != p * r)
-    throw std::invalid_argument("p4l: sgd_dual: exact statistics do not match the parameters");
   const int pr = p * r, n0 = static_cast<int>(D.psi0.rows());
   const Eigen::LLT<MatrixXd> Sll(ex.Sigma);
   if (Sll.info() != Eigen::Success) throw std::runtime_error("p4l: sgd_dual: Sigma is not positive definite");

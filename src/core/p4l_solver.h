@@ -325,11 +325,6 @@ struct SgdResult {
 };
 SgdResult sgd_dual(const P4LData& data, const Params& par, double gamma, double alpha,
                    const SgdControl& control = SgdControl());
-// The same iterations given the exact statistics of (Theta, U) (`exact` from
-// P4LProblem::evaluate(): its Sigma is the preconditioner and projection
-// metric, its b, c, M give the step scale and the reported V and constraint).
-SgdResult sgd_dual_from(const P4LData& data, const DualSolution& exact, const Params& par,
-                        double gamma, double alpha, const SgdControl& control);
 
 // ---------------------------------------------------------------------------
 // Per-group ridge regressions shrunk toward a common coefficient vector:
