@@ -57,6 +57,10 @@ p4l_sgd_dual_cpp <- function(psi, psi_next, action, reward, terminal, start, psi
     .Call(`_p4l_p4l_sgd_dual_cpp`, psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, control)
 }
 
+p4l_sgd_outer_gradient_cpp <- function(psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, theta, z, per_individual, per_initial, dual_ridge, seed) {
+    .Call(`_p4l_p4l_sgd_outer_gradient_cpp`, psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, theta, z, per_individual, per_initial, dual_ridge, seed)
+}
+
 sim_linear2d_cpp <- function(c1, c2, reward_sign, T, seed, num_threads) {
     .Call(`_p4l_sim_linear2d_cpp`, c1, c2, reward_sign, T, seed, num_threads)
 }

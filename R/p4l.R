@@ -47,6 +47,18 @@
 #'   initial-state distribution \eqn{\nu} of the value: with more individuals
 #'   than this, a fixed seeded subsample of their initial states is used (the
 #'   error of the value term is of order `1/sqrt(max.initial)`); 0 uses all.
+#' @param sgd.inner,sgd.batch,sgd.batch.initial,sgd.step,sgd.per.individual,sgd.per.initial,sgd.step.policy,sgd.step.latent,sgd.decay,sgd.metric.rows
+#'   Settings of `p4l(solver = "sgd")`, the minibatch path of the paper's
+#'   Algorithm 1 (see [p4l()], Details): `sgd.inner` minibatch steps (22)-(23)
+#'   on the Q and f weights per outer iteration, each with `sgd.batch`
+#'   transitions and `sgd.batch.initial` initial states and the
+#'   dimensionless step size `sgd.step`; the policy and latent-variable
+#'   gradient (24) from `sgd.per.individual` transitions and
+#'   `sgd.per.initial` initial states of every individual; outer steps
+#'   `sgd.step.policy` (policy parameters) and `sgd.step.latent` (latent
+#'   variables), the root-mean-square change per coordinate, decaying as
+#'   \eqn{1/\sqrt{1 + k/}}`sgd.decay` over outer iterations k; and the
+#'   preconditioner estimated on `sgd.metric.rows` transitions.
 #' @param policy The policy the fit deploys: `"greedy"` (default), the most
 #'   probable action of each individual's learned softmax policy (its mode,
 #'   as for the baselines); or `"softmax"`, the learned stochastic policy
@@ -62,6 +74,9 @@ p4l_control <- function(max.iter = 200, tol = 1e-4, tol.primal = 1e-3, conv.wind
                         step.u = 1, init = "model", init.ridge = 1, init.scale = 0.1,
                         init.policy = c("uniform", "fqi"), init.policy.scale = 30,
                         max.backtrack = 20, max.initial = 1000,
+                        sgd.inner = 200, sgd.batch = 64, sgd.batch.initial = 16, sgd.step = 0.5,
+                        sgd.per.individual = 16, sgd.per.initial = 16, sgd.step.policy = 0.05,
+                        sgd.step.latent = 0.02, sgd.decay = 25, sgd.metric.rows = 2000,
                         policy = c("greedy", "softmax")) {
   policy <- match.arg(policy)
   init.policy <- match.arg(init.policy)
@@ -94,6 +109,18 @@ p4l_control <- function(max.iter = 200, tol = 1e-4, tol.primal = 1e-3, conv.wind
                                      lower.open = TRUE),
     max.backtrack = check_count(max.backtrack, "max.backtrack"),
     max.initial = check_count(max.initial, "max.initial", lower = 0L),
+    sgd.inner = check_count(sgd.inner, "sgd.inner"),
+    sgd.batch = check_count(sgd.batch, "sgd.batch"),
+    sgd.batch.initial = check_count(sgd.batch.initial, "sgd.batch.initial"),
+    sgd.step = check_number(sgd.step, "sgd.step", lower = 0, lower.open = TRUE),
+    sgd.per.individual = check_count(sgd.per.individual, "sgd.per.individual"),
+    sgd.per.initial = check_count(sgd.per.initial, "sgd.per.initial"),
+    sgd.step.policy = check_number(sgd.step.policy, "sgd.step.policy", lower = 0,
+                                   lower.open = TRUE),
+    sgd.step.latent = check_number(sgd.step.latent, "sgd.step.latent", lower = 0,
+                                   lower.open = TRUE),
+    sgd.decay = check_number(sgd.decay, "sgd.decay", lower = 0, lower.open = TRUE),
+    sgd.metric.rows = check_count(sgd.metric.rows, "sgd.metric.rows"),
     policy = policy),
     class = "p4l_control")
 }
@@ -126,6 +153,35 @@ p4l_control <- function(max.iter = 200, tol = 1e-4, tol.primal = 1e-3, conv.wind
 #' intercept coordinate) and by centring the free coordinates
 #' \eqn{\tilde u_i = (u_{i2}, \dots, u_{ir})} to mean 0 and unit root mean
 #' square; the penalty therefore lies in \[0, `mu`\].
+#'
+#' **Stochastic path.** `solver = "sgd"` runs the paper's Algorithm 1 with
+#' minibatches instead of the closed form, for the same linear classes and the
+#' same objective: in every outer iteration, `sgd.inner` stochastic
+#' extragradient steps (22)-(23) on the Q weights \eqn{\theta} and the
+#' multiplier-scaled test function \eqn{z = \lambda\beta} (saddle function
+#' \eqn{c^\top\theta + z^\top(b - M\theta) - \alpha\|z\|_\Sigma}), warm
+#' started; the minibatch gradient (24) of that Lagrangian in \eqn{\Theta} and
+#' the \eqn{u_i} at the averaged \eqn{(\theta, z)} (its expectation is the
+#' exact gradient at the saddle point); fixed steps that decay as
+#' \eqn{1/\sqrt{1 + k/}}`sgd.decay`, normalised by the running root mean
+#' square of the gradient (a line search needs exact values); then the same
+#' ADMM (v, w) and \eqn{\eta} steps. The \eqn{\theta}-steps are preconditioned
+#' by \eqn{M^{-1}\Sigma M^{-T}} and the \eqn{z}-steps by \eqn{\Sigma^{-1}},
+#' both estimated on `sgd.metric.rows` transitions at the current policy: the
+#' iterations themselves use only minibatches, so their fixed point does not
+#' depend on the estimates. It runs all `max.iter` outer iterations
+#' (`converged` then only reports a small ADMM residual); the returned value,
+#' Q weights and `lambda` are the closed form at the final policy, so the two
+#' solvers are compared on the same footing, while `trace` holds the
+#' minibatch estimates. On small bases it approaches the closed-form fit
+#' (tests: 9 individuals, 4 centres, gap in pessimistic value 0.11, 0.06 and
+#' 0.02 after 50, 150 and 600 outer iterations, 98% of actions equal). With
+#' many RBF centres single transitions have a large leverage in the
+#' preconditioned metric and the steps must shrink by the factor
+#' `fit$sgd.step.scale` (about 25 with 4 centres, 1,000 to 2,000 with the
+#' default 16); p4l() warns above 100. The closed form (the default) is the
+#' same estimator without inner optimisation error, and far faster; the
+#' stochastic path is the one that carries over to non-linear classes.
 #'
 #' **Start.** Maximising \eqn{V} alone does not separate the subgroups from a
 #' random start. With `control$init = "model"` the free coordinates start at
@@ -173,6 +229,8 @@ p4l_control <- function(max.iter = 200, tol = 1e-4, tol.primal = 1e-3, conv.wind
 #'   the point (non-pessimistic) estimate. `NULL`: see Details.
 #' @param mu Weight of the multi-centroid penalty; `NULL`: see Details.
 #' @param control Settings from [p4l_control()].
+#' @param solver `"closed"` (default): exact inner solution and gradients with
+#'   Armijo steps; `"sgd"`: the minibatch path of Algorithm 1 (see Details).
 #' @param seed Random seed for the basis, the start and K-means (`NULL` draws
 #'   one from R's generator).
 #' @param verbose Show a progress bar (interactive sessions) and a one-line
@@ -191,6 +249,8 @@ p4l_control <- function(max.iter = 200, tol = 1e-4, tol.primal = 1e-3, conv.wind
 #'   \item{`trace`}{a data frame per outer iteration: objective, value,
 #'     point.value, lambda, penalty, primal.residual, step sizes.}
 #'   \item{`converged`, `iterations`, `evaluations`}{convergence record.}
+#'   \item{`solver`, `sgd.step.scale`}{the solver used and, for `"sgd"`, the
+#'     largest step divisor of its minibatch steps (see Details).}
 #'   \item{`K`, `rank`, `alpha`, `mu`, `alpha.default`, `mu.default`, `control`,
 #'     `init`, `seed`, `num.threads`, `timings`, `call`}{the settings used and
 #'     elapsed seconds per stage.}
@@ -207,8 +267,13 @@ p4l_control <- function(max.iter = 200, tol = 1e-4, tol.primal = 1e-3, conv.wind
 #' predict(fit, data.frame(id = c(1, 15), s1 = 0.5, s2 = -0.5), type = "prob")
 #' @export
 p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, mu = NULL,
-                control = p4l_control(), num.threads = NULL, seed = NULL, verbose = FALSE) {
+                control = p4l_control(), solver = c("closed", "sgd"), num.threads = NULL,
+                seed = NULL, verbose = FALSE) {
   cl <- match.call()
+  if (missing(solver)) solver <- "closed"
+  if (!(is.character(solver) && length(solver) == 1L && solver %in% c("closed", "sgd"))) {
+    stop_arg("`solver` must be \"closed\" or \"sgd\".")
+  }
   t.start <- proc.time()[["elapsed"]]
   check_p4l_data_arg(data)
   N <- length(data$ids)
@@ -263,11 +328,22 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
   res <- p4l_fit_features(data, feat$psi, feat$psi.next, psi0, rank = rank, K = K,
                           gamma = gamma, alpha = alpha, mu = mu, control = control,
                           init.U = init.U, init.Theta = init.Theta, seed = seed,
-                          progress = progress, num.threads = num.threads)
+                          progress = progress, num.threads = num.threads, solver = solver)
   t.fit <- proc.time()[["elapsed"]]
 
   fit <- p4l_build_fit(res, data, basis, gamma, K, rank, alpha, mu, control, seed, num.threads)
   fit$call <- cl
+  fit$solver <- solver
+  if (identical(solver, "sgd")) {
+    fit$sgd.step.scale <- res$sgd.step.scale
+    if (res$sgd.step.scale > 100) {
+      warning("p4l(solver = \"sgd\"): the minibatch noise is large on this basis (step scale ",
+              format(res$sgd.step.scale, digits = 3), ", against about 25 on a 4-centre basis): ",
+              "the stochastic path needs that many times more steps, and its policy may be far ",
+              "from the closed-form fit. Use solver = \"closed\" (the default), or fewer basis ",
+              "centres.", call. = FALSE)
+    }
+  }
   fit$groups <- groups
   fit$alpha.default <- alpha.default
   fit$mu.default <- mu.default
@@ -300,7 +376,8 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
 # The core fit on given features (also used by tests and benchmarks).
 p4l_fit_features <- function(data, psi, psi.next, psi0, rank, K, gamma = 0.8, alpha = 0.05,
                              mu = 0.1, control = p4l_control(), init.U = NULL,
-                             init.Theta = NULL, seed = 1, progress = NULL, num.threads = 1L) {
+                             init.Theta = NULL, seed = 1, progress = NULL, num.threads = 1L,
+                             solver = "closed") {
   inp <- p4l_inputs(data, psi, psi.next, psi0)
   ctl <- list(max_iter = control$max.iter, tol = control$tol, conv_window = control$conv.window,
               tol_primal = control$tol.primal, rho = control$rho, ridge = control$ridge,
@@ -310,7 +387,18 @@ p4l_fit_features <- function(data, psi, psi.next, psi0, rank, K, gamma = 0.8, al
               u_steps = control$u.steps, step_theta0 = control$step.theta,
               step_u0 = control$step.u,
               max_backtrack = if (is.null(control$max.backtrack)) 20L else control$max.backtrack,
-              max_initial = if (is.null(control$max.initial)) 1000L else control$max.initial)
+              max_initial = if (is.null(control$max.initial)) 1000L else control$max.initial,
+              stochastic = identical(solver, "sgd"))
+  if (identical(solver, "sgd")) {
+    dflt <- p4l_control()  # control objects made before the sgd settings existed
+    g <- function(name) if (is.null(control[[name]])) dflt[[name]] else control[[name]]
+    ctl$sgd <- list(inner = g("sgd.inner"), batch = g("sgd.batch"),
+                    batch_initial = g("sgd.batch.initial"), step_theta = g("sgd.step"),
+                    step_f = g("sgd.step"), per_individual = g("sgd.per.individual"),
+                    per_initial = g("sgd.per.initial"), step_policy = g("sgd.step.policy"),
+                    step_latent = g("sgd.step.latent"), decay_outer = g("sgd.decay"),
+                    metric_rows = g("sgd.metric.rows"))
+  }
   U0 <- if (is.null(init.U)) matrix(0, 0, 0) else init.U
   T0 <- if (is.null(init.Theta)) matrix(0, 0, 0) else init.Theta
   p4l_fit_cpp(inp$psi, inp$psi_next, inp$action, inp$reward, inp$terminal, inp$start,

@@ -294,6 +294,33 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// p4l_sgd_outer_gradient_cpp
+Rcpp::List p4l_sgd_outer_gradient_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, std::vector<int> start, const Eigen::MatrixXd& psi0, int num_actions, const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U, double gamma, double alpha, const Eigen::VectorXd& theta, const Eigen::VectorXd& z, int per_individual, int per_initial, double dual_ridge, double seed);
+RcppExport SEXP _p4l_p4l_sgd_outer_gradient_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP startSEXP, SEXP psi0SEXP, SEXP num_actionsSEXP, SEXP ThetaSEXP, SEXP USEXP, SEXP gammaSEXP, SEXP alphaSEXP, SEXP thetaSEXP, SEXP zSEXP, SEXP per_individualSEXP, SEXP per_initialSEXP, SEXP dual_ridgeSEXP, SEXP seedSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi(psiSEXP);
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi_next(psi_nextSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type action(actionSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type reward(rewardSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type terminal(terminalSEXP);
+    Rcpp::traits::input_parameter< std::vector<int> >::type start(startSEXP);
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi0(psi0SEXP);
+    Rcpp::traits::input_parameter< int >::type num_actions(num_actionsSEXP);
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type Theta(ThetaSEXP);
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type U(USEXP);
+    Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
+    Rcpp::traits::input_parameter< double >::type alpha(alphaSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type theta(thetaSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type z(zSEXP);
+    Rcpp::traits::input_parameter< int >::type per_individual(per_individualSEXP);
+    Rcpp::traits::input_parameter< int >::type per_initial(per_initialSEXP);
+    Rcpp::traits::input_parameter< double >::type dual_ridge(dual_ridgeSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    rcpp_result_gen = Rcpp::wrap(p4l_sgd_outer_gradient_cpp(psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, theta, z, per_individual, per_initial, dual_ridge, seed));
+    return rcpp_result_gen;
+END_RCPP
+}
 // sim_linear2d_cpp
 Eigen::MatrixXd sim_linear2d_cpp(std::vector<double> c1, std::vector<double> c2, std::vector<double> reward_sign, int T, double seed, int num_threads);
 RcppExport SEXP _p4l_sim_linear2d_cpp(SEXP c1SEXP, SEXP c2SEXP, SEXP reward_signSEXP, SEXP TSEXP, SEXP seedSEXP, SEXP num_threadsSEXP) {
@@ -362,6 +389,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_p4l_p4l_fit_cpp", (DL_FUNC) &_p4l_p4l_fit_cpp, 18},
     {"_p4l_group_ridge_cpp", (DL_FUNC) &_p4l_group_ridge_cpp, 7},
     {"_p4l_p4l_sgd_dual_cpp", (DL_FUNC) &_p4l_p4l_sgd_dual_cpp, 13},
+    {"_p4l_p4l_sgd_outer_gradient_cpp", (DL_FUNC) &_p4l_p4l_sgd_outer_gradient_cpp, 18},
     {"_p4l_sim_linear2d_cpp", (DL_FUNC) &_p4l_sim_linear2d_cpp, 6},
     {"_p4l_env_step_cpp", (DL_FUNC) &_p4l_env_step_cpp, 5},
     {"_p4l_evaluate_policy_cpp", (DL_FUNC) &_p4l_evaluate_policy_cpp, 14},

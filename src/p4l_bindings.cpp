@@ -6,6 +6,8 @@
 #include <string>
 
 #include "core/p4l_solver.h"
+#include "core/p4l_sgd.h"
+#include "core/rng.h"
 #include "runtime_bindings.h"
 
 namespace {
@@ -40,6 +42,30 @@ T get_or(const Rcpp::List& l, const char* name, T fallback) {
   return Rcpp::as<T>(l[name]);
 }
 
+// Settings of the stochastic path (names as in p4l::SgdControl).
+p4l::SgdControl make_sgd_control(const Rcpp::List& control) {
+  p4l::SgdControl c;
+  c.iterations = get_or<int>(control, "iterations", c.iterations);
+  c.batch = get_or<int>(control, "batch", c.batch);
+  c.batch_initial = get_or<int>(control, "batch_initial", c.batch_initial);
+  c.step_theta = get_or<double>(control, "step_theta", c.step_theta);
+  c.step_f = get_or<double>(control, "step_f", c.step_f);
+  c.decay_iters = get_or<double>(control, "decay_iters", c.decay_iters);
+  c.extragradient = get_or<bool>(control, "extragradient", c.extragradient);
+  c.average_from = get_or<double>(control, "average_from", c.average_from);
+  c.dual_ridge = get_or<double>(control, "dual_ridge", c.dual_ridge);
+  c.trace_every = get_or<int>(control, "trace_every", c.trace_every);
+  c.seed = p4l::seed_from_double(get_or<double>(control, "seed", 1.0));
+  c.inner = get_or<int>(control, "inner", c.inner);
+  c.metric_rows = get_or<int>(control, "metric_rows", c.metric_rows);
+  c.per_individual = get_or<int>(control, "per_individual", c.per_individual);
+  c.per_initial = get_or<int>(control, "per_initial", c.per_initial);
+  c.step_policy = get_or<double>(control, "step_policy", c.step_policy);
+  c.step_latent = get_or<double>(control, "step_latent", c.step_latent);
+  c.decay_outer = get_or<double>(control, "decay_outer", c.decay_outer);
+  return c;
+}
+
 p4l::Control make_control(const Rcpp::List& c) {
   p4l::Control ctl;
   ctl.max_iter = get_or<int>(c, "max_iter", ctl.max_iter);
@@ -63,6 +89,10 @@ p4l::Control make_control(const Rcpp::List& c) {
   ctl.max_backtrack = get_or<int>(c, "max_backtrack", ctl.max_backtrack);
   ctl.max_step = get_or<double>(c, "max_step", ctl.max_step);
   ctl.max_initial = get_or<int>(c, "max_initial", ctl.max_initial);
+  ctl.stochastic = get_or<bool>(c, "stochastic", ctl.stochastic);
+  if (c.containsElementNamed("sgd")) ctl.sgd = make_sgd_control(Rcpp::as<Rcpp::List>(c["sgd"]));
+  ctl.sgd.seed = ctl.seed;
+  ctl.sgd.dual_ridge = ctl.dual_ridge;
   return ctl;
 }
 
@@ -146,7 +176,7 @@ Rcpp::List p4l_fit_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_ne
       Rcpp::Named("point.value") = f.point_value, Rcpp::Named("lambda") = f.lambda,
       Rcpp::Named("penalty") = f.penalty, Rcpp::Named("converged") = f.converged,
       Rcpp::Named("iterations") = f.iterations, Rcpp::Named("evaluations") = f.evaluations,
-      Rcpp::Named("trace") = trace);
+      Rcpp::Named("sgd.step.scale") = f.sgd_step_scale, Rcpp::Named("trace") = trace);
 }
 
 // Per-individual ridge regressions of the model start (R/p4l.R); group is 0-based.
@@ -169,18 +199,7 @@ Rcpp::List p4l_sgd_dual_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& p
                             double alpha, Rcpp::List control) {
   const p4l::P4LData D =
       make_p4l_data(psi, psi_next, action, reward, terminal, start, psi0, num_actions);
-  p4l::SgdControl c;
-  c.iterations = get_or<int>(control, "iterations", c.iterations);
-  c.batch = get_or<int>(control, "batch", c.batch);
-  c.batch_initial = get_or<int>(control, "batch_initial", c.batch_initial);
-  c.step_theta = get_or<double>(control, "step_theta", c.step_theta);
-  c.step_f = get_or<double>(control, "step_f", c.step_f);
-  c.decay_iters = get_or<double>(control, "decay_iters", c.decay_iters);
-  c.extragradient = get_or<bool>(control, "extragradient", c.extragradient);
-  c.average_from = get_or<double>(control, "average_from", c.average_from);
-  c.dual_ridge = get_or<double>(control, "dual_ridge", c.dual_ridge);
-  c.trace_every = get_or<int>(control, "trace_every", c.trace_every);
-  c.seed = p4l::seed_from_double(get_or<double>(control, "seed", 1.0));
+  const p4l::SgdControl c = make_sgd_control(control);
   const p4l::SgdResult s = p4l::sgd_dual(D, make_params(Theta, U), gamma, alpha, c);
   return Rcpp::List::create(Rcpp::Named("theta") = s.theta, Rcpp::Named("beta") = s.beta,
                             Rcpp::Named("lambda") = s.lambda, Rcpp::Named("V") = s.V,
@@ -188,4 +207,29 @@ Rcpp::List p4l_sgd_dual_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& p
                             Rcpp::Named("trace.iter") = s.trace_iter,
                             Rcpp::Named("trace.V") = s.trace_V,
                             Rcpp::Named("trace.lambda") = s.trace_lambda);
+}
+
+// The minibatch gradient (24) of the saddle function at given Q weights theta
+// and z = lambda beta (internal; with per_individual >= max T_i and
+// per_initial >= n0 it is exact and is compared with the closed-form gradient
+// in the tests). Sigma for the alpha term is the closed form's.
+// [[Rcpp::export(rng = false)]]
+Rcpp::List p4l_sgd_outer_gradient_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
+                                      const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
+                                      const Eigen::VectorXi& terminal, std::vector<int> start,
+                                      const Eigen::MatrixXd& psi0, int num_actions,
+                                      const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U,
+                                      double gamma, double alpha, const Eigen::VectorXd& theta,
+                                      const Eigen::VectorXd& z, int per_individual,
+                                      int per_initial, double dual_ridge, double seed) {
+  const p4l::P4LData D =
+      make_p4l_data(psi, psi_next, action, reward, terminal, start, psi0, num_actions);
+  const p4l::Params par = make_params(Theta, U);
+  const p4l::DualSolution ex = p4l::solve_dual(D, par, gamma, alpha, dual_ridge);
+  p4l::detail::SaddleSgd sg(D, gamma, alpha, p4l::SgdControl());
+  sg.set_point(par, ex.Sigma, ex.M);
+  std::mt19937_64 g = p4l::make_stream(p4l::seed_from_double(seed));
+  const auto og = sg.outer_gradient(theta, z, per_individual, per_initial, g);
+  return Rcpp::List::create(Rcpp::Named("dTheta") = og.dTheta, Rcpp::Named("dU") = og.dU,
+                            Rcpp::Named("L") = og.L, Rcpp::Named("c.theta") = og.c_theta);
 }

@@ -5,9 +5,11 @@
 #include <functional>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <string>
 
+#include "p4l_sgd.h"
 #include "rng.h"
 
 namespace p4l {
@@ -20,21 +22,7 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// Softmax with reference logit 0 for action 0: out(0) = pi_0, ..., logits (m-1).
-template <class In, class Out>
-inline void softmax_ref(const In& logits, Out&& out) {
-  const int m1 = static_cast<int>(logits.size());
-  double mx = 0.0;
-  for (int a = 0; a < m1; ++a) mx = std::max(mx, logits(a));
-  double e0 = std::exp(-mx), sum = e0;
-  out(0) = e0;
-  for (int a = 0; a < m1; ++a) {
-    const double e = std::exp(logits(a) - mx);
-    out(a + 1) = e;
-    sum += e;
-  }
-  for (int a = 0; a <= m1; ++a) out(a) /= sum;
-}
+using detail::softmax_ref;
 
 void fail(const std::string& msg) { throw std::invalid_argument("p4l: " + msg); }
 
@@ -764,6 +752,11 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
   // and the cached gradient are transformed with it.
   Gradient cur;
   bool have_grad = false;
+  // Algorithm 1 (Control::stochastic): the minibatch engine and its warm-started
+  // iterates, theta (Q weights) and z = lambda beta, p r each.
+  std::unique_ptr<detail::SaddleSgd> sg;
+  if (ctl.stochastic) sg = std::make_unique<detail::SaddleSgd>(data, gamma, alpha, ctl.sgd);
+  VectorXd sth, sz;
   auto regauge = [&]() {
     const MatrixXd Uf = par.U.rightCols(q);
     const Eigen::RowVectorXd ub = Uf.colwise().mean();
@@ -777,6 +770,13 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
       cur.dTheta.rightCols(q) = cs * cur.dTheta.rightCols(q) - cs * cur.dTheta.col(0) * ub;
       cur.dU.col(0) += cur.dU.rightCols(q) * ub.transpose();
       cur.dU.rightCols(q) /= cs;
+    }
+    // The Q and f weights absorb the inverse map: W -> W H^-1 (as Theta).
+    for (VectorXd* v : {&sth, &sz}) {
+      if (v->size() != prob.p() * r) continue;
+      Eigen::Map<MatrixXd> Wv(v->data(), prob.p(), r);
+      Wv.col(0) += Wv.rightCols(q) * ub.transpose();
+      Wv.rightCols(q) /= cs;
     }
     if (Wa.size()) Wa = cs * (Wa.rowwise() - ub);
     if (Cen.size()) Cen = cs * (Cen.rowwise() - ub);
@@ -815,17 +815,74 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
   };
 
   FitResult res;
-  cur = eval(par, true);
-  have_grad = true;
-  if (!finite(cur.dual.V)) throw std::runtime_error("p4l: value is not finite at the starting point");
+  if (!ctl.stochastic) {
+    cur = eval(par, true);
+    have_grad = true;
+    if (!finite(cur.dual.V)) throw std::runtime_error("p4l: value is not finite at the starting point");
+  }
+  // Normalised stochastic steps: running mean squares of the outer gradients.
+  double msT = 0, msU = 0;
+  int nms = 0;
+  double sgdL = 0, sgdLambda = 0;
+  // One outer iteration of Algorithm 1 (steps 1 to 3, before the (v, w) and
+  // eta steps): Sigma and M estimated at the current (Theta, U) for the
+  // preconditioner; `inner` warm-started minibatch steps (22)-(23) on
+  // (theta, z), restarted from their average; the minibatch gradient (24) of
+  // the Lagrangian at the averaged (theta, z) in Theta and in U; then fixed,
+  // decaying steps (no line search: the minibatch values are too noisy for
+  // one), each normalised by the running root mean square of its gradient,
+  //   Theta += step_policy d_k G_T / rms(G_T),  U~ += step_latent d_k G_U / rms(G_U),
+  // d_k = 1 / sqrt(1 + k / decay_outer), on the same objectives as the
+  // closed-form steps: V - ridge ||Theta||^2 and V - (rho / 2N) ||U~ - W + Eta / rho||^2.
+  auto sgd_step = [&](int it, double& stepT, double& stepU) {
+    if (runtime().interrupted()) throw Interrupted();
+    ++nevals;
+    sg->set_point_estimated(par, ctl.dual_ridge);
+    VectorXd thA, zA;
+    sg->run(ctl.sgd.inner, 0.0, static_cast<std::uint64_t>(it) + 1, sth, sz, thA, zA);
+    sth = thA;
+    sz = zA;
+    std::mt19937_64 g = make_stream(ctl.sgd.seed, 0x6f75746572ull /* "outer" */,
+                                    static_cast<std::uint64_t>(it));
+    const detail::SaddleSgd::OuterGradient og =
+        sg->outer_gradient(thA, zA, ctl.sgd.per_individual, ctl.sgd.per_initial, g);
+    if (!finite(og.L) || !og.dTheta.allFinite() || !og.dU.allFinite())
+      throw std::runtime_error("p4l: the stochastic path diverged (non-finite values); "
+                               "lower the sgd step sizes");
+    sgdL = og.L;
+    sgdLambda = sg->sigma_norm(zA);
+    res.sgd_step_scale = std::max(res.sgd_step_scale, sg->step_scale());
+    constexpr double b2 = 0.9;
+    ++nms;
+    const double bc = 1.0 - std::pow(b2, nms);
+    const double dec = 1.0 / std::sqrt(1.0 + it / ctl.sgd.decay_outer);
+    const MatrixXd GT = og.dTheta - 2 * ctl.ridge * par.Theta;
+    msT = b2 * msT + (1 - b2) * GT.squaredNorm() / std::max<Eigen::Index>(1, GT.size());
+    if (msT > 0) {
+      stepT = ctl.sgd.step_policy * dec / std::sqrt(msT / bc);
+      par.Theta += stepT * GT;
+    }
+    if (q > 0) {
+      const MatrixXd Uf = par.U.rightCols(q);
+      const MatrixXd GU = N * og.dU.rightCols(q) - rho * (Uf - (Wa - Eta / rho));
+      msU = b2 * msU + (1 - b2) * GU.squaredNorm() / std::max<Eigen::Index>(1, GU.size());
+      if (msU > 0) {
+        stepU = ctl.sgd.step_latent * dec / std::sqrt(msU / bc);
+        par.U.rightCols(q) += stepU * GU;
+      }
+    }
+  };
   double tT = ctl.step_theta0, tU = ctl.step_u0;
   double Fprev = std::numeric_limits<double>::quiet_NaN();
   int calm = 0;
   for (int it = 0; it < ctl.max_iter; ++it) {
     if (runtime().interrupted()) throw Interrupted();
     runtime().progress(it, ctl.max_iter);
+    double stepT = 0, stepU = 0;
+    if (ctl.stochastic) {
+      sgd_step(it, stepT, stepU);
+    } else {
     // (1) Theta-step: Armijo ascent on V - ridge ||Theta||^2
-    double stepT = 0;
     for (int st = 0; st < ctl.theta_steps; ++st) {
       const MatrixXd dir = cur.dTheta - 2 * ctl.ridge * par.Theta;
       const double g2 = dir.squaredNorm();
@@ -841,7 +898,6 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
       stepT = t;
     }
     // (2) u-step: Armijo ascent on V - (rho/2N)||U~ - (Wa - Eta/rho)||^2, direction N * gradient
-    double stepU = 0;
     if (q > 0) {
       const MatrixXd Tgt = Wa - Eta / rho;
       for (int st = 0; st < ctl.u_steps; ++st) {
@@ -860,6 +916,7 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
         stepU = t;
       }
     }
+    }  // closed-form steps
     // (3) (v, w)-step and (4) eta-step
     double primal = 0, pen = 0;
     if (q > 0) {
@@ -870,11 +927,14 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
       primal = (Uf - Wa).rowwise().norm().maxCoeff();
       pen = penalty_of(Uf);
     }
-    const double F = cur.dual.V - ctl.ridge * par.Theta.squaredNorm() - pen;
+    // the stochastic path records its minibatch estimates of L, lambda and c'w
+    const double Vit = ctl.stochastic ? sgdL : cur.dual.V;
+    const double F = Vit - ctl.ridge * par.Theta.squaredNorm() - pen;
     res.trace.objective.push_back(F);
-    res.trace.V.push_back(cur.dual.V);
-    res.trace.point_value.push_back(cur.dual.point_value);
-    res.trace.lambda.push_back(cur.dual.lambda);
+    res.trace.V.push_back(Vit);
+    res.trace.point_value.push_back(ctl.stochastic ? sgdL + alpha * sgdLambda
+                                                   : cur.dual.point_value);
+    res.trace.lambda.push_back(ctl.stochastic ? sgdLambda : cur.dual.lambda);
     res.trace.penalty.push_back(pen);
     res.trace.primal_residual.push_back(primal);
     res.trace.step_theta.push_back(stepT);
@@ -885,6 +945,10 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
     else
       calm = 0;
     Fprev = F;
+    if (ctl.stochastic) {  // fixed number of iterations; converged = ADMM residual small
+      res.converged = primal <= ctl.tol_primal;
+      continue;
+    }
     if (calm >= ctl.conv_window && primal <= ctl.tol_primal) {
       res.converged = true;
       break;
@@ -916,178 +980,6 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
   res.lambda = cur.dual.lambda;
   res.penalty = q > 0 ? penalty_of(par.U.rightCols(q)) : 0.0;
   res.objective = res.V - ctl.ridge * par.Theta.squaredNorm() - res.penalty;
-  return res;
-}
-
-// ---------------------------------------------------------------------------
-// Minibatch stochastic saddle-point path (Algorithm 1, steps (22)-(23) and the
-// multiplier update) for fixed (Theta, U); see the header.
-SgdResult sgd_dual(const P4LData& D, const Params& par, double gamma, double alpha,
-                   const SgdControl& ctl) {
-  if (ctl.iterations < 1 || ctl.batch < 1 || ctl.batch_initial < 1)
-    throw std::invalid_argument("p4l: sgd_dual: iterations, batch and batch_initial must be >= 1");
-  if (!(ctl.step_theta > 0 && ctl.step_f > 0 && ctl.decay_iters > 0))
-    throw std::invalid_argument("p4l: sgd_dual: step sizes and decay_iters must be > 0");
-  // Exact Sigma (preconditioner and projection metric), the exact M for the
-  // step scale, and b, c for reporting; the iterations use minibatch estimates.
-  P4LProblem prob(D);
-  const DualSolution ex = prob.evaluate(par, gamma, alpha, ctl.dual_ridge, false).dual;
-  const int n = prob.n(), N = prob.N(), d = prob.d(), m = prob.m(), p = prob.p();
-  const int r = static_cast<int>(par.U.cols());
-  const int pr = p * r, n0 = static_cast<int>(D.psi0.rows());
-  const Eigen::LLT<MatrixXd> Sll(ex.Sigma);
-  if (Sll.info() != Eigen::Success) throw std::runtime_error("p4l: sgd_dual: Sigma is not positive definite");
-  // Scale of the coupling: the (theta, beta) steps are in the Sigma metric, where
-  // the bilinear term beta'(b - M theta) has operator norm ||L^-1 M L^-T||_2
-  // (Sigma = L L'). Dividing the step sizes by it makes them dimensionless: the
-  // same `step_theta`, `step_f` work for 4 or 64 features (without it the
-  // iterations diverge once the RBF features are nearly collinear).
-  double Lw = 1.0;
-  {
-    MatrixXd Mw = Sll.matrixL().solve(ex.M);
-    Mw = Sll.matrixL().solve(Mw.transpose()).transpose();
-    Eigen::JacobiSVD<MatrixXd> sv(Mw);
-    if (sv.singularValues().size() > 0 && sv.singularValues()(0) > 0) Lw = sv.singularValues()(0);
-  }
-  std::vector<int> owner(n);
-  for (int i = 0; i < N; ++i)
-    for (int t = D.start[i]; t < D.start[i + 1]; ++t) owner[t] = i;
-  const MatrixXd& Th = par.Theta;
-  const MatrixXd& U = par.U;
-  VectorXd logit(std::max(1, m - 1)), pr_(m);
-  auto policy = [&](const auto& psirow, const VectorXd& u) {  // pr_ = pi(.|s; u)
-    for (int a = 1; a < m; ++a) logit(a - 1) = psirow.dot(Th.middleRows((a - 1) * d, d) * u);
-    softmax_ref(logit.head(m - 1), pr_);
-  };
-  // Scale of the minibatch noise: one transition's coupling x (x - gamma xbar)'
-  // has norm ||L^-1 x|| ||L^-1 (x - gamma xbar)|| in the Sigma metric; its
-  // root-mean-square G over (up to 2000 evenly spaced) transitions gives the
-  // noise of a batch, G / sqrt(batch). The step sizes are divided by
-  // Lw + G / sqrt(batch), which keeps the stochastic iterations stable when
-  // single transitions have far larger leverage than the average coupling.
-  double G = 0;
-  {
-    const int ns = std::min(n, 2000);
-    VectorXd x(pr), xb(pr), ph(p), phb(p), u(r);
-    for (int k = 0; k < ns; ++k) {
-      const int t = static_cast<int>((static_cast<long long>(k) * n) / ns);
-      u = U.row(owner[t]).transpose();
-      ph.setZero();
-      ph.segment(D.action(t) * d, d) = D.psi.row(t).transpose();
-      phb.setZero();
-      if (!D.terminal[t]) {
-        policy(D.psi_next.row(t).transpose(), u);
-        for (int a = 0; a < m; ++a) phb.segment(a * d, d) = pr_(a) * D.psi_next.row(t).transpose();
-      }
-      for (int q = 0; q < r; ++q) {
-        x.segment(q * p, p) = u(q) * ph;
-        xb.segment(q * p, p) = u(q) * (ph - gamma * phb);
-      }
-      const double a1 = Sll.matrixL().solve(x).norm(), a2 = Sll.matrixL().solve(xb).norm();
-      G += a1 * a1 * a2 * a2;
-    }
-    G = std::sqrt(G / ns);
-  }
-  const double Lstep = Lw + G / std::sqrt(static_cast<double>(ctl.batch));
-
-  // Iterates: theta (Q weights) and z = lambda beta (the multiplier-scaled test
-  // function), so that the saddle function
-  //   L(theta, z) = c'theta + z'(b - M theta) - alpha ||z||_Sigma
-  // is bilinear plus a concave norm term (no separate multiplier whose growth
-  // would rescale the coupling). lambda = ||z||_Sigma and beta = z / lambda.
-  VectorXd theta = VectorXd::Zero(pr), z = VectorXd::Zero(pr);
-  auto snorm = [&](const VectorXd& v) { return std::sqrt(std::max(0.0, v.dot(ex.Sigma * v))); };
-  VectorXd thA = VectorXd::Zero(pr), zA = VectorXd::Zero(pr);
-  long long navg = 0;
-  VectorXd phi(p), phib(p), gth(pr), gz(pr);
-  auto kron_add = [&](VectorXd& dst, const VectorXd& u, const VectorXd& v, double w) {
-    for (int k = 0; k < r; ++k) dst.segment(k * p, p) += (w * u(k)) * v;
-  };
-  // stochastic gradients at (th, zz) from one minibatch:
-  //   gth = c_hat - M_hat' zz (descent direction for theta is -gth),
-  //   gz  = b_hat - M_hat th  (ascent for z, before the norm term).
-  auto stoch = [&](std::mt19937_64& g, const VectorXd& th, const VectorXd& zz) {
-    gth.setZero();
-    gz.setZero();
-    const Eigen::Map<const MatrixXd> Wm(th.data(), p, r), Zm(zz.data(), p, r);
-    VectorXd u(r);
-    for (int k = 0; k < ctl.batch_initial; ++k) {  // c_hat
-      const int i = std::min(N - 1, static_cast<int>(unif01(g) * N));
-      const int j = std::min(n0 - 1, static_cast<int>(unif01(g) * n0));
-      u = U.row(i).transpose();
-      policy(D.psi0.row(j).transpose(), u);
-      phi.setZero();
-      for (int a = 0; a < m; ++a) phi.segment(a * d, d) = pr_(a) * D.psi0.row(j).transpose();
-      kron_add(gth, u, phi, (1.0 - gamma) / ctl.batch_initial);
-    }
-    for (int k = 0; k < ctl.batch; ++k) {
-      const int t = std::min(n - 1, static_cast<int>(unif01(g) * n));
-      const int i = owner[t];
-      u = U.row(i).transpose();
-      const int at = D.action(t);
-      phi.setZero();
-      phi.segment(at * d, d) = D.psi.row(t).transpose();
-      phib.setZero();
-      if (!D.terminal[t]) {
-        policy(D.psi_next.row(t).transpose(), u);
-        for (int a = 0; a < m; ++a) phib.segment(a * d, d) = pr_(a) * D.psi_next.row(t).transpose();
-      }
-      const VectorXd Wu = Wm * u, Zu = Zm * u;
-      const double f = phi.dot(Zu);                                           // f(S, A; u)
-      const double delta = D.reward(t) - phi.dot(Wu) + gamma * phib.dot(Wu);  // TD error of Q
-      kron_add(gth, u, phi - gamma * phib, -f / ctl.batch);
-      kron_add(gz, u, phi, delta / ctl.batch);
-    }
-  };
-  // z-step: preconditioned stochastic ascent on z'(b - M theta), then the exact
-  // proximal step of -alpha ||z||_Sigma (shrink the Sigma-norm by eta alpha).
-  auto zstep = [&](const VectorXd& from, double eta) {
-    VectorXd out = from + eta * Sll.solve(gz);
-    const double nr = snorm(out);
-    out *= (nr > eta * alpha) ? (1.0 - eta * alpha / nr) : 0.0;
-    return out;
-  };
-  SgdResult res;
-  const int avg_start = static_cast<int>(ctl.average_from * ctl.iterations);
-  for (int it = 0; it < ctl.iterations; ++it) {
-    std::mt19937_64 g = make_stream(ctl.seed, static_cast<std::uint64_t>(it));
-    const double sc = 1.0 / std::sqrt(1.0 + it / ctl.decay_iters);
-    const double et = ctl.step_theta * sc / Lstep, ez = ctl.step_f * sc / Lstep;
-    VectorXd th1 = theta, z1 = z;
-    if (ctl.extragradient) {  // extrapolation step from the current point
-      // the same minibatch for both half-steps (same-sample extragradient):
-      // with independent batches the extrapolation does not cancel the
-      // rotation of the bilinear coupling and the iterations can diverge
-      std::mt19937_64 g1 = g;
-      stoch(g1, theta, z);
-      th1 = theta - et * Sll.solve(gth);
-      z1 = zstep(z, ez);
-    }
-    // update step, with gradients at the extrapolated point (plain SGDA: the current point)
-    stoch(g, th1, z1);
-    theta -= et * Sll.solve(gth);
-    z = zstep(z, ez);
-    if (it >= avg_start) {
-      ++navg;
-      const double w = 1.0 / navg;
-      thA += w * ((ctl.extragradient ? th1 : theta) - thA);
-      zA += w * ((ctl.extragradient ? z1 : z) - zA);
-    }
-    if (ctl.trace_every > 0 && ((it + 1) % ctl.trace_every == 0 || it + 1 == ctl.iterations)) {
-      const VectorXd& th = navg > 0 ? thA : theta;
-      res.trace_iter.push_back(it + 1);
-      res.trace_V.push_back(ex.c.dot(th));
-      res.trace_lambda.push_back(snorm(navg > 0 ? zA : z));
-      res.trace_theta.push_back(th);
-    }
-  }
-  res.theta = thA;
-  res.lambda = snorm(zA);
-  res.beta = res.lambda > 0 ? VectorXd(zA / res.lambda) : VectorXd::Zero(pr);
-  res.iterations = ctl.iterations;
-  res.V = ex.c.dot(thA);
-  const VectorXd e = ex.b - ex.M * thA;
-  res.constraint = std::sqrt(std::max(0.0, e.dot(Sll.solve(e))));
   return res;
 }
 

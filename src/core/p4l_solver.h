@@ -220,9 +220,11 @@ KMeansResult kmeans(const Eigen::MatrixXd& X, int K, int restarts, int max_iter,
 // on Y = U~ + Eta/rho, v = cluster means, w_i = (2 mu v_k + rho y_i)/(2 mu + rho);
 // (4) Eta += rho (U~ - Wa). Converged when |dF| <= tol max(1,|F|) for
 // `conv_window` consecutive iterations and max_i ||u_i - w_i|| <= tol_primal.
+// With Control::stochastic, steps (1)-(2) are Algorithm 1's minibatch steps
+// instead (see sgd_step in p4l_fit() and p4l_sgd.h), for max_iter iterations.
 // Settings of the stochastic path sgd_dual() (described below).
 struct SgdControl {
-  int iterations = 20000;
+  int iterations = 20000;      // sgd_dual(): steps
   int batch = 64;              // transitions per step
   int batch_initial = 16;      // (individual, initial state) pairs per step
   double step_theta = 0.5;     // preconditioned (Sigma^-1), dimensionless step sizes
@@ -233,6 +235,14 @@ struct SgdControl {
   double dual_ridge = 1e-6;    // ridge on Sigma, as in solve_dual()
   int trace_every = 1000;      // record the averaged iterate every so many steps (0: never)
   std::uint64_t seed = 1;
+  // p4l_fit() with Control::stochastic only (Algorithm 1 for the whole fit):
+  int inner = 200;             // steps (22)-(23) per outer iteration, warm started
+  int metric_rows = 2000;      // transitions of the subsample that estimates Sigma and M
+  int per_individual = 16;     // transitions per individual in the outer gradient (24)
+  int per_initial = 16;        // initial states per individual in the outer gradient
+  double step_policy = 0.05;   // normalised outer steps (RMS change per coordinate)
+  double step_latent = 0.02;
+  double decay_outer = 25;     // outer step_k = step / sqrt(1 + k / decay_outer)
 };
 
 struct Control {
@@ -261,6 +271,10 @@ struct Control {
   // (without replacement, seeded by `seed`); 0 uses every row. The initial-state
   // term costs O(N n0) per evaluation, so this matters for N in the thousands.
   int max_initial = 1000;
+  // Solver: false = closed-form inner problem with Armijo steps (default);
+  // true = Algorithm 1's minibatch path (settings in `sgd`; see p4l_fit()).
+  bool stochastic = false;
+  SgdControl sgd;
 };
 
 struct Trace {
@@ -280,6 +294,7 @@ struct FitResult {
   int iterations = 0;
   int evaluations = 0;        // dual evaluations, line-search trials included
   int gradients = 0;          // gradient passes (only accepted points need one)
+  double sgd_step_scale = 0;  // stochastic path: largest step divisor 1 + G^2/batch (0: closed form)
   Trace trace;
 };
 
@@ -297,11 +312,14 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
 // Each step samples `batch` transitions (uniformly over all n) and
 // `batch_initial` (individual, initial state) pairs (for c), and takes
 //   (22) f:  z     <- prox(z + step_f Sigma^-1 (b_hat - M_hat theta))  (ascent)
-//   (23) Q:  theta <- theta - step_theta Sigma^-1 (c_hat - M_hat' z)   (descent)
+//   (23) Q:  theta <- theta - step_theta P (c_hat - M_hat' z)           (descent)
 // simultaneously, where prox shrinks the Sigma-norm of z by step_f alpha (the
-// exact proximal step of the norm term). Sigma^-1 is a fixed preconditioner,
-// computed once; both steps are divided by the operator norm of the coupling
-// in that metric, ||L^-1 M L^-T||_2 (Sigma = L L'), so the step sizes are
+// exact proximal step of the norm term) and P = M^-1 Sigma M^-T. Sigma^-1 and
+// P are fixed preconditioners (from the exact Sigma and M here; estimated on a
+// subsample in p4l_fit()): in their coordinates the coupling is the identity,
+// so the rate does not depend on the conditioning of the features. Both steps
+// are divided by 1 + G^2 / batch, G the root-mean-square leverage of one
+// transition in those coordinates (the noise scale), so the step sizes are
 // dimensionless. A literal alternation "f to convergence, then Q to
 // convergence" diverges (the Q-objective is linear in theta for fixed f), so
 // the steps are taken together; with `extragradient` each step is a

@@ -432,6 +432,85 @@ test_that("the stochastic path of Algorithm 1 approaches the closed-form dual", 
   expect_lt(abs(long$constraint - 0.1), 0.02)
 })
 
+sgd_outer_gradient <- function(s, pp, ex, alpha, per.individual, per.initial, seed = 1) {
+  p4l:::p4l_sgd_outer_gradient_cpp(s$inp$psi, s$inp$psi_next, s$inp$action, s$inp$reward,
+                                   s$inp$terminal, s$inp$start, s$inp$psi0, s$inp$num_actions,
+                                   pp$Theta, pp$U, 0.8, alpha, ex$theta, ex$z,
+                                   as.integer(per.individual), as.integer(per.initial), 1e-10,
+                                   seed)
+}
+
+test_that("the minibatch gradient (24) is the exact gradient at the saddle point, unbiased", {
+  for (case in list(list(m = 2, tf = 0), list(m = 3, tf = 0.1))) {
+    s <- p4l_small(N.per = 2, T = 20, centers = 3, seed = 1, terminal.frac = case$tf, m = case$m)
+    N <- length(s$d$ids); d <- ncol(s$inp$psi)
+    pp <- random_params(N, d, case$m, 2, 4)
+    ex <- dual_at(s$inp, pp$Theta, pp$U, alpha = 0.15, ridge = 1e-10, grad = TRUE)
+    # every transition and initial state once: the Lagrangian's gradient at
+    # (theta*, lambda beta*) equals the closed-form gradient of V (solver.md)
+    full <- sgd_outer_gradient(s, pp, ex, 0.15, 1e4, 1e4)
+    expect_equal(full$L, ex$V, tolerance = 1e-7)
+    expect_equal(full$dTheta, ex$dTheta, tolerance = 1e-7)
+    expect_equal(full$dU, ex$dU, tolerance = 1e-6)
+    # minibatches (4 transitions and 3 initial states per individual): the
+    # mean over 300 draws is within 4 standard errors of the exact gradient
+    draws <- vapply(seq_len(300), function(k) {
+      o <- sgd_outer_gradient(s, pp, ex, 0.15, 4, 3, seed = k)
+      c(o$dTheta, o$dU, o$L)
+    }, numeric(length(ex$dTheta) + length(ex$dU) + 1L))
+    se <- apply(draws, 1, stats::sd) / sqrt(ncol(draws))
+    z <- (rowMeans(draws) - c(ex$dTheta, ex$dU, ex$V)) / pmax(se, 1e-12)
+    expect_lt(max(abs(z)), 4.5)
+    expect_gt(min(se[-length(se)][abs(c(ex$dTheta, ex$dU)) > 1e-8]), 0)  # really stochastic
+  }
+})
+
+test_that("p4l(solver = 'sgd') approaches the closed-form fit on a small problem", {
+  sim <- sim_linear2d(num.per.group = 3, T = 60, seed = 1)
+  d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+  b <- rbf_basis(d, 4, seed = 1)
+  fc <- p4l(d, K = 3, basis = b, seed = 1, num.threads = 1)
+  expect_true(fc$converged)
+  expect_identical(fc$solver, "closed")
+  grid <- expand.grid(s1 = seq(-2, 2, length.out = 15), s2 = seq(-2, 2, length.out = 15))
+  nd <- cbind(id = rep(d$ids, each = nrow(grid)), grid[rep(seq_len(nrow(grid)), length(d$ids)), ])
+  sgd_fit <- function(it) {
+    suppressWarnings(p4l(d, K = 3, basis = b, seed = 1, num.threads = 1, solver = "sgd",
+                         control = p4l_control(max.iter = it)))
+  }
+  short <- sgd_fit(50)
+  long <- sgd_fit(600)
+  expect_identical(long$solver, "sgd")
+  expect_equal(nrow(long$trace), 600L)
+  expect_lt(long$sgd.step.scale, 100)
+  # value is the closed form at each fit's final policy: the gap to the
+  # closed-form optimum shrinks with the iterations and ends small
+  gap <- function(f) fc$value - f$value
+  expect_lt(gap(long), 0.4 * gap(short))
+  expect_lt(abs(gap(long)), 0.03)
+  # the same grouping and nearly the same policies
+  expect_equal(unname(as.integer(table(long$cluster, fc$cluster) > 0)), as.integer(diag(3) > 0))
+  expect_gt(mean(predict(long, nd) == predict(fc, nd)), 0.95)
+  expect_lt(mean(abs(predict(long, nd, type = "prob") - predict(fc, nd, type = "prob"))), 0.05)
+  # the minibatch estimates of the trace follow the exact value
+  expect_lt(abs(mean(utils::tail(long$trace$value, 50)) - long$value), 0.05)
+  # deterministic for a seed, whatever the thread count
+  again <- suppressWarnings(p4l(d, K = 3, basis = b, seed = 1, num.threads = 2, solver = "sgd",
+                                control = p4l_control(max.iter = 50)))
+  expect_identical(again$Theta, short$Theta)
+  expect_identical(again$U, short$U)
+})
+
+test_that("p4l(solver = 'sgd') checks its argument and warns on an ill-conditioned basis", {
+  sim <- sim_linear2d(num.per.group = 3, T = 60, seed = 1)
+  d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+  expect_error(p4l(d, K = 3, seed = 1, solver = "adam"), "`solver` must be")
+  expect_error(p4l_control(sgd.inner = 0), "sgd.inner")
+  expect_error(p4l_control(sgd.step = -1), "sgd.step")
+  expect_warning(p4l(d, K = 3, seed = 1, num.threads = 1, solver = "sgd",
+                     control = p4l_control(max.iter = 2)), "minibatch noise is large")
+})
+
 test_that("init.policy = 'fqi' starts at the pooled FQI greedy policy", {
   sim <- sim_linear2d(num.per.group = 4, T = 30, seed = 11)
   d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
