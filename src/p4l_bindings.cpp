@@ -92,7 +92,6 @@ p4l::Control make_control(const Rcpp::List& c) {
   ctl.stochastic = get_or<bool>(c, "stochastic", ctl.stochastic);
   if (c.containsElementNamed("sgd")) ctl.sgd = make_sgd_control(Rcpp::as<Rcpp::List>(c["sgd"]));
   ctl.sgd.seed = ctl.seed;
-  ctl.sgd.dual_ridge = ctl.dual_ridge;
   return ctl;
 }
 

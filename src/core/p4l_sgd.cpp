@@ -44,6 +44,16 @@ void SaddleSgd::policy_at(const VectorXd& psirow, const VectorXd& u) const {
   softmax_ref(logit_.head(m_ - 1), pi_);
 }
 
+void SaddleSgd::transition_phi(int t, const VectorXd& u, VectorXd& ph, VectorXd& phb) const {
+  ph.setZero();
+  ph.segment(D_.action(t) * d_, d_) = D_.psi.row(t).transpose();
+  phb.setZero();
+  if (!D_.terminal[t]) {
+    policy_at(D_.psi_next.row(t).transpose(), u);
+    for (int a = 0; a < m_; ++a) phb.segment(a * d_, d_) = pi_(a) * D_.psi_next.row(t).transpose();
+  }
+}
+
 double SaddleSgd::sigma_norm(const VectorXd& v) const {
   return std::sqrt(std::max(0.0, v.dot(Sigma_ * v)));
 }
@@ -79,15 +89,14 @@ void SaddleSgd::set_point(const Params& par, const MatrixXd& Sigma, const Matrix
     Ptheta_ = 0.5 * (Ptheta_ + Ptheta_.transpose());
   }
   if (!Ptheta_.allFinite()) throw std::runtime_error("p4l: sgd: M is singular");
-  const double Lw = 1.0;
   // Scale of the minibatch noise: one transition's coupling x (x - gamma xbar)'
   // has norm ||L^-1 x|| ||L' M^-T (x - gamma xbar)|| in those coordinates; its
   // root-mean-square G over (up to 2000 evenly spaced) transitions gives the
   // noise of a batch, G / sqrt(batch). The coupling of a step is a random
-  // matrix with mean norm Lw and second moment about Lw^2 + G^2 / batch; a
+  // matrix with mean norm 1 and second moment about 1 + G^2 / batch; a
   // linear stochastic iteration with random coupling is stable only when the
   // step is below about 1 / (second moment), so the step sizes are divided by
-  // Lw + G^2 / batch. (Dividing by Lw + G / sqrt(batch) is not enough: on
+  // 1 + G^2 / batch. (Dividing by 1 + G / sqrt(batch) is not enough: on
   // 16-centre bases, where single transitions have far larger leverage than
   // the average coupling, the iterations then diverge.)
   double G = 0;
@@ -97,13 +106,7 @@ void SaddleSgd::set_point(const Params& par, const MatrixXd& Sigma, const Matrix
     for (int k = 0; k < ns; ++k) {
       const int t = static_cast<int>((static_cast<long long>(k) * n_) / ns);
       u = par.U.row(owner_[t]).transpose();
-      ph.setZero();
-      ph.segment(D_.action(t) * d_, d_) = D_.psi.row(t).transpose();
-      phb.setZero();
-      if (!D_.terminal[t]) {
-        policy_at(D_.psi_next.row(t).transpose(), u);
-        for (int a = 0; a < m_; ++a) phb.segment(a * d_, d_) = pi_(a) * D_.psi_next.row(t).transpose();
-      }
+      transition_phi(t, u, ph, phb);
       for (int q = 0; q < r_; ++q) {
         x.segment(q * p_, p_) = u(q) * ph;
         xb.segment(q * p_, p_) = u(q) * (ph - gamma_ * phb);
@@ -114,7 +117,7 @@ void SaddleSgd::set_point(const Params& par, const MatrixXd& Sigma, const Matrix
     }
     G = std::sqrt(G / ns);
   }
-  Lstep_ = Lw + G * G / ctl_.batch;
+  Lstep_ = 1.0 + G * G / ctl_.batch;
   gth_.resize(pr_);
   gz_.resize(pr_);
 }
@@ -129,13 +132,7 @@ void SaddleSgd::set_point_estimated(const Params& par, double dual_ridge) {
   for (int k = 0; k < ns; ++k) {
     const int t = static_cast<int>((static_cast<long long>(k) * n_) / ns);
     u = par.U.row(owner_[t]).transpose();
-    ph.setZero();
-    ph.segment(D_.action(t) * d_, d_) = D_.psi.row(t).transpose();
-    phb.setZero();
-    if (!D_.terminal[t]) {
-      policy_at(D_.psi_next.row(t).transpose(), u);
-      for (int a = 0; a < m_; ++a) phb.segment(a * d_, d_) = pi_(a) * D_.psi_next.row(t).transpose();
-    }
+    transition_phi(t, u, ph, phb);
     for (int q = 0; q < r_; ++q) {
       X.col(k).segment(q * p_, p_) = u(q) * ph;
       Xb.col(k).segment(q * p_, p_) = u(q) * (ph - gamma_ * phb);
@@ -184,13 +181,7 @@ void SaddleSgd::stoch(std::mt19937_64& g, const VectorXd& th, const VectorXd& zz
   for (int k = 0; k < ctl_.batch; ++k) {
     const int t = std::min(n_ - 1, static_cast<int>(unif01(g) * n_));
     u = U.row(owner_[t]).transpose();
-    phi_.setZero();
-    phi_.segment(D_.action(t) * d_, d_) = D_.psi.row(t).transpose();
-    phib_.setZero();
-    if (!D_.terminal[t]) {
-      policy_at(D_.psi_next.row(t).transpose(), u);
-      for (int a = 0; a < m_; ++a) phib_.segment(a * d_, d_) = pi_(a) * D_.psi_next.row(t).transpose();
-    }
+    transition_phi(t, u, phi_, phib_);
     const VectorXd Wu = Wm * u, Zu = Zm * u;
     const double f = phi_.dot(Zu);                                              // f(S, A; u)
     const double delta = D_.reward(t) - phi_.dot(Wu) + gamma_ * phib_.dot(Wu);  // TD error of Q

@@ -96,6 +96,9 @@ class SaddleSgd {
 
  private:
   void policy_at(const Eigen::VectorXd& psirow, const Eigen::VectorXd& u) const;
+  // phi(S_t, A_t) into ph and sum_a pi(a|S'_t; u) phi(S'_t, a) into phb (0 if terminal).
+  void transition_phi(int t, const Eigen::VectorXd& u, Eigen::VectorXd& ph,
+                      Eigen::VectorXd& phb) const;
   void stoch(std::mt19937_64& g, const Eigen::VectorXd& th, const Eigen::VectorXd& zz);
   Eigen::VectorXd zstep(const Eigen::VectorXd& from, double eta) const;
 
