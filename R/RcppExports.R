@@ -41,8 +41,8 @@ kde_cross_loglik_cpp <- function(X, Y, action, owner, num_individuals, eval, hx,
     .Call(`_p4l_kde_cross_loglik_cpp`, X, Y, action, owner, num_individuals, eval, hx, hy, lambda, window, num_threads)
 }
 
-p4l_dual_cpp <- function(psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, dual_ridge, want_grad, num_threads) {
-    .Call(`_p4l_p4l_dual_cpp`, psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, dual_ridge, want_grad, num_threads)
+p4l_dual_cpp <- function(psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, dual_ridge, want_grad, num_threads, kappa = 0.0) {
+    .Call(`_p4l_p4l_dual_cpp`, psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, dual_ridge, want_grad, num_threads, kappa)
 }
 
 p4l_fit_cpp <- function(psi, psi_next, action, reward, terminal, start, psi0, num_actions, r, K, gamma, alpha, mu, control, init_U, init_Theta, progress, num_threads) {

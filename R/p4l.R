@@ -20,6 +20,18 @@
 #'   it regularises the softmax policy and fixes the remaining scale freedom.
 #' @param dual.ridge Relative ridge added to the matrices of the dual problem,
 #'   \eqn{\epsilon = } `dual.ridge` \eqn{\mathrm{tr}(\Sigma)/(pr)}.
+#' @param kappa Regularisation of the inner (policy-evaluation) problem:
+#'   the Bellman residual of a candidate Q-function is penalised by
+#'   `kappa` times the spread of Q over the observed state-action pairs
+#'   (its variance around its own mean), so that directions of the
+#'   Q-function the data do not pin down are shrunk toward a constant
+#'   instead of running off (see [p4l()], Details, "Inner problem").
+#'   Dimensionless; `NULL` (default) uses \eqn{0.2(1-\gamma)}; 0 is the
+#'   paper's closed form, which can give values of any size (and a stalled
+#'   fit) when the data do not cover the learned policy. Larger values give
+#'   more stable but more conservative fits.
+#' @param lbfgs.memory Number of L-BFGS correction pairs for the policy
+#'   steps (0: plain gradient ascent, as in version 0.1.0).
 #' @param kmeans.restarts,kmeans.max.iter K-means++ restarts and Lloyd
 #'   iterations of each ADMM clustering step.
 #' @param theta.steps,u.steps Gradient-ascent steps on the policy parameters
@@ -69,8 +81,10 @@
 #' p4l_control(max.iter = 100, rho = 2)
 #' @export
 p4l_control <- function(max.iter = 200, tol = 1e-4, tol.primal = 1e-3, conv.window = 3,
-                        rho = 20, ridge = 1e-5, dual.ridge = 1e-6, kmeans.restarts = 10,
-                        kmeans.max.iter = 100, theta.steps = 1, u.steps = 1, step.theta = 1,
+                        rho = 20, ridge = 1e-5, dual.ridge = 1e-6, kappa = NULL,
+                        kmeans.restarts = 10,
+                        kmeans.max.iter = 100, theta.steps = 1, lbfgs.memory = 10, u.steps = 1,
+                        step.theta = 1,
                         step.u = 1, init = "model", init.ridge = 1, init.scale = 0.1,
                         init.policy = c("uniform", "fqi"), init.policy.scale = 30,
                         max.backtrack = 20, max.initial = 1000,
@@ -95,9 +109,11 @@ p4l_control <- function(max.iter = 200, tol = 1e-4, tol.primal = 1e-3, conv.wind
     rho = check_number(rho, "rho", lower = 0, lower.open = TRUE),
     ridge = check_number(ridge, "ridge", lower = 0),
     dual.ridge = check_number(dual.ridge, "dual.ridge", lower = 0),
+    kappa = if (is.null(kappa)) NULL else check_number(kappa, "kappa", lower = 0),
     kmeans.restarts = check_count(kmeans.restarts, "kmeans.restarts"),
     kmeans.max.iter = check_count(kmeans.max.iter, "kmeans.max.iter"),
     theta.steps = check_count(theta.steps, "theta.steps"),
+    lbfgs.memory = check_count(lbfgs.memory, "lbfgs.memory", lower = 0L),
     u.steps = check_count(u.steps, "u.steps"),
     step.theta = check_number(step.theta, "step.theta", lower = 0, lower.open = TRUE),
     step.u = check_number(step.u, "step.u", lower = 0, lower.open = TRUE),
@@ -144,6 +160,37 @@ p4l_control <- function(max.iter = 200, tol = 1e-4, tol.primal = 1e-3, conv.wind
 #' \eqn{V = c^\top M^{-1} b - \alpha \sqrt{z^\top \Sigma z}}, \eqn{z = M^{-T} c}
 #' (see `vignette("p4l")`); the returned `lambda` is its Lagrange multiplier
 #' and `point.value` the value with `alpha = 0` (LSTD-Q).
+#'
+#' **Inner problem.** The closed form above is ill-posed: where the learned
+#' policy leaves the data, \eqn{M} is nearly singular, the ellipsoid of
+#' Q-functions is unbounded, and \eqn{V} can take any value (version 0.1.0
+#' reported values of \eqn{\pm 10^9} on CartPole and on episodic data). By
+#' default the Bellman residual is therefore penalised by the spread of the
+#' Q-function over the data,
+#' \deqn{q(\theta) = \|b - M\theta\|^2_{\Sigma^{-1}} + \kappa\,\mathrm{Var}_n(Q_\theta),}
+#' and the uncertainty set is \eqn{\{\theta: q(\theta) \le \min q + \alpha^2\}}.
+#' With \eqn{H = M^\top\Sigma^{-1}M + \kappa P} (P: the penalty's matrix,
+#' positive definite except on constant Q-functions, which the data always
+#' identify) the solution is again closed form,
+#' \eqn{\theta_0 = H^{-1}M^\top\Sigma^{-1}b},
+#' \eqn{V = c^\top\theta_0 - \alpha\sqrt{c^\top H^{-1} c}}, bounded for every
+#' policy; gradients are exact (an envelope identity with two bilinear terms).
+#' As \eqn{\kappa \to 0} with \eqn{M} invertible it is the paper's closed
+#' form. `control$kappa` sets \eqn{\kappa} (default \eqn{0.2(1-\gamma)}:
+#' chosen on CartPole setting C data with seed 2024 at \eqn{\gamma} = 0.9,
+#' 0.95 and 0.99, and checked on the 2-D study; see `bench/README.md`).
+#' `fit$values` gives the pessimistic and point values of the deployed and of
+#' the softmax policy on both scales; a value outside the range any policy can
+#' attain (`fit$value.range`) raises a warning and must not be reported.
+#'
+#' **Convergence.** A fit has converged when the penalised objective changed
+#' by at most `control$tol` (relative) in `control$conv.window` consecutive
+#' iterations without a stalled line search, and the ADMM primal residual is
+#' at most `control$tol.primal`. A line search that fails although the
+#' gradient promised a gain is a stall: after `conv.window` stalls in a row the
+#' fit stops with `status = "stalled"`, `converged = FALSE` and a warning that
+#' says what to change. The policy steps are L-BFGS steps
+#' (`control$lbfgs.memory` pairs).
 #'
 #' **Optimisation.** ADMM for the multi-centroid penalty (paper, eq. 19 to 21):
 #' each outer iteration takes an Armijo gradient step on \eqn{\Theta}, one on
@@ -248,7 +295,16 @@ p4l_control <- function(max.iter = 200, tol = 1e-4, tol.primal = 1e-3, conv.wind
 #'     penalised objective and the penalty at the solution.}
 #'   \item{`trace`}{a data frame per outer iteration: objective, value,
 #'     point.value, lambda, penalty, primal.residual, step sizes.}
-#'   \item{`converged`, `iterations`, `evaluations`}{convergence record.}
+#'   \item{`converged`, `status`, `stalls`, `iterations`, `evaluations`}{
+#'     convergence record: `status` is `"converged"`, `"max.iter"`,
+#'     `"stalled"` (line searches failed) or, for `solver = "sgd"`,
+#'     `"primal"`; `stalls` counts failed line searches.}
+#'   \item{`values`, `value.range`, `kappa`, `rcond`}{the value table (policy
+#'     `"softmax"` and `"greedy"`, scale `"normalised"`, i.e. per step,
+#'     \eqn{(1-\gamma)} times the discounted return, and `"discounted"`, the
+#'     scale of [evaluate_policy()]; columns `pessimistic` and `point`), the
+#'     per-step range any policy can attain, the regularisation used and the
+#'     reciprocal condition number of the final inner system.}
 #'   \item{`solver`, `sgd.step.scale`}{the solver used and, for `"sgd"`, the
 #'     largest step divisor of its minibatch steps (see Details).}
 #'   \item{`K`, `rank`, `alpha`, `mu`, `alpha.default`, `mu.default`, `control`,
@@ -333,6 +389,10 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
 
   fit <- p4l_build_fit(res, data, basis, gamma, K, rank, alpha, mu, control, seed, num.threads)
   fit$call <- cl
+  fit$kappa <- if (identical(solver, "sgd")) 0 else p4l_kappa(control, gamma)
+  fit$value.range <- p4l_value_range(data)
+  fit$values <- p4l_value_table(data, feat, psi0, res$Theta, res$U, gamma, alpha, fit$kappa,
+                                control$dual.ridge, num.threads)
   fit$solver <- solver
   if (identical(solver, "sgd")) {
     fit$sgd.step.scale <- res$sgd.step.scale
@@ -358,12 +418,9 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
   fit$state.range <- apply(data$S, 2, stats::quantile, probs = c(0.02, 0.98), names = FALSE)
   fit$timings <- c(basis = t.basis - t.start, init = t.init - t.basis, fit = t.fit - t.init,
                    total = proc.time()[["elapsed"]] - t.start)
-  if (!fit$converged) {
-    warning("p4l() did not converge in ", control$max.iter, " iterations (last relative change ",
-            "of the objective ", format(p4l_last_change(fit$trace), digits = 3),
-            ", primal residual ", format(utils::tail(fit$trace$primal.residual, 1), digits = 3),
-            "); increase `control$max.iter` or loosen `control$tol`.", call. = FALSE)
-  }
+  if (!fit$converged) warning(p4l_convergence_message(fit), call. = FALSE)
+  out.of.range <- p4l_out_of_range(fit)
+  if (length(out.of.range)) warning(out.of.range, call. = FALSE)
   if (verbose) {
     message("p4l: ", fit$iterations, " iterations, converged = ", fit$converged,
             ", pessimistic value ", format(fit$value, digits = 5), ", clusters of size ",
@@ -381,9 +438,12 @@ p4l_fit_features <- function(data, psi, psi.next, psi0, rank, K, gamma = 0.8, al
   inp <- p4l_inputs(data, psi, psi.next, psi0)
   ctl <- list(max_iter = control$max.iter, tol = control$tol, conv_window = control$conv.window,
               tol_primal = control$tol.primal, rho = control$rho, ridge = control$ridge,
-              dual_ridge = control$dual.ridge, kmeans_restarts = control$kmeans.restarts,
+              dual_ridge = control$dual.ridge,
+              kappa = if (identical(solver, "sgd")) 0 else p4l_kappa(control, gamma),
+              kmeans_restarts = control$kmeans.restarts,
               kmeans_max_iter = control$kmeans.max.iter, seed = as.numeric(seed),
               init_scale = control$init.scale, theta_steps = control$theta.steps,
+              lbfgs_memory = if (is.null(control$lbfgs.memory)) 0L else control$lbfgs.memory,
               u_steps = control$u.steps, step_theta0 = control$step.theta,
               step_u0 = control$step.u,
               max_backtrack = if (is.null(control$max.backtrack)) 20L else control$max.backtrack,
@@ -512,6 +572,80 @@ p4l_model_coefficients <- function(data, lambda, num.threads = 1L) {
   out
 }
 
+# The regularisation kappa of the inner problem actually used: the user's, or
+# the default 0.2 (1 - gamma) (see p4l_control()). Control objects made before
+# the setting existed have no element `kappa` at all and get the default too.
+p4l_kappa <- function(control, gamma) {
+  if (is.null(control$kappa)) 0.2 * (1 - gamma) else control$kappa
+}
+
+# Range of values any policy can attain, on the discount-normalised scale
+# (1 - gamma) E[sum_t gamma^t R_t]: [min R, max R], widened to 0 when some
+# trajectories end in an absorbing state (no reward after it).
+p4l_value_range <- function(data) {
+  r <- range(data$R)
+  if (any(data$terminal)) r <- range(c(r, 0))
+  r
+}
+
+# Pessimistic and point values of the learned softmax policy and of the
+# deployed greedy policy (the softmax with its logits scaled by 1e6, i.e. its
+# most probable action), with the fitted latent variables, over every initial
+# state. Both scales: `normalised` (1 - gamma) E[sum_t gamma^t R_t], the scale
+# of `fit$value`, and `discounted` E[sum_t gamma^t R_t], the scale of
+# evaluate_policy().
+p4l_value_table <- function(data, feat, psi0, Theta, U, gamma, alpha, kappa, dual.ridge,
+                            num.threads) {
+  inp <- p4l_inputs(data, feat$psi, feat$psi.next, psi0)
+  one <- function(Th) {
+    v <- tryCatch(p4l_dual_cpp(inp$psi, inp$psi_next, inp$action, inp$reward, inp$terminal,
+                               inp$start, inp$psi0, inp$num_actions, Th, U, gamma, alpha,
+                               dual.ridge, FALSE, num.threads, kappa),
+                  error = function(e) list(V = NA_real_, point.value = NA_real_))
+    c(v$V, v$point.value)
+  }
+  vals <- rbind(softmax = one(Theta), greedy = one(Theta * 1e6))
+  data.frame(policy = c("softmax", "greedy"), scale = rep(c("normalised", "discounted"), each = 2),
+             pessimistic = c(vals[, 1], vals[, 1] / (1 - gamma)),
+             point = c(vals[, 2], vals[, 2] / (1 - gamma)), stringsAsFactors = FALSE)
+}
+
+# Warning text for values outside the attainable range (character(0) if none).
+p4l_out_of_range <- function(fit) {
+  rg <- fit$value.range
+  if (is.null(rg) || is.null(fit$values)) return(character(0))
+  v <- fit$values[fit$values$scale == "normalised", ]
+  tol <- 1e-6 * max(1, abs(rg))
+  bad <- c(v$pessimistic, v$point)
+  bad <- bad[is.finite(bad) & (bad < rg[1] - tol | bad > rg[2] + tol)]
+  if (!length(bad)) return(character(0))
+  paste0("p4l(): a value estimate (", paste(format(bad, digits = 4), collapse = ", "),
+         ") lies outside the range any policy can attain on this scale [",
+         format(rg[1], digits = 4), ", ", format(rg[2], digits = 4), "]: the data do not pin ",
+         "the Q-function down where the learned policy goes. Do not report it; increase ",
+         "`control$kappa` (now ", format(fit$kappa, digits = 3), "), `alpha`, or use a smaller basis.")
+}
+
+# Why a fit did not converge, and what to change.
+p4l_convergence_message <- function(fit) {
+  tr <- fit$trace
+  where <- paste0("last relative change of the objective ",
+                  format(p4l_last_change(tr), digits = 3), ", primal residual ",
+                  format(utils::tail(tr$primal.residual, 1), digits = 3))
+  status <- if (is.null(fit$status)) "max.iter" else fit$status
+  switch(status,
+    stalled = paste0("p4l() did not converge: the line search stalled at iteration ",
+                     fit$iterations, " (", fit$stalls, " failed searches where the gradient ",
+                     "promised a gain; ", where, "). The value is not smooth enough along ",
+                     "the ascent direction, typically because the inner Bellman system is ",
+                     "nearly singular at this policy: increase `control$kappa` (now ",
+                     format(fit$kappa, digits = 3), ") or `alpha`, or use fewer basis functions."),
+    primal = paste0("p4l(solver = \"sgd\") ended with a large ADMM primal residual (", where,
+                    "); increase `control$max.iter`."),
+    paste0("p4l() did not converge in ", fit$iterations, " iterations (", where,
+           "); increase `control$max.iter` or loosen `control$tol`."))
+}
+
 p4l_last_change <- function(trace) {
   F <- trace$objective
   if (length(F) < 2L) return(NA_real_)
@@ -559,7 +693,8 @@ p4l_build_fit <- function(res, data, basis, gamma, K, rank, alpha, mu, control, 
                  centroids = centroids, K = K, rank = rank, alpha = alpha, mu = mu,
                  value = res$value, point.value = res$point.value, lambda = res$lambda,
                  objective = res$objective, penalty = res$penalty, trace = trace,
-                 converged = res$converged, iterations = res$iterations,
+                 converged = res$converged, status = res$status, stalls = res$stalls,
+                 rcond = res$rcond, iterations = res$iterations,
                  evaluations = res$evaluations, control = control, seed = seed,
                  num.threads = num.threads)
 }

@@ -4,11 +4,47 @@ print.p4l_fit <- function(x, ...) {
   cat("<p4l_fit> P4L policies for ", N, " individuals in ", x$K, " cluster",
       if (x$K == 1) "" else "s", " (rank ", x$rank, ")\n", sep = "")
   cat("  cluster sizes: ", paste(tabulate(x$cluster, x$K), collapse = ", "), "\n", sep = "")
-  cat("  pessimistic value ", format(x$value, digits = 5), ", point value ",
-      format(x$point.value, digits = 5), ", lambda ", format(x$lambda, digits = 4), "\n", sep = "")
+  p4l_print_values(x, indent = "  ")
   cat("  alpha = ", format(x$alpha, digits = 4), ", mu = ", format(x$mu, digits = 4),
+      ", kappa = ", format(if (is.null(x$kappa)) 0 else x$kappa, digits = 3),
       ", gamma = ", x$gamma, "; ", x$iterations, " iterations, ",
-      if (x$converged) "converged" else "NOT converged", "\n", sep = "")
+      p4l_status_text(x), "\n", sep = "")
+  invisible(x)
+}
+
+# "converged" / "NOT converged (...)" from the fit's status.
+p4l_status_text <- function(x) {
+  if (isTRUE(x$converged)) return("converged")
+  why <- switch(if (is.null(x$status)) "max.iter" else x$status,
+                stalled = "line search stalled", max.iter = "iteration limit reached",
+                primal = "ADMM residual large", "")
+  paste0("NOT converged (", why, ")")
+}
+
+# The value table of a fit: pessimistic and point values of the deployed
+# policy and of the learned softmax policy, on both scales.
+p4l_print_values <- function(x, indent = "") {
+  v <- x$values
+  if (is.null(v)) {  # fits made before the table existed
+    cat(indent, "pessimistic value ", format(x$value, digits = 5), ", point value ",
+        format(x$point.value, digits = 5), "\n", sep = "")
+    return(invisible(x))
+  }
+  dep <- if (isTRUE(x$greedy)) "greedy" else "softmax"
+  fmt <- function(pol, sc, col) format(v[[col]][v$policy == pol & v$scale == sc], digits = 4)
+  line <- function(pol, label) {
+    cat(indent, label, "pessimistic value ", fmt(pol, "normalised", "pessimistic"),
+        ", point value ", fmt(pol, "normalised", "point"), " per step (discounted sum ",
+        fmt(pol, "discounted", "pessimistic"), ", ", fmt(pol, "discounted", "point"), ")\n",
+        sep = "")
+  }
+  line(dep, if (dep == "greedy") "deployed greedy policy: " else "deployed softmax policy: ")
+  if (dep == "greedy") line("softmax", "learned softmax policy: ")
+  if (!is.null(x$value.range)) {
+    cat(indent, "  per-step values any policy can attain: [",
+        format(x$value.range[1], digits = 4), ", ", format(x$value.range[2], digits = 4),
+        "]\n", sep = "")
+  }
   invisible(x)
 }
 
@@ -31,12 +67,8 @@ print.p4l_fit <- function(x, ...) {
 summary.p4l_fit <- function(object, ...) {
   tr <- object$trace
   warn <- character(0)
-  if (!object$converged) {
-    warn <- c(warn, paste0("did not converge in ", object$iterations, " iterations (last ",
-                           "relative change ", format(p4l_last_change(tr), digits = 3),
-                           ", primal residual ",
-                           format(utils::tail(tr$primal.residual, 1), digits = 3), ")"))
-  }
+  if (!object$converged) warn <- c(warn, sub("^p4l\\(\\) ", "", p4l_convergence_message(object)))
+  warn <- c(warn, sub("^p4l\\(\\): ", "", p4l_out_of_range(object)))
   sizes <- tabulate(object$cluster, object$K)
   if (any(sizes == 0)) warn <- c(warn, paste0(sum(sizes == 0), " empty cluster(s)"))
   if (object$value > object$point.value + 1e-8) {
@@ -48,6 +80,9 @@ summary.p4l_fit <- function(object, ...) {
               cluster.sizes = stats::setNames(sizes, paste0("cluster", seq_len(object$K))),
               centroids = object$centroids, value = object$value,
               point.value = object$point.value, lambda = object$lambda,
+              values = object$values, value.range = object$value.range,
+              greedy = object$greedy, status = object$status,
+              kappa = if (is.null(object$kappa)) 0 else object$kappa,
               penalty = object$penalty, objective = object$objective,
               converged = object$converged, iterations = object$iterations,
               evaluations = object$evaluations, warnings = warn,
@@ -69,8 +104,7 @@ print.summary.p4l_fit <- function(x, ...) {
       "\n", sep = "")
   cat("  K = ", x$K, " clusters, rank r = ", x$rank, "; cluster sizes: ",
       paste(x$cluster.sizes, collapse = ", "), "\n", sep = "")
-  cat("  pessimistic value: ", format(x$value, digits = 5), "   point value (alpha = 0): ",
-      format(x$point.value, digits = 5), "\n", sep = "")
+  p4l_print_values(x, indent = "  ")
   cat("  lambda (multiplier of the uncertainty constraint): ", format(x$lambda, digits = 4),
       "\n", sep = "")
   cat("  penalty ", format(x$penalty, digits = 4), ", objective ", format(x$objective, digits = 5),
@@ -78,10 +112,11 @@ print.summary.p4l_fit <- function(x, ...) {
   tn <- x$tuning
   cat("  tuning: gamma = ", tn$gamma, ", alpha = ", format(tn$alpha, digits = 4),
       if (tn$alpha.default) " (default)" else "", ", mu = ", format(tn$mu, digits = 4),
-      if (tn$mu.default) " (default)" else "", ", rho = ", tn$rho, ", ridge = ", tn$ridge,
+      if (tn$mu.default) " (default)" else "", ", kappa = ", format(x$kappa, digits = 3),
+      ", rho = ", tn$rho, ", ridge = ", tn$ridge,
       ", start = ", tn$init,
       if (!is.null(tn$init.policy)) paste0(" (policy: ", tn$init.policy, ")"), "\n", sep = "")
-  cat("  convergence: ", if (x$converged) "converged" else "not converged", " after ",
+  cat("  convergence: ", p4l_status_text(x), " after ",
       x$iterations, " iterations (", x$evaluations, " dual evaluations), ",
       format(x$timings[["total"]], digits = 3), " s, ", x$num.threads, " thread(s), seed ",
       format(x$seed, scientific = FALSE), "\n", sep = "")

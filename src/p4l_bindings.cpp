@@ -75,11 +75,13 @@ p4l::Control make_control(const Rcpp::List& c) {
   ctl.rho = get_or<double>(c, "rho", ctl.rho);
   ctl.ridge = get_or<double>(c, "ridge", ctl.ridge);
   ctl.dual_ridge = get_or<double>(c, "dual_ridge", ctl.dual_ridge);
+  ctl.kappa = get_or<double>(c, "kappa", ctl.kappa);
   ctl.kmeans_restarts = get_or<int>(c, "kmeans_restarts", ctl.kmeans_restarts);
   ctl.kmeans_max_iter = get_or<int>(c, "kmeans_max_iter", ctl.kmeans_max_iter);
   ctl.seed = p4l::seed_from_double(get_or<double>(c, "seed", 1.0));
   ctl.init_scale = get_or<double>(c, "init_scale", ctl.init_scale);
   ctl.theta_steps = get_or<int>(c, "theta_steps", ctl.theta_steps);
+  ctl.lbfgs_memory = get_or<int>(c, "lbfgs_memory", ctl.lbfgs_memory);
   ctl.u_steps = get_or<int>(c, "u_steps", ctl.u_steps);
   ctl.step_theta0 = get_or<double>(c, "step_theta0", ctl.step_theta0);
   ctl.step_u0 = get_or<double>(c, "step_u0", ctl.step_u0);
@@ -102,7 +104,8 @@ Rcpp::List wrap_dual(const p4l::DualSolution& s) {
       Rcpp::Named("w") = s.w, Rcpp::Named("z") = s.z, Rcpp::Named("theta") = s.theta,
       Rcpp::Named("beta") = s.beta, Rcpp::Named("b") = s.b, Rcpp::Named("c") = s.c,
       Rcpp::Named("M") = s.M, Rcpp::Named("Sigma") = s.Sigma, Rcpp::Named("W") = s.W(),
-      Rcpp::Named("rcond") = s.rcond);
+      Rcpp::Named("rcond") = s.rcond, Rcpp::Named("kappa") = s.kappa,
+      Rcpp::Named("iota") = s.iota, Rcpp::Named("y") = s.y, Rcpp::Named("e0") = s.e0);
 }
 
 }  // namespace
@@ -114,12 +117,13 @@ Rcpp::List p4l_dual_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_n
                         const Eigen::VectorXi& terminal, std::vector<int> start,
                         const Eigen::MatrixXd& psi0, int num_actions, const Eigen::MatrixXd& Theta,
                         const Eigen::MatrixXd& U, double gamma, double alpha, double dual_ridge,
-                        bool want_grad, int num_threads) {
+                        bool want_grad, int num_threads, double kappa = 0.0) {
   p4l::ThreadScope scope(num_threads);
   const p4l::P4LData D =
       make_p4l_data(psi, psi_next, action, reward, terminal, start, psi0, num_actions);
   p4l::P4LProblem prob(D);
-  const p4l::Gradient g = prob.evaluate(make_params(Theta, U), gamma, alpha, dual_ridge, want_grad);
+  const p4l::Gradient g =
+      prob.evaluate(make_params(Theta, U), gamma, alpha, dual_ridge, want_grad, kappa);
   Rcpp::List out = wrap_dual(g.dual);
   if (want_grad) {
     out["dTheta"] = g.dTheta;
@@ -174,6 +178,8 @@ Rcpp::List p4l_fit_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_ne
       Rcpp::Named("W") = f.W, Rcpp::Named("objective") = f.objective, Rcpp::Named("value") = f.V,
       Rcpp::Named("point.value") = f.point_value, Rcpp::Named("lambda") = f.lambda,
       Rcpp::Named("penalty") = f.penalty, Rcpp::Named("converged") = f.converged,
+      Rcpp::Named("status") = f.status, Rcpp::Named("stalls") = f.stalls_theta + f.stalls_u,
+      Rcpp::Named("rcond") = f.rcond,
       Rcpp::Named("iterations") = f.iterations, Rcpp::Named("evaluations") = f.evaluations,
       Rcpp::Named("sgd.step.scale") = f.sgd_step_scale, Rcpp::Named("trace") = trace);
 }

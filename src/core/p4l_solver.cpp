@@ -85,6 +85,65 @@ void init_policy_block(const std::vector<MatrixXd>& P0, const UB& Ub, int m, int
   for (int a = 1; a < m; ++a) sum += IP[a].leftCols(nb);
   for (int a = 0; a < m; ++a) IP[a].leftCols(nb).array() /= sum.array();
 }
+// The regularised inner problem (DualSolution, kappa > 0). M, S (= Sigma), b, c
+// as in value_pass(); t1: the constant Q-function (empty: none in the class,
+// then C = I). One Cholesky of Sigma (L L') and one of
+// H = G'G + kappa C' Sigma C with G = L^-1 M; every quantity of the
+// solution and of the gradient identity follows by triangular solves.
+void regularised_dual(const MatrixXd& M, const MatrixXd& S, const VectorXd& b, const VectorXd& c,
+                      const VectorXd& t1, double alpha, double kappa, DualSolution& ds) {
+  const Eigen::Index pr = M.rows();
+  Eigen::LLT<MatrixXd> ls(S);
+  if (ls.info() != Eigen::Success)
+    throw std::runtime_error("p4l: Sigma is not positive definite; increase control$dual.ridge");
+  const auto L = ls.matrixL();
+  const MatrixXd G = L.solve(M);   // L^-1 M
+  const VectorXd gb = L.solve(b);  // L^-1 b
+  MatrixXd H(pr, pr);
+  H.setZero();
+  H.selfadjointView<Eigen::Lower>().rankUpdate(G.transpose());
+  VectorXd St1;
+  double v1 = 0;
+  if (t1.size() == pr) {
+    St1.noalias() = S * t1;
+    v1 = t1.dot(St1);
+  }
+  const bool centre = v1 > 0;
+  H.triangularView<Eigen::Lower>() += kappa * S;
+  if (centre) H.selfadjointView<Eigen::Lower>().rankUpdate(St1, -kappa / v1);
+  Eigen::LLT<MatrixXd> lh(H);  // reads the lower triangle
+  if (lh.info() != Eigen::Success)
+    throw std::runtime_error("p4l: the regularised Bellman system is not positive definite; "
+                             "increase control$kappa or control$dual.ridge");
+  ds.rcond = lh.rcond();
+  const VectorXd rhs = G.transpose() * gb;
+  ds.w = lh.solve(rhs);
+  ds.y = lh.solve(c);
+  const double s2 = std::max(0.0, c.dot(ds.y));
+  ds.s = std::sqrt(s2);
+  ds.lambda = ds.s;
+  ds.point_value = c.dot(ds.w);
+  ds.V = ds.point_value - alpha * ds.s;
+  ds.iota = (ds.s > 0) ? alpha / ds.s : 0.0;
+  ds.theta = ds.w - ds.iota * ds.y;
+  const VectorXd Gy = G * ds.y;
+  ds.z = L.transpose().solve(Gy);
+  ds.e0 = L.transpose().solve(gb - G * ds.w);
+  auto centred = [&](const VectorXd& v) {
+    VectorXd out = v;
+    if (centre) out -= t1 * (St1.dot(v) / v1);
+    return out;
+  };
+  ds.a0 = centred(ds.w);
+  ds.yc = centred(ds.y);
+  // maximising test function: the Sigma-normalised residual at theta*
+  const VectorXd es = ds.e0 + ds.iota * ds.z;
+  const double en = std::sqrt(std::max(0.0, es.dot(S * es)));
+  if (alpha > 0 && en > 0)
+    ds.beta = es / en;
+  else
+    ds.beta.setZero(pr);
+}
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -153,6 +212,7 @@ P4LProblem::P4LProblem(const P4LData& D, int max_initial, std::uint64_t seed) : 
   }
   maxT_ = 0;
   for (int i = 0; i < N_; ++i) maxT_ = std::max(maxT_, D.start[i + 1] - D.start[i]);
+  intercept_ = (D.psi.col(0).array() == 1.0).all() && (D.psi0.col(0).array() == 1.0).all();
   const int d = d_, m = m_;
   psiS_.resize(d, n_);
   psinS_.resize(d, n_);
@@ -210,9 +270,9 @@ P4LProblem::P4LProblem(const P4LData& D, int max_initial, std::uint64_t seed) : 
 }
 
 Gradient P4LProblem::evaluate(const Params& par, double gamma, double alpha, double dual_ridge,
-                              bool want_grad) const {
+                              bool want_grad, double kappa) const {
   Gradient out;
-  value_pass(par, gamma, alpha, dual_ridge, out);
+  value_pass(par, gamma, alpha, dual_ridge, kappa, out);
   if (want_grad) grad_pass(out);
   return out;
 }
@@ -223,7 +283,7 @@ void P4LProblem::complete_gradient(Gradient& g) const {
 }
 
 void P4LProblem::value_pass(const Params& par, double gamma, double alpha, double dual_ridge,
-                            Gradient& out) const {
+                            double kappa, Gradient& out) const {
   const P4LData& D = *data_;
   const int N = N_, n = n_, d = d_, m = m_, p = p_, n0 = n0_;
   const int r = static_cast<int>(par.U.cols());
@@ -233,6 +293,7 @@ void P4LProblem::value_pass(const Params& par, double gamma, double alpha, doubl
     throw std::invalid_argument("p4l: Theta must be (m-1) d x r");
   if (!(gamma >= 0 && gamma < 1)) throw std::invalid_argument("p4l: gamma must be in [0, 1)");
   if (!(alpha >= 0)) throw std::invalid_argument("p4l: alpha must be >= 0");
+  if (!(kappa >= 0)) throw std::invalid_argument("p4l: kappa must be >= 0");
   const MatrixXd& Th = par.Theta;
   const MatrixXd& U = par.U;
   const int nch = static_cast<int>(chunk_.size()) - 1;
@@ -392,30 +453,46 @@ void P4LProblem::value_pass(const Params& par, double gamma, double alpha, doubl
   M.diagonal().array() += eps;
   S.diagonal().array() += eps;
 
-  // ---- closed-form dual (one LU of M serves M^-1 and M^-T)
   DualSolution& ds = out.dual;
   ds.alpha = alpha;
   ds.gamma = gamma;
   ds.eps = eps;
+  ds.kappa = kappa;
   ds.p = p;
   ds.r = r;
-  Eigen::PartialPivLU<MatrixXd> lu(M);
-  ds.rcond = lu.rcond();
-  ds.w = lu.solve(b);
-  ds.z = lu.transpose().solve(c);
-  const VectorXd Sz = S * ds.z;
-  ds.s = std::sqrt(std::max(0.0, ds.z.dot(Sz)));
-  ds.lambda = ds.s;
-  ds.point_value = c.dot(ds.w);
-  ds.V = ds.point_value - alpha * ds.s;
-  const double aos = (ds.s > 0) ? alpha / ds.s : 0.0;
-  ds.theta = ds.w;
-  if (aos > 0) ds.theta -= aos * lu.solve(Sz);
-  // beta* = Sigma^-1 (b - M theta*) / alpha = Sigma^-1 (aos Sigma z) / alpha = z / s
-  if (alpha > 0 && ds.s > 0)
-    ds.beta = ds.z / ds.s;
-  else
-    ds.beta.setZero(pr);
+  if (kappa > 0) {
+    // ---- regularised inner problem (see DualSolution in p4l_solver.h)
+    VectorXd t1;
+    if (intercept_) {
+      t1.setZero(pr);
+      for (int a = 0; a < m; ++a) t1(a * d) = 1.0;
+    }
+    regularised_dual(M, S, b, c, t1, alpha, kappa, ds);
+  } else {
+    // ---- the paper's closed form (one LU of M serves M^-1 and M^-T)
+    Eigen::PartialPivLU<MatrixXd> lu(M);
+    ds.rcond = lu.rcond();
+    ds.w = lu.solve(b);
+    ds.z = lu.transpose().solve(c);
+    const VectorXd Sz = S * ds.z;
+    ds.s = std::sqrt(std::max(0.0, ds.z.dot(Sz)));
+    ds.lambda = ds.s;
+    ds.point_value = c.dot(ds.w);
+    ds.V = ds.point_value - alpha * ds.s;
+    const double aos = (ds.s > 0) ? alpha / ds.s : 0.0;
+    ds.iota = aos;
+    ds.y = lu.solve(Sz);
+    ds.theta = ds.w;
+    if (aos > 0) ds.theta -= aos * ds.y;
+    // beta* = Sigma^-1 (b - M theta*) / alpha = Sigma^-1 (aos Sigma z) / alpha = z / s
+    if (alpha > 0 && ds.s > 0)
+      ds.beta = ds.z / ds.s;
+    else
+      ds.beta.setZero(pr);
+    ds.e0.setZero(pr);
+    ds.a0.setZero(pr);
+    ds.yc.setZero(pr);
+  }
   ds.b = std::move(b);
   ds.c = std::move(c);
   ds.M = std::move(M);
@@ -424,42 +501,64 @@ void P4LProblem::value_pass(const Params& par, double gamma, double alpha, doubl
   ws.last.U = U;
   ws.gamma = gamma;
   ws.dual_ridge = dual_ridge;
+  ws.kappa = kappa;
   ws.have_last = true;
 }
 
-// Gradient by the adjoint identity
-//   dV = theta*' dc + z' db - z' dM theta* - (alpha/(2 s)) z' dSigma z
-// for the parameters of the last value_pass (its policy Pi at next states is reused).
+// Gradient by the adjoint identity (envelope theorem on the saddle point):
+//   dV = theta*' dc + z' db + sum_j s_j l_j' dM r_j + sum_k w_k a_k' dSigma b_k,
+// for the parameters of the last value_pass (its policy Pi at next states is
+// reused). kappa = 0: one M-term (-1; z, theta*) and one Sigma-term
+// (-alpha/(2s); z, z). kappa > 0 (p4l_solver.h, DualSolution):
+//   M-terms     -z' dM theta*  +  e0' dM y,
+//   Sigma-terms -e0' dSigma z - (iota/2) z' dSigma z - kappa a0' dSigma yc
+//               + (kappa iota/2) yc' dSigma yc.
+// Every M-term contributes to dV/du_i through (u u') (x) (A_i - gamma B_i) and,
+// through B_i, the off-policy actor-critic term sum_t f_t pi_a adv_a psi(S'_t)
+// with f_t = phi_t' L u (the weight) and adv under the Q weights R.
 void P4LProblem::grad_pass(Gradient& out) const {
   const P4LData& D = *data_;
   Work& ws = ws_;
   const Params& par = ws.last;
-  const double gamma = ws.gamma, dual_ridge = ws.dual_ridge;
+  const double gamma = ws.gamma, dual_ridge = ws.dual_ridge, kappa = ws.kappa;
   const DualSolution& ds = out.dual;
   const int N = N_, n = n_, d = d_, m = m_, p = p_, n0 = n0_;
   const int m1 = m - 1;
   const int r = static_cast<int>(par.U.cols());
   const int pr = p * r;
-  if (ds.theta.size() != pr || ds.z.size() != pr)
+  if (ds.theta.size() != pr || ds.z.size() != pr || ds.y.size() != pr)
     throw std::logic_error("p4l: complete_gradient(): dual solution does not match the last evaluation");
   const MatrixXd& Th = par.Theta;
   const MatrixXd& U = par.U;
   const int nch = static_cast<int>(chunk_.size()) - 1;
   const MatrixXd& Pi = ws.Pi;
   const std::vector<MatrixXd>& P0 = ws.P0;
-  const double alpha = ds.alpha;
-  const double aos = (ds.s > 0) ? alpha / ds.s : 0.0;
+  const double iota = ds.iota;
   const Eigen::Map<const MatrixXd> Wt(ds.theta.data(), p, r), Z(ds.z.data(), p, r);
+  // the bilinear terms of the identity (weights as matrices p x r)
+  struct MTerm { const double* l; const double* r; double sign; };
+  struct STerm { const double* a; const double* b; double weight; };
+  std::vector<MTerm> mterms{{ds.z.data(), ds.theta.data(), -1.0}};
+  std::vector<STerm> sterms{{ds.z.data(), ds.z.data(), -0.5 * iota}};
+  double eps_sum = -ds.z.dot(ds.theta) - 0.5 * iota * ds.z.squaredNorm();
+  if (ds.kappa > 0) {
+    mterms.push_back({ds.e0.data(), ds.y.data(), 1.0});
+    sterms.push_back({ds.e0.data(), ds.z.data(), -1.0});
+    sterms.push_back({ds.a0.data(), ds.yc.data(), -kappa});
+    sterms.push_back({ds.yc.data(), ds.yc.data(), 0.5 * kappa * iota});
+    eps_sum += ds.e0.dot(ds.y) - ds.e0.dot(ds.z) - kappa * ds.a0.dot(ds.yc) +
+               0.5 * kappa * iota * ds.yc.squaredNorm();
+  }
   // derivative of eps: d eps / d u_i = dual_ridge/(p r) * (2/n) tr(A_i) u_i
-  const double eps_coef =
-      -(dual_ridge / pr) * (2.0 / n) * (ds.z.dot(ds.theta) + 0.5 * aos * ds.z.squaredNorm());
+  const double eps_coef = (dual_ridge / pr) * (2.0 / n) * eps_sum;
   ws.Q0.resize(m);  // psi0 Wt_a (n0 x r)
   for (int a = 0; a < m; ++a) ws.Q0[a].noalias() = psi0s_ * Wt.middleRows(a * d, d);
   const std::vector<MatrixXd>& Q0 = ws.Q0;
   out.dU.resize(N, r);
   const double c_init = (1.0 - gamma) / N;
   runtime().parallel_for(static_cast<std::size_t>(nch), [&](std::size_t lo, std::size_t hi) {
-    VectorXd u(r), om(p), ze(p), Aom(p), Aze(p), gu(r), g0(r);
+    VectorXd u(r), lu(p), ru(p), Alu(p), Aru(p), au(p), bu(p), gu(r), g0(r);
+    MatrixXd Hs(d, m1);
     for (std::size_t cix = lo; cix < hi; ++cix) {
       Chunk& C = ws.ch[cix];
       const int i0 = chunk_[cix], i1 = chunk_[cix + 1];
@@ -508,48 +607,71 @@ void P4LProblem::grad_pass(Gradient& out) const {
         const int s0 = D.start[i], T = D.start[i + 1] - s0;
         u = U.row(i).transpose();
         g0 = C.G0.col(i - j0);
-        om.noalias() = Wt * u;
-        ze.noalias() = Z * u;
-        const Eigen::Map<const MatrixXd> Om(om.data(), d, m), Zm(ze.data(), d, m);
         const auto PiI = Pi.middleRows(s0, T);                     // T x m
         const auto Psn = psinS_.middleCols(s0, T);
-        auto Qn = C.Qn.topRows(T);
-        Qn.noalias() = Psn.transpose() * Om;                        // Qt(S'_t, a), T x m
-        // f_t = phi_t' Z u (the dual weight of transition t), by action block
-        int pos = s0;
-        for (int a = 0; a < m; ++a) {
-          const int Ta = acnt_[static_cast<std::size_t>(i) * m + a];
-          if (Ta > 0) C.f.segment(pos - s0, Ta).noalias() = psiS_.middleCols(pos, Ta).transpose() * Zm.col(a);
-          pos += Ta;
-        }
-        auto vb = C.vb.head(T);
-        vb = PiI.cwiseProduct(Qn).rowwise().sum();                 // sum_a pi_a Qt(S', a)
-        auto FP = C.FP.topRows(T);
-        FP = PiI.array().colwise() * C.f.head(T).array();          // f_t pi_a(S'_t)
-        auto Coef = C.Coef.topRows(T);                             // f pi_a adv_a, a >= 1
-        Coef.array() = FP.rightCols(m1).array() * (Qn.rightCols(m1).colwise() - vb).array();
-        C.H.noalias() = Psn * Coef;                                // sum_t f pi_a adv_a psi(S')
-        C.Btz.noalias() = Psn * FP;                                // B_i' zeta, d x m blocks
-        pos = s0;
-        for (int a = 0; a < m; ++a) {                              // B_i omega, d x m blocks
-          const int Ta = acnt_[static_cast<std::size_t>(i) * m + a];
-          if (Ta > 0)
-            C.Bw.col(a).noalias() = psiS_.middleCols(pos, Ta) * vb.segment(pos - s0, Ta);
-          else
-            C.Bw.col(a).setZero();
-          pos += Ta;
-        }
-        for (int a = 0; a < m; ++a) {
-          const auto Aa = Ablk_.middleCols((static_cast<Eigen::Index>(i) * m + a) * d, d);
-          Aom.segment(a * d, d).noalias() = Aa * om.segment(a * d, d);
-          Aze.segment(a * d, d).noalias() = Aa * ze.segment(a * d, d);
-        }
-        const Eigen::Map<const VectorXd> bw(C.Bw.data(), p), btz(C.Btz.data(), p);
+        // A_i v, block by action
+        auto applyA = [&](const VectorXd& v, VectorXd& Av) {
+          for (int a = 0; a < m; ++a) {
+            const auto Aa = Ablk_.middleCols((static_cast<Eigen::Index>(i) * m + a) * d, d);
+            Av.segment(a * d, d).noalias() = Aa * v.segment(a * d, d);
+          }
+        };
         gu = (c_init / n0) * g0;
         gu.noalias() += (1.0 / n) * (Z.transpose() * bI_.col(i));
-        gu.noalias() -= (1.0 / n) * (Z.transpose() * (Aom - gamma * bw));
-        gu.noalias() -= (1.0 / n) * (Wt.transpose() * (Aze - gamma * btz));
-        gu.noalias() -= (aos / n) * (Z.transpose() * Aze);
+        C.H.setZero();
+        for (const MTerm& mt : mterms) {
+          // s l' dM r with dM/du_i = (1/n)[(du u' + u du') (x) (A_i - gamma B_i)] + policy part
+          const Eigen::Map<const MatrixXd> Lm(mt.l, p, r), Rm(mt.r, p, r);
+          lu.noalias() = Lm * u;
+          ru.noalias() = Rm * u;
+          const Eigen::Map<const MatrixXd> Om(ru.data(), d, m), Zm(lu.data(), d, m);
+          auto Qn = C.Qn.topRows(T);
+          Qn.noalias() = Psn.transpose() * Om;                      // Q_R(S'_t, a), T x m
+          // f_t = phi_t' L u (the weight of transition t), by action block
+          int pos = s0;
+          for (int a = 0; a < m; ++a) {
+            const int Ta = acnt_[static_cast<std::size_t>(i) * m + a];
+            if (Ta > 0) C.f.segment(pos - s0, Ta).noalias() = psiS_.middleCols(pos, Ta).transpose() * Zm.col(a);
+            pos += Ta;
+          }
+          auto vb = C.vb.head(T);
+          vb = PiI.cwiseProduct(Qn).rowwise().sum();               // sum_a pi_a Q_R(S', a)
+          auto FP = C.FP.topRows(T);
+          FP = PiI.array().colwise() * C.f.head(T).array();        // f_t pi_a(S'_t)
+          auto Coef = C.Coef.topRows(T);                           // f pi_a adv_a, a >= 1
+          Coef.array() = FP.rightCols(m1).array() * (Qn.rightCols(m1).colwise() - vb).array();
+          Hs.noalias() = Psn * Coef;                               // sum_t f pi_a adv_a psi(S')
+          C.H -= mt.sign * Hs;
+          C.Btz.noalias() = Psn * FP;                              // B_i' (L u), d x m blocks
+          pos = s0;
+          for (int a = 0; a < m; ++a) {                            // B_i (R u), d x m blocks
+            const int Ta = acnt_[static_cast<std::size_t>(i) * m + a];
+            if (Ta > 0)
+              C.Bw.col(a).noalias() = psiS_.middleCols(pos, Ta) * vb.segment(pos - s0, Ta);
+            else
+              C.Bw.col(a).setZero();
+            pos += Ta;
+          }
+          applyA(ru, Aru);
+          applyA(lu, Alu);
+          const Eigen::Map<const VectorXd> bw(C.Bw.data(), p), btz(C.Btz.data(), p);
+          gu.noalias() += (mt.sign / n) * (Lm.transpose() * (Aru - gamma * bw));
+          gu.noalias() += (mt.sign / n) * (Rm.transpose() * (Alu - gamma * btz));
+        }
+        for (const STerm& st : sterms) {
+          // w a' dSigma b with dSigma/du_i = (1/n)(du u' + u du') (x) A_i
+          const Eigen::Map<const MatrixXd> Am(st.a, p, r), Bm(st.b, p, r);
+          au.noalias() = Am * u;
+          bu.noalias() = Bm * u;
+          applyA(bu, Aru);
+          gu.noalias() += (st.weight / n) * (Am.transpose() * Aru);
+          if (st.a == st.b) {
+            gu.noalias() += (st.weight / n) * (Am.transpose() * Aru);
+          } else {
+            applyA(au, Alu);
+            gu.noalias() += (st.weight / n) * (Bm.transpose() * Alu);
+          }
+        }
         // next-state policy gradient h_{i,a} = (gamma/n) H_a (d), a >= 1
         C.H *= gamma / n;
         for (int a = 1; a < m; ++a) {
@@ -574,15 +696,15 @@ void P4LProblem::grad_pass(Gradient& out) const {
 }
 
 DualSolution solve_dual(const P4LData& data, const Params& par, double gamma, double alpha,
-                        double dual_ridge) {
+                        double dual_ridge, double kappa) {
   P4LProblem prob(data);
-  return prob.evaluate(par, gamma, alpha, dual_ridge, false).dual;
+  return prob.evaluate(par, gamma, alpha, dual_ridge, false, kappa).dual;
 }
 
 Gradient grad(const P4LData& data, const Params& par, double gamma, double alpha,
-              double dual_ridge) {
+              double dual_ridge, double kappa) {
   P4LProblem prob(data);
-  return prob.evaluate(par, gamma, alpha, dual_ridge, true);
+  return prob.evaluate(par, gamma, alpha, dual_ridge, true, kappa);
 }
 
 // ---------------------------------------------------------------------------
@@ -718,7 +840,7 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
     if (runtime().interrupted()) throw Interrupted();
     ++nevals;
     ngrads += want_grad;
-    return prob.evaluate(pp, gamma, alpha, ctl.dual_ridge, want_grad);
+    return prob.evaluate(pp, gamma, alpha, ctl.dual_ridge, want_grad, ctl.kappa);
   };
   auto finish = [&](Gradient& g) {
     ++ngrads;
@@ -754,6 +876,9 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
   bool have_grad = false;
   // Algorithm 1 (Control::stochastic): the minibatch engine and its warm-started
   // iterates, theta (Q weights) and z = lambda beta, p r each.
+  // L-BFGS memory of the Theta-steps (Control::lbfgs_memory pairs): s = step,
+  // y = decrease of the ascent gradient over the step (both at fixed U).
+  std::vector<MatrixXd> hs, hy;
   std::unique_ptr<detail::SaddleSgd> sg;
   if (ctl.stochastic) sg = std::make_unique<detail::SaddleSgd>(data, gamma, alpha, ctl.sgd);
   VectorXd sth, sz;
@@ -781,6 +906,12 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
     if (Wa.size()) Wa = cs * (Wa.rowwise() - ub);
     if (Cen.size()) Cen = cs * (Cen.rowwise() - ub);
     if (Eta.size()) Eta *= cs;
+    // the L-BFGS pairs follow the reparametrisation (s like Theta, y like its gradient)
+    for (MatrixXd& S : hs) {
+      S.col(0) += S.rightCols(q) * ub.transpose();
+      S.rightCols(q) /= cs;
+    }
+    for (MatrixXd& Y : hy) Y.rightCols(q) = cs * Y.rightCols(q) - cs * Y.col(0) * ub;
   };
   if (q > 0) {
     regauge();
@@ -873,29 +1004,83 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
     }
   };
   double tT = ctl.step_theta0, tU = ctl.step_u0;
+  double lastT = ctl.step_theta0, lastU = ctl.step_u0;  // last accepted steps
   double Fprev = std::numeric_limits<double>::quiet_NaN();
-  int calm = 0;
+  int calm = 0, stall_run = 0;
   for (int it = 0; it < ctl.max_iter; ++it) {
     if (runtime().interrupted()) throw Interrupted();
     runtime().progress(it, ctl.max_iter);
     double stepT = 0, stepU = 0;
+    bool stalled = false;  // a line search failed where the gradient promised a real gain
+    // A failed search is a stall unless the first-order gain of the last
+    // accepted step, t g2, is already below the objective tolerance.
+    auto real_gain = [&](double t_ok, double g2, double f0) {
+      return t_ok * g2 > ctl.tol * std::max(1.0, std::abs(f0));
+    };
     if (ctl.stochastic) {
       sgd_step(it, stepT, stepU);
     } else {
     // (1) Theta-step: Armijo ascent on V - ridge ||Theta||^2
     for (int st = 0; st < ctl.theta_steps; ++st) {
-      const MatrixXd dir = cur.dTheta - 2 * ctl.ridge * par.Theta;
-      const double g2 = dir.squaredNorm();
+      const MatrixXd grad0 = cur.dTheta - 2 * ctl.ridge * par.Theta;
+      const double g2 = grad0.squaredNorm();
       if (!(g2 > 0)) break;
+      // L-BFGS direction (two-loop recursion); the plain gradient without memory
+      MatrixXd dir = grad0;
+      const int hm = static_cast<int>(hs.size());
+      if (hm > 0) {
+        std::vector<double> al(hm), rh(hm);
+        for (int k = hm - 1; k >= 0; --k) {
+          rh[k] = 1.0 / hs[k].cwiseProduct(hy[k]).sum();
+          al[k] = rh[k] * hs[k].cwiseProduct(dir).sum();
+          dir -= al[k] * hy[k];
+        }
+        dir *= hs[hm - 1].cwiseProduct(hy[hm - 1]).sum() / hy[hm - 1].squaredNorm();
+        for (int k = 0; k < hm; ++k) {
+          const double be = rh[k] * hy[k].cwiseProduct(dir).sum();
+          dir += (al[k] - be) * hs[k];
+        }
+      }
+      double slope = grad0.cwiseProduct(dir).sum();
+      if (!(slope > 0) || !dir.allFinite()) {  // not an ascent direction: restart the memory
+        hs.clear();
+        hy.clear();
+        dir = grad0;
+        slope = g2;
+      }
+      const bool quasi = !hs.empty();
+      double tq = 1.0;
+      double& tnext = quasi ? tq : tT;
       const double f0 = cur.dual.V - ctl.ridge * par.Theta.squaredNorm();
+      const double t_ok = quasi ? 1.0 : lastT;
+      const MatrixXd Theta0 = par.Theta;
       const double t = armijo(
-          f0, g2, tT,
+          f0, slope, tnext,
           [&](double step) { Params tr = par; tr.Theta += step * dir; return tr; },
           [&](const Params& tr, const Gradient& g) {
             return g.dual.V - ctl.ridge * tr.Theta.squaredNorm();
           });
-      if (t == 0) break;
+      if (t == 0) {
+        hs.clear();
+        hy.clear();
+        if (real_gain(t_ok, slope, f0)) { stalled = true; ++res.stalls_theta; }
+        break;
+      }
       stepT = t;
+      if (!quasi) lastT = t;
+      if (ctl.lbfgs_memory > 0) {
+        MatrixXd sk = par.Theta - Theta0;
+        MatrixXd yk = grad0 - (cur.dTheta - 2 * ctl.ridge * par.Theta);
+        const double sy = sk.cwiseProduct(yk).sum();
+        if (sy > 1e-12 * sk.norm() * yk.norm()) {
+          hs.push_back(std::move(sk));
+          hy.push_back(std::move(yk));
+          if (static_cast<int>(hs.size()) > ctl.lbfgs_memory) {
+            hs.erase(hs.begin());
+            hy.erase(hy.begin());
+          }
+        }
+      }
     }
     // (2) u-step: Armijo ascent on V - (rho/2N)||U~ - (Wa - Eta/rho)||^2, direction N * gradient
     if (q > 0) {
@@ -906,14 +1091,18 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
         const double g2 = N * gU.squaredNorm();
         if (!(g2 > 0)) break;
         const double f0 = cur.dual.V - (rho / (2.0 * N)) * (Uf - Tgt).squaredNorm();
+        const double t_ok = lastU;
         const double t = armijo(
             f0, g2, tU,
             [&](double step) { Params tr = par; tr.U.rightCols(q) += (step * N) * gU; return tr; },
             [&](const Params& tr, const Gradient& g) {
               return g.dual.V - (rho / (2.0 * N)) * (tr.U.rightCols(q) - Tgt).squaredNorm();
             });
-        if (t == 0) break;
-        stepU = t;
+        if (t == 0) {
+          if (real_gain(t_ok, g2, f0)) { stalled = true; ++res.stalls_u; }
+          break;
+        }
+        stepU = lastU = t;
       }
     }
     }  // closed-form steps
@@ -940,20 +1129,32 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
     res.trace.step_theta.push_back(stepT);
     res.trace.step_u.push_back(stepU);
     res.iterations = it + 1;
-    if (std::isfinite(Fprev) && std::abs(F - Fprev) <= ctl.tol * std::max(1.0, std::abs(F)))
+    // Calm: the objective moved by at most tol (relative) and no line search
+    // stalled. A stalled search leaves F unchanged without being at a
+    // stationary point, so it never counts as calm.
+    if (!stalled && std::isfinite(Fprev) &&
+        std::abs(F - Fprev) <= ctl.tol * std::max(1.0, std::abs(F)))
       ++calm;
     else
       calm = 0;
+    stall_run = stalled ? stall_run + 1 : 0;
     Fprev = F;
     if (ctl.stochastic) {  // fixed number of iterations; converged = ADMM residual small
       res.converged = primal <= ctl.tol_primal;
+      res.status = res.converged ? "converged" : "primal";
       continue;
     }
     if (calm >= ctl.conv_window && primal <= ctl.tol_primal) {
       res.converged = true;
+      res.status = "converged";
+      break;
+    }
+    if (stall_run >= ctl.conv_window) {  // no progress possible: stop, not converged
+      res.status = "stalled";
       break;
     }
   }
+  if (!res.converged && res.status.empty()) res.status = "max.iter";
   runtime().progress(res.iterations, ctl.max_iter);
   cur = eval(par, false);  // dual solution in the final parametrisation
 
@@ -980,6 +1181,16 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
   res.lambda = cur.dual.lambda;
   res.penalty = q > 0 ? penalty_of(par.U.rightCols(q)) : 0.0;
   res.objective = res.V - ctl.ridge * par.Theta.squaredNorm() - res.penalty;
+  res.rcond = cur.dual.rcond;
+  // The last trace row is the returned solution (the same point; the final
+  // evaluation only follows the last re-gauging, under which V is invariant).
+  if (!res.trace.V.empty() && !ctl.stochastic) {
+    res.trace.V.back() = res.V;
+    res.trace.point_value.back() = res.point_value;
+    res.trace.lambda.back() = res.lambda;
+    res.trace.penalty.back() = res.penalty;
+    res.trace.objective.back() = res.objective;
+  }
   return res;
 }
 

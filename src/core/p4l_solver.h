@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <random>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "runtime.h"
@@ -56,19 +57,41 @@ struct Params {
   Eigen::MatrixXd U;
 };
 
+// Two inner problems (shared/design/solver.md and vignette("p4l"), "How the
+// solver works"):
+//  kappa = 0 (the paper's closed form): Omega = {theta: ||b - M theta||_{Sigma^-1} <= alpha},
+//    w = M^-1 b, z = M^-T c, s = ||z||_Sigma, V = c'w - alpha s. Ill-posed where
+//    M(pi) is near-singular (V unbounded over the policy class).
+//  kappa > 0 (regularised, the default of p4l()): the Bellman residual is
+//    penalised by the spread of Q over the data,
+//      q(theta) = ||b - M theta||^2_{Sigma^-1} + kappa ||C theta||^2_Sigma,
+//    C theta = theta - t1 (t1' Sigma theta)/(t1' Sigma t1) removes the constant
+//    Q-function t1 (intercept of every action, latent coordinate 1), and
+//    Omega = {theta: q(theta) <= min q + alpha^2}. With H = M' Sigma^-1 M + kappa C' Sigma C
+//    (positive definite for every policy):
+//      w = theta0 = H^-1 M' Sigma^-1 b,  y = H^-1 c,  s = sqrt(c' y),
+//      V = c' theta0 - alpha s,  theta* = theta0 - (alpha/s) y,
+//      z = Sigma^-1 M y,  e0 = Sigma^-1 (b - M theta0).
+//    |V| is bounded for every policy, and kappa -> 0 with M invertible gives
+//    back the closed form above (e0 -> 0, z -> M^-T c).
 struct DualSolution {
   double V = 0;            // pessimistic value c'w - alpha s (average over individuals)
-  double point_value = 0;  // c'w (LSTD-Q value, alpha = 0)
-  double s = 0;            // sqrt(z' Sigma z)
+  double point_value = 0;  // c'w (point estimate, alpha = 0)
+  double s = 0;            // sqrt(z' Sigma z) (kappa = 0) or sqrt(c' H^-1 c)
   double lambda = 0;       // Lagrange multiplier of (13); equals s
   double alpha = 0, gamma = 0, eps = 0;  // inputs and the ridge actually added
-  Eigen::VectorXd w;       // p r, M^-1 b
-  Eigen::VectorXd z;       // p r, M^-T c
+  double kappa = 0;        // regularisation of the inner problem (0: the paper's closed form)
+  double iota = 0;         // alpha / s: theta* = w - iota y
+  Eigen::VectorXd w;       // p r, point estimate: M^-1 b (kappa = 0) or theta0
+  Eigen::VectorXd z;       // p r, M^-T c (kappa = 0) or Sigma^-1 M y
   Eigen::VectorXd theta;   // p r, worst-case Q weights theta*
   Eigen::VectorXd beta;    // p r, maximising f weights (zero when alpha = 0)
   Eigen::VectorXd b, c;    // p r
   Eigen::MatrixXd M, Sigma;  // p r x p r, ridged
-  double rcond = 0;        // reciprocal condition estimate of M (LU)
+  Eigen::VectorXd y;       // p r, H^-1 c (kappa > 0) or M^-1 Sigma z (kappa = 0)
+  Eigen::VectorXd e0;      // p r, Sigma^-1 (b - M w) (zero when kappa = 0)
+  Eigen::VectorXd a0, yc;  // p r, C w and C y (kappa > 0)
+  double rcond = 0;        // reciprocal condition estimate of M (LU) or of H (kappa > 0)
   int p = 0, r = 0;        // Q weights are p x r
   // theta* reshaped to W (p x r): Q(s,a;u) = phi(s,a)' W u.
   Eigen::MatrixXd W() const;
@@ -110,7 +133,7 @@ class P4LProblem {
   const std::vector<int>& initial_rows() const { return init_rows_; }  // rows of psi0 used
   // Closed-form dual; with want_grad also the exact gradient of V.
   Gradient evaluate(const Params& par, double gamma, double alpha, double dual_ridge,
-                    bool want_grad) const;
+                    bool want_grad, double kappa = 0.0) const;
   // Fills g.dTheta and g.dU for `g`, the result of the most recent evaluate()
   // call on this object (made with want_grad = false). Bitwise identical to
   // evaluate(..., true). Lets line searches pay for the gradient only for
@@ -119,7 +142,7 @@ class P4LProblem {
 
  private:
   void value_pass(const Params& par, double gamma, double alpha, double dual_ridge,
-                  Gradient& out) const;
+                  double kappa, Gradient& out) const;
   void grad_pass(Gradient& out) const;
   const P4LData* data_;
   int N_, n_, d_, m_, p_, n0_;
@@ -138,6 +161,7 @@ class P4LProblem {
   std::vector<int> acnt_;          // N*m: number of transitions of i with action a
   std::vector<int> chunk_;         // chunk boundaries over individuals (depend on the data only)
   int maxT_ = 0;                   // max_i T_i
+  bool intercept_ = false;         // psi column 0 is the constant 1 (then t1 is the constant Q)
   // Reusable workspace: per-chunk partial sums and scratch, the policy at next
   // states, the U-only cache. evaluate() is therefore not re-entrant: one
   // evaluation at a time per object.
@@ -169,16 +193,16 @@ class P4LProblem {
     double trsum = 0;
     std::vector<Eigen::MatrixXd> P0, Q0;  // psi0 Theta_a, psi0 Wt_a (n0 x r)
     Params last;                   // parameters of the most recent evaluate()
-    double gamma = 0, dual_ridge = 0;
+    double gamma = 0, dual_ridge = 0, kappa = 0;
     bool have_last = false;
   };
   mutable Work ws_;
 };
 
 DualSolution solve_dual(const P4LData& data, const Params& par, double gamma, double alpha,
-                        double dual_ridge = 1e-6);
+                        double dual_ridge = 1e-6, double kappa = 0.0);
 Gradient grad(const P4LData& data, const Params& par, double gamma, double alpha,
-              double dual_ridge = 1e-6);
+              double dual_ridge = 1e-6, double kappa = 0.0);
 
 // ---------------------------------------------------------------------------
 // K-means (K-means++ seeding, Lloyd iterations, best of `restarts`; optional
@@ -253,11 +277,13 @@ struct Control {
   double rho = 1.0;
   double ridge = 1e-3;        // on Theta
   double dual_ridge = 1e-6;   // relative ridge on M and Sigma (see top of file)
+  double kappa = 0.0;         // regularisation of the inner problem (see DualSolution)
   int kmeans_restarts = 10;
   int kmeans_max_iter = 100;
   std::uint64_t seed = 1;
   double init_scale = 0.1;    // sd of the initial perturbation of the free u coordinates (before re-scaling)
   int theta_steps = 1;
+  int lbfgs_memory = 0;       // L-BFGS pairs for the Theta-steps (0: gradient ascent)
   int u_steps = 1;
   double step_theta0 = 1.0;   // initial trial steps
   double step_u0 = 1.0;
@@ -291,6 +317,9 @@ struct FitResult {
   Eigen::VectorXd z;          // p r dual weights
   double objective = 0, V = 0, point_value = 0, lambda = 0, penalty = 0;
   bool converged = false;
+  std::string status;         // "converged", "max.iter", "stalled" (line searches failed), "primal"
+  int stalls_theta = 0, stalls_u = 0;  // line searches that failed with a real predicted gain
+  double rcond = 0;           // reciprocal condition estimate of the final inner system
   int iterations = 0;
   int evaluations = 0;        // dual evaluations, line-search trials included
   int gradients = 0;          // gradient passes (only accepted points need one)

@@ -30,3 +30,70 @@ expect_near <- function(object, expected, tol) {
                  paste(format(expected, digits = 4), collapse = ", "), diff, tol))
   invisible(act$val)
 }
+
+# Small P4L problems and the closed-form dual evaluated directly (test-p4l*.R).
+p4l_small <- function(N.per = 2, T = 12, centers = 3, seed = 1, terminal.frac = 0, m = 2) {
+  sim <- sim_linear2d(num.per.group = N.per, T = T, seed = seed)
+  d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+  if (terminal.frac > 0) {  # mark a few transitions absorbing (exercises the terminal path)
+    set.seed(seed)
+    d$terminal[sample(length(d$R), ceiling(terminal.frac * length(d$R)))] <- TRUE
+  }
+  b <- rbf_basis(d, centers, seed = 1)
+  psi <- predict(b, d$S)
+  psin <- predict(b, d$S_next)
+  psi0 <- predict(b, d$S0)
+  inp <- p4l:::p4l_inputs(d, psi, psin, psi0)
+  if (m > 2) {  # relabel the actions at random: exercises the general softmax paths
+    set.seed(seed + 100)
+    inp$action <- sample.int(m, length(inp$action), replace = TRUE) - 1L
+    inp$num_actions <- as.integer(m)
+  }
+  list(sim = sim, d = d, b = b, inp = inp)
+}
+
+dual_at <- function(inp, Theta, U, gamma = 0.8, alpha = 0.1, ridge = 1e-6, grad = FALSE,
+                    kappa = 0) {
+  p4l:::p4l_dual_cpp(inp$psi, inp$psi_next, inp$action, inp$reward, inp$terminal, inp$start,
+                     inp$psi0, inp$num_actions, Theta, U, gamma, alpha, ridge, grad, 1L, kappa)
+}
+
+random_params <- function(N, d, m, r, seed) {
+  set.seed(seed)
+  list(Theta = matrix(rnorm((m - 1) * d * r, sd = 0.7), (m - 1) * d, r),
+       U = cbind(1.5 + rnorm(N), matrix(rnorm(N * (r - 1)), N)))
+}
+
+# Sufficient statistics computed in R from the definitions (shared/design/solver.md).
+r_statistics <- function(inp, Theta, U, gamma) {
+  d <- ncol(inp$psi); m <- inp$num_actions; r <- ncol(U); N <- nrow(U)
+  n <- nrow(inp$psi); p <- m * d
+  probs <- function(psi, u) {
+    L <- cbind(0, sapply(seq_len(m - 1), function(a) psi %*% Theta[(a - 1) * d + 1:d, ] %*% u))
+    E <- exp(L - apply(L, 1, max)); E / rowSums(E)
+  }
+  phibar <- function(psi, u) {  # sum_a pi(a|s) phi(s, a), one row per state
+    P <- probs(psi, u); out <- matrix(0, nrow(psi), p)
+    for (a in seq_len(m)) out[, (a - 1) * d + 1:d] <- psi * P[, a]
+    out
+  }
+  Sigma <- M <- matrix(0, p * r, p * r); b <- cc <- numeric(p * r)
+  for (i in seq_len(N)) {
+    rows <- (inp$start[i] + 1):inp$start[i + 1]
+    u <- U[i, ]
+    Phi <- matrix(0, length(rows), p)
+    for (k in seq_along(rows)) {
+      a <- inp$action[rows[k]] + 1
+      Phi[k, (a - 1) * d + 1:d] <- inp$psi[rows[k], ]
+    }
+    Pb <- phibar(inp$psi_next[rows, , drop = FALSE], u) * (1 - inp$terminal[rows])
+    X <- t(apply(Phi, 1, function(f) kronecker(u, f)))
+    Xb <- t(apply(Pb, 1, function(f) kronecker(u, f)))
+    Sigma <- Sigma + crossprod(X) / n
+    M <- M + crossprod(X, X - gamma * Xb) / n
+    b <- b + colSums(X * inp$reward[rows]) / n
+    cc <- cc + (1 - gamma) / N * kronecker(u, colMeans(phibar(inp$psi0, u)))
+  }
+  list(Sigma = Sigma, M = M, b = as.numeric(b), c = as.numeric(cc))
+}
+

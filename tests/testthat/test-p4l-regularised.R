@@ -1,0 +1,113 @@
+# The regularised inner problem (kappa > 0): value against the definition in
+# R (ellipsoid of the penalised Bellman residual), its KKT conditions, the
+# kappa -> 0 limit, exact gradients by finite differences, and boundedness
+# where the paper's closed form blows up.
+
+reg_case <- function(m = 2, terminal.frac = 0.1, seed = 1, r = 2) {
+  s <- p4l_small(N.per = 1, T = 15 * m, centers = 2, terminal.frac = terminal.frac, m = m,
+                 seed = seed)
+  N <- length(s$d$ids); d <- ncol(s$inp$psi)
+  c(s, list(par = random_params(N, d, m, r, seed = 4), N = N, nf = d, m = m, r = r))
+}
+
+# The regularised problem from its definition, in R: q(theta) =
+# ||b - M theta||^2_{Sigma^-1} + kappa ||theta - t1 (t1'S theta)/(t1'S t1)||^2_Sigma,
+# minimised in closed form (normal equations) and on its alpha-ellipsoid.
+r_regularised <- function(st, eps, kappa, alpha, d, m, r) {
+  q <- length(st$b)
+  S <- st$Sigma + diag(eps, q); M <- st$M + diag(eps, q)
+  t1 <- numeric(q); t1[(seq_len(m) - 1) * d + 1] <- 1
+  P <- S - (S %*% t1) %*% t(S %*% t1) / drop(t(t1) %*% S %*% t1)
+  Si <- solve(S)
+  H <- t(M) %*% Si %*% M + kappa * P
+  th0 <- solve(H, t(M) %*% Si %*% st$b)
+  qf <- function(th) { e <- st$b - M %*% th; drop(t(e) %*% Si %*% e + kappa * t(th) %*% P %*% th) }
+  list(H = H, th0 = drop(th0), q = qf, S = S, M = M, P = P)
+}
+
+test_that("the regularised value solves its ellipsoid problem (KKT) and matches R", {
+  for (m in 2:3) {
+    s <- reg_case(m = m)
+    alpha <- 0.05; kappa <- 0.02
+    du <- dual_at(s$inp, s$par$Theta, s$par$U, alpha = alpha, kappa = kappa)
+    st <- r_statistics(s$inp, s$par$Theta, s$par$U, 0.8)
+    ref <- r_regularised(st, du$eps, kappa, alpha, s$nf, m, s$r)
+    # point estimate: the minimiser of q (normal equations)
+    expect_equal(du$w, ref$th0, tolerance = 1e-8)
+    expect_equal(du$point.value, sum(st$c * ref$th0), tolerance = 1e-8)
+    # worst case: on the boundary q = min q + alpha^2, with c parallel to grad q
+    expect_equal(ref$q(du$theta) - ref$q(ref$th0), alpha^2, tolerance = 1e-6)
+    gq <- 2 * ref$H %*% (du$theta - ref$th0)
+    lam <- -sum(st$c * gq) / sum(gq * gq)
+    expect_lt(max(abs(st$c + lam * gq)), 1e-8 * max(abs(st$c)))
+    expect_gt(lam, 0)
+    # and no point of the ellipsoid has a smaller value (random boundary points)
+    set.seed(m)
+    L <- chol(ref$H)
+    on.boundary <- vapply(1:200, function(k) {
+      v <- rnorm(length(st$b)); v <- v / sqrt(sum(v^2))
+      sum(st$c * (ref$th0 + alpha * backsolve(L, v)))
+    }, numeric(1))
+    expect_gte(min(on.boundary), du$V - 1e-10)
+    expect_equal(du$V, du$point.value - alpha * sqrt(drop(t(st$c) %*% solve(ref$H, st$c))),
+                 tolerance = 1e-8)
+  }
+})
+
+test_that("kappa -> 0 gives back the paper's closed form on a well-posed problem", {
+  s <- reg_case(m = 2)
+  d0 <- dual_at(s$inp, s$par$Theta, s$par$U, alpha = 0.05, kappa = 0)
+  d1 <- dual_at(s$inp, s$par$Theta, s$par$U, alpha = 0.05, kappa = 1e-9)
+  expect_equal(d1$V, d0$V, tolerance = 1e-5)
+  expect_equal(d1$point.value, d0$point.value, tolerance = 1e-5)
+  expect_equal(d1$z, d0$z, tolerance = 1e-4)
+})
+
+test_that("gradients of the regularised value match central finite differences", {
+  for (case in list(list(m = 2, r = 3, term = 0, alpha = 0.2, kappa = 0.01),
+                    list(m = 3, r = 2, term = 0.15, alpha = 0.1, kappa = 0.3),
+                    list(m = 2, r = 2, term = 0.1, alpha = 0, kappa = 0.05))) {
+    s <- p4l_small(N.per = 1, T = 20, centers = 3, terminal.frac = case$term, seed = 2, m = case$m)
+    N <- length(s$d$ids); d <- ncol(s$inp$psi)
+    par <- random_params(N, d, case$m, case$r, seed = 7)
+    V <- function(Th, U) dual_at(s$inp, Th, U, alpha = case$alpha, kappa = case$kappa)$V
+    g <- dual_at(s$inp, par$Theta, par$U, alpha = case$alpha, kappa = case$kappa, grad = TRUE)
+    h <- 1e-5
+    fdT <- par$Theta
+    for (k in seq_along(fdT)) {
+      a <- b <- par$Theta; a[k] <- a[k] + h; b[k] <- b[k] - h
+      fdT[k] <- (V(a, par$U) - V(b, par$U)) / (2 * h)
+    }
+    fdU <- par$U
+    for (k in seq_along(fdU)) {
+      a <- b <- par$U; a[k] <- a[k] + h; b[k] <- b[k] - h
+      fdU[k] <- (V(par$Theta, a) - V(par$Theta, b)) / (2 * h)
+    }
+    expect_lt(max(abs(fdT - g$dTheta)) / max(abs(g$dTheta)), 1e-5)
+    expect_lt(max(abs(fdU - g$dU)) / max(abs(g$dU)), 1e-5)
+  }
+})
+
+test_that("the regularised value stays in the attainable range over random policies", {
+  # CartPole data (reward 1 per step until failure: every value lies in
+  # [0, 1] on the normalised scale). At random policies far from the
+  # behaviour policy M(pi) is ill-conditioned and the paper's closed form
+  # leaves the range; the regularised one does not.
+  sim <- sim_cartpole(cartpole_settings("C"), num.traj = 10, seed = 5)
+  d <- p4l_data(sim$data, "id", "time", "action", "reward",
+                c("x", "x_dot", "theta", "theta_dot"), terminal = "terminal")
+  b <- rbf_basis(d, 8, seed = 1)
+  inp <- p4l:::p4l_inputs(d, predict(b, d$S), predict(b, d$S_next), predict(b, d$S0))
+  N <- length(d$ids); nf <- ncol(inp$psi)
+  set.seed(1)
+  U <- cbind(1, rnorm(N))
+  vals <- t(vapply(1:60, function(k) {
+    Th <- matrix(rnorm(nf * 2, sd = 10), nf, 2)
+    a <- dual_at(inp, Th, U, gamma = 0.95, alpha = 0.05, kappa = 0)
+    r <- dual_at(inp, Th, U, gamma = 0.95, alpha = 0.05, kappa = 0.01)
+    c(a$V, a$point.value, r$V, r$point.value)
+  }, numeric(4)))
+  expect_gt(max(abs(vals[, 1:2])), 1.5)          # the closed form leaves [0, 1]
+  expect_true(all(vals[, 3:4] > 0 & vals[, 3:4] < 1))
+  expect_true(all(vals[, 3] <= vals[, 4]))        # pessimistic <= point
+})
