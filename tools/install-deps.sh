@@ -34,7 +34,8 @@ fi
 miss=$(missing)
 if [ -n "$miss" ]; then
   echo "install-deps: installing from CRAN: $miss"
-  Rscript --vanilla -e "options(repos = c(CRAN = 'https://cloud.r-project.org')); install.packages(strsplit('$miss', ' ')[[1]], Ncpus = 2)"
+  # The repositories are the machine's own (getOption('repos')); none is written here.
+  Rscript --vanilla -e "r <- getOption('repos'); if (!length(r) || any(r == '@CRAN@')) stop('install-deps: set a CRAN mirror in options(repos) (e.g. in Rprofile.site)'); install.packages(strsplit('$miss', ' ')[[1]], Ncpus = 2)"
 fi
 miss=$(missing)
 if [ -n "$miss" ]; then
