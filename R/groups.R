@@ -78,8 +78,13 @@
 #'   number of subgroups), `cluster` (integer subgroup of each individual,
 #'   named by id), `criterion` (data frame of `K` and the average
 #'   `silhouette` for \eqn{K = 2, \dots,} `max.K`), `clusters` (matrix of the
-#'   partitions for every \eqn{K}, one column per K), `distance` (the N x N
-#'   matrix \eqn{D}), `tree` (the [stats::hclust()] tree), `bandwidth` (the
+#'   partitions for every \eqn{K}, one column per K), `distance` (the
+#'   matrix \eqn{D}), `tree` (the [stats::hclust()] tree), `assigned` (ids of
+#'   the individuals with fewer than two transitions with a next state: they
+#'   are left out of \eqn{D}, the tree and `clusters`, and join the subgroup
+#'   whose members' densities fit their transitions best, or the largest
+#'   subgroup when they have no such transition; a message says how many),
+#'   `bandwidth` (the
 #'   state and response bandwidths on the standardized scales) and
 #'   `settings`. It has `print` and `plot` methods.
 #' @seealso [plot.p4l_groups()]
@@ -120,49 +125,83 @@ select_groups <- function(data, max.K = 6, bandwidth = 0.5, shrinkage = 1, windo
   Y <- cbind(data$S_next[keep, , drop = FALSE] - X, reward = data$R[keep])
   owner <- data$individual[keep]
   action <- data$A[keep]
-  counts <- tabulate(owner, nbins = N)
-  if (any(counts < 2L)) {
-    who <- data$ids[which(counts < 2L)[1]]
-    stop_arg("Individual ", format(who), " has fewer than two transitions with a next ",
-             "state; select_groups() needs at least two per individual.")
+  counts.all <- tabulate(owner, nbins = N)
+  # Individuals with fewer than two transitions with a next state (e.g. an
+  # episode that ended after one decision) have no density of their own worth
+  # comparing: they are clustered without them and assigned afterwards.
+  main <- which(counts.all >= 2L)
+  few <- which(counts.all < 2L)
+  if (length(main) < 3L) {
+    stop_arg("Only ", length(main), " individual(s) have at least two transitions with a next ",
+             "state; choosing subgroups needs at least 3 such individuals.")
   }
+  with.any <- which(counts.all >= 1L)  # owners of the density estimates
   X <- standardize_columns(X)
   Y <- standardize_columns(Y)
   if (ncol(Y) == 0L) stop_arg("The next states and rewards do not vary: nothing to compare.")
-  m <- stats::median(counts)
+  # Individuals re-indexed 1..G over those with at least one transition.
+  G <- length(with.any)
+  gidx <- match(owner, with.any)
+  counts <- counts.all[with.any]
+  m <- stats::median(counts.all[main])
   d <- ncol(X) + ncol(Y)
   h <- bandwidth * m^(-1 / (d + 4))
   # Evaluation points: up to max.points transitions per individual, evenly spaced.
-  start <- cumsum(c(0L, counts))[seq_len(N)]
-  ord <- order(owner)  # transitions are stored by individual, but do not rely on it
-  eval <- lapply(seq_len(N), function(i) {
+  start <- cumsum(c(0L, counts))[seq_len(G)]
+  ord <- order(gidx)  # transitions are stored by individual, but do not rely on it
+  eval <- lapply(seq_len(G), function(i) {
     idx <- ord[start[i] + seq_len(counts[i])]
     if (counts[i] > max.points) idx <- idx[unique(round(seq(1, counts[i], length.out = max.points)))]
     as.integer(idx - 1L)
   })
-  L <- kde_cross_loglik_cpp(X, Y, action - 1L, owner - 1L, N, eval, h[1], h[2], shrinkage,
-                            window, num.threads)
+  Lall <- kde_cross_loglik_cpp(X, Y, action - 1L, gidx - 1L, G, eval, h[1], h[2], shrinkage,
+                               window, num.threads)
+  gm <- match(main, with.any)
+  L <- Lall[gm, gm, drop = FALSE]
+  Nm <- length(main)
+  if (max.K > Nm - 1L) max.K <- Nm - 1L
   M <- diag(L) - L  # M[i, j] = L_ii - L_ij
   D <- pmax((M + t(M)) / 2, 0)
   diag(D) <- 0
-  dimnames(D) <- list(as.character(data$ids), as.character(data$ids))
+  main.ids <- as.character(data$ids[main])
+  dimnames(D) <- list(main.ids, main.ids)
 
   tree <- stats::hclust(stats::as.dist(D), method = linkage)
   Ks <- seq.int(2L, max.K)
-  clusters <- vapply(Ks, function(k) stats::cutree(tree, k = k), integer(N))
-  clusters <- matrix(clusters, nrow = N, dimnames = list(as.character(data$ids), Ks))
+  clusters <- vapply(Ks, function(k) stats::cutree(tree, k = k), integer(Nm))
+  clusters <- matrix(clusters, nrow = Nm, dimnames = list(main.ids, Ks))
   sil <- vapply(seq_along(Ks), function(j) mean(silhouette_widths(D, clusters[, j])), numeric(1))
   best <- which.max(sil)
   if (sil[best] < min.silhouette) {
     K <- 1L
-    cluster <- stats::setNames(rep(1L, N), as.character(data$ids))
+    cl.main <- rep(1L, Nm)
   } else {
     K <- Ks[best]
-    cluster <- relabel_by_appearance(clusters[, best])
+    cl.main <- relabel_by_appearance(clusters[, best])
+  }
+  cluster <- integer(N)
+  cluster[main] <- cl.main
+  if (length(few)) {
+    # Each remaining individual joins the subgroup whose members' densities
+    # explain its transitions best (mean log-likelihood); one without any
+    # transition with a next state joins the largest subgroup.
+    sizes <- tabulate(cl.main, nbins = K)
+    for (i in few) {
+      gi <- match(i, with.any)
+      if (is.na(gi) || K == 1L) {
+        cluster[i] <- which.max(sizes)
+      } else {
+        score <- vapply(seq_len(K), function(k) mean(Lall[gi, gm[cl.main == k]]), numeric(1))
+        cluster[i] <- which.max(score)
+      }
+    }
+    message("select_groups(): ", length(few), " individual(s) with fewer than two transitions ",
+            "with a next state were assigned to subgroups after the clustering.")
   }
   names(cluster) <- as.character(data$ids)
   out <- list(K = K, cluster = cluster, criterion = data.frame(K = Ks, silhouette = sil),
               clusters = clusters, distance = D, tree = tree,
+              assigned = as.character(data$ids[few]),
               bandwidth = c(x = h[1], y = h[2]),
               settings = list(max.K = max.K, bandwidth = bandwidth, shrinkage = shrinkage,
                               max.points = max.points, linkage = linkage,
@@ -247,7 +286,8 @@ plot.p4l_groups <- function(x, which = c("criterion", "map"), ...) {
     xy <- stats::cmdscale(stats::as.dist(x$distance), k = 2)
     if (ncol(xy) < 2L) xy <- cbind(xy, 0)
     pal <- grDevices::hcl.colors(max(3L, x$K), "Dark 3")
-    graphics::plot(xy[, 1], xy[, 2], col = pal[x$cluster], pch = 19, xlab = "coordinate 1",
+    graphics::plot(xy[, 1], xy[, 2], col = pal[x$cluster[rownames(x$distance)]], pch = 19,
+                   xlab = "coordinate 1",
                    ylab = "coordinate 2", asp = 1, ...)
     graphics::title(main = paste0("Individuals by transition density (K = ", x$K, ")"))
   }

@@ -132,3 +132,28 @@ test_that("print and plot methods work", {
   expect_identical(plot(sel), sel)
   expect_identical(plot(sel, which = "map"), sel)
 })
+
+test_that("individuals with a single transition are assigned after the clustering", {
+  sim <- sim_linear2d(num.per.group = 6, T = 50, seed = 3)
+  base <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+  ref <- select_groups(base, max.K = 4)
+  # two new individuals, each a copy of the first step of an existing one
+  extra <- do.call(rbind, lapply(c(1, 13), function(i) {
+    rows <- sim$data[sim$data$id == i, ][1:2, ]
+    rows$id <- 100 + i
+    rows$action[2] <- NA; rows$reward[2] <- NA
+    rows
+  }))
+  d <- p4l_data(rbind(sim$data, extra), "id", "time", "action", "reward", c("s1", "s2"))
+  expect_message(sel <- select_groups(d, max.K = 4), "2 individual\\(s\\) with fewer than two")
+  expect_identical(sel$K, ref$K)
+  expect_identical(sort(sel$assigned), c("101", "113"))
+  expect_identical(rownames(sel$distance), as.character(base$ids))
+  # the extra transitions enter the pooled density and the scales only a little
+  expect_equal(sel$distance, ref$distance, tolerance = 0.05)
+  expect_true(all(sel$cluster %in% seq_len(sel$K)))
+  expect_identical(unname(sel$cluster[as.character(base$ids)]), unname(ref$cluster))
+  fit <- suppressWarnings(suppressMessages(p4l(d, K = "auto", seed = 1,
+                                               control = p4l_control(max.iter = 5))))
+  expect_identical(fit$K, ref$K)
+})
