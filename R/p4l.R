@@ -303,7 +303,11 @@ p4l_control <- function(max.iter = 200, tol = 1e-4, tol.primal = 1e-3, conv.wind
 #'     `"softmax"` and `"greedy"`, scale `"normalised"`, i.e. per step,
 #'     \eqn{(1-\gamma)} times the discounted return, and `"discounted"`, the
 #'     scale of [evaluate_policy()]; columns `pessimistic` and `point`), the
-#'     per-step range any policy can attain, the regularisation used and the
+#'     per-step range any policy can attain (an estimate that leaves it by
+#'     less than its uncertainty radius, point minus pessimistic value, is
+#'     reported at the end of the range and flagged in column `clipped`; the
+#'     raw estimates are in `pessimistic.raw` and `point.raw`), the
+#'     regularisation used and the
 #'     reciprocal condition number of the final inner system.}
 #'   \item{`solver`, `sgd.step.scale`}{the solver used and, for `"sgd"`, the
 #'     largest step divisor of its minibatch steps (see Details).}
@@ -605,9 +609,26 @@ p4l_value_table <- function(data, feat, psi0, Theta, U, gamma, alpha, kappa, dua
     c(v$V, v$point.value)
   }
   vals <- rbind(softmax = one(Theta), greedy = one(Theta * 1e6))
+  # Projection onto the attainable range: an estimate that leaves the range by
+  # less than its own uncertainty radius alpha s (= point - pessimistic) is
+  # reported at the nearest end of the range (the projection never moves an
+  # estimate away from the true value, which lies in the range), and flagged;
+  # a larger excess is left as it is and p4l() warns (p4l_out_of_range()).
+  rg <- p4l_value_range(data)
+  radius <- pmax(vals[, 2] - vals[, 1], 0)
+  project <- function(v) {
+    excess <- pmax(v - rg[2], rg[1] - v, 0)
+    ok <- is.finite(v) & excess > 0 & excess <= radius
+    list(value = ifelse(ok, pmin(pmax(v, rg[1]), rg[2]), v), clipped = ok)
+  }
+  pe <- project(vals[, 1])
+  po <- project(vals[, 2])
   data.frame(policy = c("softmax", "greedy"), scale = rep(c("normalised", "discounted"), each = 2),
-             pessimistic = c(vals[, 1], vals[, 1] / (1 - gamma)),
-             point = c(vals[, 2], vals[, 2] / (1 - gamma)), stringsAsFactors = FALSE)
+             pessimistic = c(pe$value, pe$value / (1 - gamma)),
+             point = c(po$value, po$value / (1 - gamma)),
+             clipped = rep(pe$clipped | po$clipped, 2),
+             pessimistic.raw = c(vals[, 1], vals[, 1] / (1 - gamma)),
+             point.raw = c(vals[, 2], vals[, 2] / (1 - gamma)), stringsAsFactors = FALSE)
 }
 
 # Warning text for values outside the attainable range (character(0) if none).

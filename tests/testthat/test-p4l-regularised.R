@@ -111,3 +111,45 @@ test_that("the regularised value stays in the attainable range over random polic
   expect_true(all(vals[, 3:4] > 0 & vals[, 3:4] < 1))
   expect_true(all(vals[, 3] <= vals[, 4]))        # pessimistic <= point
 })
+
+test_that("fits report values inside the attainable range, also with alpha = 0 and gamma = 0.99", {
+  sim <- sim_cartpole(cartpole_settings("C"), num.traj = 15, seed = 3)
+  d <- p4l_data(sim$data, "id", "time", "action", "reward",
+                c("x", "x_dot", "theta", "theta_dot"), terminal = "terminal")
+  for (case in list(list(gamma = 0.95, alpha = NULL), list(gamma = 0.99, alpha = 0),
+                    list(gamma = 0.9, alpha = 0))) {
+    fit <- suppressWarnings(p4l(d, K = 2, gamma = case$gamma, alpha = case$alpha, seed = 1,
+                                control = p4l_control(max.iter = 60)))
+    v <- fit$values
+    expect_identical(fit$value.range, c(0, 1))  # reward 1 per step, absorbing failure
+    expect_true(all(is.finite(c(v$pessimistic, v$point))))
+    nv <- v[v$scale == "normalised", ]
+    expect_true(all(nv$pessimistic >= 0 & nv$pessimistic <= 1 & nv$point >= 0 & nv$point <= 1))
+    expect_true(all(nv$pessimistic <= nv$point + 1e-12))
+    # the two scales differ by the factor 1 - gamma
+    expect_equal(v$point[v$scale == "discounted"] * (1 - case$gamma), nv$point)
+    # the returned value is the last trace row and the softmax entry of the table
+    expect_identical(fit$value, utils::tail(fit$trace$value, 1))
+    expect_equal(fit$value, nv$pessimistic.raw[nv$policy == "softmax"], tolerance = 1e-8)
+  }
+})
+
+test_that("a stalled fit says so instead of claiming convergence", {
+  # kappa = 0 on CartPole data: the paper's closed form runs off and the line
+  # search stalls (version 0.1.0 reported converged = TRUE here).
+  sim <- sim_cartpole(cartpole_settings("C"), num.traj = 15, seed = 3)
+  d <- p4l_data(sim$data, "id", "time", "action", "reward",
+                c("x", "x_dot", "theta", "theta_dot"), terminal = "terminal")
+  w <- character(0)
+  fit <- withCallingHandlers(
+    p4l(d, K = 2, gamma = 0.95, seed = 1, control = p4l_control(kappa = 0, max.iter = 100)),
+    warning = function(x) { w <<- c(w, conditionMessage(x)); invokeRestart("muffleWarning") })
+  expect_false(fit$converged)
+  expect_identical(fit$status, "stalled")
+  expect_gt(fit$stalls, 0)
+  expect_lt(fit$iterations, 100)
+  expect_true(any(grepl("line search stalled", w)))
+  expect_true(any(grepl("outside the range", w)))  # and its value is not attainable
+  expect_output(print(fit), "NOT converged \\(line search stalled\\)")
+  expect_gt(abs(fit$value), 1e3)
+})
