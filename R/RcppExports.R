@@ -41,6 +41,38 @@ kde_cross_loglik_cpp <- function(X, Y, action, owner, num_individuals, eval, hx,
     .Call(`_p4l_kde_cross_loglik_cpp`, X, Y, action, owner, num_individuals, eval, hx, hy, lambda, window, num_threads)
 }
 
+icu_grid_cpp <- function() {
+    .Call(`_p4l_icu_grid_cpp`)
+}
+
+icu_initial_cpp <- function() {
+    .Call(`_p4l_icu_initial_cpp`)
+}
+
+icu_model_cpp <- function(atypical) {
+    .Call(`_p4l_icu_model_cpp`, atypical)
+}
+
+icu_solve_cpp <- function(atypical, gamma, tol, max_iter) {
+    .Call(`_p4l_icu_solve_cpp`, atypical, gamma, tol, max_iter)
+}
+
+icu_evaluate_cpp <- function(probs, atypical, gamma, num_threads) {
+    .Call(`_p4l_icu_evaluate_cpp`, probs, atypical, gamma, num_threads)
+}
+
+icu_evaluate_reward_cpp <- function(prob, reward, atypical, gamma) {
+    .Call(`_p4l_icu_evaluate_reward_cpp`, prob, reward, atypical, gamma)
+}
+
+icu_subgroups_cpp <- function(n, share, seed) {
+    .Call(`_p4l_icu_subgroups_cpp`, n, share, seed)
+}
+
+sim_icu_cpp <- function(atypical, behaviour, noise, max_decisions, seed, num_threads) {
+    .Call(`_p4l_sim_icu_cpp`, atypical, behaviour, noise, max_decisions, seed, num_threads)
+}
+
 p4l_dual_cpp <- function(psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, dual_ridge, want_grad, num_threads, kappa = 0.0) {
     .Call(`_p4l_p4l_dual_cpp`, psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, dual_ridge, want_grad, num_threads, kappa)
 }

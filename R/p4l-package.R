@@ -3,7 +3,9 @@
 #' Learns individualized treatment policies from offline, heterogeneous
 #' longitudinal data. Start with [p4l_data()] to validate a long data frame,
 #' [rbf_basis()] for the shared state features, and the simulators
-#' [sim_linear2d()] and [env_linear2d()] for the paper's 2-D study.
+#' [sim_linear2d()] and [env_linear2d()] for the paper's 2-D study, and
+#' [sim_icu()] for an episodic clinical course whose optimum is known exactly
+#' ([icu_optimum()], [icu_policy_value()]).
 #'
 #' @section Threads:
 #' Functions with a `num.threads` argument run their C++ core with

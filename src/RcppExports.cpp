@@ -205,6 +205,100 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// icu_grid_cpp
+Eigen::MatrixXd icu_grid_cpp();
+RcppExport SEXP _p4l_icu_grid_cpp() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(icu_grid_cpp());
+    return rcpp_result_gen;
+END_RCPP
+}
+// icu_initial_cpp
+Eigen::VectorXd icu_initial_cpp();
+RcppExport SEXP _p4l_icu_initial_cpp() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(icu_initial_cpp());
+    return rcpp_result_gen;
+END_RCPP
+}
+// icu_model_cpp
+Rcpp::List icu_model_cpp(bool atypical);
+RcppExport SEXP _p4l_icu_model_cpp(SEXP atypicalSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< bool >::type atypical(atypicalSEXP);
+    rcpp_result_gen = Rcpp::wrap(icu_model_cpp(atypical));
+    return rcpp_result_gen;
+END_RCPP
+}
+// icu_solve_cpp
+Rcpp::List icu_solve_cpp(bool atypical, double gamma, double tol, int max_iter);
+RcppExport SEXP _p4l_icu_solve_cpp(SEXP atypicalSEXP, SEXP gammaSEXP, SEXP tolSEXP, SEXP max_iterSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< bool >::type atypical(atypicalSEXP);
+    Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
+    Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
+    Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
+    rcpp_result_gen = Rcpp::wrap(icu_solve_cpp(atypical, gamma, tol, max_iter));
+    return rcpp_result_gen;
+END_RCPP
+}
+// icu_evaluate_cpp
+Eigen::MatrixXd icu_evaluate_cpp(Rcpp::List probs, std::vector<int> atypical, double gamma, int num_threads);
+RcppExport SEXP _p4l_icu_evaluate_cpp(SEXP probsSEXP, SEXP atypicalSEXP, SEXP gammaSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::List >::type probs(probsSEXP);
+    Rcpp::traits::input_parameter< std::vector<int> >::type atypical(atypicalSEXP);
+    Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(icu_evaluate_cpp(probs, atypical, gamma, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// icu_evaluate_reward_cpp
+Eigen::VectorXd icu_evaluate_reward_cpp(const Eigen::MatrixXd& prob, const Eigen::MatrixXd& reward, bool atypical, double gamma);
+RcppExport SEXP _p4l_icu_evaluate_reward_cpp(SEXP probSEXP, SEXP rewardSEXP, SEXP atypicalSEXP, SEXP gammaSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type prob(probSEXP);
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type reward(rewardSEXP);
+    Rcpp::traits::input_parameter< bool >::type atypical(atypicalSEXP);
+    Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
+    rcpp_result_gen = Rcpp::wrap(icu_evaluate_reward_cpp(prob, reward, atypical, gamma));
+    return rcpp_result_gen;
+END_RCPP
+}
+// icu_subgroups_cpp
+std::vector<int> icu_subgroups_cpp(int n, double share, double seed);
+RcppExport SEXP _p4l_icu_subgroups_cpp(SEXP nSEXP, SEXP shareSEXP, SEXP seedSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< int >::type n(nSEXP);
+    Rcpp::traits::input_parameter< double >::type share(shareSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    rcpp_result_gen = Rcpp::wrap(icu_subgroups_cpp(n, share, seed));
+    return rcpp_result_gen;
+END_RCPP
+}
+// sim_icu_cpp
+Eigen::MatrixXd sim_icu_cpp(std::vector<int> atypical, std::vector<int> behaviour, double noise, int max_decisions, double seed, int num_threads);
+RcppExport SEXP _p4l_sim_icu_cpp(SEXP atypicalSEXP, SEXP behaviourSEXP, SEXP noiseSEXP, SEXP max_decisionsSEXP, SEXP seedSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< std::vector<int> >::type atypical(atypicalSEXP);
+    Rcpp::traits::input_parameter< std::vector<int> >::type behaviour(behaviourSEXP);
+    Rcpp::traits::input_parameter< double >::type noise(noiseSEXP);
+    Rcpp::traits::input_parameter< int >::type max_decisions(max_decisionsSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(sim_icu_cpp(atypical, behaviour, noise, max_decisions, seed, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
 // p4l_dual_cpp
 Rcpp::List p4l_dual_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, std::vector<int> start, const Eigen::MatrixXd& psi0, int num_actions, const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U, double gamma, double alpha, double dual_ridge, bool want_grad, int num_threads, double kappa);
 RcppExport SEXP _p4l_p4l_dual_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP startSEXP, SEXP psi0SEXP, SEXP num_actionsSEXP, SEXP ThetaSEXP, SEXP USEXP, SEXP gammaSEXP, SEXP alphaSEXP, SEXP dual_ridgeSEXP, SEXP want_gradSEXP, SEXP num_threadsSEXP, SEXP kappaSEXP) {
@@ -386,6 +480,14 @@ static const R_CallMethodDef CallEntries[] = {
     {"_p4l_rbf_features_cpp", (DL_FUNC) &_p4l_rbf_features_cpp, 6},
     {"_p4l_sim_cartpole_cpp", (DL_FUNC) &_p4l_sim_cartpole_cpp, 6},
     {"_p4l_kde_cross_loglik_cpp", (DL_FUNC) &_p4l_kde_cross_loglik_cpp, 11},
+    {"_p4l_icu_grid_cpp", (DL_FUNC) &_p4l_icu_grid_cpp, 0},
+    {"_p4l_icu_initial_cpp", (DL_FUNC) &_p4l_icu_initial_cpp, 0},
+    {"_p4l_icu_model_cpp", (DL_FUNC) &_p4l_icu_model_cpp, 1},
+    {"_p4l_icu_solve_cpp", (DL_FUNC) &_p4l_icu_solve_cpp, 4},
+    {"_p4l_icu_evaluate_cpp", (DL_FUNC) &_p4l_icu_evaluate_cpp, 4},
+    {"_p4l_icu_evaluate_reward_cpp", (DL_FUNC) &_p4l_icu_evaluate_reward_cpp, 4},
+    {"_p4l_icu_subgroups_cpp", (DL_FUNC) &_p4l_icu_subgroups_cpp, 3},
+    {"_p4l_sim_icu_cpp", (DL_FUNC) &_p4l_sim_icu_cpp, 6},
     {"_p4l_p4l_dual_cpp", (DL_FUNC) &_p4l_p4l_dual_cpp, 16},
     {"_p4l_p4l_fit_cpp", (DL_FUNC) &_p4l_p4l_fit_cpp, 18},
     {"_p4l_group_ridge_cpp", (DL_FUNC) &_p4l_group_ridge_cpp, 7},

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "cartpole.h"
+#include "icu.h"
 #include "rng.h"
 #include "runtime.h"
 
@@ -41,6 +42,11 @@ std::unique_ptr<Env> make_env(const std::string& type, const std::vector<double>
   if (type == "cartpole") {
     if (params.size() != 2) throw std::invalid_argument("cartpole needs length, force");
     return std::unique_ptr<Env>(new CartPoleEnv(params[0], params[1]));
+  }
+  if (type == "icu") {
+    if (params.size() != 1 || !(params[0] == 0.0 || params[0] == 1.0))
+      throw std::invalid_argument("icu needs atypical (0 or 1)");
+    return std::unique_ptr<Env>(new IcuEnv(params[0] == 1.0));
   }
   throw std::invalid_argument("unknown environment type '" + type + "'");
 }
