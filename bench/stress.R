@@ -40,6 +40,7 @@
 #   P4L_STRESS_TIMEOUT     limit per job in seconds (default 1200)
 #   P4L_STRESS_S4_TIMEOUT  limit per S4 data set with 16,000 stays (default 300)
 #   P4L_STRESS_OUT         CSV path (default bench/stress-results.csv)
+#   P4L_STRESS_RUNS        a finished run's CSV: re-make the table only (no fits)
 #   P4L_STRESS_VALUE_SCALE "discounted" if a future fit reports (1 - gamma)^-1
 #                          times the normalised value (see stress_fit_info())
 # Output: the CSV, bench/stress-results.md (the markdown table) and the table
@@ -144,9 +145,22 @@ t.start <- stress_elapsed()
 jobs <- stress_jobs(suites)
 message("stress suite: ", paste(jobs, collapse = " "), "; reps = ", reps, "; p4l ",
         utils::packageVersion("p4l"), " from ", dirname(find.package("p4l")))
-res <- do.call(rbind, lapply(jobs, run_child))
+runs.file <- Sys.getenv("P4L_STRESS_RUNS")
+if (nzchar(runs.file)) {
+  # re-make the table from a finished run's CSV (no fits)
+  res <- utils::read.csv(runs.file, stringsAsFactors = FALSE)
+  for (cn in c("error", grep("^pass\\.", names(res), value = TRUE))) {
+    res[[cn]] <- ifelse(is.na(res[[cn]]), "", as.character(res[[cn]]))
+  }
+  res <- res[res$suite %in% suites, ]
+  t.start <- t.start - sum(res$job.secs[!duplicated(res$job)])
+} else {
+  res <- do.call(rbind, lapply(jobs, run_child))
+}
 rownames(res) <- NULL
-utils::write.csv(res, out.csv, row.names = FALSE)
+if (!nzchar(runs.file) || normalizePath(runs.file) != normalizePath(out.csv, mustWork = FALSE)) {
+  utils::write.csv(res, out.csv, row.names = FALSE)
+}
 
 # ---- markdown table -----------------------------------------------------------
 fnum <- function(x, digits = 4) {
@@ -181,13 +195,16 @@ md <- c(paste0("| ", paste(names(tab), collapse = " | "), " |"),
         apply(tab, 1, function(r) paste0("| ", paste(r, collapse = " | "), " |")))
 crit <- c(C = "pass.converged", R = "pass.range", `>beh` = "pass.behaviour",
           `>=95% FQI` = "pass.fqi", opt = "pass.optimum")
+# conv and range are counted per fit, the others per (fit, subgroup)
+per.fit <- c("pass.converged", "pass.range")
 summ <- do.call(rbind, lapply(split(res, factor(res$suite, unique(res$suite))), function(s) {
+  fit.first <- !duplicated(paste(s$dataset, s$gamma, s$rep))
   cnt <- vapply(crit, function(cn) {
-    v <- s[[cn]]
+    v <- if (cn %in% per.fit) s[[cn]][fit.first] else s[[cn]]
     v <- v[nzchar(v)]
     if (length(v) == 0L) "" else sprintf("%d/%d", sum(v == "PASS"), length(v))
   }, character(1))
-  data.frame(suite = s$suite[1], rows = nrow(s),
+  data.frame(suite = s$suite[1], fits = sum(fit.first), rows = nrow(s),
              `wall s` = sprintf("%.0f", sum(s$job.secs[!duplicated(s$job)])),
              t(cnt), check.names = FALSE)
 }))
@@ -198,10 +215,11 @@ header <- sprintf("p4l %s (%s), R %s, %s; `Rscript bench/stress.R %s %d`; wall t
                   utils::packageVersion("p4l"), dirname(find.package("p4l")), getRversion(),
                   format(Sys.time(), "%Y-%m-%d %H:%M"), paste(suites, collapse = ","), reps,
                   stress_elapsed() - t.start)
-writeLines(c(header, "", md, "", "PASS counts per suite (criteria that apply):", "", md.summ),
+note.summ <- "PASS counts per suite (criteria that apply; C and R per fit, the others per fit and subgroup):"
+writeLines(c(header, "", md, "", note.summ, "", md.summ),
            out.md)
 cat(header, "\n\n", sep = "")
 cat(md, sep = "\n")
-cat("\nPASS counts per suite (criteria that apply):\n\n")
+cat("\n", note.summ, "\n\n", sep = "")
 cat(md.summ, sep = "\n")
 cat("\nWrote ", out.csv, " and ", out.md, "\n", sep = "")
