@@ -1,0 +1,649 @@
+# Stress suite (issue 12, item 7): data generators, evaluators and runners.
+#
+# Plain R, seeded; uses only p4l's public API (p4l(), fqi(), p4l_data(),
+# evaluate_policy(), predict(), sim_*, cartpole_*, linear2d_*, uniform_policy()),
+# so it runs against any version of the estimator. `bench/stress.R` is the
+# command-line driver (child processes, time guards, CSV and markdown table);
+# `stress_quick()` at the end is the small subset for the tests:
+#
+#   library(p4l); source("bench/stress-data.R"); res <- stress_quick()
+#   stopifnot(all(res$error == "" | is.na(res$error)))
+#
+# Suites (one runner each, `stress_run_job()` dispatches):
+#   S1  sim_cartpole() settings A, B, C at gamma 0.9 / 0.95 / 0.99, K = 3
+#   S2  40 x 15 clinical toy, two latent response types, character doses
+#       "low"/"mid"/"high", confounded dosing, K = 2; state CRP only, and CRP
+#       with the baseline covariates (BMI, sex)
+#   S3  sim_icu() (slot, runs when the package exports it), K = 2
+#   S4  ICU-like stays, 300 and 16,000 stays, 9 (3 x 3) and 25 (5 x 5) actions
+#       (fit time, convergence and value range only), K = 2
+#   S5  sim_linear2d(), the paper's rewards and the reversed variant, K = 3
+#
+# Every fit uses P4L defaults: p4l(d, K = k, gamma = g, seed = r) and pooled
+# fqi(d, gamma = g, seed = r), each building its own default basis.
+
+# ---------------------------------------------------------------------------
+# Reading a fit defensively (field names may change with the new estimator)
+# ---------------------------------------------------------------------------
+
+# How the fit's `value` is scaled: "normalised" ((1 - gamma) x discounted value,
+# as documented in ?p4l) or "discounted" (the discounted value itself). A fit
+# may say so in `fit$value.scale`; P4L_STRESS_VALUE_SCALE overrides.
+stress_value_scale <- function(fit) {
+  env <- Sys.getenv("P4L_STRESS_VALUE_SCALE")
+  if (nzchar(env)) return(env)
+  s <- fit$value.scale
+  if (is.character(s) && length(s) == 1L) return(s)
+  "normalised"
+}
+
+# One accessor for the fields the suite reads: converged, pessimistic value,
+# point value and iterations, on the normalised scale (1 - gamma) V.
+stress_fit_info <- function(fit, gamma = NULL) {
+  first <- function(...) {
+    for (x in list(...)) if (!is.null(x) && length(x) >= 1L) return(x)
+    NULL
+  }
+  num <- function(x) if (is.null(x)) NA_real_ else suppressWarnings(as.numeric(x[[1]]))
+  conv <- first(fit$converged, fit$convergence$converged, fit$diagnostics$converged,
+                fit$status$converged)
+  value <- first(fit$value, fit$pessimistic.value, fit$value.pessimistic,
+                 fit$estimate$value, fit$values$pessimistic)
+  point <- first(fit$point.value, fit$value.point, fit$lstd.value, fit$estimate$point.value,
+                 fit$values$point)
+  iters <- first(fit$iterations, fit$convergence$iterations, fit$diagnostics$iterations)
+  if (is.null(gamma)) gamma <- if (is.null(fit$gamma)) NA_real_ else fit$gamma
+  mult <- if (identical(stress_value_scale(fit), "discounted")) 1 - gamma else 1
+  list(converged = if (is.null(conv)) NA else isTRUE(as.logical(conv[[1]])),
+       value = num(value) * mult, point.value = num(point) * mult,
+       iterations = num(iters))
+}
+
+# Attainable range of the normalised value: [min R, max R], widened to 0 for
+# episodic data with absorbing states (after absorption the reward is 0).
+stress_value_range <- function(d) {
+  lo <- min(d$R)
+  hi <- max(d$R)
+  if (any(d$terminal)) {
+    lo <- min(lo, 0)
+    hi <- max(hi, 0)
+  }
+  c(lo, hi)
+}
+
+stress_in_range <- function(v, rng) {
+  tol <- 1e-8 + 1e-6 * max(abs(rng))
+  is.finite(v) & v >= rng[1] - tol & v <= rng[2] + tol
+}
+
+stress_elapsed <- function() proc.time()[["elapsed"]]
+
+# In a child process of bench/stress.R (option p4l.stress.child), a time-guard
+# interrupt ends the process at once (status 124) instead of being recorded as
+# a fit error, so the driver sees the timeout and keeps the last checkpoint.
+stress_on_error <- function(e) {
+  if (isTRUE(getOption("p4l.stress.child")) &&
+      (inherits(e, "interrupt") || grepl("interrupt", conditionMessage(e), ignore.case = TRUE))) {
+    quit(save = "no", status = 124)
+  }
+  if (inherits(e, "interrupt")) e <- simpleError("interrupted")
+  e
+}
+
+# Fits P4L with defaults; an error is returned as the fit (never thrown).
+stress_fit_p4l <- function(d, K, gamma, seed) {
+  t0 <- stress_elapsed()
+  warn <- character(0)
+  fit <- tryCatch(withCallingHandlers(p4l::p4l(d, K = K, gamma = gamma, seed = seed),
+                                      warning = function(w) {
+                                        warn <<- c(warn, conditionMessage(w))
+                                        invokeRestart("muffleWarning")
+                                      }),
+                  error = stress_on_error, interrupt = stress_on_error)
+  list(fit = fit, secs = stress_elapsed() - t0, warnings = warn)
+}
+
+stress_fit_fqi <- function(d, gamma, seed) {
+  t0 <- stress_elapsed()
+  fit <- tryCatch(suppressWarnings(p4l::fqi(d, gamma = gamma, seed = seed)),
+                  error = stress_on_error, interrupt = stress_on_error)
+  list(fit = fit, secs = stress_elapsed() - t0)
+}
+
+stress_is_error <- function(x) inherits(x, "error") || inherits(x, "condition")
+
+# One result row per (suite, data set, gamma, rep, subgroup). `p4l` and `fqi`
+# are the stress_fit_*() results; evals are named numeric vectors by subgroup.
+stress_rows <- function(suite, dataset, gamma, rep, subgroups, d, K, p4l, fqi,
+                        p4l.eval = NULL, behaviour.eval = NULL, fqi.eval = NULL,
+                        optimum = NULL, metric = "value", optimum.tol = NA_real_,
+                        fqi.ratio = NA_real_, error = "") {
+  n <- length(subgroups)
+  pick <- function(x) if (is.null(x)) rep(NA_real_, n) else as.numeric(x[subgroups])
+  rng <- if (is.null(d)) c(NA_real_, NA_real_) else stress_value_range(d)
+  info <- list(converged = NA, value = NA_real_, point.value = NA_real_, iterations = NA_real_)
+  p4l.secs <- NA_real_
+  msg <- error
+  if (!is.null(p4l)) {
+    p4l.secs <- p4l$secs
+    if (stress_is_error(p4l$fit)) {
+      msg <- paste0("p4l error: ", conditionMessage(p4l$fit))
+    } else {
+      info <- stress_fit_info(p4l$fit, gamma)
+    }
+  }
+  fqi.secs <- NA_real_
+  fqi.conv <- NA
+  if (!is.null(fqi)) {
+    fqi.secs <- fqi$secs
+    if (stress_is_error(fqi$fit)) {
+      msg <- paste(c(msg[nzchar(msg)], paste0("fqi error: ", conditionMessage(fqi$fit))),
+                   collapse = "; ")
+    } else {
+      fqi.conv <- stress_fit_info(fqi$fit, gamma)$converged
+    }
+  }
+  value.ok <- stress_in_range(info$value, rng)
+  point.ok <- is.na(info$point.value) | stress_in_range(info$point.value, rng)
+  if (is.na(info$value)) point.ok <- FALSE
+  out <- data.frame(
+    suite = suite, dataset = dataset, gamma = gamma, rep = rep, subgroup = subgroups,
+    n.ids = if (is.null(d)) NA_integer_ else length(d$ids),
+    n.transitions = if (is.null(d)) NA_integer_ else length(d$R),
+    n.actions = if (is.null(d)) NA_integer_ else length(d$action.levels), K = K,
+    converged = info$converged, iterations = info$iterations,
+    p4l.value = info$value, p4l.point.value = info$point.value,
+    range.lo = rng[1], range.hi = rng[2], value.in.range = value.ok & point.ok,
+    metric = metric, p4l.eval = pick(p4l.eval), behaviour.eval = pick(behaviour.eval),
+    fqi.eval = pick(fqi.eval), optimum = pick(optimum), fqi.converged = fqi.conv,
+    p4l.secs = p4l.secs, fqi.secs = fqi.secs, optimum.tol = optimum.tol,
+    fqi.ratio = fqi.ratio, error = msg, stringsAsFactors = FALSE)
+  stress_criteria(out)
+}
+
+# PASS/FAIL columns ("" where a criterion does not apply).
+stress_criteria <- function(x) {
+  pf <- function(ok) ifelse(!is.na(ok) & ok, "PASS", "FAIL")
+  ran <- !grepl("^not run", x$error)
+  x$pass.converged <- ifelse(ran, pf(x$converged), "")
+  x$pass.range <- ifelse(ran, pf(x$value.in.range), "")
+  has.beh <- !is.na(x$behaviour.eval)
+  x$pass.behaviour <- ifelse(has.beh, pf(x$p4l.eval > x$behaviour.eval), "")
+  has.fqi <- !is.na(x$fqi.ratio) & !is.na(x$fqi.eval)
+  x$pass.fqi <- ifelse(has.fqi, pf(x$p4l.eval >= x$fqi.ratio * x$fqi.eval), "")
+  has.opt <- !is.na(x$optimum.tol) & !is.na(x$optimum)
+  x$pass.optimum <- ifelse(has.opt, pf(x$optimum - x$p4l.eval <= x$optimum.tol), "")
+  x
+}
+
+stress_not_run <- function(suite, dataset, gamma, K, message, subgroup = "all") {
+  stress_rows(suite, dataset, gamma, NA_integer_, subgroup, NULL, K, NULL, NULL,
+              error = message)
+}
+
+# ---------------------------------------------------------------------------
+# S1: heterogeneous CartPole
+# ---------------------------------------------------------------------------
+
+stress_run_s1 <- function(reps = 1, settings = c("A", "B", "C"), gammas = c(0.9, 0.95, 0.99),
+                          num.traj = 100, eval.episodes = 10, K = 3, checkpoint = NULL) {
+  sn <- c("x", "x_dot", "theta", "theta_dot")
+  out <- list()
+  for (r in seq_len(reps)) for (s in settings) {
+    seed <- 1000 * match(s, c("A", "B", "C")) + r
+    sim <- p4l::sim_cartpole(p4l::cartpole_settings(s), num.traj = num.traj, epsilon = 0.3,
+                             max.steps = 300, seed = seed)
+    d <- p4l::p4l_data(sim$data, "id", "time", "action", "reward", sn, terminal = "terminal")
+    envs <- levels(sim$group)
+    steps_by_env <- function(pol) {
+      ev <- p4l::evaluate_policy(pol, sim$env, ids = names(sim$env),
+                                 num.episodes = eval.episodes, horizon = 300, gamma = 1,
+                                 seed = seed + 7)
+      tapply(ev$steps, sim$group[as.character(ev$id)], mean)
+    }
+    beh <- steps_by_env(p4l::cartpole_behaviour_policy(epsilon = 0.3))
+    for (g in gammas) {
+      pf <- stress_fit_p4l(d, K, g, r)
+      ff <- stress_fit_fqi(d, g, r)
+      pe <- if (stress_is_error(pf$fit)) NULL else tryCatch(steps_by_env(pf$fit), error = function(e) NULL)
+      fe <- if (stress_is_error(ff$fit)) NULL else tryCatch(steps_by_env(ff$fit), error = function(e) NULL)
+      out[[length(out) + 1L]] <- stress_rows("S1", paste0("cartpole ", s), g, r, envs, d, K,
+                                             pf, ff, pe, beh, fe, metric = "steps",
+                                             fqi.ratio = 0.95)
+      if (is.function(checkpoint)) checkpoint(do.call(rbind, out))
+    }
+  }
+  do.call(rbind, out)
+}
+
+# ---------------------------------------------------------------------------
+# S2: clinical toy with two latent response types and character doses
+# ---------------------------------------------------------------------------
+
+s2_doses <- c("low", "mid", "high")
+
+# True model of S2. Patient i has BMI, sex and a latent response type
+# ("low": responds best to the low dose, "high": to the high dose; exactly half
+# of each), drawn from a score that depends on BMI and sex plus noise (so the
+# type is correlated with the covariates, R^2 about 0.4, but not determined).
+# CRP at visit t+1:  4 + 0.6 CRP_t + 0.1 (BMI - 28) + effect[type, dose] + N(0, 1),
+# clipped to [0.5, 25]; effect = (-2.5, -1.25, 0) for low/mid/high in type
+# "low" and (0, -1.25, -2.5) in type "high". Symptom score after visit t:
+# 1 + 0.8 CRP_{t+1} + (0, 0.25, 0.5)[dose] + N(0, 0.5), clipped to [2, 15];
+# reward = -symptom (in [-15, -2]). The dose effect does not depend on the
+# state and the dynamics are linear, so each type's optimal policy is the
+# fixed rule "always its best dose" (up to the clipping).
+# Clinicians dose by CRP (confounding): P(dose) proportional to
+# exp((-0.3, 0, 0.3) (CRP - 8)), mixed with 10% uniform.
+s2_params <- function() {
+  list(effect = rbind(low = c(-2.5, -1.25, 0), high = c(0, -1.25, -2.5)),
+       side = c(0, 0.25, 0.5), crp.intercept = 4, crp.ar = 0.6, crp.bmi = 0.1,
+       crp.sd = 1, sym.intercept = 1, sym.crp = 0.8, sym.sd = 0.5,
+       beh.slope = c(-0.3, 0, 0.3), beh.center = 8, beh.uniform = 0.1)
+}
+
+s2_behaviour_prob <- function(crp, par = s2_params()) {
+  z <- outer(crp - par$beh.center, par$beh.slope)
+  p <- exp(z - apply(z, 1, max))
+  p <- p / rowSums(p)
+  p <- (1 - par$beh.uniform) * p + par$beh.uniform / 3
+  colnames(p) <- s2_doses
+  p
+}
+
+# One step of the true dynamics for vectors (dose index k in 1:3).
+s2_step <- function(crp, bmi, type, k, eps.crp, eps.sym, par = s2_params()) {
+  eff <- par$effect[cbind(match(type, rownames(par$effect)), k)]
+  crp.next <- pmin(pmax(par$crp.intercept + par$crp.ar * crp + par$crp.bmi * (bmi - 28) + eff +
+                          par$crp.sd * eps.crp, 0.5), 25)
+  sym <- pmin(pmax(par$sym.intercept + par$sym.crp * crp.next + par$side[k] +
+                     par$sym.sd * eps.sym, 2), 15)
+  list(crp = crp.next, reward = -sym)
+}
+
+s2_initial_crp <- function(n) pmin(pmax(exp(log(10) + 0.35 * stats::rnorm(n)), 0.5), 25)
+
+# Sample rows of a probability matrix with given uniforms (inverse CDF).
+stress_sample_rows <- function(p, u) {
+  cp <- p %*% upper.tri(diag(ncol(p)), diag = TRUE)
+  pmin(rowSums(u > cp) + 1L, ncol(p))
+}
+
+# S2 generator: `num.patients` x `num.visits` decisions (plus a final-state
+# row per patient). Returns data (long; columns id, visit, dose (character),
+# reward, crp, bmi, sex), type (true response type by id), patients.
+sim_s2 <- function(num.patients = 40, num.visits = 15, seed = 1) {
+  set.seed(seed)
+  par <- s2_params()
+  N <- num.patients
+  ids <- sprintf("pt%02d", seq_len(N))
+  bmi <- pmin(pmax(stats::rnorm(N, 28, 5), 18), 45)
+  sex <- stats::rbinom(N, 1, 0.5)
+  score <- 0.15 * (bmi - 28) + 0.8 * (sex - 0.5) + stats::rnorm(N)
+  type <- ifelse(rank(score, ties.method = "first") > N / 2, "high", "low")
+  crp <- s2_initial_crp(N)
+  rows <- vector("list", num.visits + 1L)
+  for (t in seq_len(num.visits)) {
+    k <- stress_sample_rows(s2_behaviour_prob(crp, par), stats::runif(N))
+    st <- s2_step(crp, bmi, type, k, stats::rnorm(N), stats::rnorm(N), par)
+    rows[[t]] <- data.frame(id = ids, visit = t, dose = s2_doses[k], reward = st$reward,
+                            crp = crp, bmi = bmi, sex = sex, stringsAsFactors = FALSE)
+    crp <- st$crp
+  }
+  rows[[num.visits + 1L]] <- data.frame(id = ids, visit = num.visits + 1L, dose = NA_character_,
+                                        reward = NA_real_, crp = crp, bmi = bmi, sex = sex,
+                                        stringsAsFactors = FALSE)
+  data <- do.call(rbind, rows)
+  data <- data[order(data$id, data$visit), ]
+  rownames(data) <- NULL
+  list(data = data, type = stats::setNames(type, ids),
+       patients = data.frame(id = ids, bmi = bmi, sex = sex, type = type,
+                             stringsAsFactors = FALSE),
+       seed = seed)
+}
+
+# Monte Carlo value of a policy on S2's true dynamics, per patient.
+# `policy` is a p4l_policy (its action probabilities for the patient's own id
+# are used: individual policies are individual; greedy policies give one-hot
+# probabilities, so this is their deployed action), the string "behaviour"
+# (the clinicians' policy), or one of the doses (a fixed rule). Episodes start
+# at a fresh CRP draw with the patient's own BMI, sex and type; common random
+# numbers for every policy (same seed). Returns the mean discounted return
+# sum_{t < horizon} gamma^t R_t per patient (named by id).
+s2_policy_value <- function(policy, sim, num.episodes = 200, horizon = 15, gamma = 0.9,
+                            seed = 1) {
+  par <- s2_params()
+  pat <- sim$patients
+  N <- nrow(pat)
+  E <- num.episodes
+  idx <- rep(seq_len(N), each = E)
+  set.seed(seed)
+  crp <- s2_initial_crp(N * E)
+  eps.crp <- matrix(stats::rnorm(N * E * horizon), N * E)
+  eps.sym <- matrix(stats::rnorm(N * E * horizon), N * E)
+  u <- matrix(stats::runif(N * E * horizon), N * E)
+  ret <- numeric(N * E)
+  for (t in seq_len(horizon)) {
+    if (is.character(policy) && identical(policy, "behaviour")) {
+      p <- s2_behaviour_prob(crp, par)
+    } else if (is.character(policy)) {
+      p <- matrix(0, N * E, 3)
+      p[, match(policy, s2_doses)] <- 1
+    } else {
+      nd <- data.frame(id = pat$id[idx], crp = crp, bmi = pat$bmi[idx], sex = pat$sex[idx],
+                       stringsAsFactors = FALSE)
+      if (!is.null(policy$id.column) && policy$id.column != "id") {
+        names(nd)[1] <- policy$id.column
+      }
+      pr <- stats::predict(policy, nd, type = "prob")
+      p <- matrix(0, N * E, 3)
+      p[, match(colnames(pr), s2_doses)] <- pr
+    }
+    k <- stress_sample_rows(p, u[, t])
+    st <- s2_step(crp, pat$bmi[idx], pat$type[idx], k, eps.crp[, t], eps.sym[, t], par)
+    ret <- ret + gamma^(t - 1) * st$reward
+    crp <- st$crp
+  }
+  stats::setNames(as.numeric(tapply(ret, idx, mean)), pat$id)
+}
+
+s2_by_type <- function(v, sim) tapply(v, sim$type[names(v)], mean)
+
+stress_run_s2 <- function(reps = 1, gamma = 0.9, K = 2, num.patients = 40, num.visits = 15,
+                          eval.episodes = 200, checkpoint = NULL) {
+  variants <- list("CRP only" = "crp", "CRP + BMI, sex" = c("crp", "bmi", "sex"))
+  out <- list()
+  for (r in seq_len(reps)) {
+    sim <- sim_s2(num.patients, num.visits, seed = 100 + r)
+    val <- function(pol) s2_by_type(s2_policy_value(pol, sim, eval.episodes, num.visits, gamma,
+                                                    seed = 200 + r), sim)
+    beh <- val("behaviour")
+    fixed <- sapply(s2_doses, val)           # types x doses
+    opt <- apply(fixed, 1, max)              # the true per-type optimal fixed rule
+    types <- names(opt)
+    for (v in names(variants)) {
+      d <- p4l::p4l_data(sim$data, "id", "visit", "dose", "reward", variants[[v]])
+      pf <- stress_fit_p4l(d, K, gamma, r)
+      ff <- stress_fit_fqi(d, gamma, r)
+      pe <- if (stress_is_error(pf$fit)) NULL else tryCatch(val(pf$fit), error = function(e) NULL)
+      fe <- if (stress_is_error(ff$fit)) NULL else tryCatch(val(ff$fit), error = function(e) NULL)
+      out[[length(out) + 1L]] <- stress_rows("S2", paste0("clinical toy, ", v), gamma, r,
+                                             paste0("type ", types), d, K, pf, ff,
+                                             stats::setNames(pe, paste0("type ", names(pe))),
+                                             stats::setNames(beh, paste0("type ", names(beh))),
+                                             stats::setNames(fe, paste0("type ", names(fe))),
+                                             stats::setNames(opt, paste0("type ", types)))
+      if (is.function(checkpoint)) checkpoint(do.call(rbind, out))
+    }
+  }
+  do.call(rbind, out)
+}
+
+# ---------------------------------------------------------------------------
+# S3: slot for the episodic clinical-course simulator sim_icu()
+# ---------------------------------------------------------------------------
+# >>> S3 SLOT: runs when the package exports sim_icu() (another developer is
+# writing sim_icu(), icu_optimum() and icu_policy_value()). Their signatures
+# are not fixed yet: the calls below pass only arguments the functions accept,
+# and expect sim_icu() to return a list with `data` (long data frame), the
+# p4l_data() column roles (`columns` or the defaults below), `group` (true
+# subgroup by id) and, for the Monte Carlo values, either `env` (for
+# evaluate_policy()) or icu_policy_value(policy, sim). Adjust here once the
+# API is settled. <<<
+stress_has_icu <- function() exists("sim_icu", envir = asNamespace("p4l"), inherits = FALSE)
+
+stress_call <- function(name, args) {
+  fun <- get(name, envir = asNamespace("p4l"))
+  f <- names(formals(fun))
+  if (!("..." %in% f)) args <- args[names(args) == "" | names(args) %in% f]
+  do.call(fun, args)
+}
+
+stress_run_s3 <- function(reps = 1, gamma = 0.95, K = 2) {
+  if (!stress_has_icu()) {
+    return(stress_not_run("S3", "sim_icu()", gamma, K, "not run (sim_icu() not in the package)"))
+  }
+  ns <- asNamespace("p4l")
+  out <- list()
+  for (r in seq_len(reps)) {
+    res <- tryCatch({
+      sim <- stress_call("sim_icu", list(seed = 300 + r))
+      cols <- sim$columns
+      if (is.null(cols)) cols <- list(id = "id", time = "time", action = "action",
+                                      reward = "reward", state = NULL, terminal = "terminal")
+      state <- cols$state
+      if (is.null(state)) {
+        state <- setdiff(names(sim$data)[vapply(sim$data, is.numeric, logical(1))],
+                         c(cols$id, cols$time, cols$action, cols$reward, cols$terminal))
+      }
+      term <- if (!is.null(cols$terminal) && cols$terminal %in% names(sim$data)) cols$terminal else FALSE
+      d <- p4l::p4l_data(sim$data, cols$id, cols$time, cols$action, cols$reward, state,
+                         terminal = term)
+      grp <- sim$group
+      if (is.null(grp)) grp <- stats::setNames(rep("all", length(d$ids)), d$ids)
+      val <- function(pol) {
+        v <- if (exists("icu_policy_value", envir = ns, inherits = FALSE)) {
+          stress_call("icu_policy_value", list(pol, sim, gamma = gamma, seed = 400 + r))
+        } else {
+          p4l::evaluate_policy(pol, sim$env, ids = names(sim$env), gamma = gamma,
+                               seed = 400 + r)
+        }
+        if (is.data.frame(v)) v <- stats::setNames(v$value, v$id)
+        if (!is.null(names(v)) && all(names(v) %in% names(grp))) {
+          tapply(v, as.character(grp[names(v)]), mean)
+        } else v
+      }
+      beh <- tryCatch({
+        if (!is.null(sim$behaviour) && inherits(sim$behaviour, "p4l_policy")) val(sim$behaviour)
+        else NULL
+      }, error = function(e) NULL)
+      opt <- tryCatch(if (exists("icu_optimum", envir = ns, inherits = FALSE)) {
+        o <- stress_call("icu_optimum", list(sim, gamma = gamma))
+        if (is.data.frame(o)) stats::setNames(o$value, rownames(o)) else o
+      } else NULL, error = function(e) NULL)
+      pf <- stress_fit_p4l(d, K, gamma, r)
+      ff <- stress_fit_fqi(d, gamma, r)
+      pe <- if (stress_is_error(pf$fit)) NULL else tryCatch(val(pf$fit), error = function(e) NULL)
+      fe <- if (stress_is_error(ff$fit)) NULL else tryCatch(val(ff$fit), error = function(e) NULL)
+      sg <- sort(unique(as.character(grp)))
+      stress_rows("S3", "sim_icu()", gamma, r, sg, d, K, pf, ff, pe, beh, fe, opt)
+    }, error = function(e) stress_not_run("S3", "sim_icu()", gamma, K,
+                                          paste0("S3 error: ", conditionMessage(e))))
+    out[[length(out) + 1L]] <- res
+  }
+  do.call(rbind, out)
+}
+# <<< end of S3 SLOT
+
+# ---------------------------------------------------------------------------
+# S4: ICU-like stays (speed)
+# ---------------------------------------------------------------------------
+
+# ICU-like stays: `num.stays` stays of at most `max.steps` steps; 4 continuous
+# states (map, lactate, hr, sofa); actions are a levels x levels grid of
+# (fluid, vasopressor) doses, labelled "f<i>v<j>" (9 actions for levels = 3,
+# 25 for 5). Each stay has a latent severity. Discharge (reward +1) and death
+# (reward -1) are absorbing; otherwise the reward is
+# 1 - |MAP - 75| / 30 - 0.15 lactate clipped to [-1, 1]. The behaviour policy
+# targets MAP-dependent doses with noise and takes a uniformly random action
+# 30% of the time, so every action is covered.
+sim_s4 <- function(num.stays = 300, levels = 3, max.steps = 20, seed = 1) {
+  set.seed(seed)
+  N <- num.stays
+  g <- levels
+  grid <- expand.grid(f = seq_len(g), v = seq_len(g))
+  labels <- sprintf("f%dv%d", grid$f, grid$v)
+  fdose <- (grid$f - 1) / (g - 1)
+  vdose <- (grid$v - 1) / (g - 1)
+  sev <- stats::rgamma(N, 2, 2)
+  map <- stats::rnorm(N, 68 - 4 * sev, 8)
+  lac <- pmax(0.5, stats::rlnorm(N, log(2 + sev), 0.3))
+  hr <- stats::rnorm(N, 95 + 5 * sev, 10)
+  sofa <- pmax(0, stats::rnorm(N, 6 + 2 * sev, 2))
+  alive <- rep(TRUE, N)
+  rows <- list()
+  m <- length(labels)
+  for (t in seq_len(max.steps)) {
+    ix <- which(alive)
+    if (length(ix) == 0L) break
+    n <- length(ix)
+    ft <- stats::plogis((72 - map[ix]) / 6)
+    vt <- stats::plogis((62 - map[ix]) / 5)
+    score <- -(outer(ft, fdose, "-")^2 + outer(vt, vdose, "-")^2) / 0.08
+    p <- exp(score - apply(score, 1, max))
+    p <- p / rowSums(p)
+    p <- 0.7 * p + 0.3 / m
+    a <- stress_sample_rows(p, stats::runif(n))
+    f <- fdose[a]
+    v <- vdose[a]
+    map.n <- map[ix] + 0.2 * (70 - 3 * sev[ix] - map[ix]) + 5 * f + 9 * v - 2 * f * v +
+      stats::rnorm(n, 0, 3)
+    lac.n <- pmax(0.5, 0.8 * lac[ix] + 0.25 * (1 + sev[ix]) + 0.04 * pmax(0, 65 - map.n) +
+                    0.3 * v - 0.3 * f + stats::rnorm(n, 0, 0.2))
+    hr.n <- hr[ix] + 0.2 * (90 - hr[ix]) + 6 * v - 4 * f + stats::rnorm(n, 0, 4)
+    sofa.n <- pmax(0, sofa[ix] + 0.1 * (lac.n - 2) - 0.05 * (map.n - 65) / 5 +
+                     stats::rnorm(n, 0, 0.5))
+    reward <- pmin(pmax(1 - abs(map.n - 75) / 30 - 0.15 * lac.n, -1), 1)
+    dead <- (map.n < 50 | lac.n > 5) & stats::runif(n) < 0.5
+    home <- !dead & lac.n < 2 & map.n > 65 & map.n < 90 & stats::runif(n) < 0.25
+    reward[dead] <- -1
+    reward[home] <- 1
+    rows[[t]] <- data.frame(id = ix, time = t, action = labels[a], reward = reward,
+                            map = map[ix], lactate = lac[ix], hr = hr[ix], sofa = sofa[ix],
+                            terminal = dead | home, stringsAsFactors = FALSE)
+    map[ix] <- map.n
+    lac[ix] <- lac.n
+    hr[ix] <- hr.n
+    sofa[ix] <- sofa.n
+    alive[ix[dead | home]] <- FALSE
+  }
+  # final-state rows for stays cut at max.steps (not absorbing)
+  ix <- which(alive)
+  if (length(ix) > 0L) {
+    rows[[length(rows) + 1L]] <- data.frame(id = ix, time = max.steps + 1L,
+                                            action = NA_character_, reward = NA_real_,
+                                            map = map[ix], lactate = lac[ix], hr = hr[ix],
+                                            sofa = sofa[ix], terminal = NA,
+                                            stringsAsFactors = FALSE)
+  }
+  data <- do.call(rbind, rows)
+  data <- data[order(data$id, data$time), ]
+  rownames(data) <- NULL
+  list(data = data, actions = labels, seed = seed)
+}
+
+stress_s4_data <- function(num.stays, levels, seed = 1) {
+  sim <- sim_s4(num.stays, levels, seed = seed)
+  p4l::p4l_data(sim$data, "id", "time", "action", "reward", c("map", "lactate", "hr", "sofa"),
+                terminal = "terminal")
+}
+
+# One S4 data set (both fits). `checkpoint(rows)` is called after the FQI fit
+# so that a time guard that stops the P4L fit keeps FQI's time.
+stress_run_s4 <- function(num.stays = 300, levels = 3, gamma = 0.9, K = 2, rep = 1,
+                          checkpoint = NULL) {
+  ds <- sprintf("ICU-like, %d stays, %d actions", num.stays, levels^2)
+  t0 <- stress_elapsed()
+  d <- tryCatch(stress_s4_data(num.stays, levels, seed = 500 + rep), error = function(e) e)
+  if (stress_is_error(d)) {
+    return(stress_not_run("S4", ds, gamma, K, paste0("data error: ", conditionMessage(d))))
+  }
+  gen <- stress_elapsed() - t0
+  ff <- stress_fit_fqi(d, gamma, rep)
+  if (is.function(checkpoint)) {
+    checkpoint(stress_rows("S4", ds, gamma, rep, "all", d, K, NULL, ff, metric = "fit time",
+                           error = "p4l pending"))
+  }
+  pf <- stress_fit_p4l(d, K, gamma, rep)
+  out <- stress_rows("S4", ds, gamma, rep, "all", d, K, pf, ff, metric = "fit time")
+  attr(out, "data.secs") <- gen
+  out
+}
+
+# ---------------------------------------------------------------------------
+# S5: the paper's 2-D study and its reversed variant
+# ---------------------------------------------------------------------------
+
+stress_linear2d_variants <- function() {
+  g <- p4l::linear2d_groups()
+  rev <- g
+  rev["c", "reward.sign"] <- -1
+  list(paper = g, reversed = rev)
+}
+
+stress_run_s5 <- function(reps = 1, gamma = 0.8, K = 3, num.per.group = 20, T = 100,
+                          eval.episodes = 200, optimum.grid = 241,
+                          tol = c(paper = 0.03, reversed = 0.05), checkpoint = NULL) {
+  variants <- stress_linear2d_variants()
+  out <- list()
+  for (v in names(variants)) {
+    o <- p4l::linear2d_optimum(variants[[v]], gamma = gamma, horizon = 50,
+                               grid.size = optimum.grid)
+    opt <- stats::setNames(o$value, rownames(o))
+    for (r in seq_len(reps)) {
+      sim <- p4l::sim_linear2d(num.per.group = num.per.group, T = T, groups = variants[[v]],
+                               seed = 1000 + r)
+      d <- p4l::p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+      val <- function(pol) {
+        ev <- p4l::evaluate_policy(pol, sim$env, ids = names(sim$env),
+                                   num.episodes = eval.episodes, horizon = 50, gamma = gamma,
+                                   seed = r)
+        tapply(ev$value, sim$group[as.character(ev$id)], mean)
+      }
+      beh <- val(p4l::uniform_policy(c(0, 1), c("s1", "s2"), gamma = gamma))
+      pf <- stress_fit_p4l(d, K, gamma, r)
+      ff <- stress_fit_fqi(d, gamma, r)
+      pe <- if (stress_is_error(pf$fit)) NULL else tryCatch(val(pf$fit), error = function(e) NULL)
+      fe <- if (stress_is_error(ff$fit)) NULL else tryCatch(val(ff$fit), error = function(e) NULL)
+      out[[length(out) + 1L]] <- stress_rows("S5", paste0("linear2d ", v), gamma, r,
+                                             levels(sim$group), d, K, pf, ff, pe, beh, fe,
+                                             opt, optimum.tol = tol[[v]])
+      if (is.function(checkpoint)) checkpoint(do.call(rbind, out))
+    }
+  }
+  do.call(rbind, out)
+}
+
+# ---------------------------------------------------------------------------
+# Jobs and the quick subset
+# ---------------------------------------------------------------------------
+
+# Job names: "S1", "S2", "S3", "S5", and "S4:<stays>:<levels>" for S4.
+stress_jobs <- function(suites) {
+  jobs <- character(0)
+  for (s in suites) {
+    jobs <- c(jobs, if (s == "S4") c("S4:300:3", "S4:300:5", "S4:16000:3", "S4:16000:5") else s)
+  }
+  jobs
+}
+
+stress_run_job <- function(job, reps = 1, checkpoint = NULL) {
+  parts <- strsplit(job, ":", fixed = TRUE)[[1]]
+  switch(parts[1],
+         S1 = stress_run_s1(reps, checkpoint = checkpoint),
+         S2 = stress_run_s2(reps, checkpoint = checkpoint),
+         S3 = stress_run_s3(reps),
+         S4 = stress_run_s4(as.integer(parts[2]), as.integer(parts[3]), checkpoint = checkpoint),
+         S5 = stress_run_s5(reps, checkpoint = checkpoint),
+         stop("unknown stress job '", job, "'"))
+}
+
+# The quick subset for the tests: the same checks on small sizes (about a
+# minute on 2 cores with the current estimator). Returns the result rows
+# (columns as in bench/stress-results.csv); a test can assert on `error`,
+# `converged`, `value.in.range` and the pass.* columns. `suites` picks a
+# subset; S3 runs only when the package has sim_icu().
+stress_quick <- function(suites = c("S1", "S2", "S3", "S4", "S5")) {
+  out <- list()
+  if ("S1" %in% suites) out$S1 <- stress_run_s1(1, settings = "C", gammas = 0.9, num.traj = 15,
+                                                eval.episodes = 3)
+  if ("S2" %in% suites) out$S2 <- stress_run_s2(1, num.patients = 16, num.visits = 10,
+                                                eval.episodes = 20)
+  if ("S3" %in% suites) out$S3 <- stress_run_s3(1)
+  if ("S4" %in% suites) out$S4 <- stress_run_s4(60, 3)
+  if ("S5" %in% suites) out$S5 <- stress_run_s5(1, num.per.group = 5, T = 50, eval.episodes = 50,
+                                                optimum.grid = 61)
+  res <- do.call(rbind, out)
+  rownames(res) <- NULL
+  res
+}
