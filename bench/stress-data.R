@@ -52,6 +52,15 @@ stress_fit_info <- function(fit, gamma = NULL) {
   point <- first(fit$point.value, fit$value.point, fit$lstd.value, fit$estimate$point.value,
                  fit$values$point)
   iters <- first(fit$iterations, fit$convergence$iterations, fit$diagnostics$iterations)
+  # P4L fits with a value table: the reported values of the deployed policy
+  if (is.data.frame(fit$values) && all(c("policy", "scale") %in% names(fit$values))) {
+    dep <- if (isFALSE(fit$greedy)) "softmax" else "greedy"
+    row <- fit$values[fit$values$policy == dep & fit$values$scale == "normalised", ]
+    if (nrow(row) == 1L) {
+      value <- row$pessimistic
+      point <- row$point
+    }
+  }
   if (is.null(gamma)) gamma <- if (is.null(fit$gamma)) NA_real_ else fit$gamma
   mult <- if (identical(stress_value_scale(fit), "discounted")) 1 - gamma else 1
   list(converged = if (is.null(conv)) NA else isTRUE(as.logical(conv[[1]])),
@@ -382,71 +391,40 @@ stress_run_s2 <- function(reps = 1, gamma = 0.9, K = 2, num.patients = 40, num.v
 # ---------------------------------------------------------------------------
 # S3: slot for the episodic clinical-course simulator sim_icu()
 # ---------------------------------------------------------------------------
-# >>> S3 SLOT: runs when the package exports sim_icu() (another developer is
-# writing sim_icu(), icu_optimum() and icu_policy_value()). Their signatures
-# are not fixed yet: the calls below pass only arguments the functions accept,
-# and expect sim_icu() to return a list with `data` (long data frame), the
-# p4l_data() column roles (`columns` or the defaults below), `group` (true
-# subgroup by id) and, for the Monte Carlo values, either `env` (for
-# evaluate_policy()) or icu_policy_value(policy, sim). Adjust here once the
-# API is settled. <<<
+# S3: the episodic ICU course of sim_icu() (1,000 patients, at most 20
+# decisions, hidden 20% atypical subgroup, gamma 0.99). Values are exact
+# (icu_policy_value(): policy evaluation on the 1,000-state model), on the
+# discounted scale; behaviour = icu_behaviour_policy(), optimum = icu_optimum().
 stress_has_icu <- function() exists("sim_icu", envir = asNamespace("p4l"), inherits = FALSE)
 
-stress_call <- function(name, args) {
-  fun <- get(name, envir = asNamespace("p4l"))
-  f <- names(formals(fun))
-  if (!("..." %in% f)) args <- args[names(args) == "" | names(args) %in% f]
-  do.call(fun, args)
-}
-
-stress_run_s3 <- function(reps = 1, gamma = 0.95, K = 2) {
+stress_run_s3 <- function(reps = 1, gamma = 0.99, K = 2, num.patients = 1000) {
   if (!stress_has_icu()) {
     return(stress_not_run("S3", "sim_icu()", gamma, K, "not run (sim_icu() not in the package)"))
   }
-  ns <- asNamespace("p4l")
   out <- list()
+  opt <- p4l::icu_optimum(gamma = gamma)$values
+  optv <- stats::setNames(opt$optimal, opt$subgroup)
+  behv <- stats::setNames(opt$behaviour, opt$subgroup)
   for (r in seq_len(reps)) {
     res <- tryCatch({
-      sim <- stress_call("sim_icu", list(seed = 300 + r))
-      cols <- sim$columns
-      if (is.null(cols)) cols <- list(id = "id", time = "time", action = "action",
-                                      reward = "reward", state = NULL, terminal = "terminal")
-      state <- cols$state
-      if (is.null(state)) {
-        state <- setdiff(names(sim$data)[vapply(sim$data, is.numeric, logical(1))],
-                         c(cols$id, cols$time, cols$action, cols$reward, cols$terminal))
-      }
-      term <- if (!is.null(cols$terminal) && cols$terminal %in% names(sim$data)) cols$terminal else FALSE
-      d <- p4l::p4l_data(sim$data, cols$id, cols$time, cols$action, cols$reward, state,
-                         terminal = term)
+      sim <- p4l::sim_icu(num.patients, seed = 300 + r)
+      d <- p4l::p4l_data(sim$data, "id", "time", "action", "reward",
+                         p4l::env_icu()$state.names, terminal = "terminal")
       grp <- sim$group
-      if (is.null(grp)) grp <- stats::setNames(rep("all", length(d$ids)), d$ids)
       val <- function(pol) {
-        v <- if (exists("icu_policy_value", envir = ns, inherits = FALSE)) {
-          stress_call("icu_policy_value", list(pol, sim, gamma = gamma, seed = 400 + r))
-        } else {
-          p4l::evaluate_policy(pol, sim$env, ids = names(sim$env), gamma = gamma,
-                               seed = 400 + r)
-        }
-        if (is.data.frame(v)) v <- stats::setNames(v$value, v$id)
-        if (!is.null(names(v)) && all(names(v) %in% names(grp))) {
-          tapply(v, as.character(grp[names(v)]), mean)
-        } else v
+        pooled <- length(pol$policy.coef) == 1L
+        v <- if (pooled) p4l::icu_policy_value(pol, gamma = gamma)
+             else p4l::icu_policy_value(pol, subgroup = grp, ids = d$ids, gamma = gamma)
+        if (pooled) stats::setNames(v$value, v$subgroup)
+        else tapply(v$value, as.character(v$subgroup), mean)
       }
-      beh <- tryCatch({
-        if (!is.null(sim$behaviour) && inherits(sim$behaviour, "p4l_policy")) val(sim$behaviour)
-        else NULL
-      }, error = function(e) NULL)
-      opt <- tryCatch(if (exists("icu_optimum", envir = ns, inherits = FALSE)) {
-        o <- stress_call("icu_optimum", list(sim, gamma = gamma))
-        if (is.data.frame(o)) stats::setNames(o$value, rownames(o)) else o
-      } else NULL, error = function(e) NULL)
       pf <- stress_fit_p4l(d, K, gamma, r)
       ff <- stress_fit_fqi(d, gamma, r)
       pe <- if (stress_is_error(pf$fit)) NULL else tryCatch(val(pf$fit), error = function(e) NULL)
       fe <- if (stress_is_error(ff$fit)) NULL else tryCatch(val(ff$fit), error = function(e) NULL)
-      sg <- sort(unique(as.character(grp)))
-      stress_rows("S3", "sim_icu()", gamma, r, sg, d, K, pf, ff, pe, beh, fe, opt)
+      sg <- c("typical", "atypical")
+      stress_rows("S3", "sim_icu()", gamma, r, sg, d, K, pf, ff, pe[sg], behv[sg], fe[sg],
+                  optv[sg], optimum.tol = 0.1, fqi.ratio = 1)
     }, error = function(e) stress_not_run("S3", "sim_icu()", gamma, K,
                                           paste0("S3 error: ", conditionMessage(e))))
     out[[length(out) + 1L]] <- res

@@ -94,7 +94,7 @@ job_info <- function(job) {
   } else {
     list(suite = p[1], dataset = switch(p[1], S1 = "cartpole A, B, C", S2 = "clinical toy",
                                         S3 = "sim_icu()", S5 = "linear2d"),
-         gamma = switch(p[1], S1 = NA_real_, S2 = 0.9, S3 = 0.95, S5 = 0.8),
+         gamma = switch(p[1], S1 = NA_real_, S2 = 0.9, S3 = 0.99, S5 = 0.8),
          K = switch(p[1], S1 = 3, S2 = 2, S3 = 2, S5 = 3), timeout = timeout)
   }
 }
