@@ -45,8 +45,7 @@ stress_fit_info <- function(fit, gamma = NULL) {
     NULL
   }
   num <- function(x) if (is.null(x)) NA_real_ else suppressWarnings(as.numeric(x[[1]]))
-  conv <- first(fit$converged, fit$convergence$converged, fit$diagnostics$converged,
-                fit$status$converged)
+  conv <- first(fit$converged, if (is.list(fit$convergence)) fit$convergence$converged)
   value <- first(fit$value, fit$pessimistic.value, fit$value.pessimistic,
                  fit$estimate$value, fit$values$pessimistic)
   point <- first(fit$point.value, fit$value.point, fit$lstd.value, fit$estimate$point.value,
