@@ -192,6 +192,24 @@ p4l_control <- function(max.iter = 200, tol = 1e-4, tol.primal = 1e-3, conv.wind
 #' says what to change. The policy steps are L-BFGS steps
 #' (`control$lbfgs.memory` pairs).
 #'
+#' **When a fit does not converge** (`fit$status`, `plot(fit, "convergence")`):
+#' \itemize{
+#'   \item `"max.iter"`, the objective still rising: raise
+#'     `control$max.iter` (500 is rarely too few); a slow, steady climb is
+#'     common at \eqn{\gamma} close to 1.
+#'   \item `"stalled"`: the value is not smooth enough along the ascent
+#'     direction, because the inner Bellman system is nearly singular at the
+#'     current policy. Raise `control$kappa` (two to five times the default
+#'     \eqn{0.2(1-\gamma)}), or `alpha`, or use fewer basis functions
+#'     (`rbf_basis(num.centers = )`) or a smaller `rank`.
+#'   \item a warning that a value lies outside the attainable range: the same
+#'     remedies; do not report that value.
+#'   \item a large ADMM primal residual: raise `control$rho` or
+#'     `control$max.iter`.
+#' }
+#' The cost of one evaluation grows as \eqn{(|A|\,d\,r)^3}: with many
+#' actions, keep the basis small.
+#'
 #' **Optimisation.** ADMM for the multi-centroid penalty (paper, eq. 19 to 21):
 #' each outer iteration takes an Armijo gradient step on \eqn{\Theta}, one on
 #' the \eqn{u_i}, a K-means step (K-means++ seeding, `kmeans.restarts`) for the
