@@ -76,6 +76,7 @@ p4l::Control make_control(const Rcpp::List& c) {
   ctl.ridge = get_or<double>(c, "ridge", ctl.ridge);
   ctl.dual_ridge = get_or<double>(c, "dual_ridge", ctl.dual_ridge);
   ctl.kappa = get_or<double>(c, "kappa", ctl.kappa);
+  ctl.iterative_min = get_or<int>(c, "iterative_min", ctl.iterative_min);
   ctl.kmeans_restarts = get_or<int>(c, "kmeans_restarts", ctl.kmeans_restarts);
   ctl.kmeans_max_iter = get_or<int>(c, "kmeans_max_iter", ctl.kmeans_max_iter);
   ctl.seed = p4l::seed_from_double(get_or<double>(c, "seed", 1.0));
@@ -180,6 +181,7 @@ Rcpp::List p4l_fit_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_ne
       Rcpp::Named("penalty") = f.penalty, Rcpp::Named("converged") = f.converged,
       Rcpp::Named("status") = f.status, Rcpp::Named("stalls") = f.stalls_theta + f.stalls_u,
       Rcpp::Named("rcond") = f.rcond,
+      Rcpp::Named("inner") = Rcpp::IntegerVector::create(f.factorisations, f.cg_iterations),
       Rcpp::Named("iterations") = f.iterations, Rcpp::Named("evaluations") = f.evaluations,
       Rcpp::Named("sgd.step.scale") = f.sgd_step_scale, Rcpp::Named("trace") = trace);
 }

@@ -9,6 +9,7 @@
 #include <numeric>
 #include <string>
 
+#include "inner_regularised.h"
 #include "p4l_sgd.h"
 #include "rng.h"
 
@@ -85,65 +86,6 @@ void init_policy_block(const std::vector<MatrixXd>& P0, const UB& Ub, int m, int
   for (int a = 1; a < m; ++a) sum += IP[a].leftCols(nb);
   for (int a = 0; a < m; ++a) IP[a].leftCols(nb).array() /= sum.array();
 }
-// The regularised inner problem (DualSolution, kappa > 0). M, S (= Sigma), b, c
-// as in value_pass(); t1: the constant Q-function (empty: none in the class,
-// then C = I). One Cholesky of Sigma (L L') and one of
-// H = G'G + kappa C' Sigma C with G = L^-1 M; every quantity of the
-// solution and of the gradient identity follows by triangular solves.
-void regularised_dual(const MatrixXd& M, const MatrixXd& S, const VectorXd& b, const VectorXd& c,
-                      const VectorXd& t1, double alpha, double kappa, DualSolution& ds) {
-  const Eigen::Index pr = M.rows();
-  Eigen::LLT<MatrixXd> ls(S);
-  if (ls.info() != Eigen::Success)
-    throw std::runtime_error("p4l: Sigma is not positive definite; increase control$dual.ridge");
-  const auto L = ls.matrixL();
-  const MatrixXd G = L.solve(M);   // L^-1 M
-  const VectorXd gb = L.solve(b);  // L^-1 b
-  MatrixXd H(pr, pr);
-  H.setZero();
-  H.selfadjointView<Eigen::Lower>().rankUpdate(G.transpose());
-  VectorXd St1;
-  double v1 = 0;
-  if (t1.size() == pr) {
-    St1.noalias() = S * t1;
-    v1 = t1.dot(St1);
-  }
-  const bool centre = v1 > 0;
-  H.triangularView<Eigen::Lower>() += kappa * S;
-  if (centre) H.selfadjointView<Eigen::Lower>().rankUpdate(St1, -kappa / v1);
-  Eigen::LLT<MatrixXd> lh(H);  // reads the lower triangle
-  if (lh.info() != Eigen::Success)
-    throw std::runtime_error("p4l: the regularised Bellman system is not positive definite; "
-                             "increase control$kappa or control$dual.ridge");
-  ds.rcond = lh.rcond();
-  const VectorXd rhs = G.transpose() * gb;
-  ds.w = lh.solve(rhs);
-  ds.y = lh.solve(c);
-  const double s2 = std::max(0.0, c.dot(ds.y));
-  ds.s = std::sqrt(s2);
-  ds.lambda = ds.s;
-  ds.point_value = c.dot(ds.w);
-  ds.V = ds.point_value - alpha * ds.s;
-  ds.iota = (ds.s > 0) ? alpha / ds.s : 0.0;
-  ds.theta = ds.w - ds.iota * ds.y;
-  const VectorXd Gy = G * ds.y;
-  ds.z = L.transpose().solve(Gy);
-  ds.e0 = L.transpose().solve(gb - G * ds.w);
-  auto centred = [&](const VectorXd& v) {
-    VectorXd out = v;
-    if (centre) out -= t1 * (St1.dot(v) / v1);
-    return out;
-  };
-  ds.a0 = centred(ds.w);
-  ds.yc = centred(ds.y);
-  // maximising test function: the Sigma-normalised residual at theta*
-  const VectorXd es = ds.e0 + ds.iota * ds.z;
-  const double en = std::sqrt(std::max(0.0, es.dot(S * es)));
-  if (alpha > 0 && en > 0)
-    ds.beta = es / en;
-  else
-    ds.beta.setZero(pr);
-}
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -202,7 +144,13 @@ P4LProblem::P4LProblem(const P4LData& D, int max_initial, std::uint64_t seed) : 
   psi0mean_ = psi0sT_.rowwise().mean();
   // Fixed chunks over individuals, balanced by transitions; the boundaries
   // depend on the data only (never on the thread count).
-  const int nch = std::max(1, std::min(32, N_ / 4));
+  // Each chunk keeps its own policy-dependent sums (m (m-1) d^2 doubles per
+  // latent pair, zeroed at every evaluation): with many actions, fewer chunks
+  // (at most about 1e6 such doubles in all), else memory traffic dominates.
+  const double per_chunk = static_cast<double>(D.num_actions) * (D.num_actions - 1) *
+                           static_cast<double>(D.psi.cols()) * static_cast<double>(D.psi.cols());
+  const int mem_cap = static_cast<int>(std::max(1.0, std::floor(1e6 / std::max(1.0, per_chunk))));
+  const int nch = std::max(1, std::min({32, N_ / 4, mem_cap}));
   chunk_.assign(nch + 1, 0);
   chunk_[nch] = N_;
   for (int c = 1; c < nch; ++c) {
@@ -467,7 +415,31 @@ void P4LProblem::value_pass(const Params& par, double gamma, double alpha, doubl
       t1.setZero(pr);
       for (int a = 0; a < m; ++a) t1(a * d) = 1.0;
     }
-    regularised_dual(M, S, b, c, t1, alpha, kappa, ds);
+    if (!ws.reg || ws.reg_r != r) {
+      ws.reg = std::make_unique<RegularisedInner>(m, d, r, iterative_min_);
+      ws.reg_r = r;
+    }
+    RegularisedSolution rs = ws.reg->solve(M, S, b, c, t1, kappa);
+    ds.rcond = rs.rcond;
+    ds.s = rs.s;
+    ds.lambda = rs.s;
+    ds.w = std::move(rs.w);
+    ds.y = std::move(rs.y);
+    ds.z = std::move(rs.z);
+    ds.e0 = std::move(rs.e0);
+    ds.a0 = std::move(rs.a0);
+    ds.yc = std::move(rs.yc);
+    ds.point_value = c.dot(ds.w);
+    ds.V = ds.point_value - alpha * ds.s;
+    ds.iota = (ds.s > 0) ? alpha / ds.s : 0.0;
+    ds.theta = ds.w - ds.iota * ds.y;
+    // maximising test function: the Sigma-normalised residual at theta*
+    const VectorXd es = ds.e0 + ds.iota * ds.z;
+    const double en = std::sqrt(std::max(0.0, es.dot(S * es)));
+    if (alpha > 0 && en > 0)
+      ds.beta = es / en;
+    else
+      ds.beta.setZero(pr);
   } else {
     // ---- the paper's closed form (one LU of M serves M^-1 and M^-T)
     Eigen::PartialPivLU<MatrixXd> lu(M);
@@ -814,6 +786,7 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
   if (!(ctl.rho > 0)) throw std::invalid_argument("p4l: rho must be > 0");
   if (ctl.max_initial < 0) throw std::invalid_argument("p4l: max_initial must be >= 0");
   P4LProblem prob(data, ctl.max_initial, ctl.seed);
+  prob.set_iterative_min(ctl.iterative_min);
   const int N = prob.N(), d = prob.d(), m = prob.m(), q = r - 1;
   if (K < 1 || K > N) throw std::invalid_argument("p4l: K must be in [1, N]");
   std::mt19937_64 rng(ctl.seed);
@@ -1174,6 +1147,8 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
   }
   res.evaluations = nevals;
   res.gradients = ngrads;
+  res.factorisations = prob.inner_factorisations();
+  res.cg_iterations = prob.inner_cg_iterations();
   res.W = cur.dual.W();
   res.z = cur.dual.z;
   res.V = cur.dual.V;

@@ -22,11 +22,13 @@
 #pragma once
 #include <Eigen/Dense>
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "inner_regularised.h"
 #include "runtime.h"
 
 namespace p4l {
@@ -139,6 +141,12 @@ class P4LProblem {
   // evaluate(..., true). Lets line searches pay for the gradient only for
   // accepted trial points.
   void complete_gradient(Gradient& g) const;
+  // Size q = m d r from which the regularised inner systems are solved by
+  // warm-started preconditioned conjugate gradients (inner_regularised.h).
+  void set_iterative_min(int q) { iterative_min_ = q; }
+  // Factorisations of the regularised system and conjugate-gradient iterations so far.
+  int inner_factorisations() const { return ws_.reg ? ws_.reg->refactorisations() : 0; }
+  int inner_cg_iterations() const { return ws_.reg ? ws_.reg->pcg_iterations() : 0; }
 
  private:
   void value_pass(const Params& par, double gamma, double alpha, double dual_ridge,
@@ -162,6 +170,7 @@ class P4LProblem {
   std::vector<int> chunk_;         // chunk boundaries over individuals (depend on the data only)
   int maxT_ = 0;                   // max_i T_i
   bool intercept_ = false;         // psi column 0 is the constant 1 (then t1 is the constant Q)
+  int iterative_min_ = 400;
   // Reusable workspace: per-chunk partial sums and scratch, the policy at next
   // states, the U-only cache. evaluate() is therefore not re-entrant: one
   // evaluation at a time per object.
@@ -194,6 +203,8 @@ class P4LProblem {
     std::vector<Eigen::MatrixXd> P0, Q0;  // psi0 Theta_a, psi0 Wt_a (n0 x r)
     Params last;                   // parameters of the most recent evaluate()
     double gamma = 0, dual_ridge = 0, kappa = 0;
+    std::unique_ptr<RegularisedInner> reg;  // regularised inner solver (keeps its warm starts)
+    int reg_r = 0;
     bool have_last = false;
   };
   mutable Work ws_;
@@ -278,6 +289,7 @@ struct Control {
   double ridge = 1e-3;        // on Theta
   double dual_ridge = 1e-6;   // relative ridge on M and Sigma (see top of file)
   double kappa = 0.0;         // regularisation of the inner problem (see DualSolution)
+  int iterative_min = 400;    // q = m d r from which the inner systems are solved iteratively
   int kmeans_restarts = 10;
   int kmeans_max_iter = 100;
   std::uint64_t seed = 1;
@@ -323,6 +335,8 @@ struct FitResult {
   int iterations = 0;
   int evaluations = 0;        // dual evaluations, line-search trials included
   int gradients = 0;          // gradient passes (only accepted points need one)
+  int factorisations = 0;     // factorisations of the regularised inner system
+  int cg_iterations = 0;      // conjugate-gradient iterations on it (iterative path)
   double sgd_step_scale = 0;  // stochastic path: largest step divisor 1 + G^2/batch (0: closed form)
   Trace trace;
 };

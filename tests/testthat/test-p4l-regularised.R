@@ -153,3 +153,22 @@ test_that("a stalled fit says so instead of claiming convergence", {
   expect_output(print(fit), "NOT converged \\(line search stalled\\)")
   expect_gt(abs(fit$value), 1e3)
 })
+
+test_that("the iterative inner solver follows the direct one", {
+  # warm-started preconditioned conjugate gradients (iterative.min = 1) against
+  # a factorisation at every evaluation (iterative.min = Inf): the first
+  # iterations of the ascent agree to the solver tolerance
+  sim <- sim_cartpole(cartpole_settings("C"), num.traj = 15, seed = 3)
+  d <- p4l_data(sim$data, "id", "time", "action", "reward",
+                c("x", "x_dot", "theta", "theta_dot"), terminal = "terminal")
+  fit <- function(im) suppressWarnings(p4l(d, K = 3, gamma = 0.95, seed = 1,
+                                           control = p4l_control(iterative.min = im,
+                                                                 max.iter = 10)))
+  direct <- fit(Inf)
+  cg <- fit(1)
+  expect_equal(cg$value, direct$value, tolerance = 1e-8)
+  expect_equal(cg$Theta, direct$Theta, tolerance = 1e-6)
+  expect_gt(cg$inner.solves[["cg.iterations"]], 0)
+  expect_lt(cg$inner.solves[["factorisations"]], direct$inner.solves[["factorisations"]])
+  expect_identical(direct$inner.solves[["cg.iterations"]], 0L)
+})
