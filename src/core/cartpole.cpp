@@ -42,54 +42,21 @@ Eigen::MatrixXd simulate_cartpole(const std::vector<double>& length,
                                   const std::vector<double>& force, double epsilon,
                                   int max_steps, std::uint64_t seed) {
   const std::size_t N = length.size();
-  const double nan = std::numeric_limits<double>::quiet_NaN();
   std::vector<Eigen::MatrixXd> blocks(N);
   runtime().parallel_for(N, [&](std::size_t b, std::size_t e) {
-    Eigen::VectorXd s(4), next(4);
     for (std::size_t i = b; i < e; ++i) {
-      CartPoleEnv env(length[i], force[i]);
+      const CartPoleEnv env(length[i], force[i]);
       std::mt19937_64 g = make_stream(seed, i);
-      env.reset(g, s);
-      Eigen::MatrixXd& out = blocks[i];
-      out.resize(max_steps + 1, 9);
-      int t = 0;
-      for (;; ++t) {
-        out(t, 0) = static_cast<double>(i + 1);
-        out(t, 1) = t;
-        out.block(t, 4, 1, 4) = s.transpose();
-        out(t, 8) = 0.0;
-        if (t == max_steps) break;
-        int a = s(2) > 0.0 ? 1 : 0;
-        if (epsilon > 0.0 && unif01(g) < epsilon) a = unif01(g) < 0.5 ? 0 : 1;
-        bool done = false;
-        const double r = env.step(s, a, g, next, done);
-        out(t, 2) = a;
-        out(t, 3) = r;
-        s = next;
-        if (done) {
-          out(t, 8) = 1.0;
-          ++t;
-          out(t, 0) = static_cast<double>(i + 1);
-          out(t, 1) = t;
-          out.block(t, 4, 1, 4) = s.transpose();
-          out(t, 8) = 0.0;
-          break;
-        }
-      }
-      out(t, 2) = nan;
-      out(t, 3) = nan;
-      out.conservativeResize(t + 1, 9);
+      blocks[i] = record_episode(env, static_cast<int>(i + 1), max_steps, g,
+                                 [&](const Eigen::VectorXd& s, std::mt19937_64& gg) {
+                                   int a = s(2) > 0.0 ? 1 : 0;
+                                   if (epsilon > 0.0 && unif01(gg) < epsilon)
+                                     a = unif01(gg) < 0.5 ? 0 : 1;
+                                   return a;
+                                 });
     }
   });
-  long rows = 0;
-  for (const auto& bl : blocks) rows += bl.rows();
-  Eigen::MatrixXd all(rows, 9);
-  long r = 0;
-  for (const auto& bl : blocks) {
-    all.middleRows(r, bl.rows()) = bl;
-    r += bl.rows();
-  }
-  return all;
+  return stack_rows(blocks, 9);
 }
 
 }  // namespace p4l

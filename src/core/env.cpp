@@ -88,4 +88,16 @@ Eigen::MatrixXd simulate_linear2d(const std::vector<double>& c1, const std::vect
   return out;
 }
 
+Eigen::MatrixXd stack_rows(const std::vector<Eigen::MatrixXd>& blocks, int cols) {
+  Eigen::Index rows = 0;
+  for (const auto& bl : blocks) rows += bl.rows();
+  Eigen::MatrixXd all(rows, cols);
+  Eigen::Index r = 0;
+  for (const auto& bl : blocks) {
+    all.middleRows(r, bl.rows()) = bl;
+    r += bl.rows();
+  }
+  return all;
+}
+
 }  // namespace p4l

@@ -4,6 +4,7 @@
 #pragma once
 #include <Eigen/Dense>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <random>
 #include <string>
@@ -44,6 +45,50 @@ class Linear2dEnv : public Env {
  private:
   double c1_, c2_, sign_;
 };
+
+// One episode in long format, from the environment's initial distribution:
+// rows t = 0, 1, ... with columns id, time, action, reward, the state
+// (state_dim() columns) and terminal (1 on the row whose transition ends in an
+// absorbing state). The last row holds the final state, with action and reward
+// NaN. choose(s, g) gives the behaviour action at state s; at most max_steps
+// decisions.
+template <class Choose>
+Eigen::MatrixXd record_episode(const Env& env, int id, int max_steps, std::mt19937_64& g,
+                               Choose&& choose) {
+  const int k = env.state_dim();
+  const int cols = 5 + k;
+  Eigen::VectorXd s(k), next(k);
+  env.reset(g, s);
+  Eigen::MatrixXd out(max_steps + 1, cols);
+  auto state_row = [&](int t) {
+    out(t, 0) = static_cast<double>(id);
+    out(t, 1) = t;
+    out.block(t, 4, 1, k) = s.transpose();
+    out(t, 4 + k) = 0.0;
+  };
+  int t = 0;
+  for (;; ++t) {
+    state_row(t);
+    if (t == max_steps) break;
+    const int a = choose(s, g);
+    bool done = false;
+    out(t, 2) = a;
+    out(t, 3) = env.step(s, a, g, next, done);
+    s = next;
+    if (done) {
+      out(t, 4 + k) = 1.0;
+      state_row(++t);
+      break;
+    }
+  }
+  out(t, 2) = std::numeric_limits<double>::quiet_NaN();
+  out(t, 3) = std::numeric_limits<double>::quiet_NaN();
+  out.conservativeResize(t + 1, cols);
+  return out;
+}
+
+// Stacks blocks with the same columns in order.
+Eigen::MatrixXd stack_rows(const std::vector<Eigen::MatrixXd>& blocks, int cols);
 
 // Builds an environment from its type name and numeric parameters
 // ("linear2d": c1, c2, reward_sign; "cartpole": length, force; "icu":

@@ -287,57 +287,23 @@ Eigen::MatrixXd simulate_icu(const std::vector<int>& atypical, const std::vector
     throw std::invalid_argument("simulate_icu: behaviour needs one action per state");
   }
   const std::size_t N = atypical.size();
-  const double nan = std::numeric_limits<double>::quiet_NaN();
-  const int cols = 11;
   std::vector<Eigen::MatrixXd> blocks(N);
   runtime().parallel_for(N, [&](std::size_t b, std::size_t e) {
-    Eigen::VectorXd s(6), next(6);
     for (std::size_t i = b; i < e; ++i) {
       const IcuEnv env(atypical[i] != 0);
       std::mt19937_64 g = make_stream(seed, i);
-      env.reset(g, s);
-      Eigen::MatrixXd& out = blocks[i];
-      out.resize(max_decisions + 1, cols);
-      int t = 0;
-      for (;; ++t) {
-        out(t, 0) = static_cast<double>(i + 1);
-        out(t, 1) = t;
-        out.block(t, 4, 1, 6) = s.transpose();
-        out(t, 10) = 0.0;
-        if (t == max_decisions) break;
-        int a = behaviour[IcuEnv::index(s)];
-        if (noise > 0.0 && unif01(g) < noise) {
-          a = std::min(static_cast<int>(unif01(g) * IcuEnv::kNumActions), IcuEnv::kNumActions - 1);
-        }
-        bool done = false;
-        const double r = env.step(s, a, g, next, done);
-        out(t, 2) = a;
-        out(t, 3) = r;
-        s = next;
-        if (done) {
-          out(t, 10) = 1.0;
-          ++t;
-          out(t, 0) = static_cast<double>(i + 1);
-          out(t, 1) = t;
-          out.block(t, 4, 1, 6) = s.transpose();
-          out(t, 10) = 0.0;
-          break;
-        }
-      }
-      out(t, 2) = nan;
-      out(t, 3) = nan;
-      out.conservativeResize(t + 1, cols);
+      blocks[i] = record_episode(env, static_cast<int>(i + 1), max_decisions, g,
+                                 [&](const Eigen::VectorXd& s, std::mt19937_64& gg) {
+                                   int a = behaviour[IcuEnv::index(s)];
+                                   if (noise > 0.0 && unif01(gg) < noise) {
+                                     a = std::min(static_cast<int>(unif01(gg) * IcuEnv::kNumActions),
+                                                  IcuEnv::kNumActions - 1);
+                                   }
+                                   return a;
+                                 });
     }
   });
-  long rows = 0;
-  for (const auto& bl : blocks) rows += bl.rows();
-  Eigen::MatrixXd all(rows, cols);
-  long r = 0;
-  for (const auto& bl : blocks) {
-    all.middleRows(r, bl.rows()) = bl;
-    r += bl.rows();
-  }
-  return all;
+  return stack_rows(blocks, 11);
 }
 
 }  // namespace p4l

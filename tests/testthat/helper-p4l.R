@@ -97,3 +97,18 @@ r_statistics <- function(inp, Theta, U, gamma) {
   list(Sigma = Sigma, M = M, b = as.numeric(b), c = as.numeric(cc))
 }
 
+
+# Central finite differences of V(Theta, U) in every entry of Theta and of U.
+fd_gradient <- function(V, Theta, U, h = 1e-5) {
+  fdT <- Theta
+  for (k in seq_along(fdT)) {
+    a <- b <- Theta; a[k] <- a[k] + h; b[k] <- b[k] - h
+    fdT[k] <- (V(a, U) - V(b, U)) / (2 * h)
+  }
+  fdU <- U
+  for (k in seq_along(fdU)) {
+    a <- b <- U; a[k] <- a[k] + h; b[k] <- b[k] - h
+    fdU[k] <- (V(Theta, a) - V(Theta, b)) / (2 * h)
+  }
+  list(dTheta = fdT, dU = fdU)
+}

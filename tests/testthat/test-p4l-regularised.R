@@ -72,19 +72,9 @@ test_that("gradients of the regularised value match central finite differences",
     par <- random_params(N, d, case$m, case$r, seed = 7)
     V <- function(Th, U) dual_at(s$inp, Th, U, alpha = case$alpha, kappa = case$kappa)$V
     g <- dual_at(s$inp, par$Theta, par$U, alpha = case$alpha, kappa = case$kappa, grad = TRUE)
-    h <- 1e-5
-    fdT <- par$Theta
-    for (k in seq_along(fdT)) {
-      a <- b <- par$Theta; a[k] <- a[k] + h; b[k] <- b[k] - h
-      fdT[k] <- (V(a, par$U) - V(b, par$U)) / (2 * h)
-    }
-    fdU <- par$U
-    for (k in seq_along(fdU)) {
-      a <- b <- par$U; a[k] <- a[k] + h; b[k] <- b[k] - h
-      fdU[k] <- (V(par$Theta, a) - V(par$Theta, b)) / (2 * h)
-    }
-    expect_lt(max(abs(fdT - g$dTheta)) / max(abs(g$dTheta)), 1e-5)
-    expect_lt(max(abs(fdU - g$dU)) / max(abs(g$dU)), 1e-5)
+    fd <- fd_gradient(V, par$Theta, par$U)
+    expect_lt(max(abs(fd$dTheta - g$dTheta)) / max(abs(g$dTheta)), 1e-5)
+    expect_lt(max(abs(fd$dU - g$dU)) / max(abs(g$dU)), 1e-5)
   }
 })
 

@@ -63,19 +63,9 @@ test_that("every gradient of the pessimistic value matches central finite differ
     par <- random_params(N, d, case$m, r, seed = 7)
     g <- dual_at(s$inp, par$Theta, par$U, alpha = 0.2, ridge = case$ridge, grad = TRUE)
     V <- function(Th, U) dual_at(s$inp, Th, U, alpha = 0.2, ridge = case$ridge)$V
-    h <- 1e-5
-    fdT <- par$Theta
-    for (k in seq_along(fdT)) {
-      a <- b <- par$Theta; a[k] <- a[k] + h; b[k] <- b[k] - h
-      fdT[k] <- (V(a, par$U) - V(b, par$U)) / (2 * h)
-    }
-    fdU <- par$U
-    for (k in seq_along(fdU)) {
-      a <- b <- par$U; a[k] <- a[k] + h; b[k] <- b[k] - h
-      fdU[k] <- (V(par$Theta, a) - V(par$Theta, b)) / (2 * h)
-    }
-    expect_lt(max(abs(fdT - g$dTheta)) / max(abs(g$dTheta)), 1e-5)
-    expect_lt(max(abs(fdU - g$dU)) / max(abs(g$dU)), 1e-5)
+    fd <- fd_gradient(V, par$Theta, par$U)
+    expect_lt(max(abs(fd$dTheta - g$dTheta)) / max(abs(g$dTheta)), 1e-5)
+    expect_lt(max(abs(fd$dU - g$dU)) / max(abs(g$dU)), 1e-5)
   }
 })
 
