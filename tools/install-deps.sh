@@ -34,8 +34,9 @@ fi
 miss=$(missing)
 if [ -n "$miss" ]; then
   echo "install-deps: installing from CRAN: $miss"
-  # The repositories are the machine's own (getOption('repos')); none is written here.
-  Rscript --vanilla -e "r <- getOption('repos'); if (!length(r) || any(r == '@CRAN@')) stop('install-deps: set a CRAN mirror in options(repos) (e.g. in Rprofile.site)'); install.packages(strsplit('$miss', ' ')[[1]], Ncpus = 2)"
+  # The repositories are the machine's own (getOption('repos') from its Rprofile.site,
+  # so not --vanilla); none is written here.
+  Rscript --no-init-file -e "r <- getOption('repos'); if (!length(r) || any(r == '@CRAN@')) stop('install-deps: set a CRAN mirror in options(repos) (e.g. in Rprofile.site)'); install.packages(strsplit('$miss', ' ')[[1]], Ncpus = 2)"
 fi
 miss=$(missing)
 if [ -n "$miss" ]; then
