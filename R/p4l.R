@@ -427,7 +427,9 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
   fit$kappa <- if (identical(solver, "sgd")) 0 else p4l_kappa(control, gamma)
   fit$value.range <- p4l_value_range(data)
   fit$values <- p4l_value_table(data, feat, psi0, res$Theta, res$U, gamma, alpha, fit$kappa,
-                                control$dual.ridge, num.threads)
+                                control$dual.ridge, num.threads,
+                                max.initial = if (is.null(control$max.initial)) 1000L else
+                                  control$max.initial, seed = seed)
   fit$solver <- solver
   if (identical(solver, "sgd")) {
     fit$sgd.step.scale <- res$sgd.step.scale
@@ -627,17 +629,18 @@ p4l_value_range <- function(data) {
 
 # Pessimistic and point values of the learned softmax policy and of the
 # deployed greedy policy (the softmax with its logits scaled by 1e6, i.e. its
-# most probable action), with the fitted latent variables, over every initial
-# state. Both scales: `normalised` (1 - gamma) E[sum_t gamma^t R_t], the scale
+# most probable action), with the fitted latent variables, over the initial
+# states the fit used (all, or its seeded subsample of control$max.initial). Both scales: `normalised` (1 - gamma) E[sum_t gamma^t R_t], the scale
 # of `fit$value`, and `discounted` E[sum_t gamma^t R_t], the scale of
 # evaluate_policy().
 p4l_value_table <- function(data, feat, psi0, Theta, U, gamma, alpha, kappa, dual.ridge,
-                            num.threads) {
+                            num.threads, max.initial = 0L, seed = 1) {
   inp <- p4l_inputs(data, feat$psi, feat$psi.next, psi0)
   one <- function(Th) {
     v <- tryCatch(p4l_dual_cpp(inp$psi, inp$psi_next, inp$action, inp$reward, inp$terminal,
                                inp$start, inp$psi0, inp$num_actions, Th, U, gamma, alpha,
-                               dual.ridge, FALSE, num.threads, kappa),
+                               dual.ridge, FALSE, num.threads, kappa, as.integer(max.initial),
+                               as.numeric(seed)),
                   error = function(e) list(V = NA_real_, point.value = NA_real_))
     c(v$V, v$point.value)
   }

@@ -111,18 +111,22 @@ Rcpp::List wrap_dual(const p4l::DualSolution& s) {
 
 }  // namespace
 
-// Closed-form dual (want_grad = false) or dual + exact gradient of V.
+// Closed-form dual (want_grad = false) or dual + exact gradient of V; kappa > 0
+// is the regularised inner problem; max_initial/seed select the initial states
+// as p4l_fit() does (0: all).
 // [[Rcpp::export(rng = false)]]
 Rcpp::List p4l_dual_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
                         const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
                         const Eigen::VectorXi& terminal, std::vector<int> start,
                         const Eigen::MatrixXd& psi0, int num_actions, const Eigen::MatrixXd& Theta,
                         const Eigen::MatrixXd& U, double gamma, double alpha, double dual_ridge,
-                        bool want_grad, int num_threads, double kappa = 0.0) {
+                        bool want_grad, int num_threads, double kappa = 0.0,
+                        int max_initial = 0, double seed = 1.0) {
   p4l::ThreadScope scope(num_threads);
   const p4l::P4LData D =
       make_p4l_data(psi, psi_next, action, reward, terminal, start, psi0, num_actions);
-  p4l::P4LProblem prob(D);
+  // max_initial > 0: the fit's seeded subsample of the initial states (as in p4l_fit())
+  p4l::P4LProblem prob(D, max_initial, p4l::seed_from_double(seed));
   const p4l::Gradient g =
       prob.evaluate(make_params(Theta, U), gamma, alpha, dual_ridge, want_grad, kappa);
   Rcpp::List out = wrap_dual(g.dual);

@@ -162,3 +162,14 @@ test_that("the iterative inner solver follows the direct one", {
   expect_lt(cg$inner.solves[["factorisations"]], direct$inner.solves[["factorisations"]])
   expect_identical(direct$inner.solves[["cg.iterations"]], 0L)
 })
+
+test_that("the value table uses the fit's initial states (max.initial subsample)", {
+  sim <- sim_linear2d(num.per.group = 10, T = 40, seed = 1)
+  d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+  fit <- p4l(d, K = 3, seed = 1, control = p4l_control(max.initial = 7))
+  v <- fit$values
+  expect_equal(fit$value, v$pessimistic.raw[v$policy == "softmax" & v$scale == "normalised"],
+               tolerance = 1e-10)
+  all0 <- p4l(d, K = 3, seed = 1, control = p4l_control(max.initial = 0))
+  expect_false(isTRUE(all.equal(fit$value, all0$value)))  # the subsample is a different nu
+})
