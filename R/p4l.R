@@ -641,7 +641,11 @@ p4l_value_table <- function(data, feat, psi0, Theta, U, gamma, alpha, kappa, dua
                                inp$start, inp$psi0, inp$num_actions, Th, U, gamma, alpha,
                                dual.ridge, FALSE, num.threads, kappa, as.integer(max.initial),
                                as.numeric(seed)),
-                  error = function(e) list(V = NA_real_, point.value = NA_real_))
+                  error = function(e) {
+                    warning("p4l(): the value table could not be computed (",
+                            conditionMessage(e), "); `fit$values` holds NA.", call. = FALSE)
+                    list(V = NA_real_, point.value = NA_real_)
+                  })
     c(v$V, v$point.value)
   }
   vals <- rbind(softmax = one(Theta), greedy = one(Theta * 1e6))
