@@ -429,17 +429,6 @@ void P4LProblem::value_pass(const Params& par, double gamma, double alpha, doubl
     ds.e0 = std::move(rs.e0);
     ds.a0 = std::move(rs.a0);
     ds.yc = std::move(rs.yc);
-    ds.point_value = c.dot(ds.w);
-    ds.V = ds.point_value - alpha * ds.s;
-    ds.iota = (ds.s > 0) ? alpha / ds.s : 0.0;
-    ds.theta = ds.w - ds.iota * ds.y;
-    // maximising test function: the Sigma-normalised residual at theta*
-    const VectorXd es = ds.e0 + ds.iota * ds.z;
-    const double en = std::sqrt(std::max(0.0, es.dot(S * es)));
-    if (alpha > 0 && en > 0)
-      ds.beta = es / en;
-    else
-      ds.beta.setZero(pr);
   } else {
     // ---- the paper's closed form (one LU of M serves M^-1 and M^-T)
     Eigen::PartialPivLU<MatrixXd> lu(M);
@@ -449,21 +438,28 @@ void P4LProblem::value_pass(const Params& par, double gamma, double alpha, doubl
     const VectorXd Sz = S * ds.z;
     ds.s = std::sqrt(std::max(0.0, ds.z.dot(Sz)));
     ds.lambda = ds.s;
-    ds.point_value = c.dot(ds.w);
-    ds.V = ds.point_value - alpha * ds.s;
-    const double aos = (ds.s > 0) ? alpha / ds.s : 0.0;
-    ds.iota = aos;
     ds.y = lu.solve(Sz);
-    ds.theta = ds.w;
-    if (aos > 0) ds.theta -= aos * ds.y;
-    // beta* = Sigma^-1 (b - M theta*) / alpha = Sigma^-1 (aos Sigma z) / alpha = z / s
-    if (alpha > 0 && ds.s > 0)
-      ds.beta = ds.z / ds.s;
-    else
-      ds.beta.setZero(pr);
     ds.e0.setZero(pr);
     ds.a0.setZero(pr);
     ds.yc.setZero(pr);
+  }
+  // Common to both: V = c'w - alpha s, theta* = w - iota y, and the maximising
+  // test function, the Sigma-normalised residual at theta*,
+  // Sigma^-1 (b - M theta*) = e0 + iota z (= iota z, i.e. beta = z / s, when kappa = 0).
+  ds.point_value = c.dot(ds.w);
+  ds.V = ds.point_value - alpha * ds.s;
+  ds.iota = (ds.s > 0) ? alpha / ds.s : 0.0;
+  ds.theta = ds.w - ds.iota * ds.y;
+  if (alpha > 0 && ds.s > 0) {
+    if (kappa > 0) {
+      const VectorXd es = ds.e0 + ds.iota * ds.z;
+      const double en = std::sqrt(std::max(0.0, es.dot(S * es)));
+      ds.beta = en > 0 ? VectorXd(es / en) : VectorXd::Zero(pr);
+    } else {
+      ds.beta = ds.z / ds.s;
+    }
+  } else {
+    ds.beta.setZero(pr);
   }
   ds.b = std::move(b);
   ds.c = std::move(c);
@@ -473,7 +469,6 @@ void P4LProblem::value_pass(const Params& par, double gamma, double alpha, doubl
   ws.last.U = U;
   ws.gamma = gamma;
   ws.dual_ridge = dual_ridge;
-  ws.kappa = kappa;
   ws.have_last = true;
 }
 
@@ -492,8 +487,8 @@ void P4LProblem::grad_pass(Gradient& out) const {
   const P4LData& D = *data_;
   Work& ws = ws_;
   const Params& par = ws.last;
-  const double gamma = ws.gamma, dual_ridge = ws.dual_ridge, kappa = ws.kappa;
   const DualSolution& ds = out.dual;
+  const double gamma = ws.gamma, dual_ridge = ws.dual_ridge, kappa = ds.kappa;
   const int N = N_, n = n_, d = d_, m = m_, p = p_, n0 = n0_;
   const int m1 = m - 1;
   const int r = static_cast<int>(par.U.cols());
@@ -512,15 +507,18 @@ void P4LProblem::grad_pass(Gradient& out) const {
   struct STerm { const double* a; const double* b; double weight; };
   std::vector<MTerm> mterms{{ds.z.data(), ds.theta.data(), -1.0}};
   std::vector<STerm> sterms{{ds.z.data(), ds.z.data(), -0.5 * iota}};
-  double eps_sum = -ds.z.dot(ds.theta) - 0.5 * iota * ds.z.squaredNorm();
-  if (ds.kappa > 0) {
+  if (kappa > 0) {
     mterms.push_back({ds.e0.data(), ds.y.data(), 1.0});
     sterms.push_back({ds.e0.data(), ds.z.data(), -1.0});
     sterms.push_back({ds.a0.data(), ds.yc.data(), -kappa});
     sterms.push_back({ds.yc.data(), ds.yc.data(), 0.5 * kappa * iota});
-    eps_sum += ds.e0.dot(ds.y) - ds.e0.dot(ds.z) - kappa * ds.a0.dot(ds.yc) +
-               0.5 * kappa * iota * ds.yc.squaredNorm();
   }
+  // the ridge eps adds eps I to M and Sigma: its share of every term is l'r (a'b)
+  double eps_sum = 0;
+  for (const MTerm& mt : mterms)
+    eps_sum += mt.sign * Eigen::Map<const VectorXd>(mt.l, pr).dot(Eigen::Map<const VectorXd>(mt.r, pr));
+  for (const STerm& st : sterms)
+    eps_sum += st.weight * Eigen::Map<const VectorXd>(st.a, pr).dot(Eigen::Map<const VectorXd>(st.b, pr));
   // derivative of eps: d eps / d u_i = dual_ridge/(p r) * (2/n) tr(A_i) u_i
   const double eps_coef = (dual_ridge / pr) * (2.0 / n) * eps_sum;
   ws.Q0.resize(m);  // psi0 Wt_a (n0 x r)

@@ -202,7 +202,7 @@ class P4LProblem {
     double trsum = 0;
     std::vector<Eigen::MatrixXd> P0, Q0;  // psi0 Theta_a, psi0 Wt_a (n0 x r)
     Params last;                   // parameters of the most recent evaluate()
-    double gamma = 0, dual_ridge = 0, kappa = 0;
+    double gamma = 0, dual_ridge = 0;
     std::unique_ptr<RegularisedInner> reg;  // regularised inner solver (keeps its warm starts)
     int reg_r = 0;
     bool have_last = false;
