@@ -48,7 +48,11 @@
 #'   and on the latent variables per outer iteration (Armijo backtracking).
 #' @param step.theta,step.u Initial trial step sizes (they adapt).
 #' @param init Starting latent variables: `"model"` (default) uses each
-#'   individual's fitted one-step model (see [p4l()], Details); `"random"`
+#'   individual's fitted one-step model (see [p4l()], Details); `"baseline"`
+#'   does the same but shrinks each individual's model toward the model its
+#'   baseline covariates predict (a ridge regression of the individual models
+#'   on the covariates, penalty by generalised cross-validation) instead of
+#'   toward the pooled model (needs `p4l_data(baseline = )`); `"random"`
 #'   draws them at random (scale `init.scale`); or an N x (rank - 1) numeric
 #'   matrix of starting free coordinates, rows in the order of `data$ids`.
 #' @param init.ridge Shrinkage of the individual one-step models toward the
@@ -106,11 +110,12 @@ p4l_control <- function(max.iter = 500, tol = 1e-4, tol.primal = 1e-3, conv.wind
   policy <- match.arg(policy)
   init.policy <- match.arg(init.policy)
   if (is.character(init)) {
-    if (length(init) != 1L || !(init %in% c("model", "random"))) {
-      stop_arg("`init` must be \"model\", \"random\" or a numeric matrix.")
+    if (length(init) != 1L || !(init %in% c("model", "baseline", "random"))) {
+      stop_arg("`init` must be \"model\", \"baseline\", \"random\" or a numeric matrix.")
     }
   } else if (!(is.matrix(init) && is.numeric(init) && all(is.finite(init)))) {
-    stop_arg("`init` must be \"model\", \"random\" or a numeric matrix of finite values.")
+    stop_arg("`init` must be \"model\", \"baseline\", \"random\" or a numeric matrix of ",
+             "finite values.")
   }
   structure(list(
     max.iter = check_count(max.iter, "max.iter"),
@@ -526,7 +531,12 @@ p4l_initial_u <- function(data, rank, control, seed, num.threads = 1L) {
     return(cbind(1, unname(init)))
   }
   if (identical(init, "random")) return(NULL)
-  Z <- p4l_model_coefficients(data, control$init.ridge, num.threads)
+  if (identical(init, "baseline") && is.null(data$baseline)) {
+    stop_arg("`control$init = \"baseline\"` needs baseline covariates: give ",
+             "`p4l_data(baseline = )`.")
+  }
+  Z <- p4l_model_coefficients(data, control$init.ridge, num.threads,
+                              baseline = if (identical(init, "baseline")) data$baseline)
   Z <- sweep(Z, 2, colMeans(Z))
   q <- rank - 1L
   sv <- svd(Z, nu = min(q, ncol(Z)), nv = 0)
@@ -575,8 +585,13 @@ p4l_initial_theta <- function(data, psi, psi.next, rank, gamma, control, num.thr
 # Each individual's one-step model: per action, ridge regression of (R, S') on
 # (1, S) shrunk toward the pooled fit by `lambda` pseudo-transitions; responses
 # scaled by their pooled residual sd. Returns N x (m (1+q) (1+q)).
-p4l_model_coefficients <- function(data, lambda, num.threads = 1L) {
+p4l_model_coefficients <- function(data, lambda, num.threads = 1L, baseline = NULL) {
   N <- length(data$ids)
+  if (!is.null(baseline)) {
+    baseline <- as.matrix(baseline)
+    keep <- apply(baseline, 2, function(v) stats::sd(v) > 0)
+    baseline <- if (any(keep)) baseline[, keep, drop = FALSE] else NULL
+  }
   m <- length(data$action.levels)
   S <- scale(data$S)
   ctr <- attr(S, "scaled:center")
@@ -604,11 +619,41 @@ p4l_model_coefficients <- function(data, lambda, num.threads = 1L) {
       if (!is.finite(res.sd) || res.sd == 0) res.sd <- 1
       # B_i = (X_i'X_i + lambda I)^-1 (X_i'y_i + lambda pooled), pooled if absent
       B <- group_ridge_cpp(Xa, ya, g - 1L, N, pooled, lambda, num.threads)
+      if (!is.null(baseline)) {
+        # Shrink towards the coefficients the baseline covariates predict
+        # instead of the pooled ones: B_i = F_i + (X_i'X_i + lambda I)^-1 X_i'(y_i - X_i F_i).
+        Fb <- baseline_predict(baseline, B)
+        B <- Fb + group_ridge_cpp(Xa, ya - rowSums(Xa * Fb[g, , drop = FALSE]), g - 1L, N,
+                                  numeric(k), lambda, num.threads)
+      }
       coefs[, (j - 1L) * k + seq_len(k)] <- B / res.sd
     }
     out <- cbind(out, coefs)
   }
   out
+}
+
+# Fitted values of a ridge regression of the columns of Y (N x k) on the
+# standardised baseline covariates (N x q) with an intercept; the penalty is
+# chosen by generalised cross-validation (summed over the columns of Y) on a
+# grid, so covariates that do not predict Y are shrunk to the column means.
+baseline_predict <- function(baseline, Y) {
+  X <- scale(baseline)
+  N <- nrow(X)
+  Yc <- sweep(Y, 2, colMeans(Y))
+  sv <- svd(X)
+  d2 <- sv$d^2
+  UtY <- crossprod(sv$u, Yc)
+  best <- NULL
+  for (lam in c(0, 10^seq(-2, 4, by = 0.5)) * N) {
+    f <- d2 / (d2 + lam)
+    fit <- sv$u %*% (f * UtY)
+    df <- 1 + sum(f)
+    if (df >= N) next
+    gcv <- sum((Yc - fit)^2) / (1 - df / N)^2
+    if (is.null(best) || gcv < best$gcv) best <- list(gcv = gcv, fit = fit)
+  }
+  sweep(best$fit, 2, colMeans(Y), "+")
 }
 
 # The regularisation kappa of the inner problem actually used: the user's, or

@@ -230,136 +230,31 @@ stress_run_s1 <- function(reps = 1, settings = c("A", "B", "C"), gammas = c(0.9,
 
 s2_doses <- c("low", "mid", "high")
 
-# True model of S2. Patient i has BMI, sex and a latent response type
-# ("low": responds best to the low dose, "high": to the high dose; exactly half
-# of each), drawn from a score that depends on BMI and sex plus noise (so the
-# type is correlated with the covariates, R^2 about 0.4, but not determined).
-# CRP at visit t+1:  4 + 0.6 CRP_t + 0.1 (BMI - 28) + effect[type, dose] + N(0, 1),
-# clipped to [0.5, 25]; effect = (-2.5, -1.25, 0) for low/mid/high in type
-# "low" and (0, -1.25, -2.5) in type "high". Symptom score after visit t:
-# 1 + 0.8 CRP_{t+1} + (0, 0.25, 0.5)[dose] + N(0, 0.5), clipped to [2, 15];
-# reward = -symptom (in [-15, -2]). The dose effect does not depend on the
-# state and the dynamics are linear, so each type's optimal policy is the
-# fixed rule "always its best dose" (up to the clipping).
-# Clinicians dose by CRP (confounding): P(dose) proportional to
-# exp((-0.3, 0, 0.3) (CRP - 8)), mixed with 10% uniform.
-s2_params <- function() {
-  list(effect = rbind(low = c(-2.5, -1.25, 0), high = c(0, -1.25, -2.5)),
-       side = c(0, 0.25, 0.5), crp.intercept = 4, crp.ar = 0.6, crp.bmi = 0.1,
-       crp.sd = 1, sym.intercept = 1, sym.crp = 0.8, sym.sd = 0.5,
-       beh.slope = c(-0.3, 0, 0.3), beh.center = 8, beh.uniform = 0.1)
-}
-
-s2_behaviour_prob <- function(crp, par = s2_params()) {
-  z <- outer(crp - par$beh.center, par$beh.slope)
-  p <- exp(z - apply(z, 1, max))
-  p <- p / rowSums(p)
-  p <- (1 - par$beh.uniform) * p + par$beh.uniform / 3
-  colnames(p) <- s2_doses
-  p
-}
-
-# One step of the true dynamics for vectors (dose index k in 1:3).
-s2_step <- function(crp, bmi, type, k, eps.crp, eps.sym, par = s2_params()) {
-  eff <- par$effect[cbind(match(type, rownames(par$effect)), k)]
-  crp.next <- pmin(pmax(par$crp.intercept + par$crp.ar * crp + par$crp.bmi * (bmi - 28) + eff +
-                          par$crp.sd * eps.crp, 0.5), 25)
-  sym <- pmin(pmax(par$sym.intercept + par$sym.crp * crp.next + par$side[k] +
-                     par$sym.sd * eps.sym, 2), 15)
-  list(crp = crp.next, reward = -sym)
-}
-
-s2_initial_crp <- function(n) pmin(pmax(exp(log(10) + 0.35 * stats::rnorm(n)), 0.5), 25)
-
-# Sample rows of a probability matrix with given uniforms (inverse CDF).
-stress_sample_rows <- function(p, u) {
-  cp <- p %*% upper.tri(diag(ncol(p)), diag = TRUE)
-  pmin(rowSums(u > cp) + 1L, ncol(p))
-}
-
-# S2 generator: `num.patients` x `num.visits` decisions (plus a final-state
-# row per patient). Returns data (long; columns id, visit, dose (character),
-# reward, crp, bmi, sex), type (true response type by id), patients.
+# S2 is the package's dose study (?sim_dose_study: the true model, the
+# clinicians' confounded dosing, two hidden response types correlated with BMI
+# and sex), here with a final-state row per patient and no missing CRP.
 sim_s2 <- function(num.patients = 40, num.visits = 15, seed = 1) {
-  set.seed(seed)
-  par <- s2_params()
-  N <- num.patients
-  ids <- sprintf("pt%02d", seq_len(N))
-  bmi <- pmin(pmax(stats::rnorm(N, 28, 5), 18), 45)
-  sex <- stats::rbinom(N, 1, 0.5)
-  score <- 0.15 * (bmi - 28) + 0.8 * (sex - 0.5) + stats::rnorm(N)
-  type <- ifelse(rank(score, ties.method = "first") > N / 2, "high", "low")
-  crp <- s2_initial_crp(N)
-  rows <- vector("list", num.visits + 1L)
-  for (t in seq_len(num.visits)) {
-    k <- stress_sample_rows(s2_behaviour_prob(crp, par), stats::runif(N))
-    st <- s2_step(crp, bmi, type, k, stats::rnorm(N), stats::rnorm(N), par)
-    rows[[t]] <- data.frame(id = ids, visit = t, dose = s2_doses[k], reward = st$reward,
-                            crp = crp, bmi = bmi, sex = sex, stringsAsFactors = FALSE)
-    crp <- st$crp
-  }
-  rows[[num.visits + 1L]] <- data.frame(id = ids, visit = num.visits + 1L, dose = NA_character_,
-                                        reward = NA_real_, crp = crp, bmi = bmi, sex = sex,
-                                        stringsAsFactors = FALSE)
-  data <- do.call(rbind, rows)
-  data <- data[order(data$id, data$visit), ]
-  rownames(data) <- NULL
-  list(data = data, type = stats::setNames(type, ids),
-       patients = data.frame(id = ids, bmi = bmi, sex = sex, type = type,
-                             stringsAsFactors = FALSE),
-       seed = seed)
+  sim <- p4l::sim_dose_study(num.patients, num.visits, missing = 0, final.state = TRUE,
+                             seed = seed)
+  sim$data$sex <- as.integer(sim$data$sex == "male")   # numeric: usable as a state column
+  sim
 }
 
-# Monte Carlo value of a policy on S2's true dynamics, per patient.
-# `policy` is a p4l_policy (its action probabilities for the patient's own id
-# are used: individual policies are individual; greedy policies give one-hot
-# probabilities, so this is their deployed action), the string "behaviour"
-# (the clinicians' policy), or one of the doses (a fixed rule). Episodes start
-# at a fresh CRP draw with the patient's own BMI, sex and type; common random
-# numbers for every policy (same seed). Returns the mean discounted return
-# sum_{t < horizon} gamma^t R_t per patient (named by id).
+# Monte Carlo value per patient on the true dynamics (?dose_study_value).
 s2_policy_value <- function(policy, sim, num.episodes = 200, horizon = 15, gamma = 0.9,
                             seed = 1) {
-  par <- s2_params()
-  pat <- sim$patients
-  N <- nrow(pat)
-  E <- num.episodes
-  idx <- rep(seq_len(N), each = E)
-  set.seed(seed)
-  crp <- s2_initial_crp(N * E)
-  eps.crp <- matrix(stats::rnorm(N * E * horizon), N * E)
-  eps.sym <- matrix(stats::rnorm(N * E * horizon), N * E)
-  u <- matrix(stats::runif(N * E * horizon), N * E)
-  ret <- numeric(N * E)
-  for (t in seq_len(horizon)) {
-    if (is.character(policy) && identical(policy, "behaviour")) {
-      p <- s2_behaviour_prob(crp, par)
-    } else if (is.character(policy)) {
-      p <- matrix(0, N * E, 3)
-      p[, match(policy, s2_doses)] <- 1
-    } else {
-      nd <- data.frame(id = pat$id[idx], crp = crp, bmi = pat$bmi[idx], sex = pat$sex[idx],
-                       stringsAsFactors = FALSE)
-      if (!is.null(policy$id.column) && policy$id.column != "id") {
-        names(nd)[1] <- policy$id.column
-      }
-      pr <- stats::predict(policy, nd, type = "prob")
-      p <- matrix(0, N * E, 3)
-      p[, match(colnames(pr), s2_doses)] <- pr
-    }
-    k <- stress_sample_rows(p, u[, t])
-    st <- s2_step(crp, pat$bmi[idx], pat$type[idx], k, eps.crp[, t], eps.sym[, t], par)
-    ret <- ret + gamma^(t - 1) * st$reward
-    crp <- st$crp
-  }
-  stats::setNames(as.numeric(tapply(ret, idx, mean)), pat$id)
+  p4l::dose_study_value(policy, sim, num.episodes = num.episodes, horizon = horizon,
+                        gamma = gamma, seed = seed)
 }
 
 s2_by_type <- function(v, sim) tapply(v, sim$type[names(v)], mean)
 
 stress_run_s2 <- function(reps = 1, gamma = 0.9, K = 2, num.patients = 40, num.visits = 15,
                           eval.episodes = 200, checkpoint = NULL) {
-  variants <- list("CRP only" = "crp", "CRP + BMI, sex" = c("crp", "bmi", "sex"))
+  # CRP as the state; with BMI and sex given in their role of baseline
+  # covariates (p4l_data(baseline = )), which keeps them out of the state basis.
+  variants <- list("CRP only" = list(state = "crp"),
+                   "CRP, baseline BMI + sex" = list(state = "crp", baseline = c("bmi", "sex")))
   out <- list()
   for (r in seq_len(reps)) {
     sim <- sim_s2(num.patients, num.visits, seed = 100 + r)
@@ -370,7 +265,8 @@ stress_run_s2 <- function(reps = 1, gamma = 0.9, K = 2, num.patients = 40, num.v
     opt <- apply(fixed, 1, max)              # the true per-type optimal fixed rule
     types <- names(opt)
     for (v in names(variants)) {
-      d <- p4l::p4l_data(sim$data, "id", "visit", "dose", "reward", variants[[v]])
+      d <- p4l::p4l_data(sim$data, "id", "visit", "dose", "reward", variants[[v]]$state,
+                         baseline = variants[[v]]$baseline)
       pf <- stress_fit_p4l(d, K, gamma, r)
       ff <- stress_fit_fqi(d, gamma, r)
       pe <- if (stress_is_error(pf$fit)) NULL else tryCatch(val(pf$fit), error = function(e) NULL)
@@ -470,7 +366,7 @@ sim_s4 <- function(num.stays = 300, levels = 3, max.steps = 20, seed = 1) {
     p <- exp(score - apply(score, 1, max))
     p <- p / rowSums(p)
     p <- 0.7 * p + 0.3 / m
-    a <- stress_sample_rows(p, stats::runif(n))
+    a <- p4l:::sample_rows_inverse(p, stats::runif(n))
     f <- fdose[a]
     v <- vdose[a]
     map.n <- map[ix] + 0.2 * (70 - 3 * sev[ix] - map[ix]) + 5 * f + 9 * v - 2 * f * v +
