@@ -173,3 +173,29 @@ test_that("the value table uses the fit's initial states (max.initial subsample)
   all0 <- p4l(d, K = 3, seed = 1, control = p4l_control(max.initial = 0))
   expect_false(isTRUE(all.equal(fit$value, all0$value)))  # the subsample is a different nu
 })
+
+test_that("baseline_predict(): recovers a planted linear signal and ignores noise covariates", {
+  set.seed(11)
+  N <- 200
+  B <- cbind(bmi = rnorm(N, 28, 5), male = rbinom(N, 1, 0.5))
+  Y <- cbind(2 + 0.3 * B[, 1] - B[, 2], -1 + 0.5 * B[, 2]) + matrix(rnorm(2 * N, sd = 0.01), N)
+  F <- p4l:::baseline_predict(B, Y)
+  ref <- fitted(lm(Y ~ B))                       # least squares: GCV picks (almost) no penalty
+  expect_equal(unname(F), unname(ref), tolerance = 1e-3)
+  Z <- matrix(rnorm(2 * N), N)                   # covariates that predict nothing
+  F0 <- p4l:::baseline_predict(B, Z)
+  expect_lt(max(abs(sweep(F0, 2, colMeans(Z)))), 0.1)
+})
+
+test_that("control$init = \"baseline\" needs baseline covariates and changes only the start", {
+  sim <- sim_dose_study(num.patients = 12, num.visits = 6, final.state = TRUE, seed = 4)
+  d <- p4l_data(sim$data, "id", "visit", "dose", "reward", "crp")
+  expect_error(p4l:::p4l_initial_u(d, 2, p4l_control(init = "baseline"), 1), "baseline")
+  d$baseline <- cbind(bmi = sim$patients$bmi[match(d$ids, sim$patients$id)])
+  u0 <- p4l:::p4l_initial_u(d, 2, p4l_control(), 1)
+  u1 <- p4l:::p4l_initial_u(d, 2, p4l_control(init = "baseline"), 1)
+  expect_equal(dim(u1), dim(u0))
+  expect_equal(u1[, 1], rep(1, 12))
+  expect_equal(sqrt(mean(u1[, 2]^2)), 1)           # the start's scale is normalised as before
+  expect_error(p4l_control(init = "covariates"), "baseline")
+})
