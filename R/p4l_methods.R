@@ -58,7 +58,10 @@ p4l_print_values <- function(x, indent = "") {
 #'   the pessimistic value, point value and Lagrange multiplier (values are
 #'   discount-normalised: \eqn{(1-\gamma)} times the expected discounted
 #'   return from the initial states), the penalty and objective, the
-#'   convergence record with any warnings, the tuning used and timings.
+#'   convergence record with any warnings, the tuning used and timings,
+#'   and, when the data have baseline covariates (`p4l_data(baseline = )`),
+#'   `cluster.profiles`: each cluster's size and mean of every (dummy-coded)
+#'   baseline covariate.
 #' @examples
 #' sim <- sim_linear2d(num.per.group = 5, T = 40, seed = 1)
 #' d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
@@ -91,7 +94,8 @@ summary.p4l_fit <- function(object, ...) {
                             mu.default = isTRUE(object$mu.default), rho = object$control$rho,
                             ridge = object$control$ridge, init = object$init,
                             init.policy = object$init.policy),
-              timings = object$timings, seed = object$seed, num.threads = object$num.threads)
+              timings = object$timings, seed = object$seed, num.threads = object$num.threads,
+              cluster.profiles = p4l_cluster_profiles(object))
   class(out) <- "summary.p4l_fit"
   out
 }
@@ -120,8 +124,27 @@ print.summary.p4l_fit <- function(x, ...) {
       x$iterations, " iterations (", x$evaluations, " dual evaluations), ",
       format(x$timings[["total"]], digits = 3), " s, ", x$num.threads, " thread(s), seed ",
       format(x$seed, scientific = FALSE), "\n", sep = "")
+  if (!is.null(x$cluster.profiles)) {
+    cat("  clusters by baseline covariates (means; dummy columns are proportions):\n")
+    pr <- x$cluster.profiles
+    pr[] <- lapply(pr, function(v) if (is.numeric(v)) signif(v, 3) else v)
+    print(pr, row.names = FALSE)
+  }
   for (w in x$warnings) cat("  warning: ", w, "\n", sep = "")
   invisible(x)
+}
+
+# Size and baseline covariate means of each cluster (NULL without baseline
+# covariates): what distinguishes the clusters, in the user's covariates.
+p4l_cluster_profiles <- function(object) {
+  B <- object$baseline
+  if (is.null(B) || !length(B)) return(NULL)
+  cl <- factor(object$cluster, levels = seq_len(object$K))
+  means <- vapply(colnames(B), function(j) as.vector(tapply(B[, j], cl, mean)),
+                  numeric(object$K))
+  means <- matrix(means, nrow = object$K, dimnames = list(NULL, colnames(B)))
+  data.frame(cluster = seq_len(object$K), size = tabulate(object$cluster, object$K),
+             means, check.names = FALSE)
 }
 
 #' Coefficients of a P4L fit
