@@ -81,12 +81,13 @@ acpi_bytes <- function(n, N, d, m, clusters.given, num.lambda = 20, K.fixed = FA
   out
 }
 
-# fqi(): per-individual, per-action Gram matrices (N m d x d, summed in
-# individual order so that results do not depend on threads), their per-action
-# sum and factor (2 m d^2), per-individual right-hand sides (N d m) and the
-# targets (n): 8 (4 n d + (N + 2) m d^2 + N d m + n).
-fqi_bytes <- function(n, N, d, m) {
-  c(features_bytes(n, d), gram = 8 * (N + 2) * m * d^2, rhs = 8 * (N * d * m + n))
+# fqi(): per-action Gram matrices accumulated over the action's transitions
+# and their factors (2 m d^2), rows gathered in chunks of 1,024 (2 * 1024 d
+# per thread), per-individual right-hand sides (N d m) and the targets (n):
+#   8 (4 n d + 2 m d^2 + 2 * 1024 d T + N d m + n).
+fqi_bytes <- function(n, N, d, m, threads = 1L) {
+  c(features_bytes(n, d), gram = 8 * (2 * m * d^2 + 2 * 1024 * d * threads),
+    rhs = 8 * (N * d * m + n))
 }
 
 # vlearning(): psi(S) - gamma psi(S') (n x d), the policy probabilities (n x m)
@@ -138,9 +139,9 @@ guard_acpi <- function(data, d, clusters.given, control, K, threads) {
                advice)
 }
 
-guard_fqi <- function(data, d) {
+guard_fqi <- function(data, d, threads = 1L) {
   n <- length(data$R); N <- length(data$ids); m <- length(data$action.levels)
-  check_memory(sum(fqi_bytes(n, N, d, m)),
+  check_memory(sum(fqi_bytes(n, N, d, m, threads)),
                paste0(basis_size_text(d, m), " and ", format(N, big.mark = ","),
                       " individuals; fqi()"),
                "Use a smaller basis (`rbf_basis(num.centers = )`).")

@@ -27,7 +27,7 @@ est <- if (!exists("acpi_bytes", ns)) NA else switch(method,
   clusters = sum(ns$acpi_bytes(n, N, dd, m, clusters.given = TRUE, threads = threads)),
   fusion = sum(ns$acpi_bytes(n, N, dd, m, FALSE, num.lambda = 5, K.fixed = TRUE,
                              threads = threads)),
-  fqi = sum(ns$fqi_bytes(n, N, dd, m)),
+  fqi = sum(ns$fqi_bytes(n, N, dd, m, threads = threads)),
   p4l = sum(ns$p4l_bytes(n, N, dd, m, 2)))
 t.fit <- system.time(fit <- switch(method,
   clusters = acpi(d, basis = b, clusters = sim$group, gamma = 0.9, num.threads = threads,

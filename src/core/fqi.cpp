@@ -8,26 +8,53 @@
 
 namespace p4l {
 
+namespace {
+
+// out += scale * X[idx, ]' Y[idx, ], the rows gathered in fixed chunks so that
+// the work space is O(chunk x d) and the summation order does not depend on
+// the number of threads.
+template <class Block>
+void add_cross(Block out, const Eigen::MatrixXd& X, const Eigen::MatrixXd& Y,
+               const std::vector<long>& idx, double scale) {
+  constexpr std::size_t kChunk = 1024;
+  Eigen::MatrixXd xc, yc;
+  for (std::size_t s = 0; s < idx.size(); s += kChunk) {
+    const std::size_t len = std::min(kChunk, idx.size() - s);
+    xc.resize(static_cast<Eigen::Index>(len), X.cols());
+    yc.resize(static_cast<Eigen::Index>(len), Y.cols());
+    for (std::size_t j = 0; j < len; ++j) {
+      xc.row(static_cast<Eigen::Index>(j)) = X.row(idx[s + j]);
+      yc.row(static_cast<Eigen::Index>(j)) = Y.row(idx[s + j]);
+    }
+    if (scale == 1.0) out.noalias() += xc.transpose() * yc;
+    else out.noalias() += scale * (xc.transpose() * yc);
+  }
+}
+
+}  // namespace
+
 FqiResult fitted_q_iteration(const Transitions& tr, const FqiOptions& opt) {
   tr.validate();
   const long n = tr.n();
   const int d = tr.d(), m = tr.num_actions, N = tr.num_individuals;
   const auto rows = tr.rows_by_individual();
-  // Per-action Gram matrices (fixed across iterations), per individual then summed in order.
-  std::vector<std::vector<Eigen::MatrixXd>> gram_i(N, std::vector<Eigen::MatrixXd>(m));
-  runtime().parallel_for(N, [&](std::size_t b, std::size_t e) {
-    for (std::size_t i = b; i < e; ++i) {
-      for (int a = 0; a < m; ++a) gram_i[i][a].setZero(d, d);
-      for (long k : rows[i]) {
-        gram_i[i][tr.action(k)].selfadjointView<Eigen::Lower>().rankUpdate(tr.psi.row(k).transpose());
-      }
+  // Per-action Gram matrices (fixed across iterations), accumulated directly
+  // over the action's transitions in fixed chunks (one d x d matrix per action,
+  // not per individual; one task per action, so the sums do not depend on the
+  // number of threads).
+  std::vector<std::vector<long>> by_a(m);
+  for (int i = 0; i < N; ++i)
+    for (long k : rows[i]) by_a[tr.action(k)].push_back(k);
+  std::vector<Eigen::MatrixXd> gram(m);
+  runtime().parallel_for(m, [&](std::size_t b, std::size_t e) {
+    for (std::size_t a = b; a < e; ++a) {
+      gram[a].setZero(d, d);
+      add_cross(gram[a].block(0, 0, d, d), tr.psi, tr.psi, by_a[a], 1.0);
     }
   });
   std::vector<Eigen::LDLT<Eigen::MatrixXd>> solver(m);
   for (int a = 0; a < m; ++a) {
-    Eigen::MatrixXd G = Eigen::MatrixXd::Zero(d, d);
-    for (int i = 0; i < N; ++i) G += gram_i[i][a];
-    G = G.selfadjointView<Eigen::Lower>();
+    Eigen::MatrixXd& G = gram[a];  // LDLT and its rcond read the lower triangle only
     G.diagonal().array() += opt.ridge * static_cast<double>(n);
     solver[a].compute(G);
     if (solver[a].info() != Eigen::Success || solver[a].rcond() < 1e-14) {
@@ -74,30 +101,6 @@ FqiResult fitted_q_iteration(const Transitions& tr, const FqiOptions& opt) {
   return res;
 }
 
-namespace {
-
-// out += scale * X[idx, ]' Y[idx, ], the rows gathered in fixed chunks so that
-// the work space is O(chunk x d) and the summation order does not depend on
-// the number of threads.
-template <class Block>
-void add_cross(Block out, const Eigen::MatrixXd& X, const Eigen::MatrixXd& Y,
-               const std::vector<long>& idx, double scale) {
-  constexpr std::size_t kChunk = 1024;
-  Eigen::MatrixXd xc, yc;
-  for (std::size_t s = 0; s < idx.size(); s += kChunk) {
-    const std::size_t len = std::min(kChunk, idx.size() - s);
-    xc.resize(static_cast<Eigen::Index>(len), X.cols());
-    yc.resize(static_cast<Eigen::Index>(len), Y.cols());
-    for (std::size_t j = 0; j < len; ++j) {
-      xc.row(static_cast<Eigen::Index>(j)) = X.row(idx[s + j]);
-      yc.row(static_cast<Eigen::Index>(j)) = Y.row(idx[s + j]);
-    }
-    if (scale == 1.0) out.noalias() += xc.transpose() * yc;
-    else out.noalias() += scale * (xc.transpose() * yc);
-  }
-}
-
-}  // namespace
 
 Eigen::MatrixXd lstdq(const Transitions& tr, const std::vector<int>& individuals,
                       const Eigen::MatrixXd& W_policy, double gamma, double ridge) {

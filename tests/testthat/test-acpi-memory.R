@@ -25,6 +25,22 @@ test_that("acpi() with clusters equals the per-individual implementation (saved 
   }
 })
 
+test_that("fqi() with per-action Gram sums equals the per-individual implementation", {
+  source(test_path("fixtures", "make-acpi-clusters.R"), local = TRUE)
+  cases <- acpi_clusters_cases()
+  ref <- readRDS(test_path("fixtures", "fqi-reference.rds"))
+  for (nm in names(cases)) {
+    cs <- cases[[nm]]
+    fit1 <- fqi(cs$data, gamma = cs$gamma, basis = cs$basis, ridge = cs$ridge,
+                num.threads = 1, seed = 1)
+    fit2 <- fqi(cs$data, gamma = cs$gamma, basis = cs$basis, ridge = cs$ridge,
+                num.threads = 2, seed = 1)
+    expect_identical(fit1$q.coef, fit2$q.coef)
+    expect_equal(fit1$q.coef, ref[[nm]]$q.coef, tolerance = 1e-10, label = nm)
+    expect_identical(fit1$convergence$iterations, ref[[nm]]$convergence$iterations)
+  }
+})
+
 test_that("per-cluster LSTD-Q matches an R reference with terminal states and 8 actions", {
   icu <- sim_icu(40, seed = 7, num.threads = 1)
   d <- p4l_data(icu$data, "id", "time", "action", "reward", env_icu()$state.names,
@@ -86,6 +102,7 @@ test_that("the estimates scale as documented and match real objects", {
   # with clusters the estimate does not grow with N
   expect_equal(sum(p4l:::acpi_bytes(n, 10 * N, dd, m, TRUE)),
                sum(p4l:::acpi_bytes(n, N, dd, m, TRUE)))
+  expect_lt(sum(p4l:::fqi_bytes(n, N, dd, m, threads = 2)), 1e8)
   # the guard refuses the fusion path at this size on a machine with 64 GB
   fake <- list(R = numeric(n), ids = seq_len(N), action.levels = seq_len(m))
   with_memory_limit(64e9, {
