@@ -70,8 +70,8 @@ acpi_control <- function(num.lambda = 20, lambda.min.ratio = 0.01, mcp.gamma = 3
 #' (`control$max.outer` rounds at most). Given `clusters` skip clustering.
 #'
 #' **Memory.** With p = |A| d Q weights and N individuals, the fusion path
-#' keeps three p x p matrices per individual and two p-vectors per pair of
-#' individuals, about \eqn{8(3Np^2 + pN^2)} bytes; with `clusters` given,
+#' keeps two p x p matrices per individual and two p-vectors per pair of
+#' individuals, about \eqn{8(2Np^2 + pN^2)} bytes; with `clusters` given,
 #' policy iteration accumulates each cluster's p x p system directly over its
 #' transitions, so memory does not grow with N. `acpi()` stops before it
 #' allocates more than is available (see [p4l-package], section Memory).

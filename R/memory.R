@@ -63,18 +63,18 @@ features_bytes <- function(n, d) c(features = 8 * 4 * n * d)
 # 1024 x d blocks per task, at most T tasks at once):
 #   8 (4 n d + 3 p^2 + 2 * 1024 d T).
 # Without clusters (the fusion path) acpe() also keeps, per individual, the
-# quadratic loss (H and H without ridge, p x p each) and the ADMM inverse
+# quadratic loss (its matrix without the ridge, p x p) and the ADMM inverse
 # P_i (p x p); per thread the moment matrices M, S and S^{-1}M with their
 # factor (about 5 p^2); the ADMM pair variables eta and v (p x N(N-1)/2
 # each); the coefficients at every lambda of the path (p x N each, up to
 # num.lambda + 3); and, when K is fixed, up to N cluster sums (p x p):
-#   8 (3 N p^2 + 5 T p^2 + p N (N - 1) + (L + 3) p N + [K] N p^2).
+#   8 (2 N p^2 + 5 T p^2 + p N (N - 1) + (L + 3) p N + [K] N p^2).
 acpi_bytes <- function(n, N, d, m, clusters.given, num.lambda = 20, K.fixed = FALSE,
                        threads = 1L) {
   p <- m * d
   out <- c(features_bytes(n, d), lstdq = 8 * (3 * p^2 + 2 * 1024 * d * threads))
   if (!clusters.given) {
-    out <- c(out, individuals = 8 * 3 * N * p^2, threads = 8 * 5 * threads * p^2,
+    out <- c(out, individuals = 8 * 2 * N * p^2, threads = 8 * 5 * threads * p^2,
              pairs = 8 * p * N * (N - 1), path = 8 * (num.lambda + 3) * p * N,
              merge = if (K.fixed) 8 * N * p^2 else 0)
   }

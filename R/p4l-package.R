@@ -22,7 +22,7 @@
 #' the estimate exceeds the memory available: the option `p4l.max.memory`
 #' (bytes) when set, otherwise `MemAvailable` of `/proc/meminfo` where it
 #' exists (no check elsewhere). For example, `acpi()` without `clusters` keeps
-#' three p x p matrices per individual, while with `clusters` its memory does
+#' two p x p matrices per individual, while with `clusters` its memory does
 #' not grow with the number of individuals.
 #'
 #' @section Seeds:
