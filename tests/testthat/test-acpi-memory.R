@@ -25,6 +25,21 @@ test_that("acpi() with clusters equals the per-individual implementation (saved 
   }
 })
 
+test_that("the fusion path gives the fits it gave before the memory changes", {
+  source(test_path("fixtures", "make-acpi-clusters.R"), local = TRUE)
+  cs <- acpi_clusters_cases()$linear2d
+  ref <- readRDS(test_path("fixtures", "acpi-fusion.rds"))
+  fus <- list(bic = acpi(cs$data, basis = cs$basis, seed = 1,
+                         control = acpi_control(num.lambda = 8)),
+              K2 = acpi(cs$data, K = 2, basis = cs$basis, seed = 1,
+                        control = acpi_control(num.lambda = 8)))
+  for (nm in names(fus)) {
+    expect_equal(fus[[nm]]$q.coef, ref[[nm]]$q.coef, tolerance = 1e-10, label = nm)
+    expect_equal(fus[[nm]]$path, ref[[nm]]$path, tolerance = 1e-10, label = nm)
+    expect_identical(fus[[nm]]$cluster, ref[[nm]]$cluster)
+  }
+})
+
 test_that("fqi() with per-action Gram sums equals the per-individual implementation", {
   source(test_path("fixtures", "make-acpi-clusters.R"), local = TRUE)
   cases <- acpi_clusters_cases()
