@@ -69,6 +69,13 @@ acpi_control <- function(num.lambda = 20, lambda.min.ratio = 0.01, mcp.gamma = 3
 #' the clusters' new policies until the clusters stop changing
 #' (`control$max.outer` rounds at most). Given `clusters` skip clustering.
 #'
+#' **Memory.** With p = |A| d Q weights and N individuals, the fusion path
+#' keeps two p x p matrices per individual and two p-vectors per pair of
+#' individuals, about \eqn{8(2Np^2 + pN^2)} bytes; with `clusters` given,
+#' policy iteration accumulates each cluster's p x p system directly over its
+#' transitions, so memory does not grow with N. `acpi()` stops before it
+#' allocates more than is available (see [p4l-package], section Memory).
+#'
 #' @inheritParams fqi
 #' @param K Number of clusters; `NULL` chooses it by BIC along the fusion
 #'   path (see Details); `"auto"` takes it from [select_groups()] (the paper's
@@ -107,6 +114,7 @@ acpi <- function(data, K = NULL, gamma = 0.8, basis = NULL, clusters = NULL, rid
   seed <- resolve_seed(seed)
   given <- resolve_clusters(clusters, data)
   basis <- resolve_basis(basis, data, seed, num.threads)
+  guard_acpi(data, nrow(basis$centers) + 1L, !is.null(given), control, K, num.threads)
   feat <- data_features(data, basis, num.threads)
   res <- acpi_fit_features(data, feat$psi, feat$psi.next, K = K, clusters = given,
                            gamma = gamma, ridge = ridge, control = control,

@@ -56,6 +56,7 @@ evaluate_policy <- function(policy, env, ids = NULL, num.episodes = 1000, horizo
   seed <- resolve_seed(seed)
   num.threads <- resolve_threads(num.threads)
 
+  guard_evaluate(length(ids), num.episodes)
   slots <- policy_slots(policy, ids)
   if (is.null(slots)) slots <- rep(1L, length(ids))
   if (single) {

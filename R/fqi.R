@@ -59,6 +59,7 @@ fqi <- function(data, gamma = 0.8, basis = NULL, ridge = 1e-4, control = fqi_con
   check_flag(verbose, "verbose")
   seed <- resolve_seed(seed)
   basis <- resolve_basis(basis, data, seed, num.threads)
+  guard_fqi(data, nrow(basis$centers) + 1L, num.threads)  # R/memory.R
   feat <- data_features(data, basis, num.threads)
   res <- fqi_fit_features(data, feat$psi, feat$psi.next, gamma, ridge, control, num.threads)
   W <- name_coef(res$W, basis, data$action.levels)

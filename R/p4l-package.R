@@ -14,6 +14,17 @@
 #' `P4L_NUM_THREADS`, and finally 2. Results never depend on it: work is split
 #' by individual or episode and reduced in a fixed order.
 #'
+#' @section Memory:
+#' [p4l()], [fqi()], [vlearning()], [acpi()] and [evaluate_policy()] estimate
+#' their largest allocations from the problem's sizes (transitions,
+#' individuals, basis functions times actions, rank, episodes) before they
+#' allocate, and stop with an error that names the argument to change when
+#' the estimate exceeds the memory available: the option `p4l.max.memory`
+#' (bytes) when set, otherwise `MemAvailable` of `/proc/meminfo` where it
+#' exists (no check elsewhere). For example, `acpi()` without `clusters` keeps
+#' two p x p matrices per individual, while with `clusters` its memory does
+#' not grow with the number of individuals.
+#'
 #' @section Seeds:
 #' Functions with a `seed` argument draw one from R's generator when it is
 #' `NULL`, so [set.seed()] makes them reproducible. The C++ core derives one

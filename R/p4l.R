@@ -390,6 +390,7 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
   check_flag(verbose, "verbose")
   seed <- resolve_seed(seed)
   basis <- resolve_basis(basis, data, seed, num.threads)
+  guard_p4l(data, nrow(basis$centers) + 1L, rank, control)  # R/memory.R
   t.basis <- proc.time()[["elapsed"]]
 
   feat <- data_features(data, basis, num.threads)

@@ -99,6 +99,7 @@ vlearning <- function(data, gamma = 0.8, basis = NULL, propensity = NULL, ridge 
   seed <- resolve_seed(seed)
   prop <- resolve_propensity(propensity, data, control)
   basis <- resolve_basis(basis, data, seed, num.threads)
+  guard_vlearning(data, nrow(basis$centers) + 1L)
   feat <- data_features(data, basis, num.threads)
   ref <- if (control$reference == "states") feat$psi else basis_features(basis, data$S0, num.threads)
   nu <- colMeans(ref)

@@ -16,9 +16,16 @@ template <class F>
 void serial_for(std::size_t n, F&& fn) { if (n > 0) fn(0, n); }
 
 struct Quadratic {            // loss_i(beta) = (w / 2) (beta' H beta - 2 g' beta + c), H with ridge
-  Eigen::MatrixXd H, Hm;      // Hm without the ridge (for the BIC)
+  Eigen::MatrixXd Hm;         // H without the ridge (for the BIC)
   Eigen::VectorXd g;
-  double c = 0.0, w = 1.0;
+  double c = 0.0, w = 1.0, ridge = 0.0;
+  // H = Hm + ridge I, formed when needed (one p x p matrix per individual is
+  // not kept twice; the values are the same as when it was stored).
+  Eigen::MatrixXd H() const {
+    Eigen::MatrixXd h = Hm;
+    h.diagonal().array() += ridge;
+    return h;
+  }
 };
 
 // Union-find labels of individuals joined by fused pairs, relabelled by first appearance.
@@ -67,7 +74,7 @@ double cluster_loss(const std::vector<Quadratic>& q, const Eigen::VectorXi& cl, 
   for (int k = 0; k < K; ++k) {
     Eigen::MatrixXd H = Eigen::MatrixXd::Zero(p, p);
     Eigen::VectorXd g = Eigen::VectorXd::Zero(p);
-    for (std::size_t i = 0; i < q.size(); ++i) if (cl(i) == k) { H += q[i].w * q[i].H; g += q[i].w * q[i].g; }
+    for (std::size_t i = 0; i < q.size(); ++i) if (cl(i) == k) { H += q[i].w * q[i].H(); g += q[i].w * q[i].g; }
     const Eigen::VectorXd b = H.ldlt().solve(g);
     for (std::size_t i = 0; i < q.size(); ++i) {
       if (cl(i) == k) loss += q[i].w * (b.dot(q[i].Hm * b) - 2.0 * q[i].g.dot(b) + q[i].c);
@@ -112,8 +119,7 @@ AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
       const Eigen::VectorXd Sib = Sl.solve(bv);
       q[i].Hm = M.transpose() * SiM;
       q[i].Hm = 0.5 * (q[i].Hm + q[i].Hm.transpose());
-      q[i].H = q[i].Hm;
-      q[i].H.diagonal().array() += std::max(opt.ridge, 1e-8);
+      q[i].ridge = std::max(opt.ridge, 1e-8);
       q[i].g = M.transpose() * Sib;
       q[i].c = bv.dot(Sib);
       q[i].w = Ti;  // sum over the individual's transitions (Ma and Huang's scale)
@@ -124,13 +130,13 @@ AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
   Eigen::MatrixXd Hs = Eigen::MatrixXd::Zero(p, p);
   Eigen::VectorXd gs = Eigen::VectorXd::Zero(p);
   for (int i = 0; i < N; ++i) {
-    beta.col(i) = q[i].H.ldlt().solve(q[i].g);
-    Hs += q[i].w * q[i].H;
+    beta.col(i) = q[i].H().ldlt().solve(q[i].g);
+    Hs += q[i].w * q[i].H();
     gs += q[i].w * q[i].g;
   }
   const Eigen::VectorXd pooled = Hs.ldlt().solve(gs);
   double lambda_max = 0.0;
-  for (int i = 0; i < N; ++i) lambda_max = std::max(lambda_max, (q[i].w * (q[i].H * pooled - q[i].g)).norm());
+  for (int i = 0; i < N; ++i) lambda_max = std::max(lambda_max, (q[i].w * (q[i].H() * pooled - q[i].g)).norm());
   lambda_max = std::max(lambda_max, 1e-12);
 
   AcpeFit fit;
@@ -142,7 +148,7 @@ AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
   std::vector<Eigen::MatrixXd> P(N);
   Eigen::MatrixXd Psum = Eigen::MatrixXd::Zero(p, p);
   for (int i = 0; i < N; ++i) {
-    Eigen::MatrixXd A = q[i].w * q[i].H;
+    Eigen::MatrixXd A = q[i].w * q[i].H();
     A.diagonal().array() += rho * N;
     P[i] = A.ldlt().solve(Eigen::MatrixXd::Identity(p, p));
     Psum += P[i];
@@ -237,7 +243,7 @@ AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
   std::vector<Eigen::VectorXd> gk(Kc, Eigen::VectorXd::Zero(p));
   std::vector<double> ck(Kc, 0.0);
   for (int i = 0; i < N; ++i) {
-    Hk[lab(i)] += q[i].w * q[i].H; gk[lab(i)] += q[i].w * q[i].g; ck[lab(i)] += q[i].w * q[i].c;
+    Hk[lab(i)] += q[i].w * q[i].H(); gk[lab(i)] += q[i].w * q[i].g; ck[lab(i)] += q[i].w * q[i].c;
   }
   auto minloss = [&](const Eigen::MatrixXd& H, const Eigen::VectorXd& g, double c) {
     return c - g.dot(H.ldlt().solve(g));

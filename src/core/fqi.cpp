@@ -1,5 +1,6 @@
 #include "fqi.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -7,26 +8,53 @@
 
 namespace p4l {
 
+namespace {
+
+// out += scale * X[idx, ]' Y[idx, ], the rows gathered in fixed chunks so that
+// the work space is O(chunk x d) and the summation order does not depend on
+// the number of threads.
+template <class Block>
+void add_cross(Block out, const Eigen::MatrixXd& X, const Eigen::MatrixXd& Y,
+               const std::vector<long>& idx, double scale) {
+  constexpr std::size_t kChunk = 1024;
+  Eigen::MatrixXd xc, yc;
+  for (std::size_t s = 0; s < idx.size(); s += kChunk) {
+    const std::size_t len = std::min(kChunk, idx.size() - s);
+    xc.resize(static_cast<Eigen::Index>(len), X.cols());
+    yc.resize(static_cast<Eigen::Index>(len), Y.cols());
+    for (std::size_t j = 0; j < len; ++j) {
+      xc.row(static_cast<Eigen::Index>(j)) = X.row(idx[s + j]);
+      yc.row(static_cast<Eigen::Index>(j)) = Y.row(idx[s + j]);
+    }
+    if (scale == 1.0) out.noalias() += xc.transpose() * yc;
+    else out.noalias() += scale * (xc.transpose() * yc);
+  }
+}
+
+}  // namespace
+
 FqiResult fitted_q_iteration(const Transitions& tr, const FqiOptions& opt) {
   tr.validate();
   const long n = tr.n();
   const int d = tr.d(), m = tr.num_actions, N = tr.num_individuals;
   const auto rows = tr.rows_by_individual();
-  // Per-action Gram matrices (fixed across iterations), per individual then summed in order.
-  std::vector<std::vector<Eigen::MatrixXd>> gram_i(N, std::vector<Eigen::MatrixXd>(m));
-  runtime().parallel_for(N, [&](std::size_t b, std::size_t e) {
-    for (std::size_t i = b; i < e; ++i) {
-      for (int a = 0; a < m; ++a) gram_i[i][a].setZero(d, d);
-      for (long k : rows[i]) {
-        gram_i[i][tr.action(k)].selfadjointView<Eigen::Lower>().rankUpdate(tr.psi.row(k).transpose());
-      }
+  // Per-action Gram matrices (fixed across iterations), accumulated directly
+  // over the action's transitions in fixed chunks (one d x d matrix per action,
+  // not per individual; one task per action, so the sums do not depend on the
+  // number of threads).
+  std::vector<std::vector<long>> by_a(m);
+  for (int i = 0; i < N; ++i)
+    for (long k : rows[i]) by_a[tr.action(k)].push_back(k);
+  std::vector<Eigen::MatrixXd> gram(m);
+  runtime().parallel_for(m, [&](std::size_t b, std::size_t e) {
+    for (std::size_t a = b; a < e; ++a) {
+      gram[a].setZero(d, d);
+      add_cross(gram[a].block(0, 0, d, d), tr.psi, tr.psi, by_a[a], 1.0);
     }
   });
   std::vector<Eigen::LDLT<Eigen::MatrixXd>> solver(m);
   for (int a = 0; a < m; ++a) {
-    Eigen::MatrixXd G = Eigen::MatrixXd::Zero(d, d);
-    for (int i = 0; i < N; ++i) G += gram_i[i][a];
-    G = G.selfadjointView<Eigen::Lower>();
+    Eigen::MatrixXd& G = gram[a];  // LDLT and its rcond read the lower triangle only
     G.diagonal().array() += opt.ridge * static_cast<double>(n);
     solver[a].compute(G);
     if (solver[a].info() != Eigen::Success || solver[a].rcond() < 1e-14) {
@@ -73,48 +101,65 @@ FqiResult fitted_q_iteration(const Transitions& tr, const FqiOptions& opt) {
   return res;
 }
 
+
 Eigen::MatrixXd lstdq(const Transitions& tr, const std::vector<int>& individuals,
                       const Eigen::MatrixXd& W_policy, double gamma, double ridge) {
+  // A = sum phi (phi - gamma phibar)' is accumulated directly over the
+  // individuals' transitions, block by block: block (a, c) is
+  //   [a = c] sum_{A = a} x x'  -  gamma sum_{A = a, not terminal} pi(c | S') x x_next',
+  // each a d x d product of gathered rows. Memory: one p x p matrix (and its
+  // factorisation) whatever the number of individuals; each block is written by
+  // one task, so the result does not depend on the number of threads.
   const int d = tr.d(), m = tr.num_actions, p = d * m;
   const auto rows = tr.rows_by_individual();
-  const std::size_t G = individuals.size();
-  std::vector<Eigen::MatrixXd> A_i(G);
-  std::vector<Eigen::VectorXd> b_i(G);
-  std::vector<long> n_i(G, 0);
   const bool uniform = W_policy.size() == 0;
-  runtime().parallel_for(G, [&](std::size_t b, std::size_t e) {
-    Eigen::VectorXd pnext(m);
-    for (std::size_t g = b; g < e; ++g) {
-      A_i[g].setZero(p, p);
-      b_i[g].setZero(p);
-      for (long k : rows[individuals[g]]) {
-        const int a = tr.action(k);
-        const auto x = tr.psi.row(k).transpose();
-        A_i[g].block(a * d, a * d, d, d).noalias() += x * x.transpose();
-        if (!tr.terminal(k)) {
-          const auto xn = tr.psi_next.row(k).transpose();
-          if (uniform) {
-            pnext.setConstant(1.0 / m);
-          } else {
-            pnext.setZero();
-            pnext(greedy_action(W_policy, xn)) = 1.0;
-          }
-          for (int c = 0; c < m; ++c) {
-            if (pnext(c) != 0.0) A_i[g].block(a * d, c * d, d, d).noalias() -= (gamma * pnext(c)) * x * xn.transpose();
-          }
-        }
-        b_i[g].segment(a * d, d) += tr.reward(k) * x;
-        ++n_i[g];
+  std::vector<long> all;
+  for (int i : individuals) all.insert(all.end(), rows[i].begin(), rows[i].end());
+  const long n = static_cast<long>(all.size());
+  // Greedy next action of every non-terminal transition (-1: terminal).
+  std::vector<int> next(all.size(), -1);
+  runtime().parallel_for(all.size(), [&](std::size_t b, std::size_t e) {
+    for (std::size_t j = b; j < e; ++j) {
+      const long k = all[j];
+      if (tr.terminal(k)) continue;
+      next[j] = uniform ? 0 : greedy_action(W_policy, tr.psi_next.row(k).transpose());
+    }
+  });
+  std::vector<std::vector<long>> by_a(m), live_ac(static_cast<std::size_t>(m) * m);
+  Eigen::VectorXd bb = Eigen::VectorXd::Zero(p);
+  for (std::size_t j = 0; j < all.size(); ++j) {
+    const long k = all[j];
+    const int a = tr.action(k);
+    by_a[a].push_back(k);
+    if (next[j] >= 0) live_ac[static_cast<std::size_t>(a) * m + next[j]].push_back(k);
+    bb.segment(a * d, d) += tr.reward(k) * tr.psi.row(k).transpose();
+  }
+  Eigen::MatrixXd A = Eigen::MatrixXd::Zero(p, p);
+  // Uniform policy: the next-state term is the same in every column block of a row block.
+  const std::size_t tasks = uniform ? static_cast<std::size_t>(m) : static_cast<std::size_t>(m) * m;
+  runtime().parallel_for(tasks, [&](std::size_t b, std::size_t e) {
+    for (std::size_t t = b; t < e; ++t) {
+      const int a = static_cast<int>(uniform ? t : t / m), c = static_cast<int>(uniform ? t : t % m);
+      if (a == c) add_cross(A.block(a * d, a * d, d, d), tr.psi, tr.psi, by_a[a], 1.0);
+      const std::vector<long>& live = live_ac[static_cast<std::size_t>(a) * m + (uniform ? 0 : c)];
+      if (live.empty()) continue;
+      if (uniform) {
+        Eigen::MatrixXd cross = Eigen::MatrixXd::Zero(d, d);
+        add_cross(cross.block(0, 0, d, d), tr.psi, tr.psi_next, live, 1.0);
+        for (int c2 = 0; c2 < m; ++c2) A.block(a * d, c2 * d, d, d) -= (gamma / m) * cross;
+      } else {
+        add_cross(A.block(a * d, c * d, d, d), tr.psi, tr.psi_next, live, -gamma);
       }
     }
   });
-  Eigen::MatrixXd A = Eigen::MatrixXd::Zero(p, p);
-  Eigen::VectorXd bb = Eigen::VectorXd::Zero(p);
-  long n = 0;
-  for (std::size_t g = 0; g < G; ++g) { A += A_i[g]; bb += b_i[g]; n += n_i[g]; }
   A.diagonal().array() += ridge * static_cast<double>(n);
-  Eigen::FullPivLU<Eigen::MatrixXd> lu(A);
-  if (!lu.isInvertible()) throw std::runtime_error("the LSTD-Q system is singular: increase `ridge`");
+  // Partial pivoting (blocked, O(p^3 / 3) at matrix-product speed): the
+  // system is ridged; singular to working precision when its reciprocal
+  // condition number is below p eps (FullPivLU's default rank threshold).
+  Eigen::PartialPivLU<Eigen::MatrixXd> lu(A);
+  const double rc = lu.rcond();
+  if (!(rc > p * Eigen::NumTraits<double>::epsilon()))
+    throw std::runtime_error("the LSTD-Q system is singular: increase `ridge`");
   const Eigen::VectorXd theta = lu.solve(bb);
   return Eigen::Map<const Eigen::MatrixXd>(theta.data(), d, m);
 }
