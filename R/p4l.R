@@ -240,6 +240,20 @@ p4l_control <- function(max.iter = 500, tol = 1e-4, tol.primal = 1e-3, conv.wind
 #' The cost of one evaluation grows as \eqn{(|A|\,d\,r)^3}: with many
 #' actions, keep the basis small.
 #'
+#' **Which states a value is taken over** (`p4l_control(initial = )`). The
+#' paper averages every individual's value over one shared distribution
+#' \eqn{\nu}, the initial states of all individuals (`"shared"`, the
+#' default). Where individuals' states differ systematically, that evaluates
+#' each individual's Q-function at other individuals' states. `"visited"`
+#' averages individual \eqn{i}'s value over the states of its own
+#' transitions instead, at O(n) cost per evaluation. Measured on the stress
+#' suite's generators with other seeds than the reported table
+#' (`bench/initial-states.R`, see `bench/README.md`), `"visited"` matched
+#' `"shared"` on the 2-D study (within 0.004 of the same values) but lost 20
+#' to 100 steps on CartPole at \eqn{\gamma \ge 0.95} and was worse on the
+#' episodic ICU course, so the default stays `"shared"`: the initial states
+#' are where the value that is reported and deployed starts.
+#'
 #' **Optimisation.** ADMM for the multi-centroid penalty (paper, eq. 19 to 21):
 #' each outer iteration takes an Armijo gradient step on \eqn{\Theta}, one on
 #' the \eqn{u_i}, a K-means step (K-means++ seeding, `kmeans.restarts`) for the
