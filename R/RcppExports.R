@@ -73,8 +73,8 @@ sim_icu_cpp <- function(atypical, behaviour, noise, max_decisions, seed, num_thr
     .Call(`_p4l_sim_icu_cpp`, atypical, behaviour, noise, max_decisions, seed, num_threads)
 }
 
-p4l_dual_cpp <- function(psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, dual_ridge, want_grad, num_threads, kappa = 0.0, max_initial = 0L, seed = 1.0) {
-    .Call(`_p4l_p4l_dual_cpp`, psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, dual_ridge, want_grad, num_threads, kappa, max_initial, seed)
+p4l_dual_cpp <- function(psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, dual_ridge, want_grad, num_threads, kappa = 0.0, max_initial = 0L, seed = 1.0, visited = FALSE) {
+    .Call(`_p4l_p4l_dual_cpp`, psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, dual_ridge, want_grad, num_threads, kappa, max_initial, seed, visited)
 }
 
 p4l_fit_cpp <- function(psi, psi_next, action, reward, terminal, start, psi0, num_actions, r, K, gamma, alpha, mu, control, init_U, init_Theta, progress, num_threads) {

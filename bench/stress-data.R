@@ -99,10 +99,17 @@ stress_on_error <- function(e) {
 }
 
 # Fits P4L with defaults; an error is returned as the fit (never thrown).
+# Replications run: 1..reps, shifted by the option p4l.stress.rep.offset (so
+# that settings can be compared on data sets other than the reported ones).
+stress_rep_ids <- function(reps) seq_len(reps) + getOption("p4l.stress.rep.offset", 0L)
+
+# P4L with defaults, or with the control of the option p4l.stress.control.
 stress_fit_p4l <- function(d, K, gamma, seed) {
   t0 <- stress_elapsed()
   warn <- character(0)
-  fit <- tryCatch(withCallingHandlers(p4l::p4l(d, K = K, gamma = gamma, seed = seed),
+  ctl <- getOption("p4l.stress.control", p4l::p4l_control())
+  fit <- tryCatch(withCallingHandlers(p4l::p4l(d, K = K, gamma = gamma, seed = seed,
+                                               control = ctl),
                                       warning = function(w) {
                                         warn <<- c(warn, conditionMessage(w))
                                         invokeRestart("muffleWarning")
@@ -197,7 +204,7 @@ stress_run_s1 <- function(reps = 1, settings = c("A", "B", "C"), gammas = c(0.9,
                           num.traj = 100, eval.episodes = 10, K = 3, checkpoint = NULL) {
   sn <- c("x", "x_dot", "theta", "theta_dot")
   out <- list()
-  for (r in seq_len(reps)) for (s in settings) {
+  for (r in stress_rep_ids(reps)) for (s in settings) {
     seed <- 1000 * match(s, c("A", "B", "C")) + r
     sim <- p4l::sim_cartpole(p4l::cartpole_settings(s), num.traj = num.traj, epsilon = 0.3,
                              max.steps = 300, seed = seed)
@@ -256,7 +263,7 @@ stress_run_s2 <- function(reps = 1, gamma = 0.9, K = 2, num.patients = 40, num.v
   variants <- list("CRP only" = list(state = "crp"),
                    "CRP, baseline BMI + sex" = list(state = "crp", baseline = c("bmi", "sex")))
   out <- list()
-  for (r in seq_len(reps)) {
+  for (r in stress_rep_ids(reps)) {
     sim <- sim_s2(num.patients, num.visits, seed = 100 + r)
     val <- function(pol) s2_by_type(s2_policy_value(pol, sim, eval.episodes, num.visits, gamma,
                                                     seed = 200 + r), sim)
@@ -300,7 +307,7 @@ stress_run_s3 <- function(reps = 1, gamma = 0.99, K = 2, num.patients = 1000) {
   opt <- p4l::icu_optimum(gamma = gamma)$values
   optv <- stats::setNames(opt$optimal, opt$subgroup)
   behv <- stats::setNames(opt$behaviour, opt$subgroup)
-  for (r in seq_len(reps)) {
+  for (r in stress_rep_ids(reps)) {
     res <- tryCatch({
       sim <- p4l::sim_icu(num.patients, seed = 300 + r)
       d <- p4l::p4l_data(sim$data, "id", "time", "action", "reward",
@@ -453,7 +460,7 @@ stress_run_s5 <- function(reps = 1, gamma = 0.8, K = 3, num.per.group = 20, T = 
     o <- p4l::linear2d_optimum(variants[[v]], gamma = gamma, horizon = 50,
                                grid.size = optimum.grid)
     opt <- stats::setNames(o$value, rownames(o))
-    for (r in seq_len(reps)) {
+    for (r in stress_rep_ids(reps)) {
       sim <- p4l::sim_linear2d(num.per.group = num.per.group, T = T, groups = variants[[v]],
                                seed = 1000 + r)
       d <- p4l::p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))

@@ -300,8 +300,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // p4l_dual_cpp
-Rcpp::List p4l_dual_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, std::vector<int> start, const Eigen::MatrixXd& psi0, int num_actions, const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U, double gamma, double alpha, double dual_ridge, bool want_grad, int num_threads, double kappa, int max_initial, double seed);
-RcppExport SEXP _p4l_p4l_dual_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP startSEXP, SEXP psi0SEXP, SEXP num_actionsSEXP, SEXP ThetaSEXP, SEXP USEXP, SEXP gammaSEXP, SEXP alphaSEXP, SEXP dual_ridgeSEXP, SEXP want_gradSEXP, SEXP num_threadsSEXP, SEXP kappaSEXP, SEXP max_initialSEXP, SEXP seedSEXP) {
+Rcpp::List p4l_dual_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, std::vector<int> start, const Eigen::MatrixXd& psi0, int num_actions, const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U, double gamma, double alpha, double dual_ridge, bool want_grad, int num_threads, double kappa, int max_initial, double seed, bool visited);
+RcppExport SEXP _p4l_p4l_dual_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP startSEXP, SEXP psi0SEXP, SEXP num_actionsSEXP, SEXP ThetaSEXP, SEXP USEXP, SEXP gammaSEXP, SEXP alphaSEXP, SEXP dual_ridgeSEXP, SEXP want_gradSEXP, SEXP num_threadsSEXP, SEXP kappaSEXP, SEXP max_initialSEXP, SEXP seedSEXP, SEXP visitedSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi(psiSEXP);
@@ -322,7 +322,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< double >::type kappa(kappaSEXP);
     Rcpp::traits::input_parameter< int >::type max_initial(max_initialSEXP);
     Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
-    rcpp_result_gen = Rcpp::wrap(p4l_dual_cpp(psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, dual_ridge, want_grad, num_threads, kappa, max_initial, seed));
+    Rcpp::traits::input_parameter< bool >::type visited(visitedSEXP);
+    rcpp_result_gen = Rcpp::wrap(p4l_dual_cpp(psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, dual_ridge, want_grad, num_threads, kappa, max_initial, seed, visited));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -490,7 +491,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_p4l_icu_evaluate_reward_cpp", (DL_FUNC) &_p4l_icu_evaluate_reward_cpp, 4},
     {"_p4l_icu_subgroups_cpp", (DL_FUNC) &_p4l_icu_subgroups_cpp, 3},
     {"_p4l_sim_icu_cpp", (DL_FUNC) &_p4l_sim_icu_cpp, 6},
-    {"_p4l_p4l_dual_cpp", (DL_FUNC) &_p4l_p4l_dual_cpp, 18},
+    {"_p4l_p4l_dual_cpp", (DL_FUNC) &_p4l_p4l_dual_cpp, 19},
     {"_p4l_p4l_fit_cpp", (DL_FUNC) &_p4l_p4l_fit_cpp, 18},
     {"_p4l_group_ridge_cpp", (DL_FUNC) &_p4l_group_ridge_cpp, 7},
     {"_p4l_p4l_sgd_dual_cpp", (DL_FUNC) &_p4l_p4l_sgd_dual_cpp, 13},

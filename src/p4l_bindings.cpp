@@ -92,6 +92,7 @@ p4l::Control make_control(const Rcpp::List& c) {
   ctl.max_backtrack = get_or<int>(c, "max_backtrack", ctl.max_backtrack);
   ctl.max_step = get_or<double>(c, "max_step", ctl.max_step);
   ctl.max_initial = get_or<int>(c, "max_initial", ctl.max_initial);
+  ctl.visited_initial = get_or<bool>(c, "visited_initial", ctl.visited_initial);
   ctl.stochastic = get_or<bool>(c, "stochastic", ctl.stochastic);
   if (c.containsElementNamed("sgd")) ctl.sgd = make_sgd_control(Rcpp::as<Rcpp::List>(c["sgd"]));
   ctl.sgd.seed = ctl.seed;
@@ -121,12 +122,12 @@ Rcpp::List p4l_dual_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_n
                         const Eigen::MatrixXd& psi0, int num_actions, const Eigen::MatrixXd& Theta,
                         const Eigen::MatrixXd& U, double gamma, double alpha, double dual_ridge,
                         bool want_grad, int num_threads, double kappa = 0.0,
-                        int max_initial = 0, double seed = 1.0) {
+                        int max_initial = 0, double seed = 1.0, bool visited = false) {
   p4l::ThreadScope scope(num_threads);
   const p4l::P4LData D =
       make_p4l_data(psi, psi_next, action, reward, terminal, start, psi0, num_actions);
   // max_initial > 0: the fit's seeded subsample of the initial states (as in p4l_fit())
-  p4l::P4LProblem prob(D, max_initial, p4l::seed_from_double(seed));
+  p4l::P4LProblem prob(D, max_initial, p4l::seed_from_double(seed), visited);
   const p4l::Gradient g =
       prob.evaluate(make_params(Theta, U), gamma, alpha, dual_ridge, want_grad, kappa);
   Rcpp::List out = wrap_dual(g.dual);

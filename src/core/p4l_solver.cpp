@@ -116,7 +116,11 @@ MatrixXd DualSolution::Z() const { return Eigen::Map<const MatrixXd>(z.data(), p
 // ---------------------------------------------------------------------------
 P4LProblem::P4LProblem(const P4LData& D) : P4LProblem(D, 0, 0) {}
 
-P4LProblem::P4LProblem(const P4LData& D, int max_initial, std::uint64_t seed) : data_(&D) {
+P4LProblem::P4LProblem(const P4LData& D, int max_initial, std::uint64_t seed)
+    : P4LProblem(D, max_initial, seed, false) {}
+
+P4LProblem::P4LProblem(const P4LData& D, int max_initial, std::uint64_t seed, bool visited)
+    : data_(&D), visited_(visited) {
   validate(D);
   n_ = static_cast<int>(D.psi.rows());
   d_ = static_cast<int>(D.psi.cols());
@@ -252,7 +256,9 @@ void P4LProblem::value_pass(const Params& par, double gamma, double alpha, doubl
   ws.ch.resize(nch);
   ws.Pi.resize(n, m);
   ws.P0.resize(m1);
-  for (int a = 1; a < m; ++a) ws.P0[a - 1].noalias() = psi0s_ * Th.middleRows((a - 1) * d, d);
+  if (!visited_)
+    for (int a = 1; a < m; ++a) ws.P0[a - 1].noalias() = psi0s_ * Th.middleRows((a - 1) * d, d);
+  if (visited_) ws.Piv.resize(n, m);
   // U-only sums (Sigma, b, A and K parts of M) are reused while U is unchanged.
   const bool ucache = ws.ucache_valid && ws.Ucache.rows() == N && ws.Ucache.cols() == r &&
                       (ws.Ucache.array() == U.array()).all();
@@ -261,7 +267,7 @@ void P4LProblem::value_pass(const Params& par, double gamma, double alpha, doubl
 
   // ---- pass 1: policy at next states, B_i, and chunk sums
   runtime().parallel_for(static_cast<std::size_t>(nch), [&](std::size_t lo, std::size_t hi) {
-    VectorXd u(r);
+    VectorXd u(r), fv(d);
     MatrixXd ThU(d, m1);
     for (std::size_t cix = lo; cix < hi; ++cix) {
       Chunk& C = ws.ch[cix];
@@ -275,7 +281,10 @@ void P4LProblem::value_pass(const Params& par, double gamma, double alpha, doubl
       // Initial-state term. c = (1-gamma)/N sum_i u_i (x) E_nu[sum_a pi(a|S0;u_i) phi(S0,a)]
       // needs only W0_a = sum_i pi_a(S0_j; u_i) u_i' (n0 x r per action a >= 1;
       // block a = 0 follows from sum_a pi_a = 1): O(n0 r) per individual, not O(n0 d).
-      C.W0.setZero(n0, static_cast<Eigen::Index>(m1) * r);
+      if (visited_)
+        C.Wv.setZero(d, static_cast<Eigen::Index>(m) * r);
+      else
+        C.W0.setZero(n0, static_cast<Eigen::Index>(m1) * r);
       if (!ucache) {
         C.SA.setZero(d, static_cast<Eigen::Index>(npair) * m * d);
         C.MK.setZero(d, static_cast<Eigen::Index>(npair) * m * d);
@@ -283,7 +292,7 @@ void P4LProblem::value_pass(const Params& par, double gamma, double alpha, doubl
         C.tr = 0;
       }
       // initial states, by blocks of individuals
-      for (int j0 = i0; j0 < i1; j0 += kInitBlock) {
+      for (int j0 = i0; j0 < i1 && !visited_; j0 += kInitBlock) {
         const int nb = std::min(kInitBlock, i1 - j0);
         const auto Ub = U.middleRows(j0, nb);
         init_policy_block(P0, Ub, m, n0, C.IL, C.IP);
@@ -301,6 +310,17 @@ void P4LProblem::value_pass(const Params& par, double gamma, double alpha, doubl
         softmax_rows(L, PiI, C.w1, C.w2);
         for (int t = 0; t < T; ++t)
           if (termS_[s0 + t]) PiI.row(t).setZero();
+        if (visited_) {
+          // policy at the visited states; c gets (1/T_i) Psi_i pi_a(S_i) u_i' for every a
+          L.noalias() = psiS_.middleCols(s0, T).transpose() * ThU;
+          auto PvI = ws.Piv.middleRows(s0, T);
+          softmax_rows(L, PvI, C.w1, C.w2);
+          for (int a = 0; a < m; ++a) {
+            fv.noalias() = psiS_.middleCols(s0, T) * PvI.col(a);
+            C.Wv.middleCols(static_cast<Eigen::Index>(a) * r, r).noalias() +=
+                (1.0 / T) * fv * u.transpose();
+          }
+        }
         // policy-dependent blocks of B_i: Bv_a = sum_{t: a_t = a} psi_t [pi_b(S'_t) psi(S'_t)]_{b>=1}'
         int pos = s0;
         for (int a = 0; a < m; ++a) {
@@ -350,13 +370,17 @@ void P4LProblem::value_pass(const Params& par, double gamma, double alpha, doubl
     ws.ucache_valid = true;
   }
   MatrixXd MBs = ws.ch[0].MB;
-  MatrixXd W0 = ws.ch[0].W0;
+  MatrixXd W0 = visited_ ? ws.ch[0].Wv : ws.ch[0].W0;
   for (int ch = 1; ch < nch; ++ch) {
     MBs += ws.ch[ch].MB;
-    W0 += ws.ch[ch].W0;
+    W0 += visited_ ? ws.ch[ch].Wv : ws.ch[ch].W0;
   }
   VectorXd c(pr);
-  {
+  if (visited_) {
+    for (int k = 0; k < r; ++k)
+      for (int a = 0; a < m; ++a)
+        c.segment(k * p + a * d, d) = W0.col(static_cast<Eigen::Index>(a) * r + k);
+  } else {
     const Eigen::RowVectorXd Usum = U.colwise().sum();
     for (int k = 0; k < r; ++k) {
       c.segment(k * p, d) = psi0mean_ * Usum(k);
@@ -522,18 +546,19 @@ void P4LProblem::grad_pass(Gradient& out) const {
   // derivative of eps: d eps / d u_i = dual_ridge/(p r) * (2/n) tr(A_i) u_i
   const double eps_coef = (dual_ridge / pr) * (2.0 / n) * eps_sum;
   ws.Q0.resize(m);  // psi0 Wt_a (n0 x r)
-  for (int a = 0; a < m; ++a) ws.Q0[a].noalias() = psi0s_ * Wt.middleRows(a * d, d);
+  if (!visited_)
+    for (int a = 0; a < m; ++a) ws.Q0[a].noalias() = psi0s_ * Wt.middleRows(a * d, d);
   const std::vector<MatrixXd>& Q0 = ws.Q0;
   out.dU.resize(N, r);
   const double c_init = (1.0 - gamma) / N;
   runtime().parallel_for(static_cast<std::size_t>(nch), [&](std::size_t lo, std::size_t hi) {
-    VectorXd u(r), lu(p), ru(p), Alu(p), Aru(p), au(p), bu(p), gu(r), g0(r);
-    MatrixXd Hs(d, m1);
+    VectorXd u(r), lu(p), ru(p), Alu(p), Aru(p), au(p), bu(p), gu(r), g0(r), xv(d), wv(p);
+    MatrixXd Hs(d, m1), Ov(d, m), Qv;
     for (std::size_t cix = lo; cix < hi; ++cix) {
       Chunk& C = ws.ch[cix];
       const int i0 = chunk_[cix], i1 = chunk_[cix + 1];
       C.dT.setZero(m1 * d, r);
-      C.R.setZero(n0, static_cast<Eigen::Index>(m1) * r);
+      if (!visited_) C.R.setZero(n0, static_cast<Eigen::Index>(m1) * r);
       C.Qn.resize(maxT_, m);
       C.f.resize(maxT_);
       C.vb.resize(maxT_);
@@ -550,7 +575,7 @@ void P4LProblem::grad_pass(Gradient& out) const {
       //   policy gradient -> E_a = pi_a (Qt_a - sum_b pi_b Qt_b) at S0 enters dV/du_i
       //   through (1/n0) Theta_a' psi0' E_a = (1/n0) P0_a' E_a, and dV/dTheta_a
       //   through (1/n0) psi0' (sum_i E_a u_i') (accumulated in R, mapped by psi0' once).
-      {
+      if (!visited_) {
         const auto Ub = U.middleRows(j0, nb);
         init_policy_block(P0, Ub, m, n0, C.IL, C.IP);
         C.IQ.resize(m);
@@ -576,9 +601,32 @@ void P4LProblem::grad_pass(Gradient& out) const {
       for (int i = j0; i < j0 + nb; ++i) {
         const int s0 = D.start[i], T = D.start[i + 1] - s0;
         u = U.row(i).transpose();
-        g0 = C.G0.col(i - j0);
         const auto PiI = Pi.middleRows(s0, T);                     // T x m
         const auto Psn = psinS_.middleCols(s0, T);
+        if (visited_) {
+          // The visited-state analogue of the initial-state part above, with
+          // Psi_i = psi(S_t) over i's own transitions and weights 1/T_i:
+          //   g0 = sum_a Wt_a' Psi_i pi_a + sum_{a>=1} Theta_a' Psi_i E_a,
+          //   dV/dTheta_a += c_init (1/T_i) Psi_i E_a u_i'.
+          const auto Psv = psiS_.middleCols(s0, T);
+          const auto PvI = ws.Piv.middleRows(s0, T);
+          wv.noalias() = Wt * u;
+          Ov = Eigen::Map<const MatrixXd>(wv.data(), d, m);
+          Qv.noalias() = Psv.transpose() * Ov;                       // Q(S_t, a), T x m
+          const VectorXd Vv = (PvI.array() * Qv.array()).rowwise().sum().matrix();
+          g0.setZero();
+          for (int a = 0; a < m; ++a) {
+            xv.noalias() = Psv * PvI.col(a);
+            g0.noalias() += Wt.middleRows(a * d, d).transpose() * xv;
+            if (a == 0) continue;
+            xv.noalias() = Psv * (PvI.col(a).array() * (Qv.col(a) - Vv).array()).matrix();
+            g0.noalias() += Th.middleRows((a - 1) * d, d).transpose() * xv;
+            C.dT.middleRows((a - 1) * d, d).noalias() += (c_init / T) * xv * u.transpose();
+          }
+          g0 *= static_cast<double>(n0) / T;  // gu below takes c_init / n0 of it
+        } else {
+          g0 = C.G0.col(i - j0);
+        }
         // A_i v, block by action
         auto applyA = [&](const VectorXd& v, VectorXd& Av) {
           for (int a = 0; a < m; ++a) {
@@ -655,12 +703,12 @@ void P4LProblem::grad_pass(Gradient& out) const {
     }
   });
   out.dTheta.setZero(m1 * d, r);
-  MatrixXd R = ws.ch[0].R;
+  MatrixXd R = visited_ ? MatrixXd() : ws.ch[0].R;
   for (int ch = 0; ch < nch; ++ch) {
     out.dTheta += ws.ch[ch].dT;
-    if (ch > 0) R += ws.ch[ch].R;
+    if (ch > 0 && !visited_) R += ws.ch[ch].R;
   }
-  for (int a = 1; a < m; ++a)
+  for (int a = 1; a < m && !visited_; ++a)
     out.dTheta.middleRows((a - 1) * d, d).noalias() +=
         (c_init / n0) * (psi0sT_ * R.middleCols(static_cast<Eigen::Index>(a - 1) * r, r));
 }
@@ -783,7 +831,7 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
   if (!(mu >= 0)) throw std::invalid_argument("p4l: mu must be >= 0");
   if (!(ctl.rho > 0)) throw std::invalid_argument("p4l: rho must be > 0");
   if (ctl.max_initial < 0) throw std::invalid_argument("p4l: max_initial must be >= 0");
-  P4LProblem prob(data, ctl.max_initial, ctl.seed);
+  P4LProblem prob(data, ctl.max_initial, ctl.seed, ctl.visited_initial);
   prob.set_iterative_min(ctl.iterative_min);
   const int N = prob.N(), d = prob.d(), m = prob.m(), q = r - 1;
   if (K < 1 || K > N) throw std::invalid_argument("p4l: K must be in [1, N]");

@@ -126,6 +126,11 @@ class P4LProblem {
  public:
   explicit P4LProblem(const P4LData& data);
   P4LProblem(const P4LData& data, int max_initial, std::uint64_t seed);
+  // visited = true: individual i's value is averaged over the states of its
+  // own transitions (nu_i = its visited states) instead of the shared initial
+  // states psi0 (which are then not used). Cost O(n d m r) per evaluation.
+  P4LProblem(const P4LData& data, int max_initial, std::uint64_t seed, bool visited);
+  bool visited() const { return visited_; }
   int N() const { return N_; }
   int n() const { return n_; }
   int d() const { return d_; }
@@ -170,6 +175,7 @@ class P4LProblem {
   std::vector<int> chunk_;         // chunk boundaries over individuals (depend on the data only)
   int maxT_ = 0;                   // max_i T_i
   bool intercept_ = false;         // psi column 0 is the constant 1 (then t1 is the constant Q)
+  bool visited_ = false;           // nu_i = individual i's visited states (see the constructor)
   int iterative_min_ = 400;
   // Reusable workspace: per-chunk partial sums and scratch, the policy at next
   // states, the U-only cache. evaluate() is therefore not re-entrant: one
@@ -180,6 +186,7 @@ class P4LProblem {
     Eigen::VectorXd b;             // p r
     Eigen::MatrixXd W0;            // n0 x (m-1) r: sum_i pi_a(S0; u_i) u_i'
     Eigen::MatrixXd R;             // n0 x (m-1) r: gradient, sum_i E_a(S0; u_i) u_i'
+    Eigen::MatrixXd Wv;            // visited: d x (m r), sum_i (1/T_i) Psi_i pi_a(S_i; u_i) u_i'
     double tr = 0;
     Eigen::MatrixXd dT;            // (m-1) d x r
     // scratch
@@ -195,6 +202,7 @@ class P4LProblem {
   struct Work {
     std::vector<Chunk> ch;
     Eigen::MatrixXd Pi;            // n x m: pi(.|S'_t), permuted order, 0 on terminal rows
+    Eigen::MatrixXd Piv;           // visited: n x m, pi(.|S_t), permuted order
     Eigen::MatrixXd Ucache;        // U for which the U-only sums are valid
     bool ucache_valid = false;
     Eigen::MatrixXd SAsum, MKsum;  // reduced U-only sums
@@ -309,6 +317,8 @@ struct Control {
   // (without replacement, seeded by `seed`); 0 uses every row. The initial-state
   // term costs O(N n0) per evaluation, so this matters for N in the thousands.
   int max_initial = 1000;
+  // true: each individual's value over its own visited states (P4LProblem)
+  bool visited_initial = false;
   // Solver: false = closed-form inner problem with Armijo steps (default);
   // true = Algorithm 1's minibatch path (settings in `sgd`; see p4l_fit()).
   bool stochastic = false;

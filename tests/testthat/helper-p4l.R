@@ -53,9 +53,10 @@ p4l_small <- function(N.per = 2, T = 12, centers = 3, seed = 1, terminal.frac = 
 }
 
 dual_at <- function(inp, Theta, U, gamma = 0.8, alpha = 0.1, ridge = 1e-6, grad = FALSE,
-                    kappa = 0) {
+                    kappa = 0, visited = FALSE, threads = 1L) {
   p4l:::p4l_dual_cpp(inp$psi, inp$psi_next, inp$action, inp$reward, inp$terminal, inp$start,
-                     inp$psi0, inp$num_actions, Theta, U, gamma, alpha, ridge, grad, 1L, kappa)
+                     inp$psi0, inp$num_actions, Theta, U, gamma, alpha, ridge, grad, threads,
+                     kappa, 0L, 1, visited)
 }
 
 random_params <- function(N, d, m, r, seed) {
@@ -65,7 +66,9 @@ random_params <- function(N, d, m, r, seed) {
 }
 
 # Sufficient statistics computed in R from the definitions (shared/design/solver.md).
-r_statistics <- function(inp, Theta, U, gamma) {
+# visited = TRUE: individual i's initial-state term is averaged over the
+# states of its own transitions instead of the shared psi0.
+r_statistics <- function(inp, Theta, U, gamma, visited = FALSE) {
   d <- ncol(inp$psi); m <- inp$num_actions; r <- ncol(U); N <- nrow(U)
   n <- nrow(inp$psi); p <- m * d
   probs <- function(psi, u) {
@@ -92,7 +95,8 @@ r_statistics <- function(inp, Theta, U, gamma) {
     Sigma <- Sigma + crossprod(X) / n
     M <- M + crossprod(X, X - gamma * Xb) / n
     b <- b + colSums(X * inp$reward[rows]) / n
-    cc <- cc + (1 - gamma) / N * kronecker(u, colMeans(phibar(inp$psi0, u)))
+    nu <- if (visited) inp$psi[rows, , drop = FALSE] else inp$psi0
+    cc <- cc + (1 - gamma) / N * kronecker(u, colMeans(phibar(nu, u)))
   }
   list(Sigma = Sigma, M = M, b = as.numeric(b), c = as.numeric(cc))
 }

@@ -199,3 +199,40 @@ test_that("control$init = \"baseline\" needs baseline covariates and changes onl
   expect_equal(sqrt(mean(u1[, 2]^2)), 1)           # the start's scale is normalised as before
   expect_error(p4l_control(init = "covariates"), "baseline")
 })
+
+test_that("initial = \"visited\": the value term and its gradient match R and finite differences", {
+  for (case in list(list(m = 2, r = 2, term = 0, kappa = 0.05),
+                    list(m = 3, r = 3, term = 0.15, kappa = 0),
+                    list(m = 3, r = 2, term = 0.1, kappa = 0.2))) {
+    s <- p4l_small(N.per = 1, T = 20, centers = 3, terminal.frac = case$term, seed = 3, m = case$m)
+    N <- length(s$d$ids); d <- ncol(s$inp$psi)
+    par <- random_params(N, d, case$m, case$r, seed = 9)
+    du <- dual_at(s$inp, par$Theta, par$U, alpha = 0.1, kappa = case$kappa, visited = TRUE)
+    st <- r_statistics(s$inp, par$Theta, par$U, 0.8, visited = TRUE)
+    expect_equal(du$c, st$c, tolerance = 1e-10)
+    shared <- dual_at(s$inp, par$Theta, par$U, alpha = 0.1, kappa = case$kappa)
+    expect_equal(shared$M, du$M)                   # only the value term changes
+    expect_gt(max(abs(shared$c - du$c)), 1e-6)
+    V <- function(Th, U) dual_at(s$inp, Th, U, alpha = 0.1, kappa = case$kappa, visited = TRUE)$V
+    g <- dual_at(s$inp, par$Theta, par$U, alpha = 0.1, kappa = case$kappa, grad = TRUE,
+                 visited = TRUE)
+    fd <- fd_gradient(V, par$Theta, par$U)
+    expect_lt(max(abs(fd$dTheta - g$dTheta)) / max(abs(g$dTheta)), 1e-5)
+    expect_lt(max(abs(fd$dU - g$dU)) / max(abs(g$dU)), 1e-5)
+    g2 <- dual_at(s$inp, par$Theta, par$U, alpha = 0.1, kappa = case$kappa, grad = TRUE,
+                  visited = TRUE, threads = 2L)
+    expect_identical(g2$dTheta, g$dTheta)
+    expect_identical(g2$dU, g$dU)
+  }
+})
+
+test_that("p4l(control = p4l_control(initial = \"visited\")) fits and reports it", {
+  sim <- sim_linear2d(num.per.group = 4, T = 30, seed = 2)
+  d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+  fit <- p4l(d, K = 3, seed = 1, control = p4l_control(initial = "visited"))
+  expect_true(is.finite(fit$value))
+  expect_equal(fit$control$initial, "visited")
+  expect_error(p4l_control(initial = "own"), "`initial`")
+  expect_error(p4l(d, K = 3, seed = 1, solver = "sgd",
+                   control = p4l_control(initial = "visited")), "sgd")
+})
