@@ -2,14 +2,33 @@
 #'
 #' `p4l_data()` turns a long data frame, one row per individual and decision
 #' time, into the transitions \eqn{(S, A, R, S')} that every estimator in the
-#' package uses.
+#' package uses. It takes clinical data as they come: time-varying and
+#' baseline covariates, factors and text, missing values and follow-up that
+#' simply ends.
 #'
+#' @section Rows and transitions:
 #' Each individual's rows are sorted by `time` (rows may come in any order).
 #' Row \eqn{t} of an individual gives the transition from its state to the
 #' state of the next row. The last row of an individual may carry only the
 #' final state, with `NA` action and reward. Individuals may have different
 #' numbers of rows.
 #'
+#' @section The last row:
+#' When an individual's last row has an action and a reward, there is no next
+#' state to close the transition. With `last = "drop"` (the default) its
+#' action and reward are not used and a warning says how many individuals
+#' this affects. With `last = "end"` the row becomes a transition that ends
+#' the episode: it is marked `terminal`, so no value is carried beyond it in
+#' the Bellman equation (its `S_next` repeats `S` and `next.observed` is
+#' `FALSE`). Only these final rows are affected: transitions into a
+#' final-state row (`NA` action and reward) stay non-terminal, and no
+#' absorbing state is claimed elsewhere. For last rows this is exactly what
+#' `terminal = TRUE` does; `terminal = TRUE` in addition marks transitions
+#' into a final-state row as absorbing. With a `terminal` column, last rows
+#' with an action and a reward whose flag is not `TRUE` also become
+#' episode-ending transitions under `last = "end"`.
+#'
+#' @section Absorbing states:
 #' With `terminal = TRUE` every trajectory ends in an absorbing state (an
 #' episode, as in CartPole): the last transition of each individual is marked
 #' terminal, so no value is carried beyond it. Its last row may then be either
@@ -19,40 +38,108 @@
 #' step limit), give `terminal` as the name of a logical column instead:
 #' `TRUE` on the row whose transition ends in the absorbing state (an
 #' individual's last transition), `FALSE` or `NA` elsewhere; trajectories
-#' without a `TRUE` end without absorption. With `terminal = FALSE`, a last
-#' row that has an action and a reward has no next state to form a
-#' transition; its action and reward are not used and a warning says how many
-#' individuals this affects.
+#' without a `TRUE` end without absorption.
 #'
-#' Actions may be numeric, integer, character or factor. Their coding is kept
-#' (`action.levels`) and predictions are returned in it. Factor levels that
-#' never occur are dropped; numeric and character actions are sorted.
+#' @section State and baseline covariates:
+#' `state` names the time-varying covariates, `baseline` the time-invariant
+#' ones (age, sex, ...). A baseline column must be constant within each
+#' individual (missing values aside); otherwise the error names the column
+#' and the individual. Both may be given as a character vector of column
+#' names or as a one-sided formula listing them (`~ crp + lactate`); the
+#' formula may only list names, without transformations or interactions.
+#'
+#' Columns may be numeric, integer, logical, factor or character. Numeric and
+#' integer columns are used as they are. The others are dummy-coded with
+#' treatment contrasts, as [stats::model.matrix()] does: a logical column
+#' `x` gives one 0/1 column `xTRUE`; a factor or character column `x` gives
+#' one 0/1 column `x<level>` for every level but the first, which is the
+#' reference. The levels of a factor are its levels in their order (levels
+#' that never occur are dropped); the levels of a character column are its
+#' distinct values sorted in C-locale order (`sort(method = "radix")`, so
+#' the result does not depend on the locale); make it a factor to choose the
+#' reference. A factor or character column with a single value is an error,
+#' and so is a character column that holds only numbers (convert it with
+#' [as.numeric()]).
+#'
+#' The estimators see the coded columns: `S`, `S_next`, `S0` and `baseline`
+#' are numeric matrices whose columns are the coded columns, and
+#' `state.names`, `baseline.names` name them. The coding itself (`coding`)
+#' travels with every fitted policy, so `predict()` accepts new data with
+#' the raw columns and codes them the same way; a level not seen here is
+#' then an error.
+#'
+#' @section Missing values:
+#' `na.action` says what happens to missing values (`NA`, `NaN`) in the state
+#' and baseline columns. `"fail"` (the default) stops with an error naming
+#' the column, the row and the individual. `"locf"` fills each missing value
+#' with the individual's last observed value of that column (last observation
+#' carried forward) and, before the first observation, with the individual's
+#' first observed value; an individual with no observed value in a column is
+#' an error. `"omit"` drops the rows that have a missing state or baseline
+#' value. Dropping a row in the middle of a trajectory joins its neighbours:
+#' the previous row's action and reward then lead to the next remaining
+#' row's state, as one transition. Both `"locf"` and `"omit"` report with a
+#' message how many values were filled or rows dropped, per column. Infinite
+#' values are always an error. Missing actions and rewards follow the rules
+#' above (they may only be missing on an individual's last row).
+#'
+#' @section Actions:
+#' Actions may be numeric, integer, logical, character or factor. Their
+#' coding is kept (`action.levels`) and predictions are returned in it.
+#' Factor levels keep their order (levels that never occur are dropped);
+#' character actions keep their order of first appearance in the data sorted
+#' by individual and time (make the column a factor to choose the order);
+#' numeric, integer and logical actions are sorted.
 #'
 #' @param data A data frame in long format.
 #' @param id,time,action,reward Names of the columns holding the individual's
 #'   identifier, the decision time (numeric, integer, `Date` or `POSIXct`, or
 #'   text that parses as one of them), the action and the reward.
-#' @param state Names of the numeric state columns (one or more).
+#' @param state The time-varying state columns (one or more): a character
+#'   vector of column names or a one-sided formula such as `~ crp + lactate`.
 #' @param terminal `TRUE` when each trajectory ends in an absorbing state,
 #'   `FALSE` when none does, or the name of a logical column of `data` that
 #'   marks the transitions into an absorbing state.
+#' @param baseline `NULL` (none), or the time-invariant per-individual columns
+#'   (character vector or one-sided formula, as for `state`).
+#' @param na.action What to do with missing state and baseline values:
+#'   `"fail"`, `"locf"` or `"omit"` (see the section Missing values).
+#' @param last What to do with a last row that has an action and a reward:
+#'   `"drop"` its action and reward (with a warning), or `"end"` the episode
+#'   with it (see the section The last row).
 #'
 #' @return An object of class `p4l_data`, a list with
 #'   \describe{
-#'   \item{`S`, `S_next`}{n x d matrices of states and next states (for
-#'     terminal transitions without a recorded next state, `S_next` repeats
-#'     `S`; it is never used).}
+#'   \item{`S`, `S_next`}{n x d matrices of (coded) states and next states
+#'     (for terminal transitions without a recorded next state, `S_next`
+#'     repeats `S`; it is never used).}
 #'   \item{`A`}{integer action index in `1:length(action.levels)`.}
 #'   \item{`R`}{rewards.}
-#'   \item{`terminal`}{logical, the next state is absorbing.}
+#'   \item{`terminal`}{logical, no value is carried beyond the transition.}
 #'   \item{`next.observed`}{logical, `S_next` was recorded.}
 #'   \item{`individual`}{integer index of the individual in `ids`.}
-#'   \item{`time`}{decision time of each transition (numeric).}
+#'   \item{`time`}{decision time of each transition (numeric; `time.class`
+#'     and `time.tz` hold the class and time zone of the input).}
 #'   \item{`ids`}{the individuals' identifiers, in sorted order.}
-#'   \item{`S0`}{N x d matrix of initial states, one row per individual.}
+#'   \item{`S0`}{N x d matrix of initial (coded) states, one row per
+#'     individual.}
 #'   \item{`num.transitions`}{transitions per individual.}
 #'   \item{`action.levels`, `action.type`}{the action coding.}
-#'   \item{`state.names`, `columns`}{state names and the column names used.}
+#'   \item{`state.names`}{the coded state column names (the columns of `S`).}
+#'   \item{`state.columns`}{the raw state column names of `data`.}
+#'   \item{`discrete`}{named logical vector over `state.names`: `TRUE` for
+#'     the dummy columns of logical, factor and character columns.}
+#'   \item{`baseline`}{N x q numeric matrix of coded baseline covariates, one
+#'     row per individual in the order of `ids`, or `NULL` when there are
+#'     none.}
+#'   \item{`baseline.names`, `baseline.columns`}{the coded and the raw
+#'     baseline column names.}
+#'   \item{`coding`}{`list(state = , baseline = )`: for each raw column a
+#'     list with `column`, `type` (`"numeric"`, `"logical"`, `"factor"` or
+#'     `"character"`), `levels` (`NULL` for numeric columns) and `names`
+#'     (its coded columns).}
+#'   \item{`na.action`, `last`}{the rules used.}
+#'   \item{`columns`}{the column names used, by role.}
 #'   }
 #' @seealso [as.data.frame.p4l_data()], [summary.p4l_data()]
 #' @examples
@@ -62,6 +149,25 @@
 #' d
 #' summary(d)
 #' head(as.data.frame(d))
+#'
+#' # Clinical data as they come: a factor state, a baseline covariate, text
+#' # doses, a missing lactate and follow-up that ends with a treated visit.
+#' icu <- data.frame(
+#'   patient = rep(c("p1", "p2", "p3"), each = 3),
+#'   day = as.Date("2024-03-01") + rep(0:2, 3),
+#'   lactate = c(2.1, NA, 1.4, 3.0, 2.2, 2.0, 1.1, 1.0, NA),
+#'   ventilated = factor(c("no", "yes", "yes", "no", "no", "no", "yes", "yes", "no")),
+#'   age = rep(c(64, 71, 58), each = 3),
+#'   dose = c("low", "high", "low", "none", "low", "high", "none", "none", "low"),
+#'   outcome = c(0, 1, 0.5, 0, 0, 1, 1, 0.5, 1)
+#' )
+#' d2 <- p4l_data(icu, id = "patient", time = "day", action = "dose",
+#'                reward = "outcome", state = ~ lactate + ventilated,
+#'                baseline = ~ age, na.action = "locf", last = "end")
+#' d2
+#' d2$state.names
+#' d2$baseline
+#' as.data.frame(d2)
 #' @export
 p4l_data <- function(data, id, time, action, reward, state, terminal = FALSE,
                      baseline = NULL, na.action = c("fail", "locf", "omit"),
