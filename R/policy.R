@@ -169,7 +169,7 @@ print.p4l_policy <- function(x, ...) {
   cat("<", class(x)[1], "> ", x$method, " policy for ", length(x$ids), " individual(s), ",
       length(x$policy.coef), " distinct polic", if (length(x$policy.coef) == 1) "y" else "ies",
       "\n", sep = "")
-  cat("  actions: ", paste(format(x$action.levels), collapse = ", "), "; states: ",
+  cat("  actions: ", paste(as.character(x$action.levels), collapse = ", "), "; states: ",
       paste(x$state.names, collapse = ", "), "; gamma = ", x$gamma, "\n", sep = "")
   invisible(x)
 }
