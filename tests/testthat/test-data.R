@@ -306,6 +306,34 @@ test_that("last = \"end\" equals a hand-built terminal column", {
   expect_identical(d.term$terminal, c(FALSE, FALSE, TRUE, FALSE, TRUE, FALSE, TRUE))
   expect_identical(d.term$S, d.end$S)
   expect_output(print(d.end), "last = \"end\"")
+  # terminal = TRUE already ends the last rows: last = "end" changes nothing.
+  expect_identical(p4l_data(df, "id", "t", "a", "r", "s", terminal = TRUE, last = "end")$terminal,
+                   d.term$terminal)
+  # With a terminal column, unflagged last rows with an action and a reward also end.
+  col <- df
+  col$term <- c(FALSE, FALSE, TRUE, FALSE, FALSE, FALSE, FALSE, FALSE)
+  expect_warning(d.col <- p4l_data(col, "id", "t", "a", "r", "s", terminal = "term"), "1 individual")
+  expect_identical(d.col$num.transitions, c(3L, 1L, 2L))
+  d.col.end <- p4l_data(col, "id", "t", "a", "r", "s", terminal = "term", last = "end")
+  expect_identical(d.col.end$terminal, d.end$terminal)
+  bad <- df
+  bad$r[3] <- Inf
+  expect_error(p4l_data(bad, "id", "t", "a", "r", "s", last = "end"),
+               "`reward`\\) is not finite at row 3 \\(individual 1\\)")
+  expect_error(p4l_data(df, "id", "t", "a", "r", "s", last = "keep"), "`last` must be one of")
+})
+
+test_that("state_matrix() keeps accepting coded columns and matrices", {
+  df <- clinical_long()
+  d <- p4l_data(df, "id", "t", "dose", "r", c("crp", "grade"))
+  coded <- d$S
+  expect_identical(state_matrix(coded, d$state.names, coding = d$coding$state), coded)
+  expect_identical(state_matrix(as.data.frame(coded), d$state.names, coding = d$coding$state),
+                   coded)
+  expect_identical(state_matrix(unname(coded), d$state.names, coding = d$coding$state), coded)
+  raw <- df[order(df$id, df$t), ][c(1, 2, 4, 5, 7, 8), c("grade", "crp")]
+  expect_identical(state_matrix(raw, d$state.names, coding = d$coding$state), coded)
+  expect_error(state_matrix(raw, d$state.names, arg = "x"), "`x` lacks the state column")
 })
 
 test_that("character actions keep their order of first appearance", {
