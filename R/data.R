@@ -680,8 +680,11 @@ print.summary.p4l_data <- function(x, ...) {
 #' @param row.names,optional Unused, for compatibility with the generic.
 #' @param ... Unused.
 #' @return A data frame with columns id, time, action (in the original
-#'   coding), reward, the state columns, `next_<state>` columns and
-#'   `terminal`, named after the columns used to build `x`.
+#'   coding), reward, the (coded) state columns, the (coded) baseline
+#'   columns when there are any, `next_<state>` columns and `terminal`,
+#'   named after the columns used to build `x`. Time has the class of the
+#'   input: numeric, `Date`, or `POSIXct` in the input's time zone (text
+#'   parsed as a date-time gives `POSIXct` in UTC).
 #' @export
 as.data.frame.p4l_data <- function(x, row.names = NULL, optional = FALSE, ...) {
   cols <- x$columns
