@@ -192,8 +192,8 @@ test_that("a baseline column must be constant within each individual", {
   expect_error(p4l_data(df, "id", "t", "dose", "r", "crp", baseline = "age"),
                "Baseline column 'age' is not constant within individual 3")
   df$age[df$id == 3 & df$t == 2] <- NA  # NA is ignored
-  expect_no_error(p4l_data(df, "id", "t", "dose", "r", "crp", baseline = "age",
-                           na.action = "locf") |> suppressMessages())
+  expect_error(p4l_data(df, "id", "t", "dose", "r", "crp", baseline = "age",
+                        na.action = "locf") |> suppressMessages(), NA)
   df <- clinical_long()
   expect_error(p4l_data(df, "id", "t", "dose", "r", "crp", baseline = "crp"), "used twice")
   df$sexm <- 1
@@ -289,7 +289,7 @@ test_that("last = \"end\" equals a hand-built terminal column", {
   expect_warning(d.drop <- p4l_data(df, "id", "t", "a", "r", "s"),
                  "2 individual\\(s\\).*`last = \"end\"` if follow-up simply ends.*`terminal = TRUE`")
   expect_identical(d.drop$num.transitions, c(2L, 1L, 2L))
-  expect_no_warning(d.end <- p4l_data(df, "id", "t", "a", "r", "s", last = "end"))
+  expect_warning(d.end <- p4l_data(df, "id", "t", "a", "r", "s", last = "end"), NA)
   ref <- df
   ref$term <- c(FALSE, FALSE, TRUE, FALSE, TRUE, FALSE, FALSE, FALSE)
   d.ref <- p4l_data(ref, "id", "t", "a", "r", "s", terminal = "term")
