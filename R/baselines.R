@@ -55,7 +55,7 @@ baseline_policy <- function(method, class, data, basis, gamma, slot, policy.coef
                  action.levels = data$action.levels, action.type = data$action.type,
                  state.names = data$state.names, id.column = data$columns$id, ids = data$ids,
                  slot = slot, policy.coef = policy.coef, q.coef = q.coef, greedy = greedy,
-                 epsilon = 0, raw.state = FALSE, cluster = cluster,
+                 epsilon = 0, raw.state = FALSE, cluster = cluster, coding = data$coding,
                  num.transitions = length(data$R), ...)
 }
 

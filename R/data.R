@@ -2,14 +2,33 @@
 #'
 #' `p4l_data()` turns a long data frame, one row per individual and decision
 #' time, into the transitions \eqn{(S, A, R, S')} that every estimator in the
-#' package uses.
+#' package uses. It takes clinical data as they come: time-varying and
+#' baseline covariates, factors and text, missing values and follow-up that
+#' simply ends.
 #'
+#' @section Rows and transitions:
 #' Each individual's rows are sorted by `time` (rows may come in any order).
 #' Row \eqn{t} of an individual gives the transition from its state to the
 #' state of the next row. The last row of an individual may carry only the
 #' final state, with `NA` action and reward. Individuals may have different
 #' numbers of rows.
 #'
+#' @section The last row:
+#' When an individual's last row has an action and a reward, there is no next
+#' state to close the transition. With `last = "drop"` (the default) its
+#' action and reward are not used and a warning says how many individuals
+#' this affects. With `last = "end"` the row becomes a transition that ends
+#' the episode: it is marked `terminal`, so no value is carried beyond it in
+#' the Bellman equation (its `S_next` repeats `S` and `next.observed` is
+#' `FALSE`). Only these final rows are affected: transitions into a
+#' final-state row (`NA` action and reward) stay non-terminal, and no
+#' absorbing state is claimed elsewhere. For last rows this is exactly what
+#' `terminal = TRUE` does; `terminal = TRUE` in addition marks transitions
+#' into a final-state row as absorbing. With a `terminal` column, last rows
+#' with an action and a reward whose flag is not `TRUE` also become
+#' episode-ending transitions under `last = "end"`.
+#'
+#' @section Absorbing states:
 #' With `terminal = TRUE` every trajectory ends in an absorbing state (an
 #' episode, as in CartPole): the last transition of each individual is marked
 #' terminal, so no value is carried beyond it. Its last row may then be either
@@ -19,40 +38,108 @@
 #' step limit), give `terminal` as the name of a logical column instead:
 #' `TRUE` on the row whose transition ends in the absorbing state (an
 #' individual's last transition), `FALSE` or `NA` elsewhere; trajectories
-#' without a `TRUE` end without absorption. With `terminal = FALSE`, a last
-#' row that has an action and a reward has no next state to form a
-#' transition; its action and reward are not used and a warning says how many
-#' individuals this affects.
+#' without a `TRUE` end without absorption.
 #'
-#' Actions may be numeric, integer, character or factor. Their coding is kept
-#' (`action.levels`) and predictions are returned in it. Factor levels that
-#' never occur are dropped; numeric and character actions are sorted.
+#' @section State and baseline covariates:
+#' `state` names the time-varying covariates, `baseline` the time-invariant
+#' ones (age, sex, ...). A baseline column must be constant within each
+#' individual (missing values aside); otherwise the error names the column
+#' and the individual. Both may be given as a character vector of column
+#' names or as a one-sided formula listing them (`~ crp + lactate`); the
+#' formula may only list names, without transformations or interactions.
+#'
+#' Columns may be numeric, integer, logical, factor or character. Numeric and
+#' integer columns are used as they are. The others are dummy-coded with
+#' treatment contrasts, as [stats::model.matrix()] does: a logical column
+#' `x` gives one 0/1 column `xTRUE`; a factor or character column `x` gives
+#' one 0/1 column `x<level>` for every level but the first, which is the
+#' reference. The levels of a factor are its levels in their order (levels
+#' that never occur are dropped); the levels of a character column are its
+#' distinct values sorted in C-locale order (`sort(method = "radix")`, so
+#' the result does not depend on the locale); make it a factor to choose the
+#' reference. A factor or character column with a single value is an error,
+#' and so is a character column that holds only numbers (convert it with
+#' [as.numeric()]).
+#'
+#' The estimators see the coded columns: `S`, `S_next`, `S0` and `baseline`
+#' are numeric matrices whose columns are the coded columns, and
+#' `state.names`, `baseline.names` name them. The coding itself (`coding`)
+#' travels with every fitted policy, so `predict()` accepts new data with
+#' the raw columns and codes them the same way; a level not seen here is
+#' then an error.
+#'
+#' @section Missing values:
+#' `na.action` says what happens to missing values (`NA`, `NaN`) in the state
+#' and baseline columns. `"fail"` (the default) stops with an error naming
+#' the column, the row and the individual. `"locf"` fills each missing value
+#' with the individual's last observed value of that column (last observation
+#' carried forward) and, before the first observation, with the individual's
+#' first observed value; an individual with no observed value in a column is
+#' an error. `"omit"` drops the rows that have a missing state or baseline
+#' value. Dropping a row in the middle of a trajectory joins its neighbours:
+#' the previous row's action and reward then lead to the next remaining
+#' row's state, as one transition. Both `"locf"` and `"omit"` report with a
+#' message how many values were filled or rows dropped, per column. Infinite
+#' values are always an error. Missing actions and rewards follow the rules
+#' above (they may only be missing on an individual's last row).
+#'
+#' @section Actions:
+#' Actions may be numeric, integer, logical, character or factor. Their
+#' coding is kept (`action.levels`) and predictions are returned in it.
+#' Factor levels keep their order (levels that never occur are dropped);
+#' character actions keep their order of first appearance in the data sorted
+#' by individual and time (make the column a factor to choose the order);
+#' numeric, integer and logical actions are sorted.
 #'
 #' @param data A data frame in long format.
 #' @param id,time,action,reward Names of the columns holding the individual's
 #'   identifier, the decision time (numeric, integer, `Date` or `POSIXct`, or
 #'   text that parses as one of them), the action and the reward.
-#' @param state Names of the numeric state columns (one or more).
+#' @param state The time-varying state columns (one or more): a character
+#'   vector of column names or a one-sided formula such as `~ crp + lactate`.
 #' @param terminal `TRUE` when each trajectory ends in an absorbing state,
 #'   `FALSE` when none does, or the name of a logical column of `data` that
 #'   marks the transitions into an absorbing state.
+#' @param baseline `NULL` (none), or the time-invariant per-individual columns
+#'   (character vector or one-sided formula, as for `state`).
+#' @param na.action What to do with missing state and baseline values:
+#'   `"fail"`, `"locf"` or `"omit"` (see the section Missing values).
+#' @param last What to do with a last row that has an action and a reward:
+#'   `"drop"` its action and reward (with a warning), or `"end"` the episode
+#'   with it (see the section The last row).
 #'
 #' @return An object of class `p4l_data`, a list with
 #'   \describe{
-#'   \item{`S`, `S_next`}{n x d matrices of states and next states (for
-#'     terminal transitions without a recorded next state, `S_next` repeats
-#'     `S`; it is never used).}
+#'   \item{`S`, `S_next`}{n x d matrices of (coded) states and next states
+#'     (for terminal transitions without a recorded next state, `S_next`
+#'     repeats `S`; it is never used).}
 #'   \item{`A`}{integer action index in `1:length(action.levels)`.}
 #'   \item{`R`}{rewards.}
-#'   \item{`terminal`}{logical, the next state is absorbing.}
+#'   \item{`terminal`}{logical, no value is carried beyond the transition.}
 #'   \item{`next.observed`}{logical, `S_next` was recorded.}
 #'   \item{`individual`}{integer index of the individual in `ids`.}
-#'   \item{`time`}{decision time of each transition (numeric).}
+#'   \item{`time`}{decision time of each transition (numeric; `time.class`
+#'     and `time.tz` hold the class and time zone of the input).}
 #'   \item{`ids`}{the individuals' identifiers, in sorted order.}
-#'   \item{`S0`}{N x d matrix of initial states, one row per individual.}
+#'   \item{`S0`}{N x d matrix of initial (coded) states, one row per
+#'     individual.}
 #'   \item{`num.transitions`}{transitions per individual.}
 #'   \item{`action.levels`, `action.type`}{the action coding.}
-#'   \item{`state.names`, `columns`}{state names and the column names used.}
+#'   \item{`state.names`}{the coded state column names (the columns of `S`).}
+#'   \item{`state.columns`}{the raw state column names of `data`.}
+#'   \item{`discrete`}{named logical vector over `state.names`: `TRUE` for
+#'     the dummy columns of logical, factor and character columns.}
+#'   \item{`baseline`}{N x q numeric matrix of coded baseline covariates, one
+#'     row per individual in the order of `ids`, or `NULL` when there are
+#'     none.}
+#'   \item{`baseline.names`, `baseline.columns`}{the coded and the raw
+#'     baseline column names.}
+#'   \item{`coding`}{`list(state = , baseline = )`: for each raw column a
+#'     list with `column`, `type` (`"numeric"`, `"logical"`, `"factor"` or
+#'     `"character"`), `levels` (`NULL` for numeric columns) and `names`
+#'     (its coded columns).}
+#'   \item{`na.action`, `last`}{the rules used.}
+#'   \item{`columns`}{the column names used, by role.}
 #'   }
 #' @seealso [as.data.frame.p4l_data()], [summary.p4l_data()]
 #' @examples
@@ -62,8 +149,29 @@
 #' d
 #' summary(d)
 #' head(as.data.frame(d))
+#'
+#' # Clinical data as they come: a factor state, a baseline covariate, text
+#' # doses, a missing lactate and follow-up that ends with a treated visit.
+#' icu <- data.frame(
+#'   patient = rep(c("p1", "p2", "p3"), each = 3),
+#'   day = as.Date("2024-03-01") + rep(0:2, 3),
+#'   lactate = c(2.1, NA, 1.4, 3.0, 2.2, 2.0, 1.1, 1.0, NA),
+#'   ventilated = factor(c("no", "yes", "yes", "no", "no", "no", "yes", "yes", "no")),
+#'   age = rep(c(64, 71, 58), each = 3),
+#'   dose = c("low", "high", "low", "none", "low", "high", "none", "none", "low"),
+#'   outcome = c(0, 1, 0.5, 0, 0, 1, 1, 0.5, 1)
+#' )
+#' d2 <- p4l_data(icu, id = "patient", time = "day", action = "dose",
+#'                reward = "outcome", state = ~ lactate + ventilated,
+#'                baseline = ~ age, na.action = "locf", last = "end")
+#' d2
+#' d2$state.names
+#' d2$baseline
+#' as.data.frame(d2)
 #' @export
-p4l_data <- function(data, id, time, action, reward, state, terminal = FALSE) {
+p4l_data <- function(data, id, time, action, reward, state, terminal = FALSE,
+                     baseline = NULL, na.action = c("fail", "locf", "omit"),
+                     last = c("drop", "end")) {
   if (!is.data.frame(data)) {
     stop_arg("`data` must be a data frame; got an object of class '", class(data)[1], "'.")
   }
@@ -73,12 +181,16 @@ p4l_data <- function(data, id, time, action, reward, state, terminal = FALSE) {
       stop_arg("`", arg, "` must be the name of one column of `data`.")
     }
   }
-  if (!is.character(state) || anyNA(state)) {
-    stop_arg("`state` must be a character vector of column names.")
-  }
+  na.action <- check_choice(na.action, c("fail", "locf", "omit"), "na.action")
+  last.rule <- check_choice(last, c("drop", "end"), "last")
+  state <- role_columns(state, "state")
+  baseline <- if (is.null(baseline)) character(0) else role_columns(baseline, "baseline")
   if (length(state) == 0L) stop_arg("`state` is empty: name at least one state column.")
-  if (anyDuplicated(state)) {
-    stop_arg("`state` names column '", state[duplicated(state)][1], "' more than once.")
+  for (arg in c("state", "baseline")) {
+    val <- get(arg)
+    if (anyDuplicated(val)) {
+      stop_arg("`", arg, "` names column '", val[duplicated(val)][1], "' more than once.")
+    }
   }
   term.col <- NULL
   if (is.character(terminal) && length(terminal) == 1L && !is.na(terminal)) {
@@ -86,7 +198,7 @@ p4l_data <- function(data, id, time, action, reward, state, terminal = FALSE) {
     if (!(term.col %in% names(data))) {
       stop_arg("Column '", term.col, "' named in `terminal` is not in `data`.")
     }
-    if (term.col %in% c(id, time, action, reward, state)) {
+    if (term.col %in% c(id, time, action, reward, state, baseline)) {
       stop_arg("Column '", term.col, "' named in `terminal` is also used in another role.")
     }
     if (!(is.logical(data[[term.col]]) || is.numeric(data[[term.col]])) ||
@@ -97,7 +209,8 @@ p4l_data <- function(data, id, time, action, reward, state, terminal = FALSE) {
     stop_arg("`terminal` must be TRUE, FALSE or the name of a logical column of `data`.")
   }
   roles <- c(id = id, time = time, action = action, reward = reward,
-             stats::setNames(state, rep("state", length(state))))
+             stats::setNames(state, rep("state", length(state))),
+             stats::setNames(baseline, rep("baseline", length(baseline))))
   dup <- roles[duplicated(roles)]
   if (length(dup) > 0L) {
     used <- names(roles)[roles == dup[1]]
@@ -108,10 +221,12 @@ p4l_data <- function(data, id, time, action, reward, state, terminal = FALSE) {
       stop_arg("Column '", roles[[arg]], "' named in `", arg, "` is not in `data`.")
     }
   }
-  miss <- setdiff(state, names(data))
-  if (length(miss) > 0L) {
-    stop_arg("Column(s) ", paste0("'", miss, "'", collapse = ", "),
-             " named in `state` not in `data`.")
+  for (arg in c("state", "baseline")) {
+    miss <- setdiff(get(arg), names(data))
+    if (length(miss) > 0L) {
+      stop_arg("Column(s) ", paste0("'", miss, "'", collapse = ", "),
+               " named in `", arg, "` not in `data`.")
+    }
   }
   n <- nrow(data)
   if (n == 0L) stop_arg("`data` has no rows.")
@@ -122,12 +237,13 @@ p4l_data <- function(data, id, time, action, reward, state, terminal = FALSE) {
     stop_arg("Column '", id, "' (`id`) is missing at row ", which(is.na(ids))[1], ".")
   }
   tm <- parse_time(data[[time]], time)
+  time.class <- attr(tm, "time.class")
+  time.tz <- attr(tm, "time.tz")
+  tm <- as.numeric(tm)
 
-  for (s in state) {
-    if (!is.numeric(data[[s]])) {
-      stop_arg("State column '", s, "' must be numeric; it is ", class(data[[s]])[1], ".")
-    }
-  }
+  covariates <- c(state, baseline)
+  role.of <- c(rep("State", length(state)), rep("Baseline", length(baseline)))
+  for (j in seq_along(covariates)) check_covariate(data[[covariates[j]]], covariates[j], role.of[j])
   rew <- data[[reward]]
   if (!is.numeric(rew)) {
     stop_arg("Column '", reward, "' (`reward`) must be numeric; it is ", class(rew)[1], ".")
@@ -152,17 +268,44 @@ p4l_data <- function(data, id, time, action, reward, state, terminal = FALSE) {
     stop_arg("Individual ", format(ids.s[r]), " has two rows at time ", format(data[[time]][ord[r]]),
              " (rows ", ord[r], " and ", ord[r + 1L], "): (`id`, `time`) must be unique.")
   }
-  S.all <- as.matrix(data[ord, state, drop = FALSE])
-  storage.mode(S.all) <- "double"
-  bad <- which(!is.finite(S.all), arr.ind = TRUE)
-  if (length(bad) > 0L) {
-    r <- bad[which.min(ord[bad[, 1]]), ]
-    stop_arg("State column '", state[r[2]], "' is missing or not finite at row ", ord[r[1]],
-             " (individual ", format(ids.s[r[1]]), ").")
+
+  # State and baseline columns: constancy, missing values, coding.
+  X <- data[ord, covariates, drop = FALSE]
+  rownames(X) <- NULL
+  ind.s <- match(ids.s, unique(ids.s))
+  for (b in baseline) check_constant(X[[b]], b, ind.s, ids.s)
+  keep <- handle_missing(X, role.of, na.action, ind.s, ids.s, ord)
+  if (na.action == "locf") X <- attr(keep, "filled")
+  if (!all(keep)) {
+    ord <- ord[keep]
+    X <- X[keep, , drop = FALSE]
+    n <- length(ord)
+    ids.s <- ids[ord]
+    tm.s <- tm[ord]
+    same.next <- c(ids.s[-1L] == ids.s[-n], FALSE)
   }
+  coding <- list(state = lapply(state, function(s) column_coding(X[[s]], s, "State")),
+                 baseline = lapply(baseline, function(b) column_coding(X[[b]], b, "Baseline")))
+  names(coding$state) <- state
+  names(coding$baseline) <- baseline
+  state.names <- unlist(lapply(coding$state, `[[`, "names"), use.names = FALSE)
+  baseline.names <- unlist(lapply(coding$baseline, `[[`, "names"), use.names = FALSE)
+  if (is.null(baseline.names)) baseline.names <- character(0)
+  coded <- c(state.names, baseline.names)
+  if (anyDuplicated(coded)) {
+    nm <- coded[duplicated(coded)][1]
+    from <- c(rep(state, lengths(lapply(coding$state, `[[`, "names"))),
+              rep(baseline, lengths(lapply(coding$baseline, `[[`, "names"))))[coded == nm]
+    stop_arg("The coded column name '", nm, "' arises twice (from columns ",
+             paste0("'", from, "'", collapse = " and "), "); rename one of them.")
+  }
+  discrete <- stats::setNames(rep(vapply(coding$state, function(cd) cd$type != "numeric",
+                                         logical(1)),
+                                  lengths(lapply(coding$state, `[[`, "names"))), state.names)
+  S.all <- encode_columns(X, coding$state, arg = "data")
   act.s <- act[ord]
   rew.s <- as.numeric(rew[ord])
-  last <- !same.next
+  is.last <- !same.next
   has.ar <- !is.na(act.s) & !is.na(rew.s)
   # flag: the row may end in an absorbing state (every row when terminal = TRUE).
   if (is.null(term.col)) {
@@ -172,8 +315,10 @@ p4l_data <- function(data, id, time, action, reward, state, terminal = FALSE) {
     flag[is.na(flag)] <- FALSE
     terminal <- TRUE
   }
+  # last = "end": a last row with an action and a reward ends its episode.
+  ends <- if (last.rule == "end") !flag & is.last & has.ar else rep(FALSE, n)
   # Rows that start a transition: rows with a next row, and (terminal) last rows with A and R.
-  trans <- same.next | (flag & last & has.ar)
+  trans <- same.next | (flag & is.last & has.ar) | ends
   need <- which(same.next)
   bad.a <- need[is.na(act.s[need])]
   if (length(bad.a) > 0L) {
@@ -187,8 +332,8 @@ p4l_data <- function(data, id, time, action, reward, state, terminal = FALSE) {
     stop_arg("Column '", reward, "' (`reward`) is missing or not finite at row ", ord[r],
              " (individual ", format(ids.s[r]), "), which has a next state.")
   }
-  if (terminal) {
-    bad.last <- which(flag & last & has.ar & !is.finite(rew.s))
+  if (terminal || last.rule == "end") {
+    bad.last <- which((flag | ends) & is.last & has.ar & !is.finite(rew.s))
     if (length(bad.last) > 0L) {
       r <- bad.last[1]
       stop_arg("Column '", reward, "' (`reward`) is not finite at row ", ord[r],
@@ -203,11 +348,12 @@ p4l_data <- function(data, id, time, action, reward, state, terminal = FALSE) {
     stop_arg("Individual ", format(who), " has no transition (a single row, or no row with ",
              "an action, a reward and a next state).")
   }
-  unused <- !flag & last & (!is.na(act.s) | !is.na(rew.s))
+  unused <- !flag & !ends & is.last & (!is.na(act.s) | !is.na(rew.s))
   if (any(unused)) {
     warning(sum(unused), " individual(s) have an action or reward on their last row but no ",
-            "next state; those are not used (set `terminal = TRUE` if the trajectories end ",
-            "in an absorbing state).", call. = FALSE)
+            "next state; those are not used (set `last = \"end\"` if follow-up simply ends ",
+            "there, or `terminal = TRUE` if the trajectories end in an absorbing state).",
+            call. = FALSE)
   }
 
   # Action coding.
@@ -218,26 +364,28 @@ p4l_data <- function(data, id, time, action, reward, state, terminal = FALSE) {
   } else {
     action.type <- if (is.logical(act)) "logical" else if (is.integer(act)) "integer" else
       if (is.numeric(act)) "numeric" else "character"
-    levs <- sort(unique(act.s[trans]))
+    # Text keeps its order of first appearance; numbers and logicals are sorted.
+    levs <- if (action.type == "character") unique(act.s[trans]) else sort(unique(act.s[trans]))
     a.idx <- match(act.s[trans], levs)
   }
   if (length(levs) < 2L) {
     stop_arg("Column '", action, "' (`action`) takes fewer than two distinct values (",
-             paste(format(levs), collapse = ", "), "); a policy needs at least two actions.")
+             paste(as.character(levs), collapse = ", "), "); a policy needs at least two actions.")
   }
 
   rows <- which(trans)
   nxt <- ifelse(same.next[rows], rows + 1L, rows)
   # A transition is absorbing when it is an individual's last (terminal = TRUE only).
-  term <- !same.next[rows] | (terminal & last[nxt] & !trans[nxt])
+  term <- !same.next[rows] | (terminal & is.last[nxt] & !trans[nxt])
   if (!is.null(term.col)) {
-    bad.flag <- which(flag & !(trans & c(!same.next | (c(last[-1L], FALSE) & !c(trans[-1L], FALSE)))))
+    bad.flag <- which(flag & !(trans & c(!same.next | (c(is.last[-1L], FALSE) &
+                                                          !c(trans[-1L], FALSE)))))
     if (length(bad.flag) > 0L) {
       r <- bad.flag[which.min(ord[bad.flag])]
       stop_arg("Column '", term.col, "' (`terminal`) is TRUE at row ", ord[r], " (individual ",
                format(ids.s[r]), "), which is not the individual's last transition.")
     }
-    term <- flag[rows]
+    term <- flag[rows] | ends[rows]
   }
   S <- S.all[rows, , drop = FALSE]
   S.next <- S.all[nxt, , drop = FALSE]
@@ -245,21 +393,162 @@ p4l_data <- function(data, id, time, action, reward, state, terminal = FALSE) {
   first <- !duplicated(ind.all)
   S0 <- S.all[first, , drop = FALSE]
   rownames(S0) <- NULL
+  B <- NULL
+  if (length(baseline) > 0L) {
+    B <- encode_columns(X[first, baseline, drop = FALSE], coding$baseline, arg = "data")
+    rownames(B) <- NULL
+  }
   out <- list(
     S = S, S_next = S.next, A = as.integer(a.idx), R = rew.s[rows],
     terminal = as.logical(term), next.observed = same.next[rows], individual = as.integer(ind.all[rows]), time = tm.s[rows],
     ids = uid, S0 = S0, num.transitions = counts,
     action.levels = levs, action.type = action.type,
-    state.names = state, is.terminal = terminal,
-    columns = list(id = id, time = time, action = action, reward = reward, state = state)
+    state.names = state.names, is.terminal = terminal,
+    columns = list(id = id, time = time, action = action, reward = reward, state = state,
+                   baseline = baseline),
+    state.columns = state, discrete = discrete,
+    baseline = B, baseline.names = baseline.names, baseline.columns = baseline,
+    coding = coding, na.action = na.action, last = last.rule,
+    time.class = time.class, time.tz = time.tz
   )
   class(out) <- "p4l_data"
   out
 }
 
+# One of `choices`; the default (the whole vector) gives the first.
+check_choice <- function(x, choices, name) {
+  if (identical(x, choices)) return(choices[1])
+  if (!is.character(x) || length(x) != 1L || is.na(x) || !(x %in% choices)) {
+    stop_arg("`", name, "` must be one of ", paste0("\"", choices, "\"", collapse = ", "), ".")
+  }
+  x
+}
+
+# Column names of a role: a character vector, or a one-sided formula whose
+# right-hand side lists variable names (`~ crp + lactate`).
+role_columns <- function(x, name) {
+  if (inherits(x, "formula")) {
+    if (length(x) != 2L) {
+      stop_arg("`", name, "` must be a one-sided formula such as `~ a + b` (no left-hand side).")
+    }
+    vars <- all.vars(x)
+    if ("." %in% vars) stop_arg("`", name, "` may not use `.`: list the columns by name.")
+    tt <- stats::terms(x)
+    labs <- gsub("^`|`$", "", attr(tt, "term.labels"))
+    if (!identical(labs, vars) || attr(tt, "intercept") != 1L || !is.null(attr(tt, "offset"))) {
+      bad <- setdiff(attr(tt, "term.labels"), vars)
+      stop_arg("`", name, "` must list column names only, as in `~ a + b` (no transformations, ",
+               "interactions or `-`)", if (length(bad) > 0L) paste0("; got '", bad[1], "'"), ".")
+    }
+    return(vars)
+  }
+  if (!is.character(x) || anyNA(x)) {
+    stop_arg("`", name, "` must be a character vector of column names or a one-sided formula.")
+  }
+  x
+}
+
+# Type check of a state or baseline column.
+check_covariate <- function(x, column, role) {
+  if (is.numeric(x) || is.logical(x) || is.factor(x)) return(invisible())
+  if (!is.character(x)) {
+    stop_arg(role, " column '", column, "' must be numeric, logical, factor or character; it is ",
+             class(x)[1], ".")
+  }
+  v <- x[!is.na(x)]
+  if (length(v) > 0L && !anyNA(suppressWarnings(as.numeric(v)))) {
+    stop_arg(role, " column '", column, "' must be numeric: it is text that holds only ",
+             "numbers. Convert it with as.numeric(), or make it a factor to code it as ",
+             "categories.")
+  }
+  invisible()
+}
+
+# A baseline column must be constant within each individual (NA ignored).
+check_constant <- function(x, column, ind, ids.s) {
+  if (is.factor(x)) x <- as.character(x)
+  ok <- !is.na(x)
+  ref <- x[ok][match(ind, ind[ok])]
+  bad <- which(ok & x != ref)
+  if (length(bad) > 0L) {
+    r <- bad[1]
+    stop_arg("Baseline column '", column, "' is not constant within individual ",
+             format(ids.s[r]), " (values ", format(ref[r]), " and ", format(x[r]), ").")
+  }
+  invisible()
+}
+
+# Missing values of the state and baseline columns (X, sorted by id and time).
+# Returns the rows to keep; for "locf" the filled X as attribute "filled".
+handle_missing <- function(X, role.of, na.action, ind, ids.s, ord) {
+  n <- nrow(X)
+  cols <- names(X)
+  nonfinite <- lapply(X, function(x) if (is.numeric(x)) !is.na(x) & !is.finite(x) else
+    rep(FALSE, n))
+  miss <- lapply(X, is.na)
+  if (na.action == "fail") {
+    bad <- which(do.call(cbind, miss) | do.call(cbind, nonfinite), arr.ind = TRUE)
+    if (length(bad) > 0L) {
+      r <- bad[which.min(ord[bad[, 1]]), ]
+      stop_arg(role.of[r[2]], " column '", cols[r[2]], "' is missing or not finite at row ",
+               ord[r[1]], " (individual ", format(ids.s[r[1]]), ").",
+               if (anyNA(X[[r[2]]][r[1]])) " Set `na.action` to \"locf\" or \"omit\" to fill or drop missing values.")
+    }
+    return(rep(TRUE, n))
+  }
+  bad <- which(do.call(cbind, nonfinite), arr.ind = TRUE)
+  if (length(bad) > 0L) {
+    r <- bad[which.min(ord[bad[, 1]]), ]
+    stop_arg(role.of[r[2]], " column '", cols[r[2]], "' is not finite at row ", ord[r[1]],
+             " (individual ", format(ids.s[r[1]]), ").")
+  }
+  num.miss <- vapply(miss, sum, numeric(1))
+  if (all(num.miss == 0)) return(rep(TRUE, n))
+  detail <- paste0("'", cols[num.miss > 0], "': ", num.miss[num.miss > 0], collapse = ", ")
+  if (na.action == "omit") {
+    keep <- !Reduce(`|`, miss)
+    lost <- setdiff(unique(ids.s), unique(ids.s[keep]))
+    message("na.action = \"omit\": dropped ", sum(!keep), " row(s) with missing values (",
+            detail, ")",
+            if (length(lost) > 0L) paste0("; individual(s) ", paste(format(lost), collapse = ", "),
+                                          " lost every row"), ".")
+    return(keep)
+  }
+  idx <- seq_len(n)
+  for (j in which(num.miss > 0)) {
+    x <- X[[j]]
+    na <- is.na(x)
+    prev <- cummax(ifelse(na, 0L, idx))
+    nextobs <- rev(cummin(rev(ifelse(na, n + 1L, idx))))
+    prev.ok <- prev > 0L & ind[pmax(prev, 1L)] == ind
+    next.ok <- nextobs <= n & ind[pmin(nextobs, n)] == ind
+    empty <- which(na & !prev.ok & !next.ok)
+    if (length(empty) > 0L) {
+      stop_arg(role.of[j], " column '", cols[j], "' is missing on every row of individual ",
+               format(ids.s[empty[1]]), "; na.action = \"locf\" has no value to carry.")
+    }
+    src <- ifelse(prev.ok, prev, nextobs)
+    x[na] <- x[src[na]]
+    X[[j]] <- x
+  }
+  message("na.action = \"locf\": filled ", sum(num.miss), " missing value(s) (", detail, ").")
+  structure(rep(TRUE, n), filled = X)
+}
+
+# Numeric times, with attributes time.class ("numeric", "Date" or "POSIXct")
+# and time.tz (the time zone of POSIXct input; "UTC" for parsed text).
 parse_time <- function(x, name) {
-  if (inherits(x, c("Date", "POSIXt"))) {
+  cls <- "numeric"
+  tz <- NULL
+  if (inherits(x, "Date")) {
     v <- as.numeric(x)
+    cls <- "Date"
+  } else if (inherits(x, "POSIXt")) {
+    x <- as.POSIXct(x)
+    v <- as.numeric(x)
+    cls <- "POSIXct"
+    tz <- attr(x, "tzone")
+    if (is.null(tz)) tz <- ""
   } else if (is.numeric(x)) {
     v <- as.numeric(x)
   } else if (is.character(x) || is.factor(x)) {
@@ -277,6 +566,8 @@ parse_time <- function(x, name) {
                  "at row ", r, " ('", ch[r], "').")
       }
       v <- p
+      cls <- "POSIXct"
+      tz <- "UTC"
     }
   } else {
     stop_arg("Column '", name, "' (`time`) must be numeric, Date, POSIXct or text; it is ",
@@ -286,7 +577,24 @@ parse_time <- function(x, name) {
   if (length(bad) > 0L) {
     stop_arg("Column '", name, "' (`time`) is missing or not finite at row ", bad[1], ".")
   }
+  structure(v, time.class = cls, time.tz = tz)
+}
+
+# Numeric times back in the class of the input.
+restore_time <- function(v, cls, tz) {
+  if (identical(cls, "Date")) return(structure(v, class = "Date"))
+  if (identical(cls, "POSIXct")) return(.POSIXct(v, tz = if (is.null(tz)) "" else tz))
   v
+}
+
+# "crp, dose (factor: 2 dummy columns)" from a list of column codings.
+describe_coding <- function(coding, fallback) {
+  if (is.null(coding)) return(paste(fallback, collapse = ", "))
+  paste(vapply(coding, function(cd) {
+    if (cd$type == "numeric") return(cd$column)
+    k <- length(cd$names)
+    paste0(cd$column, " (", cd$type, ": ", k, " dummy column", if (k != 1L) "s", ")")
+  }, character(1)), collapse = ", ")
 }
 
 # All distinct observed states: every transition's state plus final states.
@@ -301,9 +609,15 @@ print.p4l_data <- function(x, ...) {
   n <- length(x$R)
   cat("<p4l_data> ", length(x$ids), " individuals, ", n, " transitions",
       if (x$is.terminal) " (episodic)" else "", "\n", sep = "")
-  cat("  states : ", paste(x$state.names, collapse = ", "), "\n", sep = "")
-  cat("  actions: ", paste(format(x$action.levels), collapse = ", "),
+  cat("  states  : ", describe_coding(x$coding$state, x$state.names), "\n", sep = "")
+  if (length(x$baseline.names) > 0L) {
+    cat("  baseline: ", describe_coding(x$coding$baseline, x$baseline.names), "\n", sep = "")
+  }
+  cat("  actions : ", paste(as.character(x$action.levels), collapse = ", "),
       " (", x$action.type, ")\n", sep = "")
+  if (identical(x$last, "end") && !x$is.terminal) {
+    cat("  last visits with an action and a reward end the episode (last = \"end\")\n")
+  }
   rng <- range(x$num.transitions)
   cat("  transitions per individual: ", if (rng[1] == rng[2]) rng[1] else
     paste0(rng[1], " to ", rng[2]), "\n", sep = "")
@@ -320,7 +634,7 @@ print.p4l_data <- function(x, ...) {
 #' @export
 summary.p4l_data <- function(object, ...) {
   counts <- table(factor(object$A, levels = seq_along(object$action.levels),
-                         labels = format(object$action.levels)))
+                         labels = as.character(object$action.levels)))
   out <- list(
     num.individuals = length(object$ids),
     num.transitions = length(object$R),
@@ -328,12 +642,17 @@ summary.p4l_data <- function(object, ...) {
     transitions.per.individual = summary(object$num.transitions),
     actions = counts,
     reward = summary(object$R),
-    states = t(apply(object$S, 2, function(v) c(mean = mean(v), sd = stats::sd(v),
-                                                  min = min(v), max = max(v))))
+    states = t(apply(object$S, 2, describe_values)),
+    baseline = if (!is.null(object$baseline)) t(apply(object$baseline, 2, describe_values)),
+    state.coding = describe_coding(object$coding$state, object$state.names),
+    baseline.coding = if (length(object$baseline.names) > 0L)
+      describe_coding(object$coding$baseline, object$baseline.names)
   )
   class(out) <- "summary.p4l_data"
   out
 }
+
+describe_values <- function(v) c(mean = mean(v), sd = stats::sd(v), min = min(v), max = max(v))
 
 #' @rdname summary.p4l_data
 #' @export
@@ -346,8 +665,12 @@ print.summary.p4l_data <- function(x, ...) {
   print(x$actions)
   cat("\nReward:\n")
   print(x$reward)
-  cat("\nStates:\n")
+  cat("\nStates: ", x$state.coding, "\n", sep = "")
   print(round(x$states, 4))
+  if (!is.null(x$baseline)) {
+    cat("\nBaseline covariates (one row per individual): ", x$baseline.coding, "\n", sep = "")
+    print(round(x$baseline, 4))
+  }
   invisible(x)
 }
 
@@ -357,17 +680,23 @@ print.summary.p4l_data <- function(x, ...) {
 #' @param row.names,optional Unused, for compatibility with the generic.
 #' @param ... Unused.
 #' @return A data frame with columns id, time, action (in the original
-#'   coding), reward, the state columns, `next_<state>` columns and
-#'   `terminal`, named after the columns used to build `x`.
+#'   coding), reward, the (coded) state columns, the (coded) baseline
+#'   columns when there are any, `next_<state>` columns and `terminal`,
+#'   named after the columns used to build `x`. Time has the class of the
+#'   input: numeric, `Date`, or `POSIXct` in the input's time zone (text
+#'   parsed as a date-time gives `POSIXct` in UTC).
 #' @export
 as.data.frame.p4l_data <- function(x, row.names = NULL, optional = FALSE, ...) {
   cols <- x$columns
-  out <- data.frame(x$ids[x$individual], x$time,
+  out <- data.frame(x$ids[x$individual], restore_time(x$time, x$time.class, x$time.tz),
                     stringsAsFactors = FALSE)
   names(out) <- c(cols$id, cols$time)
   out[[cols$action]] <- decode_actions(x$A, x$action.levels, x$action.type)
   out[[cols$reward]] <- x$R
   for (j in seq_along(x$state.names)) out[[x$state.names[j]]] <- x$S[, j]
+  for (j in seq_along(x$baseline.names)) {
+    out[[x$baseline.names[j]]] <- x$baseline[x$individual, j]
+  }
   for (j in seq_along(x$state.names)) out[[paste0("next_", x$state.names[j])]] <- x$S_next[, j]
   out$terminal <- x$terminal
   out

@@ -10,19 +10,20 @@
 #   action.levels, action.type, state.names, id.column, ids,
 #   slot (integer, one per id, named by id), policy.coef (list of d x m),
 #   q.coef (list of d x m or NULL), greedy, epsilon, raw.state,
-#   cluster (integer per id or NULL).
+#   cluster (integer per id or NULL), coding (the training data's column
+#   coding, `p4l_data()$coding`, or NULL: predict() codes raw columns with it).
 
 new_p4l_policy <- function(method, class, basis, gamma, action.levels, action.type,
                            state.names, id.column, ids, slot, policy.coef, q.coef = NULL,
                            greedy = FALSE, epsilon = 0, raw.state = FALSE, cluster = NULL,
-                           ...) {
+                           coding = NULL, ...) {
   slot <- as.integer(slot)
   names(slot) <- as.character(ids)
   obj <- list(method = method, basis = basis, gamma = gamma, action.levels = action.levels,
               action.type = action.type, state.names = state.names, id.column = id.column,
               ids = ids, slot = slot, policy.coef = policy.coef, q.coef = q.coef,
               greedy = greedy, epsilon = epsilon, raw.state = raw.state, cluster = cluster,
-              ...)
+              coding = coding, ...)
   class(obj) <- c(class, "p4l_policy")
   obj
 }
@@ -109,7 +110,10 @@ softmax_rows <- function(z) {
 #'
 #' @param object A fitted policy (class `p4l_policy`).
 #' @param newdata A data frame with the training id column and the state
-#'   columns, or a `p4l_data` object (its transitions' states). Pooled
+#'   columns, or a `p4l_data` object (its transitions' states). The state
+#'   columns may be the raw columns given to [p4l_data()] (factors, logicals
+#'   and text are then coded as in the training data; an unseen level is an
+#'   error) or the coded numeric columns (`state.names`). Pooled
 #'   policies do not need the id column. An id that was not in the training
 #'   data is an error for individual policies.
 #' @param type `"action"`: the most probable action of each row, in the
@@ -129,7 +133,7 @@ predict.p4l_policy <- function(object, newdata, type = c("action", "prob", "q"),
     ids <- newdata$ids[newdata$individual]
   } else {
     if (!is.data.frame(newdata)) stop_arg("`newdata` must be a data frame or a p4l_data object.")
-    x <- state_matrix(newdata, object$state.names)
+    x <- state_matrix(newdata, object$state.names, coding = object$coding$state)
     ids <- if (object$id.column %in% names(newdata)) newdata[[object$id.column]] else NULL
     if (!is.null(ids) && anyNA(ids)) {
       stop_arg("The id column '", object$id.column, "' of `newdata` is missing at row ",
@@ -165,7 +169,7 @@ print.p4l_policy <- function(x, ...) {
   cat("<", class(x)[1], "> ", x$method, " policy for ", length(x$ids), " individual(s), ",
       length(x$policy.coef), " distinct polic", if (length(x$policy.coef) == 1) "y" else "ies",
       "\n", sep = "")
-  cat("  actions: ", paste(format(x$action.levels), collapse = ", "), "; states: ",
+  cat("  actions: ", paste(as.character(x$action.levels), collapse = ", "), "; states: ",
       paste(x$state.names, collapse = ", "), "; gamma = ", x$gamma, "\n", sep = "")
   invisible(x)
 }

@@ -36,7 +36,7 @@ print.summary.p4l_policy <- function(x, ...) {
       if (!is.null(x$num.transitions)) paste0(", ", x$num.transitions, " transitions") else "",
       "; ", x$num.policies, " distinct polic", if (x$num.policies == 1) "y" else "ies",
       " (", if (x$greedy) "greedy" else "softmax", ") on ", x$num.features, " features\n", sep = "")
-  cat("  actions: ", paste(format(x$actions), collapse = ", "), "; gamma = ", x$gamma, "\n",
+  cat("  actions: ", paste(as.character(x$actions), collapse = ", "), "; gamma = ", x$gamma, "\n",
       sep = "")
   if (!is.null(x$cluster.sizes)) {
     cat("  cluster sizes: ", paste(as.integer(x$cluster.sizes), collapse = ", "), "\n", sep = "")

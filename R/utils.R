@@ -67,8 +67,16 @@ decode_actions <- function(index, levels, type) {
   if (identical(type, "factor")) factor(out, levels = levels) else out
 }
 
-# Numeric state matrix from a data frame or matrix, columns by name.
-state_matrix <- function(newdata, state.names, arg = "newdata") {
+# Numeric state matrix from a data frame or matrix, columns by name. With
+# `coding` (a per-column coding list, `p4l_data()$coding$state`), a data frame
+# that does not already hold every coded column as a numeric column is taken
+# to hold the raw columns and is coded by encode_columns().
+state_matrix <- function(newdata, state.names, arg = "newdata", coding = NULL) {
+  if (!is.null(coding) && is.data.frame(newdata) &&
+      !(all(state.names %in% names(newdata)) &&
+        all(vapply(newdata[state.names], is.numeric, logical(1))))) {
+    newdata <- encode_columns(newdata, coding, arg = arg)
+  }
   if (is.data.frame(newdata) || (is.matrix(newdata) && !is.null(colnames(newdata)))) {
     missing <- setdiff(state.names, colnames(newdata))
     if (length(missing) > 0L) {
@@ -101,4 +109,87 @@ state_matrix <- function(newdata, state.names, arg = "newdata") {
   }
   colnames(x) <- state.names
   x
+}
+
+# The coding of one raw column (see p4l_data()): list(column, type, levels,
+# names). `type` is "numeric" (numeric or integer, kept as is), "logical" (one
+# 0/1 column "<col>TRUE"), "factor" or "character" (treatment contrasts: one
+# 0/1 column "<col><level>" per level but the first). `x` holds the values
+# the coding is learned from (no NA).
+column_coding <- function(x, column, role) {
+  if (is.numeric(x)) {
+    return(list(column = column, type = "numeric", levels = NULL, names = column))
+  }
+  if (is.logical(x)) {
+    return(list(column = column, type = "logical", levels = c("FALSE", "TRUE"),
+                names = paste0(column, "TRUE")))
+  }
+  if (is.factor(x)) {
+    type <- "factor"
+    levs <- levels(droplevels(x))
+  } else if (is.character(x)) {
+    type <- "character"
+    levs <- sort(unique(x), method = "radix")
+  } else {
+    stop_arg(role, " column '", column, "' must be numeric, logical, factor or character; it is ",
+             class(x)[1], ".")
+  }
+  if (length(levs) < 2L) {
+    stop_arg(role, " column '", column, "' takes only one value (",
+             paste0("'", levs, "'", collapse = ", "), "); it carries no information.")
+  }
+  list(column = column, type = type, levels = levs, names = paste0(column, levs[-1L]))
+}
+
+# Codes the raw columns of `newdata` with `coding` (a list of column codings,
+# as in `p4l_data()$coding$state`): a numeric matrix whose columns are the
+# coded columns, in the order of the coding.
+encode_columns <- function(newdata, coding, arg = "newdata") {
+  if (!is.data.frame(newdata)) stop_arg("`", arg, "` must be a data frame.")
+  cols <- vapply(coding, function(cd) cd$column, character(1))
+  miss <- setdiff(cols, names(newdata))
+  if (length(miss) > 0L) {
+    stop_arg("`", arg, "` lacks the column(s) ", paste0("'", miss, "'", collapse = ", "), ".")
+  }
+  n <- nrow(newdata)
+  blocks <- lapply(coding, function(cd) {
+    x <- newdata[[cd$column]]
+    if (anyNA(x)) {
+      stop_arg("Column '", cd$column, "' of `", arg, "` is missing at row ",
+               which(is.na(x))[1], ".")
+    }
+    if (cd$type == "numeric") {
+      if (!is.numeric(x)) {
+        stop_arg("Column '", cd$column, "' of `", arg, "` must be numeric; it is ",
+                 class(x)[1], ".")
+      }
+      return(matrix(as.double(x), n, 1L))
+    }
+    if (cd$type == "logical") {
+      if (is.numeric(x) && all(x %in% c(0, 1))) x <- as.logical(x)
+      if (!is.logical(x)) {
+        stop_arg("Column '", cd$column, "' of `", arg, "` must be logical; it is ",
+                 class(x)[1], ".")
+      }
+      return(matrix(as.double(x), n, 1L))
+    }
+    if (!(is.factor(x) || is.character(x))) {
+      stop_arg("Column '", cd$column, "' of `", arg, "` must be a factor or character (",
+               "levels ", paste(cd$levels, collapse = ", "), "); it is ", class(x)[1], ".")
+    }
+    x <- as.character(x)
+    unseen <- setdiff(unique(x), cd$levels)
+    if (length(unseen) > 0L) {
+      stop_arg("Column '", cd$column, "' of `", arg, "` has the level '", unseen[1],
+               "', which the training data did not have (levels: ",
+               paste(cd$levels, collapse = ", "), ").")
+    }
+    out <- outer(x, cd$levels[-1L], "==")
+    storage.mode(out) <- "double"
+    matrix(out, n, length(cd$levels) - 1L)
+  })
+  out <- do.call(cbind, blocks)
+  if (is.null(out)) out <- matrix(0, n, 0L)
+  colnames(out) <- unlist(lapply(coding, function(cd) cd$names), use.names = FALSE)
+  out
 }
