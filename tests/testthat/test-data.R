@@ -382,3 +382,15 @@ test_that("as.data.frame keeps the class of time and adds baseline columns", {
   df$t <- c(0, 2, 0, 1, 1, 2, 0, 1, 2)
   expect_type(as.data.frame(p4l_data(df, "id", "t", "dose", "r", "crp"))$t, "double")
 })
+
+test_that("na.action = \"locf\" or \"omit\" on data without missing values changes nothing", {
+  sim <- sim_dose_study(num.patients = 6, num.visits = 4, seed = 1)
+  ref <- p4l_data(sim$data, "id", "visit", "dose", "reward", "crp", last = "end")
+  for (na in c("locf", "omit")) {
+    d <- expect_silent(p4l_data(sim$data, "id", "visit", "dose", "reward", "crp",
+                                na.action = na, last = "end"))
+    expect_equal(d$S, ref$S)
+    expect_equal(d$R, ref$R)
+    expect_equal(d$terminal, ref$terminal)
+  }
+})

@@ -42,3 +42,30 @@ test_that("dose_study_value(): each type's best dose beats the other fixed doses
   expect_error(dose_study_value("sometimes", sim), "`policy`")
   expect_error(dose_study_value("best", list()), "`sim`")
 })
+
+test_that("P4L with baseline covariates gives most patients of the dose study their best dose", {
+  # Issue 13's criterion: the 40 x 15 study with missing CRP, a factor and
+  # baseline covariates supplied, defaults otherwise: the right dose for at
+  # least 90% of patients (the recommendation at most CRP values of a grid).
+  sim <- sim_dose_study(num.patients = 40, num.visits = 15, missing = 0.05, seed = 2026)
+  study <- sim$data
+  study$dose <- factor(study$dose, levels = c("low", "mid", "high"))
+  d <- suppressMessages(p4l_data(study, id = "id", time = "date", action = "dose",
+                                 reward = "reward", state = ~ crp,
+                                 baseline = ~ bmi + sex + smoking, na.action = "locf",
+                                 last = "drop"))
+  expect_equal(dim(d$baseline), c(40, 4))
+  fit <- p4l(d, K = 2, gamma = 0.9, seed = 1)
+  expect_true(fit$converged)
+  grid <- merge(sim$patients[, c("id", "bmi", "sex", "smoking")],
+                data.frame(crp = seq(4, 16, by = 2)))
+  grid$dose <- as.character(predict(fit, grid))      # raw columns: coded by the fit
+  right <- tapply(grid$dose == sim$best.dose[grid$id], grid$id, mean)
+  expect_gte(mean(right > 0.5), 0.9)
+  # summary() describes the clusters by the baseline covariates
+  prof <- summary(fit)$cluster.profiles
+  expect_equal(prof$size, as.vector(table(factor(fit$cluster, 1:2))))
+  expect_equal(prof$bmi, as.vector(tapply(d$baseline[, "bmi"], factor(fit$cluster, 1:2), mean)))
+  expect_equal(prof$sexmale,
+               as.vector(tapply(d$baseline[, "sexmale"], factor(fit$cluster, 1:2), mean)))
+})
