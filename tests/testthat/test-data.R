@@ -287,8 +287,11 @@ test_that("last = \"end\" equals a hand-built terminal column", {
                    a = c(0, 1, 1, 1, 0, 1, 1, NA), r = c(1, 2, 3, 4, 5, 6, 7, NA),
                    s = c(0.1, 0.2, 0.3, -0.1, -0.2, 1, 2, 3))
   expect_warning(d.drop <- p4l_data(df, "id", "t", "a", "r", "s"),
-                 "2 individual\\(s\\).*`last = \"end\"` if follow-up simply ends.*`terminal = TRUE`")
+                 "2 individual\\(s\\).*`last = \"end\"` if the course ends there.*`terminal = TRUE`")
   expect_identical(d.drop$num.transitions, c(2L, 1L, 2L))
+  # choosing "drop" explicitly is silent and gives the same data
+  expect_silent(d.drop2 <- p4l_data(df, "id", "t", "a", "r", "s", last = "drop"))
+  expect_identical(d.drop2$S, d.drop$S)
   expect_warning(d.end <- p4l_data(df, "id", "t", "a", "r", "s", last = "end"), NA)
   ref <- df
   ref$term <- c(FALSE, FALSE, TRUE, FALSE, TRUE, FALSE, FALSE, FALSE)
