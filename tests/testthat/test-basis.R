@@ -307,18 +307,30 @@ test_that("the default basis is unchanged on continuous states and discrete othe
   st <- env_icu()$state.names
   d2 <- p4l_data(sim2$data, "id", "time", "action", "reward", st, terminal = "terminal")
   expect_true(all(discrete_columns(d2)))
-  b2 <- default_basis(d2)
+  expect_false(any(discrete_columns(d2, auto = FALSE)))
+  # whole-number columns stay with the RBF basis unless discrete = "auto"
+  expect_identical(default_basis(d2, seed = 2), rbf_basis(d2, num.centers = 16, seed = 2))
+  b2 <- default_basis(d2, discrete = "auto")
   expect_s3_class(b2, "indicator_basis")
+  expect_identical(b2$interactions, "pairwise")
+  expect_identical(default_basis(d2, discrete = "auto", max.dim = 50)$interactions, "none")
   # mixed: a continuous column with discrete ones -> RBF (+) indicators
   dd <- sim2$data
   dd$sofa_cardio <- dd$sofa_cardio + seq_len(nrow(dd)) / 1000
   d3 <- p4l_data(dd, "id", "time", "action", "reward", st, terminal = "terminal")
-  b3 <- default_basis(d3, seed = 1)
+  b3 <- default_basis(d3, discrete = "auto", seed = 1)
   expect_identical(unname(discrete_columns(d3)), c(FALSE, rep(TRUE, 5)))
   expect_s3_class(b3$parts[[1]], "rbf_basis")
   expect_identical(b3$parts[[1]]$columns, "sofa_cardio")
   expect_identical(b3$parts[[2]]$columns, st[-1])
+  expect_s3_class(b3, "sum_basis")
+  expect_s3_class(default_basis(d3, discrete = "auto", combine = "product", seed = 1),
+                  "product_basis")
   # a field data$discrete marks columns as discrete
   d$discrete <- c(s1 = FALSE, s2 = TRUE)
   expect_identical(unname(discrete_columns(d)), c(FALSE, TRUE))
+  d$S[, 2] <- round(d$S[, 2]); d$S_next[, 2] <- round(d$S_next[, 2])
+  b4 <- default_basis(d, seed = 1)
+  expect_identical(basis_names(b4)[1:17], basis_names(rbf_basis(d, 16, seed = 1)))
+  expect_identical(b4$parts[[2]]$columns, "s2")
 })
