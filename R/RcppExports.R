@@ -33,6 +33,14 @@ rbf_features_cpp <- function(x, centers, bandwidth, shift, scale, num_threads) {
     .Call(`_p4l_rbf_features_cpp`, x, centers, bandwidth, shift, scale, num_threads)
 }
 
+basis_features_cpp <- function(x, spec, num_threads) {
+    .Call(`_p4l_basis_features_cpp`, x, spec, num_threads)
+}
+
+basis_features_rowwise_cpp <- function(x, spec) {
+    .Call(`_p4l_basis_features_rowwise_cpp`, x, spec)
+}
+
 sim_cartpole_cpp <- function(length, force, epsilon, max_steps, seed, num_threads) {
     .Call(`_p4l_sim_cartpole_cpp`, length, force, epsilon, max_steps, seed, num_threads)
 }

@@ -9,19 +9,18 @@ check_p4l_data_arg <- function(data) {
   invisible(data)
 }
 
-# The shared RBF basis: given, or 16 centres by K-means with the median bandwidth (paper, Sec 6.1).
+# The shared basis: given (any p4l_basis on the data's states), or
+# default_basis(): on continuous states 16 RBF centres by K-means with the
+# median bandwidth (paper, Sec 6.1), indicators on discrete columns.
 resolve_basis <- function(basis, data, seed, num.threads) {
   if (is.null(basis)) {
-    return(rbf_basis(data, num.centers = min(16L, nrow(data$S)), seed = seed,
-                     num.threads = num.threads))
+    return(default_basis(data, seed = seed, num.threads = num.threads))
   }
-  if (!inherits(basis, "rbf_basis")) {
-    stop_arg("`basis` must be NULL or an rbf_basis object (see rbf_basis()).")
+  if (!is_basis(basis)) {
+    stop_arg("`basis` must be NULL or a basis (class p4l_basis, e.g. rbf_basis(), ",
+             "indicator_basis(), default_basis()); got an object of class '", class(basis)[1], "'.")
   }
-  if (!identical(as.character(basis$state.names), as.character(data$state.names))) {
-    stop_arg("`basis` was built on the states (", paste(basis$state.names, collapse = ", "),
-             ") but `data` has the states (", paste(data$state.names, collapse = ", "), ").")
-  }
+  check_basis_states(basis, data$state.names)
   basis
 }
 
@@ -44,7 +43,7 @@ data_features <- function(data, basis, num.threads) {
 }
 
 name_coef <- function(x, basis, action.levels) {
-  rownames(x) <- c("(Intercept)", paste0("rbf", seq_len(nrow(basis$centers))))
+  rownames(x) <- basis_names(basis)
   colnames(x) <- as.character(action.levels)
   x
 }

@@ -1,7 +1,7 @@
 #' Gaussian radial basis features of the state
 #'
-#' Builds the shared feature map used by every estimator in the package
-#' (paper, Sec 6.1): \eqn{J} Gaussian radial basis functions
+#' Builds the default feature map of continuous states used by every
+#' estimator in the package (paper, Sec 6.1): \eqn{J} Gaussian radial basis functions
 #' \deqn{\psi_j(s) = \exp(-\|z(s) - c_j\|^2 / (2 h^2)),}
 #' plus an intercept column first, where \eqn{z(s)} is the (optionally
 #' standardised) state, the centres \eqn{c_j} come from K-means on the observed
@@ -35,11 +35,20 @@
 #' @param bandwidth.sample Largest number of states used for the median distance.
 #' @param seed Random seed (`NULL` draws one from R's generator).
 #' @param num.threads Number of threads (see [p4l-package]).
+#' @param columns The state columns the basis uses (names or positions);
+#'   `NULL` (the default) uses all of them. The other columns are ignored,
+#'   so the basis can be one part of a composition ([basis_product()],
+#'   [basis_sum()]).
 #'
-#' @return An object of class `rbf_basis`: `centers` (J x d, on the scaled
-#'   space), `bandwidth`, `shift`, `scale`, `state.names`, `withinss` (the
-#'   K-means objective on the scaled states), `seed`.
-#' @seealso [predict.rbf_basis()]
+#' @return An object of class `c("rbf_basis", "p4l_basis")`: `centers`
+#'   (J x d, on the scaled space of the `columns`), `bandwidth`, `shift`,
+#'   `scale`, `columns`, `state.names` (all state columns it was built on),
+#'   `state.range` (2 x d, the observed range of every state column),
+#'   `withinss` (the K-means objective on the scaled states), `seed`. The
+#'   feature names ([basis_names()]) are `"(Intercept)"`, `"rbf1"`, ...,
+#'   `"rbfJ"`.
+#' @seealso [predict.p4l_basis()], [basis_names()], [default_basis()] and the
+#'   other bases: [indicator_basis()], [linear_basis()], [basis_product()].
 #' @examples
 #' sim <- sim_linear2d(num.per.group = 5, T = 20, seed = 1)
 #' d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
@@ -49,17 +58,11 @@
 #' @export
 rbf_basis <- function(x, num.centers = 16, bandwidth = "median", scale = TRUE,
                       num.starts = 10, max.iter = 100, sample.size = 2e4,
-                      bandwidth.sample = 2000, seed = NULL, num.threads = NULL) {
-  if (inherits(x, "p4l_data")) {
-    states <- observed_states(x)
-    state.names <- x$state.names
-  } else if (is.data.frame(x) || is.matrix(x)) {
-    state.names <- colnames(x)
-    if (is.null(state.names)) state.names <- paste0("s", seq_len(ncol(x)))
-    states <- state_matrix(x, state.names, arg = "x")
-  } else {
-    stop_arg("`x` must be a p4l_data object, a numeric matrix or a data frame.")
-  }
+                      bandwidth.sample = 2000, seed = NULL, num.threads = NULL,
+                      columns = NULL) {
+  inp <- basis_input(x, columns)
+  states <- inp$states[, inp$columns, drop = FALSE]
+  state.names <- inp$columns
   num.centers <- check_count(num.centers, "num.centers")
   if (num.centers > nrow(states)) {
     stop_arg("`num.centers` (", num.centers, ") exceeds the number of states (", nrow(states), ").")
@@ -97,43 +100,41 @@ rbf_basis <- function(x, num.centers = 16, bandwidth = "median", scale = TRUE,
   colnames(centers) <- state.names
   structure(list(centers = centers, bandwidth = bandwidth,
                  shift = stats::setNames(shift, state.names),
-                 scale = stats::setNames(sc, state.names), state.names = state.names,
+                 scale = stats::setNames(sc, state.names), state.names = inp$state.names,
+                 columns = inp$columns, state.range = inp$state.range,
                  withinss = km$withinss, num.states = nrow(states), seed = seed),
-            class = "rbf_basis")
-}
-
-#' RBF features of new states
-#'
-#' @param object An `rbf_basis` object.
-#' @param newdata A numeric matrix or data frame of states (columns matched
-#'   by name when it has names) or a `p4l_data` object (its transitions'
-#'   states).
-#' @param num.threads Number of threads (see [p4l-package]).
-#' @param ... Unused.
-#' @return An n x (J + 1) matrix: an intercept column, then one column per centre.
-#' @export
-predict.rbf_basis <- function(object, newdata, num.threads = NULL, ...) {
-  x <- if (inherits(newdata, "p4l_data")) newdata$S else
-    state_matrix(newdata, object$state.names)
-  out <- basis_features(object, x, resolve_threads(num.threads))
-  out
-}
-
-basis_features <- function(basis, x, num.threads) {
-  out <- rbf_features_cpp(x, basis$centers, basis$bandwidth, as.numeric(basis$shift),
-                          as.numeric(basis$scale), num.threads)
-  colnames(out) <- c("(Intercept)", paste0("rbf", seq_len(nrow(basis$centers))))
-  out
+            class = c("rbf_basis", "p4l_basis"))
 }
 
 #' @export
-print.rbf_basis <- function(x, ...) {
-  cat("<rbf_basis> ", nrow(x$centers), " Gaussian centres + intercept on ",
-      length(x$state.names), " state dimension(s) (", paste(x$state.names, collapse = ", "),
-      ")\n", sep = "")
-  cat("  bandwidth: ", format(x$bandwidth, digits = 4), " (on the ",
-      if (all(x$scale == 1) && all(x$shift == 0)) "raw" else "standardised",
-      " state scale)\n", sep = "")
-  cat("  K-means within-cluster sum of squares: ", format(x$withinss, digits = 6), "\n", sep = "")
-  invisible(x)
+basis_names.rbf_basis <- function(basis) {
+  c("(Intercept)", paste0("rbf", seq_len(nrow(basis$centers))))
+}
+
+#' @export
+basis_dim.rbf_basis <- function(basis) nrow(basis$centers) + 1L
+
+#' @exportS3Method
+basis_spec.rbf_basis <- function(basis) {
+  list(kind = "rbf", columns = basis_column_index(basis), centers = basis$centers,
+       bandwidth = as.numeric(basis$bandwidth), shift = as.numeric(basis$shift),
+       scale = as.numeric(basis$scale))
+}
+
+#' @export
+format.rbf_basis <- function(x, ...) {
+  cols <- basis_columns(x)
+  c(paste0("<rbf_basis> ", nrow(x$centers), " Gaussian centres + intercept on ",
+           length(cols), " state dimension(s) (", paste(cols, collapse = ", "), ")"),
+    paste0("  bandwidth: ", format(x$bandwidth, digits = 4), " (on the ",
+           if (all(x$scale == 1) && all(x$shift == 0)) "raw" else "standardised",
+           " state scale)"),
+    paste0("  K-means within-cluster sum of squares: ", format(x$withinss, digits = 6)))
+}
+
+# RBF-only ranges for plots: the centres widened by one bandwidth (state scale).
+rbf_plot_range <- function(b, dims) {
+  cen <- sweep(sweep(b$centers, 2, b$scale, "*"), 2, b$shift, "+")
+  t(vapply(dims, function(j) base::range(cen[, j]) + c(-1, 1) * b$bandwidth * b$scale[j],
+           numeric(2)))
 }

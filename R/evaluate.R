@@ -86,9 +86,7 @@ evaluate_policy <- function(policy, env, ids = NULL, num.episodes = 1000, horizo
   }
   used <- sort(unique(target.env))
   specs <- lapply(env.list[used], function(e) list(type = e$type, params = as.numeric(e$params)))
-  basis <- if (isTRUE(policy$raw.state)) list() else
-    list(centers = policy$basis$centers, bandwidth = policy$basis$bandwidth,
-         shift = as.numeric(policy$basis$shift), scale = as.numeric(policy$basis$scale))
+  basis <- if (isTRUE(policy$raw.state)) list() else basis_spec(policy$basis)
   eps <- if (is.null(policy$epsilon)) 0 else policy$epsilon
   res <- evaluate_policy_cpp(basis, policy$policy.coef, isTRUE(policy$greedy), eps,
                              isTRUE(policy$raw.state), specs, match(target.env, used) - 1L,

@@ -27,8 +27,11 @@ fqi_control <- function(max.iter = 1000, tol = 1e-8) {
 #'
 #' @param data A [p4l_data()] object.
 #' @param gamma Discount factor in \[0, 1).
-#' @param basis An [rbf_basis()]; `NULL` builds the paper's basis from `data`
-#'   (16 centres by K-means, median-distance bandwidth, seeded by `seed`).
+#' @param basis Any basis (class `p4l_basis`: [rbf_basis()],
+#'   [indicator_basis()], [linear_basis()], [basis_product()], ...) built on
+#'   the data's state columns; `NULL` builds [default_basis()] from `data`
+#'   (on continuous states the paper's basis: 16 centres by K-means,
+#'   median-distance bandwidth, seeded by `seed`).
 #' @param ridge Ridge penalty per transition (see Details); 0 is allowed when
 #'   every action's regression is well posed.
 #' @param control Settings from [fqi_control()].

@@ -795,9 +795,9 @@ p4l_build_fit <- function(res, data, basis, gamma, K, rank, alpha, mu, control, 
                           num.threads) {
   N <- length(data$ids)
   m <- length(data$action.levels)
-  d <- nrow(basis$centers) + 1L
+  d <- basis_dim(basis)
   ids <- as.character(data$ids)
-  feat.names <- c("(Intercept)", paste0("rbf", seq_len(nrow(basis$centers))))
+  feat.names <- basis_names(basis)
   act <- as.character(data$action.levels)
   # Relabel clusters by first appearance in data$ids (deterministic, readable).
   lab <- as.integer(res$cluster)

@@ -6,7 +6,7 @@
 # `greedy`, or a mixture with the uniform policy when `epsilon > 0`).
 # Individual methods use one slot per individual, pooled methods one slot,
 # clustered methods one per cluster. Fields:
-#   method, call, gamma, basis (rbf_basis, or NULL when raw.state),
+#   method, call, gamma, basis (a p4l_basis, or NULL when raw.state),
 #   action.levels, action.type, state.names, id.column, ids,
 #   slot (integer, one per id, named by id), policy.coef (list of d x m),
 #   q.coef (list of d x m or NULL), greedy, epsilon, raw.state,
@@ -81,7 +81,7 @@ policy_slots <- function(object, ids) {
   as.integer(s)
 }
 
-# Inputs of the linear policy: RBF features, or (1, s) for raw-state policies.
+# Inputs of the linear policy: basis features, or (1, s) for raw-state policies.
 policy_inputs <- function(object, x, num.threads) {
   if (isTRUE(object$raw.state)) cbind(1, x) else basis_features(object$basis, x, num.threads)
 }

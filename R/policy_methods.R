@@ -67,8 +67,10 @@ print.summary.p4l_policy <- function(x, ...) {
 #' @param dims The two state dimensions to plot (names or positions).
 #' @param slots Which distinct policies to draw (default: up to 6).
 #' @param range A 2 x 2 matrix of plotting ranges (rows: the two dims);
-#'   defaults to the range of the basis centres widened by one bandwidth
-#'   (on the state scale), or (-3, 3).
+#'   defaults, for an RBF basis on all state columns, to the range of the
+#'   basis centres widened by one bandwidth (on the state scale); for any
+#'   other basis, to the observed range of the states it was built on
+#'   (`basis$state.range`) widened by 5%; without a basis, (-3, 3).
 #' @param at Values of the other state dimensions (named); default 0.
 #' @param grid.size Grid points per axis.
 #' @param ... Passed to [graphics::image()].
@@ -92,10 +94,7 @@ plot.p4l_policy <- function(x, dims = 1:2, slots = NULL, range = NULL, at = NULL
   if (any(!(slots %in% seq_len(nslot)))) stop_arg("`slots` must be in 1:", nslot, ".")
   if (is.null(range)) {
     if (!is.null(x$basis)) {
-      b <- x$basis
-      cen <- sweep(sweep(b$centers, 2, b$scale, "*"), 2, b$shift, "+")
-      range <- t(vapply(dims, function(j) base::range(cen[, j]) + c(-1, 1) * b$bandwidth * b$scale[j],
-                        numeric(2)))
+      range <- basis_plot_range(x$basis, dims)
     } else {
       range <- matrix(c(-3, -3, 3, 3), 2)
     }

@@ -170,6 +170,29 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// basis_features_cpp
+Rcpp::NumericMatrix basis_features_cpp(Rcpp::NumericMatrix x, Rcpp::List spec, int num_threads);
+RcppExport SEXP _p4l_basis_features_cpp(SEXP xSEXP, SEXP specSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type x(xSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type spec(specSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(basis_features_cpp(x, spec, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// basis_features_rowwise_cpp
+Eigen::MatrixXd basis_features_rowwise_cpp(const Eigen::MatrixXd& x, Rcpp::List spec);
+RcppExport SEXP _p4l_basis_features_rowwise_cpp(SEXP xSEXP, SEXP specSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type x(xSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type spec(specSEXP);
+    rcpp_result_gen = Rcpp::wrap(basis_features_rowwise_cpp(x, spec));
+    return rcpp_result_gen;
+END_RCPP
+}
 // sim_cartpole_cpp
 Eigen::MatrixXd sim_cartpole_cpp(std::vector<double> length, std::vector<double> force, double epsilon, int max_steps, double seed, int num_threads);
 RcppExport SEXP _p4l_sim_cartpole_cpp(SEXP lengthSEXP, SEXP forceSEXP, SEXP epsilonSEXP, SEXP max_stepsSEXP, SEXP seedSEXP, SEXP num_threadsSEXP) {
@@ -481,6 +504,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_p4l_rbf_kmeans_cpp", (DL_FUNC) &_p4l_rbf_kmeans_cpp, 7},
     {"_p4l_rbf_median_distance_cpp", (DL_FUNC) &_p4l_rbf_median_distance_cpp, 4},
     {"_p4l_rbf_features_cpp", (DL_FUNC) &_p4l_rbf_features_cpp, 6},
+    {"_p4l_basis_features_cpp", (DL_FUNC) &_p4l_basis_features_cpp, 3},
+    {"_p4l_basis_features_rowwise_cpp", (DL_FUNC) &_p4l_basis_features_rowwise_cpp, 2},
     {"_p4l_sim_cartpole_cpp", (DL_FUNC) &_p4l_sim_cartpole_cpp, 6},
     {"_p4l_kde_cross_loglik_cpp", (DL_FUNC) &_p4l_kde_cross_loglik_cpp, 11},
     {"_p4l_icu_grid_cpp", (DL_FUNC) &_p4l_icu_grid_cpp, 0},

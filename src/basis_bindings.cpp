@@ -1,8 +1,10 @@
-// Bindings for the RBF basis (R/basis.R).
+// Bindings for the bases (R/basis*.R): RBF centres and bandwidth, and the
+// features of any basis through its feature map.
 #include <RcppEigen.h>
 
 #include "core/rbf.h"
-#include "core/policy.h"
+#include "basis_convert.h"
+#include "core/basis.h"
 #include "runtime_bindings.h"
 
 // [[Rcpp::export(rng = false)]]
@@ -35,7 +37,7 @@ Rcpp::NumericMatrix rbf_features_cpp(Rcpp::NumericMatrix x, const Eigen::MatrixX
                                      double bandwidth, const Eigen::VectorXd& shift,
                                      const Eigen::VectorXd& scale, int num_threads) {
   p4l::ThreadScope scope(num_threads);
-  p4l::FeatureMap map;
+  p4l::FeatureMap map;  // an RBF leaf on all columns
   map.centers = centers;
   map.bandwidth = bandwidth;
   map.shift = shift;
@@ -44,5 +46,73 @@ Rcpp::NumericMatrix rbf_features_cpp(Rcpp::NumericMatrix x, const Eigen::MatrixX
   Eigen::Map<const Eigen::MatrixXd> xs(x.begin(), x.nrow(), x.ncol());
   Eigen::Map<Eigen::MatrixXd> os(out.begin(), out.nrow(), out.ncol());
   map.features_into(xs, os);
+  return out;
+}
+
+p4l::FeatureMap feature_map_from_r(const Rcpp::List& spec) {
+  using Kind = p4l::FeatureMap::Kind;
+  p4l::FeatureMap map;
+  const std::string kind = Rcpp::as<std::string>(spec["kind"]);
+  if (kind == "sum" || kind == "product") {
+    map.kind = kind == "sum" ? Kind::Sum : Kind::Product;
+    Rcpp::List parts = spec["parts"];
+    for (R_xlen_t i = 0; i < parts.size(); ++i) map.parts.push_back(feature_map_from_r(parts[i]));
+  } else {
+    map.columns = Rcpp::as<std::vector<int>>(spec["columns"]);
+    if (kind == "rbf") {
+      map.kind = Kind::Rbf;
+      map.centers = Rcpp::as<Eigen::MatrixXd>(spec["centers"]);
+      map.bandwidth = Rcpp::as<double>(spec["bandwidth"]);
+      map.shift = Rcpp::as<Eigen::VectorXd>(spec["shift"]);
+      map.scale = Rcpp::as<Eigen::VectorXd>(spec["scale"]);
+    } else if (kind == "linear") {
+      map.kind = Kind::Linear;
+      map.shift = Rcpp::as<Eigen::VectorXd>(spec["shift"]);
+      map.scale = Rcpp::as<Eigen::VectorXd>(spec["scale"]);
+    } else if (kind == "indicator") {
+      map.kind = Kind::Indicator;
+      Rcpp::List lv = spec["levels"];
+      for (R_xlen_t j = 0; j < lv.size(); ++j) map.levels.push_back(Rcpp::as<std::vector<double>>(lv[j]));
+      map.interactions = Rcpp::as<int>(spec["interactions"]);
+      map.cells = Rcpp::as<Eigen::MatrixXi>(spec["cells"]);
+    } else {
+      Rcpp::stop("unknown basis kind '%s'", kind);
+    }
+  }
+  try {
+    map.finalize();
+  } catch (const std::invalid_argument& e) {
+    Rcpp::stop("invalid basis: %s", e.what());
+  }
+  return map;
+}
+
+// Features of any basis, written straight into the returned R matrix.
+// [[Rcpp::export(rng = false)]]
+Rcpp::NumericMatrix basis_features_cpp(Rcpp::NumericMatrix x, Rcpp::List spec, int num_threads) {
+  const p4l::FeatureMap map = feature_map_from_r(spec);
+  if (x.ncol() < map.min_state_dim()) Rcpp::stop("the states have too few columns for the basis");
+  p4l::ThreadScope scope(num_threads);
+  Rcpp::NumericMatrix out(x.nrow(), map.dim());
+  Eigen::Map<const Eigen::MatrixXd> xs(x.begin(), x.nrow(), x.ncol());
+  Eigen::Map<Eigen::MatrixXd> os(out.begin(), out.nrow(), out.ncol());
+  map.features_into(xs, os);
+  return out;
+}
+
+// Features of one state at a time through the per-state path that the
+// simulations of evaluate_policy() use (for tests: it must agree with
+// basis_features_cpp()).
+// [[Rcpp::export(rng = false)]]
+Eigen::MatrixXd basis_features_rowwise_cpp(const Eigen::MatrixXd& x, Rcpp::List spec) {
+  const p4l::FeatureMap map = feature_map_from_r(spec);
+  if (x.cols() < map.min_state_dim()) Rcpp::stop("the states have too few columns for the basis");
+  Eigen::MatrixXd out(x.rows(), map.dim());
+  Eigen::VectorXd s, f;
+  for (long i = 0; i < x.rows(); ++i) {
+    s = x.row(i).transpose();
+    map.features(s, f);
+    out.row(i) = f.transpose();
+  }
   return out;
 }

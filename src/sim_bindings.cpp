@@ -5,6 +5,7 @@
 #include "core/env.h"
 #include "core/rng.h"
 #include "core/policy.h"
+#include "basis_convert.h"
 #include "runtime_bindings.h"
 
 // [[Rcpp::export(rng = false)]]
@@ -39,12 +40,7 @@ Rcpp::List evaluate_policy_cpp(Rcpp::List basis, Rcpp::List coef, bool greedy,
                                int episodes, int horizon, double gamma, double seed,
                                int num_threads) {
   p4l::LinearPolicy pol;
-  if (!raw_state) {
-    pol.basis.centers = Rcpp::as<Eigen::MatrixXd>(basis["centers"]);
-    pol.basis.bandwidth = Rcpp::as<double>(basis["bandwidth"]);
-    pol.basis.shift = Rcpp::as<Eigen::VectorXd>(basis["shift"]);
-    pol.basis.scale = Rcpp::as<Eigen::VectorXd>(basis["scale"]);
-  }
+  if (!raw_state) pol.basis = feature_map_from_r(basis);
   pol.greedy = greedy;
   pol.epsilon = epsilon;
   pol.raw_state = raw_state;

@@ -9,47 +9,6 @@
 
 namespace p4l {
 
-void FeatureMap::features(const Eigen::VectorXd& s, Eigen::VectorXd& out) const {
-  const long J = centers.rows();
-  out.resize(J + 1);
-  out(0) = 1.0;
-  const double f = -1.0 / (2.0 * bandwidth * bandwidth);
-  const Eigen::VectorXd z = (s - shift).cwiseQuotient(scale);
-  for (long j = 0; j < J; ++j) out(j + 1) = std::exp(f * (centers.row(j).transpose() - z).squaredNorm());
-}
-
-Eigen::MatrixXd FeatureMap::features(const Eigen::MatrixXd& states) const {
-  Eigen::MatrixXd out(states.rows(), dim());
-  features_into(states, out);
-  return out;
-}
-
-void FeatureMap::features_into(const Eigen::Ref<const Eigen::MatrixXd>& states,
-                               Eigen::Ref<Eigen::MatrixXd> out) const {
-  // Blocks of rows: squared distances from one matrix product, then a
-  // vectorised exp. Fixed block size, so results do not depend on threads.
-  const long n = states.rows();
-  const long J = centers.rows();
-  const long block = 2048;
-  const long num_blocks = (n + block - 1) / block;
-  const double f = -1.0 / (2.0 * bandwidth * bandwidth);
-  const Eigen::RowVectorXd cnorm = centers.rowwise().squaredNorm().transpose();
-  const Eigen::RowVectorXd inv_scale = scale.cwiseInverse().transpose();
-  out.col(0).setOnes();
-  runtime().parallel_for(num_blocks, [&](std::size_t bb, std::size_t be) {
-    Eigen::MatrixXd z, d2;
-    for (std::size_t blk = bb; blk < be; ++blk) {
-      const long r0 = static_cast<long>(blk) * block;
-      const long len = std::min(block, n - r0);
-      z = (states.middleRows(r0, len).rowwise() - shift.transpose()).array().rowwise() *
-          inv_scale.array();
-      d2.noalias() = z * centers.transpose();
-      d2 = ((-2.0 * d2).colwise() + z.rowwise().squaredNorm()).rowwise() + cnorm;
-      out.block(r0, 1, len, J) = (f * d2.array().max(0.0)).exp().matrix();
-    }
-  });
-}
-
 void LinearPolicy::probs(const Eigen::VectorXd& psi, int slot, Eigen::VectorXd& out) const {
   const Eigen::VectorXd logits = coef[slot].transpose() * psi;
   out.setZero(num_actions);

@@ -1,4 +1,4 @@
-// Linear softmax (or greedy) policies on the RBF basis, and their Monte Carlo
+// Linear softmax (or greedy) policies on a feature map (basis.h), and their Monte Carlo
 // evaluation in a simulated environment. Every fitted method in the package
 // stores its policy as coefficient "slots": slot g has a d x m matrix P_g and
 // the action logits at state s are psi(s)' P_g (P4L: one slot per individual
@@ -9,21 +9,9 @@
 #include <random>
 #include <vector>
 
+#include "basis.h"
 #include "env.h"
 namespace p4l {
-
-struct FeatureMap {
-  Eigen::MatrixXd centers;  // J x ds, on the scaled state space
-  double bandwidth = 1.0;
-  Eigen::VectorXd shift;    // ds; the basis sees (s - shift) / scale
-  Eigen::VectorXd scale;    // ds
-  int dim() const { return static_cast<int>(centers.rows()) + 1; }
-  void features(const Eigen::VectorXd& s, Eigen::VectorXd& out) const;
-  Eigen::MatrixXd features(const Eigen::MatrixXd& states) const;  // parallel over rows
-  // Same, written into out (n x dim()), e.g. memory owned by the caller.
-  void features_into(const Eigen::Ref<const Eigen::MatrixXd>& states,
-                     Eigen::Ref<Eigen::MatrixXd> out) const;
-};
 
 struct LinearPolicy {
   FeatureMap basis;
@@ -31,7 +19,7 @@ struct LinearPolicy {
   std::vector<Eigen::MatrixXd> coef;  // per slot: d x m logit coefficients
   bool greedy = false;                // argmax of the logits instead of softmax sampling
   double epsilon = 0.0;               // with this probability act uniformly at random
-  bool raw_state = false;             // logits on (1, s) instead of the RBF features
+  bool raw_state = false;             // logits on (1, s) instead of the basis features
   // Action probabilities at features psi for a slot (one-hot when greedy).
   void probs(const Eigen::VectorXd& psi, int slot, Eigen::VectorXd& out) const;
   int act(const Eigen::VectorXd& psi, int slot, std::mt19937_64& g) const;

@@ -33,6 +33,6 @@ KMeansResult kmeans(const Eigen::MatrixXd& x, int k, const KMeansOptions& opt,
 double median_pairwise_distance(const Eigen::MatrixXd& x, long max_points,
                                 std::uint64_t seed);
 
-// The features themselves: FeatureMap in policy.h.
+// The features themselves: FeatureMap in basis.h.
 
 }  // namespace p4l

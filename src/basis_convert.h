@@ -1,0 +1,9 @@
+// Conversion of an R basis (its basis_spec() list, R/basis_interface.R) to
+// the core's feature map: the one place where R bases become C++ maps, used
+// by the feature bindings (basis_bindings.cpp) and evaluate_policy_cpp().
+#pragma once
+#include <RcppEigen.h>
+
+#include "core/basis.h"
+
+p4l::FeatureMap feature_map_from_r(const Rcpp::List& spec);
