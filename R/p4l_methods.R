@@ -104,7 +104,7 @@ summary.p4l_fit <- function(object, ...) {
 #' @export
 print.summary.p4l_fit <- function(x, ...) {
   cat("P4L fit: ", x$num.individuals, " individuals, ", x$num.transitions, " transitions, ",
-      x$num.features, " basis functions, actions ", paste(format(x$actions), collapse = "/"),
+      x$num.features, " basis functions, actions ", paste(as.character(x$actions), collapse = "/"),
       "\n", sep = "")
   cat("  K = ", x$K, " clusters, rank r = ", x$rank, "; cluster sizes: ",
       paste(x$cluster.sizes, collapse = ", "), "\n", sep = "")

@@ -122,7 +122,7 @@ plot.p4l_policy <- function(x, dims = 1:2, slots = NULL, range = NULL, at = NULL
     graphics::image(g1, g2, act, col = cols, zlim = c(0.5, m + 0.5), xlab = sn[dims[1]],
                     ylab = sn[dims[2]], main = title, ...)
   }
-  graphics::legend("topright", legend = format(x$action.levels), fill = cols, bg = "white",
+  graphics::legend("topright", legend = as.character(x$action.levels), fill = cols, bg = "white",
                    title = "action", cex = 0.8)
   invisible(x)
 }
