@@ -92,7 +92,10 @@
 #' row's state, as one transition. Both `"locf"` and `"omit"` report with a
 #' message how many values were filled or rows dropped, per column. Infinite
 #' values are always an error. Missing actions and rewards follow the rules
-#' above (they may only be missing on an individual's last row).
+#' above (they may only be missing on an individual's last row). A baseline
+#' covariate recorded on only some of an individual's rows (for example at
+#' the first visit only) is used on all of them, whatever `na.action`: only an
+#' individual with no value at all has a missing baseline covariate.
 #'
 #' @section Actions:
 #' Actions may be numeric, integer, logical, character or factor. Their
@@ -285,7 +288,10 @@ p4l_data <- function(data, id, time, action, reward, state, terminal = FALSE,
   X <- data[ord, covariates, drop = FALSE]
   rownames(X) <- NULL
   ind.s <- match(ids.s, unique(ids.s))
-  for (b in baseline) check_constant(X[[b]], b, ind.s, ids.s)
+  for (b in baseline) {
+    check_constant(X[[b]], b, ind.s, ids.s)
+    X[[b]] <- fill_constant(X[[b]], ind.s)
+  }
   keep <- handle_missing(X, role.of, na.action, ind.s, ids.s, ord)
   if (!is.null(attr(keep, "filled"))) X <- attr(keep, "filled")
   if (!all(keep)) {
@@ -489,6 +495,17 @@ check_constant <- function(x, column, ind, ids.s) {
              format(ids.s[r]), " (values ", format(ref[r]), " and ", format(x[r]), ").")
   }
   invisible()
+}
+
+# A baseline column is constant within an individual: rows where it is
+# missing take the value recorded on the individual's other rows (a lossless
+# fill, not an imputation); individuals without any value stay NA.
+fill_constant <- function(x, ind) {
+  ok <- !is.na(x)
+  if (all(ok)) return(x)
+  src <- which(ok)[match(ind, ind[ok])]
+  x[!ok] <- x[src[!ok]]
+  x
 }
 
 # Missing values of the state and baseline columns (X, sorted by id and time).

@@ -397,3 +397,22 @@ test_that("na.action = \"locf\" or \"omit\" on data without missing values chang
     expect_equal(d$terminal, ref$terminal)
   }
 })
+
+test_that("a baseline covariate recorded on some rows only is used on all of them", {
+  df <- data.frame(id = rep(1:3, each = 3), t = rep(0:2, 3), a = c(0, 1, NA, 1, 0, NA, 1, 1, NA),
+                   r = c(1, 2, NA, 3, 4, NA, 5, 6, NA), s = c(0.1, 0.3, 0.2, -1, 0, 1, 2, 1, 0),
+                   age = c(60, NA, NA, NA, 71, NA, 55, 55, 55),
+                   sex = factor(c("f", NA, NA, NA, NA, "m", "m", "m", NA)))
+  full <- df
+  full$age <- rep(c(60, 71, 55), each = 3)
+  full$sex <- factor(rep(c("f", "m", "m"), each = 3))
+  ref <- p4l_data(full, "id", "t", "a", "r", "s", baseline = c("age", "sex"))
+  for (na in c("fail", "locf", "omit")) {
+    d <- expect_silent(p4l_data(df, "id", "t", "a", "r", "s", baseline = c("age", "sex"),
+                                na.action = na))
+    expect_equal(d$baseline, ref$baseline)
+    expect_equal(d$S, ref$S)
+  }
+  df$age[df$id == 2] <- NA                 # no value at all for individual 2
+  expect_error(p4l_data(df, "id", "t", "a", "r", "s", baseline = "age"), "age")
+})
