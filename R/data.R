@@ -309,17 +309,18 @@ p4l_data <- function(data, id, time, action, reward, state, terminal = FALSE,
   state.names <- unlist(lapply(coding$state, `[[`, "names"), use.names = FALSE)
   baseline.names <- unlist(lapply(coding$baseline, `[[`, "names"), use.names = FALSE)
   if (is.null(baseline.names)) baseline.names <- character(0)
+  width.state <- lengths(lapply(coding$state, `[[`, "names"))   # coded columns per raw column
   coded <- c(state.names, baseline.names)
   if (anyDuplicated(coded)) {
     nm <- coded[duplicated(coded)][1]
-    from <- c(rep(state, lengths(lapply(coding$state, `[[`, "names"))),
+    from <- c(rep(state, width.state),
               rep(baseline, lengths(lapply(coding$baseline, `[[`, "names"))))[coded == nm]
     stop_arg("The coded column name '", nm, "' arises twice (from columns ",
              paste0("'", from, "'", collapse = " and "), "); rename one of them.")
   }
   discrete <- stats::setNames(rep(vapply(coding$state, function(cd) cd$type != "numeric",
                                          logical(1)),
-                                  lengths(lapply(coding$state, `[[`, "names"))), state.names)
+                                  width.state), state.names)
   S.all <- encode_columns(X, coding$state, arg = "data")
   act.s <- act[ord]
   rew.s <- as.numeric(rew[ord])

@@ -103,10 +103,7 @@ sim_dose_study <- function(num.patients = 40, num.visits = 15, missing = 0,
   missing <- check_number(missing, "missing", lower = 0, upper = 1, upper.open = TRUE)
   check_flag(final.state, "final.state")
   seed <- resolve_seed(seed)
-  old <- if (exists(".Random.seed", globalenv())) get(".Random.seed", globalenv()) else NULL
-  on.exit(if (is.null(old)) rm(".Random.seed", envir = globalenv()) else
-    assign(".Random.seed", old, globalenv()))
-  set.seed(seed %% .Machine$integer.max)
+  local_seed(seed)
   par <- dose_study_params()
   ids <- sprintf(paste0("pt%0", max(2L, nchar(N)), "d"), seq_len(N))
   bmi <- pmin(pmax(stats::rnorm(N, 28, 5), 18), 45)
@@ -198,10 +195,7 @@ dose_study_value <- function(policy, sim, num.episodes = 200, horizon = 15, gamm
   pat <- sim$patients
   N <- nrow(pat)
   idx <- rep(seq_len(N), each = E)
-  old <- if (exists(".Random.seed", globalenv())) get(".Random.seed", globalenv()) else NULL
-  on.exit(if (is.null(old)) rm(".Random.seed", envir = globalenv()) else
-    assign(".Random.seed", old, globalenv()))
-  set.seed(seed)
+  local_seed(seed)
   crp <- dose_study_initial_crp(N * E)
   eps.crp <- matrix(stats::rnorm(N * E * H), N * E)
   eps.sym <- matrix(stats::rnorm(N * E * H), N * E)

@@ -576,9 +576,7 @@ p4l_initial_u <- function(data, rank, control, seed, num.threads = 1L) {
     diag(sv$d[seq_len(min(q, ncol(sv$u)))], nrow = min(q, ncol(sv$u)))
   if (ncol(scores) < q) {
     # More free coordinates than model coefficients: pad with small seeded noise.
-    old <- if (exists(".Random.seed", globalenv())) get(".Random.seed", globalenv()) else NULL
-    on.exit(if (!is.null(old)) assign(".Random.seed", old, globalenv()))
-    set.seed(seed %% .Machine$integer.max)
+    local_seed(seed)
     scores <- cbind(scores, matrix(stats::rnorm(N * (q - ncol(scores)), sd = 0.1), N))
   }
   # Fix the sign of each component (largest loading positive) for a stable start.

@@ -61,6 +61,19 @@ resolve_seed <- function(seed) {
   as.numeric(seed)
 }
 
+# Seeds R's generator for the rest of the calling function and restores the
+# user's random state (or its absence) when that function exits.
+local_seed <- function(seed, envir = parent.frame()) {
+  g <- globalenv()
+  old <- if (exists(".Random.seed", g, inherits = FALSE)) get(".Random.seed", g) else NULL
+  restore <- function() {
+    if (!is.null(old)) assign(".Random.seed", old, g)
+    else if (exists(".Random.seed", g, inherits = FALSE)) rm(".Random.seed", envir = g)
+  }
+  do.call(on.exit, list(as.call(list(restore)), add = TRUE), envir = envir)
+  set.seed(seed %% .Machine$integer.max)
+}
+
 # Converts action indices (1-based) back to the training coding.
 decode_actions <- function(index, levels, type) {
   out <- levels[index]

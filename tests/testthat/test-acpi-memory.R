@@ -7,17 +7,22 @@ with_memory_limit <- function(bytes, code) {
   force(code)
 }
 
+# Fits with 1 and 2 threads; they must be identical. Returns the first.
+fit_thread_independent <- function(fit_fun, ...) {
+  fit1 <- fit_fun(..., num.threads = 1, seed = 1)
+  fit2 <- fit_fun(..., num.threads = 2, seed = 1)
+  expect_identical(fit1$q.coef, fit2$q.coef)
+  fit1
+}
+
 test_that("acpi() with clusters equals the per-individual implementation (saved results)", {
   source(test_path("fixtures", "make-acpi-clusters.R"), local = TRUE)
   cases <- acpi_clusters_cases()
   ref <- readRDS(test_path("fixtures", "acpi-clusters.rds"))
   for (nm in names(cases)) {
     cs <- cases[[nm]]
-    fit1 <- acpi(cs$data, gamma = cs$gamma, basis = cs$basis, clusters = cs$clusters,
-                 ridge = cs$ridge, num.threads = 1, seed = 1)
-    fit2 <- acpi(cs$data, gamma = cs$gamma, basis = cs$basis, clusters = cs$clusters,
-                 ridge = cs$ridge, num.threads = 2, seed = 1)
-    expect_identical(fit1$q.coef, fit2$q.coef)
+    fit1 <- fit_thread_independent(acpi, cs$data, gamma = cs$gamma, basis = cs$basis,
+                                   clusters = cs$clusters, ridge = cs$ridge)
     expect_equal(lapply(fit1$q.coef, unname), lapply(ref[[nm]]$q.coef, unname),
                  tolerance = 1e-10, label = nm)
     expect_identical(fit1$convergence, ref[[nm]]$convergence)
@@ -46,11 +51,8 @@ test_that("fqi() with per-action Gram sums equals the per-individual implementat
   ref <- readRDS(test_path("fixtures", "fqi-reference.rds"))
   for (nm in names(cases)) {
     cs <- cases[[nm]]
-    fit1 <- fqi(cs$data, gamma = cs$gamma, basis = cs$basis, ridge = cs$ridge,
-                num.threads = 1, seed = 1)
-    fit2 <- fqi(cs$data, gamma = cs$gamma, basis = cs$basis, ridge = cs$ridge,
-                num.threads = 2, seed = 1)
-    expect_identical(fit1$q.coef, fit2$q.coef)
+    fit1 <- fit_thread_independent(fqi, cs$data, gamma = cs$gamma, basis = cs$basis,
+                                   ridge = cs$ridge)
     expect_equal(fit1$q.coef, ref[[nm]]$q.coef, tolerance = 1e-10, label = nm)
     expect_identical(fit1$convergence$iterations, ref[[nm]]$convergence$iterations)
   }
