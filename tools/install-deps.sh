@@ -3,7 +3,7 @@
 # Debian's prebuilt r-cran-* packages are used where we may (root + apt-get),
 # because they install in seconds; anything still missing comes from CRAN.
 set -euo pipefail
-PKGS="Rcpp RcppEigen RcppParallel cli testthat knitr rmarkdown roxygen2 pkgbuild"
+PKGS="Rcpp RcppEigen RcppParallel cli testthat knitr rmarkdown roxygen2 pkgbuild future future.apply progressr"
 
 missing() {
   Rscript --vanilla -e "p <- strsplit('$PKGS', ' ')[[1]]; m <- p[!vapply(p, requireNamespace, logical(1), quietly = TRUE)]; cat(m)"
