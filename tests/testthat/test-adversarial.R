@@ -262,23 +262,36 @@ test_that("text times: a bad date is reported at its row, mixed formats parse ea
 
 # ---- 8. p4l(solver = "sgd"): divergence is a warning with a usable fit ----
 
-test_that("p4l(solver = 'sgd') warns on divergence and returns the last finite iterate", {
-  sim <- sim_linear2d(num.per.group = 3, T = 10, seed = 1)
-  d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"), last = "drop")
-  b <- rbf_basis(d, num.centers = 3, seed = 1)
-  ctl <- p4l_control(max.iter = 5, sgd.step = 1e200, sgd.inner = 5)
+collect_warnings <- function(expr) {
   w <- character(0)
-  fit <- withCallingHandlers(p4l(d, K = 2, basis = b, seed = 1, solver = "sgd", control = ctl),
-                             warning = function(cnd) {
-                               w <<- c(w, conditionMessage(cnd))
-                               invokeRestart("muffleWarning")
-                             })
-  expect_true(any(grepl("stochastic path diverged", w)))
+  value <- withCallingHandlers(expr, warning = function(cnd) {
+    w <<- c(w, conditionMessage(cnd))
+    invokeRestart("muffleWarning")
+  })
+  list(value = value, warnings = w)
+}
+
+test_that("p4l(solver = 'sgd') on the README's data warns on divergence, with a usable fit", {
+  sim <- sim_linear2d(num.per.group = 20, T = 100, seed = 1)
+  d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"), last = "drop")
+  b <- rbf_basis(d, num.centers = 16, seed = 1)
+  res <- collect_warnings(p4l(d, K = 3, basis = b, seed = 1, solver = "sgd"))
+  fit <- res$value
+  expect_true(any(grepl("stochastic path diverged", res$warnings)))
   expect_identical(fit$status, "diverged")
   expect_false(fit$converged)
-  expect_true(all(is.finite(fit$Theta)))
-  pr <- predict(fit, d, type = "prob")
+  expect_true(all(is.finite(fit$Theta)) && all(is.finite(fit$U)) && is.finite(fit$value))
+  pr <- predict(fit, data.frame(id = d$ids[1:3], s1 = 0.5, s2 = -0.5), type = "prob")
   expect_true(all(is.finite(pr)))
+  expect_equal(unname(rowSums(pr)), rep(1, 3))
+  # an absurd step diverges at once: the fit is then the (finite) start
+  small <- p4l_data(sim_linear2d(num.per.group = 3, T = 10, seed = 1)$data, "id", "time",
+                    "action", "reward", c("s1", "s2"), last = "drop")
+  res <- collect_warnings(p4l(small, K = 2, basis = rbf_basis(small, 3, seed = 1), seed = 1,
+                              solver = "sgd",
+                              control = p4l_control(max.iter = 5, sgd.step = 1e200)))
+  expect_identical(res$value$status, "diverged")
+  expect_true(all(is.finite(res$value$Theta)))
 })
 
 # ---- randomised malformed inputs ----
