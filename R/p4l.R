@@ -628,7 +628,8 @@ p4l_model_coefficients <- function(data, lambda, num.threads = 1L, baseline = NU
     baseline <- if (any(keep)) baseline[, keep, drop = FALSE] else NULL
   }
   m <- length(data$action.levels)
-  cs <- column_scales(data$S)
+  S <- scale(data$S)
+  cs <- column_scales(data$S, shift = attr(S, "scaled:center"), scale = attr(S, "scaled:scale"))
   ctr <- cs$shift
   scl <- cs$scale
   scl[scl == 0] <- 1

@@ -208,32 +208,37 @@ encode_columns <- function(newdata, coding, arg = "newdata") {
 }
 
 # Overflow-safe column means and standard deviations of a numeric matrix.
-# Each column is divided by its largest absolute value before squaring, so
-# states of any finite magnitude (1e155, 1e300) give finite scales; an error
-# names a column that is not finite or whose scale still overflows. Columns
-# without spread get scale 0 (callers decide: scale 1, or drop the column).
-column_scales <- function(x, what = "State") {
+# `shift` and `scale` are the caller's usual estimates (colMeans() and sd()
+# by default), kept as they are where finite, so ordinary data give exactly
+# the usual results. A column where they overflow (states around 1e155 and
+# beyond: the squares exceed the largest double) is recomputed after dividing
+# it by its largest absolute value; an error names a column that is not
+# finite or whose scale still overflows. Columns without spread get scale 0
+# (callers decide: scale 1, or drop the column).
+column_scales <- function(x, what = "State", shift = colMeans(x),
+                          scale = apply(x, 2, stats::sd)) {
   d <- ncol(x)
   nm <- colnames(x)
   if (is.null(nm)) nm <- paste0("column ", seq_len(d))
-  shift <- sc <- numeric(d)
-  for (j in seq_len(d)) {
+  shift <- as.numeric(shift)
+  scale <- as.numeric(scale)
+  if (nrow(x) < 2L) scale[is.na(scale)] <- 0
+  for (j in which(!is.finite(shift) | !is.finite(scale))) {
     v <- x[, j]
     if (!all(is.finite(v))) {
       stop_arg(what, " column '", nm[j], "' has a missing or non-finite value at row ",
                which(!is.finite(v))[1], ".")
     }
     big <- max(abs(v))
-    if (big == 0) next
     u <- v / big
     shift[j] <- mean(u) * big
-    sc[j] <- if (length(v) > 1L) stats::sd(u) * big else 0
-    if (!is.finite(shift[j]) || !is.finite(sc[j])) {
+    scale[j] <- if (length(v) > 1L) stats::sd(u) * big else 0
+    if (!is.finite(shift[j]) || !is.finite(scale[j])) {
       stop_arg(what, " column '", nm[j], "' is too large to standardise (values up to ",
                format(big, digits = 3), "); rescale it.")
     }
   }
-  list(shift = stats::setNames(shift, colnames(x)), scale = stats::setNames(sc, colnames(x)))
+  list(shift = stats::setNames(shift, colnames(x)), scale = stats::setNames(scale, colnames(x)))
 }
 
 # (x - shift) / scale by column, with an error naming a column whose

@@ -112,6 +112,7 @@ void hartigan(const Eigen::MatrixXd& x, KMeansResult& res, int max_pass) {
     check_interrupt();
     long moves = 0;
     for (long i = 0; i < n; ++i) {
+      if ((i & 4095) == 0) check_interrupt();
       const int from = res.cluster(i);
       if (counts(from) <= 1.0) continue;
       const double cost_out =
@@ -154,6 +155,7 @@ Eigen::MatrixXd kmeanspp(const Eigen::MatrixXd& x, int k, std::mt19937_64& gen, 
     for (std::size_t i = b; i < e; ++i) d2(i) = (x.row(i) - centers.row(0)).squaredNorm();
   });
   for (int j = 1; j < k; ++j) {
+    check_interrupt();
     double total = 0.0;
     for (long i = 0; i < n; ++i) total += d2(i);
     long pick = n - 1;
