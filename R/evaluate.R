@@ -100,8 +100,7 @@ evaluate_policy <- function(policy, env, ids = NULL, num.episodes = 1000, horizo
   res <- evaluate_policy_cpp(basis, policy$policy.coef, isTRUE(policy$greedy), eps,
                              isTRUE(policy$raw.state), specs, match(target.env, used) - 1L,
                              slots - 1L, amap - 1L, state.map, num.episodes, horizon, gamma,
-                             seed,
-                             num.threads)
+                             seed, num.threads)
   out <- data.frame(id = ids, value = res$value, se = res$value_se, steps = res$steps,
                     steps.se = res$steps_se, total.reward = res$total)
   attr(out, "settings") <- list(num.episodes = num.episodes, horizon = horizon, gamma = gamma,
