@@ -18,7 +18,7 @@ new_p4l_policy <- function(method, class, basis, gamma, action.levels, action.ty
                            greedy = FALSE, epsilon = 0, raw.state = FALSE, cluster = NULL,
                            coding = NULL, ...) {
   slot <- as.integer(slot)
-  names(slot) <- as.character(ids)
+  names(slot) <- id_key(ids)
   obj <- list(method = method, basis = basis, gamma = gamma, action.levels = action.levels,
               action.type = action.type, state.names = state.names, id.column = id.column,
               ids = ids, slot = slot, policy.coef = policy.coef, q.coef = q.coef,
@@ -71,14 +71,7 @@ policy_slots <- function(object, ids) {
              "': this policy differs between individuals.")
   }
   if (pooled) return(rep(1L, length(ids)))
-  s <- object$slot[as.character(ids)]
-  if (anyNA(s)) {
-    bad <- unique(ids[is.na(s)])
-    stop_arg("Individual(s) ", paste(utils::head(format(bad), 5), collapse = ", "),
-             if (length(bad) > 5) ", ..." else "", " of `newdata` were not in the training ",
-             "data; this policy is individual, so it has no policy for them.")
-  }
-  as.integer(s)
+  policy_slot_index(object, ids)
 }
 
 # Inputs of the linear policy: basis features, or (1, s) for raw-state policies.
@@ -88,6 +81,7 @@ policy_inputs <- function(object, x, num.threads) {
 
 # n x m matrix of row-wise psi' C[[slot]].
 slot_products <- function(psi, coefs, slots) {
+  check_policy_coef(coefs, ncol(psi))
   m <- ncol(coefs[[1]])
   if (is.null(slots)) return(psi %*% coefs[[1]])
   out <- matrix(0, nrow(psi), m)
@@ -115,7 +109,11 @@ softmax_rows <- function(z) {
 #'   and text are then coded as in the training data; an unseen level is an
 #'   error) or the coded numeric columns (`state.names`). Pooled
 #'   policies do not need the id column. An id that was not in the training
-#'   data is an error for individual policies.
+#'   data is an error for individual policies. Ids are matched by value: the
+#'   same number stored as integer or double (`100000L`, `1e5`) is the same
+#'   id, and distinct numbers are distinct ids even when they print alike
+#'   (`1` and `1 + 1e-15`). State columns are matched by name; with a
+#'   `p4l_data` object its `state.names` must be the policy's (in any order).
 #' @param type `"action"`: the most probable action of each row, in the
 #'   training coding; `"prob"`: an n x |A| matrix of action probabilities
 #'   with columns named by action; `"q"`: the n x |A| matrix of estimated
@@ -128,29 +126,24 @@ predict.p4l_policy <- function(object, newdata, type = c("action", "prob", "q"),
                                num.threads = NULL, ...) {
   type <- match.arg(type)
   num.threads <- resolve_threads(num.threads)
-  if (inherits(newdata, "p4l_data")) {
-    x <- newdata$S
-    ids <- newdata$ids[newdata$individual]
-  } else {
-    if (!is.data.frame(newdata)) stop_arg("`newdata` must be a data frame or a p4l_data object.")
-    x <- state_matrix(newdata, object$state.names, coding = object$coding$state)
-    ids <- if (object$id.column %in% names(newdata)) newdata[[object$id.column]] else NULL
-    if (!is.null(ids) && anyNA(ids)) {
-      stop_arg("The id column '", object$id.column, "' of `newdata` is missing at row ",
-               which(is.na(ids))[1], ".")
-    }
+  if (!inherits(newdata, "p4l_data") && !is.data.frame(newdata)) {
+    stop_arg("`newdata` must be a data frame or a p4l_data object.")
   }
+  x <- match_states(newdata, object$state.names, coding = object$coding$state)
+  ids <- newdata_ids(newdata, object$id.column)
   slots <- policy_slots(object, ids)
   labels <- as.character(object$action.levels)
   if (type == "q") {
     if (is.null(object$q.coef)) stop_arg("This policy (", object$method, ") has no Q-function.")
     psi <- basis_features(object$basis, x, num.threads)
     out <- slot_products(psi, object$q.coef, slots)
+    check_finite_rows(out, "The Q-values", "rows of `newdata`")
     colnames(out) <- labels
     return(out)
   }
   inputs <- policy_inputs(object, x, num.threads)
   logits <- slot_products(inputs, object$policy.coef, slots)
+  check_finite_rows(logits, "The policy's action scores", "rows of `newdata`")
   if (isTRUE(object$greedy)) {
     prob <- matrix(0, nrow(logits), ncol(logits))
     prob[cbind(seq_len(nrow(logits)), max.col(logits, ties.method = "first"))] <- 1
