@@ -19,23 +19,31 @@ case "$asan" in
   *) fail_totals "sanitize: $cxx has no libasan (a GCC with AddressSanitizer is needed)";;
 esac
 
-rm -rf "$dir" && mkdir -p "$dir/lib"
-cd "$dir"
-R CMD build --no-build-vignettes --no-manual "$root" >build.log 2>&1 \
-  || { cat build.log; fail_totals "sanitize: R CMD build failed"; }
-tarball=$(ls p4l_*.tar.gz | head -n 1)
-tar xzf "$tarball"
-echo "sanitize: installing $tarball with $(sed -n 's/^SAN_FLAGS = //p' "$root/tools/sanitize.mk")"
-# --no-test-load: loading needs the preloaded runtime, which the installer lacks.
-R_MAKEVARS_USER="$root/tools/sanitize.mk" R CMD INSTALL --no-test-load -l lib "$tarball" >install.log 2>&1 \
-  || { tail -n 40 install.log; fail_totals "sanitize: R CMD INSTALL failed"; }
-grep -q -- '-fsanitize=address,undefined' install.log \
-  || fail_totals "sanitize: the sanitizer flags did not reach the compiler"
+# P4L_SANITIZE_REUSE=1 reruns the tests against the build already in $dir/lib.
+if [ "${P4L_SANITIZE_REUSE:-0}" = 1 ] && [ -d "$dir/lib/p4l" ]; then
+  echo "sanitize: reusing the build in $dir/lib"
+  cd "$dir"
+else
+  rm -rf "$dir" && mkdir -p "$dir/lib"
+  cd "$dir"
+  R CMD build --no-build-vignettes --no-manual "$root" >build.log 2>&1 \
+    || { cat build.log; fail_totals "sanitize: R CMD build failed"; }
+  tarball=$(ls p4l_*.tar.gz | head -n 1)
+  echo "sanitize: installing $tarball with $(sed -n 's/^SAN_FLAGS = //p' "$root/tools/sanitize.mk")"
+  # --no-test-load: loading needs the preloaded runtime, which the installer lacks.
+  R_MAKEVARS_USER="$root/tools/sanitize.mk" R CMD INSTALL --no-test-load -l lib "$tarball" >install.log 2>&1 \
+    || { tail -n 40 install.log; fail_totals "sanitize: R CMD INSTALL failed"; }
+  grep -q -- '-fsanitize=address,undefined' install.log \
+    || fail_totals "sanitize: the sanitizer flags did not reach the compiler"
+fi
+# A fresh copy of the tests (as R CMD check does).
+rm -rf tests && cp -R "$root/tests" tests
 
 log="$root/$dir/tests.log"
 totals="$root/$dir/testthat-totals.txt"
+rm -f "$totals"
 echo "sanitize: running tests/testthat.R under ASan/UBSan (log: $dir/tests.log)"
-( cd p4l/tests &&
+( cd tests &&
   LD_PRELOAD="$asan" \
   ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:allocator_may_return_null=1:detect_odr_violation=0" \
   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
