@@ -17,12 +17,14 @@ document: deps
 
 # The tarball carries the built vignettes (R CMD build installs the package in a
 # temporary library to run them), so `make install` installs them too.
+# The tarball goes to dist/ (not build/: R CMD build keeps the vignette index in
+# the package's own build/ directory, which .Rbuildignore must not exclude).
 build: deps
-	@mkdir -p build
-	cd build && MAKEFLAGS=-j2 R CMD build ..
+	@mkdir -p dist
+	cd dist && MAKEFLAGS=-j2 R CMD build ..
 
 install: build
-	MAKEFLAGS=-j2 R CMD INSTALL build/$(TARBALL)
+	MAKEFLAGS=-j2 R CMD INSTALL dist/$(TARBALL)
 
 # Fits the main job on built-in simulated data; figures go to demo-output/.
 demo: install
@@ -43,4 +45,4 @@ bench: install
 	Rscript --vanilla bench/run-all.R
 
 clean:
-	rm -rf build $(CHECKDIR) sanitize demo-output src/*.o src/*.so src/core/*.o
+	rm -rf dist build $(CHECKDIR) sanitize demo-output src/*.o src/*.so src/core/*.o
