@@ -4,7 +4,7 @@ VERSION := $(shell sed -n 's/^Version: //p' DESCRIPTION)
 TARBALL := $(PKG)_$(VERSION).tar.gz
 CHECKDIR := check
 
-.PHONY: deps document build install demo test check bench clean
+.PHONY: deps document build install demo test sanitize check bench clean
 
 deps:
 	@bash tools/install-deps.sh
@@ -15,12 +15,16 @@ document: deps
 	@# pkgload compiles src/ in place with -O0; never let those objects reach an install
 	rm -f src/*.o src/*.so src/core/*.o
 
+# The tarball carries the built vignettes (R CMD build installs the package in a
+# temporary library to run them), so `make install` installs them too.
+# The tarball goes to dist/ (not build/: R CMD build keeps the vignette index in
+# the package's own build/ directory, which .Rbuildignore must not exclude).
 build: deps
-	@mkdir -p build
-	cd build && R CMD build --no-build-vignettes ..
+	@mkdir -p dist
+	cd dist && MAKEFLAGS=-j2 R CMD build ..
 
 install: build
-	MAKEFLAGS=-j2 R CMD INSTALL build/$(TARBALL)
+	MAKEFLAGS=-j2 R CMD INSTALL dist/$(TARBALL)
 
 # Fits the main job on built-in simulated data; figures go to demo-output/.
 demo: install
@@ -31,8 +35,14 @@ demo: install
 test: deps
 	@bash tools/check.sh $(CHECKDIR)
 
+# The test suite against a build with -fsanitize=address,undefined (GCC), in a
+# private library (sanitize/lib); fails on any sanitizer report. Ends with
+# testthat's totals like `make test`. Vignettes are not built here.
+sanitize: deps
+	@bash tools/sanitize.sh sanitize
+
 bench: install
 	Rscript --vanilla bench/run-all.R
 
 clean:
-	rm -rf build $(CHECKDIR) demo-output src/*.o src/*.so src/core/*.o
+	rm -rf dist build $(CHECKDIR) sanitize demo-output src/*.o src/*.so src/core/*.o

@@ -1,15 +1,15 @@
 #' Control settings of auto-clustered policy iteration
 #'
-#' @param num.lambda Number of fusion penalties \eqn{\lambda} on the path.
-#' @param lambda.min.ratio Smallest \eqn{\lambda} as a fraction of the largest
+#' @param num.lambda Number of fusion penalties \eqn{\lambda}{lambda} on the path.
+#' @param lambda.min.ratio Smallest \eqn{\lambda}{lambda} as a fraction of the largest
 #'   (the largest is the size of the individual loss gradients at the pooled
 #'   fit).
 #' @param mcp.gamma Concavity parameter of the MCP fusion penalty (> 1).
 #' @param admm.rho ADMM penalty parameter (`mcp.gamma * admm.rho` must exceed 1).
 #' @param admm.max.iter,admm.tol ADMM iteration limit and tolerance on the
-#'   largest primal residual \eqn{\|\beta_i - \beta_j - \eta_{ij}\|}.
+#'   largest primal residual \eqn{\|\beta_i - \beta_j - \eta_{ij}\|}{||beta_i - beta_j - eta_ij||}.
 #' @param bic.constant The constant \eqn{C_N} of the BIC; `NULL` uses
-#'   \eqn{\log\log(N p)} (Ma and Huang 2017).
+#'   \eqn{\log\log(N p)}{log log(N p)} (Ma and Huang 2017).
 #' @param pi.max.iter Largest number of policy-iteration steps per cluster.
 #' @param max.outer Largest number of rounds of (evaluation and clustering,
 #'   policy improvement).
@@ -43,17 +43,17 @@ acpi_control <- function(num.lambda = 20, lambda.min.ratio = 0.01, mcp.gamma = 3
 #' subgroup's data only.
 #'
 #' **Auto-clustered policy evaluation.** Each individual \eqn{i} has its own
-#' linear Q-function \eqn{Q_i(s, a) = \phi(s, a)^\top \beta_i} (\eqn{\phi} the
+#' linear Q-function \eqn{Q_i(s, a) = \phi(s, a)^\top \beta_i}{Q_i(s, a) = phi(s, a)' beta_i} (\eqn{\phi}{phi} the
 #' shared basis, one block per action) for its current policy. The
-#' \eqn{\beta_i} minimise the sum of the individuals' mean squared projected
+#' \eqn{\beta_i}{beta_i} minimise the sum of the individuals' mean squared projected
 #' Bellman errors (whose unpenalised minimiser is each individual's LSTD-Q
 #' estimate), weighted by their numbers of transitions \eqn{T_i}, plus a `ridge` penalty and the
 #' concave pairwise fusion penalty
-#' \eqn{\sum_{i<j} \mathrm{MCP}(\|\beta_i - \beta_j\|; \lambda)}
-#' (Ma and Huang 2017), solved by ADMM over a path of \eqn{\lambda}.
+#' \eqn{\sum_{i<j} \mathrm{MCP}(\|\beta_i - \beta_j\|; \lambda)}{sum_(i<j) MCP(||beta_i - beta_j||; lambda)}
+#' (Ma and Huang 2017), solved by ADMM over a path of \eqn{\lambda}{lambda}.
 #' Individuals whose differences are fused to zero form a cluster. With
-#' `K = NULL` the \eqn{\lambda} with the smallest BIC,
-#' \eqn{\log(L/n) + C_N \log(n) K p / n} (L the summed loss of the per-cluster
+#' `K = NULL` the \eqn{\lambda}{lambda} with the smallest BIC,
+#' \eqn{\log(L/n) + C_N \log(n) K p / n}{log(L/n) + C_N log(n) K p / n} (L the summed loss of the per-cluster
 #' refits, n the number of transitions, p the number of Q weights), is
 #' chosen. With `K` given, the fit with the smallest BIC among those with at
 #' least `K` clusters is taken and its clusters are merged two at a time (each
@@ -86,7 +86,7 @@ acpi_control <- function(num.lambda = 20, lambda.min.ratio = 0.01, mcp.gamma = 3
 #' @param control Settings from [acpi_control()].
 #' @return An object of class `c("acpi_fit", "p4l_policy")` with one greedy
 #'   policy per cluster (`policy.coef` = `q.coef`), `cluster` (named by id),
-#'   `path` (the \eqn{\lambda} path: number of clusters, BIC, ADMM iterations,
+#'   `path` (the \eqn{\lambda}{lambda} path: number of clusters, BIC, ADMM iterations,
 #'   the chosen index and the fused coefficients) and `convergence`.
 #' @references Chen, E. Y., Song, R. and Jordan, M. I. (2022). Reinforcement
 #'   learning with heterogeneous data: estimation and inference.

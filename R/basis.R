@@ -2,7 +2,7 @@
 #'
 #' Builds the default feature map of continuous states used by every
 #' estimator in the package (paper, Sec 6.1): \eqn{J} Gaussian radial basis functions
-#' \deqn{\psi_j(s) = \exp(-\|z(s) - c_j\|^2 / (2 h^2)),}
+#' \deqn{\psi_j(s) = \exp(-\|z(s) - c_j\|^2 / (2 h^2)),}{psi_j(s) = exp(-||z(s) - c_j||^2 / (2 h^2)),}
 #' plus an intercept column first, where \eqn{z(s)} is the (optionally
 #' standardised) state, the centres \eqn{c_j} come from K-means on the observed
 #' states and the bandwidth \eqn{h} is the median pairwise Euclidean distance.

@@ -25,7 +25,7 @@
 #'
 #' **How the defaults were chosen** (`bench/bases-icu.R`, `bench/README.md`,
 #' section "Bases for discrete states"): pooled [fqi()] at \eqn{\gamma =
-#' 0.99} on [sim_icu()] data (1000 patients, six whole-number columns, 8
+#' 0.99}{gamma = 0.99} on [sim_icu()] data (1000 patients, six whole-number columns, 8
 #' actions; seeds 401 to 405). Every indicator basis and composition tried
 #' (indicators without or with pairwise interactions, RBF on the scores plus
 #' or times indicators of the flags, scores times the joint table of the

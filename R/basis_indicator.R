@@ -7,12 +7,12 @@
 #' **Interactions.**
 #' * `"none"`: the intercept, then for each column the treatment-coded
 #'   dummies of its levels 2 to L (level 1 is the reference), named
-#'   `"column=level"`. Dimension \eqn{1 + \sum_j (L_j - 1)}.
+#'   `"column=level"`. Dimension \eqn{1 + \sum_j (L_j - 1)}{1 + sum_j (L_j - 1)}.
 #' * `"pairwise"`: the same, then for every pair of columns (in column order)
 #'   the products of their dummies, named `"a=1:b=2"`. Every product is kept,
 #'   also those never observed (their feature is 0 on the data; the ridge
 #'   of the estimators handles them), so the dimension is
-#'   \eqn{1 + \sum_j (L_j - 1) + \sum_{j < k} (L_j - 1)(L_k - 1)}.
+#'   \eqn{1 + \sum_j (L_j - 1) + \sum_{j < k} (L_j - 1)(L_k - 1)}{1 + sum_j (L_j - 1) + sum_(j < k) (L_j - 1)(L_k - 1)}.
 #' * `"joint"`: the full joint table: the intercept, then one indicator per
 #'   observed combination of levels (cell) except the reference cell (the
 #'   first observed cell in lexicographic order of the level indices, columns

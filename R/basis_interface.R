@@ -43,6 +43,13 @@
 #' basis_names(b)
 #' basis_dim(b)
 #' predict(b, data.frame(score = c(2, 0), flag = c(1, 0)))
+#' summary(b)
+#' # an RBF basis (class c("rbf_basis", "p4l_basis")) on the 2-D simulator
+#' sim <- sim_linear2d(num.per.group = 2, T = 20, seed = 1)
+#' d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+#' rb <- rbf_basis(d, num.centers = 4, seed = 1)
+#' predict(rb, data.frame(s1 = c(0, 1), s2 = c(0, -1)))
+#' dim(predict(rb, d))
 #' @export
 basis_names <- function(basis) UseMethod("basis_names")
 
@@ -75,6 +82,7 @@ predict.p4l_basis <- function(object, newdata, num.threads = NULL, ...) {
 }
 
 # Old rbf_basis objects (without the p4l_basis class) work alike.
+#' @rdname basis_names
 #' @export
 predict.rbf_basis <- function(object, newdata, num.threads = NULL, ...) {
   predict.p4l_basis(object, newdata, num.threads = num.threads, ...)

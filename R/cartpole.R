@@ -4,21 +4,21 @@
 #' OpenAI Gym version used in Section 6.2 of the paper), simulated in C++,
 #' with the pole's length and the push force as parameters.
 #'
-#' The state is \eqn{(x, \dot x, \theta, \dot\theta)}: the cart's position
+#' The state is \eqn{(x, \dot x, \theta, \dot\theta)}{(x, x', theta, theta')}: the cart's position
 #' and velocity, the pole's angle (radians, positive when leaning right) and
 #' angular velocity. Action 0 pushes the cart left and action 1 right with a
-#' force of magnitude `force`, \eqn{F = \pm}`force`. With gravity
+#' force of magnitude `force`, \eqn{F = \pm f}{F = +/- f} (f = `force`). With gravity
 #' \eqn{g = 9.8}, cart mass \eqn{m_c = 1}, pole mass \eqn{m_p = 0.1},
 #' \eqn{M = m_c + m_p}, \eqn{l} = `length` (half the pole's length) and
-#' \eqn{\tau = 0.02},
-#' \deqn{q = (F + m_p l \dot\theta^2 \sin\theta) / M,}
-#' \deqn{\ddot\theta = (g \sin\theta - q \cos\theta) / (l (4/3 - m_p \cos^2\theta / M)),}
-#' \deqn{\ddot x = q - m_p l \ddot\theta \cos\theta / M,}
-#' and one step is the explicit Euler update \eqn{x \leftarrow x + \tau \dot x},
-#' \eqn{\dot x \leftarrow \dot x + \tau \ddot x}, \eqn{\theta \leftarrow \theta
-#' + \tau \dot\theta}, \eqn{\dot\theta \leftarrow \dot\theta + \tau
-#' \ddot\theta}. Every step earns reward 1; the episode ends (`done`) when
-#' the new state has \eqn{|x| > 2.4} or \eqn{|\theta| > 12} degrees. The
+#' \eqn{\tau = 0.02}{tau = 0.02},
+#' \deqn{q = (F + m_p l \dot\theta^2 \sin\theta) / M,}{q = (F + m_p l theta'^2 sin theta) / M,}
+#' \deqn{\ddot\theta = (g \sin\theta - q \cos\theta) / (l (4/3 - m_p \cos^2\theta / M)),}{theta'' = (g sin theta - q cos theta) / (l (4/3 - m_p cos^2 theta / M)),}
+#' \deqn{\ddot x = q - m_p l \ddot\theta \cos\theta / M,}{x'' = q - m_p l theta'' cos theta / M,}
+#' and one step is the explicit Euler update \eqn{x \leftarrow x + \tau \dot x}{x <- x + tau x'},
+#' \eqn{\dot x \leftarrow \dot x + \tau \ddot x}{x' <- x' + tau x''}, \eqn{\theta \leftarrow \theta
+#' + \tau \dot\theta}{theta <- theta + tau theta'}, \eqn{\dot\theta \leftarrow \dot\theta + \tau
+#' \ddot\theta}{theta' <- theta' + tau theta''}. Every step earns reward 1; the episode ends (`done`) when
+#' the new state has \eqn{|x| > 2.4} or \eqn{|\theta| > 12}{|theta| > 12} degrees. The
 #' initial state is uniform on \eqn{[-0.05, 0.05]^4}. The dynamics are
 #' deterministic.
 #'
@@ -26,7 +26,7 @@
 #' `evaluate_policy(policy, env, horizon = 300)`, whose `steps` column is the
 #' mean episode length (the value reported in the paper's Table 2) and whose
 #' `value` column is the discounted return \eqn{(1 - \gamma^{L}) / (1 -
-#' \gamma)} averaged over episodes of length \eqn{L}.
+#' \gamma)}{(1 - gamma^L) / (1 - gamma)} averaged over episodes of length \eqn{L}.
 #'
 #' @param length Half the pole's length (positive; Gym's default 0.5).
 #' @param force Magnitude of the push (positive; Gym's default 10).
@@ -82,8 +82,8 @@ cartpole_settings <- function(setting = c("A", "B", "C")) {
 
 #' The CartPole behaviour policy
 #'
-#' The paper's behaviour policy for CartPole, \eqn{\mathrm{sign}(\theta)}: push
-#' right (action 1) when the pole leans right (\eqn{\theta > 0}) and left
+#' The paper's behaviour policy for CartPole, \eqn{\mathrm{sign}(\theta)}{sign(theta)}: push
+#' right (action 1) when the pole leans right (\eqn{\theta > 0}{theta > 0}) and left
 #' (action 0) otherwise; with probability `epsilon` the action is instead
 #' drawn uniformly from \{0, 1\}, so the other action is taken with
 #' probability `epsilon / 2`. This is the policy that generates the data of
@@ -122,7 +122,7 @@ cartpole_behaviour_policy <- function(epsilon = 0, gamma = 0.99) {
 #' track, or until `max.steps` steps.
 #'
 #' The paper's behaviour policy is deterministic (`epsilon = 0`): it never
-#' takes the action opposite to \eqn{\mathrm{sign}(\theta)}, so the data say
+#' takes the action opposite to \eqn{\mathrm{sign}(\theta)}{sign(theta)}, so the data say
 #' nothing about that action and no offline method can learn when to take
 #' it. The default `epsilon = 0.3` takes a uniformly random action on 30\% of
 #' the steps (the opposite action on 15\%), which covers both actions
@@ -132,7 +132,7 @@ cartpole_behaviour_policy <- function(epsilon = 0, gamma = 0.99) {
 #' shorter where the deterministic policy balances for long (force 2, length
 #' 0.85: 170 instead of 255 steps). With
 #' per-environment fitted-Q iteration on 32 RBF features and \eqn{\gamma =
-#' 0.9}, 0.3 gave better policies than 0.2 in 9 of 12 environment-data set
+#' 0.9}{gamma = 0.9}, 0.3 gave better policies than 0.2 in 9 of 12 environment-data set
 #' pairs of settings B and C (mostly 240 to 300 steps).
 #'
 #' Every step earns reward 1. A trajectory ends with a row that holds the
@@ -149,7 +149,7 @@ cartpole_behaviour_policy <- function(epsilon = 0, gamma = 0.99) {
 #' @param num.traj Number of trajectories (individuals) per environment: one
 #'   number, or one per environment.
 #' @param epsilon Probability of a uniformly random behaviour action (0 is
-#'   the paper's deterministic \eqn{\mathrm{sign}(\theta)} policy).
+#'   the paper's deterministic \eqn{\mathrm{sign}(\theta)}{sign(theta)} policy).
 #' @param max.steps Largest number of steps per episode (300 in the paper).
 #' @param seed Random seed (`NULL` draws one from R's generator). Trajectory
 #'   `i` uses its own random stream, so results do not depend on threads.

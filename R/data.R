@@ -690,6 +690,12 @@ print.p4l_data <- function(x, ...) {
 #' @param ... Unused.
 #' @return `summary()` returns a `summary.p4l_data` list: counts, transitions
 #'   per individual, action frequencies, reward and state summaries.
+#' @examples
+#' sim <- sim_linear2d(num.per.group = 2, T = 10, seed = 1)
+#' d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+#' s <- summary(d)
+#' s
+#' s$actions
 #' @export
 summary.p4l_data <- function(object, ...) {
   counts <- table(factor(object$A, levels = seq_along(object$action.levels),
@@ -746,6 +752,10 @@ print.summary.p4l_data <- function(x, ...) {
 #'   column gets `_` appended (`terminal_`), so no column is overwritten. Time has the class of the
 #'   input: numeric, `Date`, or `POSIXct` in the input's time zone (text
 #'   parsed as a date-time gives `POSIXct` in UTC).
+#' @examples
+#' sim <- sim_linear2d(num.per.group = 2, T = 5, seed = 1)
+#' d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+#' head(as.data.frame(d))
 #' @export
 as.data.frame.p4l_data <- function(x, row.names = NULL, optional = FALSE, ...) {
   cols <- x$columns

@@ -50,19 +50,19 @@ sample_rows_inverse <- function(p, u) {
 #' is hidden but correlated with BMI and sex. The truth is returned, so a
 #' learned policy can be checked ([dose_study_value()]).
 #'
-#' **The model.** Patient \eqn{i} has BMI \eqn{\sim N(28, 5^2)} clipped to
+#' **The model.** Patient \eqn{i} has BMI \eqn{\sim N(28, 5^2)}{~ N(28, 5^2)} clipped to
 #' \[18, 45\], sex (male with probability 1/2) and a response type drawn from
 #' the score \eqn{0.15 (BMI - 28) + 0.8 (male - 1/2) + N(0, 1)}: the half with
 #' the larger scores is of type `"high"`. CRP at the first visit is
 #' log-normal around 10; at visit \eqn{t + 1} it is
-#' \eqn{4 + 0.6\,CRP_t + 0.1 (BMI - 28) + e_{type}(dose) + N(0, 1)}, clipped
+#' \eqn{4 + 0.6\,CRP_t + 0.1 (BMI - 28) + e_{type}(dose) + N(0, 1)}{4 + 0.6 CRP_t + 0.1 (BMI - 28) + e_type(dose) + N(0, 1)}, clipped
 #' to \[0.5, 25\], with dose effects \eqn{e = (-2.5, -1.25, 0)} (low, mid,
 #' high) for type `"low"` and \eqn{(0, -1.25, -2.5)} for type `"high"`. The
 #' symptom score after visit \eqn{t} is
-#' \eqn{1 + 0.8\,CRP_{t+1} + (0, 0.25, 0.5)[dose] + N(0, 0.5^2)}, clipped to
+#' \eqn{1 + 0.8\,CRP_{t+1} + (0, 0.25, 0.5)[dose] + N(0, 0.5^2)}{1 + 0.8 CRP_(t+1) + (0, 0.25, 0.5)[dose] + N(0, 0.5^2)}, clipped to
 #' \[2, 15\]; the reward is minus the score. Each type's best policy is to
 #' give its own best dose at every visit. Clinicians dose by CRP
-#' (confounding): \eqn{P(dose) \propto \exp((-0.3, 0, 0.3)(CRP - 8))}, mixed
+#' (confounding): \eqn{P(dose) \propto \exp((-0.3, 0, 0.3)(CRP - 8))}{P(dose) proportional to exp((-0.3, 0, 0.3)(CRP - 8))}, mixed
 #' with 10% uniform. Smoking status is drawn independently of everything else
 #' (a covariate that does not matter).
 #'
@@ -168,7 +168,7 @@ sim_dose_study <- function(num.patients = 40, num.visits = 15, missing = 0,
 #' @param gamma Discount factor.
 #' @param seed Random seed of the episodes.
 #' @return A named numeric vector: each patient's mean discounted return
-#'   \eqn{\sum_{t < horizon} \gamma^t R_t}.
+#'   \eqn{\sum_{t < horizon} \gamma^t R_t}{sum_(t < horizon) gamma^t R_t}.
 #' @examples
 #' sim <- sim_dose_study(num.patients = 10, num.visits = 5, seed = 1)
 #' v <- dose_study_value("behaviour", sim, num.episodes = 50, horizon = 5)

@@ -27,7 +27,7 @@
 #' @param num.threads Number of threads (see [p4l-package]).
 #'
 #' @return A data frame of class `p4l_evaluation` with one row per id:
-#'   `id`, `value` (mean discounted return \eqn{\sum_t \gamma^t R_t}), `se`
+#'   `id`, `value` (mean discounted return \eqn{\sum_t \gamma^t R_t}{sum_t gamma^t R_t}), `se`
 #'   (its Monte Carlo standard error), `steps` (mean episode length, the value
 #'   used for CartPole), `steps.se`, and `total.reward` (mean undiscounted
 #'   return).

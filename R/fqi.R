@@ -17,11 +17,11 @@ fqi_control <- function(max.iter = 1000, tol = 1e-8) {
 #'
 #' One policy for everybody (pooled data), from fitted-Q iteration (Munos
 #' 2003; Le, Voloshin and Yue 2019) with a linear Q-function on the shared
-#' basis: \eqn{Q(s, a) = \psi(s)^\top w_a}. From \eqn{w = 0}, each iteration
-#' regresses the targets \eqn{R + \gamma \max_{a'} Q(S', a')} (just \eqn{R} for
+#' basis: \eqn{Q(s, a) = \psi(s)^\top w_a}{Q(s, a) = psi(s)' w_a}. From \eqn{w = 0}, each iteration
+#' regresses the targets \eqn{R + \gamma \max_{a'} Q(S', a')}{R + gamma max_(a') Q(S', a')} (just \eqn{R} for
 #' terminal transitions) on the features of the transitions that took each
 #' action,
-#' \deqn{w_a \leftarrow \arg\min_w \sum_{A = a} (y - \psi(S)^\top w)^2 + \mathrm{ridge}\, n \|w\|^2,}
+#' \deqn{w_a \leftarrow \arg\min_w \sum_{A = a} (y - \psi(S)^\top w)^2 + \mathrm{ridge}\, n \|w\|^2,}{w_a <- arg min_w sum_(A = a) (y - psi(S)' w)^2 + ridge n ||w||^2,}
 #' (n the number of transitions; the intercept is penalised too) until the
 #' weights stop changing. The policy is greedy in the fitted Q-function.
 #'

@@ -1,7 +1,7 @@
 #' Choose the number of subgroups from the individuals' transition densities
 #'
 #' The heuristic of Section 5 of the paper ("K = Auto"): estimate each
-#' individual's transition density \eqn{P_i(s', r \mid s, a)} by kernel
+#' individual's transition density \eqn{P_i(s', r \mid s, a)}{P_i(s', r | s, a)} by kernel
 #' density estimation, measure how different the individuals' densities
 #' are, cluster the individuals, and choose the number of clusters.
 #'
@@ -14,11 +14,11 @@
 #' are dropped). Individual \eqn{j}'s conditional density is the
 #' Nadaraya-Watson type kernel estimate
 #' \deqn{\hat p_j(y \mid s, a) = \frac{\sum_{t \in j} w_t(s, a) k_t(y) +
-#'   \lambda \hat p_0(y \mid s, a)}{\sum_{t \in j} w_t(s, a) + \lambda},}
+#'   \lambda \hat p_0(y \mid s, a)}{\sum_{t \in j} w_t(s, a) + \lambda},}{p.hat_j(y | s, a) = (sum_(t in j) w_t(s, a) k_t(y) + lambda p.hat_0(y | s, a))/(sum_(t in j) w_t(s, a) + lambda) ,}
 #' with Gaussian kernels \eqn{w_t(s, a) = 1\{a_t = a\} \exp(-|s - s_t|^2 / 2
-#' h_x^2)} and \eqn{k_t(y) \propto \exp(-|y - y_t|^2 / 2 h_y^2)}, shrunk
-#' towards the pooled estimate \eqn{\hat p_0} (the same formula over all
-#' individuals) with weight \eqn{\lambda} = `shrinkage`: where individual
+#' h_x^2)}{w_t(s, a) = 1{a_t = a} exp(-|s - s_t|^2 / 2 h_x^2)} and \eqn{k_t(y) \propto \exp(-|y - y_t|^2 / 2 h_y^2)}{k_t(y) proportional to exp(-|y - y_t|^2 / 2 h_y^2)}, shrunk
+#' towards the pooled estimate \eqn{\hat p_0}{p.hat_0} (the same formula over all
+#' individuals) with weight \eqn{\lambda}{lambda} = `shrinkage`: where individual
 #' \eqn{j} has few nearby transitions, its estimate is the population's. The
 #' bandwidths are `bandwidth` times Scott's rule for the typical individual,
 #' \eqn{h = m^{-1/(d + 4)}} on the standardized scales, where \eqn{m} is the
@@ -28,12 +28,12 @@
 #' bias and tolerates more variance, which averages out over transitions.
 #'
 #' **Distances.** With \eqn{L_{ij}} the mean of \eqn{\log \hat p_j(y_t \mid
-#' s_t, a_t)} over (up to `max.points` of) individual \eqn{i}'s transitions,
+#' s_t, a_t)}{log p.hat_j(y_t | s_t, a_t)} over (up to `max.points` of) individual \eqn{i}'s transitions,
 #' leaving transition \eqn{t} and its neighbours within `window` time steps
-#' out of \eqn{\hat p_i} (consecutive states of a trajectory are nearly
+#' out of \eqn{\hat p_i}{p.hat_i} (consecutive states of a trajectory are nearly
 #' equal, so without this an individual would fit itself far better than any
 #' other individual could, even in a homogeneous population), the distance
-#' \deqn{D_{ij} = \{(L_{ii} - L_{ij}) + (L_{jj} - L_{ji})\} / 2}
+#' \deqn{D_{ij} = \{(L_{ii} - L_{ij}) + (L_{jj} - L_{ji})\} / 2}{D_ij = {(L_ii - L_ij) + (L_jj - L_ji)} / 2}
 #' estimates the symmetrised Kullback-Leibler divergence between the
 #' transition densities of \eqn{i} and \eqn{j}, each averaged where that
 #' individual's data lie (negative estimates are set to 0). It is computed
@@ -41,7 +41,7 @@
 #'
 #' **Clusters and K.** The individuals are clustered hierarchically on
 #' \eqn{D} (`linkage`, Ward's by default), the tree is cut into \eqn{K = 2,
-#' \dots,} `max.K` clusters, and \eqn{K} is the number with the largest
+#' \dots,}{K = 2, ...,} `max.K` clusters, and \eqn{K} is the number with the largest
 #' average silhouette width (Rousseeuw, 1987) computed from \eqn{D}. When no
 #' \eqn{K} reaches an average silhouette of `min.silhouette` (0.5, the lower
 #' end of "reasonable structure" in Kaufman and Rousseeuw's scale) the data
@@ -61,7 +61,7 @@
 #'   individuals minus one).
 #' @param bandwidth Multiplier of Scott's bandwidths (one number for both, or
 #'   `c(x = , y = )` for the state and response kernels).
-#' @param shrinkage Weight \eqn{\lambda > 0} of the pooled density in each
+#' @param shrinkage Weight \eqn{\lambda > 0}{lambda > 0} of the pooled density in each
 #'   individual's estimate, in units of nearby transitions.
 #' @param window Transitions of an individual within this many steps of the
 #'   one evaluated are left out of its own estimate (0 leaves out only the
@@ -77,7 +77,7 @@
 #' @return An object of class `p4l_groups`: a list with `K` (the chosen
 #'   number of subgroups), `cluster` (integer subgroup of each individual,
 #'   named by id), `criterion` (data frame of `K` and the average
-#'   `silhouette` for \eqn{K = 2, \dots,} `max.K`), `clusters` (matrix of the
+#'   `silhouette` for \eqn{K = 2, \dots,}{K = 2, ...,} `max.K`), `clusters` (matrix of the
 #'   partitions for every \eqn{K}, one column per K), `distance` (the
 #'   matrix \eqn{D}), `tree` (the [stats::hclust()] tree), `assigned` (ids of
 #'   the individuals with fewer than two transitions with a next state: they

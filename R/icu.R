@@ -93,9 +93,9 @@ check_subgroup <- function(x, name = "subgroup", several = FALSE) {
 #' }
 #' \tabular{lll}{
 #'   score \tab improve (`imp`) \tab worsen (`wor`) \cr
-#'   cardio \tab 0.05 + 0.35 F (typical; 0 atypical) + 0.30 V \tab 0.20 + 0.25 if `on_vaso` = 1, V = 0 and cardio \eqn{\ge} 1 (rebound) \cr
-#'   resp \tab 0.05 + 0.45 M \tab 0.15 + 0.30 F (atypical; typical: 0.10 F only when cardio = 0) + 0.25 if `on_vent` = 1, M = 0 and resp \eqn{\ge} 2 (failed extubation) \cr
-#'   renal \tab 0.15 + 0.25 F (typical; 0 atypical) \tab 0.05 + 0.15 if cardio \eqn{\ge} 3 (hypoperfusion) + 0.05 V \cr
+#'   cardio \tab 0.05 + 0.35 F (typical; 0 atypical) + 0.30 V \tab 0.20 + 0.25 if `on_vaso` = 1, V = 0 and cardio \eqn{\ge}{>=} 1 (rebound) \cr
+#'   resp \tab 0.05 + 0.45 M \tab 0.15 + 0.30 F (atypical; typical: 0.10 F only when cardio = 0) + 0.25 if `on_vent` = 1, M = 0 and resp \eqn{\ge}{>=} 2 (failed extubation) \cr
+#'   renal \tab 0.15 + 0.25 F (typical; 0 atypical) \tab 0.05 + 0.15 if cardio \eqn{\ge}{>=} 3 (hypoperfusion) + 0.05 V \cr
 #' }
 #' The "atypical" subgroup is fluid-intolerant (think of heart failure):
 #' fluids neither raise its blood pressure nor help its kidneys, and flood its
@@ -106,7 +106,7 @@ check_subgroup <- function(x, name = "subgroup", several = FALSE) {
 #' of the last state and its flags record the last action.
 #'
 #' @section Values:
-#' At \eqn{\gamma = 0.99} ([icu_optimum()]) the optimal value is 0.517 for
+#' At \eqn{\gamma = 0.99}{gamma = 0.99} ([icu_optimum()]) the optimal value is 0.517 for
 #' typical and -0.041 for atypical patients; the clinicians' policy of
 #' [sim_icu()] (5% noise) reaches 0.497 and -0.311, and the typical optimum
 #' followed without noise -0.284 for atypical patients. Under the optimal
@@ -157,7 +157,7 @@ env_icu <- function(subgroup = c("typical", "atypical")) {
 #'
 #' The clinicians follow an expert policy that is optimal for the TYPICAL
 #' patients: at every state they take the action of the typical optimum
-#' ([icu_optimum()] at \eqn{\gamma = 0.99}), except that with probability
+#' ([icu_optimum()] at \eqn{\gamma = 0.99}{gamma = 0.99}), except that with probability
 #' `behaviour.noise` they take an action drawn uniformly from the 8 (so every
 #' action has probability at least `behaviour.noise / 8`). The atypical
 #' patients are therefore given fluids that harm them. The same policy is
@@ -339,7 +339,7 @@ icu_table_policy <- function(actions, epsilon, method, class, gamma) {
 #'
 #' `icu_behaviour_policy()` is the policy that generates the data of
 #' [sim_icu()]: the optimal action for a TYPICAL patient ([icu_optimum()] at
-#' \eqn{\gamma = 0.99}), replaced with probability `noise` by an action drawn
+#' \eqn{\gamma = 0.99}{gamma = 0.99}), replaced with probability `noise` by an action drawn
 #' uniformly from the 8. `icu_optimal_policy()` is the deterministic optimal
 #' policy of one subgroup.
 #'
@@ -382,16 +382,16 @@ check_gamma_icu <- function(gamma) check_number(gamma, "gamma", 0, 1, upper.open
 #' Solves the MDP of each subgroup of [env_icu()] exactly: value iteration on
 #' the 1000 states and 8 actions to a change below `tol`, then policy
 #' iteration from its greedy policy, each policy evaluated by solving the
-#' linear system \eqn{(I - \gamma P_\pi) V = r_\pi}, until the greedy policy
+#' linear system \eqn{(I - \gamma P_\pi) V = r_\pi}{(I - gamma P_pi) V = r_pi}, until the greedy policy
 #' is stable.
 #'
 #' The criterion is the infinite-horizon discounted value \eqn{E \sum_{t \ge
-#' 0} \gamma^t R_t} of the stationary MDP in which death and discharge are
+#' 0} \gamma^t R_t}{E sum_(t >= 0) gamma^t R_t} of the stationary MDP in which death and discharge are
 #' absorbing (no reward after them), averaged over the initial-state
 #' distribution of [sim_icu()]. This is what `evaluate_policy(policy,
 #' env_icu(subgroup), horizon = H, gamma = gamma)` estimates by Monte Carlo
 #' when `H` is long enough that almost every episode ends (with \eqn{\gamma =
-#' 0.99}, `H = 500` leaves less than \eqn{0.99^{500} < 0.007} of any
+#' 0.99}{gamma = 0.99}, `H = 500` leaves less than \eqn{0.99^{500} < 0.007} of any
 #' unfinished episode's reward out). The cut at `max.decisions` in
 #' [sim_icu()] only shortens the data; it is not part of the criterion.
 #'
@@ -493,7 +493,7 @@ print.icu_optimum <- function(x, ...) {
 #' of [env_icu()], on the scale of [icu_optimum()]: the policy's action
 #' probabilities at all 1000 states (`predict(policy, states, type =
 #' "prob")`, which includes its `epsilon` exploration) define a stationary
-#' policy whose discounted value solves \eqn{(I - \gamma P_\pi) V = r_\pi};
+#' policy whose discounted value solves \eqn{(I - \gamma P_\pi) V = r_\pi}{(I - gamma P_pi) V = r_pi};
 #' the value reported is its average over the initial-state distribution.
 #' The regret is the optimal value of the subgroup minus this value, exactly.
 #' [evaluate_policy()] with a long horizon (e.g. 500) estimates the same

@@ -2,13 +2,13 @@
 #'
 #' The value of the optimal policy of each subgroup of [sim_linear2d()], on
 #' the scale [evaluate_policy()] reports: the expected discounted return
-#' \eqn{\sum_{t < H} \gamma^t R_t} over `horizon` steps from
-#' \eqn{S_0 \sim N(0, I_2)}.
+#' \eqn{\sum_{t < H} \gamma^t R_t}{sum_(t < H) gamma^t R_t} over `horizon` steps from
+#' \eqn{S_0 \sim N(0, I_2)}{S_0 ~ N(0, I_2)}.
 #'
 #' Computed by finite-horizon dynamic programming (backward induction over the
 #' `horizon` steps, so the policy may depend on the steps left) on a square
-#' grid of `grid.size`^2 states over \eqn{[-}`limit`, `limit`\eqn{]^2}: the
-#' expected reward is exact, the expectation over the Gaussian transition
+#' grid of \eqn{G^2}{G^2} states (G = `grid.size`) over \eqn{[-L, L]^2}{[-L, L]^2}
+#' (L = `limit`): the expected reward is exact, the expectation over the Gaussian transition
 #' noise is a discrete convolution with the exact normal cell probabilities
 #' (the tails are put on the edge cells), the value at the mean next state is
 #' interpolated bilinearly, and the final integral over \eqn{S_0} uses the

@@ -30,6 +30,11 @@
 #' `NULL`, so [set.seed()] makes them reproducible. The C++ core derives one
 #' random stream per work item (individual, episode) from it.
 #'
+#' @examples
+#' sim <- sim_linear2d(num.per.group = 3, T = 30, seed = 1)
+#' d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+#' fit <- fqi(d, basis = rbf_basis(d, num.centers = 8, seed = 1), seed = 1)
+#' evaluate_policy(fit, sim$env, num.episodes = 20, horizon = 20, seed = 1)
 #' @keywords internal
 #' @docType package
 #' @name p4l-package

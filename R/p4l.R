@@ -6,34 +6,34 @@
 #' @param max.iter Largest number of ADMM outer iterations. The default 500
 #'   (200 in version 0.1.0) leaves room for discounts near 1: on the CartPole
 #'   data that chose `kappa` (setting C, seed 2024) the fit at
-#'   \eqn{\gamma = 0.99} needed 195 iterations.
+#'   \eqn{\gamma = 0.99}{gamma = 0.99} needed 195 iterations.
 #' @param tol Relative tolerance on the change of the penalised objective: the
-#'   fit has converged when \eqn{|F_t - F_{t-1}| \le} `tol` \eqn{\max(1, |F_t|)}
+#'   fit has converged when \eqn{|F_t - F_{t-1}| \le}{|F_t - F_(t-1)| <=} `tol` \eqn{\max(1, |F_t|)}{max(1, |F_t|)}
 #'   for `conv.window` consecutive iterations and the primal residual is small.
-#' @param tol.primal Largest ADMM primal residual \eqn{\max_i \|u_i - w_i\|}
+#' @param tol.primal Largest ADMM primal residual \eqn{\max_i \|u_i - w_i\|}{max_i ||u_i - w_i||}
 #'   at convergence.
 #' @param conv.window Number of consecutive calm iterations required.
-#' @param rho ADMM penalty parameter \eqn{\rho} (paper, eq. 19 to 21). The
+#' @param rho ADMM penalty parameter \eqn{\rho}{rho} (paper, eq. 19 to 21). The
 #'   default 20 makes each latent-variable update a short proximal step
 #'   toward the current cluster structure, so the grouping found at the start
 #'   changes only where the pessimistic value clearly gains; with small
 #'   `rho` (e.g. 1) subgroups that share an optimal policy tend to merge.
-#' @param ridge Ridge penalty on the policy parameters \eqn{\Theta}
-#'   (\eqn{\mathrm{ridge}\,\|\Theta\|_F^2} is subtracted from the objective);
+#' @param ridge Ridge penalty on the policy parameters \eqn{\Theta}{Theta}
+#'   (\eqn{\mathrm{ridge}\,\|\Theta\|_F^2}{ridge ||Theta||_F^2} is subtracted from the objective);
 #'   it regularises the softmax policy and fixes the remaining scale freedom.
 #' @param dual.ridge Relative ridge added to the matrices of the dual problem,
-#'   \eqn{\epsilon = } `dual.ridge` \eqn{\mathrm{tr}(\Sigma)/(pr)}.
+#'   \eqn{\epsilon = }{epsilon =} `dual.ridge` \eqn{\mathrm{tr}(\Sigma)/(pr)}{tr(Sigma)/(pr)}.
 #' @param kappa Regularisation of the inner (policy-evaluation) problem:
 #'   the Bellman residual of a candidate Q-function is penalised by
 #'   `kappa` times the spread of Q over the observed state-action pairs
 #'   (its variance around its own mean), so that directions of the
 #'   Q-function the data do not pin down are shrunk toward a constant
 #'   instead of running off (see [p4l()], Details, "Inner problem").
-#'   Dimensionless; `NULL` (default) uses \eqn{0.2(1-\gamma)}; 0 is the
+#'   Dimensionless; `NULL` (default) uses \eqn{0.2(1-\gamma)}{0.2(1-gamma)}; 0 is the
 #'   paper's closed form, which can give values of any size (and a stalled
 #'   fit) when the data do not cover the learned policy. Larger values give
 #'   more stable but more conservative fits.
-#' @param iterative.min Size \eqn{q = |A|\,d\,r} of the inner system (actions x
+#' @param iterative.min Size \eqn{q = |A|\,d\,r}{q = |A| d r} of the inner system (actions x
 #'   basis functions x rank) from which it is solved by preconditioned
 #'   conjugate gradients, started at the previous evaluation's solution and
 #'   preconditioned by the factor of the system at an earlier policy, instead
@@ -58,18 +58,18 @@
 #' @param init.ridge Shrinkage of the individual one-step models toward the
 #'   pooled model, in pseudo-transitions (`init = "model"`).
 #' @param init.scale Standard deviation of the random start (`init = "random"`).
-#' @param init.policy Starting policy parameters \eqn{\Theta}: `"uniform"`
-#'   (default) starts at \eqn{\Theta = 0}, the uniform random policy;
+#' @param init.policy Starting policy parameters \eqn{\Theta}{Theta}: `"uniform"`
+#'   (default) starts at \eqn{\Theta = 0}{Theta = 0}, the uniform random policy;
 #'   `"fqi"` starts every individual at the greedy policy of a pooled
 #'   fitted-Q iteration ([fqi()] on the same basis, discount and data): the
-#'   shared column of \eqn{\Theta} is set to the fitted Q-differences
-#'   \eqn{c\,(w_a - w_1)} and the other columns to 0 (see [p4l()], Details).
+#'   shared column of \eqn{\Theta}{Theta} is set to the fitted Q-differences
+#'   \eqn{c\,(w_a - w_1)}{c (w_a - w_1)} and the other columns to 0 (see [p4l()], Details).
 #' @param init.policy.scale Scale of the `"fqi"` start: \eqn{c} makes the
 #'   root mean square of the starting logits over the observed states equal to
 #'   `init.policy.scale`, so the start is the greedy FQI policy smoothed only in
 #'   a thin band around its decision boundary.
 #' @param max.backtrack Largest number of step halvings in one line search.
-#' @param initial The distribution \eqn{\nu} over which each individual's
+#' @param initial The distribution \eqn{\nu}{nu} over which each individual's
 #'   value is averaged: `"shared"` (the paper's: the initial states of all
 #'   individuals, see `max.initial`) or `"visited"` (individual \eqn{i}'s
 #'   value is averaged over the states of its own transitions, so its
@@ -77,7 +77,7 @@
 #'   O(n) instead of O(N x initial states) per evaluation). Not available with
 #'   `solver = "sgd"`. See [p4l()], "Which states a value is taken over".
 #' @param max.initial Largest number of initial states used for the shared
-#'   initial-state distribution \eqn{\nu} of the value: with more individuals
+#'   initial-state distribution \eqn{\nu}{nu} of the value: with more individuals
 #'   than this, a fixed seeded subsample of their initial states is used (the
 #'   error of the value term is of order `1/sqrt(max.initial)`); 0 uses all.
 #' @param sgd.inner,sgd.batch,sgd.batch.initial,sgd.step,sgd.per.individual,sgd.per.initial,sgd.step.policy,sgd.step.latent,sgd.decay,sgd.metric.rows
@@ -90,7 +90,7 @@
 #'   `sgd.per.initial` initial states of every individual; outer steps
 #'   `sgd.step.policy` (policy parameters) and `sgd.step.latent` (latent
 #'   variables), the root-mean-square change per coordinate, decaying as
-#'   \eqn{1/\sqrt{1 + k/}}`sgd.decay` over outer iterations k; and the
+#'   \eqn{1/\sqrt{1 + k/d}}{1/sqrt(1 + k/d)} (d = `sgd.decay`) over outer iterations k; and the
 #'   preconditioner estimated on `sgd.metric.rows` transitions.
 #' @param policy The policy the fit deploys: `"greedy"` (default), the most
 #'   probable action of each individual's learned softmax policy (its mode,
@@ -175,39 +175,39 @@ p4l_control <- function(max.iter = 500, tol = 1e-4, tol.primal = 1e-3, conv.wind
 #'
 #' Learns one policy per individual from batch trajectories of heterogeneous
 #' individuals (P4L; paper, Sections 3 and 5). Individual \eqn{i} has a latent
-#' variable \eqn{u_i \in R^r}; its policy is the softmax policy
-#' \eqn{\pi(a \mid s; u_i) \propto \exp(\psi(s)^\top \Theta_a u_i)}
-#' (\eqn{\Theta_0 = 0} for the first action) and its Q-function is
-#' \eqn{Q(s, a; u_i) = \phi(s, a)^\top W u_i}, with \eqn{\phi(s, a)} the basis
-#' features \eqn{\psi(s)} in the block of action a. The shared \eqn{\Theta}
+#' variable \eqn{u_i \in R^r}{u_i in R^r}; its policy is the softmax policy
+#' \eqn{\pi(a \mid s; u_i) \propto \exp(\psi(s)^\top \Theta_a u_i)}{pi(a | s; u_i) proportional to exp(psi(s)' Theta_a u_i)}
+#' (\eqn{\Theta_0 = 0}{Theta_0 = 0} for the first action) and its Q-function is
+#' \eqn{Q(s, a; u_i) = \phi(s, a)^\top W u_i}{Q(s, a; u_i) = phi(s, a)' W u_i}, with \eqn{\phi(s, a)}{phi(s, a)} the basis
+#' features \eqn{\psi(s)}{psi(s)} in the block of action a. The shared \eqn{\Theta}{Theta}
 #' and the \eqn{u_i} maximise
-#' \deqn{V(\Theta, u) - \mathrm{ridge}\|\Theta\|_F^2 - \frac{\mu}{N}\sum_i \min_k \|\tilde u_i - v_k\|^2,}
+#' \deqn{V(\Theta, u) - \mathrm{ridge}\|\Theta\|_F^2 - \frac{\mu}{N}\sum_i \min_k \|\tilde u_i - v_k\|^2,}{V(Theta, u) - ridge||Theta||_F^2 - mu/N sum_i min_k ||u~_i - v_k||^2,}
 #' where \eqn{V} is the pessimistic value: the smallest (discount-normalised)
-#' value \eqn{(1-\gamma) E_{S_0}[Q(S_0, \pi)]} over the Q-functions whose
+#' value \eqn{(1-\gamma) E_{S_0}[Q(S_0, \pi)]}{(1-gamma) E_(S_0)[Q(S_0, pi)]} over the Q-functions whose
 #' Bellman error, tested by every \eqn{f} of the mirror class with
-#' \eqn{E_n f^2 \le 1}, is at most `alpha` (paper, eq. 11 to 13). For the
+#' \eqn{E_n f^2 \le 1}{E_n f^2 <= 1}, is at most `alpha` (paper, eq. 11 to 13). For the
 #' linear classes this inner min-max has a closed form (the dual of eq. 17):
-#' \eqn{V = c^\top M^{-1} b - \alpha \sqrt{z^\top \Sigma z}}, \eqn{z = M^{-T} c}
+#' \eqn{V = c^\top M^{-1} b - \alpha \sqrt{z^\top \Sigma z}}{V = c' M^(-1) b - alpha sqrt(z' Sigma z)}, \eqn{z = M^{-T} c}
 #' (see `vignette("p4l")`); the returned `lambda` is its Lagrange multiplier
 #' and `point.value` the value with `alpha = 0` (LSTD-Q).
 #'
 #' **Inner problem.** The closed form above is ill-posed: where the learned
 #' policy leaves the data, \eqn{M} is nearly singular, the ellipsoid of
 #' Q-functions is unbounded, and \eqn{V} can take any value (version 0.1.0
-#' reported values of \eqn{\pm 10^9} on CartPole and on episodic data). By
+#' reported values of \eqn{\pm 10^9}{+/- 10^9} on CartPole and on episodic data). By
 #' default the Bellman residual is therefore penalised by the spread of the
 #' Q-function over the data,
-#' \deqn{q(\theta) = \|b - M\theta\|^2_{\Sigma^{-1}} + \kappa\,\mathrm{Var}_n(Q_\theta),}
-#' and the uncertainty set is \eqn{\{\theta: q(\theta) \le \min q + \alpha^2\}}.
-#' With \eqn{H = M^\top\Sigma^{-1}M + \kappa P} (P: the penalty's matrix,
+#' \deqn{q(\theta) = \|b - M\theta\|^2_{\Sigma^{-1}} + \kappa\,\mathrm{Var}_n(Q_\theta),}{q(theta) = ||b - M theta||^2_(Sigma^(-1)) + kappa Var_n(Q_theta),}
+#' and the uncertainty set is \eqn{\{\theta: q(\theta) \le \min q + \alpha^2\}}{{theta: q(theta) <= min q + alpha^2}}.
+#' With \eqn{H = M^\top\Sigma^{-1}M + \kappa P}{H = M' Sigma^(-1)M + kappa P} (P: the penalty's matrix,
 #' positive definite except on constant Q-functions, which the data always
 #' identify) the solution is again closed form,
-#' \eqn{\theta_0 = H^{-1}M^\top\Sigma^{-1}b},
-#' \eqn{V = c^\top\theta_0 - \alpha\sqrt{c^\top H^{-1} c}}, bounded for every
+#' \eqn{\theta_0 = H^{-1}M^\top\Sigma^{-1}b}{theta_0 = H^(-1)M' Sigma^(-1)b},
+#' \eqn{V = c^\top\theta_0 - \alpha\sqrt{c^\top H^{-1} c}}{V = c' theta_0 - alpha sqrt(c' H^(-1) c)}, bounded for every
 #' policy; gradients are exact (an envelope identity with two bilinear terms).
-#' As \eqn{\kappa \to 0} with \eqn{M} invertible it is the paper's closed
-#' form. `control$kappa` sets \eqn{\kappa} (default \eqn{0.2(1-\gamma)}:
-#' chosen on CartPole setting C data with seed 2024 at \eqn{\gamma} = 0.9,
+#' As \eqn{\kappa \to 0}{kappa -> 0} with \eqn{M} invertible it is the paper's closed
+#' form. `control$kappa` sets \eqn{\kappa}{kappa} (default \eqn{0.2(1-\gamma)}{0.2(1-gamma)}:
+#' chosen on CartPole setting C data with seed 2024 at \eqn{\gamma}{gamma} = 0.9,
 #' 0.95 and 0.99, and checked on the 2-D study; see `bench/README.md`).
 #' `fit$values` gives the pessimistic and point values of the deployed and of
 #' the softmax policy on both scales; a value outside the range any policy can
@@ -226,23 +226,23 @@ p4l_control <- function(max.iter = 500, tol = 1e-4, tol.primal = 1e-3, conv.wind
 #' \itemize{
 #'   \item `"max.iter"`, the objective still rising: raise
 #'     `control$max.iter` (500 is rarely too few); a slow, steady climb is
-#'     common at \eqn{\gamma} close to 1.
+#'     common at \eqn{\gamma}{gamma} close to 1.
 #'   \item `"stalled"`: the value is not smooth enough along the ascent
 #'     direction, because the inner Bellman system is nearly singular at the
 #'     current policy. Raise `control$kappa` (two to five times the default
-#'     \eqn{0.2(1-\gamma)}), or `alpha`, or use fewer basis functions
+#'     \eqn{0.2(1-\gamma)}{0.2(1-gamma)}), or `alpha`, or use fewer basis functions
 #'     (`rbf_basis(num.centers = )`) or a smaller `rank`.
 #'   \item a warning that a value lies outside the attainable range: the same
 #'     remedies; do not report that value.
 #'   \item a large ADMM primal residual: raise `control$rho` or
 #'     `control$max.iter`.
 #' }
-#' The cost of one evaluation grows as \eqn{(|A|\,d\,r)^3}: with many
+#' The cost of one evaluation grows as \eqn{(|A|\,d\,r)^3}{(|A| d r)^3}: with many
 #' actions, keep the basis small.
 #'
 #' **Which states a value is taken over** (`p4l_control(initial = )`). The
 #' paper averages every individual's value over one shared distribution
-#' \eqn{\nu}, the initial states of all individuals (`"shared"`, the
+#' \eqn{\nu}{nu}, the initial states of all individuals (`"shared"`, the
 #' default). Where individuals' states differ systematically, that evaluates
 #' each individual's Q-function at other individuals' states. `"visited"`
 #' averages individual \eqn{i}'s value over the states of its own
@@ -250,32 +250,32 @@ p4l_control <- function(max.iter = 500, tol = 1e-4, tol.primal = 1e-3, conv.wind
 #' suite's generators with other seeds than the reported table
 #' (`bench/initial-states.R`, see `bench/README.md`), `"visited"` matched
 #' `"shared"` on the 2-D study (within 0.004 of the same values) but lost 20
-#' to 100 steps on CartPole at \eqn{\gamma \ge 0.95} and was worse on the
+#' to 100 steps on CartPole at \eqn{\gamma \ge 0.95}{gamma >= 0.95} and was worse on the
 #' episodic ICU course, so the default stays `"shared"`: the initial states
 #' are where the value that is reported and deployed starts.
 #'
 #' **Optimisation.** ADMM for the multi-centroid penalty (paper, eq. 19 to 21):
-#' each outer iteration takes an Armijo gradient step on \eqn{\Theta}, one on
+#' each outer iteration takes an Armijo gradient step on \eqn{\Theta}{Theta}, one on
 #' the \eqn{u_i}, a K-means step (K-means++ seeding, `kmeans.restarts`) for the
 #' centroids \eqn{v_k}, and a dual update. Gradients are exact (adjoint of the
 #' closed form). The scale of \eqn{u} is fixed by \eqn{u_{i1} = 1} (a shared
 #' intercept coordinate) and by centring the free coordinates
-#' \eqn{\tilde u_i = (u_{i2}, \dots, u_{ir})} to mean 0 and unit root mean
+#' \eqn{\tilde u_i = (u_{i2}, \dots, u_{ir})}{u~_i = (u_i2, ..., u_ir)} to mean 0 and unit root mean
 #' square; the penalty therefore lies in \[0, `mu`\].
 #'
 #' **Stochastic path.** `solver = "sgd"` runs the paper's Algorithm 1 with
 #' minibatches instead of the closed form, for the same linear classes and the
 #' same objective: in every outer iteration, `sgd.inner` stochastic
-#' extragradient steps (22)-(23) on the Q weights \eqn{\theta} and the
-#' multiplier-scaled test function \eqn{z = \lambda\beta} (saddle function
-#' \eqn{c^\top\theta + z^\top(b - M\theta) - \alpha\|z\|_\Sigma}), warm
-#' started; the minibatch gradient (24) of that Lagrangian in \eqn{\Theta} and
-#' the \eqn{u_i} at the averaged \eqn{(\theta, z)} (its expectation is the
+#' extragradient steps (22)-(23) on the Q weights \eqn{\theta}{theta} and the
+#' multiplier-scaled test function \eqn{z = \lambda\beta}{z = lambda beta} (saddle function
+#' \eqn{c^\top\theta + z^\top(b - M\theta) - \alpha\|z\|_\Sigma}{c' theta + z'(b - M theta) - alpha||z||_Sigma}), warm
+#' started; the minibatch gradient (24) of that Lagrangian in \eqn{\Theta}{Theta} and
+#' the \eqn{u_i} at the averaged \eqn{(\theta, z)}{(theta, z)} (its expectation is the
 #' exact gradient at the saddle point); fixed steps that decay as
-#' \eqn{1/\sqrt{1 + k/}}`sgd.decay`, normalised by the running root mean
+#' \eqn{1/\sqrt{1 + k/d}}{1/sqrt(1 + k/d)} (d = `sgd.decay`), normalised by the running root mean
 #' square of the gradient (a line search needs exact values); then the same
-#' ADMM (v, w) and \eqn{\eta} steps. The \eqn{\theta}-steps are preconditioned
-#' by \eqn{M^{-1}\Sigma M^{-T}} and the \eqn{z}-steps by \eqn{\Sigma^{-1}},
+#' ADMM (v, w) and \eqn{\eta}{eta} steps. The \eqn{\theta}{theta}-steps are preconditioned
+#' by \eqn{M^{-1}\Sigma M^{-T}}{M^(-1) Sigma M^(-T)} and the \eqn{z}-steps by \eqn{\Sigma^{-1}}{Sigma^(-1)},
 #' both estimated on `sgd.metric.rows` transitions at the current policy: the
 #' iterations themselves use only minibatches, so their fixed point does not
 #' depend on the estimates. It runs all `max.iter` outer iterations
@@ -304,14 +304,14 @@ p4l_control <- function(max.iter = 500, tol = 1e-4, tol.primal = 1e-3, conv.wind
 #' standard deviation. Individuals whose dynamics or rewards differ start
 #' apart; the ADMM then refines the grouping and the policies.
 #'
-#' The value is not concave in \eqn{\Theta}, and gradient ascent from the
-#' uniform policy (\eqn{\Theta = 0}, `control$init.policy = "uniform"`, the
+#' The value is not concave in \eqn{\Theta}{Theta}, and gradient ascent from the
+#' uniform policy (\eqn{\Theta = 0}{Theta = 0}, `control$init.policy = "uniform"`, the
 #' default) can stop at a poor local maximum: on the CartPole study of
 #' `vignette("cartpole")` it stays 6 to 107 steps below the pooled FQI policy.
 #' With `control$init.policy = "fqi"` the ascent starts from the greedy
 #' policy of a pooled fitted-Q iteration on the same basis ([fqi()], default
-#' ridge and control): the shared (intercept) column of \eqn{\Theta} is
-#' \eqn{c\,(w_a - w_1)}, the fitted Q-differences with the first action, with
+#' ridge and control): the shared (intercept) column of \eqn{\Theta}{Theta} is
+#' \eqn{c\,(w_a - w_1)}{c (w_a - w_1)}, the fitted Q-differences with the first action, with
 #' \eqn{c} chosen so that the starting logits have root mean square
 #' `control$init.policy.scale` (30) over the observed states; the other
 #' columns are 0. Every individual starts at the same, nearly deterministic,
@@ -321,13 +321,13 @@ p4l_control <- function(max.iter = 500, tol = 1e-4, tol.primal = 1e-3, conv.wind
 #' individual near the pooled policy when its optimal policy is opposite: in
 #' the 2-D study with subgroup c's reward reversed (`bench/p4l-quality.R`),
 #' subgroup c stays at the pooled policy (value 2.25, optimum 3.55), which
-#' is why it is not the default. The starting \eqn{\Theta}
+#' is why it is not the default. The starting \eqn{\Theta}{Theta}
 #' is kept in the fit as `Theta.init`.
 #'
 #' **Defaults.** With p = |A| d (d basis functions including the intercept)
-#' and n transitions, `alpha` = \eqn{\mathrm{sd}(R)\sqrt{p r / n}} (the
-#' \eqn{\sqrt{\mathrm{complexity}/(NT)}} rate of the paper's Theorem 1) and
-#' `mu` = \eqn{\sqrt{p r / n}}, clamped to \[0.05, 1\] (about 0.13 for the
+#' and n transitions, `alpha` = \eqn{\mathrm{sd}(R)\sqrt{p r / n}}{sd(R) sqrt(p r / n)} (the
+#' \eqn{\sqrt{\mathrm{complexity}/(NT)}}{sqrt(complexity/(NT))} rate of the paper's Theorem 1) and
+#' `mu` = \eqn{\sqrt{p r / n}}{sqrt(p r / n)}, clamped to \[0.05, 1\] (about 0.13 for the
 #' paper's 60 x 100 design).
 #'
 #' @inheritParams fqi
@@ -335,8 +335,10 @@ p4l_control <- function(max.iter = 500, tol = 1e-4, tol.primal = 1e-3, conv.wind
 #'   or `"auto"` to choose it with [select_groups()] (the paper's heuristic:
 #'   clustering individuals by their estimated transition densities); the
 #'   `select_groups()` result is then kept in the fit as `groups`.
-#' @param rank Dimension r of the latent variables (at least 1; 1 gives one
-#'   shared policy). Defaults to `K`.
+#' @param rank Dimension r of the latent variables, a whole number from 1 to
+#'   100. `rank = 1` gives every individual the same policy, so it is accepted
+#'   only with `K = 1` (with `K > 1` use `rank >= 2`). Defaults to `K` (the
+#'   chosen K when `K = "auto"`).
 #' @param alpha Uncertainty level (radius of the Bellman-error ellipsoid); 0 is
 #'   the point (non-pessimistic) estimate. `NULL`: see Details.
 #' @param mu Weight of the multi-centroid penalty; `NULL`: see Details.
@@ -368,7 +370,7 @@ p4l_control <- function(max.iter = 500, tol = 1e-4, tol.primal = 1e-3, conv.wind
 #'     failed line searches.}
 #'   \item{`values`, `value.range`, `kappa`, `rcond`}{the value table (policy
 #'     `"softmax"` and `"greedy"`, scale `"normalised"`, i.e. per step,
-#'     \eqn{(1-\gamma)} times the discounted return, and `"discounted"`, the
+#'     \eqn{(1-\gamma)}{(1-gamma)} times the discounted return, and `"discounted"`, the
 #'     scale of [evaluate_policy()]; columns `pessimistic` and `point`), the
 #'     per-step range any policy can attain (an estimate that leaves it by
 #'     less than its uncertainty radius, point minus pessimistic value, is

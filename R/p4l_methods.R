@@ -56,7 +56,7 @@ p4l_print_values <- function(x, indent = "") {
 #' @return `summary()` returns a `summary.p4l_fit` list: numbers of
 #'   individuals, transitions and basis functions, cluster sizes, centroids,
 #'   the pessimistic value, point value and Lagrange multiplier (values are
-#'   discount-normalised: \eqn{(1-\gamma)} times the expected discounted
+#'   discount-normalised: \eqn{(1-\gamma)}{(1-gamma)} times the expected discounted
 #'   return from the initial states), the penalty and objective, the
 #'   convergence record with any warnings, the tuning used and timings,
 #'   and, when the data have baseline covariates (`p4l_data(baseline = )`),
@@ -175,7 +175,7 @@ coef.p4l_fit <- function(object, type = c("policy", "q", "shared", "latent"), ..
 #'
 #' `"convergence"`: the penalised objective, the pessimistic and point values,
 #' the Lagrange multiplier and the ADMM primal residual per iteration.
-#' `"latent"`: the free latent coordinates \eqn{\tilde u_i} coloured by
+#' `"latent"`: the free latent coordinates \eqn{\tilde u_i}{u~_i} coloured by
 #' cluster, with the centroids. `"policy"`: the action map of each cluster's
 #' centroid policy over two state dimensions (see [plot.p4l_policy()]), by
 #' default over the central 96% of the training states.

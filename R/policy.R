@@ -121,6 +121,16 @@ softmax_rows <- function(z) {
 #' @param num.threads Number of threads (see [p4l-package]).
 #' @param ... Unused.
 #' @return A vector (type `"action"`) or a matrix.
+#' @examples
+#' sim <- sim_linear2d(num.per.group = 3, T = 30, seed = 1)
+#' d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+#' fit <- fqi(d, basis = rbf_basis(d, num.centers = 8, seed = 1), seed = 1)
+#' new <- data.frame(s1 = c(-1, 0, 1), s2 = c(1, 0, -1))
+#' predict(fit, new)
+#' predict(fit, new, type = "prob")
+#' predict(fit, new, type = "q")
+#' # a p4l_data object: one row per transition
+#' head(predict(fit, d, type = "prob"))
 #' @export
 predict.p4l_policy <- function(object, newdata, type = c("action", "prob", "q"),
                                num.threads = NULL, ...) {
@@ -167,6 +177,27 @@ print.p4l_policy <- function(x, ...) {
   invisible(x)
 }
 
+#' Coefficients of a fitted policy
+#'
+#' The policy of slot g scores action a in state s by the logit
+#' \eqn{\psi(s)^\top C_g[, a]}{psi(s)' C_g[, a]}, where \eqn{\psi(s)}{psi(s)} are
+#' the basis features; [predict.p4l_policy()] turns the logits into action
+#' probabilities by a softmax (greedy policies: all mass on the largest logit),
+#' mixed with the uniform distribution when the policy has an `epsilon`.
+#'
+#' @param object A fitted policy (class `p4l_policy`).
+#' @param ... Unused.
+#' @return A list of d x |A| matrices of logit coefficients \eqn{C_g}{C_g}
+#'   (rows: the basis features, `"(Intercept)"` first; columns: actions), one
+#'   per distinct policy; `object$slot` (named by id) gives each individual's
+#'   entry. Pooled methods have one entry.
+#' @seealso [coef.p4l_fit()] for the other parameters of a P4L fit.
+#' @examples
+#' sim <- sim_linear2d(num.per.group = 3, T = 30, seed = 1)
+#' d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+#' fit <- fqi(d, basis = rbf_basis(d, num.centers = 4, seed = 1), seed = 1)
+#' length(coef(fit))  # one pooled policy
+#' coef(fit)[[1]]
 #' @export
 coef.p4l_policy <- function(object, ...) {
   object$policy.coef

@@ -18,13 +18,13 @@ linear2d_groups <- function() {
 #' Simulate the paper's heterogeneous 2-D environment
 #'
 #' Simulates the environment of Section 6.1 of the paper in C++. Each
-#' individual starts at \eqn{S_0 \sim N(0, I_2)} and follows the balanced
-#' behaviour policy \eqn{A_t \sim} Bernoulli(1/2) for `T` decision times:
-#' \deqn{S_{t+1,1} = 0.8(2A_t - 1) S_{t,1} + c_1 S_{t,2} + \epsilon_{t,1},}
-#' \deqn{S_{t+1,2} = c_2 S_{t,1} + 0.8(1 - 2A_t) S_{t,2} + \epsilon_{t,2},}
-#' with \eqn{\epsilon_t \sim N(0, 0.25 I_2)}, and reward
-#' \deqn{R_t = 0.9 / [1 + \exp\{\sigma (2A_t - 1)(S_{t,1} - 2 S_{t,2})\}] + U[-0.1, 0.1],}
-#' where \eqn{\sigma} is the subgroup's `reward.sign` (1 in the paper; -1
+#' individual starts at \eqn{S_0 \sim N(0, I_2)}{S_0 ~ N(0, I_2)} and follows the balanced
+#' behaviour policy \eqn{A_t \sim}{A_t ~} Bernoulli(1/2) for `T` decision times:
+#' \deqn{S_{t+1,1} = 0.8(2A_t - 1) S_{t,1} + c_1 S_{t,2} + \epsilon_{t,1},}{S_(t+1,1) = 0.8(2A_t - 1) S_(t,1) + c_1 S_(t,2) + epsilon_(t,1),}
+#' \deqn{S_{t+1,2} = c_2 S_{t,1} + 0.8(1 - 2A_t) S_{t,2} + \epsilon_{t,2},}{S_(t+1,2) = c_2 S_(t,1) + 0.8(1 - 2A_t) S_(t,2) + epsilon_(t,2),}
+#' with \eqn{\epsilon_t \sim N(0, 0.25 I_2)}{epsilon_t ~ N(0, 0.25 I_2)}, and reward
+#' \deqn{R_t = 0.9 / [1 + \exp\{\sigma (2A_t - 1)(S_{t,1} - 2 S_{t,2})\}] + U[-0.1, 0.1],}{R_t = 0.9 / [1 + exp{sigma (2A_t - 1)(S_(t,1) - 2 S_(t,2))}] + U[-0.1, 0.1],}
+#' where \eqn{\sigma}{sigma} is the subgroup's `reward.sign` (1 in the paper; -1
 #' reverses which action is rewarded).
 #'
 #' @param num.per.group Number of individuals in each subgroup (one number,
@@ -129,6 +129,13 @@ env_linear2d <- function(c1, c2, reward.sign = 1) {
 #'   R's generator).
 #' @return A list with the next `state`, the `reward` and `done` (whether the
 #'   next state is absorbing).
+#' @examples
+#' env <- env_linear2d(c1 = 0.2, c2 = -0.2)
+#' env_step(env, state = c(1, -1), action = 1, seed = 1)
+#' # a short episode under the action 0
+#' s <- c(0, 0)
+#' for (t in 1:3) s <- env_step(env, s, action = 0, seed = t)$state
+#' s
 #' @export
 env_step <- function(env, state, action, seed = NULL) {
   if (!inherits(env, "p4l_env")) stop_arg("`env` must be a p4l_env object.")

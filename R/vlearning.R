@@ -3,7 +3,7 @@
 #' @param reference The reference state distribution over which the value of
 #'   a policy is averaged: `"states"` (default), the states of all
 #'   transitions in the data, or `"initial"`, each individual's first state.
-#' @param policy.ridge Penalty \eqn{(\kappa/2)\|\beta\|^2} on the softmax
+#' @param policy.ridge Penalty \eqn{(\kappa/2)\|\beta\|^2}{(kappa/2)||beta||^2} on the softmax
 #'   policy coefficients; keeps them finite when the best policy is
 #'   deterministic.
 #' @param max.iter Largest number of gradient-ascent iterations.
@@ -36,22 +36,22 @@ vlearning_control <- function(reference = c("states", "initial"), policy.ridge =
 #' V-learning estimate of its value (Luckett et al. 2019).
 #'
 #' **Value of a policy.** For the softmax policy
-#' \eqn{\pi_\beta(a \mid s) \propto \exp(\psi(s)^\top \beta_a)} (first
-#' action's \eqn{\beta} fixed at 0), the state-value function
-#' \eqn{V(s) = \psi(s)^\top \theta} solves the importance-weighted estimating
+#' \eqn{\pi_\beta(a \mid s) \propto \exp(\psi(s)^\top \beta_a)}{pi_beta(a | s) proportional to exp(psi(s)' beta_a)} (first
+#' action's \eqn{\beta}{beta} fixed at 0), the state-value function
+#' \eqn{V(s) = \psi(s)^\top \theta}{V(s) = psi(s)' theta} solves the importance-weighted estimating
 #' equation of Luckett et al.,
 #' \deqn{\Lambda(\theta) = \frac1n \sum \frac{\pi_\beta(A \mid S)}{\mu(A \mid S)}
-#'   \{R + \gamma V(S') - V(S)\} \psi(S) = 0}
+#'   \{R + \gamma V(S') - V(S)\} \psi(S) = 0}{Lambda(theta) = 1/n sum (pi_beta(A | S))/(mu(A | S)) {R + gamma V(S') - V(S)} psi(S) = 0}
 #' (no \eqn{V(S')} term for terminal transitions), regularised as
-#' \eqn{\hat\theta = \arg\min \|\Lambda(\theta)\|^2 + \mathrm{ridge}\,\|\theta\|^2}.
-#' The value is \eqn{\hat\theta^\top \bar\psi}, \eqn{\bar\psi} the mean features
+#' \eqn{\hat\theta = \arg\min \|\Lambda(\theta)\|^2 + \mathrm{ridge}\,\|\theta\|^2}{theta.hat = arg min ||Lambda(theta)||^2 + ridge ||theta||^2}.
+#' The value is \eqn{\hat\theta^\top \bar\psi}{theta.hat' psi-bar}, \eqn{\bar\psi}{psi-bar} the mean features
 #' of the reference distribution (`control$reference`).
 #'
 #' **Optimisation.** The value minus `control$policy.ridge / 2` times
-#' \eqn{\|\beta\|^2} is maximised by gradient ascent in C++ (exact gradient,
+#' \eqn{\|\beta\|^2}{||beta||^2} is maximised by gradient ascent in C++ (exact gradient,
 #' Barzilai-Borwein steps with Armijo backtracking), from the uniform policy.
 #'
-#' **Propensities.** \eqn{\mu(A \mid S)}, the behaviour policy's probability
+#' **Propensities.** \eqn{\mu(A \mid S)}{mu(A | S)}, the behaviour policy's probability
 #' of each observed action, is
 #' \itemize{
 #'   \item `NULL` (default): estimated by multinomial logistic regression of
@@ -69,12 +69,12 @@ vlearning_control <- function(reference = c("states", "initial"), policy.ridge =
 #'
 #' @inheritParams fqi
 #' @param propensity Behaviour propensities (see Details).
-#' @param ridge Ridge penalty \eqn{\lambda} of the estimating equation.
+#' @param ridge Ridge penalty \eqn{\lambda}{lambda} of the estimating equation.
 #' @param control Settings from [vlearning_control()].
 #' @return An object of class `c("vlearning_fit", "p4l_policy")` with one
 #'   softmax policy (`policy.coef`), no Q-function (`predict(type = "q")` is
 #'   an error), `value` (the V-learning estimate of the fitted policy's value),
-#'   `value.coef` (\eqn{\hat\theta}), `propensity` (the \eqn{\mu} used),
+#'   `value.coef` (\eqn{\hat\theta}{theta.hat}), `propensity` (the \eqn{\mu}{mu} used),
 #'   `propensity.coef` (when estimated) and `convergence`.
 #' @references Luckett, D. J., Laber, E. B., Kahkoska, A. R., Maahs, D. M.,
 #'   Mayer-Davis, E. and Kosorok, M. R. (2019). Estimating dynamic treatment

@@ -1,11 +1,22 @@
 #include "runtime_bindings.h"
 
-// RcppParallel's RMatrix.h uses std::iterator, deprecated in C++17; we use
-// only parallelFor, so silence that header's deprecation warnings.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-#include <RcppParallel.h>
-#pragma GCC diagnostic pop
+// RcppParallel.h also pulls in RMatrix.h, whose iterator derives from
+// std::iterator (deprecated in C++17). We need only parallelFor, so we include
+// the headers it is built from (threads, TBB, backend choice) and dispatch as
+// RcppParallel::parallelFor does; no RVector/RMatrix, no deprecated base.
+#include <RcppParallel/TinyThread.h>
+#ifndef RCPP_PARALLEL_USE_TBB
+#if defined(__APPLE__) || defined(__gnu_linux__) || \
+    (defined(__sun) && defined(__SVR4) && !defined(__sparc))
+#define RCPP_PARALLEL_USE_TBB 1
+#else
+#define RCPP_PARALLEL_USE_TBB 0
+#endif
+#endif
+#if RCPP_PARALLEL_USE_TBB
+#include <RcppParallel/TBB.h>
+#endif
+#include <RcppParallel/Backend.h>
 
 #include <atomic>
 #include <chrono>
@@ -32,6 +43,19 @@ struct RangeWorker : public RcppParallel::Worker {
     }
   }
 };
+
+// Same as RcppParallel::parallelFor(0, n, worker, 1, nt) (RcppParallel 5.1).
+void parallel_for_range(std::size_t n, RcppParallel::Worker& worker, int nt) {
+  const std::size_t grain = RcppParallel::resolveValue("RCPP_PARALLEL_GRAIN_SIZE", std::size_t{1}, std::size_t{1});
+  nt = RcppParallel::resolveValue("RCPP_PARALLEL_NUM_THREADS", nt, -1);
+#if RCPP_PARALLEL_USE_TBB
+  if (RcppParallel::internal::backend() == RcppParallel::internal::BACKEND_TBB) {
+    RcppParallel::tbbParallelFor(0, n, worker, grain, nt);
+    return;
+  }
+#endif
+  RcppParallel::ttParallelFor(0, n, worker, grain);
+}
 
 void check_interrupt_fn(void*) { R_CheckUserInterrupt(); }
 
@@ -68,7 +92,7 @@ ThreadScope::ThreadScope(int num_threads) : saved_(runtime()) {
       return;
     }
     RangeWorker worker(fn);
-    RcppParallel::parallelFor(0, n, worker, 1, nt);
+    parallel_for_range(n, worker, nt);
     if (worker.error) std::rethrow_exception(worker.error);
   };
   auto state = std::make_shared<InterruptState>();

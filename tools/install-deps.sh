@@ -36,7 +36,8 @@ if [ -n "$miss" ]; then
   echo "install-deps: installing from CRAN: $miss"
   # The repositories are the machine's own (getOption('repos') from its Rprofile.site,
   # so not --vanilla); none is written here.
-  Rscript --no-init-file -e "r <- getOption('repos'); if (!length(r) || any(r == '@CRAN@')) stop('install-deps: set a CRAN mirror in options(repos) (e.g. in Rprofile.site)'); install.packages(strsplit('$miss', ' ')[[1]], Ncpus = 2)"
+  Rscript -e "r <- getOption('repos'); r <- r[!is.na(r) & nzchar(r) & r != '@CRAN@']; if (!length(r)) { message('install-deps: R has no package repository configured (getOption(\"repos\") is empty or @CRAN@); set one, e.g. options(repos = c(CRAN = \"<mirror URL>\")) in Rprofile.site or ~/.Rprofile, or install the packages above yourself.'); quit(status = 1) }; message('install-deps: using ', paste(r, collapse = ', ')); install.packages(strsplit('$miss', ' ')[[1]], repos = r, Ncpus = 2)" \
+    || { echo "install-deps: installing from the configured repositories failed" >&2; exit 1; }
 fi
 miss=$(missing)
 if [ -n "$miss" ]; then
