@@ -467,6 +467,10 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
                                   control$max.initial, seed = seed,
                                 visited = identical(control$initial, "visited"))
   fit$solver <- solver
+  # What p4l_assign() needs to place new individuals without the training data.
+  fit$data.columns <- c(data$columns, list(is.terminal = isTRUE(data$is.terminal),
+                                           na.action = data$na.action, last = data$last))
+  fit$assignment.model <- p4l_assignment_model(fit, data, num.threads)
   if (identical(solver, "sgd")) {
     fit$sgd.step.scale <- res$sgd.step.scale
     if (res$sgd.step.scale > 100) {
