@@ -371,6 +371,10 @@ p4l_control <- function(max.iter = 500, tol = 1e-4, tol.primal = 1e-3, conv.wind
 #'     raw estimates are in `pessimistic.raw` and `point.raw`), the
 #'     regularisation used and the
 #'     reciprocal condition number of the final inner system.}
+#'   \item{`assignment.model`, `data.columns`}{what [p4l_assign()] needs to
+#'     place new individuals without the training data (per-cluster one-step
+#'     models and residual variances, the baseline model of the clusters, the
+#'     training initial states) and the training data's column roles.}
 #'   \item{`solver`, `sgd.step.scale`}{the solver used and, for `"sgd"`, the
 #'     largest step divisor of its minibatch steps (see Details).}
 #'   \item{`K`, `rank`, `alpha`, `mu`, `alpha.default`, `mu.default`, `control`,

@@ -5,13 +5,18 @@
 #   R_LIBS=/tmp/lib-newind nice Rscript bench/new-individuals.R choose  # settings
 #   R_LIBS=/tmp/lib-newind nice Rscript bench/new-individuals.R report  # the table
 #
-# Stage "choose" (2-D seeds 101-103, ICU seed 101) compares the likelihoods
+# Stage "choose" (2-D seeds 101-103 for both variants, ICU seed 101) compares the likelihoods
 # ("model", "bellman", "both") with and without refinement; it chose the
-# defaults of p4l_assign(). Stage "report" (2-D seeds 1-10, ICU seeds 1-2,
+# defaults of p4l_assign(). Stage "report" (2-D seeds 1-10 for both
+# variants, ICU seeds 1-2,
 # never used to choose anything) runs the defaults and the refit including
 # the held-out individuals. Writes bench/new-individuals-<stage>.csv as it goes.
 #
-# 2-D study: sim_linear2d(num.per.group = 20, T = 100), one held-out
+# Optional arguments: a comma-separated list of studies (linear2d,
+# linear2d-reversed, icu) and "append" (add to the csv instead of replacing it).
+#
+# 2-D study: sim_linear2d(num.per.group = 20, T = 100), paper's subgroups and
+# the variant with subgroup c's reward reversed ("linear2d-reversed"), one held-out
 # individual per subgroup, K = 3, gamma = 0.8; value = evaluate_policy() in
 # the individual's own environment (discounted sum of rewards, gamma 0.8,
 # horizon 50, 2000 episodes), the scale on which the optimum is about 3.58.
@@ -21,8 +26,10 @@
 suppressMessages(library(p4l))
 args <- commandArgs(trailingOnly = TRUE)
 stage <- if (length(args)) args[1] else "report"
+studies <- if (length(args) >= 2) strsplit(args[2], ",")[[1]] else
+  c("linear2d", "linear2d-reversed", "icu")
 out.file <- file.path("bench", paste0("new-individuals-", stage, ".csv"))
-if (file.exists(out.file)) file.remove(out.file)
+if (file.exists(out.file) && !(length(args) >= 3 && args[3] == "append")) file.remove(out.file)
 write_rows <- function(df) {
   utils::write.table(df, out.file, sep = ",", row.names = FALSE,
                      col.names = !file.exists(out.file), append = file.exists(out.file))
@@ -30,7 +37,7 @@ write_rows <- function(df) {
 settings <- if (stage == "choose") {
   expand.grid(likelihood = c("model", "bellman", "both"), refine = c(FALSE, TRUE),
               stringsAsFactors = FALSE)
-} else data.frame(likelihood = "model", refine = FALSE)
+} else data.frame(likelihood = "model", refine = TRUE)  # the defaults of p4l_assign()
 lengths.T <- c(5, 10, 20)
 
 # Cluster of each planted subgroup: the majority cluster of its training members.
@@ -41,8 +48,10 @@ planted_cluster <- function(fit, group) {
 
 run_one <- function(study, seed) {
   t0 <- proc.time()[["elapsed"]]
-  if (study == "linear2d") {
-    sim <- sim_linear2d(num.per.group = 20, T = 100, seed = seed)
+  if (study %in% c("linear2d", "linear2d-reversed")) {
+    g <- linear2d_groups()
+    if (study == "linear2d-reversed") g["c", "reward.sign"] <- -1
+    sim <- sim_linear2d(num.per.group = 20, T = 100, groups = g, seed = seed)
     d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
     K <- 3; gamma <- 0.8
     grp <- sim$group
@@ -111,10 +120,13 @@ run_one <- function(study, seed) {
 }
 
 jobs <- if (stage == "choose") {
-  list(list("linear2d", 101), list("linear2d", 102), list("linear2d", 103), list("icu", 101))
+  c(lapply(101:103, function(s) list("linear2d", s)),
+    lapply(101:103, function(s) list("linear2d-reversed", s)), list(list("icu", 101)))
 } else {
-  c(lapply(1:10, function(s) list("linear2d", s)), lapply(1:2, function(s) list("icu", s)))
+  c(lapply(1:10, function(s) list("linear2d", s)),
+    lapply(1:10, function(s) list("linear2d-reversed", s)), lapply(1:2, function(s) list("icu", s)))
 }
+jobs <- Filter(function(j) j[[1]] %in% studies, jobs)
 for (j in jobs) {
   res <- tryCatch(run_one(j[[1]], j[[2]]), error = function(e) {
     message("job ", j[[1]], " ", j[[2]], " failed: ", conditionMessage(e)); NULL
@@ -124,7 +136,8 @@ for (j in jobs) {
 }
 res <- utils::read.csv(out.file)
 if (stage == "choose") {
-  print(aggregate(cbind(correct, value) ~ study + likelihood + refine + max.transitions, res, mean))
+  print(aggregate(cbind(correct, value) ~ study + likelihood + refine + max.transitions, res,
+                  mean))
 } else {
   res$gap <- res$value.refit - res$value
   print(aggregate(cbind(correct, value, value.refit, value.population, gap) ~ study +
