@@ -172,7 +172,7 @@ p4l_assign <- function(fit, newdata, new.individuals = c("auto", "baseline", "po
       Wt[nh, ] <- prior[nh, , drop = FALSE]
       cl[nh] <- k
     } else {
-      ubar <- colMeans(fit$U)
+      ubar <- if (is.null(am$mean.latent)) colMeans(fit$U) else am$mean.latent
       U[nh, ] <- matrix(ubar, length(nh), r, byrow = TRUE)
       Wt[nh, ] <- matrix(am$proportions, length(nh), K, byrow = TRUE)
       cl[nh] <- which.min(colSums((t(cen) - ubar)^2))
@@ -325,7 +325,7 @@ p4l_assignment_model <- function(fit, data, num.threads = 1L) {
   } else 0
   bm <- if (!is.null(data$baseline) && K > 1L) baseline_cluster_model(data$baseline, cl, K) else
     NULL
-  list(proportions = props, state.center = ctr, state.scale = scl, models = models,
+  list(proportions = props, mean.latent = colMeans(fit$U), state.center = ctr, state.scale = scl, models = models,
        pooled = pooled, bellman.var = bvar, latent.var = lvar, baseline.model = bm,
        S0 = data$S0)
 }

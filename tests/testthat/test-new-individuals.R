@@ -124,6 +124,11 @@ test_that("the population policy is the policy at the mean latent variable", {
   pop$greedy <- FALSE
   expect_equal(unname(predict(pop, x, type = "prob")), unname(pr))
   expect_equal(unname(pop$cluster.weights[1, ]), tabulate(s$fit$cluster, 3) / 15)
+  # placing further individuals from a result of p4l_assign() uses the
+  # training population, not the new individuals
+  again <- p4l_assign(p4l_assign(s$fit, p4l_data_subset(s$d, 7)), data.frame(id = "w"),
+                      new.individuals = "population")
+  expect_equal(unname(again$U[1, ]), unname(ubar))
   # the fit has no baseline covariates: "auto" is the population rule
   auto <- p4l_assign(s$fit, data.frame(id = "z"))
   expect_equal(auto$assignment$rule, "population")
