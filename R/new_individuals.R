@@ -658,3 +658,35 @@ p4l_individual_values <- function(fit, U, S0, num.threads = 1L) {
     (1 - fit$gamma) * mean(rowSums(softmax_rows(logits) * q))
   }, numeric(1))
 }
+
+#' @rdname p4l_assign
+#' @param object,x A result of `p4l_assign()` (for `summary()`), or its summary
+#'   (for `print()`).
+#' @param ... Unused.
+#' @export
+summary.p4l_assigned <- function(object, ...) {
+  a <- object$assignment
+  out <- list(assignment = a, K = object$K,
+              cluster.counts = stats::setNames(tabulate(object$cluster, object$K),
+                                               paste0("cluster", seq_len(object$K))),
+              mean.weights = colMeans(object$cluster.weights),
+              settings = object$assign.settings,
+              training = list(num.individuals = nrow(object$assignment.model$S0),
+                              proportions = object$assignment.model$proportions))
+  class(out) <- "summary.p4l_assigned"
+  out
+}
+
+#' @rdname p4l_assign
+#' @export
+print.summary.p4l_assigned <- function(x, ...) {
+  cat("New individuals placed by p4l_assign(): ", nrow(x$assignment), " (fit: ",
+      x$training$num.individuals, " training individuals, K = ", x$K, ")\n", sep = "")
+  cat("  likelihood \"", x$settings$likelihood, "\", refine = ", x$settings$refine,
+      ", rule without a history: \"", x$settings$new.individuals, "\"\n", sep = "")
+  cat("  assigned clusters: ", paste(x$cluster.counts, collapse = ", "),
+      "; training proportions: ", paste(format(x$training$proportions, digits = 2),
+                                        collapse = ", "), "\n", sep = "")
+  print(x$assignment, row.names = FALSE)
+  invisible(x)
+}

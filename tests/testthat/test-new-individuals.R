@@ -44,6 +44,11 @@ test_that("held-out individuals are assigned to their planted subgroup's cluster
   expect_equal(asg$assignment$rule, rep("history", 3))
   expect_equal(asg$assignment$transitions, rep(20L, 3))
   expect_equal(dim(asg$cluster.weights), c(3L, 3L))
+  sm <- summary(asg)
+  expect_s3_class(sm, "summary.p4l_assigned")
+  expect_equal(unname(sm$cluster.counts), tabulate(asg$cluster, 3))
+  expect_equal(sm$training$num.individuals, 15L)
+  expect_output(print(sm), "New individuals placed by p4l_assign\\(\\): 3")
   expect_equal(unname(rowSums(asg$cluster.weights)), rep(1, 3))
   # without refinement u is the centroid of the assigned cluster
   expect_equal(unname(asg$U), unname(s$fit$centroids[asg$cluster, ]))
