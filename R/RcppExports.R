@@ -109,7 +109,7 @@ env_step_cpp <- function(type, params, state, action, seed) {
     .Call(`_p4l_env_step_cpp`, type, params, state, action, seed)
 }
 
-evaluate_policy_cpp <- function(basis, coef, greedy, epsilon, raw_state, envs, target_env, target_slot, action_map, episodes, horizon, gamma, seed, num_threads) {
-    .Call(`_p4l_evaluate_policy_cpp`, basis, coef, greedy, epsilon, raw_state, envs, target_env, target_slot, action_map, episodes, horizon, gamma, seed, num_threads)
+evaluate_policy_cpp <- function(basis, coef, greedy, epsilon, raw_state, envs, target_env, target_slot, action_map, state_map, episodes, horizon, gamma, seed, num_threads) {
+    .Call(`_p4l_evaluate_policy_cpp`, basis, coef, greedy, epsilon, raw_state, envs, target_env, target_slot, action_map, state_map, episodes, horizon, gamma, seed, num_threads)
 }
 

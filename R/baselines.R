@@ -6,7 +6,7 @@ check_p4l_data_arg <- function(data) {
     stop_arg("`data` must be a p4l_data object (see p4l_data()); got an object of class '",
              class(data)[1], "'.")
   }
-  invisible(data)
+  validate_p4l_data(data)
 }
 
 # The shared basis: given (any p4l_basis on the data's states), or

@@ -83,18 +83,23 @@ rbf_basis <- function(x, num.centers = 16, bandwidth = "median", scale = TRUE,
 
   d <- ncol(states)
   if (scale) {
-    shift <- colMeans(states)
-    sc <- apply(states, 2, stats::sd)
-    sc[!is.finite(sc) | sc <= 0] <- 1
+    cs <- column_scales(states)
+    shift <- cs$shift
+    sc <- cs$scale
+    sc[sc <= 0] <- 1
   } else {
     shift <- rep(0, d)
     sc <- rep(1, d)
   }
-  z <- sweep(sweep(states, 2, shift, "-"), 2, sc, "/")
+  z <- standardise_columns(states, shift, sc, squares = TRUE)
   km <- rbf_kmeans_cpp(z, num.centers, num.starts, max.iter, sample.size, seed, num.threads)
   if (identical(bandwidth, "median")) {
     bandwidth <- rbf_median_distance_cpp(z, bandwidth.sample, seed, num.threads)
     if (!(bandwidth > 0)) stop_arg("The median pairwise distance of the states is 0; give `bandwidth`.")
+    if (!is.finite(bandwidth)) {
+      stop_arg("The median pairwise distance of the states is not finite; rescale the states ",
+               "or use `scale = TRUE`.")
+    }
   }
   centers <- km$centers
   colnames(centers) <- state.names

@@ -70,8 +70,7 @@ basis_spec.default <- function(basis) {
 #' @rdname basis_names
 #' @export
 predict.p4l_basis <- function(object, newdata, num.threads = NULL, ...) {
-  x <- if (inherits(newdata, "p4l_data")) newdata$S else
-    state_matrix(newdata, object$state.names)
+  x <- match_states(newdata, object$state.names, owner = "the basis")
   basis_features(object, x, resolve_threads(num.threads))
 }
 
@@ -85,6 +84,7 @@ predict.rbf_basis <- function(object, newdata, num.threads = NULL, ...) {
 basis_features <- function(basis, x, num.threads) {
   out <- basis_features_cpp(x, basis_spec(basis), num.threads)
   colnames(out) <- basis_names(basis)
+  check_finite_rows(out, "The basis features", "states")
   out
 }
 
@@ -139,6 +139,7 @@ print.summary.p4l_basis <- function(x, ...) {
 # all observed states, their names, the chosen columns and observed ranges.
 basis_input <- function(x, columns, arg = "x") {
   if (inherits(x, "p4l_data")) {
+    validate_p4l_data(x, arg)
     states <- observed_states(x)
     state.names <- x$state.names
     colnames(states) <- state.names

@@ -21,9 +21,11 @@ linear_basis <- function(x, columns = NULL, scale = TRUE) {
   states <- inp$states[, inp$columns, drop = FALSE]
   if (scale) {
     if (nrow(states) < 2L) stop_arg("`x` needs at least two states to standardise.")
-    shift <- colMeans(states)
-    sc <- apply(states, 2, stats::sd)
-    sc[!is.finite(sc) | sc <= 0] <- 1
+    cs <- column_scales(states)
+    shift <- cs$shift
+    sc <- cs$scale
+    sc[sc <= 0] <- 1
+    standardise_columns(states, shift, sc)
   } else {
     shift <- rep(0, ncol(states))
     sc <- rep(1, ncol(states))

@@ -368,6 +368,15 @@ p4l_data <- function(data, id, time, action, reward, state, terminal = FALSE,
              "an action, a reward and a next state).")
   }
   unused <- !flag & !ends & is.last & (!is.na(act.s) | !is.na(rew.s))
+  # A last row with only one of action and reward cannot be a transition under
+  # any rule: it is dropped with a warning (terminal = TRUE included).
+  partial <- is.last & !trans & xor(!is.na(act.s), !is.na(rew.s)) & !unused
+  if (any(partial)) {
+    r <- which(partial)[which.min(ord[partial])]
+    warning(sum(partial), " individual(s) have an action without a reward or a reward without ",
+            "an action on their last row (first: row ", ord[r], ", individual ",
+            format(ids.s[r]), "); that row's action and reward are not used.", call. = FALSE)
+  }
   if (any(unused) && !last.given) {
     warning(sum(unused), " individual(s) have an action or reward on their last row but no ",
             "next state; those are not used. Set `last = \"drop\"` to confirm (right when the ",
@@ -586,13 +595,10 @@ parse_time <- function(x, name) {
     ch <- as.character(x)
     v <- suppressWarnings(as.numeric(ch))
     if (anyNA(v[!is.na(ch)])) {
-      p <- tryCatch(as.numeric(as.POSIXct(ch, tz = "UTC",
-                                          tryFormats = c("%Y-%m-%d %H:%M:%OS", "%Y/%m/%d %H:%M:%OS",
-                                                         "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M",
-                                                         "%Y-%m-%d", "%Y/%m/%d"))),
-                    error = function(e) NULL)
-      if (is.null(p) || anyNA(p[!is.na(ch)])) {
-        r <- if (is.null(p)) which(is.na(v) & !is.na(ch))[1] else which(is.na(p) & !is.na(ch))[1]
+      p <- parse_text_times(ch)
+      bad <- which(is.na(p) & !is.na(ch))
+      if (length(bad) > 0L) {
+        r <- bad[1]
         stop_arg("Column '", name, "' (`time`) could not be parsed as a number or a date-time ",
                  "at row ", r, " ('", ch[r], "').")
       }
@@ -609,6 +615,28 @@ parse_time <- function(x, name) {
     stop_arg("Column '", name, "' (`time`) is missing or not finite at row ", bad[1], ".")
   }
   structure(v, time.class = cls, time.tz = tz)
+}
+
+# Text date-times (UTC) as numbers, each element parsed with the format it
+# has (a column may mix dates and date-times): "YYYY-MM-DD" or "YYYY/MM/DD",
+# optionally followed by " HH:MM" or " HH:MM:SS(.fff)" (or "T" as the
+# separator). Elements in no such format, or not a valid date, give NA.
+parse_text_times <- function(ch) {
+  ch <- trimws(ch)
+  out <- rep(NA_real_, length(ch))
+  date <- "^[0-9]{4}([-/])[0-9]{1,2}\\1[0-9]{1,2}"
+  forms <- list(
+    list(pattern = paste0(date, "[ T][0-9]{1,2}:[0-9]{2}:[0-9]{2}(\\.[0-9]*)?$"),
+         format = "%Y-%m-%d %H:%M:%OS"),
+    list(pattern = paste0(date, "[ T][0-9]{1,2}:[0-9]{2}$"), format = "%Y-%m-%d %H:%M"),
+    list(pattern = paste0(date, "$"), format = "%Y-%m-%d"))
+  for (f in forms) {
+    sel <- which(is.na(out) & !is.na(ch) & grepl(f$pattern, ch, perl = TRUE))
+    if (length(sel) == 0L) next
+    txt <- gsub("/", "-", sub("T", " ", ch[sel], fixed = TRUE), fixed = TRUE)
+    out[sel] <- as.numeric(as.POSIXct(txt, format = f$format, tz = "UTC"))
+  }
+  out
 }
 
 # Numeric times back in the class of the input.
@@ -713,7 +741,9 @@ print.summary.p4l_data <- function(x, ...) {
 #' @return A data frame with columns id, time, action (in the original
 #'   coding), reward, the (coded) state columns, the (coded) baseline
 #'   columns when there are any, `next_<state>` columns and `terminal`,
-#'   named after the columns used to build `x`. Time has the class of the
+#'   named after the columns used to build `x`. When a state or baseline
+#'   column already has the name `terminal` or `next_<state>`, the added
+#'   column gets `_` appended (`terminal_`), so no column is overwritten. Time has the class of the
 #'   input: numeric, `Date`, or `POSIXct` in the input's time zone (text
 #'   parsed as a date-time gives `POSIXct` in UTC).
 #' @export
@@ -728,7 +758,16 @@ as.data.frame.p4l_data <- function(x, row.names = NULL, optional = FALSE, ...) {
   for (j in seq_along(x$baseline.names)) {
     out[[x$baseline.names[j]]] <- x$baseline[x$individual, j]
   }
-  for (j in seq_along(x$state.names)) out[[paste0("next_", x$state.names[j])]] <- x$S_next[, j]
-  out$terminal <- x$terminal
+  for (j in seq_along(x$state.names)) {
+    out[[free_name(paste0("next_", x$state.names[j]), names(out))]] <- x$S_next[, j]
+  }
+  out[[free_name("terminal", names(out))]] <- x$terminal
   out
+}
+
+# `name`, or `name` with "_" appended until it is not among `taken` (so that
+# an added column never overwrites a column of the data).
+free_name <- function(name, taken) {
+  while (name %in% taken) name <- paste0(name, "_")
+  name
 }

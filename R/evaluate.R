@@ -7,13 +7,19 @@
 #' coefficients. Episode `e` of the `k`-th id uses its own random stream
 #' derived from `seed`, so results do not depend on `num.threads`.
 #'
-#' @param policy A fitted policy (class `p4l_policy`).
+#' @param policy A fitted policy (class `p4l_policy`). Its states are matched
+#'   to the environment's (`env$state.names`) by name: a different order is
+#'   reordered, a missing, extra or renamed state is an error.
 #' @param env A `p4l_env` (every individual is evaluated in it) or a list of
 #'   them named by id (such as the `env` element of [sim_linear2d()]), so that
 #'   each individual is evaluated in its own environment.
 #' @param ids Individuals to evaluate. Defaults to the policy's training ids,
-#'   or to the names of `env` for pooled policies.
-#' @param num.episodes Episodes per individual.
+#'   or to the names of `env` for pooled policies. Matched by value to the
+#'   policy's ids (integer and double storage alike) and to the names of
+#'   `env`.
+#' @param num.episodes Episodes per individual. The episodes are simulated
+#'   in blocks and summarised as they go, so memory does not grow with
+#'   `num.episodes`; the run can be interrupted (Ctrl-C).
 #' @param horizon Largest number of steps per episode.
 #' @param gamma Discount factor of the reported value; defaults to the one
 #'   the policy was fitted with.
@@ -56,16 +62,19 @@ evaluate_policy <- function(policy, env, ids = NULL, num.episodes = 1000, horizo
   seed <- resolve_seed(seed)
   num.threads <- resolve_threads(num.threads)
 
-  guard_evaluate(length(ids), num.episodes)
+  guard_evaluate(length(ids), num.episodes, horizon)
   slots <- policy_slots(policy, ids)
   if (is.null(slots)) slots <- rep(1L, length(ids))
   if (single) {
     target.env <- rep(1L, length(ids))
   } else {
-    target.env <- match(as.character(ids), names(env.list))
+    target.env <- match_ids(ids, names(env.list))
+    by.text <- match(as.character(ids), names(env.list))
+    target.env[is.na(target.env)] <- by.text[is.na(target.env)]
     if (anyNA(target.env)) {
       stop_arg("`env` has no environment for id(s) ",
-               paste(utils::head(format(ids[is.na(target.env)]), 5), collapse = ", "), ".")
+               paste(utils::head(format(ids[is.na(target.env)], digits = 17), 5),
+                     collapse = ", "), ".")
     }
   }
   ref <- env.list[[target.env[1]]]
@@ -74,10 +83,10 @@ evaluate_policy <- function(policy, env, ids = NULL, num.episodes = 1000, horizo
       stop_arg("All environments in `env` must have the same states and actions.")
     }
   }
-  if (length(policy$state.names) != length(ref$state.names)) {
-    stop_arg("The policy has ", length(policy$state.names), " state dimension(s) but the ",
-             "environment has ", length(ref$state.names), ".")
-  }
+  state.map <- match_env_states(policy$state.names, ref)
+  inputs <- if (isTRUE(policy$raw.state)) length(policy$state.names) + 1L else
+    basis_dim(policy$basis)
+  check_policy_coef(policy$policy.coef, inputs)
   amap <- match(as.character(policy$action.levels), as.character(ref$actions))
   if (anyNA(amap)) {
     stop_arg("Action(s) ", paste(policy$action.levels[is.na(amap)], collapse = ", "),
@@ -90,8 +99,8 @@ evaluate_policy <- function(policy, env, ids = NULL, num.episodes = 1000, horizo
   eps <- if (is.null(policy$epsilon)) 0 else policy$epsilon
   res <- evaluate_policy_cpp(basis, policy$policy.coef, isTRUE(policy$greedy), eps,
                              isTRUE(policy$raw.state), specs, match(target.env, used) - 1L,
-                             slots - 1L, amap - 1L, num.episodes, horizon, gamma, seed,
-                             num.threads)
+                             slots - 1L, amap - 1L, state.map, num.episodes, horizon, gamma,
+                             seed, num.threads)
   out <- data.frame(id = ids, value = res$value, se = res$value_se, steps = res$steps,
                     steps.se = res$steps_se, total.reward = res$total)
   attr(out, "settings") <- list(num.episodes = num.episodes, horizon = horizon, gamma = gamma,

@@ -102,6 +102,7 @@ select_groups <- function(data, max.K = 6, bandwidth = 0.5, shrinkage = 1, windo
   if (!inherits(data, "p4l_data")) {
     stop_arg("`data` must be a p4l_data object; build one with p4l_data().")
   }
+  validate_p4l_data(data)
   N <- length(data$ids)
   if (N < 3L) stop_arg("`data` has ", N, " individual(s); choosing subgroups needs at least 3.")
   max.K <- check_count(max.K, "max.K", lower = 2L)
@@ -136,8 +137,8 @@ select_groups <- function(data, max.K = 6, bandwidth = 0.5, shrinkage = 1, windo
              "state; choosing subgroups needs at least 3 such individuals.")
   }
   with.any <- which(counts.all >= 1L)  # owners of the density estimates
-  X <- standardize_columns(X)
-  Y <- standardize_columns(Y)
+  X <- standardize_columns(X, "State")
+  Y <- standardize_columns(Y, "Response (next state - state, reward)")
   if (ncol(Y) == 0L) stop_arg("The next states and rewards do not vary: nothing to compare.")
   # Individuals re-indexed 1..G over those with at least one transition.
   G <- length(with.any)
@@ -211,12 +212,13 @@ select_groups <- function(data, max.K = 6, bandwidth = 0.5, shrinkage = 1, windo
   out
 }
 
-# Columns scaled to unit standard deviation; constant columns dropped.
-standardize_columns <- function(X) {
-  s <- apply(X, 2, stats::sd)
-  keep <- is.finite(s) & s > 1e-12 * pmax(1, apply(abs(X), 2, max))
-  X <- sweep(X[, keep, drop = FALSE], 2, s[keep], "/")
-  X
+# Columns scaled to unit standard deviation; constant columns dropped. A
+# column whose values or spread overflow is an error naming it (never
+# dropped silently).
+standardize_columns <- function(X, what = "State") {
+  s <- column_scales(X, what)$scale
+  keep <- s > 1e-12 * pmax(1, apply(abs(X), 2, max))
+  standardise_columns(X[, keep, drop = FALSE], 0, s[keep], what = what, squares = TRUE)
 }
 
 # Silhouette width of each object for a partition, from a distance matrix.

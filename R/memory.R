@@ -118,9 +118,16 @@ p4l_bytes <- function(n, N, d, m, r, n0 = min(N, 1000)) {
     policy = 8 * n * m, inner = 8 * 6 * (p * r)^2)
 }
 
-# evaluate_policy(): three doubles (return, length, undiscounted return) per
-# episode of every id, allocated up front: 8 * 3 * ids * episodes.
-evaluate_bytes <- function(num.ids, num.episodes) c(episodes = 8 * 3 * num.ids * num.episodes)
+# evaluate_policy(): per-id running sums (8 doubles per id) and one block of
+# at most 2^15 episodes of three doubles; the episodes are streamed.
+evaluate_bytes <- function(num.ids, num.episodes) {
+  c(sums = 8 * 8 * num.ids, block = 8 * 3 * min(num.ids * num.episodes, 2^15))
+}
+
+# Largest number of simulated steps (ids x episodes x horizon) that
+# evaluate_policy() runs without complaint: about an hour of computing on one
+# core for the simplest environment; option p4l.max.evaluate.steps.
+max_evaluate_steps <- function() getOption("p4l.max.evaluate.steps", 1e10)
 
 # ---- guards called by the estimators ----
 
@@ -168,9 +175,18 @@ guard_p4l <- function(data, d, rank, control = NULL) {
                "Use a smaller basis (`rbf_basis(num.centers = )`) or a smaller `rank`.")
 }
 
-guard_evaluate <- function(num.ids, num.episodes) {
+guard_evaluate <- function(num.ids, num.episodes, horizon = 1) {
+  steps <- as.numeric(num.ids) * num.episodes * horizon
+  if (steps > max_evaluate_steps()) {
+    stop_arg("evaluate_policy() would simulate up to ", format(steps, big.mark = ",", digits = 4),
+             " steps (", format(num.ids, big.mark = ","), " id(s) x `num.episodes` = ",
+             format(num.episodes, big.mark = ","), " x `horizon` = ", horizon, "), more than ",
+             "the limit of ", format(max_evaluate_steps(), big.mark = ",", digits = 4),
+             ". Lower `num.episodes` (the standard error falls as 1/sqrt(num.episodes)), ",
+             "or raise options(p4l.max.evaluate.steps =).")
+  }
   check_memory(sum(evaluate_bytes(num.ids, num.episodes)),
                paste0("`num.episodes` = ", format(num.episodes, big.mark = ","), " for ",
                       format(num.ids, big.mark = ","), " ids; evaluate_policy()"),
-               "Lower `num.episodes` or evaluate fewer `ids` at a time.")
+               "Evaluate fewer `ids` at a time.")
 }

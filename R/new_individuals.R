@@ -104,10 +104,10 @@
 #' @examples
 #' sim <- sim_linear2d(num.per.group = 4, T = 30, seed = 1)
 #' d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
-#' train <- p4l_data_subset(d, setdiff(d$ids, c(1, 5, 9)))
+#' train <- subset(d, ids = setdiff(d$ids, c(1, 5, 9)))
 #' fit <- p4l(train, K = 3, seed = 1)
 #' # three held-out individuals, their first 10 transitions
-#' new <- p4l_assign(fit, p4l_data_subset(d, c(1, 5, 9), max.transitions = 10))
+#' new <- p4l_assign(fit, subset(d, ids = c(1, 5, 9), max.transitions = 10))
 #' new$assignment
 #' predict(new, data.frame(id = c(1, 5, 9), s1 = 0.5, s2 = -0.5))
 #' # without a history: the population policy
@@ -240,46 +240,6 @@ print.p4l_assigned <- function(x, ...) {
       x$assign.settings$refine, ")\n", sep = "")
   cat("  assigned clusters: ", paste(tabulate(x$cluster, x$K), collapse = ", "), "\n", sep = "")
   invisible(x)
-}
-
-#' Subset a p4l_data object by individual
-#'
-#' Keeps the transitions of the given individuals, at most the first
-#' `max.transitions` of each: a held-out set, a training fold, or the first
-#' few transitions of new individuals for [p4l_assign()].
-#'
-#' @param data A [p4l_data()] object.
-#' @param ids The individuals to keep (ids of `data`).
-#' @param max.transitions Largest number of transitions kept per individual
-#'   (its first ones in time).
-#' @return A `p4l_data` object with the same coding.
-#' @examples
-#' sim <- sim_linear2d(num.per.group = 2, T = 10, seed = 1)
-#' d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
-#' p4l_data_subset(d, c(1, 2), max.transitions = 3)
-#' @export
-p4l_data_subset <- function(data, ids, max.transitions = Inf) {
-  check_p4l_data_arg(data)
-  idx <- match(as.character(ids), as.character(data$ids))
-  if (anyNA(idx)) {
-    stop_arg("`ids` holds id(s) not in `data`: ",
-             paste(utils::head(format(ids[is.na(idx)]), 5), collapse = ", "), ".")
-  }
-  idx <- sort(unique(idx))
-  if (!identical(max.transitions, Inf)) {
-    max.transitions <- check_count(max.transitions, "max.transitions")
-  }
-  pos <- stats::ave(seq_along(data$individual), data$individual, FUN = seq_along)
-  keep <- data$individual %in% idx & pos <= max.transitions
-  out <- data
-  for (f in c("S", "S_next")) out[[f]] <- data[[f]][keep, , drop = FALSE]
-  for (f in c("A", "R", "terminal", "next.observed", "time")) out[[f]] <- data[[f]][keep]
-  out$individual <- match(data$individual[keep], idx)
-  out$ids <- data$ids[idx]
-  out$S0 <- data$S0[idx, , drop = FALSE]
-  out$num.transitions <- tabulate(out$individual, length(idx))
-  if (!is.null(data$baseline)) out$baseline <- data$baseline[idx, , drop = FALSE]
-  out
 }
 
 # ---------------------------------------------------------------------------

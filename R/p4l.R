@@ -288,7 +288,10 @@ p4l_control <- function(max.iter = 500, tol = 1e-4, tol.primal = 1e-3, conv.wind
 #' many RBF centres single transitions have a large leverage in the
 #' preconditioned metric and the steps must shrink by the factor
 #' `fit$sgd.step.scale` (about 25 with 4 centres, 1,000 to 2,000 with the
-#' default 16); p4l() warns above 100. The closed form (the default) is the
+#' default 16); p4l() warns above 100. If the minibatch values stop being
+#' finite, p4l() does not stop with an error: the fit ends at the last finite
+#' iterate with `status = "diverged"`, `converged = FALSE` and a warning
+#' (lower `sgd.step`, `sgd.step.policy` and `sgd.step.latent`). The closed form (the default) is the
 #' same estimator without inner optimisation error, and far faster; the
 #' stochastic path is the one that carries over to non-linear classes.
 #'
@@ -360,7 +363,9 @@ p4l_control <- function(max.iter = 500, tol = 1e-4, tol.primal = 1e-3, conv.wind
 #'   \item{`converged`, `status`, `stalls`, `iterations`, `evaluations`}{
 #'     convergence record: `status` is `"converged"`, `"max.iter"`,
 #'     `"stalled"` (line searches failed) or, for `solver = "sgd"`,
-#'     `"primal"`; `stalls` counts failed line searches.}
+#'     `"primal"` or `"diverged"` (the minibatch values stopped being finite:
+#'     the fit is the last finite iterate, with a warning); `stalls` counts
+#'     failed line searches.}
 #'   \item{`values`, `value.range`, `kappa`, `rcond`}{the value table (policy
 #'     `"softmax"` and `"greedy"`, scale `"normalised"`, i.e. per step,
 #'     \eqn{(1-\gamma)} times the discounted return, and `"discounted"`, the
@@ -632,10 +637,11 @@ p4l_model_coefficients <- function(data, lambda, num.threads = 1L, baseline = NU
   }
   m <- length(data$action.levels)
   S <- scale(data$S)
-  ctr <- attr(S, "scaled:center")
-  scl <- attr(S, "scaled:scale")
-  scl[!is.finite(scl) | scl == 0] <- 1
-  S <- sweep(sweep(data$S, 2, ctr), 2, scl, "/")
+  cs <- column_scales(data$S, shift = attr(S, "scaled:center"), scale = attr(S, "scaled:scale"))
+  ctr <- cs$shift
+  scl <- cs$scale
+  scl[scl == 0] <- 1
+  S <- standardise_columns(data$S, ctr, scl)
   Sn <- sweep(sweep(data$S_next, 2, ctr), 2, scl, "/")
   X <- cbind(1, S)
   k <- ncol(X)
@@ -786,6 +792,11 @@ p4l_convergence_message <- function(fit) {
                      format(fit$kappa, digits = 3), ") or `alpha`, or use fewer basis functions."),
     primal = paste0("p4l(solver = \"sgd\") ended with a large ADMM primal residual (", where,
                     "); increase `control$max.iter`."),
+    diverged = paste0("p4l(solver = \"sgd\"): the stochastic path diverged (non-finite ",
+                      "minibatch values) after ", fit$iterations, " outer iteration(s); the fit ",
+                      "is the last finite iterate and is not converged. Lower the steps ",
+                      "(p4l_control(sgd.step = , sgd.step.policy = , sgd.step.latent = )), or use ",
+                      "solver = \"closed\" (the default)."),
     paste0("p4l() did not converge in ", fit$iterations, " iterations (", where,
            "); increase `control$max.iter` or loosen `control$tol`."))
 }

@@ -18,7 +18,7 @@ new_p4l_policy <- function(method, class, basis, gamma, action.levels, action.ty
                            greedy = FALSE, epsilon = 0, raw.state = FALSE, cluster = NULL,
                            coding = NULL, ...) {
   slot <- as.integer(slot)
-  names(slot) <- as.character(ids)
+  names(slot) <- id_key(ids)
   obj <- list(method = method, basis = basis, gamma = gamma, action.levels = action.levels,
               action.type = action.type, state.names = state.names, id.column = id.column,
               ids = ids, slot = slot, policy.coef = policy.coef, q.coef = q.coef,
@@ -71,15 +71,7 @@ policy_slots <- function(object, ids) {
              "': this policy differs between individuals.")
   }
   if (pooled) return(rep(1L, length(ids)))
-  s <- object$slot[as.character(ids)]
-  if (anyNA(s)) {
-    bad <- unique(ids[is.na(s)])
-    stop_arg("Individual(s) ", paste(utils::head(format(bad), 5), collapse = ", "),
-             if (length(bad) > 5) ", ..." else "", " of `newdata` were not in the training ",
-             "data; this policy (", object$method, ") is individual, so it has no policy for ",
-             "them. Only P4L fits (p4l()) can place new individuals (see p4l_assign()).")
-  }
-  as.integer(s)
+  policy_slot_index(object, ids)
 }
 
 # Inputs of the linear policy: basis features, or (1, s) for raw-state policies.
@@ -89,6 +81,7 @@ policy_inputs <- function(object, x, num.threads) {
 
 # n x m matrix of row-wise psi' C[[slot]].
 slot_products <- function(psi, coefs, slots) {
+  check_policy_coef(coefs, ncol(psi))
   m <- ncol(coefs[[1]])
   if (is.null(slots)) return(psi %*% coefs[[1]])
   out <- matrix(0, nrow(psi), m)
@@ -125,7 +118,13 @@ softmax_rows <- function(z) {
 #'   columns may be the raw columns given to [p4l_data()] (factors, logicals
 #'   and text are then coded as in the training data; an unseen level is an
 #'   error) or the coded numeric columns (`state.names`). Pooled
-#'   policies do not need the id column.
+#'   policies do not need the id column. An id that was not in the training
+#'   data is an error for individual policies other than P4L fits (see New
+#'   individuals). Ids are matched by value: the
+#'   same number stored as integer or double (`100000L`, `1e5`) is the same
+#'   id, and distinct numbers are distinct ids even when they print alike
+#'   (`1` and `1 + 1e-15`). State columns are matched by name; with a
+#'   `p4l_data` object its `state.names` must be the policy's (in any order).
 #' @param type `"action"`: the most probable action of each row, in the
 #'   training coding; `"prob"`: an n x |A| matrix of action probabilities
 #'   with columns named by action; `"q"`: the n x |A| matrix of estimated
@@ -145,7 +144,7 @@ softmax_rows <- function(z) {
 #' @examples
 #' sim <- sim_linear2d(num.per.group = 4, T = 30, seed = 1)
 #' d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
-#' fit <- p4l(p4l_data_subset(d, 1:10), K = 3, seed = 1)
+#' fit <- p4l(subset(d, ids = 1:10), K = 3, seed = 1)
 #' # id 12 is new: its transitions in sim$data place it
 #' nd <- sim$data[sim$data$id %in% c(1, 12) & sim$data$time < 10, ]
 #' predict(fit, nd, type = "cluster")
@@ -155,20 +154,13 @@ predict.p4l_policy <- function(object, newdata, type = c("action", "prob", "q", 
                                ...) {
   type <- match.arg(type)
   num.threads <- resolve_threads(num.threads)
-  if (inherits(newdata, "p4l_data")) {
-    x <- newdata$S
-    ids <- newdata$ids[newdata$individual]
-  } else {
-    if (!is.data.frame(newdata)) stop_arg("`newdata` must be a data frame or a p4l_data object.")
-    x <- state_matrix(newdata, object$state.names, coding = object$coding$state)
-    ids <- if (object$id.column %in% names(newdata)) newdata[[object$id.column]] else NULL
-    if (!is.null(ids) && anyNA(ids)) {
-      stop_arg("The id column '", object$id.column, "' of `newdata` is missing at row ",
-               which(is.na(ids))[1], ".")
-    }
+  if (!inherits(newdata, "p4l_data") && !is.data.frame(newdata)) {
+    stop_arg("`newdata` must be a data frame or a p4l_data object.")
   }
+  x <- match_states(newdata, object$state.names, coding = object$coding$state)
+  ids <- newdata_ids(newdata, object$id.column)
   if (inherits(object, "p4l_fit") && !is.null(ids)) {
-    unseen <- unique(ids[!(as.character(ids) %in% names(object$slot))])
+    unseen <- unique(ids[is.na(match_ids(ids, object$ids))])
     if (length(unseen)) {
       object <- p4l_with_new(object, newdata, unseen, new.individuals, quiet, num.threads, ...)
     }
@@ -189,11 +181,13 @@ predict.p4l_policy <- function(object, newdata, type = c("action", "prob", "q", 
     if (is.null(object$q.coef)) stop_arg("This policy (", object$method, ") has no Q-function.")
     psi <- basis_features(object$basis, x, num.threads)
     out <- slot_products(psi, object$q.coef, slots)
+    check_finite_rows(out, "The Q-values", "rows of `newdata`")
     colnames(out) <- labels
     return(out)
   }
   inputs <- policy_inputs(object, x, num.threads)
   logits <- slot_products(inputs, object$policy.coef, slots)
+  check_finite_rows(logits, "The policy's action scores", "rows of `newdata`")
   if (isTRUE(object$greedy)) {
     prob <- matrix(0, nrow(logits), ncol(logits))
     prob[cbind(seq_len(nrow(logits)), max.col(logits, ties.method = "first"))] <- 1
@@ -226,10 +220,9 @@ coef.p4l_policy <- function(object, ...) {
 # p4l_assign() (their history in `newdata` when it has one).
 p4l_with_new <- function(object, newdata, unseen, new.individuals, quiet, num.threads, ...) {
   if (inherits(newdata, "p4l_data")) {
-    sub <- p4l_data_subset(newdata, unseen)
+    sub <- subset(newdata, ids = unseen)
   } else {
-    sub <- newdata[as.character(newdata[[object$id.column]]) %in% as.character(unseen), ,
-                   drop = FALSE]
+    sub <- newdata[!is.na(match_ids(newdata[[object$id.column]], unseen)), , drop = FALSE]
   }
   asg <- p4l_assign(object, sub, new.individuals = new.individuals, num.threads = num.threads,
                     ...)

@@ -206,3 +206,55 @@ encode_columns <- function(newdata, coding, arg = "newdata") {
   colnames(out) <- unlist(lapply(coding, function(cd) cd$names), use.names = FALSE)
   out
 }
+
+# Overflow-safe column means and standard deviations of a numeric matrix.
+# `shift` and `scale` are the caller's usual estimates (colMeans() and sd()
+# by default), kept as they are where finite, so ordinary data give exactly
+# the usual results. A column where they overflow (states around 1e155 and
+# beyond: the squares exceed the largest double) is recomputed after dividing
+# it by its largest absolute value; an error names a column that is not
+# finite or whose scale still overflows. Columns without spread get scale 0
+# (callers decide: scale 1, or drop the column).
+column_scales <- function(x, what = "State", shift = colMeans(x),
+                          scale = apply(x, 2, stats::sd)) {
+  d <- ncol(x)
+  nm <- colnames(x)
+  if (is.null(nm)) nm <- paste0("column ", seq_len(d))
+  shift <- as.numeric(shift)
+  scale <- as.numeric(scale)
+  if (nrow(x) < 2L) scale[is.na(scale)] <- 0
+  for (j in which(!is.finite(shift) | !is.finite(scale))) {
+    v <- x[, j]
+    if (!all(is.finite(v))) {
+      stop_arg(what, " column '", nm[j], "' has a missing or non-finite value at row ",
+               which(!is.finite(v))[1], ".")
+    }
+    big <- max(abs(v))
+    u <- v / big
+    shift[j] <- mean(u) * big
+    scale[j] <- if (length(v) > 1L) stats::sd(u) * big else 0
+    if (!is.finite(shift[j]) || !is.finite(scale[j])) {
+      stop_arg(what, " column '", nm[j], "' is too large to standardise (values up to ",
+               format(big, digits = 3), "); rescale it.")
+    }
+  }
+  list(shift = stats::setNames(shift, colnames(x)), scale = stats::setNames(scale, colnames(x)))
+}
+
+# (x - shift) / scale by column, with an error naming a column whose
+# standardised values overflow (or are too large for squared distances when
+# `squares`, as K-means and RBF bandwidths need).
+standardise_columns <- function(x, shift, scale, what = "State", squares = FALSE) {
+  z <- sweep(sweep(x, 2, shift, "-"), 2, scale, "/")
+  lim <- if (squares) sqrt(.Machine$double.xmax / (4 * max(1, ncol(x)))) else .Machine$double.xmax
+  bad <- which(!(abs(z) <= lim), arr.ind = TRUE)
+  if (length(bad) > 0L) {
+    nm <- colnames(x)
+    j <- bad[1, 2]
+    stop_arg(what, " column '", if (is.null(nm)) j else nm[j], "' is too large (",
+             format(x[bad[1, 1], j], digits = 3), " at row ", bad[1, 1], ") for its ",
+             if (squares) "squared distances" else "standardisation",
+             "; rescale it", if (squares) " or use `scale = TRUE`", ".")
+  }
+  z
+}

@@ -148,10 +148,11 @@ resolve_propensity <- function(propensity, data, control) {
   coef <- NULL
   if (is.null(propensity)) {
     S <- data$S
-    ctr <- colMeans(S)
-    sc <- apply(S, 2, stats::sd)
-    sc[!is.finite(sc) | sc <= 0] <- 1
-    X <- cbind(1, sweep(sweep(S, 2, ctr, "-"), 2, sc, "/"))
+    cs <- column_scales(S)
+    ctr <- cs$shift
+    sc <- cs$scale
+    sc[sc <= 0] <- 1
+    X <- cbind(1, standardise_columns(S, ctr, sc))
     fit <- multinom_cpp(X, as.integer(data$A - 1L), m, control$propensity.ridge, 100L)
     mu <- fit$prob[cbind(seq_len(n), data$A)]
     coef <- fit$coef

@@ -79,7 +79,7 @@ run_one <- function(study, seed) {
   }
   held.idx <- match(held, as.character(d$ids))
   held.ids <- d$ids[held.idx]
-  train <- p4l_data_subset(d, setdiff(d$ids, held.ids))
+  train <- subset(d, ids = setdiff(d$ids, held.ids))
   fit <- suppressWarnings(p4l(train, K = K, gamma = gamma, seed = seed))
   pc <- planted_cluster(fit, grp)
   rows <- list()
@@ -95,7 +95,7 @@ run_one <- function(study, seed) {
   }
   for (s in seq_len(nrow(settings))) {
     for (nt in lengths.T) {
-      hist <- p4l_data_subset(d, held.ids, max.transitions = nt)
+      hist <- subset(d, ids = held.ids, max.transitions = nt)
       asg <- p4l_assign(fit, hist, likelihood = settings$likelihood[s],
                         refine = settings$refine[s])
       r <- base

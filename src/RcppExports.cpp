@@ -472,8 +472,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // evaluate_policy_cpp
-Rcpp::List evaluate_policy_cpp(Rcpp::List basis, Rcpp::List coef, bool greedy, double epsilon, bool raw_state, Rcpp::List envs, std::vector<int> target_env, std::vector<int> target_slot, std::vector<int> action_map, int episodes, int horizon, double gamma, double seed, int num_threads);
-RcppExport SEXP _p4l_evaluate_policy_cpp(SEXP basisSEXP, SEXP coefSEXP, SEXP greedySEXP, SEXP epsilonSEXP, SEXP raw_stateSEXP, SEXP envsSEXP, SEXP target_envSEXP, SEXP target_slotSEXP, SEXP action_mapSEXP, SEXP episodesSEXP, SEXP horizonSEXP, SEXP gammaSEXP, SEXP seedSEXP, SEXP num_threadsSEXP) {
+Rcpp::List evaluate_policy_cpp(Rcpp::List basis, Rcpp::List coef, bool greedy, double epsilon, bool raw_state, Rcpp::List envs, std::vector<int> target_env, std::vector<int> target_slot, std::vector<int> action_map, std::vector<int> state_map, int episodes, int horizon, double gamma, double seed, int num_threads);
+RcppExport SEXP _p4l_evaluate_policy_cpp(SEXP basisSEXP, SEXP coefSEXP, SEXP greedySEXP, SEXP epsilonSEXP, SEXP raw_stateSEXP, SEXP envsSEXP, SEXP target_envSEXP, SEXP target_slotSEXP, SEXP action_mapSEXP, SEXP state_mapSEXP, SEXP episodesSEXP, SEXP horizonSEXP, SEXP gammaSEXP, SEXP seedSEXP, SEXP num_threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< Rcpp::List >::type basis(basisSEXP);
@@ -485,12 +485,13 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< std::vector<int> >::type target_env(target_envSEXP);
     Rcpp::traits::input_parameter< std::vector<int> >::type target_slot(target_slotSEXP);
     Rcpp::traits::input_parameter< std::vector<int> >::type action_map(action_mapSEXP);
+    Rcpp::traits::input_parameter< std::vector<int> >::type state_map(state_mapSEXP);
     Rcpp::traits::input_parameter< int >::type episodes(episodesSEXP);
     Rcpp::traits::input_parameter< int >::type horizon(horizonSEXP);
     Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
     Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
     Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(evaluate_policy_cpp(basis, coef, greedy, epsilon, raw_state, envs, target_env, target_slot, action_map, episodes, horizon, gamma, seed, num_threads));
+    rcpp_result_gen = Rcpp::wrap(evaluate_policy_cpp(basis, coef, greedy, epsilon, raw_state, envs, target_env, target_slot, action_map, state_map, episodes, horizon, gamma, seed, num_threads));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -523,7 +524,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_p4l_p4l_sgd_outer_gradient_cpp", (DL_FUNC) &_p4l_p4l_sgd_outer_gradient_cpp, 18},
     {"_p4l_sim_linear2d_cpp", (DL_FUNC) &_p4l_sim_linear2d_cpp, 6},
     {"_p4l_env_step_cpp", (DL_FUNC) &_p4l_env_step_cpp, 5},
-    {"_p4l_evaluate_policy_cpp", (DL_FUNC) &_p4l_evaluate_policy_cpp, 14},
+    {"_p4l_evaluate_policy_cpp", (DL_FUNC) &_p4l_evaluate_policy_cpp, 15},
     {NULL, NULL, 0}
 };
 

@@ -6,6 +6,7 @@
 #include "core/fqi.h"
 #include "core/transitions.h"
 #include "core/vlearning.h"
+#include "binding_checks.h"
 #include "runtime_bindings.h"
 
 namespace {
@@ -90,6 +91,9 @@ Rcpp::List vlearning_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_
 // [[Rcpp::export(rng = false)]]
 Rcpp::List multinom_cpp(const Eigen::MatrixXd& X, const Eigen::VectorXi& y, int m, double ridge,
                         int max_iter) {
+  p4l_check::length_is(y.size(), X.rows(), "multinom: y");
+  if (m < 2) Rcpp::stop("multinom: need at least two classes");
+  p4l_check::index_range(y, 0, m, "multinom: y");
   Eigen::MatrixXd prob;
   const Eigen::MatrixXd B = p4l::multinom_fit(X, y, m, ridge, max_iter, prob);
   return Rcpp::List::create(Rcpp::Named("coef") = B, Rcpp::Named("prob") = prob);
@@ -146,5 +150,8 @@ Eigen::MatrixXd lstdq_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi
                           const Eigen::MatrixXd& W, double gamma, double ridge) {
   const p4l::Transitions tr = make_transitions(psi, psi_next, action, reward, terminal, individual,
                                                num_actions, num_individuals);
+  p4l_check::index_range(members, 0, num_individuals, "lstdq: members");
+  if (W.size() > 0 && (W.rows() != psi.cols() || W.cols() != num_actions))
+    Rcpp::stop("lstdq: W must be d x m");
   return p4l::lstdq(tr, members, W, gamma, ridge);
 }

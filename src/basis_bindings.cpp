@@ -10,6 +10,8 @@
 // [[Rcpp::export(rng = false)]]
 Rcpp::List rbf_kmeans_cpp(const Eigen::MatrixXd& x, int k, int num_starts, int max_iter,
                           double sample_size, double seed, int num_threads) {
+  if (k < 1 || k > x.rows()) Rcpp::stop("number of centres must be in [1, %d]", static_cast<int>(x.rows()));
+  if (!x.allFinite()) Rcpp::stop("the (scaled) states are not finite");
   p4l::ThreadScope scope(num_threads);
   p4l::KMeansOptions opt;
   opt.num_starts = num_starts;
@@ -26,6 +28,7 @@ Rcpp::List rbf_kmeans_cpp(const Eigen::MatrixXd& x, int k, int num_starts, int m
 // [[Rcpp::export(rng = false)]]
 double rbf_median_distance_cpp(const Eigen::MatrixXd& x, double max_points, double seed,
                                int num_threads) {
+  if (!x.allFinite()) Rcpp::stop("the (scaled) states are not finite");
   p4l::ThreadScope scope(num_threads);
   return p4l::median_pairwise_distance(x, static_cast<long>(max_points),
                                        p4l::seed_from_double(seed));
@@ -36,6 +39,9 @@ double rbf_median_distance_cpp(const Eigen::MatrixXd& x, double max_points, doub
 Rcpp::NumericMatrix rbf_features_cpp(Rcpp::NumericMatrix x, const Eigen::MatrixXd& centers,
                                      double bandwidth, const Eigen::VectorXd& shift,
                                      const Eigen::VectorXd& scale, int num_threads) {
+  if (centers.cols() != x.ncol() || shift.size() != x.ncol() || scale.size() != x.ncol())
+    Rcpp::stop("the centres, shift and scale need one entry per state column (%d)", x.ncol());
+  if (!(bandwidth > 0)) Rcpp::stop("the bandwidth must be positive");
   p4l::ThreadScope scope(num_threads);
   p4l::FeatureMap map;  // an RBF leaf on all columns
   map.centers = centers;

@@ -8,6 +8,7 @@
 #include "core/p4l_solver.h"
 #include "core/p4l_sgd.h"
 #include "core/rng.h"
+#include "binding_checks.h"
 #include "runtime_bindings.h"
 
 namespace {
@@ -25,7 +26,11 @@ p4l::P4LData make_p4l_data(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& ps
   D.start = start;
   D.psi0 = psi0;
   D.num_actions = num_actions;
-  p4l::validate(D);
+  try {
+    p4l::validate(D);
+  } catch (const std::exception& e) {
+    Rcpp::stop("invalid P4L inputs: %s", e.what());
+  }
   return D;
 }
 
@@ -196,6 +201,10 @@ Rcpp::List p4l_fit_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_ne
 Eigen::MatrixXd group_ridge_cpp(const Eigen::MatrixXd& X, const Eigen::VectorXd& y,
                                 const Eigen::VectorXi& group, int G, const Eigen::VectorXd& pooled,
                                 double lambda, int num_threads) {
+  p4l_check::length_is(y.size(), X.rows(), "group ridge: y");
+  p4l_check::length_is(group.size(), X.rows(), "group ridge: group");
+  p4l_check::index_range(group, 0, G, "group ridge: group");
+  p4l_check::length_is(pooled.size(), X.cols(), "group ridge: pooled");
   p4l::ThreadScope scope(num_threads);
   return p4l::group_ridge(X, y, group, G, pooled, lambda);
 }

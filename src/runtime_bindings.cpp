@@ -7,9 +7,13 @@
 #include <RcppParallel.h>
 #pragma GCC diagnostic pop
 
+#include <atomic>
+#include <chrono>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 
 namespace p4l {
 namespace {
@@ -34,6 +38,25 @@ void check_interrupt_fn(void*) { R_CheckUserInterrupt(); }
 // TRUE when the user pressed Ctrl-C; never longjmps out of C++ frames.
 bool r_interrupted() { return R_ToplevelExec(check_interrupt_fn, nullptr) == FALSE; }
 
+// Interrupt state of one ThreadScope: R is asked on the calling (main) thread
+// only, at most every 20 ms; a Ctrl-C sets the flag that every thread sees.
+struct InterruptState {
+  std::thread::id main = std::this_thread::get_id();
+  std::atomic<bool> flag{false};
+  std::chrono::steady_clock::time_point last{};
+  bool checked = false;
+  bool poll() {
+    if (flag.load(std::memory_order_relaxed)) return true;
+    if (std::this_thread::get_id() != main) return false;
+    const auto now = std::chrono::steady_clock::now();
+    if (checked && now - last < std::chrono::milliseconds(20)) return false;
+    checked = true;
+    last = now;
+    if (r_interrupted()) flag.store(true, std::memory_order_relaxed);
+    return flag.load(std::memory_order_relaxed);
+  }
+};
+
 }  // namespace
 
 ThreadScope::ThreadScope(int num_threads) : saved_(runtime()) {
@@ -48,7 +71,8 @@ ThreadScope::ThreadScope(int num_threads) : saved_(runtime()) {
     RcppParallel::parallelFor(0, n, worker, 1, nt);
     if (worker.error) std::rethrow_exception(worker.error);
   };
-  runtime().interrupted = [] { return r_interrupted(); };
+  auto state = std::make_shared<InterruptState>();
+  runtime().interrupted = [state] { return state->poll(); };
 }
 
 ThreadScope::~ThreadScope() { runtime() = saved_; }

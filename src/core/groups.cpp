@@ -31,6 +31,7 @@ Eigen::MatrixXd kde_cross_loglik(const KdeTransitions& data,
   runtime().parallel_for(static_cast<std::size_t>(N), [&](std::size_t b, std::size_t e) {
     std::vector<double> num(N), den(N);
     for (std::size_t i = b; i < e; ++i) {
+      check_interrupt();
       if (eval[i].empty()) continue;
       for (int t : eval[i]) {
         std::fill(num.begin(), num.end(), 0.0);

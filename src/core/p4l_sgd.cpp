@@ -210,6 +210,7 @@ void SaddleSgd::run(int iters, double k0, std::uint64_t stream, VectorXd& theta,
   long long navg = 0;
   const int avg_start = static_cast<int>(ctl_.average_from * iters);
   for (int it = 0; it < iters; ++it) {
+    if ((it & 255) == 0) check_interrupt();
     std::mt19937_64 g = make_stream(ctl_.seed, static_cast<std::uint64_t>(it), stream);
     const double sc = 1.0 / std::sqrt(1.0 + (k0 + it) / ctl_.decay_iters);
     const double et = ctl_.step_theta * sc / Lstep_, ez = ctl_.step_f * sc / Lstep_;

@@ -984,7 +984,10 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
   //   Theta += step_policy d_k G_T / rms(G_T),  U~ += step_latent d_k G_U / rms(G_U),
   // d_k = 1 / sqrt(1 + k / decay_outer), on the same objectives as the
   // closed-form steps: V - ridge ||Theta||^2 and V - (rho / 2N) ||U~ - W + Eta / rho||^2.
-  auto sgd_step = [&](int it, double& stepT, double& stepU) {
+  // Returns false (parameters unchanged: the last finite iterate) when the
+  // minibatch values are no longer finite; the fit then stops with status
+  // "diverged" and the R side warns.
+  auto sgd_step = [&](int it, double& stepT, double& stepU) -> bool {
     if (runtime().interrupted()) throw Interrupted();
     ++nevals;
     sg->set_point_estimated(par, ctl.dual_ridge);
@@ -996,9 +999,7 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
                                     static_cast<std::uint64_t>(it));
     const detail::SaddleSgd::OuterGradient og =
         sg->outer_gradient(thA, zA, ctl.sgd.per_individual, ctl.sgd.per_initial, g);
-    if (!finite(og.L) || !og.dTheta.allFinite() || !og.dU.allFinite())
-      throw std::runtime_error("p4l: the stochastic path diverged (non-finite values); "
-                               "lower the sgd step sizes");
+    if (!finite(og.L) || !og.dTheta.allFinite() || !og.dU.allFinite()) return false;
     sgdL = og.L;
     sgdLambda = sg->sigma_norm(zA);
     res.sgd_step_scale = std::max(res.sgd_step_scale, sg->step_scale());
@@ -1021,6 +1022,7 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
         par.U.rightCols(q) += stepU * GU;
       }
     }
+    return par.Theta.allFinite() && par.U.allFinite();
   };
   double tT = ctl.step_theta0, tU = ctl.step_u0;
   double lastT = ctl.step_theta0, lastU = ctl.step_u0;  // last accepted steps
@@ -1037,7 +1039,13 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
       return t_ok * g2 > ctl.tol * std::max(1.0, std::abs(f0));
     };
     if (ctl.stochastic) {
-      sgd_step(it, stepT, stepU);
+      const Params before = par;
+      if (!sgd_step(it, stepT, stepU)) {
+        par = before;
+        res.converged = false;
+        res.status = "diverged";
+        break;
+      }
     } else {
     // (1) Theta-step: Armijo ascent on V - ridge ||Theta||^2
     for (int st = 0; st < ctl.theta_steps; ++st) {

@@ -33,10 +33,8 @@
 
 namespace p4l {
 
-// Thrown when runtime().interrupted() returns true (checked once per outer iteration).
-struct Interrupted : std::runtime_error {
-  Interrupted() : std::runtime_error("p4l: computation interrupted") {}
-};
+// Interrupted (runtime.h) is thrown when runtime().interrupted() returns true
+// (checked once per outer iteration).
 
 struct P4LData {
   Eigen::MatrixXd psi;        // n x d features psi(S_t), intercept first; rows grouped by individual

@@ -23,7 +23,13 @@ void LinearPolicy::probs(const Eigen::VectorXd& psi, int slot, Eigen::VectorXd& 
   out /= out.sum();
 }
 
-void LinearPolicy::inputs(const Eigen::VectorXd& s, Eigen::VectorXd& out) const {
+void LinearPolicy::inputs(const Eigen::VectorXd& s_env, Eigen::VectorXd& out) const {
+  Eigen::VectorXd permuted;
+  if (!state_map.empty()) {
+    permuted.resize(static_cast<Eigen::Index>(state_map.size()));
+    for (std::size_t j = 0; j < state_map.size(); ++j) permuted(j) = s_env(state_map[j]);
+  }
+  const Eigen::VectorXd& s = state_map.empty() ? s_env : permuted;
   if (!raw_state) {
     basis.features(s, out);
     return;
@@ -53,49 +59,74 @@ EvalResult evaluate(const LinearPolicy& policy, const std::vector<EvalTarget>& t
                     const std::vector<int>& action_map, int episodes, int horizon,
                     double gamma, std::uint64_t seed) {
   const std::size_t K = targets.size();
-  const std::size_t total = K * static_cast<std::size_t>(episodes);
-  std::vector<double> ret(total), len(total), und(total);
-  runtime().parallel_for(total, [&](std::size_t b, std::size_t e) {
-    Eigen::VectorXd s, next, psi;
-    for (std::size_t idx = b; idx < e; ++idx) {
-      const std::size_t k = idx / episodes, ep = idx % episodes;
-      const EvalTarget& tg = targets[k];
-      std::mt19937_64 g = make_stream(seed, k, ep);
-      tg.env->reset(g, s);
-      double G = 0.0, U = 0.0, disc = 1.0;
-      int t = 0;
-      for (; t < horizon; ++t) {
-        policy.inputs(s, psi);
-        const int a = action_map[policy.act(psi, tg.slot, g)];
-        bool done = false;
-        const double r = tg.env->step(s, a, g, next, done);
-        G += disc * r;
-        U += r;
-        disc *= gamma;
-        s.swap(next);
-        if (done) { ++t; break; }
+  const std::size_t E = static_cast<std::size_t>(episodes);
+  const std::size_t total = K * E;
+  // Episodes are simulated in blocks of fixed size (parallel within a block)
+  // and folded into per-target running sums in episode order, so memory does
+  // not grow with the number of episodes and results do not depend on the
+  // number of threads. Welford's update gives the variances.
+  constexpr std::size_t kBlock = 1 << 15;
+  std::vector<double> ret(std::min(total, kBlock)), len(ret.size()), und(ret.size());
+  Eigen::VectorXd sum_ret = Eigen::VectorXd::Zero(K), sum_len = Eigen::VectorXd::Zero(K),
+                  sum_und = Eigen::VectorXd::Zero(K);
+  Eigen::VectorXd mean_ret = Eigen::VectorXd::Zero(K), m2_ret = Eigen::VectorXd::Zero(K),
+                  mean_len = Eigen::VectorXd::Zero(K), m2_len = Eigen::VectorXd::Zero(K);
+  for (std::size_t start = 0; start < total; start += kBlock) {
+    check_interrupt();
+    const std::size_t stop = std::min(total, start + kBlock);
+    runtime().parallel_for(stop - start, [&](std::size_t b, std::size_t e) {
+      Eigen::VectorXd s, next, psi;
+      for (std::size_t j = b; j < e; ++j) {
+        if (runtime().interrupted()) throw Interrupted();
+        const std::size_t idx = start + j;
+        const std::size_t k = idx / E, ep = idx % E;
+        const EvalTarget& tg = targets[k];
+        std::mt19937_64 g = make_stream(seed, k, ep);
+        tg.env->reset(g, s);
+        double G = 0.0, U = 0.0, disc = 1.0;
+        int t = 0;
+        for (; t < horizon; ++t) {
+          policy.inputs(s, psi);
+          const int a = action_map[policy.act(psi, tg.slot, g)];
+          bool done = false;
+          const double r = tg.env->step(s, a, g, next, done);
+          G += disc * r;
+          U += r;
+          disc *= gamma;
+          s.swap(next);
+          if (done) { ++t; break; }
+        }
+        ret[j] = G;
+        len[j] = t;
+        und[j] = U;
       }
-      ret[idx] = G;
-      len[idx] = t;
-      und[idx] = U;
+    });
+    for (std::size_t j = 0; j < stop - start; ++j) {
+      const std::size_t idx = start + j;
+      const std::size_t k = idx / E;
+      const double n = static_cast<double>(idx % E + 1);
+      sum_ret(k) += ret[j];
+      sum_len(k) += len[j];
+      sum_und(k) += und[j];
+      double d = ret[j] - mean_ret(k);
+      mean_ret(k) += d / n;
+      m2_ret(k) += d * (ret[j] - mean_ret(k));
+      d = len[j] - mean_len(k);
+      mean_len(k) += d / n;
+      m2_len(k) += d * (len[j] - mean_len(k));
     }
-  });
+  }
   EvalResult res;
+  const double n = static_cast<double>(episodes);
+  auto se = [&](double m2) { return episodes > 1 ? std::sqrt(m2 / (n - 1) / n) : NAN; };
   res.value.resize(K); res.value_se.resize(K);
   res.steps.resize(K); res.steps_se.resize(K); res.total.resize(K);
-  auto mean_se = [&](const std::vector<double>& v, std::size_t k, double& m, double& se) {
-    double sum = 0.0;
-    for (int e = 0; e < episodes; ++e) sum += v[k * episodes + e];
-    m = sum / episodes;
-    double ss = 0.0;
-    for (int e = 0; e < episodes; ++e) { const double d = v[k * episodes + e] - m; ss += d * d; }
-    se = episodes > 1 ? std::sqrt(ss / (episodes - 1) / episodes) : NAN;
-  };
   for (std::size_t k = 0; k < K; ++k) {
-    double m, se;
-    mean_se(ret, k, m, se); res.value(k) = m; res.value_se(k) = se;
-    mean_se(len, k, m, se); res.steps(k) = m; res.steps_se(k) = se;
-    mean_se(und, k, m, se); res.total(k) = m;
+    res.value(k) = sum_ret(k) / n;
+    res.value_se(k) = se(m2_ret(k));
+    res.steps(k) = sum_len(k) / n;
+    res.steps_se(k) = se(m2_len(k));
+    res.total(k) = sum_und(k) / n;
   }
   return res;
 }

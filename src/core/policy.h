@@ -20,6 +20,9 @@ struct LinearPolicy {
   bool greedy = false;                // argmax of the logits instead of softmax sampling
   double epsilon = 0.0;               // with this probability act uniformly at random
   bool raw_state = false;             // logits on (1, s) instead of the basis features
+  // Policy state j is the environment's state column state_map[j] (empty:
+  // the same order); states are matched by name on the R side.
+  std::vector<int> state_map;
   // Action probabilities at features psi for a slot (one-hot when greedy).
   void probs(const Eigen::VectorXd& psi, int slot, Eigen::VectorXd& out) const;
   int act(const Eigen::VectorXd& psi, int slot, std::mt19937_64& g) const;

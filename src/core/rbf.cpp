@@ -68,6 +68,7 @@ KMeansResult lloyd(const Eigen::MatrixXd& x, Eigen::MatrixXd centers, int max_it
   int it = 0;
   bool converged = false;
   for (; it < max_iter; ++it) {
+    check_interrupt();  // any thread: a Ctrl-C on the main thread stops every restart
     Eigen::MatrixXd sums = Eigen::MatrixXd::Zero(k, x.cols());
     Eigen::VectorXd counts = Eigen::VectorXd::Zero(k);
     for (long i = 0; i < n; ++i) {
@@ -108,8 +109,10 @@ void hartigan(const Eigen::MatrixXd& x, KMeansResult& res, int max_pass) {
   Eigen::VectorXd counts = Eigen::VectorXd::Zero(k);
   for (long i = 0; i < n; ++i) counts(res.cluster(i)) += 1.0;
   for (int pass = 0; pass < max_pass; ++pass) {
+    check_interrupt();
     long moves = 0;
     for (long i = 0; i < n; ++i) {
+      if ((i & 4095) == 0) check_interrupt();
       const int from = res.cluster(i);
       if (counts(from) <= 1.0) continue;
       const double cost_out =
@@ -152,6 +155,7 @@ Eigen::MatrixXd kmeanspp(const Eigen::MatrixXd& x, int k, std::mt19937_64& gen, 
     for (std::size_t i = b; i < e; ++i) d2(i) = (x.row(i) - centers.row(0)).squaredNorm();
   });
   for (int j = 1; j < k; ++j) {
+    check_interrupt();
     double total = 0.0;
     for (long i = 0; i < n; ++i) total += d2(i);
     long pick = n - 1;
@@ -209,7 +213,7 @@ KMeansResult kmeans(const Eigen::MatrixXd& x, int k, const KMeansOptions& opt,
   // ties go to the lowest start.
   const int starts = std::max(1, opt.num_starts);
   std::vector<KMeansResult> runs(starts);
-  if (runtime().interrupted()) throw std::runtime_error("interrupted");
+  check_interrupt();
   runtime().parallel_for(starts, [&](std::size_t b, std::size_t e) {
     for (std::size_t s = b; s < e; ++s) {
       std::mt19937_64 g = make_stream(seed, 3, s);

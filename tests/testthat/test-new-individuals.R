@@ -9,7 +9,7 @@ newind_setup <- local({
     d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
     grp <- sim$group
     held <- c(1, 7, 13)  # one of each subgroup
-    train <- p4l_data_subset(d, setdiff(d$ids, held))
+    train <- subset(d, ids = setdiff(d$ids, held))
     fit <- suppressWarnings(p4l(train, K = 3, seed = 1, num.threads = 1))
     cache <<- list(sim = sim, d = d, grp = grp, held = held, train = train, fit = fit)
     cache
@@ -22,23 +22,24 @@ planted <- function(fit, grp) {
   c(tapply(fit$cluster, g, function(v) as.integer(names(which.max(table(v))))))
 }
 
-test_that("p4l_data_subset keeps the first transitions of the chosen ids", {
+test_that("subset(max.transitions = ) keeps the first transitions of the chosen ids", {
   s <- newind_setup()
-  sub <- p4l_data_subset(s$d, c(13, 1), max.transitions = 5)
+  sub <- subset(s$d, ids = c(13, 1), max.transitions = 5)
   expect_equal(sub$ids, c(1, 13))
   expect_equal(sub$num.transitions, c(5L, 5L))
   rows <- c(which(s$d$individual == 1)[1:5], which(s$d$individual == 13)[1:5])
   expect_equal(sub$S, s$d$S[rows, , drop = FALSE])
   expect_equal(sub$R, s$d$R[rows])
   expect_equal(sub$individual, rep(1:2, each = 5))
-  expect_error(p4l_data_subset(s$d, 999), "not in `data`")
+  expect_error(subset(s$d, ids = 999), "not in `x`")
+  expect_error(subset(s$d, ids = 1, max.transitions = 0), "max.transitions")
 })
 
 test_that("held-out individuals are assigned to their planted subgroup's cluster", {
   s <- newind_setup()
   pc <- planted(s$fit, s$grp)
   expect_equal(length(unique(pc)), 3L)  # the fit separates the subgroups
-  asg <- p4l_assign(s$fit, p4l_data_subset(s$d, s$held, max.transitions = 20), refine = FALSE)
+  asg <- p4l_assign(s$fit, subset(s$d, ids = s$held, max.transitions = 20), refine = FALSE)
   expect_s3_class(asg, "p4l_assigned")
   expect_equal(unname(asg$cluster), unname(pc[as.character(s$grp[as.character(s$held)])]))
   expect_equal(asg$assignment$rule, rep("history", 3))
@@ -63,7 +64,7 @@ test_that("a copy of a training individual's data gets its cluster and a u near 
   s <- newind_setup()
   i <- 2L
   id <- s$train$ids[i]
-  cp <- p4l_data_subset(s$train, id)
+  cp <- subset(s$train, ids = id)
   cp$ids <- "copy"
   asg <- p4l_assign(s$fit, cp, refine = FALSE)
   k <- s$fit$cluster[[i]]
@@ -86,7 +87,7 @@ test_that("a copy of a training individual's data gets its cluster and a u near 
 test_that("the ridge refinement solves its least-squares problem (brute force)", {
   s <- newind_setup()
   fit <- s$fit
-  h <- p4l_data_subset(s$d, 7, max.transitions = 8)
+  h <- subset(s$d, ids = 7, max.transitions = 8)
   am <- fit$assignment.model
   pieces <- p4l:::assign_pieces(fit, h, 1L)
   rows <- seq_along(h$R)
@@ -131,7 +132,7 @@ test_that("the population policy is the policy at the mean latent variable", {
   expect_equal(unname(pop$cluster.weights[1, ]), tabulate(s$fit$cluster, 3) / 15)
   # placing further individuals from a result of p4l_assign() uses the
   # training population, not the new individuals
-  again <- p4l_assign(p4l_assign(s$fit, p4l_data_subset(s$d, 7)), data.frame(id = "w"),
+  again <- p4l_assign(p4l_assign(s$fit, subset(s$d, ids = 7)), data.frame(id = "w"),
                       new.individuals = "population")
   expect_equal(unname(again$U[1, ]), unname(ubar))
   # the fit has no baseline covariates: "auto" is the population rule
@@ -177,7 +178,7 @@ test_that("as.data.frame() gives one row per individual; values average to fit$v
   # the worst-case Q at the fitted U over all initial states: its mean is the
   # pessimistic value of the fit (15 individuals < max.initial: all states used)
   expect_near(mean(df$value), s$fit$value, 1e-6)
-  asg <- p4l_assign(s$fit, p4l_data_subset(s$d, s$held, max.transitions = 5))
+  asg <- p4l_assign(s$fit, subset(s$d, ids = s$held, max.transitions = 5))
   da <- as.data.frame(asg)
   expect_equal(da$rule, rep("history", 3))
   expect_equal(da$weight, asg$assignment$weight)
