@@ -11,6 +11,9 @@
 #'   `ids` is numeric and `by = "index"`, positions in `x$ids`), in any
 #'   order; the result keeps the order of `x`.
 #' @param by `"id"` (default): `ids` are id values; `"index"`: positions.
+#' @param max.transitions Largest number of transitions kept per individual
+#'   (its first ones in time): e.g. the first few transitions of new
+#'   individuals for [p4l_assign()].
 #' @param ... Unused.
 #' @return A `p4l_data` object with those individuals only.
 #' @examples
@@ -19,9 +22,13 @@
 #' train <- subset(d, ids = d$ids[1:6])
 #' test <- subset(d, ids = d$ids[-(1:6)])
 #' c(length(train$ids), length(test$ids))
+#' subset(d, ids = d$ids[1:2], max.transitions = 3)$num.transitions
 #' @export
-subset.p4l_data <- function(x, ids, by = c("id", "index"), ...) {
+subset.p4l_data <- function(x, ids, by = c("id", "index"), max.transitions = Inf, ...) {
   by <- match.arg(by)
+  if (!identical(max.transitions, Inf)) {
+    max.transitions <- check_count(max.transitions, "max.transitions")
+  }
   if (missing(ids) || length(ids) == 0L) stop_arg("`ids` must name at least one individual.")
   if (anyNA(ids)) stop_arg("`ids` must not contain NA.")
   if (by == "index") {
@@ -39,6 +46,10 @@ subset.p4l_data <- function(x, ids, by = c("id", "index"), ...) {
     keep <- sort(unique(pos))
   }
   rows <- which(x$individual %in% keep)
+  if (is.finite(max.transitions)) {
+    pos.in <- stats::ave(seq_along(rows), x$individual[rows], FUN = seq_along)
+    rows <- rows[pos.in <= max.transitions]
+  }
   new.index <- match(x$individual[rows], keep)
   out <- x
   for (f in c("S", "S_next")) out[[f]] <- x[[f]][rows, , drop = FALSE]
@@ -48,7 +59,7 @@ subset.p4l_data <- function(x, ids, by = c("id", "index"), ...) {
   out$individual <- as.integer(new.index)
   out$ids <- x$ids[keep]
   out$S0 <- x$S0[keep, , drop = FALSE]
-  out$num.transitions <- x$num.transitions[keep]
+  out$num.transitions <- tabulate(new.index, length(keep))
   if (!is.null(x$baseline)) out$baseline <- x$baseline[keep, , drop = FALSE]
   out
 }

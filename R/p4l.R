@@ -378,6 +378,10 @@ p4l_control <- function(max.iter = 500, tol = 1e-4, tol.primal = 1e-3, conv.wind
 #'     raw estimates are in `pessimistic.raw` and `point.raw`), the
 #'     regularisation used and the
 #'     reciprocal condition number of the final inner system.}
+#'   \item{`assignment.model`, `data.columns`}{what [p4l_assign()] needs to
+#'     place new individuals without the training data (per-cluster one-step
+#'     models and residual variances, the baseline model of the clusters, the
+#'     training initial states) and the training data's column roles.}
 #'   \item{`solver`, `sgd.step.scale`}{the solver used and, for `"sgd"`, the
 #'     largest step divisor of its minibatch steps (see Details).}
 #'   \item{`K`, `rank`, `alpha`, `mu`, `alpha.default`, `mu.default`, `control`,
@@ -474,6 +478,10 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
                                   control$max.initial, seed = seed,
                                 visited = identical(control$initial, "visited"))
   fit$solver <- solver
+  # What p4l_assign() needs to place new individuals without the training data.
+  fit$data.columns <- c(data$columns, list(is.terminal = isTRUE(data$is.terminal),
+                                           na.action = data$na.action, last = data$last))
+  fit$assignment.model <- p4l_assignment_model(fit, data, num.threads)
   if (identical(solver, "sgd")) {
     fit$sgd.step.scale <- res$sgd.step.scale
     if (res$sgd.step.scale > 100) {

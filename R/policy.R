@@ -102,6 +102,16 @@ softmax_rows <- function(z) {
 #'
 #' Works for every fitted method of the package ([p4l()] and the baselines).
 #'
+#' **New individuals.** For a P4L fit, rows whose id was not in the training
+#' data are served by a policy from [p4l_assign()]: placed from their
+#' history when `newdata` holds their transitions (a `p4l_data` object, or a
+#' data frame with the training time, action and reward columns), otherwise
+#' by the rule `new.individuals` (by default the most probable cluster given
+#' their baseline covariates when the fit and `newdata` have them, else the
+#' population policy at the mean latent variable). A message says so once
+#' per call (`quiet = TRUE` silences it). For the other individual methods
+#' (V-learning, ACPI, per-individual FQI) an unseen id is an error.
+#'
 #' @param object A fitted policy (class `p4l_policy`).
 #' @param newdata A data frame with the training id column and the state
 #'   columns, or a `p4l_data` object (its transitions' states). The state
@@ -109,7 +119,8 @@ softmax_rows <- function(z) {
 #'   and text are then coded as in the training data; an unseen level is an
 #'   error) or the coded numeric columns (`state.names`). Pooled
 #'   policies do not need the id column. An id that was not in the training
-#'   data is an error for individual policies. Ids are matched by value: the
+#'   data is an error for individual policies other than P4L fits (see New
+#'   individuals). Ids are matched by value: the
 #'   same number stored as integer or double (`100000L`, `1e5`) is the same
 #'   id, and distinct numbers are distinct ids even when they print alike
 #'   (`1` and `1 + 1e-15`). State columns are matched by name; with a
@@ -117,10 +128,19 @@ softmax_rows <- function(z) {
 #' @param type `"action"`: the most probable action of each row, in the
 #'   training coding; `"prob"`: an n x |A| matrix of action probabilities
 #'   with columns named by action; `"q"`: the n x |A| matrix of estimated
-#'   Q-values (for P4L the pessimistic, worst-case Q).
+#'   Q-values (for P4L the pessimistic, worst-case Q); `"cluster"` (clustered
+#'   policies such as P4L): a data frame with one row per row of `newdata`,
+#'   columns `id`, `cluster` (the individual's cluster) and `weight` (1 for
+#'   training individuals; for new individuals the posterior, or prior,
+#'   weight of that cluster, see [p4l_assign()]).
 #' @param num.threads Number of threads (see [p4l-package]).
-#' @param ... Unused.
-#' @return A vector (type `"action"`) or a matrix.
+#' @param new.individuals Rule for new individuals without a history
+#'   (P4L fits): `"auto"`, `"baseline"` or `"population"`, see [p4l_assign()].
+#' @param quiet Do not announce new individuals.
+#' @param ... Passed to [p4l_assign()] for new individuals (e.g.
+#'   `likelihood`, `refine`).
+#' @return A vector (type `"action"`), a matrix, or a data frame (type
+#'   `"cluster"`).
 #' @examples
 #' sim <- sim_linear2d(num.per.group = 3, T = 30, seed = 1)
 #' d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
@@ -131,9 +151,17 @@ softmax_rows <- function(z) {
 #' predict(fit, new, type = "q")
 #' # a p4l_data object: one row per transition
 #' head(predict(fit, d, type = "prob"))
+#' # P4L places individuals it has not seen
+#' sim <- sim_linear2d(num.per.group = 4, T = 30, seed = 1)
+#' d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+#' fit <- p4l(subset(d, ids = 1:10), K = 3, seed = 1)
+#' # id 12 is new: its transitions in sim$data place it
+#' nd <- sim$data[sim$data$id %in% c(1, 12) & sim$data$time < 10, ]
+#' predict(fit, nd, type = "cluster")
 #' @export
-predict.p4l_policy <- function(object, newdata, type = c("action", "prob", "q"),
-                               num.threads = NULL, ...) {
+predict.p4l_policy <- function(object, newdata, type = c("action", "prob", "q", "cluster"),
+                               num.threads = NULL, new.individuals = "auto", quiet = FALSE,
+                               ...) {
   type <- match.arg(type)
   num.threads <- resolve_threads(num.threads)
   if (!inherits(newdata, "p4l_data") && !is.data.frame(newdata)) {
@@ -141,8 +169,24 @@ predict.p4l_policy <- function(object, newdata, type = c("action", "prob", "q"),
   }
   x <- match_states(newdata, object$state.names, coding = object$coding$state)
   ids <- newdata_ids(newdata, object$id.column)
+  if (inherits(object, "p4l_fit") && !is.null(ids)) {
+    unseen <- unique(ids[is.na(match_ids(ids, object$ids))])
+    if (length(unseen)) {
+      object <- p4l_with_new(object, newdata, unseen, new.individuals, quiet, num.threads, ...)
+    }
+  }
   slots <- policy_slots(object, ids)
   labels <- as.character(object$action.levels)
+  if (type == "cluster") {
+    if (is.null(object$cluster)) {
+      stop_arg("This policy (", object$method, ") has no clusters.")
+    }
+    if (is.null(slots)) stop_arg("`newdata` needs the id column '", object$id.column, "'.")
+    cl <- as.integer(object$cluster[slots])
+    wt <- if (is.null(object$cluster.weights)) rep(1, length(slots)) else
+      object$cluster.weights[cbind(slots, cl)]
+    return(data.frame(id = ids, cluster = cl, weight = wt, stringsAsFactors = FALSE))
+  }
   if (type == "q") {
     if (is.null(object$q.coef)) stop_arg("This policy (", object$method, ") has no Q-function.")
     psi <- basis_features(object$basis, x, num.threads)
@@ -201,4 +245,40 @@ print.p4l_policy <- function(x, ...) {
 #' @export
 coef.p4l_policy <- function(object, ...) {
   object$policy.coef
+}
+
+# A P4L fit extended by the new individuals `unseen` of `newdata`, placed by
+# p4l_assign() (their history in `newdata` when it has one).
+p4l_with_new <- function(object, newdata, unseen, new.individuals, quiet, num.threads, ...) {
+  if (inherits(newdata, "p4l_data")) {
+    sub <- subset(newdata, ids = unseen)
+  } else {
+    sub <- newdata[!is.na(match_ids(newdata[[object$id.column]], unseen)), , drop = FALSE]
+  }
+  asg <- p4l_assign(object, sub, new.individuals = new.individuals, num.threads = num.threads,
+                    ...)
+  if (!quiet) {
+    tab <- table(asg$assignment$rule)
+    message("predict(): ", length(unseen), " individual(s) not in the training data (",
+            paste(utils::head(format(unseen), 5), collapse = ", "),
+            if (length(unseen) > 5) ", ..." else "", ") placed by p4l_assign(): ",
+            paste(names(tab), "rule for", as.integer(tab), collapse = "; "),
+            ". Set quiet = TRUE to silence this.")
+  }
+  n0 <- length(object$policy.coef)
+  K <- object$K
+  w0 <- object$cluster.weights
+  if (is.null(w0)) {
+    w0 <- matrix(0, length(object$ids), K)
+    w0[cbind(seq_along(object$ids), as.integer(object$cluster))] <- 1
+  }
+  out <- object
+  out$ids <- c(object$ids, asg$ids)
+  out$slot <- c(object$slot, asg$slot + n0)
+  out$policy.coef <- c(object$policy.coef, asg$policy.coef)
+  out$q.coef <- c(object$q.coef, asg$q.coef)
+  out$cluster <- c(object$cluster, asg$cluster)
+  out$cluster.weights <- rbind(unname(w0), unname(asg$cluster.weights))
+  out$U <- rbind(object$U, asg$U)
+  out
 }

@@ -155,8 +155,11 @@ test_that("the p4l_fit object follows the p4l_policy contract", {
   expect_equal(unname(predict(fit, nd, type = "prob")), diag(2)[max.col(pr, ties.method = "first"), ])
   q <- predict(fit, nd, type = "q")
   expect_equal(dim(q), c(3L, 2L))
-  expect_error(predict(fit, data.frame(id = 999, s1 = 0, s2 = 0)),
-               "999 of `newdata` were not in the training data")
+  # an id not in the training data gets the population policy (p4l_assign())
+  expect_message(a999 <- predict(fit, data.frame(id = 999, s1 = 0, s2 = 0), type = "prob"),
+                 "999\\) placed by p4l_assign\\(\\): population rule")
+  pop <- p4l_assign(fit, data.frame(id = 999), new.individuals = "population")
+  expect_equal(a999, predict(pop, data.frame(id = 999, s1 = 0, s2 = 0), type = "prob"))
   expect_error(predict(fit, data.frame(s1 = 0, s2 = 0)), "needs the id column")
   ev <- evaluate_policy(fit, fx$sim$env, num.episodes = 20, horizon = 10, seed = 1)
   expect_equal(nrow(ev), N)
