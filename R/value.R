@@ -90,7 +90,12 @@
 #' @param behaviour For `"dr"` and `"wis"`: the behaviour policy, a
 #'   `p4l_policy` (e.g. [uniform_policy()] when it is known), or `NULL` to
 #'   fit [behaviour_policy()] on `data` with `basis`.
-#' @param ridge Ridge penalty per transition of the FQE solve.
+#' @param ridge Ridge penalty per transition of the FQE solve (added to the
+#'   diagonal times the number of transitions). It shrinks the Q-function
+#'   towards 0 and so the value too: on [sim_linear2d()] (60 individuals x
+#'   100 steps, seeds 9001 to 9004) the default of [fqi()], 1e-4, lowered the
+#'   FQE value of fitted policies by about 0.02 (of 3.5), 1e-6 by less than
+#'   0.001 compared with 1e-8; hence the default 1e-6.
 #' @param num.boot Number of bootstrap resamples (0: no standard errors or
 #'   intervals; otherwise at least 2).
 #' @param level Confidence level of the intervals.
@@ -125,7 +130,7 @@
 #' policy_value(unif, d, method = "wis", behaviour = unif, num.boot = 50, seed = 1)
 #' @export
 policy_value <- function(policy, data, method = c("fqe", "dr", "wis"), gamma = NULL,
-                         basis = NULL, behaviour = NULL, ridge = 1e-4, num.boot = 200,
+                         basis = NULL, behaviour = NULL, ridge = 1e-6, num.boot = 200,
                          level = 0.95, interval = c("percentile", "bca"),
                          by = c("overall", "individual"), seed = NULL, num.threads = NULL) {
   if (!inherits(policy, "p4l_policy")) {
