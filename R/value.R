@@ -25,11 +25,16 @@
 #'   \phi(S'_t, a)} (0 for terminal transitions), the weights solve
 #'   \eqn{(\sum_t \phi_t (\phi_t - \gamma \bar\phi_t)^\top + \mathrm{ridge}\,
 #'   n I) w = \sum_t \phi_t R_t} (n transitions), and the value is the mean
-#'   over individuals of \eqn{\sum_a \pi(a \mid s_{i0}) Q(s_{i0}, a)}. The
-#'   Q-function is pooled over individuals; for an individual policy each
-#'   transition's \eqn{\bar\phi_t} uses that individual's own policy, so one
-#'   linear Q-function stands for all of them (a compromise when the
-#'   individuals' dynamics or policies differ much).}
+#'   over individuals of \eqn{\sum_a \pi(a \mid s_{i0}) Q(s_{i0}, a)}. For an
+#'   individual policy each transition's \eqn{\bar\phi_t} uses that
+#'   individual's own policy. One Q-function is fitted per group of
+#'   individuals (`q.groups`): by default one per cluster of a clustered
+#'   policy ([p4l()], [acpi()]: `policy$cluster`), else one pooled over all
+#'   individuals. A pooled Q-function depends on the state only, so for a
+#'   policy that treats individuals with the same state differently it mixes
+#'   their values: on the dose study of `vignette("own-data")`
+#'   ([sim_dose_study()], 40 patients, seed 2026, P4L with K = 2, true value
+#'   -53.8) the pooled FQE gave -67.4 and the per-cluster FQE -52.4.}
 #' \item{`"dr"`}{The weighted per-decision doubly robust estimator (WDR,
 #'   Thomas and Brunskill 2016) with the FQE Q-function \eqn{\hat Q},
 #'   \eqn{\hat V(s) = \sum_a \pi(a \mid s) \hat Q(s, a)}:
@@ -90,6 +95,12 @@
 #' @param behaviour For `"dr"` and `"wis"`: the behaviour policy, a
 #'   `p4l_policy` (e.g. [uniform_policy()] when it is known), or `NULL` to
 #'   fit [behaviour_policy()] on `data` with `basis`.
+#' @param q.groups The groups of individuals that get their own Q-function
+#'   (FQE, and the Q-function of DR): `NULL` (default) for the policy's
+#'   clusters when it has several (else pooled), `"pooled"` for one
+#'   Q-function for all, or one group label per individual of `data` (in the
+#'   order of `data$ids`, or named by id). Each group's fit uses only its
+#'   individuals' transitions, so it needs enough of them.
 #' @param ridge Ridge penalty per transition of the FQE solve (added to the
 #'   diagonal times the number of transitions). It shrinks the Q-function
 #'   towards 0 and so the value too: on [sim_linear2d()] (60 individuals x
@@ -130,8 +141,8 @@
 #' policy_value(unif, d, method = "wis", behaviour = unif, num.boot = 50, seed = 1)
 #' @export
 policy_value <- function(policy, data, method = c("fqe", "dr", "wis"), gamma = NULL,
-                         basis = NULL, behaviour = NULL, ridge = 1e-6, num.boot = 200,
-                         level = 0.95, interval = c("percentile", "bca"),
+                         basis = NULL, behaviour = NULL, q.groups = NULL, ridge = 1e-6,
+                         num.boot = 200, level = 0.95, interval = c("percentile", "bca"),
                          by = c("overall", "individual"), seed = NULL, num.threads = NULL) {
   if (!inherits(policy, "p4l_policy")) {
     stop_arg("`policy` must be a fitted policy (p4l_policy); got an object of class '",
@@ -148,10 +159,12 @@ policy_value <- function(policy, data, method = c("fqe", "dr", "wis"), gamma = N
   num.threads <- resolve_threads(num.threads)
   seed <- resolve_seed(seed)
   check_policy_data(policy, data, "policy")
+  qgroup <- resolve_q_groups(q.groups, policy, data)
   basis <- resolve_basis(basis, data, seed, num.threads)
   need.is <- any(method %in% c("dr", "wis"))
   if (need.is) behaviour <- resolve_behaviour(behaviour, data, basis, seed, num.threads)
-  prep <- value_prepare(policy, data, gamma, basis, if (need.is) behaviour, ridge, num.threads)
+  prep <- value_prepare(policy, data, gamma, basis, if (need.is) behaviour, ridge, num.threads,
+                        qgroup)
   value_run(prep, method, by, num.boot, level, interval, seed)
 }
 
@@ -226,7 +239,8 @@ value_probs <- function(policy, data, x, ind, num.threads) {
 
 # Everything the estimators need, ordered by individual and step; the
 # per-individual sufficient statistics of the LSTD-Q solve.
-value_prepare <- function(policy, data, gamma, basis, behaviour, ridge, num.threads) {
+value_prepare <- function(policy, data, gamma, basis, behaviour, ridge, num.threads,
+                          qgroup = rep(1L, length(data$ids))) {
   ord <- order(data$individual, data$time)
   ind <- data$individual[ord]
   N <- length(data$ids)
@@ -275,7 +289,7 @@ value_prepare <- function(policy, data, gamma, basis, behaviour, ridge, num.thre
   }
   prep <- list(N = N, n = n, D = D, ridge = ridge, gamma = gamma, Cstat = Cstat, bstat = bstat,
                num.trans = as.numeric(tabulate(ind, N)), phi0 = phi0, ids = data$ids,
-               basis.dim = d, is = FALSE)
+               basis.dim = d, is = FALSE, qgroup = qgroup, num.groups = max(qgroup))
   if (!is.null(behaviour)) {
     B <- value_probs(behaviour, data, S, ind, num.threads)
     pa <- P[cbind(seq_len(n), A)]
@@ -301,7 +315,7 @@ value_prepare <- function(policy, data, gamma, basis, behaviour, ridge, num.thre
     carry$w <- exp(carry$logrho - G)
     carry$scale <- exp(G - M)  # carried weight at step t: scale[t] * w
     prep <- utils::modifyList(prep, list(is = TRUE, ind = ind, step = step, Tmax = Tmax, R = R, Z = Z,
-                         rho = rho, carry = carry, disc = gamma^(seq_len(Tmax) - 1L),
+                         qgroup.t = qgroup[ind], rho = rho, carry = carry, disc = gamma^(seq_len(Tmax) - 1L),
                          min.propensity = min(ba), num.small = sum(ba < 0.01)))
     prep$ess <- value_ess(prep)
   }
@@ -337,19 +351,13 @@ value_ess <- function(prep) {
 # Estimates for individual weights (counts) cnt: the overall value of each
 # method, then (individual = TRUE) the FQE value of every individual.
 value_stat <- function(prep, cnt, method, individual) {
-  D <- prep$D
-  Amat <- matrix(crossprod(prep$Cstat, cnt), D, D)
-  diag(Amat) <- diag(Amat) + prep$ridge * sum(cnt * prep$num.trans)
-  b <- crossprod(prep$bstat, cnt)
-  w <- tryCatch(solve(Amat, b), error = function(e) {
-    stop_arg("The FQE system is singular (", conditionMessage(e), "); increase `ridge`.")
-  })
-  V0 <- as.vector(prep$phi0 %*% w)
+  W <- value_fqe_weights(prep, cnt)
+  V0 <- rowSums(prep$phi0 * t(W)[prep$qgroup, , drop = FALSE])
   fqe <- sum(cnt * V0) / sum(cnt)
   out <- c(fqe = fqe, dr = NA_real_, wis = NA_real_)
   if (prep$is && any(method %in% c("dr", "wis"))) {
     wt <- cnt[prep$ind] * prep$rho
-    delta <- if ("dr" %in% method) prep$R - as.vector(prep$Z %*% w) else 0
+    delta <- if ("dr" %in% method) value_delta(prep, W) else 0
     sums <- rowsum(cbind(wt, wt * delta, wt * prep$R), prep$step)
     den <- sums[, 1] + carry_den(prep, cnt)
     ratio <- function(num) sum(prep$disc * ifelse(den > 0, num / den, 0))
@@ -362,13 +370,13 @@ value_stat <- function(prep, cnt, method, individual) {
 }
 
 # Per-individual terms of DR and WIS on the full data (their mean is the estimate).
-value_individual_terms <- function(prep, V0, w) {
+value_individual_terms <- function(prep, V0, W) {
   cnt <- rep(1, prep$N)
   wt <- prep$rho
   sums <- rowsum(wt, prep$step)
   den <- sums[, 1] + carry_den(prep, cnt)
   f <- ifelse(den > 0, prep$N * prep$disc / den, 0)[prep$step]
-  delta <- prep$R - as.vector(prep$Z %*% w)
+  delta <- value_delta(prep, W)
   list(dr = V0 + as.vector(rowsum(wt * delta * f, prep$ind)),
        wis = as.vector(rowsum(wt * prep$R * f, prep$ind)))
 }
@@ -430,8 +438,8 @@ value_run <- function(prep, method, by, num.boot, level, interval, seed) {
           boot_interval(V0[i], boot[, col], jack[, col], level, interval)
         }, numeric(3))
       } else {
-        w <- value_fqe_weights(prep)
-        est <- value_individual_terms(prep, V0, w)[[mth]]
+        W <- value_fqe_weights(prep, rep(1, N))
+        est <- value_individual_terms(prep, V0, W)[[mth]]
         cis <- matrix(NA_real_, 3, N)
       }
       rows[[mth]] <- data.frame(method = mth, id = as.character(prep$ids), estimate = unname(est),
@@ -456,12 +464,53 @@ value_run <- function(prep, method, by, num.boot, level, interval, seed) {
   out
 }
 
-value_fqe_weights <- function(prep) {
+# FQE weights (D x groups) for individual weights cnt: one LSTD-Q solve per
+# group of individuals (a group absent from a resample keeps weights 0).
+value_fqe_weights <- function(prep, cnt) {
   D <- prep$D
-  cnt <- rep(1, prep$N)
-  Amat <- matrix(crossprod(prep$Cstat, cnt), D, D)
-  diag(Amat) <- diag(Amat) + prep$ridge * sum(prep$num.trans)
-  solve(Amat, crossprod(prep$bstat, cnt))
+  W <- matrix(0, D, prep$num.groups)
+  for (g in seq_len(prep$num.groups)) {
+    cg <- cnt * (prep$qgroup == g)
+    if (sum(cg) == 0) next
+    Amat <- matrix(crossprod(prep$Cstat, cg), D, D)
+    diag(Amat) <- diag(Amat) + prep$ridge * sum(cg * prep$num.trans)
+    W[, g] <- tryCatch(solve(Amat, crossprod(prep$bstat, cg)), error = function(e) {
+      stop_arg("The FQE system is singular (", conditionMessage(e), "); increase `ridge`",
+               if (prep$num.groups > 1L) " or use fewer `q.groups`", ".")
+    })
+  }
+  W
+}
+
+# TD residuals R + gamma V(S') - Q(S, A) of every transition.
+value_delta <- function(prep, W) {
+  prep$R - rowSums(prep$Z * t(W)[prep$qgroup.t, , drop = FALSE])
+}
+
+# Group of each individual for the Q-fits: NULL = the policy's clusters
+# when it has several, else one pooled fit.
+resolve_q_groups <- function(q.groups, policy, data) {
+  N <- length(data$ids)
+  key <- as.character(data$ids)
+  if (is.null(q.groups)) {
+    cl <- policy$cluster
+    if (is.null(cl) || length(policy$ids) == 0L) return(rep(1L, N))
+    g <- cl[match(key, as.character(policy$ids))]
+    if (anyNA(g) || length(unique(g)) < 2L) return(rep(1L, N))
+    return(as.integer(factor(g)))
+  }
+  if (identical(q.groups, "pooled")) return(rep(1L, N))
+  if (!is.atomic(q.groups) || length(q.groups) != N || anyNA(q.groups)) {
+    stop_arg("`q.groups` must be NULL, \"pooled\", or one group label per individual of ",
+             "`data` (", N, ", in the order of `data$ids` or named by id).")
+  }
+  if (!is.null(names(q.groups))) {
+    if (!setequal(names(q.groups), key)) {
+      stop_arg("The names of `q.groups` must be the ids of `data`.")
+    }
+    q.groups <- q.groups[key]
+  }
+  as.integer(factor(q.groups))
 }
 
 # se, lower, upper from bootstrap replicates (NULL: all NA).

@@ -280,3 +280,36 @@ test_that("policy_value() rejects bad input with clear errors", {
   expect_error(policy_value(unif, d, method = "dr", behaviour = greedy),
                "probability 0 to the observed action")
 })
+
+test_that("q.groups fits one Q-function per group, as separate fits would", {
+  sim <- sim_linear2d(num.per.group = 3, T = 15, seed = 8)
+  d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+  basis <- default_basis(d, seed = 1)
+  unif <- uniform_policy(c(0, 1), c("s1", "s2"))
+  grp <- sim$group[as.character(d$ids)]
+  v <- policy_value(unif, d, method = c("fqe", "dr"), basis = basis, behaviour = unif,
+                    q.groups = grp, num.boot = 0, by = "individual")
+  for (g in levels(grp)) {
+    keep <- as.character(d$ids)[grp == g]
+    dg <- p4l_data(sim$data[sim$data$id %in% keep, ], "id", "time", "action", "reward",
+                   c("s1", "s2"))
+    vg <- policy_value(unif, dg, method = c("fqe", "dr"), basis = basis, behaviour = unif,
+                       num.boot = 0, by = "individual")
+    # (DR's weights are normalised over all individuals, so only FQE compares.)
+    expect_equal(v$estimate[v$method == "fqe" & v$id %in% keep],
+                 vg$estimate[vg$method == "fqe"], tolerance = 1e-8)
+  }
+  # A clustered policy gets per-cluster fits by default; "pooled" overrides.
+  clus <- unif
+  clus$ids <- d$ids
+  clus$slot <- stats::setNames(rep(1L, length(d$ids)), d$ids)
+  clus$cluster <- as.integer(grp)
+  a <- policy_value(clus, d, basis = basis, num.boot = 0)
+  b <- policy_value(unif, d, basis = basis, q.groups = as.character(grp), num.boot = 0)
+  p <- policy_value(clus, d, basis = basis, q.groups = "pooled", num.boot = 0)
+  p0 <- policy_value(unif, d, basis = basis, num.boot = 0)
+  expect_equal(a$estimate, b$estimate)
+  expect_equal(p$estimate, p0$estimate)
+  expect_false(isTRUE(all.equal(a$estimate, p$estimate)))
+  expect_error(policy_value(unif, d, q.groups = 1:3), "q.groups")
+})
