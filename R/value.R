@@ -546,7 +546,12 @@ print.p4l_value <- function(x, digits = 4, ...) {
   df <- as.data.frame(x)
   num <- vapply(df, is.numeric, logical(1))
   df[num & names(df) != "n"] <- lapply(df[num & names(df) != "n"], signif, digits = digits)
-  print(df, row.names = FALSE)
+  if (nrow(df) > 30L) {
+    print(df[seq_len(20L), , drop = FALSE], row.names = FALSE)
+    cat("... and ", nrow(df) - 20L, " more rows (as.data.frame() gives all)\n", sep = "")
+  } else {
+    print(df, row.names = FALSE)
+  }
   dg <- attr(x, "diagnostics")
   if (!is.null(dg$ess)) {
     steps <- unique(pmin(c(1L, 2L, 5L, 10L, 20L), length(dg$ess)))
@@ -558,7 +563,7 @@ print.p4l_value <- function(x, digits = 4, ...) {
 }
 
 #' @export
-as.data.frame.p4l_value <- function(x, ...) {
+as.data.frame.p4l_value <- function(x, row.names = NULL, optional = FALSE, ...) {
   out <- data.frame(method = x$method, id = x$id, estimate = x$estimate, se = x$se,
                     lower = x$lower, upper = x$upper, n = x$n, stringsAsFactors = FALSE)
   out
