@@ -201,16 +201,7 @@ check_policy_data <- function(policy, data, arg) {
              paste(policy$action.levels, collapse = ", "), ") but `data` has the actions (",
              paste(data$action.levels, collapse = ", "), ").")
   }
-  pooled <- length(policy$policy.coef) == 1L && (length(policy$ids) == 0L ||
-                                                   all(policy$slot == 1L))
-  if (!pooled) {
-    bad <- setdiff(as.character(data$ids), as.character(policy$ids))
-    if (length(bad) > 0L) {
-      stop_arg("`", arg, "` is an individual policy and has no policy for the individual(s) ",
-               paste(utils::head(bad, 5), collapse = ", "), if (length(bad) > 5) ", ..." else "",
-               " of `data` (", length(bad), " not in its training data).")
-    }
-  }
+  # Individuals the policy has no policy for: predict() says which.
   invisible(policy)
 }
 
@@ -232,7 +223,11 @@ value_probs <- function(policy, data, x, ind, num.threads) {
   d <- data
   d$S <- x
   d$individual <- ind
-  P <- predict(policy, d, type = "prob", num.threads = num.threads)
+  P <- tryCatch(predict(policy, d, type = "prob", num.threads = num.threads),
+                error = function(e) {
+                  stop_arg("The ", policy$method, " policy cannot give action probabilities ",
+                           "for `data`: ", conditionMessage(e))
+                })
   if (anyNA(P) || any(!is.finite(P))) stop_arg("The policy gave missing action probabilities.")
   unname(P)
 }

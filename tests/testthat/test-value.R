@@ -274,7 +274,7 @@ test_that("policy_value() rejects bad input with clear errors", {
   ind$ids <- c("1", "2")
   ind$slot <- c(`1` = 1L, `2` = 2L)
   ind$policy.coef <- list(ind$policy.coef[[1]], ind$policy.coef[[1]])
-  expect_error(policy_value(ind, d), "individual\\(s\\) 3, 4, 5, 6")
+  expect_error(policy_value(ind, d), "Individual\\(s\\) 3, 4, 5, 6")
   greedy <- unif
   greedy$greedy <- TRUE
   expect_error(policy_value(unif, d, method = "dr", behaviour = greedy),
