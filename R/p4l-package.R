@@ -5,7 +5,9 @@
 #' [rbf_basis()] for the shared state features, and the simulators
 #' [sim_linear2d()] and [env_linear2d()] for the paper's 2-D study, and
 #' [sim_icu()] for an episodic clinical course whose optimum is known exactly
-#' ([icu_optimum()], [icu_policy_value()]).
+#' ([icu_optimum()], [icu_policy_value()]). Without a simulator,
+#' [policy_value()] estimates any policy's value from the observed data with
+#' bootstrap intervals, and [behaviour_policy()] models the observed actions.
 #'
 #' @section Threads:
 #' Functions with a `num.threads` argument run their C++ core with

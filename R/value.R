@@ -1,0 +1,565 @@
+#' Off-policy value of a policy on observed data, with bootstrap intervals
+#'
+#' Estimates the value of following `policy` from the observed data alone (no
+#' simulator), by fitted-Q evaluation, a doubly robust estimator or weighted
+#' importance sampling, with standard errors and confidence intervals from a
+#' bootstrap over individuals.
+#'
+#' @section The value:
+#' The value is the expected discounted return \eqn{\sum_t \gamma^t R_t} of
+#' following `policy` from the individuals' observed initial states (the
+#' state of each individual's first transition), averaged over the
+#' individuals: the scale of `evaluate_policy()$value`, so on a simulator the
+#' two can be compared directly (`evaluate_policy()` averages over the
+#' environment's initial-state distribution, here the observed initial
+#' states stand for it). `t` counts the transitions of an individual
+#' (0, 1, 2, ...), whatever the recorded times. Fitted policies report
+#' `fit$value` on the normalised scale \eqn{(1-\gamma)} times this; multiply
+#' the estimate here by \eqn{1-\gamma} to compare with it.
+#'
+#' @section Estimators:
+#' \describe{
+#' \item{`"fqe"`}{Fitted-Q evaluation in its closed form (LSTD-Q): with
+#'   \eqn{\phi(s, a) = e_a \otimes \psi(s)} (the basis features of the
+#'   action's block) and \eqn{\bar\phi_t = \sum_a \pi(a \mid S'_t)
+#'   \phi(S'_t, a)} (0 for terminal transitions), the weights solve
+#'   \eqn{(\sum_t \phi_t (\phi_t - \gamma \bar\phi_t)^\top + \mathrm{ridge}\,
+#'   n I) w = \sum_t \phi_t R_t} (n transitions), and the value is the mean
+#'   over individuals of \eqn{\sum_a \pi(a \mid s_{i0}) Q(s_{i0}, a)}. For an
+#'   individual policy each transition's \eqn{\bar\phi_t} uses that
+#'   individual's own policy. One Q-function is fitted per group of
+#'   individuals (`q.groups`): by default one per cluster of a clustered
+#'   policy ([p4l()], [acpi()]: `policy$cluster`), else one pooled over all
+#'   individuals. A pooled Q-function depends on the state only, so for a
+#'   policy that treats individuals with the same state differently it mixes
+#'   their values: on the dose study of `vignette("own-data")`
+#'   ([sim_dose_study()], 40 patients, seed 2026, P4L with K = 2, true value
+#'   -53.8) the pooled FQE gave -67.4 and the per-cluster FQE -52.4.}
+#' \item{`"dr"`}{The weighted per-decision doubly robust estimator (WDR,
+#'   Thomas and Brunskill 2016) with the FQE Q-function \eqn{\hat Q},
+#'   \eqn{\hat V(s) = \sum_a \pi(a \mid s) \hat Q(s, a)}:
+#'   \deqn{\frac1N \sum_i \hat V(s_{i0}) + \sum_t \gamma^t \frac{\sum_i
+#'   \rho_{i,t} \delta_{i,t}}{\sum_i \rho_{i,t}},\quad \delta_{i,t} = R_{i,t} +
+#'   \gamma \hat V(S'_{i,t}) - \hat Q(S_{i,t}, A_{i,t}),}
+#'   with \eqn{\rho_{i,t} = \prod_{u \le t} \pi(A_{i,u} \mid S_{i,u}) /
+#'   b(A_{i,u} \mid S_{i,u})} the cumulative importance ratio (no clipping)
+#'   and \eqn{\hat V(S') = 0} after a terminal transition.}
+#' \item{`"wis"`}{Per-decision weighted importance sampling:
+#'   \eqn{\sum_t \gamma^t \sum_i \rho_{i,t} R_{i,t} / \sum_i \rho_{i,t}}.}
+#' }
+#' Self-normalisation at step t (both `"dr"` and `"wis"`): an individual
+#' whose trajectory was cut short (follow-up ended without a terminal
+#' transition) leaves the sums after its last transition: its future is
+#' unobserved. An individual whose trajectory ended in a terminal (absorbing)
+#' transition stays in the denominator with its last weight and contributes
+#' zero reward (and zero \eqn{\delta}) afterwards. A step where all weights
+#' are zero (no individual followed the policy that far) adds nothing: `"dr"`
+#' then relies on \eqn{\hat Q} alone and `"wis"` counts no reward. The
+#' effective sample size \eqn{(\sum_i \rho_{i,t})^2 / \sum_i \rho_{i,t}^2} of
+#' the weights at each step is reported (`attr(, "diagnostics")$ess`, and by
+#' `print()`), with the smallest fitted propensity of an observed action.
+#'
+#' @section Bootstrap:
+#' Individuals are resampled with replacement (`num.boot` resamples, all
+#' drawn up front from `seed`); each resample refits the FQE Q-function
+#' (from per-individual sufficient statistics, so a resample costs one small
+#' linear solve) and recomputes the DR and WIS weights' normalisation. The
+#' behaviour model is fitted once on all the data and not refitted per
+#' resample, so the intervals of `"dr"` and `"wis"` do not include its
+#' estimation error; the basis is also kept fixed. The resamples run through
+#' the package's parallel map in chunks of 20, so results are identical for
+#' any `future::plan()`. `se` is the standard deviation of the bootstrap
+#' estimates; `interval = "percentile"` gives their `(1 - level)/2` and
+#' `(1 + level)/2` quantiles (`quantile()` type 7), `"bca"` the bias-corrected
+#' and accelerated interval (Efron 1987) with the acceleration from the
+#' jackknife over individuals.
+#'
+#' With `by = "individual"` each row is one individual: for `"fqe"` the value
+#' of the individual's policy from its own initial state under the pooled
+#' Q-fit, with intervals from the same resamples (the individual's initial
+#' state is fixed; the Q-function varies). For `"dr"` and `"wis"` it is the
+#' individual's own term of the estimator (the overall estimate is their
+#' mean); a single trajectory's term has no bootstrap distribution over
+#' individuals, so its `se`, `lower` and `upper` are `NA`.
+#'
+#' @param policy A fitted policy (class `p4l_policy`): [p4l()], [fqi()],
+#'   [vlearning()], [acpi()], [uniform_policy()], [behaviour_policy()], ...
+#'   An individual policy needs data of its training individuals.
+#' @param data A [p4l_data()] object with the policy's states and actions.
+#' @param method One or more of `"fqe"`, `"dr"`, `"wis"` (see Estimators),
+#'   computed on the same resamples; `"fqe"` when not given.
+#' @param gamma Discount factor in \[0, 1); `NULL` takes the policy's.
+#' @param basis The basis of the Q-function and of the default behaviour
+#'   model: any `p4l_basis` on the data's states, or `NULL` for
+#'   [default_basis()] of `data` (seeded by `seed`).
+#' @param behaviour For `"dr"` and `"wis"`: the behaviour policy, a
+#'   `p4l_policy` (e.g. [uniform_policy()] when it is known), or `NULL` to
+#'   fit [behaviour_policy()] on `data` with `basis`.
+#' @param q.groups The groups of individuals that get their own Q-function
+#'   (FQE, and the Q-function of DR): `NULL` (default) for the policy's
+#'   clusters when it has several (else pooled), `"pooled"` for one
+#'   Q-function for all, or one group label per individual of `data` (in the
+#'   order of `data$ids`, or named by id). Each group's fit uses only its
+#'   individuals' transitions, so it needs enough of them.
+#' @param ridge Ridge penalty per transition of the FQE solve (added to the
+#'   diagonal times the number of transitions). It shrinks the Q-function
+#'   towards 0 and so the value too: on [sim_linear2d()] (60 individuals x
+#'   100 steps, seeds 9001 to 9004) the default of [fqi()], 1e-4, lowered the
+#'   FQE value of fitted policies by about 0.02 (of 3.5), 1e-6 by less than
+#'   0.001 compared with 1e-8; hence the default 1e-6.
+#' @param num.boot Number of bootstrap resamples (0: no standard errors or
+#'   intervals; otherwise at least 2).
+#' @param level Confidence level of the intervals.
+#' @param interval `"percentile"` or `"bca"`.
+#' @param by `"overall"` (one row per method) or `"individual"` (one row per
+#'   method and individual).
+#' @param seed Random seed of the resamples and of the default basis (`NULL`
+#'   draws one from R's generator).
+#' @param num.threads Number of threads (see [p4l-package]).
+#' @return A data frame of class `p4l_value` with columns `method`, `id`
+#'   (`"overall"` or the individual's id), `estimate`, `se`, `lower`, `upper`
+#'   and `n` (individuals), and attributes `level`, `interval`, `num.boot`,
+#'   `gamma`, `seed`, `diagnostics` (a list: `ess` per step, `min.propensity`
+#'   and `num.small` (observed actions with propensity below 0.01) of the
+#'   behaviour policy, `num.transitions`, `basis.dim`) and `replicates`
+#'   (the bootstrap estimates, one column per row, used by
+#'   [compare_policies()] for paired differences). `as.data.frame()` drops
+#'   the class and attributes.
+#' @references Thomas, P. and Brunskill, E. (2016). Data-efficient off-policy
+#'   policy evaluation for reinforcement learning. ICML.
+#'   Le, H., Voloshin, C. and Yue, Y. (2019). Batch policy learning under
+#'   constraints. ICML. Efron, B. (1987). Better bootstrap confidence
+#'   intervals. JASA 82, 171-185.
+#' @seealso [behaviour_policy()], [evaluate_policy()], [compare_policies()]
+#' @examples
+#' sim <- sim_linear2d(num.per.group = 4, T = 20, seed = 1)
+#' d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+#' fit <- fqi(d, seed = 1)
+#' policy_value(fit, d, method = c("fqe", "dr"), num.boot = 50, seed = 1)
+#' # The data's behaviour is known here (uniformly random):
+#' unif <- uniform_policy(c(0, 1), c("s1", "s2"))
+#' policy_value(unif, d, method = "wis", behaviour = unif, num.boot = 50, seed = 1)
+#' @export
+policy_value <- function(policy, data, method = c("fqe", "dr", "wis"), gamma = NULL,
+                         basis = NULL, behaviour = NULL, q.groups = NULL, ridge = 1e-6,
+                         num.boot = 200, level = 0.95, interval = c("percentile", "bca"),
+                         by = c("overall", "individual"), seed = NULL, num.threads = NULL) {
+  if (!inherits(policy, "p4l_policy")) {
+    stop_arg("`policy` must be a fitted policy (p4l_policy); got an object of class '",
+             class(policy)[1], "'.")
+  }
+  check_p4l_data_arg(data)
+  method <- if (missing(method)) "fqe" else check_methods(method)
+  interval <- check_choice(interval, c("percentile", "bca"), "interval")
+  by <- check_choice(by, c("overall", "individual"), "by")
+  gamma <- resolve_value_gamma(gamma, policy)
+  ridge <- check_ridge(ridge)
+  num.boot <- check_num_boot(num.boot)
+  level <- check_number(level, "level", 0, 1, lower.open = TRUE, upper.open = TRUE)
+  num.threads <- resolve_threads(num.threads)
+  seed <- resolve_seed(seed)
+  check_policy_data(policy, data, "policy")
+  qgroup <- resolve_q_groups(q.groups, policy, data)
+  basis <- resolve_basis(basis, data, seed, num.threads)
+  need.is <- any(method %in% c("dr", "wis"))
+  if (need.is) behaviour <- resolve_behaviour(behaviour, data, basis, seed, num.threads)
+  prep <- value_prepare(policy, data, gamma, basis, if (need.is) behaviour, ridge, num.threads,
+                        qgroup)
+  value_run(prep, method, by, num.boot, level, interval, seed)
+}
+
+check_methods <- function(method) {
+  choices <- c("fqe", "dr", "wis")
+  if (!is.character(method) || length(method) == 0L || anyNA(method) ||
+      !all(method %in% choices)) {
+    stop_arg("`method` must be one or more of \"fqe\", \"dr\", \"wis\".")
+  }
+  unique(method)
+}
+
+resolve_value_gamma <- function(gamma, policy) {
+  if (is.null(gamma)) gamma <- policy$gamma
+  if (is.null(gamma)) stop_arg("Give `gamma`: the policy has none.")
+  check_gamma(gamma)
+}
+
+check_num_boot <- function(num.boot) {
+  num.boot <- check_count(num.boot, "num.boot", lower = 0L)
+  if (num.boot == 1L) stop_arg("`num.boot` must be 0 (no bootstrap) or at least 2; got 1.")
+  num.boot
+}
+
+# The policy must read the data's states and choose among its actions, and
+# an individual policy must know the data's individuals.
+check_policy_data <- function(policy, data, arg) {
+  if (!identical(as.character(policy$state.names), as.character(data$state.names))) {
+    stop_arg("`", arg, "` was fitted on the states (", paste(policy$state.names, collapse = ", "),
+             ") but `data` has the states (", paste(data$state.names, collapse = ", "), ").")
+  }
+  if (!identical(as.character(policy$action.levels), as.character(data$action.levels))) {
+    stop_arg("`", arg, "` chooses among the actions (",
+             paste(policy$action.levels, collapse = ", "), ") but `data` has the actions (",
+             paste(data$action.levels, collapse = ", "), ").")
+  }
+  # Individuals the policy has no policy for: predict() says which.
+  invisible(policy)
+}
+
+resolve_behaviour <- function(behaviour, data, basis, seed, num.threads) {
+  if (is.null(behaviour)) {
+    return(behaviour_policy(data, basis = basis, seed = seed, num.threads = num.threads))
+  }
+  if (!inherits(behaviour, "p4l_policy")) {
+    stop_arg("`behaviour` must be NULL or a p4l_policy (e.g. behaviour_policy() or ",
+             "uniform_policy()); got an object of class '", class(behaviour)[1], "'.")
+  }
+  check_policy_data(behaviour, data, "behaviour")
+  behaviour
+}
+
+# Action probabilities of `policy` at the states `x` of the data's
+# individuals `ind` (1-based), through predict() (ids for individual policies).
+value_probs <- function(policy, data, x, ind, num.threads) {
+  d <- data
+  d$S <- x
+  d$individual <- ind
+  P <- tryCatch(predict(policy, d, type = "prob", num.threads = num.threads),
+                error = function(e) {
+                  stop_arg("The ", policy$method, " policy cannot give action probabilities ",
+                           "for `data`: ", conditionMessage(e))
+                })
+  if (anyNA(P) || any(!is.finite(P))) stop_arg("The policy gave missing action probabilities.")
+  unname(P)
+}
+
+# Everything the estimators need, ordered by individual and step; the
+# per-individual sufficient statistics of the LSTD-Q solve.
+value_prepare <- function(policy, data, gamma, basis, behaviour, ridge, num.threads,
+                          qgroup = rep(1L, length(data$ids))) {
+  ord <- order(data$individual, data$time)
+  ind <- data$individual[ord]
+  N <- length(data$ids)
+  n <- length(ord)
+  m <- length(data$action.levels)
+  A <- data$A[ord]
+  R <- as.numeric(data$R[ord])
+  term <- as.logical(data$terminal[ord])
+  S <- data$S[ord, , drop = FALSE]
+  S.next <- data$S_next[ord, , drop = FALSE]
+  step <- as.integer(stats::ave(seq_len(n), ind, FUN = seq_along))  # 1-based
+  first <- which(step == 1L)
+  if (length(first) != N) {
+    stop_arg("Every individual of `data` needs at least one transition.")
+  }
+  psi <- basis_features(basis, S, num.threads)
+  psi.next <- basis_features(basis, S.next, num.threads)
+  psi0 <- psi[first, , drop = FALSE]
+  d <- ncol(psi)
+  D <- m * d
+  P <- value_probs(policy, data, S, ind, num.threads)
+  Pn <- value_probs(policy, data, S.next, ind, num.threads)
+  P0 <- P[first, , drop = FALSE]
+  Phi <- matrix(0, n, D)
+  Phibar <- matrix(0, n, D)
+  phi0 <- matrix(0, N, D)
+  for (a in seq_len(m)) {
+    cols <- (a - 1L) * d + seq_len(d)
+    Phi[, cols] <- psi * (A == a)
+    Phibar[, cols] <- psi.next * (Pn[, a] * !term)
+    phi0[, cols] <- psi0 * P0[, a]
+  }
+  Z <- Phi - gamma * Phibar
+  if (as.numeric(N) * D * D > 2^27) {
+    stop_arg("policy_value() keeps a ", D, " x ", D, " matrix per individual (", m,
+             " actions x ", d, " basis features) for the bootstrap: ", N, " individuals need ",
+             format(8 * as.numeric(N) * D * D / 2^30, digits = 3), " GB. Use a smaller `basis`.")
+  }
+  rows <- split(seq_len(n), ind)
+  Cstat <- matrix(0, N, D * D)
+  bstat <- matrix(0, N, D)
+  for (i in seq_len(N)) {
+    r <- rows[[i]]
+    Cstat[i, ] <- as.vector(crossprod(Phi[r, , drop = FALSE], Z[r, , drop = FALSE]))
+    bstat[i, ] <- as.vector(crossprod(Phi[r, , drop = FALSE], R[r]))
+  }
+  prep <- list(N = N, n = n, D = D, ridge = ridge, gamma = gamma, Cstat = Cstat, bstat = bstat,
+               num.trans = as.numeric(tabulate(ind, N)), phi0 = phi0, ids = data$ids,
+               basis.dim = d, is = FALSE, qgroup = qgroup, num.groups = max(qgroup))
+  if (!is.null(behaviour)) {
+    B <- value_probs(behaviour, data, S, ind, num.threads)
+    pa <- P[cbind(seq_len(n), A)]
+    ba <- B[cbind(seq_len(n), A)]
+    if (any(ba <= 0)) {
+      bad <- which(ba <= 0)[1]
+      stop_arg("The behaviour policy gives probability 0 to the observed action of individual ",
+               format(data$ids[ind[bad]]), " at its transition ", step[bad],
+               ": importance weights are undefined.")
+    }
+    lr <- ifelse(pa > 0, log(pa) - log(ba), -Inf)
+    logrho <- stats::ave(lr, ind, FUN = cumsum)
+    Tmax <- max(step)
+    # Scale of each step: the largest log-weight observed there (weights
+    # are self-normalised per step, so the scale cancels; it avoids overflow).
+    M <- as.vector(tapply(logrho, step, max))
+    M[!is.finite(M)] <- 0
+    rho <- exp(logrho - M[step])
+    last <- c(which(diff(ind) != 0L), n)
+    tl <- last[term[last]]  # terminal last transitions
+    carry <- list(step = step[tl], ind = ind[tl], logrho = logrho[tl])
+    G <- if (length(tl) > 0L && any(is.finite(carry$logrho))) max(carry$logrho) else 0
+    carry$w <- exp(carry$logrho - G)
+    carry$scale <- exp(G - M)  # carried weight at step t: scale[t] * w
+    prep <- utils::modifyList(prep, list(is = TRUE, ind = ind, step = step, Tmax = Tmax, R = R, Z = Z,
+                         qgroup.t = qgroup[ind], rho = rho, carry = carry, disc = gamma^(seq_len(Tmax) - 1L),
+                         min.propensity = min(ba), num.small = sum(ba < 0.01)))
+    prep$ess <- value_ess(prep)
+  }
+  prep
+}
+
+# Carried (terminated) weight in the denominator at each step, for counts cnt.
+carry_den <- function(prep, cnt) {
+  cr <- prep$carry
+  out <- numeric(prep$Tmax)
+  if (length(cr$step) == 0L) return(out)
+  add <- numeric(prep$Tmax + 1L)
+  rs <- rowsum(cnt[cr$ind] * cr$w, cr$step + 1L)
+  add[as.integer(rownames(rs))] <- rs[, 1]
+  cum <- cumsum(add)[seq_len(prep$Tmax)]
+  ifelse(cum > 0, cum * cr$scale, 0)
+}
+
+value_ess <- function(prep) {
+  s1 <- as.vector(rowsum(prep$rho, prep$step))
+  s2 <- as.vector(rowsum(prep$rho^2, prep$step))
+  cr <- prep$carry
+  for (k in seq_along(cr$step)) {
+    t <- seq_len(prep$Tmax)
+    t <- t[t > cr$step[k]]
+    v <- cr$w[k] * cr$scale[t]
+    s1[t] <- s1[t] + v
+    s2[t] <- s2[t] + v^2
+  }
+  ifelse(s2 > 0, s1^2 / s2, 0)
+}
+
+# Estimates for individual weights (counts) cnt: the overall value of each
+# method, then (individual = TRUE) the FQE value of every individual.
+value_stat <- function(prep, cnt, method, individual) {
+  W <- value_fqe_weights(prep, cnt)
+  V0 <- rowSums(prep$phi0 * t(W)[prep$qgroup, , drop = FALSE])
+  fqe <- sum(cnt * V0) / sum(cnt)
+  out <- c(fqe = fqe, dr = NA_real_, wis = NA_real_)
+  if (prep$is && any(method %in% c("dr", "wis"))) {
+    wt <- cnt[prep$ind] * prep$rho
+    delta <- if ("dr" %in% method) value_delta(prep, W) else 0
+    sums <- rowsum(cbind(wt, wt * delta, wt * prep$R), prep$step)
+    den <- sums[, 1] + carry_den(prep, cnt)
+    ratio <- function(num) sum(prep$disc * ifelse(den > 0, num / den, 0))
+    out["dr"] <- fqe + ratio(sums[, 2])
+    out["wis"] <- ratio(sums[, 3])
+  }
+  out <- out[method]
+  if (individual) out <- c(out, V0)
+  out
+}
+
+# Per-individual terms of DR and WIS on the full data (their mean is the estimate).
+value_individual_terms <- function(prep, V0, W) {
+  cnt <- rep(1, prep$N)
+  wt <- prep$rho
+  sums <- rowsum(wt, prep$step)
+  den <- sums[, 1] + carry_den(prep, cnt)
+  f <- ifelse(den > 0, prep$N * prep$disc / den, 0)[prep$step]
+  delta <- value_delta(prep, W)
+  list(dr = V0 + as.vector(rowsum(wt * delta * f, prep$ind)),
+       wis = as.vector(rowsum(wt * prep$R * f, prep$ind)))
+}
+
+# One task of the bootstrap (or jackknife): estimates for each column of cnts.
+value_boot_task <- function(cnts, prep, method, individual) {
+  do.call(rbind, lapply(seq_len(ncol(cnts)), function(j) {
+    value_stat(prep, cnts[, j], method, individual)
+  }))
+}
+
+# Runs p4l_map over columns of a count matrix in chunks; returns a matrix
+# (one row per column of cnts).
+value_map <- function(cnts, prep, method, individual, label) {
+  chunks <- split(seq_len(ncol(cnts)), ceiling(seq_len(ncol(cnts)) / 20))
+  X <- lapply(chunks, function(j) cnts[, j, drop = FALSE])
+  res <- p4l_map(X, value_boot_task, prep = prep, method = method, individual = individual,
+                 label = label)
+  do.call(rbind, res)
+}
+
+# Bootstrap counts (N x num.boot), drawn up front from the seed.
+boot_counts <- function(N, num.boot, seed) {
+  local_seed(seed)
+  idx <- matrix(sample.int(N, N * num.boot, replace = TRUE), N, num.boot)
+  apply(idx, 2, tabulate, nbins = N)
+}
+
+value_run <- function(prep, method, by, num.boot, level, interval, seed) {
+  individual <- by == "individual"
+  N <- prep$N
+  full <- value_stat(prep, rep(1, N), method, TRUE)
+  est.overall <- full[method]
+  V0 <- full[-seq_along(method)]
+  boot <- jack <- NULL
+  if (num.boot > 0L) {
+    boot <- value_map(boot_counts(N, num.boot, seed), prep, method, individual, "bootstrap")
+    if (interval == "bca") {
+      cnts <- matrix(1, N, N)
+      diag(cnts) <- 0
+      jack <- value_map(cnts, prep, method, individual, "jackknife")
+    }
+  }
+  rows <- list()
+  reps <- list()
+  for (k in seq_along(method)) {
+    mth <- method[k]
+    if (!individual) {
+      ci <- boot_interval(est.overall[k], boot[, k], jack[, k], level, interval)
+      rows[[mth]] <- data.frame(method = mth, id = "overall", estimate = unname(est.overall[k]),
+                                se = ci[["se"]], lower = ci[["lower"]], upper = ci[["upper"]], n = N,
+                                stringsAsFactors = FALSE)
+      if (!is.null(boot)) reps[[mth]] <- boot[, k]
+    } else {
+      if (mth == "fqe") {
+        est <- V0
+        cis <- vapply(seq_len(N), function(i) {
+          col <- length(method) + i
+          boot_interval(V0[i], boot[, col], jack[, col], level, interval)
+        }, numeric(3))
+      } else {
+        W <- value_fqe_weights(prep, rep(1, N))
+        est <- value_individual_terms(prep, V0, W)[[mth]]
+        cis <- matrix(NA_real_, 3, N)
+      }
+      rows[[mth]] <- data.frame(method = mth, id = as.character(prep$ids), estimate = unname(est),
+                                se = cis[1, ], lower = cis[2, ], upper = cis[3, ], n = 1L,
+                                stringsAsFactors = FALSE)
+    }
+  }
+  out <- do.call(rbind, rows)
+  rownames(out) <- NULL
+  diag.list <- list(num.transitions = prep$n, basis.dim = prep$basis.dim,
+                    ess = if (prep$is) prep$ess, min.propensity = if (prep$is) prep$min.propensity,
+                    num.small = if (prep$is) prep$num.small)
+  attr(out, "level") <- level
+  attr(out, "interval") <- interval
+  attr(out, "num.boot") <- num.boot
+  attr(out, "gamma") <- prep$gamma
+  attr(out, "seed") <- seed
+  attr(out, "diagnostics") <- diag.list
+  attr(out, "replicates") <- if (length(reps) > 0L) do.call(cbind, reps)
+  attr(out, "jackknife") <- if (!individual && !is.null(jack)) jack[, seq_along(method), drop = FALSE]
+  class(out) <- c("p4l_value", "data.frame")
+  out
+}
+
+# FQE weights (D x groups) for individual weights cnt: one LSTD-Q solve per
+# group of individuals (a group absent from a resample keeps weights 0).
+value_fqe_weights <- function(prep, cnt) {
+  D <- prep$D
+  W <- matrix(0, D, prep$num.groups)
+  for (g in seq_len(prep$num.groups)) {
+    cg <- cnt * (prep$qgroup == g)
+    if (sum(cg) == 0) next
+    Amat <- matrix(crossprod(prep$Cstat, cg), D, D)
+    diag(Amat) <- diag(Amat) + prep$ridge * sum(cg * prep$num.trans)
+    W[, g] <- tryCatch(solve(Amat, crossprod(prep$bstat, cg)), error = function(e) {
+      stop_arg("The FQE system is singular (", conditionMessage(e), "); increase `ridge`",
+               if (prep$num.groups > 1L) " or use fewer `q.groups`", ".")
+    })
+  }
+  W
+}
+
+# TD residuals R + gamma V(S') - Q(S, A) of every transition.
+value_delta <- function(prep, W) {
+  prep$R - rowSums(prep$Z * t(W)[prep$qgroup.t, , drop = FALSE])
+}
+
+# Group of each individual for the Q-fits: NULL = the policy's clusters
+# when it has several, else one pooled fit.
+resolve_q_groups <- function(q.groups, policy, data) {
+  N <- length(data$ids)
+  key <- as.character(data$ids)
+  if (is.null(q.groups)) {
+    cl <- policy$cluster
+    if (is.null(cl) || length(policy$ids) == 0L) return(rep(1L, N))
+    g <- cl[match(key, as.character(policy$ids))]
+    if (anyNA(g) || length(unique(g)) < 2L) return(rep(1L, N))
+    return(as.integer(factor(g)))
+  }
+  if (identical(q.groups, "pooled")) return(rep(1L, N))
+  if (!is.atomic(q.groups) || length(q.groups) != N || anyNA(q.groups)) {
+    stop_arg("`q.groups` must be NULL, \"pooled\", or one group label per individual of ",
+             "`data` (", N, ", in the order of `data$ids` or named by id).")
+  }
+  if (!is.null(names(q.groups))) {
+    if (!setequal(names(q.groups), key)) {
+      stop_arg("The names of `q.groups` must be the ids of `data`.")
+    }
+    q.groups <- q.groups[key]
+  }
+  as.integer(factor(q.groups))
+}
+
+# se, lower, upper from bootstrap replicates (NULL: all NA).
+boot_interval <- function(est, boot, jack, level, interval) {
+  if (is.null(boot) || length(boot) == 0L) return(c(se = NA_real_, lower = NA_real_, upper = NA_real_))
+  alpha <- c((1 - level) / 2, (1 + level) / 2)
+  if (interval == "bca") {
+    B <- length(boot)
+    p0 <- (sum(boot < est) + 0.5 * sum(boot == est)) / B
+    p0 <- min(max(p0, 1 / (2 * B)), 1 - 1 / (2 * B))
+    z0 <- stats::qnorm(p0)
+    u <- mean(jack) - jack
+    den <- 6 * sum(u^2)^1.5
+    acc <- if (den > 0) sum(u^3) / den else 0
+    z <- stats::qnorm(alpha)
+    alpha <- stats::pnorm(z0 + (z0 + z) / (1 - acc * (z0 + z)))
+  }
+  q <- stats::quantile(boot, alpha, names = FALSE)
+  c(se = stats::sd(boot), lower = q[1], upper = q[2])
+}
+
+#' @export
+print.p4l_value <- function(x, digits = 4, ...) {
+  nb <- attr(x, "num.boot")
+  cat("<p4l_value> off-policy value (discounted return, gamma = ", attr(x, "gamma"), ")\n",
+      sep = "")
+  if (isTRUE(nb > 0)) {
+    cat("  ", format(100 * attr(x, "level")), "% ", attr(x, "interval"),
+        " bootstrap intervals over individuals (", nb, " resamples)\n", sep = "")
+  } else {
+    cat("  no bootstrap (num.boot = 0)\n")
+  }
+  df <- as.data.frame(x)
+  num <- vapply(df, is.numeric, logical(1))
+  df[num & names(df) != "n"] <- lapply(df[num & names(df) != "n"], signif, digits = digits)
+  if (nrow(df) > 30L) {
+    print(df[seq_len(20L), , drop = FALSE], row.names = FALSE)
+    cat("... and ", nrow(df) - 20L, " more rows (as.data.frame() gives all)\n", sep = "")
+  } else {
+    print(df, row.names = FALSE)
+  }
+  dg <- attr(x, "diagnostics")
+  if (!is.null(dg$ess)) {
+    steps <- unique(pmin(c(1L, 2L, 5L, 10L, 20L), length(dg$ess)))
+    cat("Importance weights: smallest behaviour propensity ", format(dg$min.propensity, digits = 3),
+        " (", dg$num.small, " below 0.01); effective sample size at step ",
+        paste0(steps, ": ", format(dg$ess[steps], digits = 3), collapse = ", "), "\n", sep = "")
+  }
+  invisible(x)
+}
+
+#' @export
+as.data.frame.p4l_value <- function(x, row.names = NULL, optional = FALSE, ...) {
+  out <- data.frame(method = x$method, id = x$id, estimate = x$estimate, se = x$se,
+                    lower = x$lower, upper = x$upper, n = x$n, stringsAsFactors = FALSE)
+  out
+}
