@@ -1,0 +1,312 @@
+#' Choose K and alpha of P4L by cross-validated value
+#'
+#' Splits the individuals into `folds` folds; for every setting of the grid
+#' and every fold, fits [p4l()] on the other folds, gives each held-out
+#' individual a policy from their own transitions as for any new individual
+#' ([p4l_assign()]), and so builds one cross-fitted policy for every
+#' individual, from a fit that never saw them. Each setting's cross-fitted
+#' policy is then scored on all the data with [policy_value()] (by default
+#' fitted-Q evaluation with a bootstrap over individuals). The chosen setting
+#' is refitted on all data.
+#'
+#' K = 1 is a candidate (one policy for everyone), so the data can decide not
+#' to personalise. Every setting's value is estimated on the same bootstrap
+#' resamples, so the intervals of the differences between settings
+#' (`$differences`) are paired.
+#'
+#' The basis is built once on all individuals' states (it uses the states
+#' only, never actions or rewards) and shared by every fit; the held-out
+#' individuals' states therefore influence the basis centres, as in
+#' standard practice for unsupervised feature maps.
+#'
+#' @param data A `p4l_data` object.
+#' @param K Candidate numbers of clusters (whole numbers; 1 allowed).
+#' @param alpha Candidate uncertainty levels; `NULL` (default) uses the
+#'   default of [p4l()] for each fit. A numeric vector may include `NA`
+#'   for that default.
+#' @param gamma Discount factor.
+#' @param basis A basis shared by every fit; `NULL` builds the default basis
+#'   of [p4l()] on all states.
+#' @param folds Number of folds (individuals are split at random, with
+#'   sizes differing by at most one).
+#' @param method Value estimator of [policy_value()].
+#' @param q.groups Groups of individuals that get their own Q-function in
+#'   the value estimate (see [policy_value()]). The same groups serve every
+#'   setting, so that no setting is scored by a more flexible model than
+#'   another: `NULL` (default) takes the subgroups found by
+#'   [select_groups()] on `data` (one pooled Q-function when it finds one
+#'   subgroup); `"pooled"` one Q-function for all; or one label per
+#'   individual. This default was chosen on one data set, the 2-D study with
+#'   subgroup c's reward reversed (`sim_linear2d()`, 10 per subgroup, T =
+#'   50, seed 8, K = 1 to 4): with it the estimates (2.66, 3.43, 3.33, 3.32)
+#'   ranked the settings as their true values did (2.70, 3.57, 3.47, 3.47),
+#'   while one pooled Q-function (2.80, 2.54, 2.57, 2.57) preferred K = 1. A
+#'   pooled Q-function depends on the state only, so it blurs policies that
+#'   differ between individuals (see [policy_value()]). Fitted-Q evaluation
+#'   underestimates greedy policies with an RBF basis by a few hundredths on
+#'   the 2-D study (`bench/README.md`); every setting here is greedy, so the
+#'   comparison between settings is affected less than the level.
+#' @param select How to choose: `"lower"` (default), the setting with the
+#'   largest lower confidence bound (favours settings whose value is both
+#'   high and well determined); `"estimate"`, the largest estimate.
+#' @param level Confidence level of the intervals.
+#' @param num.boot Bootstrap resamples of [policy_value()].
+#' @param refit Refit the chosen setting on all data (`$fit`).
+#' @param control Settings from [p4l_control()], used by every fit.
+#' @param seed Random seed (folds, fits, bootstrap); `NULL` draws one.
+#' @param num.threads Threads per fit (see [p4l-package]).
+#' @param ... Further arguments to [p4l()] (such as `rank` or `mu`).
+#' @return A `p4l_tuning` object: `grid` (one row per setting: `K`,
+#'   `alpha`, `estimate`, `se`, `lower`, `upper`, `converged` (the
+#'   fraction of the fold fits that converged), `time`), `best` (the row
+#'   chosen), `differences` (every setting minus the chosen one, paired
+#'   bootstrap intervals), `fit` (the refit, or `NULL`), `folds` (fold of
+#'   each id), `policies` (the cross-fitted policy of each setting) and the
+#'   settings used. It has `print()`, `summary()`, `plot()` and
+#'   `as.data.frame()` methods.
+#' @examples
+#' \donttest{
+#' sim <- sim_linear2d(num.per.group = 4, T = 30, seed = 1)
+#' d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+#' tn <- tune_p4l(d, K = 1:3, folds = 3, num.boot = 50, seed = 1)
+#' tn
+#' }
+#' @export
+tune_p4l <- function(data, K = 1:5, alpha = NULL, gamma = 0.8, basis = NULL, folds = 5,
+                     method = c("fqe", "dr", "wis"), q.groups = NULL,
+                     select = c("lower", "estimate"),
+                     level = 0.95, num.boot = 200, refit = TRUE, control = p4l_control(),
+                     seed = NULL, num.threads = NULL, ...) {
+  cl <- match.call()
+  check_p4l_data_arg(data)
+  N <- length(data$ids)
+  method <- match.arg(method)
+  select <- match.arg(select)
+  if (!is.numeric(K) || length(K) < 1L || anyNA(K) || any(K != round(K)) || any(K < 1)) {
+    stop_arg("`K` must be a vector of whole numbers of at least 1.")
+  }
+  K <- sort(unique(as.integer(K)))
+  folds <- check_count(folds, "folds", lower = 2L, upper = N)
+  if (!is.null(alpha)) {
+    if (!is.numeric(alpha) || any(!is.na(alpha) & (!is.finite(alpha) | alpha < 0))) {
+      stop_arg("`alpha` must be NULL or a vector of non-negative numbers (NA: the default).")
+    }
+    alpha <- unique(alpha)
+  } else {
+    alpha <- NA_real_
+  }
+  gamma <- check_gamma(gamma)
+  level <- check_number(level, "level", 0, 1, lower.open = TRUE, upper.open = TRUE)
+  check_flag(refit, "refit")
+  control <- check_control(control, "p4l_control", "p4l_control")
+  num.threads <- resolve_threads(num.threads)
+  seed <- resolve_seed(seed)
+  train.size <- N - ceiling(N / folds)
+  if (max(K) > train.size) {
+    stop_arg("`K` goes up to ", max(K), " but a training part of ", folds, " folds holds only ",
+             train.size, " individuals; use smaller `K` or fewer `folds`.")
+  }
+  extra <- list(...)
+  if (any(c("K", "data", "alpha", "gamma", "basis", "seed") %in% names(extra))) {
+    stop_arg("Give `K`, `alpha`, `gamma`, `basis` and `seed` as arguments of tune_p4l().")
+  }
+  seeds <- task_seeds(seed, 3L)
+  basis <- resolve_basis(basis, data, seeds[1], num.threads)
+  if (is.null(q.groups)) {
+    q.groups <- if (N >= 3L) select_groups(data, max.K = min(6L, N - 1L),
+                                           num.threads = num.threads)$cluster else "pooled"
+    if (length(unique(q.groups)) < 2L) q.groups <- "pooled"
+  }
+  fold.of <- tune_folds(N, folds, seeds[2])
+  grid <- expand.grid(K = K, alpha = alpha, KEEP.OUT.ATTRS = FALSE)
+  tasks <- expand.grid(setting = seq_len(nrow(grid)), fold = seq_len(folds),
+                       KEEP.OUT.ATTRS = FALSE)
+  task.seed <- task_seeds(seeds[3], nrow(tasks))
+  run <- function(j) {
+    g <- grid[tasks$setting[j], ]
+    held <- which(fold.of == tasks$fold[j])
+    train <- subset(data, ids = seq_len(N)[-held], by = "index")
+    test <- subset(data, ids = held, by = "index")
+    t0 <- proc.time()[["elapsed"]]
+    args <- c(list(data = train, K = g$K, gamma = gamma, basis = basis, control = control,
+                   seed = task.seed[j], num.threads = num.threads),
+              if (!is.na(g$alpha)) list(alpha = g$alpha), extra)
+    fit <- withCallingHandlers(do.call(p4l, args), warning = function(w) {
+      invokeRestart("muffleWarning")
+    })
+    assigned <- suppressMessages(p4l_assign(fit, test))
+    list(coef = tune_policy_coefs(assigned, test$ids), converged = isTRUE(fit$converged),
+         time = proc.time()[["elapsed"]] - t0, greedy = isTRUE(fit$greedy))
+  }
+  res <- p4l_map(seq_len(nrow(tasks)), run, label = "tune_p4l fits")
+  policies <- vector("list", nrow(grid))
+  for (s in seq_len(nrow(grid))) {
+    js <- which(tasks$setting == s)
+    policies[[s]] <- tune_crossfit_policy(data, basis, gamma, res[js], tasks$fold[js], fold.of,
+                                          grid$K[s])
+  }
+  # Every setting scored on the same resamples (same seed): paired comparisons.
+  vals <- lapply(policies, function(pol) {
+    policy_value(pol, data, method = method, gamma = gamma, basis = basis,
+                 q.groups = q.groups, num.boot = num.boot, level = level,
+                 seed = seeds[3] + 1, num.threads = num.threads)
+  })
+  ov <- do.call(rbind, lapply(vals, function(v) {
+    v <- as.data.frame(v)
+    v[v$id == "overall", c("estimate", "se", "lower", "upper"), drop = FALSE]
+  }))
+  grid$alpha <- ifelse(is.na(grid$alpha), NA_real_, grid$alpha)
+  grid <- cbind(grid, ov)
+  grid$converged <- vapply(seq_len(nrow(grid)), function(s)
+    mean(vapply(res[tasks$setting == s], function(r) r$converged, logical(1))), numeric(1))
+  grid$time <- vapply(seq_len(nrow(grid)), function(s)
+    sum(vapply(res[tasks$setting == s], function(r) r$time, numeric(1))), numeric(1))
+  rownames(grid) <- NULL
+  crit <- if (select == "lower") grid$lower else grid$estimate
+  if (all(!is.finite(crit))) {
+    stop_arg("No setting has a finite ", if (select == "lower") "lower bound" else "estimate",
+             "; see the fits' warnings (run p4l() on the data).")
+  }
+  best <- which.max(replace(crit, !is.finite(crit), -Inf))
+  diffs <- tune_differences(vals, best, grid, level)
+  fit <- NULL
+  if (refit) {
+    args <- c(list(data = data, K = grid$K[best], gamma = gamma, basis = basis,
+                   control = control, seed = seed, num.threads = num.threads),
+              if (!is.na(grid$alpha[best])) list(alpha = grid$alpha[best]), extra)
+    fit <- do.call(p4l, args)
+  }
+  out <- list(grid = grid, best = grid[best, , drop = FALSE], best.index = best,
+              differences = diffs, fit = fit,
+              folds = stats::setNames(fold.of, as.character(data$ids)), policies = policies,
+              method = method, q.groups = q.groups, select = select, level = level, num.boot = num.boot,
+              gamma = gamma, basis = basis, seed = seed, call = cl)
+  class(out) <- "p4l_tuning"
+  out
+}
+
+# Balanced random folds of N individuals.
+tune_folds <- function(N, folds, seed) {
+  local_seed(seed)
+  sample(rep_len(seq_len(folds), N))
+}
+
+# Per-id policy and Q coefficients of an assigned (new-individual) policy.
+tune_policy_coefs <- function(policy, ids) {
+  pos <- match(ids, policy$ids)
+  if (anyNA(pos)) stop("internal: an assigned policy lacks held-out ids", call. = FALSE)
+  slots <- policy$slot[pos]
+  list(policy = policy$policy.coef[slots],
+       q = if (is.null(policy$q.coef)) NULL else policy$q.coef[slots],
+       cluster = if (is.null(policy$cluster)) rep(NA_integer_, length(ids)) else
+         unname(policy$cluster[pos]))
+}
+
+# One per-individual policy for all of `data`: each individual's policy comes
+# from the fit of the fold that held them out.
+tune_crossfit_policy <- function(data, basis, gamma, parts, part.fold, fold.of, K) {
+  N <- length(data$ids)
+  pc <- vector("list", N)
+  qc <- vector("list", N)
+  cl <- integer(N)
+  for (j in seq_along(parts)) {
+    held <- which(fold.of == part.fold[j])
+    pc[held] <- parts[[j]]$coef$policy
+    if (!is.null(parts[[j]]$coef$q)) qc[held] <- parts[[j]]$coef$q
+    cl[held] <- parts[[j]]$coef$cluster
+  }
+  if (any(vapply(qc, is.null, logical(1)))) qc <- NULL
+  new_p4l_policy("p4l (cross-fitted)", "p4l_crossfit", basis = basis, gamma = gamma,
+                 action.levels = data$action.levels, action.type = data$action.type,
+                 state.names = data$state.names, id.column = data$columns$id, ids = data$ids,
+                 slot = seq_len(N), policy.coef = pc, q.coef = qc,
+                 greedy = parts[[1]]$greedy, epsilon = 0, raw.state = FALSE,
+                 cluster = stats::setNames(cl, as.character(data$ids)), coding = data$coding,
+                 K = K, fold = fold.of)
+}
+
+# Paired differences (setting minus chosen) from the bootstrap replicates.
+tune_differences <- function(vals, best, grid, level) {
+  reps <- lapply(vals, function(v) attr(v, "replicates"))
+  if (any(vapply(reps, is.null, logical(1)))) return(NULL)
+  ov <- function(v) as.data.frame(v)$estimate[as.data.frame(v)$id == "overall"]
+  a <- (1 - level) / 2
+  rows <- lapply(seq_along(vals), function(s) {
+    d <- reps[[s]] - reps[[best]]
+    data.frame(K = grid$K[s], alpha = grid$alpha[s], difference = ov(vals[[s]]) - ov(vals[[best]]),
+               se = if (s == best) 0 else stats::sd(d),
+               lower = unname(stats::quantile(d, a)), upper = unname(stats::quantile(d, 1 - a)))
+  })
+  do.call(rbind, rows)
+}
+
+#' @export
+print.p4l_tuning <- function(x, ...) {
+  cat("<p4l_tuning> P4L settings compared by cross-validated ", x$method, " value (",
+      length(unique(x$folds)), " folds, ", length(x$folds), " individuals, gamma = ", x$gamma,
+      ")\n", sep = "")
+  g <- x$grid
+  show <- data.frame(K = g$K, alpha = ifelse(is.na(g$alpha), "default", format(g$alpha, digits = 3)),
+                     estimate = format(g$estimate, digits = 4), se = format(g$se, digits = 3),
+                     interval = paste0("[", format(g$lower, digits = 4), ", ",
+                                       format(g$upper, digits = 4), "]"),
+                     converged = paste0(round(100 * g$converged), "%"))
+  show$chosen <- ifelse(seq_len(nrow(g)) == x$best.index, "<-", "")
+  names(show)[5] <- paste0(round(100 * x$level), "% interval")
+  print(show, row.names = FALSE)
+  cat("Chosen by ", if (x$select == "lower") "the largest lower bound" else "the largest estimate",
+      ": K = ", x$best$K, if (!is.na(x$best$alpha)) paste0(", alpha = ", format(x$best$alpha, digits = 3)),
+      if (is.null(x$fit)) " (not refitted)" else "; refitted on all data (`$fit`)", "\n", sep = "")
+  invisible(x)
+}
+
+#' @export
+summary.p4l_tuning <- function(object, ...) {
+  out <- list(grid = object$grid, best = object$best, differences = object$differences,
+              method = object$method, select = object$select, level = object$level,
+              num.boot = object$num.boot, folds = tabulate(object$folds),
+              q.groups = if (identical(object$q.groups, "pooled")) "pooled" else
+                length(unique(object$q.groups)),
+              fit = if (is.null(object$fit)) NULL else summary(object$fit))
+  class(out) <- "summary.p4l_tuning"
+  out
+}
+
+#' @export
+print.summary.p4l_tuning <- function(x, ...) {
+  cat("Cross-validated ", x$method, " values (", length(x$folds), " folds of ",
+      paste(x$folds, collapse = "/"), " individuals; ", x$num.boot, " bootstrap resamples; ",
+      "Q-functions: ", if (identical(x$q.groups, "pooled")) "pooled" else
+        paste(x$q.groups, "groups"), ")\n", sep = "")
+  print(x$grid, row.names = FALSE, digits = 4)
+  if (!is.null(x$differences)) {
+    cat("\nDifferences to the chosen setting (paired bootstrap, ", round(100 * x$level),
+        "% intervals):\n", sep = "")
+    print(x$differences, row.names = FALSE, digits = 4)
+  }
+  if (!is.null(x$fit)) {
+    cat("\nRefit on all data:\n")
+    print(x$fit)
+  }
+  invisible(x)
+}
+
+#' @export
+as.data.frame.p4l_tuning <- function(x, row.names = NULL, optional = FALSE, ...) {
+  x$grid
+}
+
+#' @export
+plot.p4l_tuning <- function(x, ...) {
+  g <- x$grid
+  lab <- if (length(unique(g$alpha)) > 1L) paste0("K=", g$K, "\nalpha=", format(g$alpha, digits = 2)) else
+    paste0("K = ", g$K)
+  at <- seq_len(nrow(g))
+  graphics::plot(at, g$estimate, ylim = range(c(g$lower, g$upper), finite = TRUE), pch = 19,
+                 xaxt = "n", xlab = "", ylab = paste0("cross-validated value (", x$method, ")"),
+                 main = "tune_p4l()", ...)
+  graphics::arrows(at, g$lower, at, g$upper, angle = 90, code = 3, length = 0.05)
+  graphics::points(x$best.index, g$estimate[x$best.index], pch = 1, cex = 2)
+  graphics::axis(1, at = at, labels = lab)
+  invisible(x)
+}
