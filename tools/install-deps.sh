@@ -12,7 +12,10 @@ missing() {
 miss=$(missing)
 need_pandoc=0
 command -v pandoc >/dev/null 2>&1 || need_pandoc=1
-if [ -z "$miss" ] && [ $need_pandoc -eq 0 ]; then
+# qpdf is optional: only R CMD check --as-cran uses it (PDF size checks).
+need_qpdf=0
+command -v qpdf >/dev/null 2>&1 || need_qpdf=1
+if [ -z "$miss" ] && [ $need_pandoc -eq 0 ] && [ $need_qpdf -eq 0 ]; then
   echo "install-deps: all dependencies present"
   exit 0
 fi
@@ -22,6 +25,7 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   debs=""
   for p in $miss; do debs="$debs r-cran-$(echo "$p" | tr 'A-Z' 'a-z')"; done
   [ $need_pandoc -eq 1 ] && debs="$debs pandoc"
+  [ $need_qpdf -eq 1 ] && debs="$debs qpdf"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq || true
   # Install one by one so that a package Debian lacks does not block the rest.
