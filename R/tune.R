@@ -58,7 +58,10 @@
 #' @param ... Further arguments to [p4l()] (such as `rank` or `mu`).
 #' @return A `p4l_tuning` object: `grid` (one row per setting: `K`,
 #'   `alpha`, `estimate`, `se`, `lower`, `upper`, `converged` (the
-#'   fraction of the fold fits that converged), `time`), `best` (the row
+#'   fraction of the fold fits that converged), `time`, `in.range` (the
+#'   estimate lies within the values any policy can attain, see
+#'   [policy_value()]; settings outside are chosen only when none is
+#'   inside, with a warning)), `best` (the row
 #'   chosen), `differences` (every setting minus the chosen one, paired
 #'   bootstrap intervals), `fit` (the refit, or `NULL`), `folds` (fold of
 #'   each id), `policies` (the cross-fitted policy of each setting) and the
@@ -147,10 +150,12 @@ tune_p4l <- function(data, K = 1:5, alpha = NULL, gamma = 0.8, basis = NULL, fol
   }
   # Every setting scored on the same resamples (same seed): paired comparisons.
   vals <- lapply(policies, function(pol) {
-    policy_value(pol, data, method = method, gamma = gamma, basis = basis,
-                 q.groups = q.groups, num.boot = num.boot, level = level,
-                 seed = seeds[3] + 1, num.threads = num.threads)
+    suppressWarnings(policy_value(pol, data, method = method, gamma = gamma, basis = basis,
+                                  q.groups = q.groups, num.boot = num.boot, level = level,
+                                  seed = seeds[3] + 1, num.threads = num.threads))
   })
+  in.range <- vapply(vals, function(v) !any(attr(v, "out.of.range")[v$id == "overall"]),
+                     logical(1))
   ov <- do.call(rbind, lapply(vals, function(v) {
     v <- as.data.frame(v)
     v[v$id == "overall", c("estimate", "se", "lower", "upper"), drop = FALSE]
@@ -161,8 +166,25 @@ tune_p4l <- function(data, K = 1:5, alpha = NULL, gamma = 0.8, basis = NULL, fol
     mean(vapply(res[tasks$setting == s], function(r) r$converged, logical(1))), numeric(1))
   grid$time <- vapply(seq_len(nrow(grid)), function(s)
     sum(vapply(res[tasks$setting == s], function(r) r$time, numeric(1))), numeric(1))
+  grid$in.range <- in.range
   rownames(grid) <- NULL
   crit <- if (select == "lower") grid$lower else grid$estimate
+  # An estimate outside the attainable values is extrapolation, not evidence:
+  # such settings are chosen only when no setting is in range.
+  if (any(in.range)) {
+    crit[!in.range] <- -Inf
+    if (!all(in.range)) {
+      warning("tune_p4l(): the ", method, " estimates of ", sum(!in.range), " setting(s) (K = ",
+              paste(grid$K[!in.range], collapse = ", "), ") lie outside the values any policy ",
+              "can attain; they were not chosen (column `in.range`).", call. = FALSE)
+    }
+  } else {
+    warning("tune_p4l(): every setting's ", method, " estimate lies outside the values any ",
+            "policy can attain on these data [", paste(format(attr(vals[[1]], "value.range"),
+                                                                digits = 4), collapse = ", "),
+            "]: the comparison is not reliable; try method = \"dr\" or a smaller basis.",
+            call. = FALSE)
+  }
   if (all(!is.finite(crit))) {
     stop_arg("No setting has a finite ", if (select == "lower") "lower bound" else "estimate",
              "; see the fits' warnings (run p4l() on the data).")
@@ -250,7 +272,8 @@ print.p4l_tuning <- function(x, ...) {
                      estimate = format(g$estimate, digits = 4), se = format(g$se, digits = 3),
                      interval = paste0("[", format(g$lower, digits = 4), ", ",
                                        format(g$upper, digits = 4), "]"),
-                     converged = paste0(round(100 * g$converged), "%"))
+                     converged = paste0(round(100 * g$converged), "%"),
+                     range = ifelse(g$in.range, "", "outside"))
   show$chosen <- ifelse(seq_len(nrow(g)) == x$best.index, "<-", "")
   names(show)[5] <- paste0(round(100 * x$level), "% interval")
   print(show, row.names = FALSE)

@@ -123,7 +123,12 @@
 #'   and `num.small` (observed actions with propensity below 0.01) of the
 #'   behaviour policy, `num.transitions`, `basis.dim`) and `replicates`
 #'   (the bootstrap estimates, one column per row, used by
-#'   [compare_policies()] for paired differences). `as.data.frame()` drops
+#'   [compare_policies()] for paired differences), `value.range` (the
+#'   discounted values any policy can attain on `data`: the per-step reward
+#'   range, widened to 0 when episodes end, over \eqn{1-\gamma}{1 - gamma})
+#'   and `out.of.range` (one flag per row). An estimate outside that range
+#'   is a Q-function extrapolating where the policy leaves the data: it
+#'   raises a warning and must not be reported. `as.data.frame()` drops
 #'   the class and attributes.
 #' @references Thomas, P. and Brunskill, E. (2016). Data-efficient off-policy
 #'   policy evaluation for reinforcement learning. ICML.
@@ -165,7 +170,28 @@ policy_value <- function(policy, data, method = c("fqe", "dr", "wis"), gamma = N
   if (need.is) behaviour <- resolve_behaviour(behaviour, data, basis, seed, num.threads)
   prep <- value_prepare(policy, data, gamma, basis, if (need.is) behaviour, ridge, num.threads,
                         qgroup)
-  value_run(prep, method, by, num.boot, level, interval, seed)
+  out <- value_run(prep, method, by, num.boot, level, interval, seed)
+  value_check_range(out, data, gamma)
+}
+
+# The discounted values any policy can attain on these data (the per-step
+# reward range, widened to 0 where episodes end, over 1 - gamma); estimates
+# outside it are flagged (attribute `out.of.range`) and warned about.
+value_check_range <- function(out, data, gamma) {
+  rg <- p4l_value_range(data) / (1 - gamma)
+  attr(out, "value.range") <- rg
+  tol <- 1e-8 * max(1, abs(rg))
+  bad <- is.finite(out$estimate) & (out$estimate < rg[1] - tol | out$estimate > rg[2] + tol)
+  attr(out, "out.of.range") <- bad
+  if (any(bad)) {
+    b <- which(bad)[1]
+    warning("policy_value(): ", sum(bad), " estimate(s) lie outside the values any policy can ",
+            "attain on these data [", format(rg[1], digits = 4), ", ", format(rg[2], digits = 4),
+            "] (e.g. ", out$method[b], " ", format(out$estimate[b], digits = 4), " for ",
+            out$id[b], "): the Q-function extrapolates where the policy leaves the data. Do not ",
+            "report it; try method = \"dr\", a smaller basis or a larger `ridge`.", call. = FALSE)
+  }
+  out
 }
 
 check_methods <- function(method) {
@@ -553,6 +579,12 @@ print.p4l_value <- function(x, digits = 4, ...) {
     cat("Importance weights: smallest behaviour propensity ", format(dg$min.propensity, digits = 3),
         " (", dg$num.small, " below 0.01); effective sample size at step ",
         paste0(steps, ": ", format(dg$ess[steps], digits = 3), collapse = ", "), "\n", sep = "")
+  }
+  bad <- attr(x, "out.of.range")
+  if (any(bad)) {
+    rg <- attr(x, "value.range")
+    cat("NOTE: ", sum(bad), " estimate(s) outside the attainable range [", format(rg[1], digits = 4),
+        ", ", format(rg[2], digits = 4), "]; do not report them (see the warning)\n", sep = "")
   }
   invisible(x)
 }
