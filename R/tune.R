@@ -160,7 +160,6 @@ tune_p4l <- function(data, K = 1:5, alpha = NULL, gamma = 0.8, basis = NULL, fol
     v <- as.data.frame(v)
     v[v$id == "overall", c("estimate", "se", "lower", "upper"), drop = FALSE]
   }))
-  grid$alpha <- ifelse(is.na(grid$alpha), NA_real_, grid$alpha)
   grid <- cbind(grid, ov)
   grid$converged <- vapply(seq_len(nrow(grid)), function(s)
     mean(vapply(res[tasks$setting == s], function(r) r$converged, logical(1))), numeric(1))

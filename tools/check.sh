@@ -2,6 +2,7 @@
 # R CMD build and R CMD check of p4l; fails on ERROR or WARNING and prints
 # testthat's totals as the last line.
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/totals.sh"
 dir=${1:-check}
 root=$(pwd)
 # Compile with both cores (R CMD INSTALL runs make).
@@ -21,10 +22,5 @@ if grep -qE '(ERROR|WARNING)$|\.\.\. (ERROR|WARNING)' "$log" 2>/dev/null; then
 fi
 if [ -f p4l.Rcheck/tests/testthat.Rout.fail ]; then tail -n 60 p4l.Rcheck/tests/testthat.Rout.fail; fi
 grep -E 'NOTE$' "$log" 2>/dev/null && echo "(NOTEs are allowed)"
-if [ -f "$totals" ]; then
-  cat "$totals"
-else
-  echo "0 passed, 1 failed, 0 skipped"
-  fail=1
-fi
+print_totals "$totals" || fail=1
 exit $fail

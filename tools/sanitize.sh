@@ -7,6 +7,7 @@
 # failed test, a crash, or any AddressSanitizer/UBSan report; prints testthat's
 # totals as the last line. The vignettes are not built here (make test does).
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/totals.sh"
 dir=${1:-sanitize}
 root=$(pwd)
 export MAKEFLAGS=-j2
@@ -58,10 +59,5 @@ if grep -qE 'ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer|SUMMARY
   fail=1
 fi
 [ $fail -ne 0 ] && tail -n 40 "$log"
-if [ -f "$totals" ]; then
-  cat "$totals"
-else
-  echo "0 passed, 1 failed, 0 skipped"
-  fail=1
-fi
+print_totals "$totals" || fail=1
 exit $fail
