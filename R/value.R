@@ -34,7 +34,23 @@
 #'   policy that treats individuals with the same state differently it mixes
 #'   their values: on the dose study of `vignette("own-data")`
 #'   ([sim_dose_study()], 40 patients, seed 2026, P4L with K = 2, true value
-#'   -53.8) the pooled FQE gave -67.4 and the per-cluster FQE -52.4.}
+#'   -53.8) the pooled FQE gave -67.4 and the per-cluster FQE -52.4.
+#'
+#'   With `bounded = TRUE` (default) the next-state value in the Bellman
+#'   targets is clipped to the values any policy can attain (see
+#'   `value.range` below): the Q-function solves \eqn{Q = \Pi[R + \gamma\,
+#'   \mathrm{clip}(V(S'), v_{lo}, v_{hi})]}{Q = Proj[R + gamma clip(V(S'),
+#'   lo, hi)]} (\eqn{\Pi} the ridge projection above) by active sets, and
+#'   each individual's initial value is clipped too. When no next-state
+#'   value leaves the range the solution is the LSTD-Q one above, unchanged;
+#'   otherwise it stops a linear Q-function from extrapolating beyond what
+#'   any policy can attain where the policy leaves the data. On CartPole
+#'   (reward 1 per step, gamma 0.9, 32 RBF centres, setting A, 300
+#'   trajectories, `bench/README.md`) the unbounded FQE value of pooled
+#'   FQI was 10.85 where at most 10 is attainable; bounded, 9.999, against
+#'   a true value of 10.0. `print()` reports the share of next-state
+#'   values clipped; the bootstrap resamples start from the full-data
+#'   clipped set.}
 #' \item{`"dr"`}{The weighted per-decision doubly robust estimator (WDR,
 #'   Thomas and Brunskill 2016) with the FQE Q-function \eqn{\hat Q},
 #'   \eqn{\hat V(s) = \sum_a \pi(a \mid s) \hat Q(s, a)}:
@@ -107,6 +123,9 @@
 #'   100 steps, seeds 9001 to 9004) the default of [fqi()], 1e-4, lowered the
 #'   FQE value of fitted policies by about 0.02 (of 3.5), 1e-6 by less than
 #'   0.001 compared with 1e-8; hence the default 1e-6.
+#' @param bounded Clip the next-state values of the fitted-Q evaluation
+#'   (and of the Q-function of `"dr"`) to the attainable range (see
+#'   Estimators).
 #' @param num.boot Number of bootstrap resamples (0: no standard errors or
 #'   intervals; otherwise at least 2).
 #' @param level Confidence level of the intervals.
@@ -121,7 +140,9 @@
 #'   and `n` (individuals), and attributes `level`, `interval`, `num.boot`,
 #'   `gamma`, `seed`, `diagnostics` (a list: `ess` per step, `min.propensity`
 #'   and `num.small` (observed actions with propensity below 0.01) of the
-#'   behaviour policy, `num.transitions`, `basis.dim`) and `replicates`
+#'   behaviour policy, `num.transitions`, `basis.dim`, and for the bounded
+#'   Q-function `bounded`, `clipped` (the share of next-state values
+#'   clipped) and `settled` (the active-set iteration converged)) and `replicates`
 #'   (the bootstrap estimates, one column per row, used by
 #'   [compare_policies()] for paired differences), `value.range` (the
 #'   discounted values any policy can attain on `data`: the per-step reward
@@ -147,7 +168,7 @@
 #' @export
 policy_value <- function(policy, data, method = c("fqe", "dr", "wis"), gamma = NULL,
                          basis = NULL, behaviour = NULL, q.groups = NULL, ridge = 1e-6,
-                         num.boot = 200, level = 0.95, interval = c("percentile", "bca"),
+                         bounded = TRUE, num.boot = 200, level = 0.95, interval = c("percentile", "bca"),
                          by = c("overall", "individual"), seed = NULL, num.threads = NULL) {
   if (!inherits(policy, "p4l_policy")) {
     stop_arg("`policy` must be a fitted policy (p4l_policy); got an object of class '",
@@ -159,6 +180,7 @@ policy_value <- function(policy, data, method = c("fqe", "dr", "wis"), gamma = N
   by <- check_choice(by, c("overall", "individual"), "by")
   gamma <- resolve_value_gamma(gamma, policy)
   ridge <- check_ridge(ridge)
+  check_flag(bounded, "bounded")
   num.boot <- check_num_boot(num.boot)
   level <- check_number(level, "level", 0, 1, lower.open = TRUE, upper.open = TRUE)
   num.threads <- resolve_threads(num.threads)
@@ -169,7 +191,8 @@ policy_value <- function(policy, data, method = c("fqe", "dr", "wis"), gamma = N
   need.is <- any(method %in% c("dr", "wis"))
   if (need.is) behaviour <- resolve_behaviour(behaviour, data, basis, seed, num.threads)
   prep <- value_prepare(policy, data, gamma, basis, if (need.is) behaviour, ridge, num.threads,
-                        qgroup)
+                        qgroup, bound = if (bounded) p4l_value_range(data) / (1 - gamma))
+  prep <- value_bounded_reference(prep)
   out <- value_run(prep, method, by, num.boot, level, interval, seed)
   value_check_range(out, data, gamma)
 }
@@ -261,7 +284,7 @@ value_probs <- function(policy, data, x, ind, num.threads) {
 # Everything the estimators need, ordered by individual and step; the
 # per-individual sufficient statistics of the LSTD-Q solve.
 value_prepare <- function(policy, data, gamma, basis, behaviour, ridge, num.threads,
-                          qgroup = rep(1L, length(data$ids))) {
+                          qgroup = rep(1L, length(data$ids)), bound = NULL) {
   ord <- order(data$individual, data$time)
   ind <- data$individual[ord]
   N <- length(data$ids)
@@ -310,7 +333,14 @@ value_prepare <- function(policy, data, gamma, basis, behaviour, ridge, num.thre
   }
   prep <- list(N = N, n = n, D = D, ridge = ridge, gamma = gamma, Cstat = Cstat, bstat = bstat,
                num.trans = as.numeric(tabulate(ind, N)), phi0 = phi0, ids = data$ids,
-               basis.dim = d, is = FALSE, qgroup = qgroup, num.groups = max(qgroup))
+               basis.dim = d, is = FALSE, qgroup = qgroup, num.groups = max(qgroup),
+               bound = bound)
+  if (!is.null(bound)) {
+    # What the bounded solve needs per transition (value_fqe_bounded()).
+    live <- which(!term)
+    prep$bounded <- list(Phi = Phi[live, , drop = FALSE], Phibar = Phibar[live, , drop = FALSE],
+                         ind = ind[live], group = qgroup[ind[live]])
+  }
   if (!is.null(behaviour)) {
     B <- value_probs(behaviour, data, S, ind, num.threads)
     pa <- P[cbind(seq_len(n), A)]
@@ -335,7 +365,8 @@ value_prepare <- function(policy, data, gamma, basis, behaviour, ridge, num.thre
     G <- if (length(tl) > 0L && any(is.finite(carry$logrho))) max(carry$logrho) else 0
     carry$w <- exp(carry$logrho - G)
     carry$scale <- exp(G - M)  # carried weight at step t: scale[t] * w
-    prep <- utils::modifyList(prep, list(is = TRUE, ind = ind, step = step, Tmax = Tmax, R = R, Z = Z,
+    prep <- utils::modifyList(prep, list(is = TRUE, ind = ind, step = step, Tmax = Tmax, R = R,
+                         Phi = Phi, Phibar = Phibar, term = term,
                          qgroup.t = qgroup[ind], rho = rho, carry = carry, disc = gamma^(seq_len(Tmax) - 1L),
                          min.propensity = min(ba), num.small = sum(ba < 0.01)))
     prep$ess <- value_ess(prep)
@@ -373,7 +404,7 @@ value_ess <- function(prep) {
 # method, then (individual = TRUE) the FQE value of every individual.
 value_stat <- function(prep, cnt, method, individual) {
   W <- value_fqe_weights(prep, cnt)
-  V0 <- rowSums(prep$phi0 * t(W)[prep$qgroup, , drop = FALSE])
+  V0 <- value_initial(prep, W)
   fqe <- sum(cnt * V0) / sum(cnt)
   out <- c(fqe = fqe, dr = NA_real_, wis = NA_real_)
   if (prep$is && any(method %in% c("dr", "wis"))) {
@@ -470,7 +501,14 @@ value_run <- function(prep, method, by, num.boot, level, interval, seed) {
   }
   out <- do.call(rbind, rows)
   rownames(out) <- NULL
+  fw <- value_fqe_weights(prep, rep(1, N), info = TRUE)
+  if (!fw$settled) {
+    warning("policy_value(): the bounded fitted-Q evaluation did not settle (its set of clipped ",
+            "next-state values kept changing); the estimates use the last iterate. Try a ",
+            "smaller basis or a larger `ridge`.", call. = FALSE)
+  }
   diag.list <- list(num.transitions = prep$n, basis.dim = prep$basis.dim,
+                    bounded = !is.null(prep$bound), clipped = fw$clipped, settled = fw$settled,
                     ess = if (prep$is) prep$ess, min.propensity = if (prep$is) prep$min.propensity,
                     num.small = if (prep$is) prep$num.small)
   attr(out, "level") <- level
@@ -486,26 +524,200 @@ value_run <- function(prep, method, by, num.boot, level, interval, seed) {
 }
 
 # FQE weights (D x groups) for individual weights cnt: one LSTD-Q solve per
-# group of individuals (a group absent from a resample keeps weights 0).
-value_fqe_weights <- function(prep, cnt) {
+# group of individuals (a group absent from a resample keeps weights 0), then,
+# when bounded, the solve with the next-state values clipped to the attainable
+# range (value_fqe_bounded()). With `info = TRUE` a list: W, the fraction of
+# live transitions whose next-state value was clipped, and whether the
+# active-set iteration settled in every group.
+value_fqe_weights <- function(prep, cnt, info = FALSE) {
   D <- prep$D
   W <- matrix(0, D, prep$num.groups)
+  clipped <- 0
+  settled <- TRUE
   for (g in seq_len(prep$num.groups)) {
     cg <- cnt * (prep$qgroup == g)
     if (sum(cg) == 0) next
     Amat <- matrix(crossprod(prep$Cstat, cg), D, D)
     diag(Amat) <- diag(Amat) + prep$ridge * sum(cg * prep$num.trans)
-    W[, g] <- tryCatch(solve(Amat, crossprod(prep$bstat, cg)), error = function(e) {
-      stop_arg("The FQE system is singular (", conditionMessage(e), "); increase `ridge`",
-               if (prep$num.groups > 1L) " or use fewer `q.groups`", ".")
-    })
+    bvec <- crossprod(prep$bstat, cg)
+    W[, g] <- value_solve(Amat, bvec, prep)
+    if (!is.null(prep$bound)) {
+      res <- value_fqe_bounded(prep, cnt, g, Amat, bvec, W[, g])
+      W[, g] <- res$w
+      clipped <- clipped + res$clipped
+      settled <- settled && res$settled
+    }
   }
-  W
+  if (!info) return(W)
+  live <- if (is.null(prep$bounded)) 0 else sum(cnt[prep$bounded$ind])
+  list(W = W, clipped = if (live > 0) clipped / live else 0, settled = settled)
+}
+
+value_solve <- function(Amat, bvec, prep) {
+  tryCatch(solve(Amat, bvec), error = function(e) {
+    stop_arg("The FQE system is singular (", conditionMessage(e), "); increase `ridge`",
+             if (prep$num.groups > 1L) " or use fewer `q.groups`", ".")
+  })
+}
+
+# Bounded FQE for group g: the fixed point of
+#   Q = Proj[R + gamma * clip(V(S'), lo, hi)],
+# V(S') = sum_a pi(a | S') Q(S', a), lo and hi the values any policy can
+# attain, i.e. the root of
+#   F(w) = Amat w - bvec + gamma * sum_t c_t phi_t (v_t - clip(v_t)),
+# v_t = phibar_t' w (Amat, bvec: the LSTD-Q system). Semi-smooth Newton with
+# a backtracking line search on |F|: with the set of clipped transitions
+# fixed the system is linear (Jacobian Amat + gamma * sum over the clipped
+# transitions of c_t phi_t phibar_t'). It starts from the reference set
+# B$state (the full-data solution's, whose terms are kept per individual in
+# B$Cact and B$bact, so that a bootstrap resample costs a few transitions'
+# updates), or from the LSTD-Q solution w (nothing clipped: the same
+# solution). Settled when |F| is below 1e-10 of |bvec| + |Amat w| plus the
+# clipping term (a relative backward error). Where Newton stalls (at a kink
+# of the clipping) the averaged fixed-point iteration takes over.
+value_fqe_bounded <- function(prep, cnt, g, Amat, bvec, w, max.iter = 50L, max.fixed = 5000L) {
+  B <- prep$bounded
+  lo <- prep$bound[1]
+  hi <- prep$bound[2]
+  gamma <- prep$gamma
+  # All live transitions, weighted by their individual's count (0 outside
+  # group g and for individuals not drawn), so that nothing is copied.
+  c.t <- cnt[B$ind] * (B$group == g)
+  if (!any(c.t > 0)) return(list(w = w, clipped = 0, settled = TRUE))
+  Phi <- B$Phi
+  Phibar <- B$Phibar
+  ref <- if (is.null(B$state)) integer(length(c.t)) else B$state * (c.t > 0)
+  tgt <- function(st) ifelse(st > 0L, hi, ifelse(st < 0L, lo, 0))
+  bvec <- as.vector(bvec)
+  A0 <- Amat
+  b0 <- bvec
+  if (any(ref != 0L)) {
+    cg <- cnt * (prep$qgroup == g)
+    A0 <- A0 + gamma * matrix(crossprod(B$Cact, cg), prep$D, prep$D)
+    b0 <- b0 + gamma * as.vector(crossprod(B$bact, cg))
+  }
+  # The linear system of a clipped set `st`: Jacobian and right-hand side.
+  system <- function(st) {
+    ch <- which(st != ref)
+    J <- A0
+    rhs <- b0
+    if (length(ch) > 0L) {
+      sgn <- (st[ch] != 0L) - (ref[ch] != 0L)  # +1 newly clipped, -1 no longer
+      Pc <- Phi[ch, , drop = FALSE] * c.t[ch]
+      J <- J + gamma * crossprod(Pc * sgn, Phibar[ch, , drop = FALSE])
+      rhs <- rhs + gamma * as.vector(crossprod(Pc, tgt(st[ch]) - tgt(ref[ch])))
+    }
+    list(J = J, rhs = rhs)
+  }
+  eval_at <- function(w) {
+    v <- as.vector(Phibar %*% w)
+    ex <- (v - pmin(pmax(v, lo), hi)) * (c.t > 0)
+    Fw <- as.vector(Amat %*% w) - bvec + gamma * as.vector(crossprod(Phi, c.t * ex))
+    list(st = as.integer(ex > 0) - as.integer(ex < 0), F = Fw, norm = sqrt(sum(Fw^2)),
+         scale = sqrt(sum(bvec^2)) + sqrt(sum((Fw + bvec)^2)))
+  }
+  if (any(ref != 0L)) {
+    sys <- system(ref)
+    w <- value_solve(sys$J, sys$rhs, prep)
+  }
+  cur <- eval_at(w)
+  settled <- cur$norm <= 1e-10 * cur$scale
+  it <- 0L
+  while (!settled && it < max.iter) {
+    it <- it + 1L
+    sys <- system(cur$st)
+    step <- value_solve(sys$J, sys$rhs, prep) - w  # the full Newton step
+    t <- 1
+    repeat {
+      nxt <- eval_at(w + t * step)
+      if (nxt$norm <= (1 - 1e-4 * t) * cur$norm || t < 1e-10) break
+      t <- t / 2
+    }
+    if (nxt$norm >= cur$norm) break  # no progress along the Newton direction
+    w <- w + t * step
+    cur <- nxt
+    settled <- cur$norm <= 1e-10 * cur$scale
+  }
+  if (!settled) {
+    # Newton stalls at a kink of the clipping: fall back to the averaged
+    # fixed-point iteration w <- (w + M^-1 (bvec + gamma sum_t c_t phi_t
+    # clip(v_t))) / 2, M = Amat + gamma sum_t c_t phi_t phibar_t'.
+    M <- Amat + gamma * crossprod(Phi * c.t, Phibar)
+    ch <- tryCatch(chol(M), error = function(e) NULL)
+    Minv <- function(b) if (is.null(ch)) value_solve(M, b, prep) else
+      backsolve(ch, forwardsolve(t(ch), b))
+    for (k in seq_len(max.fixed)) {
+      v <- as.vector(Phibar %*% w)
+      w.new <- as.vector(Minv(bvec + gamma * crossprod(Phi, c.t * pmin(pmax(v, lo), hi))))
+      w <- (w + w.new) / 2
+      if (k %% 10L == 0L) {
+        cur <- eval_at(w)
+        if (cur$norm <= 1e-10 * cur$scale) {
+          settled <- TRUE
+          break
+        }
+      }
+    }
+    if (!settled) cur <- eval_at(w)
+  }
+  list(w = as.vector(w), clipped = sum(c.t[cur$st != 0L]), settled = settled,
+       state = cur$st)
+}
+
+# Keeps the full-data solution's clipped set as the reference of the
+# bootstrap resamples, with its terms per individual.
+value_bounded_reference <- function(prep) {
+  if (is.null(prep$bound)) return(prep)
+  B <- prep$bounded
+  N <- prep$N
+  D <- prep$D
+  state <- integer(nrow(B$Phi))
+  cnt <- rep(1, N)
+  for (g in seq_len(prep$num.groups)) {
+    cg <- cnt * (prep$qgroup == g)
+    if (sum(cg) == 0) next
+    Amat <- matrix(crossprod(prep$Cstat, cg), D, D)
+    diag(Amat) <- diag(Amat) + prep$ridge * sum(cg * prep$num.trans)
+    bvec <- crossprod(prep$bstat, cg)
+    res <- value_fqe_bounded(prep, cnt, g, Amat, bvec, value_solve(Amat, bvec, prep))
+    keep <- B$group == g
+    state[keep] <- res$state[keep]
+  }
+  act <- which(state != 0L)
+  B$Cact <- matrix(0, N, D * D)
+  B$bact <- matrix(0, N, D)
+  if (length(act) > 0L) {
+    tv <- ifelse(state[act] > 0L, prep$bound[2], prep$bound[1])
+    for (i in unique(B$ind[act])) {
+      r <- act[B$ind[act] == i]
+      B$Cact[i, ] <- as.vector(crossprod(B$Phi[r, , drop = FALSE], B$Phibar[r, , drop = FALSE]))
+      B$bact[i, ] <- as.vector(crossprod(B$Phi[r, , drop = FALSE], tv[match(r, act)]))
+    }
+  }
+  B$state <- state
+  prep$bounded <- B
+  prep
+}
+
+# Value at the next state (V(S') = 0 after a terminal transition), clipped
+# to the attainable range when bounded.
+value_next <- function(prep, W) {
+  v <- rowSums(prep$Phibar * t(W)[prep$qgroup.t, , drop = FALSE])
+  if (!is.null(prep$bound)) v <- pmin(pmax(v, prep$bound[1]), prep$bound[2]) * !prep$term
+  v
 }
 
 # TD residuals R + gamma V(S') - Q(S, A) of every transition.
 value_delta <- function(prep, W) {
-  prep$R - rowSums(prep$Z * t(W)[prep$qgroup.t, , drop = FALSE])
+  prep$R + prep$gamma * value_next(prep, W) -
+    rowSums(prep$Phi * t(W)[prep$qgroup.t, , drop = FALSE])
+}
+
+# Value of each individual's policy at their initial state (clipped when bounded).
+value_initial <- function(prep, W) {
+  V0 <- rowSums(prep$phi0 * t(W)[prep$qgroup, , drop = FALSE])
+  if (!is.null(prep$bound)) V0 <- pmin(pmax(V0, prep$bound[1]), prep$bound[2])
+  V0
 }
 
 # Group of each individual for the Q-fits: NULL = the policy's clusters
@@ -579,6 +791,10 @@ print.p4l_value <- function(x, digits = 4, ...) {
     cat("Importance weights: smallest behaviour propensity ", format(dg$min.propensity, digits = 3),
         " (", dg$num.small, " below 0.01); effective sample size at step ",
         paste0(steps, ": ", format(dg$ess[steps], digits = 3), collapse = ", "), "\n", sep = "")
+  }
+  if (isTRUE(dg$clipped > 0)) {
+    cat("Bounded Q-function: ", format(100 * dg$clipped, digits = 3), "% of the next-state values ",
+        "were clipped to the attainable range\n", sep = "")
   }
   bad <- attr(x, "out.of.range")
   if (any(bad)) {

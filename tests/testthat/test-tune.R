@@ -41,7 +41,7 @@ test_that("tune_p4l() cross-fits: each individual's policy comes from the fold f
   expect_equal(tn$differences$difference[3 - b], tn$grid$estimate[3 - b] - tn$grid$estimate[b])
   expect_s3_class(tn$fit, "p4l_fit")
   expect_equal(tn$fit$K, tn$best$K)
-  expect_output(print(tn), "Chosen by the largest lower bound")
+  expect_output(print(tn), "Chosen by the fewest clusters not significantly below the best")
   expect_output(print(summary(tn)), "Differences to the chosen setting")
   expect_equal(as.data.frame(tn), tn$grid)
 })

@@ -287,14 +287,15 @@ test_that("q.groups fits one Q-function per group, as separate fits would", {
   basis <- default_basis(d, seed = 1)
   unif <- uniform_policy(c(0, 1), c("s1", "s2"))
   grp <- sim$group[as.character(d$ids)]
+  # Unbounded: the attainable range (hence the clipping) depends on the data.
   v <- policy_value(unif, d, method = c("fqe", "dr"), basis = basis, behaviour = unif,
-                    q.groups = grp, num.boot = 0, by = "individual")
+                    q.groups = grp, num.boot = 0, by = "individual", bounded = FALSE)
   for (g in levels(grp)) {
     keep <- as.character(d$ids)[grp == g]
     dg <- p4l_data(sim$data[sim$data$id %in% keep, ], "id", "time", "action", "reward",
                    c("s1", "s2"))
     vg <- policy_value(unif, dg, method = c("fqe", "dr"), basis = basis, behaviour = unif,
-                       num.boot = 0, by = "individual")
+                       num.boot = 0, by = "individual", bounded = FALSE)
     # (DR's weights are normalised over all individuals, so only FQE compares.)
     expect_equal(v$estimate[v$method == "fqe" & v$id %in% keep],
                  vg$estimate[vg$method == "fqe"], tolerance = 1e-8)
@@ -329,4 +330,52 @@ test_that("policy_value() flags estimates outside the attainable values", {
   expect_warning(w <- value_check_range(v, d, 0.5), "outside the values any policy")
   expect_true(attr(w, "out.of.range")[1])
   expect_output(print(w), "outside the attainable range")
+})
+
+test_that("bounded FQE solves the clipped Bellman equation, on the data and on resamples", {
+  sim <- sim_linear2d(num.per.group = 2, T = 10, seed = 1)
+  d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+  basis <- default_basis(d, seed = 1)
+  f <- fqi(d, gamma = 0.9, basis = basis, seed = 1, num.threads = 1)
+  rg <- range(d$R) / (1 - 0.9)
+  u <- suppressWarnings(policy_value(f, d, basis = basis, bounded = FALSE, num.boot = 0))
+  expect_gt(u$estimate, rg[2])  # planted: LSTD-Q extrapolates beyond the attainable values
+  v <- policy_value(f, d, basis = basis, num.boot = 0)
+  dg <- attr(v, "diagnostics")
+  expect_true(dg$bounded && dg$settled)
+  expect_gt(dg$clipped, 0)
+  expect_true(v$estimate >= rg[1] && v$estimate <= rg[2])
+  expect_false(attr(v, "out.of.range"))
+  # The defining equation, rebuilt from the features and the policy's probabilities:
+  # (sum_t c_t phi_t phi_t' + ridge n I) w = sum_t c_t phi_t (R_t + gamma clip(phibar_t' w)).
+  ord <- order(d$individual, d$time)
+  psi <- basis_features(basis, d$S[ord, , drop = FALSE], 1L)
+  psin <- basis_features(basis, d$S_next[ord, , drop = FALSE], 1L)
+  dn <- d
+  dn$S <- d$S_next
+  Pn <- predict(f, dn, type = "prob")[ord, ]
+  A <- d$A[ord]
+  R <- d$R[ord]
+  Phi <- cbind(psi * (A == 1), psi * (A == 2))
+  Phibar <- cbind(psin * Pn[, 1], psin * Pn[, 2])
+  first <- !duplicated(d$individual[ord])
+  P0 <- predict(f, d, type = "prob")[ord, ][first, ]
+  phi0 <- cbind(psi[first, ] * P0[, 1], psi[first, ] * P0[, 2])
+  prep <- value_prepare(f, d, 0.9, basis, NULL, 1e-6, 1L, bound = rg)
+  prep <- value_bounded_reference(prep)
+  resid <- function(cnt) {
+    w <- value_fqe_weights(prep, cnt)[, 1]
+    c.t <- cnt[d$individual[ord]]
+    y <- R + 0.9 * pmin(pmax(as.vector(Phibar %*% w), rg[1]), rg[2])
+    lhs <- crossprod(Phi * c.t, Phi) %*% w + 1e-6 * sum(c.t) * w
+    list(w = w, r = max(abs(lhs - crossprod(Phi * c.t, y))) / max(abs(lhs)))
+  }
+  full <- resid(rep(1, length(d$ids)))
+  expect_lt(full$r, 1e-8)
+  expect_equal(v$estimate, mean(pmin(pmax(as.vector(phi0 %*% full$w), rg[1]), rg[2])),
+               tolerance = 1e-10)
+  # Resamples start from the full-data clipped set and must still solve their own equation.
+  cnts <- boot_counts(length(d$ids), 5, 3)
+  for (j in 1:5) expect_lt(resid(cnts[, j])$r, 1e-8)
+  expect_output(print(v), "next-state values were clipped")
 })
