@@ -9,8 +9,8 @@ vlearning_cpp <- function(psi, psi_next, action, reward, terminal, individual, n
     .Call(`_p4l_vlearning_cpp`, psi, psi_next, action, reward, terminal, individual, num_actions, num_individuals, mu, nu, beta0, gamma, ridge, policy_ridge, max_iter, tol, optimize, num_threads)
 }
 
-multinom_cpp <- function(X, y, m, ridge, max_iter) {
-    .Call(`_p4l_multinom_cpp`, X, y, m, ridge, max_iter)
+multinom_cpp <- function(X, y, m, ridge, max_iter, tol) {
+    .Call(`_p4l_multinom_cpp`, X, y, m, ridge, max_iter, tol)
 }
 
 acpi_cpp <- function(psi, psi_next, action, reward, terminal, individual, num_actions, num_individuals, clusters, K, gamma, ridge, mcp_gamma, admm_rho, admm_max_iter, admm_tol, num_lambda, lambda_min_ratio, bic_constant, pi_max_iter, max_outer, num_threads) {

@@ -26,7 +26,8 @@
 #'   [evaluate_policy()] and [policy_value()] when they are not given one).
 #' @param max.iter Largest number of Newton iterations.
 #' @param tol Iterations stop when the largest change of a coefficient is at
-#'   most `tol` times max(1, largest coefficient).
+#'   most `tol` times max(1, largest coefficient), or when a step raises the
+#'   penalised log-likelihood by less than 1e-10 of its size.
 #' @param num.threads Number of threads (see [p4l-package]).
 #' @param seed Random seed for the basis (`NULL` draws one from R's generator).
 #' @return An object of class `c("behaviour_policy", "p4l_policy")`: one
@@ -55,7 +56,7 @@ behaviour_policy <- function(data, basis = NULL, ridge = 1e-4, gamma = 0.8, max.
   seed <- resolve_seed(seed)
   basis <- resolve_basis(basis, data, seed, num.threads)
   psi <- basis_features(basis, data$S, num.threads)
-  fit <- multinom_newton(psi, data$A, length(data$action.levels), ridge, max.iter, tol)
+  fit <- fit_multinom(psi, data$A, length(data$action.levels), ridge, max.iter, tol)
   if (!fit$converged) {
     warning("behaviour_policy() did not converge in ", max.iter, " Newton iterations; ",
             "increase `ridge` or `max.iter`.", call. = FALSE)
@@ -68,66 +69,6 @@ behaviour_policy <- function(data, basis = NULL, ridge = 1e-4, gamma = 0.8, max.
                   loglik = fit$loglik, num.parameters = nrow(W) * (ncol(W) - 1L),
                   min.propensity = min(prop), num.small = sum(prop < 0.01),
                   iterations = fit$iterations, converged = fit$converged)
-}
-
-# Penalised multinomial logistic regression by Newton's method (reference
-# class 1). psi: n x d features (first column the intercept), a: 1-based
-# actions, m: number of actions. Returns W (d x m, first column 0), prob, loglik.
-multinom_newton <- function(psi, a, m, ridge, max.iter, tol) {
-  n <- nrow(psi)
-  d <- ncol(psi)
-  k <- m - 1L
-  Y <- matrix(0, n, m)
-  Y[cbind(seq_len(n), a)] <- 1
-  pen <- rep(c(0, rep(ridge * n, d - 1L)), k)  # intercepts unpenalised
-  beta <- numeric(d * k)
-  prob_of <- function(beta) {
-    eta <- cbind(0, psi %*% matrix(beta, d, k))
-    softmax_rows(eta)
-  }
-  objective <- function(P, beta) sum(log(pmax(P[cbind(seq_len(n), a)], .Machine$double.xmin))) -
-    0.5 * sum(pen * beta^2)
-  P <- prob_of(beta)
-  obj <- objective(P, beta)
-  converged <- FALSE
-  it <- 0L
-  for (it in seq_len(max.iter)) {
-    g <- as.vector(crossprod(psi, Y[, -1L, drop = FALSE] - P[, -1L, drop = FALSE])) - pen * beta
-    H <- matrix(0, d * k, d * k)
-    for (j in seq_len(k)) {
-      for (l in j:k) {
-        w <- P[, j + 1L] * ((j == l) - P[, l + 1L])
-        blk <- crossprod(psi, psi * w)
-        H[(j - 1L) * d + seq_len(d), (l - 1L) * d + seq_len(d)] <- blk
-        H[(l - 1L) * d + seq_len(d), (j - 1L) * d + seq_len(d)] <- blk
-      }
-    }
-    diag(H) <- diag(H) + pen + 1e-10 * n
-    step <- tryCatch(solve(H, g), error = function(e) {
-      stop_arg("behaviour_policy(): the Newton system is singular (", conditionMessage(e),
-               "); increase `ridge`.")
-    })
-    # Step halving keeps the penalised log-likelihood increasing.
-    t <- 1
-    repeat {
-      nb <- beta + t * step
-      NP <- prob_of(nb)
-      nobj <- objective(NP, nb)
-      if (nobj >= obj - 1e-12 * abs(obj) || t < 1e-8) break
-      t <- t / 2
-    }
-    change <- max(abs(nb - beta))
-    beta <- nb
-    P <- NP
-    obj <- nobj
-    if (change <= tol * max(1, max(abs(beta)))) {
-      converged <- TRUE
-      break
-    }
-  }
-  W <- cbind(0, matrix(beta, d, k))
-  list(W = W, prob = P, loglik = sum(log(P[cbind(seq_len(n), a)])), iterations = it,
-       converged = converged)
 }
 
 #' @export

@@ -448,27 +448,11 @@ baseline_cluster_model <- function(B, cl, K, lambda = NULL) {
   ctr <- colMeans(B[, keep, drop = FALSE])
   scl <- apply(B[, keep, drop = FALSE], 2, stats::sd)
   X <- cbind(1, sweep(sweep(B[, keep, drop = FALSE], 2, ctr), 2, scl, "/"))
-  p <- ncol(X)
-  Y <- outer(cl, seq_len(K), "==") * 1
-  pen <- c(0, rep(lambda, p - 1L))
-  unpack <- function(par) cbind(0, matrix(par, p, K - 1L))
-  f <- function(par) {
-    Bt <- unpack(par)
-    eta <- X %*% Bt
-    mx <- apply(eta, 1, max)
-    lse <- mx + log(rowSums(exp(eta - mx)))
-    -sum(Y * eta) + sum(lse) + 0.5 * sum(pen * Bt^2)
-  }
-  g <- function(par) {
-    Bt <- unpack(par)
-    P <- softmax_rows(X %*% Bt)
-    gr <- crossprod(X, P - Y) + pen * Bt
-    as.numeric(gr[, -1L])
-  }
-  opt <- stats::optim(numeric(p * (K - 1L)), f, g, method = "BFGS",
-                      control = list(maxit = 500, reltol = 1e-12))
+  # Penalty lambda on the non-intercept coefficients (ridge lambda / N per
+  # observation in fit_multinom()'s scale).
+  fit <- fit_multinom(X, cl, K, lambda / nrow(X), max.iter = 200L, tol = 1e-10)
   list(keep = which(keep), names = colnames(B), center = ctr, scale = scl,
-       coef = unpack(opt$par), lambda = lambda)
+       coef = fit$W, lambda = lambda)
 }
 
 baseline_cluster_probs <- function(model, B) {

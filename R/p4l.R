@@ -64,6 +64,14 @@
 #'   fitted-Q iteration ([fqi()] on the same basis, discount and data): the
 #'   shared column of \eqn{\Theta}{Theta} is set to the fitted Q-differences
 #'   \eqn{c\,(w_a - w_1)}{c (w_a - w_1)} and the other columns to 0 (see [p4l()], Details).
+#' @param ridge.center Centre of the ridge penalty on \eqn{\Theta}{Theta}:
+#'   `"init"` (default) penalises \eqn{\|\Theta - \Theta_0\|_F^2}{||Theta -
+#'   Theta_0||_F^2}, the distance from the starting policy parameters, so
+#'   that the ascent from the `"fqi"` start leaves that policy only where the
+#'   value gains more than the penalty; `"zero"` penalises
+#'   \eqn{\|\Theta\|_F^2}{||Theta||_F^2} (version 0.1.0), which pulls the
+#'   nearly deterministic FQI start toward the uniform policy. The same for
+#'   the uniform start (\eqn{\Theta_0 = 0}{Theta_0 = 0}).
 #' @param init.policy.scale Scale of the `"fqi"` start: \eqn{c} makes the
 #'   root mean square of the starting logits over the observed states equal to
 #'   `init.policy.scale`, so the start is the greedy FQI policy smoothed only in
@@ -109,13 +117,14 @@ p4l_control <- function(max.iter = 500, tol = 1e-4, tol.primal = 1e-3, conv.wind
                         step.theta = 1,
                         step.u = 1, init = "model", init.ridge = 1, init.scale = 0.1,
                         init.policy = c("uniform", "fqi"), init.policy.scale = 30,
-                        max.backtrack = 20, initial = c("shared", "visited"), max.initial = 1000,
+                        ridge.center = c("init", "zero"), max.backtrack = 20, initial = c("shared", "visited"), max.initial = 1000,
                         sgd.inner = 200, sgd.batch = 64, sgd.batch.initial = 16, sgd.step = 0.5,
                         sgd.per.individual = 16, sgd.per.initial = 16, sgd.step.policy = 0.05,
                         sgd.step.latent = 0.02, sgd.decay = 25, sgd.metric.rows = 2000,
                         policy = c("greedy", "softmax")) {
   policy <- match.arg(policy)
   init.policy <- match.arg(init.policy)
+  ridge.center <- match.arg(ridge.center)
   if (!is.character(initial) || anyNA(initial) || !all(initial %in% c("shared", "visited"))) {
     stop_arg("`initial` must be \"shared\" or \"visited\".")
   }
@@ -152,6 +161,7 @@ p4l_control <- function(max.iter = 500, tol = 1e-4, tol.primal = 1e-3, conv.wind
     init.policy = init.policy,
     init.policy.scale = check_number(init.policy.scale, "init.policy.scale", lower = 0,
                                      lower.open = TRUE),
+    ridge.center = ridge.center,
     max.backtrack = check_count(max.backtrack, "max.backtrack"),
     max.initial = check_count(max.initial, "max.initial", lower = 0L),
     initial = initial,
@@ -539,6 +549,7 @@ p4l_fit_features <- function(data, psi, psi.next, psi0, rank, K, gamma = 0.8, al
               max_backtrack = if (is.null(control$max.backtrack)) 20L else control$max.backtrack,
               max_initial = if (is.null(control$max.initial)) 1000L else control$max.initial,
               visited_initial = identical(control$initial, "visited"),
+              ridge_center_init = identical(control$ridge.center, "init"),
               stochastic = identical(solver, "sgd"))
   if (identical(solver, "sgd")) {
     dflt <- p4l_control()  # control objects made before the sgd settings existed

@@ -153,9 +153,9 @@ resolve_propensity <- function(propensity, data, control) {
     sc <- cs$scale
     sc[sc <= 0] <- 1
     X <- cbind(1, standardise_columns(S, ctr, sc))
-    fit <- multinom_cpp(X, as.integer(data$A - 1L), m, control$propensity.ridge, 100L)
+    fit <- fit_multinom(X, data$A, m, control$propensity.ridge, 100L)
     mu <- fit$prob[cbind(seq_len(n), data$A)]
-    coef <- fit$coef
+    coef <- fit$W
     dimnames(coef) <- list(c("(Intercept)", data$state.names), labels)
     coef <- list(coef = coef, center = ctr, scale = sc)
     source <- "multinomial logistic regression on the standardised states"

@@ -61,8 +61,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // multinom_cpp
-Rcpp::List multinom_cpp(const Eigen::MatrixXd& X, const Eigen::VectorXi& y, int m, double ridge, int max_iter);
-RcppExport SEXP _p4l_multinom_cpp(SEXP XSEXP, SEXP ySEXP, SEXP mSEXP, SEXP ridgeSEXP, SEXP max_iterSEXP) {
+Rcpp::List multinom_cpp(const Eigen::MatrixXd& X, const Eigen::VectorXi& y, int m, double ridge, int max_iter, double tol);
+RcppExport SEXP _p4l_multinom_cpp(SEXP XSEXP, SEXP ySEXP, SEXP mSEXP, SEXP ridgeSEXP, SEXP max_iterSEXP, SEXP tolSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type X(XSEXP);
@@ -70,7 +70,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type m(mSEXP);
     Rcpp::traits::input_parameter< double >::type ridge(ridgeSEXP);
     Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
-    rcpp_result_gen = Rcpp::wrap(multinom_cpp(X, y, m, ridge, max_iter));
+    Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
+    rcpp_result_gen = Rcpp::wrap(multinom_cpp(X, y, m, ridge, max_iter, tol));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -499,7 +500,7 @@ END_RCPP
 static const R_CallMethodDef CallEntries[] = {
     {"_p4l_fqi_cpp", (DL_FUNC) &_p4l_fqi_cpp, 13},
     {"_p4l_vlearning_cpp", (DL_FUNC) &_p4l_vlearning_cpp, 18},
-    {"_p4l_multinom_cpp", (DL_FUNC) &_p4l_multinom_cpp, 5},
+    {"_p4l_multinom_cpp", (DL_FUNC) &_p4l_multinom_cpp, 6},
     {"_p4l_acpi_cpp", (DL_FUNC) &_p4l_acpi_cpp, 22},
     {"_p4l_lstdq_cpp", (DL_FUNC) &_p4l_lstdq_cpp, 12},
     {"_p4l_rbf_kmeans_cpp", (DL_FUNC) &_p4l_rbf_kmeans_cpp, 7},

@@ -4,6 +4,7 @@
 
 #include "core/acpi.h"
 #include "core/fqi.h"
+#include "core/multinom.h"
 #include "core/transitions.h"
 #include "core/vlearning.h"
 #include "binding_checks.h"
@@ -90,13 +91,16 @@ Rcpp::List vlearning_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_
 
 // [[Rcpp::export(rng = false)]]
 Rcpp::List multinom_cpp(const Eigen::MatrixXd& X, const Eigen::VectorXi& y, int m, double ridge,
-                        int max_iter) {
+                        int max_iter, double tol) {
   p4l_check::length_is(y.size(), X.rows(), "multinom: y");
   if (m < 2) Rcpp::stop("multinom: need at least two classes");
   p4l_check::index_range(y, 0, m, "multinom: y");
-  Eigen::MatrixXd prob;
-  const Eigen::MatrixXd B = p4l::multinom_fit(X, y, m, ridge, max_iter, prob);
-  return Rcpp::List::create(Rcpp::Named("coef") = B, Rcpp::Named("prob") = prob);
+  p4l::ThreadScope scope(1);  // interrupts
+  const p4l::MultinomResult r = p4l::multinom_fit(X, y, m, ridge, max_iter, tol);
+  return Rcpp::List::create(Rcpp::Named("coef") = r.coef, Rcpp::Named("prob") = r.prob,
+                            Rcpp::Named("loglik") = r.loglik,
+                            Rcpp::Named("iterations") = r.iterations,
+                            Rcpp::Named("converged") = r.converged);
 }
 
 // [[Rcpp::export(rng = false)]]

@@ -152,7 +152,11 @@ Rcpp::List p4l_fit_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_ne
                        const Eigen::MatrixXd& psi0, int num_actions, int r, int K, double gamma,
                        double alpha, double mu, Rcpp::List control, const Eigen::MatrixXd& init_U,
                        const Eigen::MatrixXd& init_Theta, SEXP progress, int num_threads) {
-  const p4l::Control ctl = make_control(control);
+  p4l::Control ctl = make_control(control);
+  // The ridge on Theta is centred at the starting Theta when asked for.
+  if (get_or<bool>(control, "ridge_center_init", false) && init_Theta.size() > 0) {
+    ctl.theta_center = init_Theta;
+  }
   const p4l::P4LData D =
       make_p4l_data(psi, psi_next, action, reward, terminal, start, psi0, num_actions);
   p4l::Params init;

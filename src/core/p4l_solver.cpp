@@ -835,6 +835,14 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
   prob.set_iterative_min(ctl.iterative_min);
   const int N = prob.N(), d = prob.d(), m = prob.m(), q = r - 1;
   if (K < 1 || K > N) throw std::invalid_argument("p4l: K must be in [1, N]");
+  if (ctl.theta_center.size() > 0 &&
+      (ctl.theta_center.rows() != (m - 1) * d || ctl.theta_center.cols() != r))
+    throw std::invalid_argument("p4l: theta_center must be (m - 1) d x r");
+  // Theta minus the centre of its ridge penalty.
+  auto ridge_dev = [&ctl](const MatrixXd& T) -> MatrixXd {
+    if (ctl.theta_center.size() == 0) return T;
+    return T - ctl.theta_center;
+  };
   std::mt19937_64 rng(ctl.seed);
   Params par;
   par.Theta.setZero((m - 1) * d, r);
@@ -1007,7 +1015,7 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
     ++nms;
     const double bc = 1.0 - std::pow(b2, nms);
     const double dec = 1.0 / std::sqrt(1.0 + it / ctl.sgd.decay_outer);
-    const MatrixXd GT = og.dTheta - 2 * ctl.ridge * par.Theta;
+    const MatrixXd GT = og.dTheta - 2 * ctl.ridge * ridge_dev(par.Theta);
     msT = b2 * msT + (1 - b2) * GT.squaredNorm() / std::max<Eigen::Index>(1, GT.size());
     if (msT > 0) {
       stepT = ctl.sgd.step_policy * dec / std::sqrt(msT / bc);
@@ -1049,7 +1057,7 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
     } else {
     // (1) Theta-step: Armijo ascent on V - ridge ||Theta||^2
     for (int st = 0; st < ctl.theta_steps; ++st) {
-      const MatrixXd grad0 = cur.dTheta - 2 * ctl.ridge * par.Theta;
+      const MatrixXd grad0 = cur.dTheta - 2 * ctl.ridge * ridge_dev(par.Theta);
       const double g2 = grad0.squaredNorm();
       if (!(g2 > 0)) break;
       // L-BFGS direction (two-loop recursion); the plain gradient without memory
@@ -1078,14 +1086,14 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
       const bool quasi = !hs.empty();
       double tq = 1.0;
       double& tnext = quasi ? tq : tT;
-      const double f0 = cur.dual.V - ctl.ridge * par.Theta.squaredNorm();
+      const double f0 = cur.dual.V - ctl.ridge * ridge_dev(par.Theta).squaredNorm();
       const double t_ok = quasi ? 1.0 : lastT;
       const MatrixXd Theta0 = par.Theta;
       const double t = armijo(
           f0, slope, tnext,
           [&](double step) { Params tr = par; tr.Theta += step * dir; return tr; },
           [&](const Params& tr, const Gradient& g) {
-            return g.dual.V - ctl.ridge * tr.Theta.squaredNorm();
+            return g.dual.V - ctl.ridge * ridge_dev(tr.Theta).squaredNorm();
           });
       if (t == 0) {
         hs.clear();
@@ -1097,7 +1105,7 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
       if (!quasi) lastT = t;
       if (ctl.lbfgs_memory > 0) {
         MatrixXd sk = par.Theta - Theta0;
-        MatrixXd yk = grad0 - (cur.dTheta - 2 * ctl.ridge * par.Theta);
+        MatrixXd yk = grad0 - (cur.dTheta - 2 * ctl.ridge * ridge_dev(par.Theta));
         const double sy = sk.cwiseProduct(yk).sum();
         if (sy > 1e-12 * sk.norm() * yk.norm()) {
           hs.push_back(std::move(sk));
@@ -1145,7 +1153,7 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
     }
     // the stochastic path records its minibatch estimates of L, lambda and c'w
     const double Vit = ctl.stochastic ? sgdL : cur.dual.V;
-    const double F = Vit - ctl.ridge * par.Theta.squaredNorm() - pen;
+    const double F = Vit - ctl.ridge * ridge_dev(par.Theta).squaredNorm() - pen;
     res.trace.objective.push_back(F);
     res.trace.V.push_back(Vit);
     res.trace.point_value.push_back(ctl.stochastic ? sgdL + alpha * sgdLambda
@@ -1209,7 +1217,7 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
   res.point_value = cur.dual.point_value;
   res.lambda = cur.dual.lambda;
   res.penalty = q > 0 ? penalty_of(par.U.rightCols(q)) : 0.0;
-  res.objective = res.V - ctl.ridge * par.Theta.squaredNorm() - res.penalty;
+  res.objective = res.V - ctl.ridge * ridge_dev(par.Theta).squaredNorm() - res.penalty;
   res.rcond = cur.dual.rcond;
   // The last trace row is the returned solution (the same point; the final
   // evaluation only follows the last re-gauging, under which V is invariant).

@@ -293,6 +293,9 @@ struct Control {
   double tol_primal = 1e-3;
   double rho = 1.0;
   double ridge = 1e-3;        // on Theta
+  // Centre of the ridge: the penalty is ridge ||Theta - theta_center||^2
+  // (empty: centre 0, the penalty ridge ||Theta||^2).
+  Eigen::MatrixXd theta_center;
   double dual_ridge = 1e-6;   // relative ridge on M and Sigma (see top of file)
   double kappa = 0.0;         // regularisation of the inner problem (see DualSolution)
   int iterative_min = 400;    // q = m d r from which the inner systems are solved iteratively

@@ -45,11 +45,4 @@ VlResult vlearning_optimize(const Transitions& tr, const Eigen::VectorXd& mu,
                             const Eigen::VectorXd& nu, const Eigen::MatrixXd& beta0,
                             const VlOptions& opt);
 
-// Multinomial logistic regression of actions on covariates X (n x q, intercept
-// included by the caller) by damped Newton steps with a small ridge on all but
-// the first column. Returns q x m coefficients (column 0 zero) and fills prob
-// (n x m fitted probabilities).
-Eigen::MatrixXd multinom_fit(const Eigen::MatrixXd& X, const Eigen::VectorXi& y, int m,
-                             double ridge, int max_iter, Eigen::MatrixXd& prob);
-
 }  // namespace p4l
