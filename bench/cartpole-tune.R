@@ -17,8 +17,10 @@
 # trajectory, mean steps per environment). Rows are appended to the csv as
 # each data set finishes (a stopped run resumes by giving the remaining
 # replications). Replications 1-5 of C and 1-3 of A were a pilot that
-# showed why the choice rule had to change (bench/README.md); the table
-# uses replications 11-20, which played no part in choosing any setting.
+# showed why the choice rule had to change, and replications 11-17 (run
+# with p4l_control(ridge.center = "zero")) showed the K = 1 refits that
+# collapsed, which led to the centred ridge (bench/README.md); the table
+# uses replications 21-30, which played no part in choosing any setting.
 suppressPackageStartupMessages(library(p4l))
 args <- commandArgs(trailingOnly = TRUE)
 settings <- strsplit(if (length(args) >= 1) args[1] else "A,B,C", ",")[[1]]

@@ -478,3 +478,29 @@ test_that("init.policy = 'fqi' starts at the pooled FQI greedy policy", {
   expect_error(p4l_control(init.policy = "greedy"), "should be one of")
   expect_error(p4l_control(init.policy.scale = 0), "init.policy.scale")
 })
+
+test_that("ridge.center = 'init' penalises the distance from the starting policy", {
+  sim <- sim_linear2d(num.per.group = 4, T = 30, seed = 11)
+  d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+  ctl <- function(...) p4l_control(max.iter = 30, ridge = 1e-3, ...)
+  fi <- suppressWarnings(p4l(d, K = 1, seed = 5, num.threads = 1,
+                             control = ctl(init.policy = "fqi", ridge.center = "init")))
+  fz <- suppressWarnings(p4l(d, K = 1, seed = 5, num.threads = 1,
+                             control = ctl(init.policy = "fqi", ridge.center = "zero")))
+  # The reported objective is the value minus the ridge at its centre (K = 1: no
+  # clustering penalty), recomputed here from the fit's parameters.
+  pen <- function(f, centre) 1e-3 * sum((unclass(f$Theta) - centre)^2)
+  expect_equal(fi$objective, fi$trace$value[nrow(fi$trace)] - pen(fi, unclass(fi$Theta.init)) -
+                 fi$penalty, tolerance = 1e-10)
+  expect_equal(fz$objective, fz$trace$value[nrow(fz$trace)] - pen(fz, 0) - fz$penalty,
+               tolerance = 1e-10)
+  # Centred at the start, Theta stays nearer the FQI start than with the zero centre.
+  expect_lt(sum((fi$Theta - fi$Theta.init)^2), sum((fz$Theta - fz$Theta.init)^2))
+  # From the uniform start (Theta_0 = 0) both centres are the same fit.
+  u1 <- suppressWarnings(p4l(d, K = 2, seed = 5, num.threads = 1, control = ctl()))
+  u2 <- suppressWarnings(p4l(d, K = 2, seed = 5, num.threads = 1,
+                             control = ctl(ridge.center = "zero")))
+  expect_identical(u1$Theta, u2$Theta)
+  expect_identical(u1$value, u2$value)
+  expect_error(p4l_control(ridge.center = "start"), "should be one of")
+})
