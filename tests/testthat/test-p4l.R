@@ -504,3 +504,22 @@ test_that("ridge.center = 'init' penalises the distance from the starting policy
   expect_identical(u1$value, u2$value)
   expect_error(p4l_control(ridge.center = "start"), "should be one of")
 })
+
+test_that("init.policy = 'behaviour' starts at the fitted behaviour model", {
+  sim <- sim_linear2d(num.per.group = 4, T = 30, seed = 12)
+  d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+  fit <- suppressWarnings(p4l(d, K = 2, seed = 5, num.threads = 1,
+                              control = p4l_control(max.iter = 5, init.policy = "behaviour")))
+  expect_identical(fit$init.policy, "behaviour")
+  bp <- behaviour_policy(d, basis = fit$basis, ridge = 1e-4, num.threads = 1)
+  W <- bp$policy.coef[[1]]
+  th <- fit$Theta.init
+  expect_equal(unname(th[, 1]), as.numeric(W[, -1]), tolerance = 1e-10)
+  expect_true(all(th[, -1] == 0))
+  # Its logits at the observed states are the behaviour model's.
+  S <- as.data.frame(d$S)
+  names(S) <- d$state.names
+  expect_equal(unname(predict(bp, S, type = "prob")[, 2]),
+               unname(plogis(basis_features(fit$basis, d$S, 1L) %*% th[, 1])[, 1]),
+               tolerance = 1e-10)
+})
