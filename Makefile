@@ -41,8 +41,17 @@ test: deps
 sanitize: deps
 	@bash tools/sanitize.sh sanitize
 
-bench: install
-	Rscript --vanilla bench/run-all.R
+# Benchmarks are scripts (bench/README.md has each one's command and its latest
+# figures on this machine). `make bench` lists them; `make bench
+# BENCH=bench/rbf.R ARGS="..."` installs the package and runs one.
+bench:
+	@if [ -z "$(BENCH)" ]; then \
+	  echo "Benchmark scripts (commands and latest figures: bench/README.md):"; \
+	  ls bench/*.R bench/*.sh | sed 's/^/  /'; \
+	  echo 'Run one with: make bench BENCH=bench/<script> ARGS="<arguments>"'; \
+	else \
+	  $(MAKE) install && Rscript --vanilla $(BENCH) $(ARGS); \
+	fi
 
 clean:
 	rm -rf dist build $(CHECKDIR) sanitize demo-output src/*.o src/*.so src/core/*.o
