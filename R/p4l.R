@@ -340,7 +340,8 @@ p4l_control <- function(max.iter = 500, tol = 1e-4, tol.primal = 1e-3, conv.wind
 #' policies are close to the pooled one (CartPole), but it can hold an
 #' individual near the pooled policy when its optimal policy is opposite: in
 #' the 2-D study with subgroup c's reward reversed (`bench/p4l-quality.R`),
-#' subgroup c stays at the pooled policy (value 2.25, optimum 3.55), which
+#' subgroup c stays at the pooled policy (value 2.25, optimum 3.55; measured
+#' with the ridge centred at 0, before `ridge.center = "init"`), which
 #' is why it is not the default. The starting \eqn{\Theta}{Theta}
 #' is kept in the fit as `Theta.init`.
 #'
