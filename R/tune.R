@@ -33,7 +33,7 @@
 #' subgroup c's reward reversed; tested). This rule was chosen from the
 #' design of the estimate, after a pilot on CartPole settings C
 #' (replications 1 to 5) and A (1 to 3) showed the draws; the CartPole
-#' table in `bench/README.md` uses replications 21 to 30, which played no
+#' table in `bench/README.md` uses replications 21 to 24 and 26 to 29, which played no
 #' part in the choice.
 #'
 #' @param data A `p4l_data` object.
