@@ -528,12 +528,14 @@ value_run <- function(prep, method, by, num.boot, level, interval, seed) {
 # when bounded, the solve with the next-state values clipped to the attainable
 # range (value_fqe_bounded()). With `info = TRUE` a list: W, the fraction of
 # live transitions whose next-state value was clipped, and whether the
-# active-set iteration settled in every group.
+# active-set iteration settled in every group, and the clipped set of each
+# live transition (-1, 0, 1).
 value_fqe_weights <- function(prep, cnt, info = FALSE) {
   D <- prep$D
   W <- matrix(0, D, prep$num.groups)
   clipped <- 0
   settled <- TRUE
+  state <- if (is.null(prep$bound)) NULL else integer(nrow(prep$bounded$Phi))
   for (g in seq_len(prep$num.groups)) {
     cg <- cnt * (prep$qgroup == g)
     if (sum(cg) == 0) next
@@ -546,11 +548,13 @@ value_fqe_weights <- function(prep, cnt, info = FALSE) {
       W[, g] <- res$w
       clipped <- clipped + res$clipped
       settled <- settled && res$settled
+      keep <- prep$bounded$group == g
+      if (!is.null(res$state)) state[keep] <- res$state[keep]
     }
   }
   if (!info) return(W)
   live <- if (is.null(prep$bounded)) 0 else sum(cnt[prep$bounded$ind])
-  list(W = W, clipped = if (live > 0) clipped / live else 0, settled = settled)
+  list(W = W, clipped = if (live > 0) clipped / live else 0, settled = settled, state = state)
 }
 
 value_solve <- function(Amat, bvec, prep) {
@@ -671,18 +675,8 @@ value_bounded_reference <- function(prep) {
   B <- prep$bounded
   N <- prep$N
   D <- prep$D
-  state <- integer(nrow(B$Phi))
-  cnt <- rep(1, N)
-  for (g in seq_len(prep$num.groups)) {
-    cg <- cnt * (prep$qgroup == g)
-    if (sum(cg) == 0) next
-    Amat <- matrix(crossprod(prep$Cstat, cg), D, D)
-    diag(Amat) <- diag(Amat) + prep$ridge * sum(cg * prep$num.trans)
-    bvec <- crossprod(prep$bstat, cg)
-    res <- value_fqe_bounded(prep, cnt, g, Amat, bvec, value_solve(Amat, bvec, prep))
-    keep <- B$group == g
-    state[keep] <- res$state[keep]
-  }
+  # The full-data solve (no reference set yet: it starts from LSTD-Q).
+  state <- value_fqe_weights(prep, rep(1, N), info = TRUE)$state
   act <- which(state != 0L)
   B$Cact <- matrix(0, N, D * D)
   B$bact <- matrix(0, N, D)
