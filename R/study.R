@@ -421,7 +421,9 @@ summary.p4l_study <- function(object, ...) {
                seconds = stats::median(p$seconds, na.rm = TRUE), stringsAsFactors = FALSE)
   })
   out <- do.call(rbind, rows)
-  out <- out[order(out$setting, as.character(out$subgroup), as.integer(out$method)), ]
+  # subgroups in their order of appearance (study_evaluate(): factor levels)
+  sub.order <- match(out$subgroup, unique(x$subgroup[!is.na(x$subgroup)]))
+  out <- out[order(out$setting, sub.order, as.integer(out$method)), ]
   out <- cbind(design[out$setting, , drop = FALSE], out[names(out) != "setting"])
   rownames(out) <- NULL
   class(out) <- c("summary.p4l_study", "data.frame")
@@ -550,11 +552,7 @@ linear2d_study <- function(per.group = c(10, 20), T = c(50, 100, 200),
   for (x in per.group) check_count(x, "per.group")
   for (x in T) check_count(x, "T")
   num.centers <- check_count(num.centers, "num.centers")
-  K <- as.character(K)
-  Kn <- suppressWarnings(as.numeric(K[K != "auto"]))
-  if (anyNA(Kn) || any(Kn < 1) || any(Kn != round(Kn))) {
-    stop_arg("`K` must hold whole numbers of clusters and/or \"auto\".")
-  }
+  K <- study_K(K)
   evaluate <- study_evaluate(num.episodes = num.episodes, horizon = horizon)
   design <- expand.grid(per.group = per.group, T = T, variant = variant,
                         stringsAsFactors = FALSE)
@@ -569,11 +567,10 @@ linear2d_study <- function(per.group = c(10, 20), T = c(50, 100, 200),
   }
   p4l_method <- function(k) {
     force(k)
-    kk <- if (k == "auto") "auto" else as.integer(k)
-    function(sim, seed) p4l(sim$data, K = kk, gamma = 0.8, basis = sim$basis, seed = seed)
+    function(sim, seed) p4l(sim$data, K = k, gamma = 0.8, basis = sim$basis, seed = seed)
   }
   methods <- lapply(K, p4l_method)
-  names(methods) <- paste0("P4L (K = ", ifelse(K == "auto", "auto", K), ")")
+  names(methods) <- paste0("P4L (K = ", K, ")")
   base <- list(
     ACPI = function(sim, seed) acpi(sim$data, gamma = 0.8, basis = sim$basis, seed = seed),
     FQI = function(sim, seed) fqi(sim$data, gamma = 0.8, basis = sim$basis, seed = seed),
@@ -635,4 +632,151 @@ as_study <- function(x, methods = NULL) {
                            seed = min(x$seed - x$replication) + 1, dir = NULL)
   class(x) <- c("p4l_study", "data.frame")
   x
+}
+
+#' The paper's CartPole study (Table 2), ready for run_study()
+#'
+#' The pieces of the study of the paper's Sec 6.2 (Table 2) on the
+#' heterogeneous CartPole of [sim_cartpole()]: settings A, B, C of
+#' [cartpole_settings()] (three environments each, `num.traj` trajectories
+#' per environment from the epsilon-greedy sign(theta) behaviour policy, at
+#' most `max.steps` steps), gamma = 0.9, one RBF basis of `num.centers`
+#' centres shared by every method, P4L with `K` = 2, 3, 4, 5 and `"auto"`
+#' ([select_groups()]), ACPI, FQI, V-learning and the behaviour policy. Every
+#' trajectory's policy is evaluated in its own environment with
+#' `eval.episodes` episodes of at most `max.steps` steps; the score of an
+#' environment is the mean number of steps (as in the paper).
+#'
+#' The defaults are those of the package's Table 2 benchmark
+#' (`bench/cartpole-table2.R`, whose header gives the reasons): 32 centres
+#' (CartPole's state is 4-D and its value surface sharp), P4L with
+#' `p4l_control(max.iter = 1000, init.policy = "fqi")`.
+#'
+#' @param settings Any of `"A"`, `"B"`, `"C"`.
+#' @param K,baselines As in [linear2d_study()]; `baselines` may also hold
+#'   `"Behaviour"`.
+#' @param num.traj Trajectories per environment.
+#' @param epsilon Random-action probability of the behaviour policy.
+#' @param max.steps Largest number of steps of a trajectory and of an
+#'   evaluation episode.
+#' @param gamma Discount factor of every method.
+#' @param num.centers Number of RBF centres of the shared basis.
+#' @param control [p4l_control()] settings of the P4L fits.
+#' @param eval.episodes Evaluation episodes per trajectory.
+#' @return A list with `design` (one row per setting, column `cartpole`),
+#'   `simulate`, `methods` and `evaluate`, the arguments of [run_study()].
+#' @seealso [run_study()], [linear2d_study()], `vignette("cartpole", package = "p4l")`.
+#' @examples
+#' \donttest{
+#' cp <- cartpole_study("C", K = 3, baselines = "FQI", num.traj = 5, num.centers = 8,
+#'                      control = p4l_control(max.iter = 50))
+#' st <- run_study(cp$design, cp$methods, cp$simulate, cp$evaluate, seed = 1)
+#' summary(st)
+#' }
+#' @export
+cartpole_study <- function(settings = c("A", "B", "C"), K = c(2:5, "auto"),
+                           baselines = c("ACPI", "FQI", "VL", "Behaviour"), num.traj = 100,
+                           epsilon = 0.3, max.steps = 300, gamma = 0.9, num.centers = 32,
+                           control = p4l_control(max.iter = 1000, init.policy = "fqi"),
+                           eval.episodes = 10) {
+  settings <- match.arg(settings, c("A", "B", "C"), several.ok = TRUE)
+  baselines <- match.arg(baselines, c("ACPI", "FQI", "VL", "Behaviour"), several.ok = TRUE)
+  num.traj <- check_count(num.traj, "num.traj")
+  epsilon <- check_number(epsilon, "epsilon", 0, 1)
+  max.steps <- check_count(max.steps, "max.steps")
+  gamma <- check_number(gamma, "gamma", 0, 1, upper.open = TRUE)
+  num.centers <- check_count(num.centers, "num.centers")
+  eval.episodes <- check_count(eval.episodes, "eval.episodes", lower = 2L)
+  K <- study_K(K)
+  state.names <- c("x", "x_dot", "theta", "theta_dot")
+  simulate <- function(setting, seed) {
+    sim <- sim_cartpole(cartpole_settings(setting$cartpole), num.traj = num.traj,
+                        epsilon = epsilon, max.steps = max.steps, seed = seed)
+    d <- p4l_data(sim$data, "id", "time", "action", "reward", state.names,
+                  terminal = "terminal")
+    list(data = d, env = sim$env, groups = sim$group,
+         basis = rbf_basis(d, num.centers = num.centers, seed = seed))
+  }
+  p4l_method <- function(k) {
+    force(k)
+    function(sim, seed) p4l(sim$data, K = k, gamma = gamma, basis = sim$basis,
+                            control = control, seed = seed)
+  }
+  methods <- lapply(K, p4l_method)
+  names(methods) <- paste0("P4L (K = ", K, ")")
+  base <- list(
+    ACPI = function(sim, seed) acpi(sim$data, gamma = gamma, basis = sim$basis, seed = seed),
+    FQI = function(sim, seed) fqi(sim$data, gamma = gamma, basis = sim$basis, seed = seed),
+    VL = function(sim, seed) vlearning(sim$data, gamma = gamma, basis = sim$basis, seed = seed),
+    Behaviour = function(sim, seed) cartpole_behaviour_policy(epsilon = epsilon, gamma = gamma))
+  methods <- c(methods, base[baselines])
+  evaluate <- study_evaluate(num.episodes = eval.episodes * num.traj, horizon = max.steps,
+                             gamma = gamma, measure = "steps")
+  list(design = data.frame(cartpole = settings, stringsAsFactors = FALSE),
+       simulate = simulate, methods = methods, evaluate = evaluate)
+}
+
+# K of the study helpers: whole numbers and/or "auto", as p4l() takes them.
+study_K <- function(K) {
+  K <- as.character(K)
+  Kn <- suppressWarnings(as.numeric(K[K != "auto"]))
+  if (length(K) == 0L || anyNA(Kn) || any(Kn < 1) || any(Kn != round(Kn))) {
+    stop_arg("`K` must hold whole numbers of clusters and/or \"auto\".")
+  }
+  lapply(K, function(k) if (k == "auto") "auto" else as.integer(k))
+}
+
+#' Read the finished cells of a study
+#'
+#' Reads the cell files that [run_study()] saved in `dir`, for example to
+#' look at a study that is still running (on other workers or a cluster) or
+#' that was stopped. The result is a study like the one [run_study()] returns,
+#' restricted to the finished cells.
+#'
+#' @param dir The directory given to [run_study()].
+#' @return A `p4l_study` data frame (see [run_study()]); its design holds
+#'   the settings that have at least one finished cell.
+#' @examples
+#' design <- data.frame(T = c(10, 15))
+#' simulate <- function(setting, seed) {
+#'   sim <- sim_linear2d(num.per.group = 2, T = setting$T, seed = seed)
+#'   list(data = p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2")),
+#'        env = sim$env, groups = sim$group)
+#' }
+#' dir <- tempfile("study")
+#' st <- run_study(design, list(FQI = function(sim, seed) fqi(sim$data, seed = seed)),
+#'                 simulate, study_evaluate(num.episodes = 40, horizon = 10),
+#'                 replications = 2, dir = dir)
+#' nrow(read_study(dir)) == nrow(st)
+#' @export
+read_study <- function(dir) {
+  if (!is.character(dir) || length(dir) != 1L || !dir.exists(dir)) {
+    stop_arg("`dir` must be the directory of a run_study() call.")
+  }
+  files <- sort(list.files(dir, pattern = "^cell-[0-9]+-[0-9]+\\.rds$", full.names = TRUE))
+  if (length(files) == 0L) stop_arg("`dir` (", dir, ") holds no finished cells.")
+  cells <- lapply(files, function(f) {
+    cell <- tryCatch(readRDS(f), error = function(e) NULL)
+    if (!is.list(cell) || is.null(cell$key) || is.null(cell$rows)) {
+      stop_arg("The file ", f, " is not a run_study() cell.")
+    }
+    cell
+  })
+  methods <- cells[[1]]$key$methods
+  same <- vapply(cells, function(cl) identical(cl$key$methods, methods), logical(1))
+  if (!all(same)) stop_arg("The cells in `dir` come from studies with different methods.")
+  settings <- vapply(cells, function(cl) cl$key$setting, numeric(1))
+  first <- !duplicated(settings)
+  design <- do.call(rbind, lapply(cells[first], function(cl) as.data.frame(cl$key$values,
+                                                                           stringsAsFactors = FALSE)))
+  design <- design[order(settings[first]), , drop = FALSE]
+  rows <- do.call(rbind, lapply(cells, `[[`, "rows"))
+  x <- cbind(design[match(rows$setting, sort(settings[first])), , drop = FALSE], rows)
+  rownames(x) <- NULL
+  seeds <- vapply(cells, function(cl) cl$key$seed - cl$key$replication, numeric(1))
+  x <- x[order(x$setting, x$replication, match(x$method, methods)), , drop = FALSE]
+  st <- as_study(x, methods = methods)
+  attr(st, "study")$dir <- dir
+  attr(st, "study")$seed <- min(seeds) + 1
+  st
 }

@@ -89,6 +89,10 @@ test_that("run_study() resumes from its cell files and refuses another study's c
                  seed = 11, dir = dir, num.threads = 1)
   files <- list.files(dir, pattern = "^cell-.*\\.rds$")
   expect_length(files, 4)
+  # The finished cells read back without running anything.
+  rd <- read_study(dir)
+  expect_identical(as.data.frame(unclass(rd)), as.data.frame(unclass(a)))
+  expect_identical(attr(rd, "design"), attr(a, "design"))
   # A stopped run: one cell missing. Re-running computes it and reads the rest.
   file.remove(file.path(dir, files[3]))
   expect_message(b <- run_study(s$design, s$methods[c(1, 3)], s$simulate, s$evaluate,
@@ -153,6 +157,7 @@ test_that("run_study() checks its arguments", {
   expect_error(run_study(s$design, s$methods, 1), "`simulate`")
   expect_error(run_study(s$design, s$methods, s$simulate, replications = 0), "`replications`")
   expect_error(run_study(s$design, s$methods, s$simulate, seed = 1.5), "`seed`")
+  expect_error(read_study(tempfile()), "`dir`")
   expect_error(study_evaluate(num.episodes = 1), "num.episodes")
 })
 
@@ -170,4 +175,26 @@ test_that("linear2d_study() has the paper's grid, methods and optimum", {
   expect_equal(sim$data$reward, p4l_data(direct$data, "id", "time", "action", "reward",
                                          c("s1", "s2"))$reward)
   expect_error(linear2d_study(K = "two"), "`K`")
+})
+
+test_that("cartpole_study() simulates a setting and scores steps per environment", {
+  cp <- cartpole_study("B", K = 2, baselines = c("FQI", "Behaviour"), num.traj = 3,
+                       num.centers = 6, control = p4l_control(max.iter = 5), eval.episodes = 2)
+  expect_equal(cp$design$cartpole, "B")
+  expect_equal(names(cp$methods), c("P4L (K = 2)", "FQI", "Behaviour"))
+  sim <- cp$simulate(list(cartpole = "B"), 3)
+  expect_equal(nlevels(sim$groups), 3)
+  expect_equal(length(sim$data$ids), 9)
+  pol <- cp$methods$Behaviour(sim, 3)
+  ev <- cp$evaluate(pol, sim, 3)
+  # steps of each environment = mean over its 3 trajectories' evaluations
+  # (ceiling(6 / 3) = 2 episodes each)
+  ids <- names(sim$env)
+  g <- as.character(sim$groups[ids])
+  k <- levels(sim$groups)[2]
+  hand <- evaluate_policy(pol, sim$env, ids = ids[g == k], num.episodes = 2, horizon = 300,
+                          gamma = 0.9, seed = 3)
+  expect_equal(ev$value[ev$subgroup == k], mean(hand$steps))
+  expect_true(all(ev$value >= 1 & ev$value <= 300))
+  expect_error(cartpole_study("D"), "should be one of")
 })
