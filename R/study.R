@@ -375,7 +375,7 @@ study_evaluate <- function(num.episodes = 1000, horizon = 50, gamma = NULL,
 }
 
 #' @export
-print.p4l_study <- function(x, ...) {
+print.p4l_study <- function(x, n = 12, ...) {
   st <- attr(x, "study")
   design <- attr(x, "design")
   n.err <- sum(!is.na(x$error))
@@ -388,7 +388,13 @@ print.p4l_study <- function(x, ...) {
   nc <- sum(x$converged %in% FALSE & !duplicated(x[c("setting", "replication", "method")]))
   cat("Rows with an error: ", n.err, "; fits not converged: ", nc, "\n", sep = "")
   cat("\n")
-  print(summary(x), ...)
+  sm <- summary(x)
+  if (nrow(sm) > n) {
+    print(sm[seq_len(n), ], ...)
+    cat("... ", nrow(sm) - n, " more rows: summary() has them all\n", sep = "")
+  } else {
+    print(sm, ...)
+  }
   invisible(x)
 }
 
@@ -433,7 +439,8 @@ summary.p4l_study <- function(object, ...) {
 #' @export
 print.summary.p4l_study <- function(x, digits = 3, ...) {
   y <- as.data.frame(unclass(x))
-  for (col in c("mean", "se", "sd", "median")) y[[col]] <- signif(y[[col]], digits)
+  y$sd <- NULL
+  for (col in c("mean", "se", "median")) y[[col]] <- signif(y[[col]], digits)
   y$seconds <- round(y$seconds, 2)
   print(y, row.names = FALSE, ...)
   invisible(x)
@@ -470,26 +477,31 @@ plot.p4l_study <- function(x, settings = NULL, reference = NULL, col = NULL,
   col <- rep_len(col, length(methods))
   n <- length(settings)
   nc <- min(n, 3L)
-  old <- graphics::par(mfrow = c(ceiling(n / nc), nc), mar = c(7, 4, 3, 1))
+  nrow.legend <- ceiling(length(methods) / 4)
+  old <- graphics::par(mfrow = c(ceiling(n / nc), nc), mar = c(1.5, 4, 3.2, 0.5),
+                       oma = c(1 + 1.2 * nrow.legend, 0, 0, 0))
   on.exit(graphics::par(old), add = TRUE)
+  m <- length(methods)
   for (j in settings) {
     xs <- x[x$setting == j & is.finite(x$value), , drop = FALSE]
     groups <- unique(as.character(x$subgroup[x$setting == j & !is.na(x$subgroup)]))
-    m <- length(methods)
     at <- unlist(lapply(seq_along(groups), function(k) (k - 1) * (m + 1) + seq_len(m)))
     vals <- unlist(lapply(groups, function(k) lapply(methods, function(meth)
       xs$value[xs$subgroup == k & xs$method == meth])), recursive = FALSE)
     ylim <- range(c(unlist(vals), reference[groups]), na.rm = TRUE, finite = TRUE)
     if (!all(is.finite(ylim))) ylim <- c(0, 1)
-    title <- paste(paste(names(design), vapply(design[j, , drop = FALSE], format, ""),
-                         sep = " = "), collapse = ", ")
-    graphics::boxplot(vals, at = at, names = rep(methods, length(groups)), las = 2,
-                      col = rep(col, length(groups)), ylim = ylim, xlim = c(0.5, max(at) + 0.5),
-                      main = title, ylab = ylab, cex.axis = 0.8, ...)
+    title <- paste(vapply(names(design), function(nm) {
+      v <- format(design[j, nm])
+      if (is.numeric(design[[nm]])) paste0(nm, " ", v) else v
+    }, ""), collapse = ", ")
+    graphics::boxplot(vals, at = at, xaxt = "n", col = rep(col, length(groups)), ylim = ylim,
+                      xlim = c(0.5, max(at) + 0.5), ylab = ylab, cex.axis = 0.8,
+                      outcex = 0.5, ...)
+    graphics::title(main = title, cex.main = 0.9, line = 1.6)
     if (length(groups) > 1L) {
       graphics::abline(v = (seq_len(length(groups) - 1L)) * (m + 1), lty = 2, col = "red")
     }
-    graphics::mtext(groups, side = 3, line = 0.1, at = (seq_along(groups) - 1) * (m + 1) + (m + 1) / 2,
+    graphics::mtext(groups, side = 3, line = 0.2, at = (seq_along(groups) - 1) * (m + 1) + (m + 1) / 2,
                     cex = 0.8)
     if (!is.null(reference)) {
       for (k in seq_along(groups)) {
@@ -501,6 +513,11 @@ plot.p4l_study <- function(x, settings = NULL, reference = NULL, col = NULL,
       }
     }
   }
+  # one legend for all panels, in the outer margin
+  graphics::par(fig = c(0, 1, 0, 1), oma = c(0, 0, 0, 0), mar = c(0, 0, 0, 0), new = TRUE)
+  graphics::plot.new()
+  graphics::legend("bottom", legend = methods, fill = col, ncol = min(4L, m), bty = "n",
+                   cex = 0.8, xpd = NA)
   invisible(x)
 }
 
