@@ -427,8 +427,12 @@ summary.p4l_study <- function(object, ...) {
                seconds = stats::median(p$seconds, na.rm = TRUE), stringsAsFactors = FALSE)
   })
   out <- do.call(rbind, rows)
-  # subgroups in their order of appearance (study_evaluate(): factor levels)
-  sub.order <- match(out$subgroup, unique(x$subgroup[!is.na(x$subgroup)]))
+  # subgroups in their order of appearance within each setting
+  # (study_evaluate(): the levels of the simulation's groups)
+  sub.order <- vapply(seq_len(nrow(out)), function(i) {
+    seen <- unique(x$subgroup[x$setting == out$setting[i] & !is.na(x$subgroup)])
+    match(out$subgroup[i], seen)
+  }, integer(1))
   out <- out[order(out$setting, sub.order, as.integer(out$method)), ]
   out <- cbind(design[out$setting, , drop = FALSE], out[names(out) != "setting"])
   rownames(out) <- NULL
