@@ -90,6 +90,21 @@
 #' and accelerated interval (Efron 1987) with the acceleration from the
 #' jackknife over individuals.
 #'
+#' **A policy learned from the same data.** The bootstrap holds the policy
+#' fixed and resamples the individuals it is evaluated on. When the policy
+#' was learned from these same individuals, part of its estimation error is
+#' shared with the evaluation data and the resamples do not see it: on the
+#' 2-D study (`bench/README.md`, sections on coverage and on FQE bases) the
+#' bootstrap se of FQE for the learned greedy policies of P4L and FQI was
+#' 10 to 20% below the actual error's standard deviation, and the FQE value
+#' was biased (-0.04 to +0.03 depending on the basis; the smooth default
+#' basis underestimates a greedy policy's value, a flexible one overestimates
+#' the value of a policy greedy with respect to a Q-function fitted to the
+#' same data). The 95% FQE intervals covered 67 to 88% there, the wider DR
+#' intervals 92 to 94%. For a value to report, evaluate on individuals the
+#' policy was not learned from (a split by individual, as [tune_p4l()]
+#' does), or use `"dr"`.
+#'
 #' With `by = "individual"` each row is one individual: for `"fqe"` the value
 #' of the individual's policy from its own initial state under the pooled
 #' Q-fit, with intervals from the same resamples (the individual's initial
