@@ -22,11 +22,11 @@ cp <- cartpole_study()
 run <- bench_study_main(cp, 20L, "bench/cartpole-study-cells", 20261206, "inst/extdata/cartpole-study.csv.gz")
 s <- run$summary
 s$cell <- sprintf("%.1f (%.1f)", s$mean, s$se)
-tab <- reshape(data.frame(s[c("cartpole", "subgroup", "method", "cell")]),
+md <- unlist(lapply(split(s, s$cartpole), function(t) {
+  w <- reshape(data.frame(t[c("cartpole", "subgroup", "method", "cell")]),
                idvar = c("cartpole", "method"), timevar = "subgroup", direction = "wide")
-names(tab) <- sub("^cell\\.", "", names(tab))
-md <- unlist(lapply(split(tab, tab$cartpole), function(t) {
-  c(bench_markdown(t[, colSums(!is.na(t)) > 0, drop = FALSE]), "")
+  names(w) <- sub("^cell\\.", "", names(w))
+  c(bench_markdown(w), "")
 }))
 writeLines(c(run$header, "", md),
            "bench/cartpole-study-summary.md")
