@@ -227,29 +227,30 @@ study_cell <- function(task, methods, simulate, evaluate, threads) {
   }
   seed <- task$seed
   sim <- study_try(simulate(task$values, seed), seed)
+  subs <- study_subgroups(sim$value)
   rows <- lapply(names(methods), function(m) {
     if (!is.null(sim$error)) {
       return(study_rows(task, m, NA_character_, error = paste("simulate:", sim$error)))
     }
     fit <- study_try(methods[[m]](sim$value, seed), seed)
     if (!is.null(fit$error)) {
-      return(study_rows(task, m, study_subgroups(sim$value), warnings = fit$warnings,
+      return(study_rows(task, m, subs, warnings = fit$warnings,
                         seconds = fit$seconds, error = fit$error))
     }
     if (!inherits(fit$value, "p4l_policy")) {
-      return(study_rows(task, m, study_subgroups(sim$value), seconds = fit$seconds,
+      return(study_rows(task, m, subs, seconds = fit$seconds,
                         error = "the method did not return a fitted policy (p4l_policy)"))
     }
     ev <- study_try(study_values(evaluate(fit$value, sim$value, seed)), seed)
     if (!is.null(ev$error)) {
-      return(study_rows(task, m, study_subgroups(sim$value), warnings = fit$warnings,
+      return(study_rows(task, m, subs, warnings = fit$warnings,
                         seconds = fit$seconds, converged = fit_converged(fit$value),
                         clusters = fit_clusters(fit$value), error = paste("evaluate:", ev$error)))
     }
     study_rows(task, m, ev$value$subgroup, value = ev$value$value, se = ev$value$se,
                seconds = fit$seconds, converged = fit_converged(fit$value),
                clusters = fit_clusters(fit$value),
-               warnings = paste(c(fit$warnings, ev$warnings), collapse = " | "))
+               warnings = c(fit$warnings, ev$warnings))
   })
   rows <- do.call(rbind, rows)
   if (!is.null(task$file)) {
@@ -297,8 +298,7 @@ study_values <- function(x) {
 study_rows <- function(task, method, subgroup, value = NA_real_, se = NA_real_,
                        seconds = NA_real_, converged = NA, clusters = NA_integer_,
                        warnings = character(0), error = NA_character_) {
-  warnings <- if (length(warnings) == 0L || identical(warnings, "")) NA_character_ else
-    paste(warnings, collapse = " | ")
+  warnings <- if (length(warnings) == 0L) NA_character_ else paste(warnings, collapse = " | ")
   data.frame(setting = task$setting, replication = task$replication, seed = task$seed,
              method = method, subgroup = subgroup, value = value, se = se,
              seconds = seconds, converged = converged, clusters = clusters,
@@ -429,10 +429,8 @@ summary.p4l_study <- function(object, ...) {
   out <- do.call(rbind, rows)
   # subgroups in their order of appearance within each setting
   # (study_evaluate(): the levels of the simulation's groups)
-  sub.order <- vapply(seq_len(nrow(out)), function(i) {
-    seen <- unique(x$subgroup[x$setting == out$setting[i] & !is.na(x$subgroup)])
-    match(out$subgroup[i], seen)
-  }, integer(1))
+  seen <- lapply(split(x$subgroup, x$setting), function(g) unique(g[!is.na(g)]))
+  sub.order <- mapply(match, out$subgroup, seen[as.character(out$setting)])
   out <- out[order(out$setting, sub.order, as.integer(out$method)), ]
   out <- cbind(design[out$setting, , drop = FALSE], out[names(out) != "setting"])
   rownames(out) <- NULL
@@ -794,10 +792,8 @@ read_study <- function(dir) {
   rows <- do.call(rbind, lapply(cells, `[[`, "rows"))
   x <- cbind(design[match(rows$setting, sort(settings[first])), , drop = FALSE], rows)
   rownames(x) <- NULL
-  seeds <- vapply(cells, function(cl) cl$key$seed - cl$key$replication, numeric(1))
   x <- x[order(x$setting, x$replication, match(x$method, methods)), , drop = FALSE]
   st <- as_study(x, methods = methods)
   attr(st, "study")$dir <- dir
-  attr(st, "study")$seed <- min(seeds) + 1
   st
 }
