@@ -198,7 +198,7 @@ compare_on_data <- function(fits, data, estimator, behaviour, reference, gamma, 
   seed <- resolve_seed(seed)
   num.threads <- resolve_threads(num.threads)
   for (nm in names(fits)) check_policy_data(fits[[nm]], data, paste0("fits$", nm))
-  basis <- resolve_basis(basis, data, seed, num.threads)
+  basis <- value_basis(basis, data, seed, num.threads)
   bmodel <- NULL
   if (isTRUE(behaviour)) {
     bmodel <- behaviour_policy(data, basis = basis, gamma = gamma, seed = seed,

@@ -201,15 +201,52 @@ policy_value <- function(policy, data, method = c("fqe", "dr", "wis"), gamma = N
   num.threads <- resolve_threads(num.threads)
   seed <- resolve_seed(seed)
   check_policy_data(policy, data, "policy")
+  placed <- value_place_new(policy, data, num.threads)
+  policy <- placed$policy
   qgroup <- resolve_q_groups(q.groups, policy, data)
-  basis <- resolve_basis(basis, data, seed, num.threads)
+  basis <- value_basis(basis, data, seed, num.threads)
   need.is <- any(method %in% c("dr", "wis"))
   if (need.is) behaviour <- resolve_behaviour(behaviour, data, basis, seed, num.threads)
   prep <- value_prepare(policy, data, gamma, basis, if (need.is) behaviour, ridge, num.threads,
                         qgroup, bound = if (bounded) p4l_value_range(data) / (1 - gamma))
   prep <- value_bounded_reference(prep)
   out <- value_run(prep, method, by, num.boot, level, interval, seed)
+  attr(out, "diagnostics")$new.individuals <- placed$num.new
   value_check_range(out, data, gamma)
+}
+
+# A P4L fit evaluated on individuals it was not trained on: place them once,
+# from their transitions in `data` (p4l_assign()), so that the policy at
+# their states and at their next states is the same policy. (predict() would
+# place them from whatever rows it is given, and the next states are not a
+# history.)
+value_place_new <- function(policy, data, num.threads) {
+  if (!inherits(policy, "p4l_fit")) return(list(policy = policy, num.new = 0L))
+  unseen <- unique(data$ids[is.na(match_ids(data$ids, policy$ids))])
+  if (length(unseen) == 0L) return(list(policy = policy, num.new = 0L))
+  out <- p4l_with_new(policy, data, unseen, "auto", quiet = TRUE, num.threads)
+  message("policy_value(): ", length(unseen), " individual(s) of `data` were not in the ",
+          "training data of the P4L fit; each was placed once by p4l_assign() from its ",
+          "transitions in `data`.")
+  list(policy = out, num.new = length(unseen))
+}
+
+# The basis of the Q-function (and of the default behaviour model) when
+# `basis = NULL`: default_basis() with a number of RBF centres that grows
+# with the data, min(64, max(16, floor(n / 50))) for n transitions (one
+# centre per 50 transitions between 16 and 64), fewer (not below 16) when
+# the per-individual statistics of the bootstrap would pass 2^25 numbers
+# (256 MB). See the section "The evaluation basis" of ?policy_value.
+value_basis <- function(basis, data, seed, num.threads) {
+  if (!is.null(basis)) return(resolve_basis(basis, data, seed, num.threads))
+  n <- nrow(data$S)
+  N <- length(data$ids)
+  m <- length(data$action.levels)
+  k <- min(64L, max(16L, as.integer(floor(n / 50))))
+  # RBF part has k centres plus an intercept (and indicator columns when
+  # some states are discrete, which only make the bound conservative).
+  while (k > 16L && as.numeric(N) * (m * (k + 1))^2 > 2^25) k <- k - 1L
+  default_basis(data, num.centers = k, seed = seed, num.threads = num.threads)
 }
 
 # The discounted values any policy can attain on these data (the per-step
@@ -603,9 +640,12 @@ value_fqe_bounded <- function(prep, cnt, g, Amat, bvec, w, max.iter = 50L, max.f
   # group g and for individuals not drawn), so that nothing is copied.
   c.t <- cnt[B$ind] * (B$group == g)
   if (!any(c.t > 0)) return(list(w = w, clipped = 0, settled = TRUE))
-  Phi <- B$Phi
-  Phibar <- B$Phibar
-  ref <- if (is.null(B$state)) integer(length(c.t)) else B$state * (c.t > 0)
+  # Only the transitions of group g's drawn individuals enter the system.
+  sel <- which(c.t > 0)
+  Phi <- B$Phi[sel, , drop = FALSE]
+  Phibar <- B$Phibar[sel, , drop = FALSE]
+  ref <- if (is.null(B$state)) integer(length(sel)) else B$state[sel]
+  c.t <- c.t[sel]
   tgt <- function(st) ifelse(st > 0L, hi, ifelse(st < 0L, lo, 0))
   bvec <- as.vector(bvec)
   A0 <- Amat
@@ -630,7 +670,7 @@ value_fqe_bounded <- function(prep, cnt, g, Amat, bvec, w, max.iter = 50L, max.f
   }
   eval_at <- function(w) {
     v <- as.vector(Phibar %*% w)
-    ex <- (v - pmin(pmax(v, lo), hi)) * (c.t > 0)
+    ex <- v - pmin(pmax(v, lo), hi)
     Fw <- as.vector(Amat %*% w) - bvec + gamma * as.vector(crossprod(Phi, c.t * ex))
     list(st = as.integer(ex > 0) - as.integer(ex < 0), F = Fw, norm = sqrt(sum(Fw^2)),
          scale = sqrt(sum(bvec^2)) + sqrt(sum((Fw + bvec)^2)))
@@ -679,8 +719,9 @@ value_fqe_bounded <- function(prep, cnt, g, Amat, bvec, w, max.iter = 50L, max.f
     }
     if (!settled) cur <- eval_at(w)
   }
-  list(w = as.vector(w), clipped = sum(c.t[cur$st != 0L]), settled = settled,
-       state = cur$st)
+  state <- integer(length(B$ind))
+  state[sel] <- cur$st
+  list(w = as.vector(w), clipped = sum(c.t[cur$st != 0L]), settled = settled, state = state)
 }
 
 # Keeps the full-data solution's clipped set as the reference of the
@@ -711,7 +752,7 @@ value_bounded_reference <- function(prep) {
 # Value at the next state (V(S') = 0 after a terminal transition), clipped
 # to the attainable range when bounded.
 value_next <- function(prep, W) {
-  v <- rowSums(prep$Phibar * t(W)[prep$qgroup.t, , drop = FALSE])
+  v <- group_products(prep$Phibar, W, prep$qgroup.t)
   if (!is.null(prep$bound)) v <- pmin(pmax(v, prep$bound[1]), prep$bound[2]) * !prep$term
   v
 }
@@ -719,12 +760,18 @@ value_next <- function(prep, W) {
 # TD residuals R + gamma V(S') - Q(S, A) of every transition.
 value_delta <- function(prep, W) {
   prep$R + prep$gamma * value_next(prep, W) -
-    rowSums(prep$Phi * t(W)[prep$qgroup.t, , drop = FALSE])
+    group_products(prep$Phi, W, prep$qgroup.t)
+}
+
+# Row t of X times the weights of its group: X[t, ] %*% W[, group[t]].
+group_products <- function(X, W, group) {
+  if (ncol(W) == 1L) return(as.vector(X %*% W))
+  (X %*% W)[cbind(seq_len(nrow(X)), group)]
 }
 
 # Value of each individual's policy at their initial state (clipped when bounded).
 value_initial <- function(prep, W) {
-  V0 <- rowSums(prep$phi0 * t(W)[prep$qgroup, , drop = FALSE])
+  V0 <- group_products(prep$phi0, W, prep$qgroup)
   if (!is.null(prep$bound)) V0 <- pmin(pmax(V0, prep$bound[1]), prep$bound[2])
   V0
 }

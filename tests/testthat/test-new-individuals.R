@@ -221,3 +221,56 @@ test_that("clear errors for unusable newdata and requests", {
   expect_error(p4l_assign(fqi(s$train, seed = 1), nd), "P4L fit")
   expect_error(p4l_assign(s$fit, nd, likelihood = "nope"), "likelihood")
 })
+
+test_that("policy_value() places individuals the fit has not seen once, from their data", {
+  s <- newind_setup()
+  ho <- subset(s$d, ids = s$held)
+  b <- default_basis(ho, seed = 3)
+  unif <- uniform_policy(c(0, 1), c("s1", "s2"))
+  expect_message(v <- policy_value(s$fit, ho, method = c("fqe", "dr"), basis = b,
+                                   behaviour = unif, num.boot = 20, seed = 2),
+                 "3 individual\\(s\\) .* placed once by p4l_assign\\(\\)")
+  expect_equal(attr(v, "diagnostics")$new.individuals, 3L)
+  # the same as evaluating the policy p4l_assign() gives them from all their data
+  asg <- p4l_assign(s$fit, ho)
+  v2 <- policy_value(asg, ho, method = c("fqe", "dr"), basis = b, behaviour = unif,
+                     num.boot = 20, seed = 2)
+  expect_equal(as.data.frame(v), as.data.frame(v2))
+  expect_equal(attr(v2, "diagnostics")$new.individuals, 0L)
+  # FQE by hand: LSTD-Q with the assigned policies at the next states
+  fq <- suppressMessages(policy_value(s$fit, ho, basis = b, q.groups = "pooled", num.boot = 0,
+                                      bounded = FALSE, ridge = 1e-3, seed = 2))
+  psi <- predict(b, ho$S); psin <- predict(b, ho$S_next)
+  ids <- ho$ids[ho$individual]
+  P <- predict(asg, data.frame(id = ids, s1 = ho$S_next[, 1], s2 = ho$S_next[, 2]),
+               type = "prob")
+  Phi <- cbind(psi * (ho$A == 1), psi * (ho$A == 2))
+  Phib <- cbind(psin * P[, 1], psin * P[, 2])
+  w <- solve(crossprod(Phi, Phi - 0.8 * Phib) + diag(1e-3 * nrow(Phi), ncol(Phi)),
+             crossprod(Phi, ho$R))
+  first <- !duplicated(ho$individual)
+  P0 <- predict(asg, data.frame(id = ids[first], s1 = ho$S[first, 1], s2 = ho$S[first, 2]),
+                type = "prob")
+  q0 <- cbind(psi[first, ] %*% w[seq_len(ncol(psi))], psi[first, ] %*% w[-seq_len(ncol(psi))])
+  expect_equal(fq$estimate, mean(rowSums(P0 * q0)), tolerance = 1e-8)
+})
+
+test_that("policy_value()'s default basis grows with the transitions within its bounds", {
+  nb <- function(n.ind, T, m = 2) {
+    set.seed(1)
+    df <- data.frame(id = rep(seq_len(n.ind), each = T), time = rep(seq_len(T), n.ind),
+                     action = sample(seq_len(m), n.ind * T, TRUE), reward = rnorm(n.ind * T),
+                     s1 = rnorm(n.ind * T), s2 = rnorm(n.ind * T))
+    d <- p4l_data(df, "id", "time", "action", "reward", c("s1", "s2"), last = "drop")
+    basis_dim(p4l:::value_basis(NULL, d, seed = 1, num.threads = 1)) - 1L
+  }
+  expect_equal(nb(10, 40), 16L)     # 390 transitions: the floor
+  expect_equal(nb(20, 101), 40L)    # 2000 transitions: one centre per 50
+  expect_equal(nb(60, 101), 64L)    # 6000: the ceiling
+  # 1000 individuals x 8 actions: the bootstrap's statistics cap it at
+  # N (m (k + 1))^2 <= 2^25, i.e. k = 21
+  expect_equal(nb(1000, 5, m = 8), 21L)
+  kk <- 21L
+  expect_lte(1000 * (8 * (kk + 1))^2, 2^25)
+  expect_gt(1000 * (8 * (kk + 2))^2, 2^25)
+})
