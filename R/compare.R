@@ -43,7 +43,8 @@
 #'   behaviour policy when it is added, else the first fit.
 #' @param gamma,basis,num.boot,level,interval With `data`: passed to
 #'   [policy_value()] (one basis and one gamma for every policy; `gamma`
-#'   defaults to the first fit's).
+#'   defaults to the first fit's; `basis = NULL` builds the default evaluation
+#'   basis of [policy_value()] once, on `data`).
 #' @return With `env`: a data frame of class `p4l_comparison` with columns
 #'   `method` (factor, in the order of `fits`), `id`, `subgroup` (factor, or
 #'   `NA` when unknown), `value` and `se` (Monte Carlo standard error).

@@ -97,13 +97,46 @@
 #' 2-D study (`bench/README.md`, sections on coverage and on FQE bases) the
 #' bootstrap se of FQE for the learned greedy policies of P4L and FQI was
 #' 10 to 20% below the actual error's standard deviation, and the FQE value
-#' was biased (-0.04 to +0.03 depending on the basis; the smooth default
-#' basis underestimates a greedy policy's value, a flexible one overestimates
+#' was biased (-0.04 to +0.03 depending on the basis; a smooth basis
+#' underestimates a greedy policy's value, a flexible one overestimates
 #' the value of a policy greedy with respect to a Q-function fitted to the
 #' same data). The 95% FQE intervals covered 67 to 88% there, the wider DR
 #' intervals 92 to 94%. For a value to report, evaluate on individuals the
-#' policy was not learned from (a split by individual, as [tune_p4l()]
-#' does), or use `"dr"`.
+#' policy was not learned from (see the next section), or use `"dr"`.
+#'
+#' @section Evaluating on held-out individuals:
+#' Split the data by individual (`subset(d, ids = )`), learn the policy on
+#' one part and call `policy_value(fit, heldout)` on the other. A pooled
+#' policy ([fqi()], [behaviour_policy()], ...) applies to anyone. A [p4l()]
+#' fit places each individual it was not trained on once, by [p4l_assign()]
+#' from that individual's transitions in `data` (all of them; a message says
+#' how many were placed, and `attr(, "diagnostics")$new.individuals` counts
+#' them), so the value is that of the policies P4L would deploy for these
+#' individuals. Other individual policies (V-learning, ACPI) have no policy
+#' for new individuals.
+#'
+#' On the 2-D study (`bench/README.md`, "Coverage of `policy_value()`
+#' intervals on held-out individuals"; policies learned on 60 individuals,
+#' evaluated on 60 new ones) this is the route whose 95% intervals hold
+#' their level for the learned greedy policies; see that table for the
+#' figures.
+#'
+#' @section The evaluation basis:
+#' With `basis = NULL` the Q-function (and the default behaviour model) use
+#' [default_basis()] of `data` with \eqn{\min(64, \max(16, \lfloor n/50
+#' \rfloor))}{min(64, max(16, floor(n / 50)))} RBF centres for n transitions
+#' (one centre per 50 transitions, at least 16, the fits' default, and at
+#' most 64), fewer (but not below 16) when the bootstrap's per-individual
+#' statistics, N individuals x (|A| (centres + 1))^2 numbers, would pass
+#' \eqn{2^{25}}{2^25} (256 MB). The evaluation basis is built on the
+#' evaluated data and need not be the policy's own. The rule was chosen on
+#' development data (2-D study, seeds 7001 to 7005 and 7016 to 7020, FQI and
+#' P4L learned on 60 individuals and evaluated on 60 new ones, 6,000
+#' transitions; `bench/README.md`): the FQE error of FQI was -0.025 with 16
+#' centres, -0.005 with 36, +0.003 with 64 and +0.005 with 100; of P4L
+#' -0.048, -0.023, -0.014 and -0.012 (per-cluster Q-functions). A narrower
+#' bandwidth (0.7 times the median rule) removed P4L's error (-0.003) but
+#' gave FQI +0.017, so the median rule stays.
 #'
 #' With `by = "individual"` each row is one individual: for `"fqe"` the value
 #' of the individual's policy from its own initial state under the pooled
@@ -115,14 +148,18 @@
 #'
 #' @param policy A fitted policy (class `p4l_policy`): [p4l()], [fqi()],
 #'   [vlearning()], [acpi()], [uniform_policy()], [behaviour_policy()], ...
-#'   An individual policy needs data of its training individuals.
+#'   An individual policy needs data of its training individuals, except a
+#'   [p4l()] fit, which places new individuals (see Evaluating on held-out
+#'   individuals).
 #' @param data A [p4l_data()] object with the policy's states and actions.
 #' @param method One or more of `"fqe"`, `"dr"`, `"wis"` (see Estimators),
 #'   computed on the same resamples; `"fqe"` when not given.
 #' @param gamma Discount factor in \[0, 1); `NULL` takes the policy's.
 #' @param basis The basis of the Q-function and of the default behaviour
 #'   model: any `p4l_basis` on the data's states, or `NULL` for
-#'   [default_basis()] of `data` (seeded by `seed`).
+#'   [default_basis()] of `data` with a number of RBF centres that grows with
+#'   the number of transitions (16 to 64; see The evaluation basis), seeded
+#'   by `seed`.
 #' @param behaviour For `"dr"` and `"wis"`: the behaviour policy, a
 #'   `p4l_policy` (e.g. [uniform_policy()] when it is known), or `NULL` to
 #'   fit [behaviour_policy()] on `data` with `basis`.
@@ -155,7 +192,8 @@
 #'   and `n` (individuals), and attributes `level`, `interval`, `num.boot`,
 #'   `gamma`, `seed`, `diagnostics` (a list: `ess` per step, `min.propensity`
 #'   and `num.small` (observed actions with propensity below 0.01) of the
-#'   behaviour policy, `num.transitions`, `basis.dim`, and for the bounded
+#'   behaviour policy, `num.transitions`, `basis.dim`, `new.individuals`
+#'   (individuals a P4L fit placed by [p4l_assign()]), and for the bounded
 #'   Q-function `bounded`, `clipped` (the share of next-state values
 #'   clipped) and `settled` (the active-set iteration converged)) and `replicates`
 #'   (the bootstrap estimates, one column per row, used by
@@ -180,6 +218,11 @@
 #' # The data's behaviour is known here (uniformly random):
 #' unif <- uniform_policy(c(0, 1), c("s1", "s2"))
 #' policy_value(unif, d, method = "wis", behaviour = unif, num.boot = 50, seed = 1)
+#' # Learn on some individuals, evaluate on the others
+#' test <- subset(d, ids = c(1, 5, 9))  # one of each subgroup
+#' train <- subset(d, ids = setdiff(d$ids, c(1, 5, 9)))
+#' fit <- p4l(train, K = 3, seed = 1)
+#' policy_value(fit, test, num.boot = 50, seed = 1)
 #' @export
 policy_value <- function(policy, data, method = c("fqe", "dr", "wis"), gamma = NULL,
                          basis = NULL, behaviour = NULL, q.groups = NULL, ridge = 1e-6,
