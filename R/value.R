@@ -130,7 +130,7 @@
 #' statistics, N individuals x (|A| (centres + 1))^2 numbers, would pass
 #' \eqn{2^{25}}{2^25} (256 MB). The evaluation basis is built on the
 #' evaluated data and need not be the policy's own. The rule was chosen on
-#' development data (2-D study, seeds 7001 to 7005 and 7016 to 7020, FQI and
+#' development data (2-D study, seeds 7001, 7002 and 7016 to 7018, FQI and
 #' P4L learned on 60 individuals and evaluated on 60 new ones, 6,000
 #' transitions; `bench/README.md`): the FQE error of FQI was -0.025 with 16
 #' centres, -0.005 with 36, +0.003 with 64 and +0.005 with 100; of P4L
