@@ -71,8 +71,9 @@ sepsis_cv_fluid_exclude <- function() "flush|free water|tpn|lipid|amino|kphos|am
 #'   \item{`gender`, `age`, `Weight_kg`}{`"Female"` or `"Male"` (ricu's `sex`),
 #'     age in years (ricu's `age`; MIMIC's ages above 89 are set to 90 by ricu)
 #'     and admission weight in kg (ricu's `weight`).}
-#'   \item{`died_in_hosp`}{1 if the patient died in hospital (ricu's `death`),
-#'     else 0.}
+#'   \item{`died_in_hosp`}{1 if the patient died in the hospital admission of
+#'     the stay (ricu's `death` per hospital admission, mapped to all its ICU
+#'     stays), else 0.}
 #'   \item{`mortality_90d`}{1 if the patient died within 90 days of ICU
 #'     admission (date of death `dod` of the `patients` table), else 0;
 #'     MIMIC-III and MIMIC-IV sources only, `NA` elsewhere.}
@@ -93,12 +94,15 @@ sepsis_cv_fluid_exclude <- function() "flush|free water|tpn|lipid|amino|kphos|am
 #'     the block means.}
 #'   \item{`median_dose_vaso`, `max_dose_vaso`}{median and maximum over the
 #'     block's minutes of the vasopressor rate in norepinephrine equivalents,
-#'     mcg/kg/min (ricu's `norepi_equiv`); 0 when none is running.}
+#'     mcg/kg/min (ricu's `norepi_equiv`: norepinephrine + epinephrine +
+#'     phenylephrine / 10 + dopamine / 100 + vasopressin x 2.5, where
+#'     concurrent charted rates of one drug are averaged per minute, MIMIC's
+#'     MetaVision rows marked "Rewritten" included); 0 when none is running.}
 #'   \item{`input_4hourly`, `input_total`}{IV fluid volume (mL) given in the
-#'     block, and from ICU admission to the block's end; see IV fluids.}
+#'     block, and charted for the stay up to the block's end; see IV fluids.}
 #'   \item{`output_4hourly`, `output_total`, `cumulated_balance`}{urine output
-#'     (mL, ricu's `urine`) in the block and from ICU admission to the block's
-#'     end, and `input_total - output_total`.}
+#'     (mL, ricu's `urine`) in the block and charted for the stay up to the
+#'     block's end, and `input_total - output_total`.}
 #'   \item{`SOFA`, `SIRS`}{the maximum over the block's hours of ricu's hourly
 #'     `sofa` and `sirs` scores.}
 #' }
@@ -195,9 +199,13 @@ sepsis_cohort <- function(src = "mimic_demo", window = c(-24, 48), block.hours =
   }
   dots <- list(...)
   if (is.null(dots$verbose)) dots$verbose <- FALSE
+  # Scores (sep3, sofa, sirs) are computed on all stays and then restricted to
+  # `patient_ids`: ricu's score callbacks can fail on a few stays.
+  only <- dots$patient_ids
+  dots$patient_ids <- NULL
   load <- function(concepts, interval, ids = NULL) {
     args <- c(list(concepts, src, interval = interval, merge = FALSE), dots)
-    if (!is.null(ids) && is.null(dots$patient_ids)) args$patient_ids <- ids
+    if (!is.null(ids)) args$patient_ids <- ids
     res <- do.call(ricu::load_concepts, args)
     if (is.data.frame(res)) res <- stats::setNames(list(res), concepts)
     res
@@ -210,6 +218,8 @@ sepsis_cohort <- function(src = "mimic_demo", window = c(-24, 48), block.hours =
   sep <- ricu_frame(sep)
   sep <- sep[!is.na(sep$value) & sep$value, , drop = FALSE]
   if (nrow(sep) == 0L) stop_arg("No stay in `src` = \"", src, "\" meets Sepsis-3.")
+  if (!is.null(only)) sep <- sep[sep$id %in% only, , drop = FALSE]
+  if (nrow(sep) == 0L) stop_arg("No stay in `patient_ids` meets Sepsis-3.")
   onset <- tapply(sep$time, sep$id, min)
   ids <- as.integer(names(onset))
   los <- ricu_frame(load("los_icu", hour, ids)[[1]])
@@ -260,8 +270,7 @@ sepsis_cohort <- function(src = "mimic_demo", window = c(-24, 48), block.hours =
   pick <- function(tab) tab$value[match(grid$icustayid, tab$id)]
   grid$gender <- as.character(pick(stat$sex))
   grid$age <- as.numeric(pick(stat$age))
-  died <- stat$death$id[!is.na(stat$death$value) & stat$death$value]
-  grid$died_in_hosp <- as.integer(grid$icustayid %in% died)
+  grid$died_in_hosp <- sepsis_died_in_hosp(src, grid$icustayid, stat$death, dots)
   grid$mortality_90d <- sepsis_mortality_90d(src, grid$icustayid)
   weight <- stat$weight
   grid$Weight_kg <- as.numeric(pick(weight))
@@ -303,7 +312,7 @@ sepsis_cohort <- function(src = "mimic_demo", window = c(-24, 48), block.hours =
   grid$cumulated_balance <- grid$input_total - grid$output_total
 
   # Scores (hourly).
-  sc <- load(c("sofa", "sirs"), hour, ids)
+  sc <- load(c("sofa", "sirs"), hour)
   grid$SOFA <- block_stat(ricu_frame(sc$sofa), max)
   grid$SIRS <- block_stat(ricu_frame(sc$sirs), max)
 
@@ -352,8 +361,7 @@ sepsis_window_overlap <- function(win, grid, block.hours) {
   out
 }
 
-# Sum of `value` from ICU admission (time 0; earlier values count too) to the
-# end of each block.
+# Sum of `value` charted for the stay up to the end of each block.
 sepsis_cumulative <- function(id, time, value, grid, block.hours) {
   end <- grid$onset_hours + grid$charttime + block.hours
   t.of <- split(time, id)
@@ -429,12 +437,31 @@ sepsis_block_volumes <- function(fl, grid, block.hours) {
   for (i in seq_len(nrow(grid))) {
     f <- by.id[[as.character(grid$icustayid[i])]]
     if (is.null(f) || nrow(f) == 0L) next
-    # Volume given from ICU admission (time 0; infusions started earlier count
-    # from admission on) to the block's end.
-    tot[i] <- before(f, end[i]) - before(f, 0)
+    # Volume charted for the stay up to the block's end.
+    tot[i] <- before(f, end[i])
     blk[i] <- before(f, end[i]) - before(f, start[i])
   }
   list(total = tot, block = blk)
+}
+
+# In-hospital death of the stays `ids`: ricu's `death` assigns a hospital
+# death to one ICU stay of the admission only, so it is loaded per hospital
+# admission and mapped to every stay of that admission where the source has
+# admissions; `death` (per stay) is used otherwise.
+sepsis_died_in_hosp <- function(src, ids, death.stay, dots) {
+  cfg <- ricu::as_id_cfg(src)
+  if (!"hadm" %in% names(cfg)) {
+    died <- death.stay$id[!is.na(death.stay$value) & death.stay$value]
+    return(as.integer(ids %in% died))
+  }
+  cols <- unclass(cfg)[["id"]]  # an id_cfg is a record with field `id` (column names)
+  hadm.col <- cols[names(cfg) == "hadm"]
+  stay.col <- cols[names(cfg) == "icustay"]
+  map <- as.data.frame(ricu::id_map(src, hadm.col, stay.col))
+  args <- c(list("death", src, id_type = "hadm"), dots)
+  d <- ricu_frame(do.call(ricu::load_concepts, args))
+  died <- d$id[!is.na(d$value) & d$value]
+  as.integer(map[[hadm.col]][match(ids, map[[stay.col]])] %in% died)
 }
 
 # 90-day mortality (death within 90 days of ICU admission, from patients.dod)
