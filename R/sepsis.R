@@ -163,11 +163,14 @@ sepsis_cv_fluid_exclude <- function() "flush|free water|tpn|lipid|amino|kphos|am
 #' @seealso [sepsis_demo()] for the cohort derived from the MIMIC-III demo,
 #'   shipped with the package.
 #' @examples
+#' \donttest{
+#' # About 20 seconds on the MIMIC-III demo.
 #' if (requireNamespace("ricu", quietly = TRUE) &&
 #'     requireNamespace("mimic.demo", quietly = TRUE)) {
 #'   cohort <- sepsis_cohort("mimic_demo")
 #'   head(cohort[, c("icustayid", "bloc", "charttime", "HR", "input_4hourly",
 #'                   "max_dose_vaso", "SOFA")])
+#' }
 #' }
 #' @export
 sepsis_cohort <- function(src = "mimic_demo", window = c(-24, 48), block.hours = 4,
