@@ -37,7 +37,10 @@ sepsis_excluded_columns <- function() {
 #' factor with all 9 levels in this order whether observed or not:
 #' "fluid low / vaso low", "fluid low / vaso mid", "fluid low / vaso high",
 #' "fluid mid / vaso low", ..., "fluid high / vaso high". A missing or
-#' negative dose is an error.
+#' negative dose is an error. The recipe and `predict()` keep the nine
+#' levels; the `p4l_data` has the actions that occur (a policy can only be
+#' learned among those), in the same order, and a message names any that
+#' never occur.
 #'
 #' @section Reward and the last block:
 #' The reward of block \eqn{t} is \eqn{-SOFA_{t+1}}{-SOFA_(t+1)}, SOFA at the
@@ -314,6 +317,12 @@ sepsis_data <- function(cohort, num.pcs = 10, covariates = NULL,
   message("sepsis_data(): the last block of each of the ", sum(last), " stays has no next ",
           "block and so no reward; its action is not used (its state ends the stay's last ",
           "transition).")
+  unseen <- setdiff(recipe$action.levels, as.character(out$action[!last]))
+  if (length(unseen) > 0L) {
+    message("sepsis_data(): the action(s) ", paste0("'", unseen, "'", collapse = ", "),
+            " never occur (before a stay's last block); the p4l_data has the other ",
+            length(recipe$action.levels) - length(unseen), ".")
+  }
   d <- p4l_data(out, id = id, time = time, action = "action", reward = "reward",
                 state = recipe$state.names, last = "drop")
   d$recipe <- recipe

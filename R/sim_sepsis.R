@@ -96,11 +96,17 @@ sim_sepsis_params <- function() {
 
 # Ordinal-logit level (1, 2, 3) from scores and uniforms, mixed with uniform.
 sim_sepsis_level <- function(score, intercept, uniform, u) {
-  z <- outer(score, 0:2) + rep(intercept, each = length(score))
-  p <- exp(z - apply(z, 1, max))
-  p <- p / rowSums(p)
-  p <- (1 - uniform) * p + uniform / 3
-  sample_rows_inverse(p, u)
+  e0 <- intercept[1]
+  e1 <- score + intercept[2]
+  e2 <- 2 * score + intercept[3]
+  m <- pmax(e0, e1, e2)
+  e0 <- exp(e0 - m)
+  e1 <- exp(e1 - m)
+  e2 <- exp(e2 - m)
+  tot <- e0 + e1 + e2
+  c1 <- (1 - uniform) * e0 / tot + uniform / 3
+  c2 <- c1 + (1 - uniform) * e1 / tot + uniform / 3
+  1L + (u > c1) + (u > c2)
 }
 
 #' Simulate a sepsis cohort with hidden treatment-response subgroups
@@ -353,14 +359,12 @@ sim_sepsis_cohort <- function(num.stays = 1000, num.blocks = c(3, 18),
   # Vitals and labs.
   X <- matrix(NA_real_, n, nrow(gen), dimnames = list(NULL, gen$name))
   for (j in seq_len(nrow(gen))) {
-    X[, j] <- gen$center[j] + gen$slope[j] * z + shift[si, j] + stay.eff[si, j] +
-      stats::rnorm(n, 0, gen$within[j])
+    x <- if (j == im) take(MAP) else if (j == il) take(LAC) else
+      gen$center[j] + gen$slope[j] * z + shift[si, j] + stay.eff[si, j] +
+        stats::rnorm(n, 0, gen$within[j])
+    if (gen$log[j]) x <- exp(x)
+    X[, j] <- pmin(pmax(x, gen$min[j]), gen$max[j])
   }
-  X[, im] <- take(MAP)
-  X[, il] <- take(LAC)
-  lg <- gen$log
-  X[, lg] <- exp(X[, lg])
-  X <- pmin(pmax(X, rep(gen$min, each = n)), rep(gen$max, each = n))
   ir <- match("SysBP", cov$name)
   id <- match("DiaBP", cov$name)
   sys <- pmin(pmax(X[, "MeanBP"] + 2 * pp[si] / 3, cov$min[ir]), cov$max[ir])
@@ -389,25 +393,24 @@ sim_sepsis_cohort <- function(num.stays = 1000, num.blocks = c(3, 18),
   died <- stats::runif(N) < stats::plogis(-3 + 0.3 * (last.z - 6) + 0.02 * (age - 65))
   mort90 <- died | stats::runif(N) < 0.08
 
-  # Missing values, drawn last.
-  vit <- c(cov$name[cov$group == "vital"])
+  # Missing values, drawn last: per column, the number missing is binomial and
+  # the rows are a uniform sample (MCAR per value).
+  vit <- cov$name[cov$group == "vital"]
   lab <- cov$name[cov$group == "lab"]
-  full <- cbind(X[, setdiff(colnames(X), character(0)), drop = FALSE], SysBP = sys, DiaBP = dia)
-  full <- full[, cov$name, drop = FALSE]
   w.v <- (length(vit) + length(lab)) / (length(vit) + 3 * length(lab))
   rate <- ifelse(cov$group == "vital", missing * w.v, pmin(3 * missing * w.v, 1))
-  if (missing > 0) {
-    M <- matrix(stats::runif(n * ncol(full)), n) < rep(rate, each = n)
-    full[M] <- NA_real_
-  }
-
   data <- data.frame(bloc = bloc, icustayid = ids[si],
                      charttime = par$window.start + par$block.hours * (bloc - 1),
                      onset_hours = onset[si],
                      gender = ifelse(male, "Male", "Female")[si], age = age[si],
                      died_in_hosp = as.integer(died)[si], mortality_90d = as.integer(mort90)[si],
                      Weight_kg = weight[si], stringsAsFactors = FALSE)
-  data <- cbind(data, as.data.frame(full))
+  for (j in seq_len(nrow(cov))) {
+    nm <- cov$name[j]
+    x <- if (nm == "SysBP") sys else if (nm == "DiaBP") dia else X[, nm]
+    if (rate[j] > 0) x[sample.int(n, stats::rbinom(1L, n, rate[j]))] <- NA_real_
+    data[[nm]] <- x
+  }
   cum <- function(x) stats::ave(x, si, FUN = cumsum)
   data$mechvent <- vent
   data$Shock_Index <- data$HR / data$SysBP
