@@ -15,7 +15,7 @@ sepsis_excluded_columns <- function() {
 #' The paper's sepsis preprocessing, stored as a recipe
 #'
 #' `sepsis_data()` turns a sepsis cohort (one row per ICU stay and 4-hour
-#' block, as [sepsis_cohort()], [sepsis_demo()] or [sim_sepsis_cohort()] give
+#' block, as `sepsis_cohort()`, `sepsis_demo()` or [sim_sepsis_cohort()] give
 #' it) into a [p4l_data()] object with the design of the paper's MIMIC-III
 #' application: 3 x 3 dose actions of IV fluid and vasopressor, the reward
 #' \eqn{-SOFA} at the next block, and states made of the first principal
@@ -44,7 +44,7 @@ sepsis_excluded_columns <- function() {
 #'
 #' @section Reward and the last block:
 #' The reward of block \eqn{t} is \eqn{-SOFA_{t+1}}{-SOFA_(t+1)}, SOFA at the
-#' stay's next block (its next row by `time`; [sepsis_cohort()]'s blocks are
+#' stay's next block (its next row by `time`; `sepsis_cohort()`'s blocks are
 #' consecutive), as in the paper; with `reward = "change"` it is
 #' \eqn{-(SOFA_{t+1} - SOFA_t)}{-(SOFA_(t+1) - SOFA_t)}, the improvement.
 #' Missing SOFA values are filled as the covariates are (below) before the
@@ -104,7 +104,7 @@ sepsis_excluded_columns <- function() {
 #' the fit's rule for individuals without a history applies.
 #'
 #' @param cohort A data frame, one row per ICU stay and block, with the
-#'   columns of [sepsis_cohort()] (at least `id`, `time`, `fluid`, `vaso`,
+#'   columns of `sepsis_cohort()` (at least `id`, `time`, `fluid`, `vaso`,
 #'   `sofa` and the covariates; other columns are optional).
 #' @param num.pcs Number of principal components in the state (at most the
 #'   number of covariates).

@@ -111,7 +111,7 @@ sim_sepsis_level <- function(score, intercept, uniform, u) {
 
 #' Simulate a sepsis cohort with hidden treatment-response subgroups
 #'
-#' A synthetic ICU cohort in the schema of [sepsis_cohort()] (AI-Clinician
+#' A synthetic ICU cohort in the schema of `sepsis_cohort()` (AI-Clinician
 #' `MIMICtable` names and column types): one row per ICU stay and 4-hour
 #' block, vitals and labs with missing values, the IV fluid volume and the
 #' maximum vasopressor dose of each block chosen by simulated clinicians,
@@ -219,7 +219,7 @@ sim_sepsis_level <- function(score, intercept, uniform, u) {
 #' @return A list with
 #'   \describe{
 #'   \item{`data`}{the cohort: a data frame with the columns of
-#'     [sepsis_cohort()] (`bloc`, `icustayid` integer, `charttime`,
+#'     `sepsis_cohort()` (`bloc`, `icustayid` integer, `charttime`,
 #'     `onset_hours`, `gender` character, `age`, `died_in_hosp`,
 #'     `mortality_90d`, `Weight_kg`, the vitals and labs, `mechvent` integer,
 #'     `Shock_Index`, `PaO2_FiO2`, `median_dose_vaso`, `max_dose_vaso`,
@@ -234,7 +234,7 @@ sim_sepsis_level <- function(score, intercept, uniform, u) {
 #'   \item{`missing`, `seed`}{the missing rate and the seed used.}
 #'   }
 #' @seealso [sepsis_data()] to turn the cohort into a `p4l_data`;
-#'   [sepsis_cohort()] for real ICU data.
+#'   `sepsis_cohort()` for real ICU data.
 #' @examples
 #' sim <- sim_sepsis_cohort(num.stays = 50, seed = 1)
 #' dim(sim$data)
