@@ -23,9 +23,13 @@ sepsis_deps() {
     # ricu's CRAN dependencies curl, openssl and readr need system libraries to
     # compile; Debian's prebuilt packages are used where we may.
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-      [ -n "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v lock)" ] || apt-get update -qq || true
+      local updated=0
       for p in curl openssl readr; do
         Rscript --vanilla -e "quit(status = !requireNamespace('$p', quietly = TRUE))" >/dev/null 2>&1 && continue
+        if [ $updated -eq 0 ]; then
+          apt-get update -qq >/dev/null 2>&1 || true
+          updated=1
+        fi
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "r-cran-$p" >/dev/null 2>&1 \
           && echo "install-deps: apt installed r-cran-$p" || echo "install-deps: apt could not install r-cran-$p"
       done
