@@ -2,7 +2,8 @@
 #'
 #' The package ships an RMarkdown template, `sepsis-report`, that learns a
 #' personalised dosing policy with [p4l()] on a sepsis cohort and reports it.
-#' Draft it with
+#'
+#' Draft the report and knit it with
 #'
 #' ```
 #' rmarkdown::draft("report.Rmd", template = "sepsis-report", package = "p4l")
@@ -56,6 +57,8 @@
 #' \item{`num.boot`}{bootstrap resamples of the value intervals (default
 #'   100).}
 #' \item{`gamma`}{discount factor of the fits and values (default 0.8).}
+#' \item{`max.iter`}{the most iterations of [p4l()] (`p4l_control(max.iter = )`,
+#'   default 500).}
 #' }
 #' @seealso [sepsis_data()], [p4l()], [compare_policies()]
 #' @name sepsis_report
