@@ -384,10 +384,6 @@ sepsis_fluids <- function(src, ids) {
   if (any(c("mimic_cfg", "mimic_demo_cfg") %in% cls) || src %in% c("mimic", "mimic_demo")) {
     icu <- as.data.frame(ricu::load_src("icustays", src))
     icu <- icu[icu$icustay_id %in% ids, c("icustay_id", "intime")]
-    mv <- as.data.frame(ricu::load_src("inputevents_mv", src))
-    mv <- mv[mv$icustay_id %in% ids & mv$ordercategoryname %in% sepsis_fluid_categories() &
-               tolower(mv$amountuom) == "ml" & !is.na(mv$amount) & mv$amount > 0 &
-               !mv$statusdescription %in% "Rewritten", , drop = FALSE]
     items <- as.data.frame(ricu::load_src("d_items", src))
     items <- items[items$linksto %in% "inputevents_cv", , drop = FALSE]
     lab <- tolower(items$label)
@@ -396,11 +392,7 @@ sepsis_fluids <- function(src, ids) {
     cv <- as.data.frame(ricu::load_src("inputevents_cv", src))
     cv <- cv[cv$icustay_id %in% ids & cv$itemid %in% fluid & tolower(cv$amountuom) %in% "ml" &
                !is.na(cv$amount) & cv$amount > 0, , drop = FALSE]
-    intime <- icu$intime[match(mv$icustay_id, icu$icustay_id)]
-    a <- data.frame(id = mv$icustay_id,
-                    start = as.numeric(difftime(mv$starttime, intime, units = "hours")),
-                    end = as.numeric(difftime(mv$endtime, intime, units = "hours")),
-                    amount = mv$amount)
+    a <- sepsis_metavision_fluids(src, "inputevents_mv", "icustay_id", icu, ids)
     intime <- icu$intime[match(cv$icustay_id, icu$icustay_id)]
     t <- as.numeric(difftime(cv$charttime, intime, units = "hours"))
     b <- data.frame(id = cv$icustay_id, start = t, end = t, amount = cv$amount)
@@ -409,17 +401,25 @@ sepsis_fluids <- function(src, ids) {
   if ("miiv_cfg" %in% cls || identical(src, "miiv")) {
     icu <- as.data.frame(ricu::load_src("icustays", src))
     icu <- icu[icu$stay_id %in% ids, c("stay_id", "intime")]
-    ie <- as.data.frame(ricu::load_src("inputevents", src))
-    ie <- ie[ie$stay_id %in% ids & ie$ordercategoryname %in% sepsis_fluid_categories() &
-               tolower(ie$amountuom) == "ml" & !is.na(ie$amount) & ie$amount > 0 &
-               !ie$statusdescription %in% "Rewritten", , drop = FALSE]
-    intime <- icu$intime[match(ie$stay_id, icu$stay_id)]
-    return(data.frame(id = ie$stay_id,
-                      start = as.numeric(difftime(ie$starttime, intime, units = "hours")),
-                      end = as.numeric(difftime(ie$endtime, intime, units = "hours")),
-                      amount = ie$amount))
+    return(sepsis_metavision_fluids(src, "inputevents", "stay_id", icu, ids))
   }
   NULL
+}
+
+# MetaVision-style input events (MIMIC-III inputevents_mv, MIMIC-IV
+# inputevents): the IV fluid rows of the stays `ids` (order categories of
+# sepsis_fluid_categories(), mL, positive, not "Rewritten"), with start and end
+# in hours since ICU admission (`icu`: the stay id column `key` and intime).
+sepsis_metavision_fluids <- function(src, table, key, icu, ids) {
+  ev <- as.data.frame(ricu::load_src(table, src))
+  ev <- ev[ev[[key]] %in% ids & ev$ordercategoryname %in% sepsis_fluid_categories() &
+             tolower(ev$amountuom) == "ml" & !is.na(ev$amount) & ev$amount > 0 &
+             !ev$statusdescription %in% "Rewritten", , drop = FALSE]
+  intime <- icu$intime[match(ev[[key]], icu[[key]])]
+  data.frame(id = ev[[key]],
+             start = as.numeric(difftime(ev$starttime, intime, units = "hours")),
+             end = as.numeric(difftime(ev$endtime, intime, units = "hours")),
+             amount = ev$amount)
 }
 
 # Fluid volume per block and cumulated from ICU admission to each block's end:
