@@ -101,6 +101,18 @@ p4l_sgd_outer_gradient_cpp <- function(psi, psi_next, action, reward, terminal, 
     .Call(`_p4l_p4l_sgd_outer_gradient_cpp`, psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, theta, z, per_individual, per_initial, dual_ridge, seed)
 }
 
+persim_features_cpp <- function(S, center, scale, centres, bandwidth, num_threads) {
+    .Call(`_p4l_persim_features_cpp`, S, center, scale, centres, bandwidth, num_threads)
+}
+
+persim_fit_cpp <- function(phi, dS, individual, action, num_individuals, num_actions, rank, ridge, max_iter, tol, seed, num_threads) {
+    .Call(`_p4l_persim_fit_cpp`, phi, dS, individual, action, num_individuals, num_actions, rank, ridge, max_iter, tol, seed, num_threads)
+}
+
+persim_mean_step_cpp <- function(params, S, action) {
+    .Call(`_p4l_persim_mean_step_cpp`, params, S, action)
+}
+
 sim_linear2d_cpp <- function(c1, c2, reward_sign, T, seed, num_threads) {
     .Call(`_p4l_sim_linear2d_cpp`, c1, c2, reward_sign, T, seed, num_threads)
 }

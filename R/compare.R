@@ -17,7 +17,7 @@
 #' @param fits A named list of fitted policies (`p4l_policy`), e.g.
 #'   `list(P4L = fit1, FQI = fit2)`. A single fitted policy is accepted too.
 #' @param env A `p4l_env` or a list of them named by id (such as
-#'   `sim_linear2d()$env`); `NULL` when `data` is given.
+#'   `sim_linear2d()$env`), or a [persim()] fit; `NULL` when `data` is given.
 #' @param ids Individuals to evaluate: by default the names of `env` (or the
 #'   training ids of the first individual policy when `env` is a single
 #'   environment).
@@ -76,6 +76,7 @@ compare_policies <- function(fits, env = NULL, ids = NULL, num.episodes = 1000, 
                            level, interval, seed, num.threads))
   }
   if (is.null(env)) stop_arg("Give `env` (a simulator) or `data` (observed data).")
+  if (inherits(env, "p4l_persim")) env <- persim_env(env, ids)
   is.env.list <- !inherits(env, "p4l_env")
   if (!inherits(env, "p4l_env") && !(is.list(env) && length(env) > 0L &&
                                      all(vapply(env, inherits, logical(1), "p4l_env")))) {

@@ -12,7 +12,8 @@
 #'   reordered, a missing, extra or renamed state is an error.
 #' @param env A `p4l_env` (every individual is evaluated in it) or a list of
 #'   them named by id (such as the `env` element of [sim_linear2d()]), so that
-#'   each individual is evaluated in its own environment.
+#'   each individual is evaluated in its own environment, or a [persim()]
+#'   fit (each individual in its personalised simulator).
 #' @param ids Individuals to evaluate. Defaults to the policy's training ids,
 #'   or to the names of `env` for pooled policies. Matched by value to the
 #'   policy's ids (integer and double storage alike) and to the names of
@@ -39,6 +40,7 @@
 evaluate_policy <- function(policy, env, ids = NULL, num.episodes = 1000, horizon = 50,
                             gamma = NULL, seed = NULL, num.threads = NULL) {
   if (!inherits(policy, "p4l_policy")) stop_arg("`policy` must be a fitted policy (p4l_policy).")
+  if (inherits(env, "p4l_persim")) env <- persim_env(env, ids)
   if (inherits(env, "p4l_env")) {
     env.list <- list(env)
     single <- TRUE

@@ -61,6 +61,49 @@ uniform_policy <- function(action.levels, state.names, gamma = 0.8) {
                  policy.coef = list(coef), raw.state = TRUE)
 }
 
+#' The policy that always takes one action
+#'
+#' A `p4l_policy` that chooses `action` at every state, for every
+#' individual: a reference such as "no treatment" or "always the highest
+#' dose" in [evaluate_policy()], [compare_policies()] and [policy_value()].
+#'
+#' @param action One of the actions (a value of `action.levels`).
+#' @param data A [p4l_data()] object to take `action.levels` and
+#'   `state.names` from, or `NULL`.
+#' @param action.levels,state.names The actions and the state names, when
+#'   `data` is not given.
+#' @param gamma Discount factor used by [evaluate_policy()].
+#' @return A `c("fixed_policy", "p4l_policy")` object that applies to any id.
+#' @examples
+#' pol <- fixed_policy(1, action.levels = c(0, 1), state.names = c("s1", "s2"))
+#' predict(pol, data.frame(s1 = c(0, 5), s2 = c(1, -3)))
+#' @export
+fixed_policy <- function(action, data = NULL, action.levels = data$action.levels,
+                         state.names = data$state.names, gamma = 0.8) {
+  if (!is.null(data)) check_p4l_data_arg(data)
+  if (length(action.levels) < 1L || anyDuplicated(action.levels)) {
+    stop_arg("`action.levels` must hold distinct actions.")
+  }
+  if (!is.character(state.names) || length(state.names) < 1L) {
+    stop_arg("`state.names` must be a character vector.")
+  }
+  gamma <- check_number(gamma, "gamma", 0, 1, upper.open = TRUE)
+  k <- match(as.character(action), as.character(action.levels))
+  if (length(action) != 1L || is.na(k)) {
+    stop_arg("`action` must be one of the actions: ", paste(action.levels, collapse = ", "), ".")
+  }
+  type <- if (is.factor(action.levels)) "factor" else if (is.integer(action.levels)) "integer" else
+    if (is.numeric(action.levels)) "numeric" else "character"
+  if (is.factor(action.levels)) action.levels <- as.character(action.levels)
+  coef <- matrix(0, length(state.names) + 1L, length(action.levels))
+  coef[1L, k] <- 1
+  new_p4l_policy("fixed", "fixed_policy", basis = NULL, gamma = gamma,
+                 action.levels = action.levels, action.type = type, state.names = state.names,
+                 id.column = "id", ids = character(0), slot = integer(0),
+                 policy.coef = list(coef), greedy = TRUE, raw.state = TRUE,
+                 action = action.levels[k])
+}
+
 # Slot of each row of newdata (pooled policies accept any id, or none).
 policy_slots <- function(object, ids) {
   pooled <- length(object$policy.coef) == 1L && (length(object$ids) == 0L ||

@@ -94,6 +94,19 @@ sim_sepsis_params <- function() {
   )
 }
 
+# Fluid and vasopressor levels (1 to 3) of a fixed treatment label, or NULL.
+sim_sepsis_treatment <- function(treatment) {
+  if (is.null(treatment)) return(NULL)
+  lv <- c("low", "mid", "high")
+  labs <- paste0("fluid ", rep(lv, each = 3L), " / vaso ", rep(lv, 3L))
+  k <- if (is.character(treatment) && length(treatment) == 1L) match(treatment, labs) else NA
+  if (is.na(k)) {
+    stop_arg("`treatment` must be NULL (the clinicians) or one of \"", labs[1], "\", ..., \"",
+             labs[9], "\".")
+  }
+  c((k - 1L) %/% 3L + 1L, (k - 1L) %% 3L + 1L)
+}
+
 # Ordinal-logit level (1, 2, 3) from scores and uniforms, mixed with uniform.
 sim_sepsis_level <- function(score, intercept, uniform, u) {
   e0 <- intercept[1]
@@ -214,6 +227,13 @@ sim_sepsis_level <- function(score, intercept, uniform, u) {
 #'   remainders), assigned to stays at random.
 #' @param missing Fraction of the vital and lab values that are missing (see
 #'   Blocks and missing values), in \[0, 0.5\].
+#' @param treatment `NULL` (the simulated clinicians choose the doses, see
+#'   Clinicians) or one action label of [sepsis_data()]'s default coding,
+#'   such as `"fluid high / vaso low"`, given at every block of every stay.
+#'   The random numbers are drawn as with the clinicians, so the same seed
+#'   gives the same stays, first blocks and noise: the mean of
+#'   `-SOFA` at the next blocks under a fixed treatment is that treatment's
+#'   true value (used to validate [persim()]).
 #' @param seed Random seed (`NULL` draws one from R's generator). The same
 #'   seed and arguments give identical results.
 #' @return A list with
@@ -251,7 +271,7 @@ sim_sepsis_level <- function(score, intercept, uniform, u) {
 #' @export
 sim_sepsis_cohort <- function(num.stays = 1000, num.blocks = c(3, 18),
                               subgroups = c(fluid = 0.5, vaso = 0.5), missing = 0.1,
-                              seed = NULL) {
+                              treatment = NULL, seed = NULL) {
   N <- check_count(num.stays, "num.stays", lower = 1L)
   if (!is.numeric(num.blocks) || length(num.blocks) != 2L || any(!is.finite(num.blocks)) ||
       any(num.blocks != round(num.blocks)) || num.blocks[1] < 2 || num.blocks[1] > num.blocks[2]) {
@@ -272,6 +292,7 @@ sim_sepsis_cohort <- function(num.stays = 1000, num.blocks = c(3, 18),
              if (length(bad) > 0L) paste0("; got \"", bad[1], "\""), ".")
   }
   missing <- check_number(missing, "missing", lower = 0, upper = 0.5)
+  fixed <- sim_sepsis_treatment(treatment)
   seed <- resolve_seed(seed)
   local_seed(seed)
   par <- sim_sepsis_params()
@@ -334,6 +355,10 @@ sim_sepsis_cohort <- function(num.stays = 1000, num.blocks = c(3, 18),
       par$vaso.score[["severity"]] * (z - bc[["severity"]])
     f <- sim_sepsis_level(sf, par$fluid.intercept, par$uniform, stats::runif(N))
     v <- sim_sepsis_level(sv, par$vaso.intercept, par$uniform, stats::runif(N))
+    if (!is.null(fixed)) {
+      f[] <- fixed[1]
+      v[] <- fixed[2]
+    }
     Fl[, t] <- f
     Va[, t] <- v
     z <- z + par$pull * (mu - z) + par$fluid.effect[cbind(gi, f)] +

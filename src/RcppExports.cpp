@@ -443,6 +443,54 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// persim_features_cpp
+Eigen::MatrixXd persim_features_cpp(const Eigen::MatrixXd& S, const Eigen::VectorXd& center, const Eigen::VectorXd& scale, const Eigen::MatrixXd& centres, double bandwidth, int num_threads);
+RcppExport SEXP _p4l_persim_features_cpp(SEXP SSEXP, SEXP centerSEXP, SEXP scaleSEXP, SEXP centresSEXP, SEXP bandwidthSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type S(SSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type center(centerSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type scale(scaleSEXP);
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type centres(centresSEXP);
+    Rcpp::traits::input_parameter< double >::type bandwidth(bandwidthSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(persim_features_cpp(S, center, scale, centres, bandwidth, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// persim_fit_cpp
+Rcpp::List persim_fit_cpp(const Eigen::MatrixXd& phi, const Eigen::MatrixXd& dS, std::vector<int> individual, std::vector<int> action, int num_individuals, int num_actions, int rank, double ridge, int max_iter, double tol, double seed, int num_threads);
+RcppExport SEXP _p4l_persim_fit_cpp(SEXP phiSEXP, SEXP dSSEXP, SEXP individualSEXP, SEXP actionSEXP, SEXP num_individualsSEXP, SEXP num_actionsSEXP, SEXP rankSEXP, SEXP ridgeSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP seedSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type phi(phiSEXP);
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type dS(dSSEXP);
+    Rcpp::traits::input_parameter< std::vector<int> >::type individual(individualSEXP);
+    Rcpp::traits::input_parameter< std::vector<int> >::type action(actionSEXP);
+    Rcpp::traits::input_parameter< int >::type num_individuals(num_individualsSEXP);
+    Rcpp::traits::input_parameter< int >::type num_actions(num_actionsSEXP);
+    Rcpp::traits::input_parameter< int >::type rank(rankSEXP);
+    Rcpp::traits::input_parameter< double >::type ridge(ridgeSEXP);
+    Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
+    Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(persim_fit_cpp(phi, dS, individual, action, num_individuals, num_actions, rank, ridge, max_iter, tol, seed, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// persim_mean_step_cpp
+Rcpp::List persim_mean_step_cpp(std::vector<double> params, const Eigen::MatrixXd& S, std::vector<int> action);
+RcppExport SEXP _p4l_persim_mean_step_cpp(SEXP paramsSEXP, SEXP SSEXP, SEXP actionSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< std::vector<double> >::type params(paramsSEXP);
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type S(SSEXP);
+    Rcpp::traits::input_parameter< std::vector<int> >::type action(actionSEXP);
+    rcpp_result_gen = Rcpp::wrap(persim_mean_step_cpp(params, S, action));
+    return rcpp_result_gen;
+END_RCPP
+}
 // sim_linear2d_cpp
 Eigen::MatrixXd sim_linear2d_cpp(std::vector<double> c1, std::vector<double> c2, std::vector<double> reward_sign, int T, double seed, int num_threads);
 RcppExport SEXP _p4l_sim_linear2d_cpp(SEXP c1SEXP, SEXP c2SEXP, SEXP reward_signSEXP, SEXP TSEXP, SEXP seedSEXP, SEXP num_threadsSEXP) {
@@ -523,6 +571,9 @@ static const R_CallMethodDef CallEntries[] = {
     {"_p4l_group_ridge_cpp", (DL_FUNC) &_p4l_group_ridge_cpp, 7},
     {"_p4l_p4l_sgd_dual_cpp", (DL_FUNC) &_p4l_p4l_sgd_dual_cpp, 13},
     {"_p4l_p4l_sgd_outer_gradient_cpp", (DL_FUNC) &_p4l_p4l_sgd_outer_gradient_cpp, 18},
+    {"_p4l_persim_features_cpp", (DL_FUNC) &_p4l_persim_features_cpp, 6},
+    {"_p4l_persim_fit_cpp", (DL_FUNC) &_p4l_persim_fit_cpp, 12},
+    {"_p4l_persim_mean_step_cpp", (DL_FUNC) &_p4l_persim_mean_step_cpp, 3},
     {"_p4l_sim_linear2d_cpp", (DL_FUNC) &_p4l_sim_linear2d_cpp, 6},
     {"_p4l_env_step_cpp", (DL_FUNC) &_p4l_env_step_cpp, 5},
     {"_p4l_evaluate_policy_cpp", (DL_FUNC) &_p4l_evaluate_policy_cpp, 15},

@@ -6,6 +6,7 @@
 
 #include "cartpole.h"
 #include "icu.h"
+#include "persim.h"
 #include "rng.h"
 #include "runtime.h"
 
@@ -48,6 +49,7 @@ std::unique_ptr<Env> make_env(const std::string& type, const std::vector<double>
       throw std::invalid_argument("icu needs atypical (0 or 1)");
     return std::unique_ptr<Env>(new IcuEnv(params[0] == 1.0));
   }
+  if (type == "persim") return std::unique_ptr<Env>(new PersimEnv(params));
   throw std::invalid_argument("unknown environment type '" + type + "'");
 }
 

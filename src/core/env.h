@@ -92,7 +92,7 @@ Eigen::MatrixXd stack_rows(const std::vector<Eigen::MatrixXd>& blocks, int cols)
 
 // Builds an environment from its type name and numeric parameters
 // ("linear2d": c1, c2, reward_sign; "cartpole": length, force; "icu":
-// atypical 0/1). Throws std::invalid_argument otherwise.
+// atypical 0/1; "persim": the packed layout of PersimEnv). Throws std::invalid_argument otherwise.
 std::unique_ptr<Env> make_env(const std::string& type, const std::vector<double>& params);
 
 // Long-format simulation of the 2-D environment with the Bernoulli(1/2)
