@@ -263,7 +263,9 @@ KMeansResult kmeans(const Eigen::MatrixXd& X, int K, int restarts, int max_iter,
 // `conv_window` consecutive iterations and max_i ||u_i - w_i|| <= tol_primal.
 // With Control::stochastic, steps (1)-(2) are Algorithm 1's minibatch steps
 // instead (see sgd_step in p4l_fit() and p4l_sgd.h), for max_iter iterations.
-// Settings of the stochastic path sgd_dual() (described below).
+// Settings of the stochastic path sgd_dual() (described below). For the
+// settings p4l_sgd_control() (R/p4l.R) has, the values are its defaults, for
+// C++ callers only, as for Control.
 struct SgdControl {
   int iterations = 20000;      // sgd_dual(): steps
   int batch = 64;              // transitions per step
@@ -286,13 +288,16 @@ struct SgdControl {
   double decay_outer = 25;     // outer step_k = step / sqrt(1 + k / decay_outer)
 };
 
+// The values below are p4l_control()'s defaults (R/p4l.R), for C++ callers
+// only: the R bindings set every field from the R settings, which are the
+// package's only defaults (src/settings.h reads them strictly).
 struct Control {
-  int max_iter = 200;
-  double tol = 1e-6;
+  int max_iter = 500;
+  double tol = 1e-4;
   int conv_window = 3;
   double tol_primal = 1e-3;
-  double rho = 1.0;
-  double ridge = 1e-3;        // on Theta
+  double rho = 20.0;
+  double ridge = 1e-5;        // on Theta
   // Centre of the ridge: the penalty is ridge ||Theta - theta_center||^2
   // (empty: centre 0, the penalty ridge ||Theta||^2).
   Eigen::MatrixXd theta_center;
@@ -304,14 +309,14 @@ struct Control {
   std::uint64_t seed = 1;
   double init_scale = 0.1;    // sd of the initial perturbation of the free u coordinates (before re-scaling)
   int theta_steps = 1;
-  int lbfgs_memory = 0;       // L-BFGS pairs for the Theta-steps (0: gradient ascent)
+  int lbfgs_memory = 10;      // L-BFGS pairs for the Theta-steps (0: gradient ascent)
   int u_steps = 1;
   double step_theta0 = 1.0;   // initial trial steps
   double step_u0 = 1.0;
   double armijo = 1e-4;       // sufficient-increase constant
   double backtrack = 0.5;     // step shrink factor
   double grow = 1.5;          // step growth after an accepted step
-  int max_backtrack = 40;
+  int max_backtrack = 20;
   double max_step = 1e8;
   // Initial-state subsample: when the number of initial states n0 exceeds
   // max_initial (> 0), nu is a fixed subsample of max_initial rows of psi0
