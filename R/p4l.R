@@ -890,9 +890,9 @@ p4l_convergence_message <- function(fit) {
 }
 
 p4l_last_change <- function(trace) {
-  F <- trace$objective
-  if (length(F) < 2L) return(NA_real_)
-  abs(F[length(F)] - F[length(F) - 1L]) / max(1, abs(F[length(F)]))
+  obj <- trace$objective
+  if (length(obj) < 2L) return(NA_real_)
+  abs(obj[length(obj)] - obj[length(obj) - 1L]) / max(1, abs(obj[length(obj)]))
 }
 
 # Builds the p4l_fit object (plain R data) from the core result.

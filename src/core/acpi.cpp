@@ -12,9 +12,6 @@
 namespace p4l {
 namespace {
 
-template <class F>
-void serial_for(std::size_t n, F&& fn) { if (n > 0) fn(0, n); }
-
 struct Quadratic {            // loss_i(beta) = (w / 2) (beta' H beta - 2 g' beta + c), H with ridge
   Eigen::MatrixXd Hm;         // H without the ridge (for the BIC)
   Eigen::VectorXd g;
@@ -168,16 +165,15 @@ AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
     int it = 0;
     for (it = 1; it <= opt.admm_max_iter; ++it) {
       // Serial: per-iteration work is tiny, thread hand-offs would dominate.
-      serial_for(N, [&](std::size_t b, std::size_t e) {
+      {
         Eigen::VectorXd c(p);
-        for (std::size_t ii = b; ii < e; ++ii) {
-          const int i = static_cast<int>(ii);
+        for (int i = 0; i < N; ++i) {
           c = q[i].w * q[i].g;
           for (int j = 0; j < i; ++j) { const long id = pair_index(j, i); c -= rho * eta.col(id) - v.col(id); }
           for (int j = i + 1; j < N; ++j) { const long id = pair_index(i, j); c += rho * eta.col(id) - v.col(id); }
           t.col(i) = P[i] * c;
         }
-      });
+      }
       const Eigen::VectorXd s = Zlu.solve(t.rowwise().sum());
       for (int i = 0; i < N; ++i) beta.col(i) = t.col(i) + rho * (P[i] * s);
       double primal = 0.0;

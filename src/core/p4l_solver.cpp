@@ -858,7 +858,7 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
     }
   }
   const double rho = ctl.rho;
-  int nevals = 0, ngrads = 0;
+  int nevals = 0;
   // Trial points are evaluated without the gradient; it is completed only for
   // accepted points (complete_gradient() reuses the value pass).
   auto eval = [&](const Params& pp, bool want_grad) {
@@ -866,11 +866,9 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
     // Ctrl-C stops even a 10^6-transition fit well within a second
     if (runtime().interrupted()) throw Interrupted();
     ++nevals;
-    ngrads += want_grad;
     return prob.evaluate(pp, gamma, alpha, ctl.dual_ridge, want_grad, ctl.kappa);
   };
   auto finish = [&](Gradient& g) {
-    ++ngrads;
     prob.complete_gradient(g);
   };
   auto finite = [](double v) { return std::isfinite(v); };
@@ -1208,11 +1206,9 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
     }
   }
   res.evaluations = nevals;
-  res.gradients = ngrads;
   res.factorisations = prob.inner_factorisations();
   res.cg_iterations = prob.inner_cg_iterations();
   res.W = cur.dual.W();
-  res.z = cur.dual.z;
   res.V = cur.dual.V;
   res.point_value = cur.dual.point_value;
   res.lambda = cur.dual.lambda;

@@ -342,7 +342,6 @@ struct FitResult {
   Eigen::MatrixXd centroids;  // K x r (column 0 == 1)
   Eigen::VectorXi cluster;    // N, 0-based
   Eigen::MatrixXd W;          // p x r worst-case Q weights theta*
-  Eigen::VectorXd z;          // p r dual weights
   double objective = 0, V = 0, point_value = 0, lambda = 0, penalty = 0;
   bool converged = false;
   std::string status;         // "converged", "max.iter", "stalled" (line searches failed), "primal"
@@ -350,7 +349,6 @@ struct FitResult {
   double rcond = 0;           // reciprocal condition estimate of the final inner system
   int iterations = 0;
   int evaluations = 0;        // dual evaluations, line-search trials included
-  int gradients = 0;          // gradient passes (only accepted points need one)
   int factorisations = 0;     // factorisations of the regularised inner system
   int cg_iterations = 0;      // conjugate-gradient iterations on it (iterative path)
   double sgd_step_scale = 0;  // stochastic path: largest step divisor 1 + G^2/batch (0: closed form)
