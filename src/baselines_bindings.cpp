@@ -2,12 +2,12 @@
 // call the core, convert back. Features are computed on the R side.
 #include <RcppEigen.h>
 
+#include "binding_checks.h"
 #include "core/acpi.h"
 #include "core/fqi.h"
 #include "core/multinom.h"
 #include "core/transitions.h"
 #include "core/vlearning.h"
-#include "binding_checks.h"
 #include "runtime_bindings.h"
 #include "settings.h"
 
@@ -15,8 +15,9 @@ namespace {
 
 p4l::Transitions make_transitions(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
                                   const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
-                                  const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual,
-                                  int num_actions, int num_individuals) {
+                                  const Eigen::VectorXi& terminal,
+                                  const Eigen::VectorXi& individual, int num_actions,
+                                  int num_individuals) {
   p4l::Transitions tr;
   tr.psi = psi;
   tr.psi_next = psi_next;
@@ -83,16 +84,16 @@ Rcpp::List vlearning_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_
   s.done();
   if (!optimize) {
     const p4l::VlValue v = p4l::vlearning_value(tr, mu, nu, beta0, opt, true);
-    return Rcpp::List::create(Rcpp::Named("value") = v.value, Rcpp::Named("objective") = v.objective,
+    return Rcpp::List::create(Rcpp::Named("value") = v.value,
+                              Rcpp::Named("objective") = v.objective,
                               Rcpp::Named("theta") = v.theta, Rcpp::Named("gradient") = v.grad);
   }
   const p4l::VlResult r = p4l::vlearning_optimize(tr, mu, nu, beta0, opt);
-  return Rcpp::List::create(Rcpp::Named("beta") = r.beta, Rcpp::Named("value") = r.at_optimum.value,
-                            Rcpp::Named("objective") = r.at_optimum.objective,
-                            Rcpp::Named("theta") = r.at_optimum.theta,
-                            Rcpp::Named("gradient") = r.at_optimum.grad,
-                            Rcpp::Named("iterations") = r.iterations,
-                            Rcpp::Named("converged") = r.converged, Rcpp::Named("trace") = r.trace);
+  return Rcpp::List::create(
+      Rcpp::Named("beta") = r.beta, Rcpp::Named("value") = r.at_optimum.value,
+      Rcpp::Named("objective") = r.at_optimum.objective, Rcpp::Named("theta") = r.at_optimum.theta,
+      Rcpp::Named("gradient") = r.at_optimum.grad, Rcpp::Named("iterations") = r.iterations,
+      Rcpp::Named("converged") = r.converged, Rcpp::Named("trace") = r.trace);
 }
 
 // [[Rcpp::export(rng = false)]]
@@ -103,18 +104,17 @@ Rcpp::List multinom_cpp(const Eigen::MatrixXd& X, const Eigen::VectorXi& y, int 
   p4l_check::index_range(y, 0, m, "multinom: y");
   p4l::ThreadScope scope(1);  // interrupts
   const p4l::MultinomResult r = p4l::multinom_fit(X, y, m, ridge, max_iter, tol);
-  return Rcpp::List::create(Rcpp::Named("coef") = r.coef, Rcpp::Named("prob") = r.prob,
-                            Rcpp::Named("loglik") = r.loglik,
-                            Rcpp::Named("iterations") = r.iterations,
-                            Rcpp::Named("converged") = r.converged);
+  return Rcpp::List::create(
+      Rcpp::Named("coef") = r.coef, Rcpp::Named("prob") = r.prob, Rcpp::Named("loglik") = r.loglik,
+      Rcpp::Named("iterations") = r.iterations, Rcpp::Named("converged") = r.converged);
 }
 
 // [[Rcpp::export(rng = false)]]
 Rcpp::List acpi_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
                     const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
                     const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual,
-                    int num_actions, int num_individuals, const Eigen::VectorXi& clusters,
-                    int K, double gamma, double ridge, Rcpp::List control, int num_threads) {
+                    int num_actions, int num_individuals, const Eigen::VectorXi& clusters, int K,
+                    double gamma, double ridge, Rcpp::List control, int num_threads) {
   p4l::ThreadScope scope(num_threads);
   const p4l::Transitions tr = make_transitions(psi, psi_next, action, reward, terminal, individual,
                                                num_actions, num_individuals);
@@ -139,16 +139,13 @@ Rcpp::List acpi_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
   Rcpp::List path = Rcpp::List::create(
       Rcpp::Named("lambda") = f.lambda, Rcpp::Named("num.clusters") = f.num_clusters,
       Rcpp::Named("bic") = f.bic, Rcpp::Named("admm.iterations") = f.admm_iterations,
-      Rcpp::Named("chosen") = f.chosen + 1,
-      Rcpp::Named("coef") = f.coef);
+      Rcpp::Named("chosen") = f.chosen + 1, Rcpp::Named("coef") = f.coef);
   std::vector<int> conv(r.pi_converged.begin(), r.pi_converged.end());
-  return Rcpp::List::create(Rcpp::Named("cluster") = Rcpp::wrap(Eigen::VectorXi(r.cluster.array() + 1)),
-                            Rcpp::Named("W") = wrap_matrices(r.W),
-                            Rcpp::Named("pi.iterations") = r.pi_iterations,
-                            Rcpp::Named("pi.converged") = conv,
-                            Rcpp::Named("outer.iterations") = r.outer_iterations,
-                            Rcpp::Named("clusters.stable") = r.clusters_stable,
-                            Rcpp::Named("path") = path);
+  return Rcpp::List::create(
+      Rcpp::Named("cluster") = Rcpp::wrap(Eigen::VectorXi(r.cluster.array() + 1)),
+      Rcpp::Named("W") = wrap_matrices(r.W), Rcpp::Named("pi.iterations") = r.pi_iterations,
+      Rcpp::Named("pi.converged") = conv, Rcpp::Named("outer.iterations") = r.outer_iterations,
+      Rcpp::Named("clusters.stable") = r.clusters_stable, Rcpp::Named("path") = path);
 }
 
 // LSTD-Q of a greedy (or uniform, W empty) policy on some individuals, for tests.

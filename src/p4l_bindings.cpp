@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "core/p4l_solver.h"
-#include "core/p4l_sgd.h"
-#include "core/rng.h"
 #include "binding_checks.h"
+#include "core/p4l_sgd.h"
+#include "core/p4l_solver.h"
+#include "core/rng.h"
 #include "runtime_bindings.h"
 #include "settings.h"
 
@@ -114,8 +114,7 @@ P4lSettings make_control(const Rcpp::List& list) {
     Rcpp::stop("`control$ridge.center` must be \"init\" or \"zero\"");
   out.ridge_center_init = center == "init";
   const std::string solver = s.string("solver");
-  if (solver != "closed" && solver != "sgd")
-    Rcpp::stop("`solver` must be \"closed\" or \"sgd\"");
+  if (solver != "closed" && solver != "sgd") Rcpp::stop("`solver` must be \"closed\" or \"sgd\"");
   ctl.stochastic = solver == "sgd";
   ctl.sgd = make_sgd_control(s.list("sgd"));
   ctl.sgd.seed = ctl.seed;
@@ -125,13 +124,13 @@ P4lSettings make_control(const Rcpp::List& list) {
 
 Rcpp::List wrap_dual(const p4l::DualSolution& s) {
   return Rcpp::List::create(
-      Rcpp::Named("V") = s.V, Rcpp::Named("point.value") = s.point_value,
-      Rcpp::Named("s") = s.s, Rcpp::Named("lambda") = s.lambda, Rcpp::Named("eps") = s.eps,
-      Rcpp::Named("w") = s.w, Rcpp::Named("z") = s.z, Rcpp::Named("theta") = s.theta,
-      Rcpp::Named("beta") = s.beta, Rcpp::Named("b") = s.b, Rcpp::Named("c") = s.c,
-      Rcpp::Named("M") = s.M, Rcpp::Named("Sigma") = s.Sigma, Rcpp::Named("W") = s.W(),
-      Rcpp::Named("rcond") = s.rcond, Rcpp::Named("kappa") = s.kappa,
-      Rcpp::Named("iota") = s.iota, Rcpp::Named("y") = s.y, Rcpp::Named("e0") = s.e0);
+      Rcpp::Named("V") = s.V, Rcpp::Named("point.value") = s.point_value, Rcpp::Named("s") = s.s,
+      Rcpp::Named("lambda") = s.lambda, Rcpp::Named("eps") = s.eps, Rcpp::Named("w") = s.w,
+      Rcpp::Named("z") = s.z, Rcpp::Named("theta") = s.theta, Rcpp::Named("beta") = s.beta,
+      Rcpp::Named("b") = s.b, Rcpp::Named("c") = s.c, Rcpp::Named("M") = s.M,
+      Rcpp::Named("Sigma") = s.Sigma, Rcpp::Named("W") = s.W(), Rcpp::Named("rcond") = s.rcond,
+      Rcpp::Named("kappa") = s.kappa, Rcpp::Named("iota") = s.iota, Rcpp::Named("y") = s.y,
+      Rcpp::Named("e0") = s.e0);
 }
 
 }  // namespace
@@ -145,8 +144,8 @@ Rcpp::List p4l_dual_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_n
                         const Eigen::VectorXi& terminal, std::vector<int> start,
                         const Eigen::MatrixXd& psi0, int num_actions, const Eigen::MatrixXd& Theta,
                         const Eigen::MatrixXd& U, double gamma, double alpha, double dual_ridge,
-                        bool want_grad, int num_threads, double kappa = 0.0,
-                        int max_initial = 0, double seed = 1.0, bool visited = false) {
+                        bool want_grad, int num_threads, double kappa = 0.0, int max_initial = 0,
+                        double seed = 1.0, bool visited = false) {
   p4l::ThreadScope scope(num_threads);
   const p4l::P4LData D =
       make_p4l_data(psi, psi_next, action, reward, terminal, start, psi0, num_actions);
@@ -256,12 +255,11 @@ Rcpp::List p4l_sgd_dual_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& p
   c.dual_ridge = dual_ridge;
   c.seed = p4l::seed_from_double(seed);
   const p4l::SgdResult s = p4l::sgd_dual(D, make_params(Theta, U), gamma, alpha, c);
-  return Rcpp::List::create(Rcpp::Named("theta") = s.theta, Rcpp::Named("beta") = s.beta,
-                            Rcpp::Named("lambda") = s.lambda, Rcpp::Named("V") = s.V,
-                            Rcpp::Named("constraint") = s.constraint,
-                            Rcpp::Named("trace.iter") = s.trace_iter,
-                            Rcpp::Named("trace.V") = s.trace_V,
-                            Rcpp::Named("trace.lambda") = s.trace_lambda);
+  return Rcpp::List::create(
+      Rcpp::Named("theta") = s.theta, Rcpp::Named("beta") = s.beta,
+      Rcpp::Named("lambda") = s.lambda, Rcpp::Named("V") = s.V,
+      Rcpp::Named("constraint") = s.constraint, Rcpp::Named("trace.iter") = s.trace_iter,
+      Rcpp::Named("trace.V") = s.trace_V, Rcpp::Named("trace.lambda") = s.trace_lambda);
 }
 
 // The minibatch gradient (24) of the saddle function at given Q weights theta
@@ -275,8 +273,8 @@ Rcpp::List p4l_sgd_outer_gradient_cpp(const Eigen::MatrixXd& psi, const Eigen::M
                                       const Eigen::MatrixXd& psi0, int num_actions,
                                       const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U,
                                       double gamma, double alpha, const Eigen::VectorXd& theta,
-                                      const Eigen::VectorXd& z, int per_individual,
-                                      int per_initial, double dual_ridge, double seed) {
+                                      const Eigen::VectorXd& z, int per_individual, int per_initial,
+                                      double dual_ridge, double seed) {
   const p4l::P4LData D =
       make_p4l_data(psi, psi_next, action, reward, terminal, start, psi0, num_actions);
   const p4l::Params par = make_params(Theta, U);

@@ -61,8 +61,8 @@ class Reader {
     for (R_xlen_t i = 0; i < Rf_xlength(list_); ++i) {
       const std::string n = Rf_isNull(nm) ? std::string() : CHAR(STRING_ELT(nm, i));
       if (read_.count(n) == 0 && r_only_.count(n) == 0)
-        Rcpp::stop("`%s` has an unknown setting `%s` (see ?%s for the settings)", what_,
-                   n.c_str(), constructor_);
+        Rcpp::stop("`%s` has an unknown setting `%s` (see ?%s for the settings)", what_, n.c_str(),
+                   constructor_);
     }
   }
 
