@@ -68,12 +68,9 @@
 #'   the logits of [behaviour_policy()] on the same basis (ridge 1e-4), the
 #'   other columns 0; with `ridge.center = "init"` the ascent then leaves the
 #'   data's (clinicians') policy only where the pessimistic value gains more
-#'   than the penalty. On [sim_icu()] data (development seeds 401 and 402,
-#'   K = 2, gamma = 0.99, other settings default) it gave the typical
-#'   subgroup 0.489 and 0.479 (uniform start: 0.210, 0.184; behaviour
-#'   policy 0.497; optimum 0.517) and the atypical one -0.295 and -0.302
-#'   (uniform start: -0.468, -0.485; behaviour -0.311; optimum -0.041).
-#'   Not the default: the stress suite has not been run with it.
+#'   than the penalty. On [sim_icu()] data it did better than the uniform
+#'   start in both subgroups (development run, `bench/README.md`). Not the
+#'   default: the stress suite has not been run with it.
 #' @param ridge.center Centre of the ridge penalty on \eqn{\Theta}{Theta}:
 #'   `"init"` (default) penalises \eqn{\|\Theta - \Theta_0\|_F^2}{||Theta -
 #'   Theta_0||_F^2}, the distance from the starting policy parameters, so
@@ -343,11 +340,11 @@ p4l_sgd_flat_names <- c(sgd.inner = "inner", sgd.batch = "batch",
 #' averages individual \eqn{i}'s value over the states of its own
 #' transitions instead, at O(n) cost per evaluation. Measured on the stress
 #' suite's generators with other seeds than the reported table
-#' (`bench/initial-states.R`, see `bench/README.md`), `"visited"` matched
-#' `"shared"` on the 2-D study (within 0.004 of the same values) but lost 20
-#' to 100 steps on CartPole at \eqn{\gamma \ge 0.95}{gamma >= 0.95} and was worse on the
-#' episodic ICU course, so the default stays `"shared"`: the initial states
-#' are where the value that is reported and deployed starts.
+#' (`bench/initial-states.R`, figures in `bench/README.md`), `"visited"`
+#' matched `"shared"` on the 2-D study but did worse on CartPole at
+#' \eqn{\gamma \ge 0.95}{gamma >= 0.95} and on the episodic ICU course, so the default
+#' stays `"shared"`: the initial states are where the value that is reported
+#' and deployed starts.
 #'
 #' **Optimisation.** ADMM for the multi-centroid penalty (paper, eq. 19 to 21):
 #' each outer iteration takes an Armijo gradient step on \eqn{\Theta}{Theta}, one on
@@ -377,13 +374,12 @@ p4l_sgd_flat_names <- c(sgd.inner = "inner", sgd.batch = "batch",
 #' (`converged` then only reports a small ADMM residual); the returned value,
 #' Q weights and `lambda` are the closed form at the final policy, so the two
 #' solvers are compared on the same footing, while `trace` holds the
-#' minibatch estimates. On small bases it approaches the closed-form fit
-#' (tests: 9 individuals, 4 centres, gap in pessimistic value 0.11, 0.06 and
-#' 0.02 after 50, 150 and 600 outer iterations, 98% of actions equal). With
+#' minibatch estimates. On small bases it approaches the closed-form fit as
+#' the outer iterations grow (`bench/README.md`, "Stochastic path"). With
 #' many RBF centres single transitions have a large leverage in the
 #' preconditioned metric and the steps must shrink by the factor
-#' `fit$sgd.step.scale` (about 25 with 4 centres, 1,000 to 2,000 with the
-#' default 16); p4l() warns above 100. If the minibatch values stop being
+#' `fit$sgd.step.scale` (far larger on the default 16 centres than on a few);
+#' p4l() warns above 100. If the minibatch values stop being
 #' finite, p4l() does not stop with an error: the fit ends at the last finite
 #' iterate with `status = "diverged"`, `converged = FALSE` and a warning
 #' (lower `step`, `step.policy` and `step.latent`). The closed form (the default) is the
