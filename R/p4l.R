@@ -132,20 +132,17 @@ p4l_control <- function(max.iter = 500, tol = 1e-4, tol.primal = 1e-3, conv.wind
                         backtrack = 0.5, grow = 1.5, max.step = 1e8, sgd = p4l_sgd_control()) {
   policy <- match.arg(policy)
   if (!inherits(sgd, "p4l_sgd_control")) stop_arg("`sgd` must be made by p4l_sgd_control().")
-  flat <- list(sgd.inner = sgd.inner, sgd.batch = sgd.batch, sgd.batch.initial = sgd.batch.initial,
-               sgd.step = sgd.step, sgd.per.individual = sgd.per.individual,
-               sgd.per.initial = sgd.per.initial, sgd.step.policy = sgd.step.policy,
-               sgd.step.latent = sgd.step.latent, sgd.decay = sgd.decay,
-               sgd.metric.rows = sgd.metric.rows)
+  # the older flat names of the settings of `sgd`: each one given replaces that setting
+  flat <- mget(names(p4l_sgd_flat_names))
   given <- names(flat)[!vapply(flat, is.null, logical(1))]
-  if (length(given)) {
-    for (name in given) {  # checked under the names given
-      if (name %in% c("sgd.step", "sgd.step.policy", "sgd.step.latent", "sgd.decay")) {
-        check_number(flat[[name]], name, lower = 0, lower.open = TRUE)
-      } else {
-        check_count(flat[[name]], name)
-      }
+  for (name in given) {  # checked under the names given
+    if (name %in% c("sgd.step", "sgd.step.policy", "sgd.step.latent", "sgd.decay")) {
+      check_number(flat[[name]], name, lower = 0, lower.open = TRUE)
+    } else {
+      check_count(flat[[name]], name)
     }
+  }
+  if (length(given)) {
     args <- unclass(sgd)
     args[p4l_sgd_flat_names[given]] <- flat[given]
     sgd <- do.call(p4l_sgd_control, args)
