@@ -163,8 +163,5 @@ acpi_fit_features <- function(data, psi, psi.next, K = NULL, clusters = NULL, ga
   given <- if (is.null(clusters)) integer(0) else as.integer(clusters) - 1L
   acpi_cpp(inp$psi, inp$psi_next, inp$action, inp$reward, inp$terminal, inp$individual,
            inp$num_actions, inp$num_individuals, given, if (is.null(K)) 0L else as.integer(K),
-           gamma, ridge, control$mcp.gamma, control$admm.rho, control$admm.max.iter,
-           control$admm.tol, control$num.lambda, control$lambda.min.ratio,
-           if (is.null(control$bic.constant)) -1 else control$bic.constant,
-           control$pi.max.iter, control$max.outer, num.threads)
+           gamma, ridge, control, num.threads)
 }

@@ -182,7 +182,6 @@ dose_study_value <- function(policy, sim, num.episodes = 200, horizon = 15, gamm
   E <- check_count(num.episodes, "num.episodes")
   H <- check_count(horizon, "horizon")
   gamma <- check_number(gamma, "gamma", lower = 0, upper = 1)
-  fixed <- NULL
   if (is.character(policy)) {
     if (length(policy) != 1L || !(policy %in% c("behaviour", "best", dose_study_levels))) {
       stop_arg("`policy` must be a fitted policy, \"behaviour\", \"best\", \"low\", \"mid\" ",

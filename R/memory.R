@@ -165,9 +165,9 @@ guard_vlearning <- function(data, d) {
                "Use a smaller basis (`rbf_basis(num.centers = )`).")
 }
 
-guard_p4l <- function(data, d, rank, control = NULL) {
+guard_p4l <- function(data, d, rank, control) {
   n <- length(data$R); N <- length(data$ids); m <- length(data$action.levels)
-  mi <- if (is.null(control$max.initial)) 1000L else control$max.initial
+  mi <- control$max.initial
   n0 <- if (mi > 0) min(N, mi) else N
   check_memory(sum(p4l_bytes(n, N, d, m, rank, n0)),
                paste0(basis_size_text(d, m), ", `rank` = ", rank, " and ",

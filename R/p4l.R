@@ -68,12 +68,9 @@
 #'   the logits of [behaviour_policy()] on the same basis (ridge 1e-4), the
 #'   other columns 0; with `ridge.center = "init"` the ascent then leaves the
 #'   data's (clinicians') policy only where the pessimistic value gains more
-#'   than the penalty. On [sim_icu()] data (development seeds 401 and 402,
-#'   K = 2, gamma = 0.99, other settings default) it gave the typical
-#'   subgroup 0.489 and 0.479 (uniform start: 0.210, 0.184; behaviour
-#'   policy 0.497; optimum 0.517) and the atypical one -0.295 and -0.302
-#'   (uniform start: -0.468, -0.485; behaviour -0.311; optimum -0.041).
-#'   Not the default: the stress suite has not been run with it.
+#'   than the penalty. On [sim_icu()] data it did better than the uniform
+#'   start in both subgroups (development run, `bench/README.md`). Not the
+#'   default: the stress suite has not been run with it.
 #' @param ridge.center Centre of the ridge penalty on \eqn{\Theta}{Theta}:
 #'   `"init"` (default) penalises \eqn{\|\Theta - \Theta_0\|_F^2}{||Theta -
 #'   Theta_0||_F^2}, the distance from the starting policy parameters, so
@@ -98,18 +95,17 @@
 #'   initial-state distribution \eqn{\nu}{nu} of the value: with more individuals
 #'   than this, a fixed seeded subsample of their initial states is used (the
 #'   error of the value term is of order `1/sqrt(max.initial)`); 0 uses all.
+#' @param armijo,backtrack,grow,max.step Line-search constants of the policy
+#'   and latent-variable steps: a trial step is accepted when it gains at least
+#'   `armijo` times the gain the gradient promises; a rejected step shrinks by
+#'   the factor `backtrack`, an accepted step grows by `grow` for the next
+#'   search, up to `max.step`.
+#' @param sgd Settings of `p4l(solver = "sgd")`, from [p4l_sgd_control()].
 #' @param sgd.inner,sgd.batch,sgd.batch.initial,sgd.step,sgd.per.individual,sgd.per.initial,sgd.step.policy,sgd.step.latent,sgd.decay,sgd.metric.rows
-#'   Settings of `p4l(solver = "sgd")`, the minibatch path of the paper's
-#'   Algorithm 1 (see [p4l()], Details): `sgd.inner` minibatch steps (22)-(23)
-#'   on the Q and f weights per outer iteration, each with `sgd.batch`
-#'   transitions and `sgd.batch.initial` initial states and the
-#'   dimensionless step size `sgd.step`; the policy and latent-variable
-#'   gradient (24) from `sgd.per.individual` transitions and
-#'   `sgd.per.initial` initial states of every individual; outer steps
-#'   `sgd.step.policy` (policy parameters) and `sgd.step.latent` (latent
-#'   variables), the root-mean-square change per coordinate, decaying as
-#'   \eqn{1/\sqrt{1 + k/d}}{1/sqrt(1 + k/d)} (d = `sgd.decay`) over outer iterations k; and the
-#'   preconditioner estimated on `sgd.metric.rows` transitions.
+#'   The older names of settings of `sgd` (`sgd.inner` is
+#'   `p4l_sgd_control(inner = )`, `sgd.batch.initial` is
+#'   `p4l_sgd_control(batch.initial = )`, and so on): each one given replaces
+#'   that setting of `sgd`.
 #' @param policy The policy the fit deploys: `"greedy"` (default), the most
 #'   probable action of each individual's learned softmax policy (its mode,
 #'   as for the baselines); or `"softmax"`, the learned stochastic policy
@@ -127,12 +123,30 @@ p4l_control <- function(max.iter = 500, tol = 1e-4, tol.primal = 1e-3, conv.wind
                         step.theta = 1,
                         step.u = 1, init = "model", init.ridge = 1, init.scale = 0.1,
                         init.policy = c("uniform", "fqi", "behaviour"), init.policy.scale = 30,
-                        ridge.center = c("init", "zero"), max.backtrack = 20, initial = c("shared", "visited"), max.initial = 1000,
-                        sgd.inner = 200, sgd.batch = 64, sgd.batch.initial = 16, sgd.step = 0.5,
-                        sgd.per.individual = 16, sgd.per.initial = 16, sgd.step.policy = 0.05,
-                        sgd.step.latent = 0.02, sgd.decay = 25, sgd.metric.rows = 2000,
-                        policy = c("greedy", "softmax")) {
+                        ridge.center = c("init", "zero"), max.backtrack = 20,
+                        initial = c("shared", "visited"), max.initial = 1000,
+                        sgd.inner = NULL, sgd.batch = NULL, sgd.batch.initial = NULL,
+                        sgd.step = NULL, sgd.per.individual = NULL, sgd.per.initial = NULL,
+                        sgd.step.policy = NULL, sgd.step.latent = NULL, sgd.decay = NULL,
+                        sgd.metric.rows = NULL, policy = c("greedy", "softmax"), armijo = 1e-4,
+                        backtrack = 0.5, grow = 1.5, max.step = 1e8, sgd = p4l_sgd_control()) {
   policy <- match.arg(policy)
+  if (!inherits(sgd, "p4l_sgd_control")) stop_arg("`sgd` must be made by p4l_sgd_control().")
+  # the older flat names of the settings of `sgd`: each one given replaces that setting
+  flat <- mget(names(p4l_sgd_flat_names))
+  given <- names(flat)[!vapply(flat, is.null, logical(1))]
+  for (name in given) {  # checked under the names given
+    if (name %in% c("sgd.step", "sgd.step.policy", "sgd.step.latent", "sgd.decay")) {
+      check_number(flat[[name]], name, lower = 0, lower.open = TRUE)
+    } else {
+      check_count(flat[[name]], name)
+    }
+  }
+  if (length(given)) {
+    args <- unclass(sgd)
+    args[p4l_sgd_flat_names[given]] <- flat[given]
+    sgd <- do.call(p4l_sgd_control, args)
+  }
   init.policy <- match.arg(init.policy)
   ridge.center <- match.arg(ridge.center)
   if (!is.character(initial) || anyNA(initial) || !all(initial %in% c("shared", "visited"))) {
@@ -175,21 +189,76 @@ p4l_control <- function(max.iter = 500, tol = 1e-4, tol.primal = 1e-3, conv.wind
     max.backtrack = check_count(max.backtrack, "max.backtrack"),
     max.initial = check_count(max.initial, "max.initial", lower = 0L),
     initial = initial,
-    sgd.inner = check_count(sgd.inner, "sgd.inner"),
-    sgd.batch = check_count(sgd.batch, "sgd.batch"),
-    sgd.batch.initial = check_count(sgd.batch.initial, "sgd.batch.initial"),
-    sgd.step = check_number(sgd.step, "sgd.step", lower = 0, lower.open = TRUE),
-    sgd.per.individual = check_count(sgd.per.individual, "sgd.per.individual"),
-    sgd.per.initial = check_count(sgd.per.initial, "sgd.per.initial"),
-    sgd.step.policy = check_number(sgd.step.policy, "sgd.step.policy", lower = 0,
-                                   lower.open = TRUE),
-    sgd.step.latent = check_number(sgd.step.latent, "sgd.step.latent", lower = 0,
-                                   lower.open = TRUE),
-    sgd.decay = check_number(sgd.decay, "sgd.decay", lower = 0, lower.open = TRUE),
-    sgd.metric.rows = check_count(sgd.metric.rows, "sgd.metric.rows"),
+    armijo = check_number(armijo, "armijo", lower = 0, upper = 1, lower.open = TRUE,
+                          upper.open = TRUE),
+    backtrack = check_number(backtrack, "backtrack", lower = 0, upper = 1, lower.open = TRUE,
+                             upper.open = TRUE),
+    grow = check_number(grow, "grow", lower = 1),
+    max.step = check_number(max.step, "max.step", lower = 0, lower.open = TRUE),
+    sgd = sgd,
     policy = policy),
     class = "p4l_control")
 }
+
+#' Settings of the stochastic path of P4L
+#'
+#' The settings of `p4l(solver = "sgd")`, the minibatch path of the paper's
+#' Algorithm 1 (see [p4l()], Details, "Stochastic path"); give them to
+#' [p4l_control()] as `p4l_control(sgd = p4l_sgd_control(...))`.
+#'
+#' @param inner Minibatch steps (22)-(23) on the Q and f weights per outer
+#'   iteration (warm started).
+#' @param batch,batch.initial Transitions and initial states per minibatch step.
+#' @param step Dimensionless step size of the minibatch steps.
+#' @param per.individual,per.initial Transitions and initial states of every
+#'   individual in the minibatch gradient (24) of the policy parameters and
+#'   the latent variables.
+#' @param step.policy,step.latent Outer steps on the policy parameters and on
+#'   the latent variables: the root-mean-square change per coordinate.
+#' @param decay The outer steps decay as \eqn{1/\sqrt{1 + k/d}}{1/sqrt(1 + k/d)} over outer
+#'   iterations k, d = `decay`.
+#' @param metric.rows Transitions on which the preconditioner is estimated.
+#' @param decay.inner The minibatch steps decay as
+#'   \eqn{1/\sqrt{1 + j/d}}{1/sqrt(1 + j/d)} over the steps j of one outer iteration,
+#'   d = `decay.inner`.
+#' @param extragradient Take extragradient steps (an extrapolation step from
+#'   the current point before each step); `FALSE`: plain gradient steps.
+#' @param average.from The (theta, z) of an outer iteration is the average of
+#'   the minibatch iterates from step `average.from * inner` on.
+#' @return A list of class `p4l_sgd_control`.
+#' @seealso [p4l_control()]
+#' @examples
+#' p4l_control(sgd = p4l_sgd_control(inner = 400, step = 0.2))
+#' @export
+p4l_sgd_control <- function(inner = 200, batch = 64, batch.initial = 16, step = 0.5,
+                            per.individual = 16, per.initial = 16, step.policy = 0.05,
+                            step.latent = 0.02, decay = 25, metric.rows = 2000,
+                            decay.inner = 1000, extragradient = TRUE, average.from = 0.5) {
+  check_flag(extragradient, "extragradient")
+  structure(list(
+    inner = check_count(inner, "inner"),
+    batch = check_count(batch, "batch"),
+    batch.initial = check_count(batch.initial, "batch.initial"),
+    step = check_number(step, "step", lower = 0, lower.open = TRUE),
+    per.individual = check_count(per.individual, "per.individual"),
+    per.initial = check_count(per.initial, "per.initial"),
+    step.policy = check_number(step.policy, "step.policy", lower = 0, lower.open = TRUE),
+    step.latent = check_number(step.latent, "step.latent", lower = 0, lower.open = TRUE),
+    decay = check_number(decay, "decay", lower = 0, lower.open = TRUE),
+    metric.rows = check_count(metric.rows, "metric.rows"),
+    decay.inner = check_number(decay.inner, "decay.inner", lower = 0, lower.open = TRUE),
+    extragradient = extragradient,
+    average.from = check_number(average.from, "average.from", lower = 0, upper = 1,
+                                upper.open = TRUE)),
+    class = "p4l_sgd_control")
+}
+
+# p4l_control()'s older flat names of the p4l_sgd_control() settings.
+p4l_sgd_flat_names <- c(sgd.inner = "inner", sgd.batch = "batch",
+                        sgd.batch.initial = "batch.initial", sgd.step = "step",
+                        sgd.per.individual = "per.individual", sgd.per.initial = "per.initial",
+                        sgd.step.policy = "step.policy", sgd.step.latent = "step.latent",
+                        sgd.decay = "decay", sgd.metric.rows = "metric.rows")
 
 #' Penalized Pessimistic Personalized Policy Learning
 #'
@@ -268,11 +337,11 @@ p4l_control <- function(max.iter = 500, tol = 1e-4, tol.primal = 1e-3, conv.wind
 #' averages individual \eqn{i}'s value over the states of its own
 #' transitions instead, at O(n) cost per evaluation. Measured on the stress
 #' suite's generators with other seeds than the reported table
-#' (`bench/initial-states.R`, see `bench/README.md`), `"visited"` matched
-#' `"shared"` on the 2-D study (within 0.004 of the same values) but lost 20
-#' to 100 steps on CartPole at \eqn{\gamma \ge 0.95}{gamma >= 0.95} and was worse on the
-#' episodic ICU course, so the default stays `"shared"`: the initial states
-#' are where the value that is reported and deployed starts.
+#' (`bench/initial-states.R`, figures in `bench/README.md`), `"visited"`
+#' matched `"shared"` on the 2-D study but did worse on CartPole at
+#' \eqn{\gamma \ge 0.95}{gamma >= 0.95} and on the episodic ICU course, so the default
+#' stays `"shared"`: the initial states are where the value that is reported
+#' and deployed starts.
 #'
 #' **Optimisation.** ADMM for the multi-centroid penalty (paper, eq. 19 to 21):
 #' each outer iteration takes an Armijo gradient step on \eqn{\Theta}{Theta}, one on
@@ -285,33 +354,32 @@ p4l_control <- function(max.iter = 500, tol = 1e-4, tol.primal = 1e-3, conv.wind
 #'
 #' **Stochastic path.** `solver = "sgd"` runs the paper's Algorithm 1 with
 #' minibatches instead of the closed form, for the same linear classes and the
-#' same objective: in every outer iteration, `sgd.inner` stochastic
+#' same objective (settings: [p4l_sgd_control()]): in every outer iteration, `inner` stochastic
 #' extragradient steps (22)-(23) on the Q weights \eqn{\theta}{theta} and the
 #' multiplier-scaled test function \eqn{z = \lambda\beta}{z = lambda beta} (saddle function
 #' \eqn{c^\top\theta + z^\top(b - M\theta) - \alpha\|z\|_\Sigma}{c' theta + z'(b - M theta) - alpha||z||_Sigma}), warm
 #' started; the minibatch gradient (24) of that Lagrangian in \eqn{\Theta}{Theta} and
 #' the \eqn{u_i} at the averaged \eqn{(\theta, z)}{(theta, z)} (its expectation is the
 #' exact gradient at the saddle point); fixed steps that decay as
-#' \eqn{1/\sqrt{1 + k/d}}{1/sqrt(1 + k/d)} (d = `sgd.decay`), normalised by the running root mean
+#' \eqn{1/\sqrt{1 + k/d}}{1/sqrt(1 + k/d)} (d = `decay`), normalised by the running root mean
 #' square of the gradient (a line search needs exact values); then the same
 #' ADMM (v, w) and \eqn{\eta}{eta} steps. The \eqn{\theta}{theta}-steps are preconditioned
 #' by \eqn{M^{-1}\Sigma M^{-T}}{M^(-1) Sigma M^(-T)} and the \eqn{z}-steps by \eqn{\Sigma^{-1}}{Sigma^(-1)},
-#' both estimated on `sgd.metric.rows` transitions at the current policy: the
+#' both estimated on `metric.rows` transitions at the current policy: the
 #' iterations themselves use only minibatches, so their fixed point does not
 #' depend on the estimates. It runs all `max.iter` outer iterations
 #' (`converged` then only reports a small ADMM residual); the returned value,
 #' Q weights and `lambda` are the closed form at the final policy, so the two
 #' solvers are compared on the same footing, while `trace` holds the
-#' minibatch estimates. On small bases it approaches the closed-form fit
-#' (tests: 9 individuals, 4 centres, gap in pessimistic value 0.11, 0.06 and
-#' 0.02 after 50, 150 and 600 outer iterations, 98% of actions equal). With
+#' minibatch estimates. On small bases it approaches the closed-form fit as
+#' the outer iterations grow (`bench/README.md`, "Stochastic path"). With
 #' many RBF centres single transitions have a large leverage in the
 #' preconditioned metric and the steps must shrink by the factor
-#' `fit$sgd.step.scale` (about 25 with 4 centres, 1,000 to 2,000 with the
-#' default 16); p4l() warns above 100. If the minibatch values stop being
+#' `fit$sgd.step.scale` (far larger on the default 16 centres than on a few);
+#' p4l() warns above 100. If the minibatch values stop being
 #' finite, p4l() does not stop with an error: the fit ends at the last finite
 #' iterate with `status = "diverged"`, `converged = FALSE` and a warning
-#' (lower `sgd.step`, `sgd.step.policy` and `sgd.step.latent`). The closed form (the default) is the
+#' (lower `step`, `step.policy` and `step.latent`). The closed form (the default) is the
 #' same estimator without inner optimisation error, and far faster; the
 #' stochastic path is the one that carries over to non-linear classes.
 #'
@@ -450,6 +518,8 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
   num.threads <- resolve_threads(num.threads)
   check_flag(verbose, "verbose")
   seed <- resolve_seed(seed)
+  # every setting the core reads is there, and no unknown one (an error here, not after the start)
+  p4l_check_settings_cpp(p4l_settings(control, gamma, seed, solver))
   basis <- resolve_basis(basis, data, seed, num.threads)
   guard_p4l(data, nrow(basis$centers) + 1L, rank, control)  # R/memory.R
   t.basis <- proc.time()[["elapsed"]]
@@ -495,8 +565,7 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
   fit$value.range <- p4l_value_range(data)
   fit$values <- p4l_value_table(data, feat, psi0, res$Theta, res$U, gamma, alpha, fit$kappa,
                                 control$dual.ridge, num.threads,
-                                max.initial = if (is.null(control$max.initial)) 1000L else
-                                  control$max.initial, seed = seed,
+                                max.initial = control$max.initial, seed = seed,
                                 visited = identical(control$initial, "visited"))
   fit$solver <- solver
   # What p4l_assign() needs to place new individuals without the training data.
@@ -517,7 +586,7 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
   fit$alpha.default <- alpha.default
   fit$mu.default <- mu.default
   fit$init <- if (is.character(control$init)) control$init else "user"
-  fit$init.policy <- p4l_init_policy(control)
+  fit$init.policy <- control$init.policy
   fit$Theta.init <- if (is.null(init.Theta)) NULL else {
     th <- init.Theta
     dimnames(th) <- dimnames(fit$Theta)
@@ -545,38 +614,25 @@ p4l_fit_features <- function(data, psi, psi.next, psi0, rank, K, gamma = 0.8, al
                              init.Theta = NULL, seed = 1, progress = NULL, num.threads = 1L,
                              solver = "closed") {
   inp <- p4l_inputs(data, psi, psi.next, psi0)
-  ctl <- list(max_iter = control$max.iter, tol = control$tol, conv_window = control$conv.window,
-              tol_primal = control$tol.primal, rho = control$rho, ridge = control$ridge,
-              dual_ridge = control$dual.ridge,
-              kappa = if (identical(solver, "sgd")) 0 else p4l_kappa(control, gamma),
-              iterative_min = if (is.null(control$iterative.min)) 400L else
-                as.integer(min(control$iterative.min, .Machine$integer.max)),
-              kmeans_restarts = control$kmeans.restarts,
-              kmeans_max_iter = control$kmeans.max.iter, seed = as.numeric(seed),
-              init_scale = control$init.scale, theta_steps = control$theta.steps,
-              lbfgs_memory = if (is.null(control$lbfgs.memory)) 0L else control$lbfgs.memory,
-              u_steps = control$u.steps, step_theta0 = control$step.theta,
-              step_u0 = control$step.u,
-              max_backtrack = if (is.null(control$max.backtrack)) 20L else control$max.backtrack,
-              max_initial = if (is.null(control$max.initial)) 1000L else control$max.initial,
-              visited_initial = identical(control$initial, "visited"),
-              ridge_center_init = identical(control$ridge.center, "init"),
-              stochastic = identical(solver, "sgd"))
-  if (identical(solver, "sgd")) {
-    dflt <- p4l_control()  # control objects made before the sgd settings existed
-    g <- function(name) if (is.null(control[[name]])) dflt[[name]] else control[[name]]
-    ctl$sgd <- list(inner = g("sgd.inner"), batch = g("sgd.batch"),
-                    batch_initial = g("sgd.batch.initial"), step_theta = g("sgd.step"),
-                    step_f = g("sgd.step"), per_individual = g("sgd.per.individual"),
-                    per_initial = g("sgd.per.initial"), step_policy = g("sgd.step.policy"),
-                    step_latent = g("sgd.step.latent"), decay_outer = g("sgd.decay"),
-                    metric_rows = g("sgd.metric.rows"))
-  }
+  ctl <- p4l_settings(control, gamma, seed, solver)
   U0 <- if (is.null(init.U)) matrix(0, 0, 0) else init.U
   T0 <- if (is.null(init.Theta)) matrix(0, 0, 0) else init.Theta
   p4l_fit_cpp(inp$psi, inp$psi_next, inp$action, inp$reward, inp$terminal, inp$start,
               inp$psi0, inp$num_actions, as.integer(rank), as.integer(K), gamma, alpha, mu,
               ctl, U0, T0, progress, num.threads)
+}
+
+# The settings p4l_fit_cpp() reads (strictly: src/p4l_bindings.cpp,
+# make_control()): the p4l_control() object with the settings that depend on
+# the fit resolved: kappa (0 for the stochastic path), iterative.min as an
+# integer (Inf: never iterative), the seed and the solver.
+p4l_settings <- function(control, gamma, seed, solver) {
+  ctl <- unclass(control)
+  ctl$kappa <- if (identical(solver, "sgd")) 0 else p4l_kappa(control, gamma)
+  ctl$iterative.min <- as.integer(min(control$iterative.min, .Machine$integer.max))
+  ctl$seed <- as.numeric(seed)
+  ctl$solver <- solver
+  ctl
 }
 
 # Inputs of the P4L core: rows of a p4l_data are grouped by individual.
@@ -625,19 +681,12 @@ p4l_initial_u <- function(data, rank, control, seed, num.threads = 1L) {
   cbind(1, scores)
 }
 
-# The start of the policy parameters: "fqi" (see p4l(), Details) or NULL for
-# Theta = 0 (the uniform policy). Control objects made before the option
-# existed start at Theta = 0, as they did.
-p4l_init_policy <- function(control) {
-  if (is.null(control$init.policy)) "uniform" else control$init.policy
-}
-
 # ((m - 1) d) x rank starting Theta from a pooled FQI fit on the given features
 # (n x d, intercept first): shared column c (w_a - w_1), a = 2..m, stacked by
 # action; c sets the root mean square of the starting logits psi(S) (w_a - w_1)
 # over the observed states to control$init.policy.scale. NULL for "uniform".
 p4l_initial_theta <- function(data, psi, psi.next, rank, gamma, control, num.threads = 1L) {
-  init <- p4l_init_policy(control)
+  init <- control$init.policy
   if (identical(init, "behaviour")) {
     # The behaviour model (behaviour_policy() on the same features): its
     # logits relative to the first action are the shared column.
@@ -734,8 +783,7 @@ baseline_predict <- function(baseline, Y) {
 }
 
 # The regularisation kappa of the inner problem actually used: the user's, or
-# the default 0.2 (1 - gamma) (see p4l_control()). Control objects made before
-# the setting existed have no element `kappa` at all and get the default too.
+# the default 0.2 (1 - gamma) (see p4l_control()).
 p4l_kappa <- function(control, gamma) {
   if (is.null(control$kappa)) 0.2 * (1 - gamma) else control$kappa
 }
@@ -828,16 +876,16 @@ p4l_convergence_message <- function(fit) {
     diverged = paste0("p4l(solver = \"sgd\"): the stochastic path diverged (non-finite ",
                       "minibatch values) after ", fit$iterations, " outer iteration(s); the fit ",
                       "is the last finite iterate and is not converged. Lower the steps ",
-                      "(p4l_control(sgd.step = , sgd.step.policy = , sgd.step.latent = )), or use ",
+                      "(p4l_sgd_control(step = , step.policy = , step.latent = )), or use ",
                       "solver = \"closed\" (the default)."),
     paste0("p4l() did not converge in ", fit$iterations, " iterations (", where,
            "); increase `control$max.iter` or loosen `control$tol`."))
 }
 
 p4l_last_change <- function(trace) {
-  F <- trace$objective
-  if (length(F) < 2L) return(NA_real_)
-  abs(F[length(F)] - F[length(F) - 1L]) / max(1, abs(F[length(F)]))
+  obj <- trace$objective
+  if (length(obj) < 2L) return(NA_real_)
+  abs(obj[length(obj)] - obj[length(obj) - 1L]) / max(1, abs(obj[length(obj)]))
 }
 
 # Builds the p4l_fit object (plain R data) from the core result.

@@ -68,7 +68,6 @@ p4l_print_values <- function(x, indent = "") {
 #' summary(p4l(d, K = 3, seed = 1))
 #' @export
 summary.p4l_fit <- function(object, ...) {
-  tr <- object$trace
   warn <- character(0)
   if (!object$converged) warn <- c(warn, sub("^p4l\\(\\) ", "", p4l_convergence_message(object)))
   warn <- c(warn, sub("^p4l\\(\\): ", "", p4l_out_of_range(object)))

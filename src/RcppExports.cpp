@@ -12,8 +12,8 @@ Rcpp::Rostream<false>& Rcpp::Rcerr = Rcpp::Rcpp_cerr_get();
 #endif
 
 // fqi_cpp
-Rcpp::List fqi_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual, int num_actions, int num_individuals, double gamma, double ridge, int max_iter, double tol, int num_threads);
-RcppExport SEXP _p4l_fqi_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP individualSEXP, SEXP num_actionsSEXP, SEXP num_individualsSEXP, SEXP gammaSEXP, SEXP ridgeSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP num_threadsSEXP) {
+Rcpp::List fqi_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual, int num_actions, int num_individuals, double gamma, double ridge, Rcpp::List control, int num_threads);
+RcppExport SEXP _p4l_fqi_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP individualSEXP, SEXP num_actionsSEXP, SEXP num_individualsSEXP, SEXP gammaSEXP, SEXP ridgeSEXP, SEXP controlSEXP, SEXP num_threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi(psiSEXP);
@@ -26,16 +26,15 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type num_individuals(num_individualsSEXP);
     Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
     Rcpp::traits::input_parameter< double >::type ridge(ridgeSEXP);
-    Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
-    Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type control(controlSEXP);
     Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(fqi_cpp(psi, psi_next, action, reward, terminal, individual, num_actions, num_individuals, gamma, ridge, max_iter, tol, num_threads));
+    rcpp_result_gen = Rcpp::wrap(fqi_cpp(psi, psi_next, action, reward, terminal, individual, num_actions, num_individuals, gamma, ridge, control, num_threads));
     return rcpp_result_gen;
 END_RCPP
 }
 // vlearning_cpp
-Rcpp::List vlearning_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual, int num_actions, int num_individuals, const Eigen::VectorXd& mu, const Eigen::VectorXd& nu, const Eigen::MatrixXd& beta0, double gamma, double ridge, double policy_ridge, int max_iter, double tol, bool optimize, int num_threads);
-RcppExport SEXP _p4l_vlearning_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP individualSEXP, SEXP num_actionsSEXP, SEXP num_individualsSEXP, SEXP muSEXP, SEXP nuSEXP, SEXP beta0SEXP, SEXP gammaSEXP, SEXP ridgeSEXP, SEXP policy_ridgeSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP optimizeSEXP, SEXP num_threadsSEXP) {
+Rcpp::List vlearning_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual, int num_actions, int num_individuals, const Eigen::VectorXd& mu, const Eigen::VectorXd& nu, const Eigen::MatrixXd& beta0, double gamma, double ridge, Rcpp::List control, bool optimize, int num_threads);
+RcppExport SEXP _p4l_vlearning_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP individualSEXP, SEXP num_actionsSEXP, SEXP num_individualsSEXP, SEXP muSEXP, SEXP nuSEXP, SEXP beta0SEXP, SEXP gammaSEXP, SEXP ridgeSEXP, SEXP controlSEXP, SEXP optimizeSEXP, SEXP num_threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi(psiSEXP);
@@ -51,12 +50,10 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type beta0(beta0SEXP);
     Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
     Rcpp::traits::input_parameter< double >::type ridge(ridgeSEXP);
-    Rcpp::traits::input_parameter< double >::type policy_ridge(policy_ridgeSEXP);
-    Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
-    Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type control(controlSEXP);
     Rcpp::traits::input_parameter< bool >::type optimize(optimizeSEXP);
     Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(vlearning_cpp(psi, psi_next, action, reward, terminal, individual, num_actions, num_individuals, mu, nu, beta0, gamma, ridge, policy_ridge, max_iter, tol, optimize, num_threads));
+    rcpp_result_gen = Rcpp::wrap(vlearning_cpp(psi, psi_next, action, reward, terminal, individual, num_actions, num_individuals, mu, nu, beta0, gamma, ridge, control, optimize, num_threads));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -76,8 +73,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // acpi_cpp
-Rcpp::List acpi_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual, int num_actions, int num_individuals, const Eigen::VectorXi& clusters, int K, double gamma, double ridge, double mcp_gamma, double admm_rho, int admm_max_iter, double admm_tol, int num_lambda, double lambda_min_ratio, double bic_constant, int pi_max_iter, int max_outer, int num_threads);
-RcppExport SEXP _p4l_acpi_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP individualSEXP, SEXP num_actionsSEXP, SEXP num_individualsSEXP, SEXP clustersSEXP, SEXP KSEXP, SEXP gammaSEXP, SEXP ridgeSEXP, SEXP mcp_gammaSEXP, SEXP admm_rhoSEXP, SEXP admm_max_iterSEXP, SEXP admm_tolSEXP, SEXP num_lambdaSEXP, SEXP lambda_min_ratioSEXP, SEXP bic_constantSEXP, SEXP pi_max_iterSEXP, SEXP max_outerSEXP, SEXP num_threadsSEXP) {
+Rcpp::List acpi_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual, int num_actions, int num_individuals, const Eigen::VectorXi& clusters, int K, double gamma, double ridge, Rcpp::List control, int num_threads);
+RcppExport SEXP _p4l_acpi_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP individualSEXP, SEXP num_actionsSEXP, SEXP num_individualsSEXP, SEXP clustersSEXP, SEXP KSEXP, SEXP gammaSEXP, SEXP ridgeSEXP, SEXP controlSEXP, SEXP num_threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi(psiSEXP);
@@ -92,17 +89,9 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type K(KSEXP);
     Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
     Rcpp::traits::input_parameter< double >::type ridge(ridgeSEXP);
-    Rcpp::traits::input_parameter< double >::type mcp_gamma(mcp_gammaSEXP);
-    Rcpp::traits::input_parameter< double >::type admm_rho(admm_rhoSEXP);
-    Rcpp::traits::input_parameter< int >::type admm_max_iter(admm_max_iterSEXP);
-    Rcpp::traits::input_parameter< double >::type admm_tol(admm_tolSEXP);
-    Rcpp::traits::input_parameter< int >::type num_lambda(num_lambdaSEXP);
-    Rcpp::traits::input_parameter< double >::type lambda_min_ratio(lambda_min_ratioSEXP);
-    Rcpp::traits::input_parameter< double >::type bic_constant(bic_constantSEXP);
-    Rcpp::traits::input_parameter< int >::type pi_max_iter(pi_max_iterSEXP);
-    Rcpp::traits::input_parameter< int >::type max_outer(max_outerSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type control(controlSEXP);
     Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(acpi_cpp(psi, psi_next, action, reward, terminal, individual, num_actions, num_individuals, clusters, K, gamma, ridge, mcp_gamma, admm_rho, admm_max_iter, admm_tol, num_lambda, lambda_min_ratio, bic_constant, pi_max_iter, max_outer, num_threads));
+    rcpp_result_gen = Rcpp::wrap(acpi_cpp(psi, psi_next, action, reward, terminal, individual, num_actions, num_individuals, clusters, K, gamma, ridge, control, num_threads));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -351,6 +340,15 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// p4l_check_settings_cpp
+void p4l_check_settings_cpp(Rcpp::List control);
+RcppExport SEXP _p4l_p4l_check_settings_cpp(SEXP controlSEXP) {
+BEGIN_RCPP
+    Rcpp::traits::input_parameter< Rcpp::List >::type control(controlSEXP);
+    p4l_check_settings_cpp(control);
+    return R_NilValue;
+END_RCPP
+}
 // p4l_fit_cpp
 Rcpp::List p4l_fit_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, std::vector<int> start, const Eigen::MatrixXd& psi0, int num_actions, int r, int K, double gamma, double alpha, double mu, Rcpp::List control, const Eigen::MatrixXd& init_U, const Eigen::MatrixXd& init_Theta, SEXP progress, int num_threads);
 RcppExport SEXP _p4l_p4l_fit_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP startSEXP, SEXP psi0SEXP, SEXP num_actionsSEXP, SEXP rSEXP, SEXP KSEXP, SEXP gammaSEXP, SEXP alphaSEXP, SEXP muSEXP, SEXP controlSEXP, SEXP init_USEXP, SEXP init_ThetaSEXP, SEXP progressSEXP, SEXP num_threadsSEXP) {
@@ -395,8 +393,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // p4l_sgd_dual_cpp
-Rcpp::List p4l_sgd_dual_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, std::vector<int> start, const Eigen::MatrixXd& psi0, int num_actions, const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U, double gamma, double alpha, Rcpp::List control);
-RcppExport SEXP _p4l_p4l_sgd_dual_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP startSEXP, SEXP psi0SEXP, SEXP num_actionsSEXP, SEXP ThetaSEXP, SEXP USEXP, SEXP gammaSEXP, SEXP alphaSEXP, SEXP controlSEXP) {
+Rcpp::List p4l_sgd_dual_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, std::vector<int> start, const Eigen::MatrixXd& psi0, int num_actions, const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U, double gamma, double alpha, Rcpp::List sgd, int iterations, int trace_every, double dual_ridge, double seed);
+RcppExport SEXP _p4l_p4l_sgd_dual_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP startSEXP, SEXP psi0SEXP, SEXP num_actionsSEXP, SEXP ThetaSEXP, SEXP USEXP, SEXP gammaSEXP, SEXP alphaSEXP, SEXP sgdSEXP, SEXP iterationsSEXP, SEXP trace_everySEXP, SEXP dual_ridgeSEXP, SEXP seedSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi(psiSEXP);
@@ -411,8 +409,12 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type U(USEXP);
     Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
     Rcpp::traits::input_parameter< double >::type alpha(alphaSEXP);
-    Rcpp::traits::input_parameter< Rcpp::List >::type control(controlSEXP);
-    rcpp_result_gen = Rcpp::wrap(p4l_sgd_dual_cpp(psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, control));
+    Rcpp::traits::input_parameter< Rcpp::List >::type sgd(sgdSEXP);
+    Rcpp::traits::input_parameter< int >::type iterations(iterationsSEXP);
+    Rcpp::traits::input_parameter< int >::type trace_every(trace_everySEXP);
+    Rcpp::traits::input_parameter< double >::type dual_ridge(dual_ridgeSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    rcpp_result_gen = Rcpp::wrap(p4l_sgd_dual_cpp(psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, sgd, iterations, trace_every, dual_ridge, seed));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -546,10 +548,10 @@ END_RCPP
 }
 
 static const R_CallMethodDef CallEntries[] = {
-    {"_p4l_fqi_cpp", (DL_FUNC) &_p4l_fqi_cpp, 13},
-    {"_p4l_vlearning_cpp", (DL_FUNC) &_p4l_vlearning_cpp, 18},
+    {"_p4l_fqi_cpp", (DL_FUNC) &_p4l_fqi_cpp, 12},
+    {"_p4l_vlearning_cpp", (DL_FUNC) &_p4l_vlearning_cpp, 16},
     {"_p4l_multinom_cpp", (DL_FUNC) &_p4l_multinom_cpp, 6},
-    {"_p4l_acpi_cpp", (DL_FUNC) &_p4l_acpi_cpp, 22},
+    {"_p4l_acpi_cpp", (DL_FUNC) &_p4l_acpi_cpp, 14},
     {"_p4l_lstdq_cpp", (DL_FUNC) &_p4l_lstdq_cpp, 12},
     {"_p4l_rbf_kmeans_cpp", (DL_FUNC) &_p4l_rbf_kmeans_cpp, 7},
     {"_p4l_rbf_median_distance_cpp", (DL_FUNC) &_p4l_rbf_median_distance_cpp, 4},
@@ -567,9 +569,10 @@ static const R_CallMethodDef CallEntries[] = {
     {"_p4l_icu_subgroups_cpp", (DL_FUNC) &_p4l_icu_subgroups_cpp, 3},
     {"_p4l_sim_icu_cpp", (DL_FUNC) &_p4l_sim_icu_cpp, 6},
     {"_p4l_p4l_dual_cpp", (DL_FUNC) &_p4l_p4l_dual_cpp, 19},
+    {"_p4l_p4l_check_settings_cpp", (DL_FUNC) &_p4l_p4l_check_settings_cpp, 1},
     {"_p4l_p4l_fit_cpp", (DL_FUNC) &_p4l_p4l_fit_cpp, 18},
     {"_p4l_group_ridge_cpp", (DL_FUNC) &_p4l_group_ridge_cpp, 7},
-    {"_p4l_p4l_sgd_dual_cpp", (DL_FUNC) &_p4l_p4l_sgd_dual_cpp, 13},
+    {"_p4l_p4l_sgd_dual_cpp", (DL_FUNC) &_p4l_p4l_sgd_dual_cpp, 17},
     {"_p4l_p4l_sgd_outer_gradient_cpp", (DL_FUNC) &_p4l_p4l_sgd_outer_gradient_cpp, 18},
     {"_p4l_persim_features_cpp", (DL_FUNC) &_p4l_persim_features_cpp, 6},
     {"_p4l_persim_fit_cpp", (DL_FUNC) &_p4l_persim_fit_cpp, 12},

@@ -2,20 +2,22 @@
 // call the core, convert back. Features are computed on the R side.
 #include <RcppEigen.h>
 
+#include "binding_checks.h"
 #include "core/acpi.h"
 #include "core/fqi.h"
 #include "core/multinom.h"
 #include "core/transitions.h"
 #include "core/vlearning.h"
-#include "binding_checks.h"
 #include "runtime_bindings.h"
+#include "settings.h"
 
 namespace {
 
 p4l::Transitions make_transitions(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
                                   const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
-                                  const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual,
-                                  int num_actions, int num_individuals) {
+                                  const Eigen::VectorXi& terminal,
+                                  const Eigen::VectorXi& individual, int num_actions,
+                                  int num_individuals) {
   p4l::Transitions tr;
   tr.psi = psi;
   tr.psi_next = psi_next;
@@ -42,15 +44,17 @@ Rcpp::List fqi_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
                    const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
                    const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual,
                    int num_actions, int num_individuals, double gamma, double ridge,
-                   int max_iter, double tol, int num_threads) {
+                   Rcpp::List control, int num_threads) {
   p4l::ThreadScope scope(num_threads);
   const p4l::Transitions tr = make_transitions(psi, psi_next, action, reward, terminal, individual,
                                                num_actions, num_individuals);
   p4l::FqiOptions opt;
   opt.gamma = gamma;
   opt.ridge = ridge;
-  opt.max_iter = max_iter;
-  opt.tol = tol;
+  p4l_settings::Reader s(control, "control", "fqi_control");
+  opt.max_iter = s.get<int>("max.iter");
+  opt.tol = s.get<double>("tol");
+  s.done();
   const p4l::FqiResult r = p4l::fitted_q_iteration(tr, opt);
   return Rcpp::List::create(Rcpp::Named("W") = r.W, Rcpp::Named("iterations") = r.iterations,
                             Rcpp::Named("converged") = r.converged,
@@ -64,29 +68,32 @@ Rcpp::List vlearning_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_
                          const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual,
                          int num_actions, int num_individuals, const Eigen::VectorXd& mu,
                          const Eigen::VectorXd& nu, const Eigen::MatrixXd& beta0, double gamma,
-                         double ridge, double policy_ridge, int max_iter, double tol,
-                         bool optimize, int num_threads) {
+                         double ridge, Rcpp::List control, bool optimize, int num_threads) {
   p4l::ThreadScope scope(num_threads);
   const p4l::Transitions tr = make_transitions(psi, psi_next, action, reward, terminal, individual,
                                                num_actions, num_individuals);
   p4l::VlOptions opt;
   opt.gamma = gamma;
   opt.ridge = ridge;
-  opt.policy_ridge = policy_ridge;
-  opt.max_iter = max_iter;
-  opt.tol = tol;
+  // reference and propensity.ridge are used on the R side only
+  p4l_settings::Reader s(control, "control", "vlearning_control",
+                         {"reference", "propensity.ridge"});
+  opt.policy_ridge = s.get<double>("policy.ridge");
+  opt.max_iter = s.get<int>("max.iter");
+  opt.tol = s.get<double>("tol");
+  s.done();
   if (!optimize) {
     const p4l::VlValue v = p4l::vlearning_value(tr, mu, nu, beta0, opt, true);
-    return Rcpp::List::create(Rcpp::Named("value") = v.value, Rcpp::Named("objective") = v.objective,
+    return Rcpp::List::create(Rcpp::Named("value") = v.value,
+                              Rcpp::Named("objective") = v.objective,
                               Rcpp::Named("theta") = v.theta, Rcpp::Named("gradient") = v.grad);
   }
   const p4l::VlResult r = p4l::vlearning_optimize(tr, mu, nu, beta0, opt);
-  return Rcpp::List::create(Rcpp::Named("beta") = r.beta, Rcpp::Named("value") = r.at_optimum.value,
-                            Rcpp::Named("objective") = r.at_optimum.objective,
-                            Rcpp::Named("theta") = r.at_optimum.theta,
-                            Rcpp::Named("gradient") = r.at_optimum.grad,
-                            Rcpp::Named("iterations") = r.iterations,
-                            Rcpp::Named("converged") = r.converged, Rcpp::Named("trace") = r.trace);
+  return Rcpp::List::create(
+      Rcpp::Named("beta") = r.beta, Rcpp::Named("value") = r.at_optimum.value,
+      Rcpp::Named("objective") = r.at_optimum.objective, Rcpp::Named("theta") = r.at_optimum.theta,
+      Rcpp::Named("gradient") = r.at_optimum.grad, Rcpp::Named("iterations") = r.iterations,
+      Rcpp::Named("converged") = r.converged, Rcpp::Named("trace") = r.trace);
 }
 
 // [[Rcpp::export(rng = false)]]
@@ -97,21 +104,17 @@ Rcpp::List multinom_cpp(const Eigen::MatrixXd& X, const Eigen::VectorXi& y, int 
   p4l_check::index_range(y, 0, m, "multinom: y");
   p4l::ThreadScope scope(1);  // interrupts
   const p4l::MultinomResult r = p4l::multinom_fit(X, y, m, ridge, max_iter, tol);
-  return Rcpp::List::create(Rcpp::Named("coef") = r.coef, Rcpp::Named("prob") = r.prob,
-                            Rcpp::Named("loglik") = r.loglik,
-                            Rcpp::Named("iterations") = r.iterations,
-                            Rcpp::Named("converged") = r.converged);
+  return Rcpp::List::create(
+      Rcpp::Named("coef") = r.coef, Rcpp::Named("prob") = r.prob, Rcpp::Named("loglik") = r.loglik,
+      Rcpp::Named("iterations") = r.iterations, Rcpp::Named("converged") = r.converged);
 }
 
 // [[Rcpp::export(rng = false)]]
 Rcpp::List acpi_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
                     const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
                     const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual,
-                    int num_actions, int num_individuals, const Eigen::VectorXi& clusters,
-                    int K, double gamma, double ridge, double mcp_gamma, double admm_rho,
-                    int admm_max_iter, double admm_tol, int num_lambda, double lambda_min_ratio,
-                    double bic_constant, int pi_max_iter, int max_outer,
-                    int num_threads) {
+                    int num_actions, int num_individuals, const Eigen::VectorXi& clusters, int K,
+                    double gamma, double ridge, Rcpp::List control, int num_threads) {
   p4l::ThreadScope scope(num_threads);
   const p4l::Transitions tr = make_transitions(psi, psi_next, action, reward, terminal, individual,
                                                num_actions, num_individuals);
@@ -119,30 +122,30 @@ Rcpp::List acpi_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
   opt.gamma = gamma;
   opt.ridge = ridge;
   opt.K = K;
-  opt.mcp_gamma = mcp_gamma;
-  opt.admm_rho = admm_rho;
-  opt.admm_max_iter = admm_max_iter;
-  opt.admm_tol = admm_tol;
-  opt.num_lambda = num_lambda;
-  opt.lambda_min_ratio = lambda_min_ratio;
-  opt.bic_constant = bic_constant;
-  opt.pi_max_iter = pi_max_iter;
-  opt.max_outer = max_outer;
+  p4l_settings::Reader s(control, "control", "acpi_control");
+  opt.mcp_gamma = s.get<double>("mcp.gamma");
+  opt.admm_rho = s.get<double>("admm.rho");
+  opt.admm_max_iter = s.get<int>("admm.max.iter");
+  opt.admm_tol = s.get<double>("admm.tol");
+  opt.num_lambda = s.get<int>("num.lambda");
+  opt.lambda_min_ratio = s.get<double>("lambda.min.ratio");
+  // NULL: C_N = log log(N p), marked by a negative constant in the core
+  opt.bic_constant = s.is_null("bic.constant") ? -1.0 : s.get<double>("bic.constant");
+  opt.pi_max_iter = s.get<int>("pi.max.iter");
+  opt.max_outer = s.get<int>("max.outer");
+  s.done();
   const p4l::AcpiResult r = p4l::acpi(tr, clusters, opt);
   const p4l::AcpeFit& f = r.last_acpe;
   Rcpp::List path = Rcpp::List::create(
       Rcpp::Named("lambda") = f.lambda, Rcpp::Named("num.clusters") = f.num_clusters,
       Rcpp::Named("bic") = f.bic, Rcpp::Named("admm.iterations") = f.admm_iterations,
-      Rcpp::Named("chosen") = f.chosen + 1,
-      Rcpp::Named("coef") = f.coef);
+      Rcpp::Named("chosen") = f.chosen + 1, Rcpp::Named("coef") = f.coef);
   std::vector<int> conv(r.pi_converged.begin(), r.pi_converged.end());
-  return Rcpp::List::create(Rcpp::Named("cluster") = Rcpp::wrap(Eigen::VectorXi(r.cluster.array() + 1)),
-                            Rcpp::Named("W") = wrap_matrices(r.W),
-                            Rcpp::Named("pi.iterations") = r.pi_iterations,
-                            Rcpp::Named("pi.converged") = conv,
-                            Rcpp::Named("outer.iterations") = r.outer_iterations,
-                            Rcpp::Named("clusters.stable") = r.clusters_stable,
-                            Rcpp::Named("path") = path);
+  return Rcpp::List::create(
+      Rcpp::Named("cluster") = Rcpp::wrap(Eigen::VectorXi(r.cluster.array() + 1)),
+      Rcpp::Named("W") = wrap_matrices(r.W), Rcpp::Named("pi.iterations") = r.pi_iterations,
+      Rcpp::Named("pi.converged") = conv, Rcpp::Named("outer.iterations") = r.outer_iterations,
+      Rcpp::Named("clusters.stable") = r.clusters_stable, Rcpp::Named("path") = path);
 }
 
 // LSTD-Q of a greedy (or uniform, W empty) policy on some individuals, for tests.

@@ -2,15 +2,16 @@
 // features of any basis through its feature map.
 #include <RcppEigen.h>
 
-#include "core/rbf.h"
 #include "basis_convert.h"
 #include "core/basis.h"
+#include "core/rbf.h"
 #include "runtime_bindings.h"
 
 // [[Rcpp::export(rng = false)]]
 Rcpp::List rbf_kmeans_cpp(const Eigen::MatrixXd& x, int k, int num_starts, int max_iter,
                           double sample_size, double seed, int num_threads) {
-  if (k < 1 || k > x.rows()) Rcpp::stop("number of centres must be in [1, %d]", static_cast<int>(x.rows()));
+  if (k < 1 || k > x.rows())
+    Rcpp::stop("number of centres must be in [1, %d]", static_cast<int>(x.rows()));
   if (!x.allFinite()) Rcpp::stop("the (scaled) states are not finite");
   p4l::ThreadScope scope(num_threads);
   p4l::KMeansOptions opt;
@@ -18,11 +19,11 @@ Rcpp::List rbf_kmeans_cpp(const Eigen::MatrixXd& x, int k, int num_starts, int m
   opt.max_iter = max_iter;
   opt.sample_size = static_cast<long>(sample_size);
   p4l::KMeansResult r = p4l::kmeans(x, k, opt, p4l::seed_from_double(seed));
-  return Rcpp::List::create(Rcpp::Named("centers") = r.centers,
-                            Rcpp::Named("cluster") = Rcpp::wrap(Eigen::VectorXi(r.cluster.array() + 1)),
-                            Rcpp::Named("withinss") = r.withinss,
-                            Rcpp::Named("iterations") = r.iterations,
-                            Rcpp::Named("converged") = r.converged);
+  return Rcpp::List::create(
+      Rcpp::Named("centers") = r.centers,
+      Rcpp::Named("cluster") = Rcpp::wrap(Eigen::VectorXi(r.cluster.array() + 1)),
+      Rcpp::Named("withinss") = r.withinss, Rcpp::Named("iterations") = r.iterations,
+      Rcpp::Named("converged") = r.converged);
 }
 
 // [[Rcpp::export(rng = false)]]
@@ -78,7 +79,8 @@ p4l::FeatureMap feature_map_from_r(const Rcpp::List& spec) {
     } else if (kind == "indicator") {
       map.kind = Kind::Indicator;
       Rcpp::List lv = spec["levels"];
-      for (R_xlen_t j = 0; j < lv.size(); ++j) map.levels.push_back(Rcpp::as<std::vector<double>>(lv[j]));
+      for (R_xlen_t j = 0; j < lv.size(); ++j)
+        map.levels.push_back(Rcpp::as<std::vector<double>>(lv[j]));
       map.interactions = Rcpp::as<int>(spec["interactions"]);
       map.cells = Rcpp::as<Eigen::MatrixXi>(spec["cells"]);
     } else {

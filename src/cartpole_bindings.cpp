@@ -7,8 +7,7 @@
 
 // [[Rcpp::export(rng = false)]]
 Eigen::MatrixXd sim_cartpole_cpp(std::vector<double> length, std::vector<double> force,
-                                 double epsilon, int max_steps, double seed,
-                                 int num_threads) {
+                                 double epsilon, int max_steps, double seed, int num_threads) {
   p4l::ThreadScope scope(num_threads);
   return p4l::simulate_cartpole(length, force, epsilon, max_steps, p4l::seed_from_double(seed));
 }

@@ -3,8 +3,8 @@
 
 #include <cmath>
 
-#include "core/groups.h"
 #include "binding_checks.h"
+#include "core/groups.h"
 #include "runtime_bindings.h"
 
 // X, Y: n x dx and n x dy (standardized); action, owner: 0-based; eval: list
@@ -12,9 +12,8 @@
 // [[Rcpp::export(rng = false)]]
 Eigen::MatrixXd kde_cross_loglik_cpp(const Eigen::MatrixXd& X, const Eigen::MatrixXd& Y,
                                      std::vector<int> action, std::vector<int> owner,
-                                     int num_individuals, Rcpp::List eval, double hx,
-                                     double hy, double lambda, int window,
-                                     int num_threads) {
+                                     int num_individuals, Rcpp::List eval, double hx, double hy,
+                                     double lambda, int window, int num_threads) {
   const long n = X.rows();
   p4l_check::length_is(Y.rows(), n, "kde: rows of Y");
   p4l_check::length_is(static_cast<long>(action.size()), n, "kde: action");

@@ -24,10 +24,19 @@ Rcpp::List icu_model_cpp(bool atypical) {
     for (int a = 0; a < A; ++a) {
       const int row = s * A + a;
       for (int k = m.start[row]; k < m.start[row + 1]; ++k) {
-        from.push_back(s); action.push_back(a); next.push_back(m.next[k]); prob.push_back(m.prob[k]);
+        from.push_back(s);
+        action.push_back(a);
+        next.push_back(m.next[k]);
+        prob.push_back(m.prob[k]);
       }
-      from.push_back(s); action.push_back(a); next.push_back(-1); prob.push_back(m.death(s, a));
-      from.push_back(s); action.push_back(a); next.push_back(-2); prob.push_back(m.discharge(s, a));
+      from.push_back(s);
+      action.push_back(a);
+      next.push_back(-1);
+      prob.push_back(m.death(s, a));
+      from.push_back(s);
+      action.push_back(a);
+      next.push_back(-2);
+      prob.push_back(m.discharge(s, a));
     }
   return Rcpp::List::create(Rcpp::Named("from") = from, Rcpp::Named("action") = action,
                             Rcpp::Named("to") = next, Rcpp::Named("prob") = prob,
@@ -38,11 +47,10 @@ Rcpp::List icu_model_cpp(bool atypical) {
 Rcpp::List icu_solve_cpp(bool atypical, double gamma, double tol, int max_iter) {
   const p4l::TabularModel m = p4l::icu_model(atypical);
   const p4l::TabularSolution sol = p4l::solve_tabular(m, gamma, tol, max_iter);
-  return Rcpp::List::create(Rcpp::Named("V") = sol.V, Rcpp::Named("Q") = sol.Q,
-                            Rcpp::Named("action") = sol.action,
-                            Rcpp::Named("iterations") = sol.iterations,
-                            Rcpp::Named("improvements") = sol.improvements,
-                            Rcpp::Named("residual") = sol.residual);
+  return Rcpp::List::create(
+      Rcpp::Named("V") = sol.V, Rcpp::Named("Q") = sol.Q, Rcpp::Named("action") = sol.action,
+      Rcpp::Named("iterations") = sol.iterations, Rcpp::Named("improvements") = sol.improvements,
+      Rcpp::Named("residual") = sol.residual);
 }
 
 // Exact values of tabular policies: probs[[k]] is num_states x 8 and is

@@ -4,12 +4,14 @@
 #include <RcppEigen.h>
 
 #include <string>
+#include <vector>
 
-#include "core/p4l_solver.h"
-#include "core/p4l_sgd.h"
-#include "core/rng.h"
 #include "binding_checks.h"
+#include "core/p4l_sgd.h"
+#include "core/p4l_solver.h"
+#include "core/rng.h"
 #include "runtime_bindings.h"
+#include "settings.h"
 
 namespace {
 
@@ -41,78 +43,94 @@ p4l::Params make_params(const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U) 
   return P;
 }
 
-template <class T>
-T get_or(const Rcpp::List& l, const char* name, T fallback) {
-  if (!l.containsElementNamed(name)) return fallback;
-  return Rcpp::as<T>(l[name]);
-}
-
-// Settings of the stochastic path (names as in p4l::SgdControl).
-p4l::SgdControl make_sgd_control(const Rcpp::List& control) {
+// Settings of the stochastic path (a p4l_sgd_control() object; names as there).
+// The seed is the fit's (set by the caller).
+p4l::SgdControl make_sgd_control(const Rcpp::List& list) {
+  p4l_settings::Reader s(list, "control$sgd", "p4l_sgd_control");
   p4l::SgdControl c;
-  c.iterations = get_or<int>(control, "iterations", c.iterations);
-  c.batch = get_or<int>(control, "batch", c.batch);
-  c.batch_initial = get_or<int>(control, "batch_initial", c.batch_initial);
-  c.step_theta = get_or<double>(control, "step_theta", c.step_theta);
-  c.step_f = get_or<double>(control, "step_f", c.step_f);
-  c.decay_iters = get_or<double>(control, "decay_iters", c.decay_iters);
-  c.extragradient = get_or<bool>(control, "extragradient", c.extragradient);
-  c.average_from = get_or<double>(control, "average_from", c.average_from);
-  c.dual_ridge = get_or<double>(control, "dual_ridge", c.dual_ridge);
-  c.trace_every = get_or<int>(control, "trace_every", c.trace_every);
-  c.seed = p4l::seed_from_double(get_or<double>(control, "seed", 1.0));
-  c.inner = get_or<int>(control, "inner", c.inner);
-  c.metric_rows = get_or<int>(control, "metric_rows", c.metric_rows);
-  c.per_individual = get_or<int>(control, "per_individual", c.per_individual);
-  c.per_initial = get_or<int>(control, "per_initial", c.per_initial);
-  c.step_policy = get_or<double>(control, "step_policy", c.step_policy);
-  c.step_latent = get_or<double>(control, "step_latent", c.step_latent);
-  c.decay_outer = get_or<double>(control, "decay_outer", c.decay_outer);
+  c.inner = s.get<int>("inner");
+  c.batch = s.get<int>("batch");
+  c.batch_initial = s.get<int>("batch.initial");
+  c.step_theta = s.get<double>("step");
+  c.step_f = c.step_theta;
+  c.per_individual = s.get<int>("per.individual");
+  c.per_initial = s.get<int>("per.initial");
+  c.step_policy = s.get<double>("step.policy");
+  c.step_latent = s.get<double>("step.latent");
+  c.decay_outer = s.get<double>("decay");
+  c.metric_rows = s.get<int>("metric.rows");
+  c.decay_iters = s.get<double>("decay.inner");
+  c.extragradient = s.get<bool>("extragradient");
+  c.average_from = s.get<double>("average.from");
+  s.done();
   return c;
 }
 
-p4l::Control make_control(const Rcpp::List& c) {
+// The settings of p4l_fit(): a p4l_control() object with the settings that
+// depend on the fit resolved by p4l_settings() (R/p4l.R): kappa, iterative.min
+// (an int), seed and solver. Settings only the R side uses:
+const std::vector<std::string> kP4lRonly = {"init", "init.ridge", "init.policy",
+                                            "init.policy.scale", "policy"};
+
+struct P4lSettings {
   p4l::Control ctl;
-  ctl.max_iter = get_or<int>(c, "max_iter", ctl.max_iter);
-  ctl.tol = get_or<double>(c, "tol", ctl.tol);
-  ctl.conv_window = get_or<int>(c, "conv_window", ctl.conv_window);
-  ctl.tol_primal = get_or<double>(c, "tol_primal", ctl.tol_primal);
-  ctl.rho = get_or<double>(c, "rho", ctl.rho);
-  ctl.ridge = get_or<double>(c, "ridge", ctl.ridge);
-  ctl.dual_ridge = get_or<double>(c, "dual_ridge", ctl.dual_ridge);
-  ctl.kappa = get_or<double>(c, "kappa", ctl.kappa);
-  ctl.iterative_min = get_or<int>(c, "iterative_min", ctl.iterative_min);
-  ctl.kmeans_restarts = get_or<int>(c, "kmeans_restarts", ctl.kmeans_restarts);
-  ctl.kmeans_max_iter = get_or<int>(c, "kmeans_max_iter", ctl.kmeans_max_iter);
-  ctl.seed = p4l::seed_from_double(get_or<double>(c, "seed", 1.0));
-  ctl.init_scale = get_or<double>(c, "init_scale", ctl.init_scale);
-  ctl.theta_steps = get_or<int>(c, "theta_steps", ctl.theta_steps);
-  ctl.lbfgs_memory = get_or<int>(c, "lbfgs_memory", ctl.lbfgs_memory);
-  ctl.u_steps = get_or<int>(c, "u_steps", ctl.u_steps);
-  ctl.step_theta0 = get_or<double>(c, "step_theta0", ctl.step_theta0);
-  ctl.step_u0 = get_or<double>(c, "step_u0", ctl.step_u0);
-  ctl.armijo = get_or<double>(c, "armijo", ctl.armijo);
-  ctl.backtrack = get_or<double>(c, "backtrack", ctl.backtrack);
-  ctl.grow = get_or<double>(c, "grow", ctl.grow);
-  ctl.max_backtrack = get_or<int>(c, "max_backtrack", ctl.max_backtrack);
-  ctl.max_step = get_or<double>(c, "max_step", ctl.max_step);
-  ctl.max_initial = get_or<int>(c, "max_initial", ctl.max_initial);
-  ctl.visited_initial = get_or<bool>(c, "visited_initial", ctl.visited_initial);
-  ctl.stochastic = get_or<bool>(c, "stochastic", ctl.stochastic);
-  if (c.containsElementNamed("sgd")) ctl.sgd = make_sgd_control(Rcpp::as<Rcpp::List>(c["sgd"]));
+  bool ridge_center_init = false;  // centre the ridge on Theta at the starting Theta
+};
+
+P4lSettings make_control(const Rcpp::List& list) {
+  p4l_settings::Reader s(list, "control", "p4l_control", kP4lRonly);
+  P4lSettings out;
+  p4l::Control& ctl = out.ctl;
+  ctl.max_iter = s.get<int>("max.iter");
+  ctl.tol = s.get<double>("tol");
+  ctl.conv_window = s.get<int>("conv.window");
+  ctl.tol_primal = s.get<double>("tol.primal");
+  ctl.rho = s.get<double>("rho");
+  ctl.ridge = s.get<double>("ridge");
+  ctl.dual_ridge = s.get<double>("dual.ridge");
+  ctl.kappa = s.get<double>("kappa");
+  ctl.iterative_min = s.get<int>("iterative.min");
+  ctl.kmeans_restarts = s.get<int>("kmeans.restarts");
+  ctl.kmeans_max_iter = s.get<int>("kmeans.max.iter");
+  ctl.seed = p4l::seed_from_double(s.get<double>("seed"));
+  ctl.init_scale = s.get<double>("init.scale");
+  ctl.theta_steps = s.get<int>("theta.steps");
+  ctl.lbfgs_memory = s.get<int>("lbfgs.memory");
+  ctl.u_steps = s.get<int>("u.steps");
+  ctl.step_theta0 = s.get<double>("step.theta");
+  ctl.step_u0 = s.get<double>("step.u");
+  ctl.armijo = s.get<double>("armijo");
+  ctl.backtrack = s.get<double>("backtrack");
+  ctl.grow = s.get<double>("grow");
+  ctl.max_backtrack = s.get<int>("max.backtrack");
+  ctl.max_step = s.get<double>("max.step");
+  ctl.max_initial = s.get<int>("max.initial");
+  const std::string initial = s.string("initial");
+  if (initial != "shared" && initial != "visited")
+    Rcpp::stop("`control$initial` must be \"shared\" or \"visited\"");
+  ctl.visited_initial = initial == "visited";
+  const std::string center = s.string("ridge.center");
+  if (center != "init" && center != "zero")
+    Rcpp::stop("`control$ridge.center` must be \"init\" or \"zero\"");
+  out.ridge_center_init = center == "init";
+  const std::string solver = s.string("solver");
+  if (solver != "closed" && solver != "sgd") Rcpp::stop("`solver` must be \"closed\" or \"sgd\"");
+  ctl.stochastic = solver == "sgd";
+  ctl.sgd = make_sgd_control(s.list("sgd"));
   ctl.sgd.seed = ctl.seed;
-  return ctl;
+  s.done();
+  return out;
 }
 
 Rcpp::List wrap_dual(const p4l::DualSolution& s) {
   return Rcpp::List::create(
-      Rcpp::Named("V") = s.V, Rcpp::Named("point.value") = s.point_value,
-      Rcpp::Named("s") = s.s, Rcpp::Named("lambda") = s.lambda, Rcpp::Named("eps") = s.eps,
-      Rcpp::Named("w") = s.w, Rcpp::Named("z") = s.z, Rcpp::Named("theta") = s.theta,
-      Rcpp::Named("beta") = s.beta, Rcpp::Named("b") = s.b, Rcpp::Named("c") = s.c,
-      Rcpp::Named("M") = s.M, Rcpp::Named("Sigma") = s.Sigma, Rcpp::Named("W") = s.W(),
-      Rcpp::Named("rcond") = s.rcond, Rcpp::Named("kappa") = s.kappa,
-      Rcpp::Named("iota") = s.iota, Rcpp::Named("y") = s.y, Rcpp::Named("e0") = s.e0);
+      Rcpp::Named("V") = s.V, Rcpp::Named("point.value") = s.point_value, Rcpp::Named("s") = s.s,
+      Rcpp::Named("lambda") = s.lambda, Rcpp::Named("eps") = s.eps, Rcpp::Named("w") = s.w,
+      Rcpp::Named("z") = s.z, Rcpp::Named("theta") = s.theta, Rcpp::Named("beta") = s.beta,
+      Rcpp::Named("b") = s.b, Rcpp::Named("c") = s.c, Rcpp::Named("M") = s.M,
+      Rcpp::Named("Sigma") = s.Sigma, Rcpp::Named("W") = s.W(), Rcpp::Named("rcond") = s.rcond,
+      Rcpp::Named("kappa") = s.kappa, Rcpp::Named("iota") = s.iota, Rcpp::Named("y") = s.y,
+      Rcpp::Named("e0") = s.e0);
 }
 
 }  // namespace
@@ -126,8 +144,8 @@ Rcpp::List p4l_dual_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_n
                         const Eigen::VectorXi& terminal, std::vector<int> start,
                         const Eigen::MatrixXd& psi0, int num_actions, const Eigen::MatrixXd& Theta,
                         const Eigen::MatrixXd& U, double gamma, double alpha, double dual_ridge,
-                        bool want_grad, int num_threads, double kappa = 0.0,
-                        int max_initial = 0, double seed = 1.0, bool visited = false) {
+                        bool want_grad, int num_threads, double kappa = 0.0, int max_initial = 0,
+                        double seed = 1.0, bool visited = false) {
   p4l::ThreadScope scope(num_threads);
   const p4l::P4LData D =
       make_p4l_data(psi, psi_next, action, reward, terminal, start, psi0, num_actions);
@@ -143,6 +161,11 @@ Rcpp::List p4l_dual_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_n
   return out;
 }
 
+// Reads a p4l_settings() list as p4l_fit_cpp() does (errors for a missing or
+// unknown setting), so that p4l() stops before its start-up work.
+// [[Rcpp::export(rng = false)]]
+void p4l_check_settings_cpp(Rcpp::List control) { make_control(control); }
+
 // The ADMM fit. `progress` is an R function (iteration, max_iter) or NULL; it is
 // called from the main thread only. init_U / init_Theta: 0 x 0 for none.
 // [[Rcpp::export(rng = false)]]
@@ -152,11 +175,10 @@ Rcpp::List p4l_fit_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_ne
                        const Eigen::MatrixXd& psi0, int num_actions, int r, int K, double gamma,
                        double alpha, double mu, Rcpp::List control, const Eigen::MatrixXd& init_U,
                        const Eigen::MatrixXd& init_Theta, SEXP progress, int num_threads) {
-  p4l::Control ctl = make_control(control);
+  const P4lSettings settings = make_control(control);
+  p4l::Control ctl = settings.ctl;
   // The ridge on Theta is centred at the starting Theta when asked for.
-  if (get_or<bool>(control, "ridge_center_init", false) && init_Theta.size() > 0) {
-    ctl.theta_center = init_Theta;
-  }
+  if (settings.ridge_center_init && init_Theta.size() > 0) ctl.theta_center = init_Theta;
   const p4l::P4LData D =
       make_p4l_data(psi, psi_next, action, reward, terminal, start, psi0, num_actions);
   p4l::Params init;
@@ -214,24 +236,30 @@ Eigen::MatrixXd group_ridge_cpp(const Eigen::MatrixXd& X, const Eigen::VectorXd&
 }
 
 // The stochastic saddle-point path of Algorithm 1 for the inner problem at fixed
-// (Theta, U) (internal; compared with the closed form in the tests).
+// (Theta, U) (internal; compared with the closed form in the tests): the steps
+// of a p4l_sgd_control() object, run for `iterations` steps, with the averaged
+// iterate recorded every `trace_every` steps (0: never).
 // [[Rcpp::export(rng = false)]]
 Rcpp::List p4l_sgd_dual_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
                             const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
                             const Eigen::VectorXi& terminal, std::vector<int> start,
                             const Eigen::MatrixXd& psi0, int num_actions,
                             const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U, double gamma,
-                            double alpha, Rcpp::List control) {
+                            double alpha, Rcpp::List sgd, int iterations, int trace_every,
+                            double dual_ridge, double seed) {
   const p4l::P4LData D =
       make_p4l_data(psi, psi_next, action, reward, terminal, start, psi0, num_actions);
-  const p4l::SgdControl c = make_sgd_control(control);
+  p4l::SgdControl c = make_sgd_control(sgd);
+  c.iterations = iterations;
+  c.trace_every = trace_every;
+  c.dual_ridge = dual_ridge;
+  c.seed = p4l::seed_from_double(seed);
   const p4l::SgdResult s = p4l::sgd_dual(D, make_params(Theta, U), gamma, alpha, c);
-  return Rcpp::List::create(Rcpp::Named("theta") = s.theta, Rcpp::Named("beta") = s.beta,
-                            Rcpp::Named("lambda") = s.lambda, Rcpp::Named("V") = s.V,
-                            Rcpp::Named("constraint") = s.constraint,
-                            Rcpp::Named("trace.iter") = s.trace_iter,
-                            Rcpp::Named("trace.V") = s.trace_V,
-                            Rcpp::Named("trace.lambda") = s.trace_lambda);
+  return Rcpp::List::create(
+      Rcpp::Named("theta") = s.theta, Rcpp::Named("beta") = s.beta,
+      Rcpp::Named("lambda") = s.lambda, Rcpp::Named("V") = s.V,
+      Rcpp::Named("constraint") = s.constraint, Rcpp::Named("trace.iter") = s.trace_iter,
+      Rcpp::Named("trace.V") = s.trace_V, Rcpp::Named("trace.lambda") = s.trace_lambda);
 }
 
 // The minibatch gradient (24) of the saddle function at given Q weights theta
@@ -245,8 +273,8 @@ Rcpp::List p4l_sgd_outer_gradient_cpp(const Eigen::MatrixXd& psi, const Eigen::M
                                       const Eigen::MatrixXd& psi0, int num_actions,
                                       const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U,
                                       double gamma, double alpha, const Eigen::VectorXd& theta,
-                                      const Eigen::VectorXd& z, int per_individual,
-                                      int per_initial, double dual_ridge, double seed) {
+                                      const Eigen::VectorXd& z, int per_individual, int per_initial,
+                                      double dual_ridge, double seed) {
   const p4l::P4LData D =
       make_p4l_data(psi, psi_next, action, reward, terminal, start, psi0, num_actions);
   const p4l::Params par = make_params(Theta, U);

@@ -26,8 +26,9 @@ Eigen::MatrixXd persim_features_cpp(const Eigen::MatrixXd& S, const Eigen::Vecto
                                     const Eigen::VectorXd& scale, const Eigen::MatrixXd& centres,
                                     double bandwidth, int num_threads) {
   const p4l::PersimFeatures f = features_from_r(center, scale, centres, bandwidth);
-  if (S.cols() != center.size()) Rcpp::stop("persim features: S has %d columns, expected %d",
-                                            static_cast<int>(S.cols()), static_cast<int>(center.size()));
+  if (S.cols() != center.size())
+    Rcpp::stop("persim features: S has %d columns, expected %d", static_cast<int>(S.cols()),
+               static_cast<int>(center.size()));
   p4l::ThreadScope scope(num_threads);
   return f.eval_rows(S);
 }
@@ -36,9 +37,9 @@ Eigen::MatrixXd persim_features_cpp(const Eigen::MatrixXd& S, const Eigen::Vecto
 // individual and action of each row).
 // [[Rcpp::export(rng = false)]]
 Rcpp::List persim_fit_cpp(const Eigen::MatrixXd& phi, const Eigen::MatrixXd& dS,
-                          std::vector<int> individual, std::vector<int> action,
-                          int num_individuals, int num_actions, int rank, double ridge,
-                          int max_iter, double tol, double seed, int num_threads) {
+                          std::vector<int> individual, std::vector<int> action, int num_individuals,
+                          int num_actions, int rank, double ridge, int max_iter, double tol,
+                          double seed, int num_threads) {
   if (phi.rows() != dS.rows()) Rcpp::stop("phi and dS differ in rows");
   if (rank < 1 || max_iter < 1 || !(ridge >= 0) || !(tol >= 0)) Rcpp::stop("bad persim settings");
   p4l::PersimData data;
@@ -65,11 +66,10 @@ Rcpp::List persim_fit_cpp(const Eigen::MatrixXd& phi, const Eigen::MatrixXd& dS,
   }
   Rcpp::List V(rank);
   for (int k = 0; k < rank; ++k) V[k] = fit.V[k];
-  return Rcpp::List::create(Rcpp::Named("U") = fit.U, Rcpp::Named("W") = fit.W,
-                            Rcpp::Named("V") = V, Rcpp::Named("objective") = fit.objective,
-                            Rcpp::Named("iterations") = fit.iterations,
-                            Rcpp::Named("converged") = fit.converged,
-                            Rcpp::Named("fitted") = fitted);
+  return Rcpp::List::create(
+      Rcpp::Named("U") = fit.U, Rcpp::Named("W") = fit.W, Rcpp::Named("V") = V,
+      Rcpp::Named("objective") = fit.objective, Rcpp::Named("iterations") = fit.iterations,
+      Rcpp::Named("converged") = fit.converged, Rcpp::Named("fitted") = fitted);
 }
 
 // Mean next state and reward of one individual's simulator (packed params)

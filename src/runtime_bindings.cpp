@@ -46,7 +46,8 @@ struct RangeWorker : public RcppParallel::Worker {
 
 // Same as RcppParallel::parallelFor(0, n, worker, 1, nt) (RcppParallel 5.1).
 void parallel_for_range(std::size_t n, RcppParallel::Worker& worker, int nt) {
-  const std::size_t grain = RcppParallel::resolveValue("RCPP_PARALLEL_GRAIN_SIZE", std::size_t{1}, std::size_t{1});
+  const std::size_t grain =
+      RcppParallel::resolveValue("RCPP_PARALLEL_GRAIN_SIZE", std::size_t{1}, std::size_t{1});
   nt = RcppParallel::resolveValue("RCPP_PARALLEL_NUM_THREADS", nt, -1);
 #if RCPP_PARALLEL_USE_TBB
   if (RcppParallel::internal::backend() == RcppParallel::internal::BACKEND_TBB) {

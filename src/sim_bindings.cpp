@@ -2,10 +2,10 @@
 // (R/simulators.R, R/evaluate.R).
 #include <RcppEigen.h>
 
-#include "core/env.h"
-#include "core/rng.h"
-#include "core/policy.h"
 #include "basis_convert.h"
+#include "core/env.h"
+#include "core/policy.h"
+#include "core/rng.h"
 #include "runtime_bindings.h"
 
 // [[Rcpp::export(rng = false)]]
@@ -18,8 +18,8 @@ Eigen::MatrixXd sim_linear2d_cpp(std::vector<double> c1, std::vector<double> c2,
 
 // One step of an environment from R (env_step()).
 // [[Rcpp::export(rng = false)]]
-Rcpp::List env_step_cpp(std::string type, std::vector<double> params,
-                        const Eigen::VectorXd& state, int action, double seed) {
+Rcpp::List env_step_cpp(std::string type, std::vector<double> params, const Eigen::VectorXd& state,
+                        int action, double seed) {
   std::unique_ptr<p4l::Env> env = p4l::make_env(type, params);
   if (state.size() != env->state_dim()) Rcpp::stop("`state` must have length %d", env->state_dim());
   if (action < 0 || action >= env->num_actions())
@@ -37,13 +37,11 @@ Rcpp::List env_step_cpp(std::string type, std::vector<double> params,
 // be empty) gives the environment's column of each policy state. Every index
 // and shape is checked here: an R error, never an out-of-bounds read.
 // [[Rcpp::export(rng = false)]]
-Rcpp::List evaluate_policy_cpp(Rcpp::List basis, Rcpp::List coef, bool greedy,
-                               double epsilon, bool raw_state,
-                               Rcpp::List envs, std::vector<int> target_env,
+Rcpp::List evaluate_policy_cpp(Rcpp::List basis, Rcpp::List coef, bool greedy, double epsilon,
+                               bool raw_state, Rcpp::List envs, std::vector<int> target_env,
                                std::vector<int> target_slot, std::vector<int> action_map,
-                               std::vector<int> state_map,
-                               int episodes, int horizon, double gamma, double seed,
-                               int num_threads) {
+                               std::vector<int> state_map, int episodes, int horizon, double gamma,
+                               double seed, int num_threads) {
   p4l::LinearPolicy pol;
   if (!raw_state) pol.basis = feature_map_from_r(basis);
   pol.greedy = greedy;
@@ -73,7 +71,8 @@ Rcpp::List evaluate_policy_cpp(Rcpp::List basis, Rcpp::List coef, bool greedy,
     if (j < 0 || j >= sdim) Rcpp::stop("state map index %d out of range [0, %d)", j, sdim);
   const long want = raw_state ? pdim + 1L : pol.basis.dim();
   if (!raw_state && pol.basis.min_state_dim() > pdim)
-    Rcpp::stop("the basis reads %d state columns but the policy has %d", pol.basis.min_state_dim(), pdim);
+    Rcpp::stop("the basis reads %d state columns but the policy has %d", pol.basis.min_state_dim(),
+               pdim);
   if (rows != want)
     Rcpp::stop("the policy's coefficients have %d rows but its inputs have %d features",
                static_cast<int>(rows), static_cast<int>(want));
@@ -81,7 +80,8 @@ Rcpp::List evaluate_policy_cpp(Rcpp::List basis, Rcpp::List coef, bool greedy,
     Rcpp::stop("action map must have one entry per action of the policy");
   for (int a : action_map)
     if (a < 0 || a >= nact) Rcpp::stop("action map index %d out of range [0, %d)", a, nact);
-  if (target_env.size() != target_slot.size()) Rcpp::stop("target_env and target_slot differ in length");
+  if (target_env.size() != target_slot.size())
+    Rcpp::stop("target_env and target_slot differ in length");
   std::vector<p4l::EvalTarget> targets;
   for (std::size_t k = 0; k < target_env.size(); ++k) {
     if (target_env[k] < 0 || target_env[k] >= static_cast<int>(owned.size()))

@@ -12,11 +12,8 @@
 namespace p4l {
 namespace {
 
-template <class F>
-void serial_for(std::size_t n, F&& fn) { if (n > 0) fn(0, n); }
-
-struct Quadratic {            // loss_i(beta) = (w / 2) (beta' H beta - 2 g' beta + c), H with ridge
-  Eigen::MatrixXd Hm;         // H without the ridge (for the BIC)
+struct Quadratic {     // loss_i(beta) = (w / 2) (beta' H beta - 2 g' beta + c), H with ridge
+  Eigen::MatrixXd Hm;  // H without the ridge (for the BIC)
   Eigen::VectorXd g;
   double c = 0.0, w = 1.0, ridge = 0.0;
   // H = Hm + ridge I, formed when needed (one p x p matrix per individual is
@@ -33,7 +30,10 @@ Eigen::VectorXi components(int N, const std::vector<char>& fused) {
   std::vector<int> parent(N);
   std::iota(parent.begin(), parent.end(), 0);
   auto find = [&](int x) {
-    while (parent[x] != x) { parent[x] = parent[parent[x]]; x = parent[x]; }
+    while (parent[x] != x) {
+      parent[x] = parent[parent[x]];
+      x = parent[x];
+    }
     return x;
   };
   long idx = 0;
@@ -61,8 +61,15 @@ Eigen::VectorXi relabel(const Eigen::VectorXi& x) {
   std::vector<std::pair<int, int>> seen;
   for (Eigen::Index i = 0; i < x.size(); ++i) {
     int lab = -1;
-    for (auto& s : seen) if (s.first == x(i)) { lab = s.second; break; }
-    if (lab < 0) { lab = static_cast<int>(seen.size()); seen.emplace_back(x(i), lab); }
+    for (auto& s : seen)
+      if (s.first == x(i)) {
+        lab = s.second;
+        break;
+      }
+    if (lab < 0) {
+      lab = static_cast<int>(seen.size());
+      seen.emplace_back(x(i), lab);
+    }
     out(i) = lab;
   }
   return out;
@@ -74,7 +81,11 @@ double cluster_loss(const std::vector<Quadratic>& q, const Eigen::VectorXi& cl, 
   for (int k = 0; k < K; ++k) {
     Eigen::MatrixXd H = Eigen::MatrixXd::Zero(p, p);
     Eigen::VectorXd g = Eigen::VectorXd::Zero(p);
-    for (std::size_t i = 0; i < q.size(); ++i) if (cl(i) == k) { H += q[i].w * q[i].H(); g += q[i].w * q[i].g; }
+    for (std::size_t i = 0; i < q.size(); ++i)
+      if (cl(i) == k) {
+        H += q[i].w * q[i].H();
+        g += q[i].w * q[i].g;
+      }
     const Eigen::VectorXd b = H.ldlt().solve(g);
     for (std::size_t i = 0; i < q.size(); ++i) {
       if (cl(i) == k) loss += q[i].w * (b.dot(q[i].Hm * b) - 2.0 * q[i].g.dot(b) + q[i].c);
@@ -104,15 +115,22 @@ AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
         M.block(a * d, a * d, d, d).noalias() += x * x.transpose();
         if (!tr.terminal(k)) {
           const auto xn = tr.psi_next.row(k).transpose();
-          if (uniform) pnext.setConstant(1.0 / m);
-          else { pnext.setZero(); pnext(greedy_action(policy[i], xn)) = 1.0; }
+          if (uniform)
+            pnext.setConstant(1.0 / m);
+          else {
+            pnext.setZero();
+            pnext(greedy_action(policy[i], xn)) = 1.0;
+          }
           for (int c = 0; c < m; ++c)
-            if (pnext(c) != 0.0) M.block(a * d, c * d, d, d).noalias() -= (opt.gamma * pnext(c)) * x * xn.transpose();
+            if (pnext(c) != 0.0)
+              M.block(a * d, c * d, d, d).noalias() -= (opt.gamma * pnext(c)) * x * xn.transpose();
         }
         bv.segment(a * d, d) += tr.reward(k) * x;
       }
       const double Ti = static_cast<double>(rows[i].size());
-      M /= Ti; S /= Ti; bv /= Ti;
+      M /= Ti;
+      S /= Ti;
+      bv /= Ti;
       S.diagonal().array() += std::max(opt.ridge, 1e-8);
       Eigen::LDLT<Eigen::MatrixXd> Sl(S);
       const Eigen::MatrixXd SiM = Sl.solve(M);
@@ -136,14 +154,17 @@ AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
   }
   const Eigen::VectorXd pooled = Hs.ldlt().solve(gs);
   double lambda_max = 0.0;
-  for (int i = 0; i < N; ++i) lambda_max = std::max(lambda_max, (q[i].w * (q[i].H() * pooled - q[i].g)).norm());
+  for (int i = 0; i < N; ++i)
+    lambda_max = std::max(lambda_max, (q[i].w * (q[i].H() * pooled - q[i].g)).norm());
   lambda_max = std::max(lambda_max, 1e-12);
 
   AcpeFit fit;
   const double rho = opt.admm_rho, gam = opt.mcp_gamma;
   if (gam * rho <= 1.0) throw std::invalid_argument("mcp_gamma * admm_rho must exceed 1");
   const long npairs = static_cast<long>(N) * (N - 1) / 2;
-  auto pair_index = [N](int i, int j) { return static_cast<long>(i) * N - static_cast<long>(i) * (i + 1) / 2 + (j - i - 1); };
+  auto pair_index = [N](int i, int j) {
+    return static_cast<long>(i) * N - static_cast<long>(i) * (i + 1) / 2 + (j - i - 1);
+  };
   // ADMM pieces that do not depend on lambda.
   std::vector<Eigen::MatrixXd> P(N);
   Eigen::MatrixXd Psum = Eigen::MatrixXd::Zero(p, p);
@@ -158,7 +179,8 @@ AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
   Eigen::MatrixXd eta(p, npairs), v = Eigen::MatrixXd::Zero(p, npairs);
   for (int i = 0; i < N; ++i)
     for (int j = i + 1; j < N; ++j) eta.col(pair_index(i, j)) = beta.col(i) - beta.col(j);
-  const double CN = opt.bic_constant >= 0 ? opt.bic_constant : std::log(std::log(static_cast<double>(N) * p));
+  const double CN =
+      opt.bic_constant >= 0 ? opt.bic_constant : std::log(std::log(static_cast<double>(N) * p));
   const double nobs = static_cast<double>(tr.n());
   std::vector<Eigen::MatrixXd> fits;
   std::vector<Eigen::VectorXi> labels;
@@ -168,16 +190,21 @@ AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
     int it = 0;
     for (it = 1; it <= opt.admm_max_iter; ++it) {
       // Serial: per-iteration work is tiny, thread hand-offs would dominate.
-      serial_for(N, [&](std::size_t b, std::size_t e) {
+      {
         Eigen::VectorXd c(p);
-        for (std::size_t ii = b; ii < e; ++ii) {
-          const int i = static_cast<int>(ii);
+        for (int i = 0; i < N; ++i) {
           c = q[i].w * q[i].g;
-          for (int j = 0; j < i; ++j) { const long id = pair_index(j, i); c -= rho * eta.col(id) - v.col(id); }
-          for (int j = i + 1; j < N; ++j) { const long id = pair_index(i, j); c += rho * eta.col(id) - v.col(id); }
+          for (int j = 0; j < i; ++j) {
+            const long id = pair_index(j, i);
+            c -= rho * eta.col(id) - v.col(id);
+          }
+          for (int j = i + 1; j < N; ++j) {
+            const long id = pair_index(i, j);
+            c += rho * eta.col(id) - v.col(id);
+          }
           t.col(i) = P[i] * c;
         }
-      });
+      }
       const Eigen::VectorXd s = Zlu.solve(t.rowwise().sum());
       for (int i = 0; i < N; ++i) beta.col(i) = t.col(i) + rho * (P[i] * s);
       double primal = 0.0;
@@ -191,7 +218,8 @@ AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
           if (nd >= gam * lambda) {
             eta.col(id) = delta;
           } else {
-            const double shrink = std::max(0.0, 1.0 - lambda / (rho * nd)) / (1.0 - 1.0 / (gam * rho));
+            const double shrink =
+                std::max(0.0, 1.0 - lambda / (rho * nd)) / (1.0 - 1.0 / (gam * rho));
             eta.col(id) = shrink * delta;
           }
           v.col(id) += rho * (diff - eta.col(id));
@@ -237,13 +265,16 @@ AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
   // Fixed K: merge the two clusters whose union raises the (ridge) loss least, until K remain.
   if (opt.K > N) throw std::invalid_argument("K exceeds the number of individuals");
   const int from = chosen;
-  Eigen::VectorXi lab = from >= 0 ? labels[from] : Eigen::VectorXi(Eigen::VectorXi::LinSpaced(N, 0, N - 1));
+  Eigen::VectorXi lab =
+      from >= 0 ? labels[from] : Eigen::VectorXi(Eigen::VectorXi::LinSpaced(N, 0, N - 1));
   int Kc = lab.maxCoeff() + 1;
   std::vector<Eigen::MatrixXd> Hk(Kc, Eigen::MatrixXd::Zero(p, p));
   std::vector<Eigen::VectorXd> gk(Kc, Eigen::VectorXd::Zero(p));
   std::vector<double> ck(Kc, 0.0);
   for (int i = 0; i < N; ++i) {
-    Hk[lab(i)] += q[i].w * q[i].H(); gk[lab(i)] += q[i].w * q[i].g; ck[lab(i)] += q[i].w * q[i].c;
+    Hk[lab(i)] += q[i].w * q[i].H();
+    gk[lab(i)] += q[i].w * q[i].g;
+    ck[lab(i)] += q[i].w * q[i].c;
   }
   auto minloss = [&](const Eigen::MatrixXd& H, const Eigen::VectorXd& g, double c) {
     return c - g.dot(H.ldlt().solve(g));
@@ -259,13 +290,20 @@ AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
       for (int b2 = a + 1; b2 < Kc; ++b2) {
         if (!alive[b2]) continue;
         const double inc = minloss(Hk[a] + Hk[b2], gk[a] + gk[b2], ck[a] + ck[b2]) - lk[a] - lk[b2];
-        if (inc < best) { best = inc; ba = a; bb = b2; }
+        if (inc < best) {
+          best = inc;
+          ba = a;
+          bb = b2;
+        }
       }
     }
-    Hk[ba] += Hk[bb]; gk[ba] += gk[bb]; ck[ba] += ck[bb];
+    Hk[ba] += Hk[bb];
+    gk[ba] += gk[bb];
+    ck[ba] += ck[bb];
     lk[ba] = minloss(Hk[ba], gk[ba], ck[ba]);
     alive[bb] = 0;
-    for (int i = 0; i < N; ++i) if (lab(i) == bb) lab(i) = ba;
+    for (int i = 0; i < N; ++i)
+      if (lab(i) == bb) lab(i) = ba;
   }
   fit.cluster = relabel(lab);
   fit.coef = from >= 0 ? fits[from] : beta;
@@ -284,7 +322,8 @@ AcpiResult acpi(const Transitions& tr, const Eigen::VectorXi& given_cluster,
     res.pi_converged.assign(K, false);
     for (int k = 0; k < K; ++k) {
       std::vector<int> members;
-      for (int i = 0; i < N; ++i) if (cl(i) == k) members.push_back(i);
+      for (int i = 0; i < N; ++i)
+        if (cl(i) == k) members.push_back(i);
       if (members.empty()) throw std::invalid_argument("empty cluster");
       LspiResult r = lspi(tr, members, opt.gamma, opt.ridge, opt.pi_max_iter);
       res.W[k] = r.W;
@@ -307,7 +346,10 @@ AcpiResult acpi(const Transitions& tr, const Eigen::VectorXi& given_cluster,
     const bool same = res.cluster.size() == N && res.cluster == res.last_acpe.cluster;
     res.cluster = res.last_acpe.cluster;
     improve(res.cluster);
-    if (same) { res.clusters_stable = true; break; }
+    if (same) {
+      res.clusters_stable = true;
+      break;
+    }
     for (int i = 0; i < N; ++i) policy[i] = res.W[res.cluster(i)];
   }
   return res;

@@ -27,11 +27,11 @@ namespace p4l {
 struct AcpiOptions {
   double gamma = 0.8;
   double ridge = 1e-4;
-  int K = 0;                 // 0: choose by BIC; > 0: fix the number of clusters
-  double mcp_gamma = 3.0;    // concavity of MCP
-  double admm_rho = 1.0;     // ADMM penalty parameter (vartheta of Ma and Huang)
+  int K = 0;               // 0: choose by BIC; > 0: fix the number of clusters
+  double mcp_gamma = 3.0;  // concavity of MCP
+  double admm_rho = 1.0;   // ADMM penalty parameter (vartheta of Ma and Huang)
   int admm_max_iter = 500;
-  double admm_tol = 1e-3;    // on the largest primal residual ||beta_i - beta_j - eta_ij||
+  double admm_tol = 1e-3;  // on the largest primal residual ||beta_i - beta_j - eta_ij||
   int num_lambda = 20;
   double lambda_min_ratio = 0.01;
   double bic_constant = -1;  // C_N in the BIC; < 0 means log(log(N p))
@@ -44,9 +44,9 @@ struct AcpeFit {
   std::vector<int> num_clusters;
   std::vector<double> bic;
   std::vector<int> admm_iterations;
-  int chosen = -1;               // index into lambda (clusters then merged to K if fixed)
-  Eigen::VectorXi cluster;       // N, 0-based, labelled by first appearance
-  Eigen::MatrixXd coef;          // p x N fused individual weights at the chosen lambda
+  int chosen = -1;          // index into lambda (clusters then merged to K if fixed)
+  Eigen::VectorXi cluster;  // N, 0-based, labelled by first appearance
+  Eigen::MatrixXd coef;     // p x N fused individual weights at the chosen lambda
 };
 
 // ACPE for fixed individual policies: policy[i] is the d x m greedy weight
@@ -55,13 +55,13 @@ AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
              const AcpiOptions& opt);
 
 struct AcpiResult {
-  Eigen::VectorXi cluster;                 // N, 0-based
-  std::vector<Eigen::MatrixXd> W;          // per cluster: d x m Q weights (greedy policy)
+  Eigen::VectorXi cluster;         // N, 0-based
+  std::vector<Eigen::MatrixXd> W;  // per cluster: d x m Q weights (greedy policy)
   std::vector<int> pi_iterations;
   std::vector<bool> pi_converged;
   int outer_iterations = 0;
   bool clusters_stable = false;
-  AcpeFit last_acpe;                       // of the last round (empty when clusters given)
+  AcpeFit last_acpe;  // of the last round (empty when clusters given)
 };
 
 // Full ACPI. When given_cluster is non-empty (N labels, 0-based) clustering is

@@ -38,7 +38,8 @@ void FeatureMap::finalize() {
       if (!(bandwidth > 0)) throw std::invalid_argument("RBF part: bandwidth must be positive");
       break;
     case Kind::Linear:
-      if (static_cast<std::size_t>(shift.size()) != nc || static_cast<std::size_t>(scale.size()) != nc)
+      if (static_cast<std::size_t>(shift.size()) != nc ||
+          static_cast<std::size_t>(scale.size()) != nc)
         throw std::invalid_argument("linear part: shift and scale need one entry per column");
       break;
     case Kind::Indicator: {
@@ -72,7 +73,8 @@ void FeatureMap::finalize() {
         for (std::size_t j = 0; j + 1 < nc; ++j)
           for (std::size_t k = j + 1; k < nc; ++k) {
             pair_offset_.push_back(off);
-            off += (static_cast<int>(levels[j].size()) - 1) * (static_cast<int>(levels[k].size()) - 1);
+            off +=
+                (static_cast<int>(levels[j].size()) - 1) * (static_cast<int>(levels[k].size()) - 1);
           }
       }
       dim_ = off;
@@ -88,15 +90,19 @@ void FeatureMap::finalize() {
 
 int FeatureMap::dim() const {
   switch (kind) {
-    case Kind::Rbf: return static_cast<int>(centers.rows()) + 1;
-    case Kind::Linear: return static_cast<int>(columns.size()) + 1;
-    case Kind::Indicator: return dim_;
+    case Kind::Rbf:
+      return static_cast<int>(centers.rows()) + 1;
+    case Kind::Linear:
+      return static_cast<int>(columns.size()) + 1;
+    case Kind::Indicator:
+      return dim_;
     case Kind::Sum: {
       int d = 1;
       for (const auto& p : parts) d += p.dim() - 1;
       return d;
     }
-    case Kind::Product: return parts[0].dim() * parts[1].dim();
+    case Kind::Product:
+      return parts[0].dim() * parts[1].dim();
   }
   return 0;
 }
@@ -139,13 +145,19 @@ int FeatureMap::joint_cell(const std::vector<int>& idx) const {
     for (long j = 0; j < nc && cmp == 0; ++j)
       cmp = cells(mid, j) < idx[j] ? -1 : (cells(mid, j) > idx[j] ? 1 : 0);
     if (cmp == 0) return static_cast<int>(mid);
-    if (cmp < 0) lo = mid + 1; else hi = mid;
+    if (cmp < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   long best = 0, best_d = -1;
   for (long r = 0; r < cells.rows(); ++r) {
     long d = 0;
     for (long j = 0; j < nc; ++j) d += std::abs(cells(r, j) - idx[j]);
-    if (best_d < 0 || d < best_d) { best = r; best_d = d; }
+    if (best_d < 0 || d < best_d) {
+      best = r;
+      best_d = d;
+    }
   }
   return static_cast<int>(best);
 }
@@ -169,7 +181,8 @@ void FeatureMap::indicator_row(const Get& get, const Set& set, std::vector<int>&
     for (int j = 0; j + 1 < nc; ++j)
       for (int k = j + 1; k < nc; ++k, ++p)
         if (idx[j] > 0 && idx[k] > 0)
-          set(pair_offset_[p] + (idx[j] - 1) * (static_cast<int>(levels[k].size()) - 1) + idx[k] - 1);
+          set(pair_offset_[p] + (idx[j] - 1) * (static_cast<int>(levels[k].size()) - 1) + idx[k] -
+              1);
   }
 }
 
@@ -185,15 +198,18 @@ void FeatureMap::features(const Eigen::VectorXd& s, Eigen::VectorXd& out) const 
         z = (s - shift).cwiseQuotient(scale);
       } else {
         z.resize(columns.size());
-        for (std::size_t j = 0; j < columns.size(); ++j) z(j) = (s(columns[j]) - shift(j)) / scale(j);
+        for (std::size_t j = 0; j < columns.size(); ++j)
+          z(j) = (s(columns[j]) - shift(j)) / scale(j);
       }
-      for (long j = 0; j < J; ++j) out(j + 1) = std::exp(f * (centers.row(j).transpose() - z).squaredNorm());
+      for (long j = 0; j < J; ++j)
+        out(j + 1) = std::exp(f * (centers.row(j).transpose() - z).squaredNorm());
       return;
     }
     case Kind::Linear:
       out.resize(columns.size() + 1);
       out(0) = 1.0;
-      for (std::size_t j = 0; j < columns.size(); ++j) out(j + 1) = (s(columns[j]) - shift(j)) / scale(j);
+      for (std::size_t j = 0; j < columns.size(); ++j)
+        out(j + 1) = (s(columns[j]) - shift(j)) / scale(j);
       return;
     case Kind::Indicator: {
       out.setZero(dim_);
@@ -254,7 +270,8 @@ void FeatureMap::rbf_into(const Eigen::Ref<const Eigen::MatrixXd>& states,
       } else {
         z.resize(len, columns.size());
         for (std::size_t j = 0; j < columns.size(); ++j)
-          z.col(j) = ((states.col(columns[j]).segment(r0, len).array() - shift(j)) * inv_scale(j)).matrix();
+          z.col(j) = ((states.col(columns[j]).segment(r0, len).array() - shift(j)) * inv_scale(j))
+                         .matrix();
       }
       d2.noalias() = z * centers.transpose();
       d2 = ((-2.0 * d2).colwise() + z.rowwise().squaredNorm()).rowwise() + cnorm;

@@ -28,7 +28,7 @@ struct FeatureMap {
   Kind kind = Kind::Rbf;
   std::vector<int> columns;  // 0-based state columns read by a leaf; empty = all (RBF)
   // RBF
-  Eigen::MatrixXd centers;   // J x |cols|, on the scaled state space
+  Eigen::MatrixXd centers;  // J x |cols|, on the scaled state space
   double bandwidth = 1.0;
   // RBF and Linear: the leaf sees (s[cols] - shift) / scale
   Eigen::VectorXd shift;
@@ -55,9 +55,9 @@ struct FeatureMap {
   int min_state_dim() const;
 
  private:
-  int dim_ = 0;                     // Indicator: number of features
-  std::vector<int> dummy_offset_;   // Indicator: first dummy column per column
-  std::vector<int> pair_offset_;    // Indicator pairwise: first column per pair (j < k)
+  int dim_ = 0;                    // Indicator: number of features
+  std::vector<int> dummy_offset_;  // Indicator: first dummy column per column
+  std::vector<int> pair_offset_;   // Indicator pairwise: first column per pair (j < k)
   bool all_columns(long ncol) const;
   int level_index(int j, double v) const;
   int joint_cell(const std::vector<int>& idx) const;

@@ -32,15 +32,15 @@ void CartPoleEnv::transition(const Eigen::VectorXd& s, int a, Eigen::VectorXd& n
   done = std::abs(next(0)) > kXThreshold || std::abs(next(2)) > kThetaThreshold;
 }
 
-double CartPoleEnv::step(const Eigen::VectorXd& s, int a, std::mt19937_64&,
-                         Eigen::VectorXd& next, bool& done) const {
+double CartPoleEnv::step(const Eigen::VectorXd& s, int a, std::mt19937_64&, Eigen::VectorXd& next,
+                         bool& done) const {
   transition(s, a, next, done);
   return 1.0;
 }
 
 Eigen::MatrixXd simulate_cartpole(const std::vector<double>& length,
-                                  const std::vector<double>& force, double epsilon,
-                                  int max_steps, std::uint64_t seed) {
+                                  const std::vector<double>& force, double epsilon, int max_steps,
+                                  std::uint64_t seed) {
   const std::size_t N = length.size();
   std::vector<Eigen::MatrixXd> blocks(N);
   runtime().parallel_for(N, [&](std::size_t b, std::size_t e) {

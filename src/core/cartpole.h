@@ -45,7 +45,7 @@ class CartPoleEnv : public Env {
 // action, reward, x, x_dot, theta, theta_dot, terminal (1 on the row whose
 // transition ends in failure, else 0). Trajectory i uses the stream (seed, i).
 Eigen::MatrixXd simulate_cartpole(const std::vector<double>& length,
-                                  const std::vector<double>& force, double epsilon,
-                                  int max_steps, std::uint64_t seed);
+                                  const std::vector<double>& force, double epsilon, int max_steps,
+                                  std::uint64_t seed);
 
 }  // namespace p4l

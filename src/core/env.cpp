@@ -23,8 +23,8 @@ double Linear2dEnv::mean_reward(const Eigen::VectorXd& s, int a) const {
   return 0.9 / (1.0 + std::exp(sign_ * sgn * (s(0) - 2.0 * s(1))));
 }
 
-double Linear2dEnv::step(const Eigen::VectorXd& s, int a, std::mt19937_64& g,
-                         Eigen::VectorXd& next, bool& done) const {
+double Linear2dEnv::step(const Eigen::VectorXd& s, int a, std::mt19937_64& g, Eigen::VectorXd& next,
+                         bool& done) const {
   const double sgn = 2.0 * a - 1.0;
   const double r = mean_reward(s, a) + (unif01(g) * 0.2 - 0.1);
   next.resize(2);

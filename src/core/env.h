@@ -20,8 +20,8 @@ class Env {
   virtual void reset(std::mt19937_64& g, Eigen::VectorXd& s) const = 0;
   // One transition from s under action a (0-based): writes next, sets done
   // when the next state is absorbing, returns the reward.
-  virtual double step(const Eigen::VectorXd& s, int a, std::mt19937_64& g,
-                      Eigen::VectorXd& next, bool& done) const = 0;
+  virtual double step(const Eigen::VectorXd& s, int a, std::mt19937_64& g, Eigen::VectorXd& next,
+                      bool& done) const = 0;
 };
 
 // Paper Sec 6.1: S0 ~ N(0, I2); actions {0, 1};
@@ -30,8 +30,7 @@ class Env {
 // sign = +1 is the paper's reward, sign = -1 reverses which action is rewarded.
 class Linear2dEnv : public Env {
  public:
-  Linear2dEnv(double c1, double c2, double reward_sign)
-      : c1_(c1), c2_(c2), sign_(reward_sign) {}
+  Linear2dEnv(double c1, double c2, double reward_sign) : c1_(c1), c2_(c2), sign_(reward_sign) {}
   int state_dim() const override { return 2; }
   int num_actions() const override { return 2; }
   void reset(std::mt19937_64& g, Eigen::VectorXd& s) const override;

@@ -26,8 +26,10 @@ void add_cross(Block out, const Eigen::MatrixXd& X, const Eigen::MatrixXd& Y,
       xc.row(static_cast<Eigen::Index>(j)) = X.row(idx[s + j]);
       yc.row(static_cast<Eigen::Index>(j)) = Y.row(idx[s + j]);
     }
-    if (scale == 1.0) out.noalias() += xc.transpose() * yc;
-    else out.noalias() += scale * (xc.transpose() * yc);
+    if (scale == 1.0)
+      out.noalias() += xc.transpose() * yc;
+    else
+      out.noalias() += scale * (xc.transpose() * yc);
   }
 }
 
@@ -72,7 +74,8 @@ FqiResult fitted_q_iteration(const Transitions& tr, const FqiOptions& opt) {
         rhs_i[i].setZero(d, m);
         for (long k : rows[i]) {
           double target = tr.reward(k);
-          if (!tr.terminal(k)) target += opt.gamma * (W.transpose() * tr.psi_next.row(k).transpose()).maxCoeff();
+          if (!tr.terminal(k))
+            target += opt.gamma * (W.transpose() * tr.psi_next.row(k).transpose()).maxCoeff();
           y(k) = target;
           rhs_i[i].col(tr.action(k)) += target * tr.psi.row(k).transpose();
         }
@@ -87,20 +90,23 @@ FqiResult fitted_q_iteration(const Transitions& tr, const FqiOptions& opt) {
     res.W = Wn;
     res.iterations = it;
     if (!std::isfinite(res.change)) throw std::runtime_error("fitted-Q iteration diverged");
-    if (res.change <= opt.tol) { res.converged = true; break; }
+    if (res.change <= opt.tol) {
+      res.converged = true;
+      break;
+    }
     if (runtime().interrupted()) throw std::runtime_error("interrupted");
   }
   double ss = 0.0;
   for (long k = 0; k < n; ++k) {
     double target = tr.reward(k);
-    if (!tr.terminal(k)) target += opt.gamma * (res.W.transpose() * tr.psi_next.row(k).transpose()).maxCoeff();
+    if (!tr.terminal(k))
+      target += opt.gamma * (res.W.transpose() * tr.psi_next.row(k).transpose()).maxCoeff();
     const double r = target - tr.psi.row(k).dot(res.W.col(tr.action(k)));
     ss += r * r;
   }
   res.bellman_rmse = std::sqrt(ss / static_cast<double>(n));
   return res;
 }
-
 
 Eigen::MatrixXd lstdq(const Transitions& tr, const std::vector<int>& individuals,
                       const Eigen::MatrixXd& W_policy, double gamma, double ridge) {
@@ -139,7 +145,8 @@ Eigen::MatrixXd lstdq(const Transitions& tr, const std::vector<int>& individuals
   const std::size_t tasks = uniform ? static_cast<std::size_t>(m) : static_cast<std::size_t>(m) * m;
   runtime().parallel_for(tasks, [&](std::size_t b, std::size_t e) {
     for (std::size_t t = b; t < e; ++t) {
-      const int a = static_cast<int>(uniform ? t : t / m), c = static_cast<int>(uniform ? t : t % m);
+      const int a = static_cast<int>(uniform ? t : t / m),
+                c = static_cast<int>(uniform ? t : t % m);
       if (a == c) add_cross(A.block(a * d, a * d, d, d), tr.psi, tr.psi, by_a[a], 1.0);
       const std::vector<long>& live = live_ac[static_cast<std::size_t>(a) * m + (uniform ? 0 : c)];
       if (live.empty()) continue;
@@ -168,7 +175,9 @@ LspiResult lspi(const Transitions& tr, const std::vector<int>& individuals, doub
                 double ridge, int max_iter) {
   const auto rows = tr.rows_by_individual();
   std::vector<long> next_rows;
-  for (int i : individuals) for (long k : rows[i]) if (!tr.terminal(k)) next_rows.push_back(k);
+  for (int i : individuals)
+    for (long k : rows[i])
+      if (!tr.terminal(k)) next_rows.push_back(k);
   auto actions_of = [&](const Eigen::MatrixXd& W) {
     std::vector<int> out(next_rows.size());
     for (std::size_t j = 0; j < next_rows.size(); ++j)
@@ -182,7 +191,10 @@ LspiResult lspi(const Transitions& tr, const std::vector<int>& individuals, doub
     res.W = lstdq(tr, individuals, res.W, gamma, ridge);
     res.iterations = it;
     std::vector<int> now = actions_of(res.W);
-    if (now == acts) { res.converged = true; break; }
+    if (now == acts) {
+      res.converged = true;
+      break;
+    }
     acts.swap(now);
   }
   return res;

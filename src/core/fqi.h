@@ -10,16 +10,16 @@ namespace p4l {
 
 struct FqiOptions {
   double gamma = 0.8;
-  double ridge = 1e-4;   // penalty ridge * n * ||W||_F^2 added to the squared error sum
+  double ridge = 1e-4;  // penalty ridge * n * ||W||_F^2 added to the squared error sum
   int max_iter = 1000;
-  double tol = 1e-8;     // stop when max |W_new - W| <= tol * max(1, max |W_new|)
+  double tol = 1e-8;  // stop when max |W_new - W| <= tol * max(1, max |W_new|)
 };
 
 struct FqiResult {
-  Eigen::MatrixXd W;     // d x m Q weights
+  Eigen::MatrixXd W;  // d x m Q weights
   int iterations = 0;
   bool converged = false;
-  double change = 0.0;   // last relative change
+  double change = 0.0;        // last relative change
   double bellman_rmse = 0.0;  // sqrt(mean (R + gamma max Q(S') - Q(S, A))^2) at the end
 };
 

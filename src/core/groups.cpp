@@ -8,8 +8,8 @@
 namespace p4l {
 
 Eigen::MatrixXd kde_cross_loglik(const KdeTransitions& data,
-                                 const std::vector<std::vector<int>>& eval, double hx,
-                                 double hy, double lambda, int window) {
+                                 const std::vector<std::vector<int>>& eval, double hx, double hy,
+                                 double lambda, int window) {
   const int N = data.N;
   const long n = data.X.cols();
   if (data.Y.cols() != n || static_cast<long>(data.A.size()) != n ||
@@ -46,12 +46,18 @@ Eigen::MatrixXd kde_cross_loglik(const KdeTransitions& data,
           if (r == t) continue;
           const double* xr = data.X.col(r).data();
           double ex = 0.0;
-          for (long k = 0; k < dx; ++k) { const double d = xt[k] - xr[k]; ex += d * d; }
+          for (long k = 0; k < dx; ++k) {
+            const double d = xt[k] - xr[k];
+            ex += d * d;
+          }
           ex *= fx;
           if (ex > cutoff) continue;
           const double* yr = data.Y.col(r).data();
           double ey = 0.0;
-          for (long k = 0; k < dy; ++k) { const double d = yt[k] - yr[k]; ey += d * d; }
+          for (long k = 0; k < dy; ++k) {
+            const double d = yt[k] - yr[k];
+            ey += d * d;
+          }
           ey *= fy;
           const double w = std::exp(-ex);
           const double wk = ey <= cutoff ? std::exp(-ex - ey) : 0.0;
@@ -64,7 +70,10 @@ Eigen::MatrixXd kde_cross_loglik(const KdeTransitions& data,
           den[o] += w;
           num[o] += wk;
         }
-        for (int j = 0; j < N; ++j) { num0 += num[j]; den0 += den[j]; }
+        for (int j = 0; j < N; ++j) {
+          num0 += num[j];
+          den0 += den[j];
+        }
         const double p0 = num0 / den0;
         for (int j = 0; j < N; ++j) {
           S(i, j) += std::log((num[j] + lambda * p0) / (den[j] + lambda));

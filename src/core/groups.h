@@ -34,7 +34,7 @@ struct KdeTransitions {
 // transition, including t.
 // Parallel over individuals i; deterministic for any number of threads.
 Eigen::MatrixXd kde_cross_loglik(const KdeTransitions& data,
-                                 const std::vector<std::vector<int>>& eval, double hx,
-                                 double hy, double lambda, int window);
+                                 const std::vector<std::vector<int>>& eval, double hx, double hy,
+                                 double lambda, int window);
 
 }  // namespace p4l

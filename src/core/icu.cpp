@@ -66,8 +66,14 @@ int IcuEnv::index(const Eigen::VectorXd& s) {
 }
 
 void IcuEnv::decode(int idx, int x[3], int f[3]) {
-  for (int j = 0; j < 3; ++j) { x[j] = idx % kLevels; idx /= kLevels; }
-  for (int j = 0; j < 3; ++j) { f[j] = idx % 2; idx /= 2; }
+  for (int j = 0; j < 3; ++j) {
+    x[j] = idx % kLevels;
+    idx /= kLevels;
+  }
+  for (int j = 0; j < 3; ++j) {
+    f[j] = idx % 2;
+    idx /= 2;
+  }
 }
 
 Eigen::MatrixXd IcuEnv::grid() {
@@ -75,7 +81,10 @@ Eigen::MatrixXd IcuEnv::grid() {
   int x[3], f[3];
   for (int i = 0; i < kNumStates; ++i) {
     decode(i, x, f);
-    for (int j = 0; j < 3; ++j) { out(i, j) = x[j]; out(i, 3 + j) = f[j]; }
+    for (int j = 0; j < 3; ++j) {
+      out(i, j) = x[j];
+      out(i, 3 + j) = f[j];
+    }
   }
   return out;
 }
@@ -108,14 +117,25 @@ double IcuEnv::step(const Eigen::VectorXd& s, int a, std::mt19937_64& g, Eigen::
   decode(idx, x, f);
   const Probs p = probs(x, f, a);
   next.resize(6);
-  for (int j = 0; j < 3; ++j) { next(j) = x[j]; next(3 + j) = bit(a, j); }
+  for (int j = 0; j < 3; ++j) {
+    next(j) = x[j];
+    next(3 + j) = bit(a, j);
+  }
   // Events in order: death, discharge, then each score's move.
-  if (unif01(g) < p.death) { done = true; return -1.0; }
-  if (p.discharge > 0.0 && unif01(g) < p.discharge) { done = true; return 1.0; }
+  if (unif01(g) < p.death) {
+    done = true;
+    return -1.0;
+  }
+  if (p.discharge > 0.0 && unif01(g) < p.discharge) {
+    done = true;
+    return 1.0;
+  }
   for (int j = 0; j < 3; ++j) {
     const double u = unif01(g);
-    if (u < p.imp[j]) next(j) = x[j] - 1;
-    else if (u < p.imp[j] + p.wor[j]) next(j) = x[j] + 1;
+    if (u < p.imp[j])
+      next(j) = x[j] - 1;
+    else if (u < p.imp[j] + p.wor[j])
+      next(j) = x[j] + 1;
   }
   done = false;
   return 0.0;
@@ -164,7 +184,10 @@ TabularModel icu_model(bool atypical) {
     for (int a = 0; a < A; ++a) {
       double pd, pdis;
       env.transitions(s, a, nx, pd, pdis);
-      for (const auto& t : nx) { m.next.push_back(t.state); m.prob.push_back(t.prob); }
+      for (const auto& t : nx) {
+        m.next.push_back(t.state);
+        m.prob.push_back(t.prob);
+      }
       m.start.push_back(static_cast<int>(m.next.size()));
       m.death(s, a) = pd;
       m.discharge(s, a) = pdis;
@@ -196,8 +219,7 @@ std::vector<int> greedy(const Eigen::MatrixXd& Q) {
 }
 }  // namespace
 
-Eigen::VectorXd evaluate_tabular(const TabularModel& m, const Eigen::MatrixXd& prob,
-                                 double gamma) {
+Eigen::VectorXd evaluate_tabular(const TabularModel& m, const Eigen::MatrixXd& prob, double gamma) {
   const int S = m.num_states, A = m.num_actions;
   if (prob.rows() != S || prob.cols() != A) {
     throw std::invalid_argument("evaluate_tabular: prob must be num_states x num_actions");
@@ -239,7 +261,10 @@ TabularSolution solve_tabular(const TabularModel& m, double gamma, double tol, i
     const Eigen::VectorXd Vn = Q.rowwise().maxCoeff();
     const double change = (Vn - V).cwiseAbs().maxCoeff();
     V = Vn;
-    if (change < tol) { ++it; break; }
+    if (change < tol) {
+      ++it;
+      break;
+    }
   }
   sol.iterations = it;
   bellman_q(m, V, gamma, Q);
@@ -292,15 +317,16 @@ Eigen::MatrixXd simulate_icu(const std::vector<int>& atypical, const std::vector
     for (std::size_t i = b; i < e; ++i) {
       const IcuEnv env(atypical[i] != 0);
       std::mt19937_64 g = make_stream(seed, i);
-      blocks[i] = record_episode(env, static_cast<int>(i + 1), max_decisions, g,
-                                 [&](const Eigen::VectorXd& s, std::mt19937_64& gg) {
-                                   int a = behaviour[IcuEnv::index(s)];
-                                   if (noise > 0.0 && unif01(gg) < noise) {
-                                     a = std::min(static_cast<int>(unif01(gg) * IcuEnv::kNumActions),
-                                                  IcuEnv::kNumActions - 1);
-                                   }
-                                   return a;
-                                 });
+      blocks[i] =
+          record_episode(env, static_cast<int>(i + 1), max_decisions, g,
+                         [&](const Eigen::VectorXd& s, std::mt19937_64& gg) {
+                           int a = behaviour[IcuEnv::index(s)];
+                           if (noise > 0.0 && unif01(gg) < noise) {
+                             a = std::min(static_cast<int>(unif01(gg) * IcuEnv::kNumActions),
+                                          IcuEnv::kNumActions - 1);
+                           }
+                           return a;
+                         });
     }
   });
   return stack_rows(blocks, 11);

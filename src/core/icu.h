@@ -21,8 +21,8 @@ namespace p4l {
 
 class IcuEnv : public Env {
  public:
-  static constexpr int kLevels = 5;         // scores 0..4
-  static constexpr int kNumStates = 1000;   // 5^3 scores x 2^3 flags
+  static constexpr int kLevels = 5;        // scores 0..4
+  static constexpr int kNumStates = 1000;  // 5^3 scores x 2^3 flags
   static constexpr int kNumActions = 8;
 
   // Parameters of the dynamics (documented in R/icu.R, ?env_icu).
@@ -36,10 +36,10 @@ class IcuEnv : public Env {
   static constexpr double kVasoCardio = 0.30;
   static constexpr double kVentResp = 0.45;
   static constexpr double kFluidsRenal[2] = {0.25, 0.0};
-  static constexpr double kFluidsResp[2] = {0.10, 0.30};   // typical: only when cardio = 0
+  static constexpr double kFluidsResp[2] = {0.10, 0.30};  // typical: only when cardio = 0
   static constexpr double kVasoRenal = 0.05;
-  static constexpr double kHypoperfusionRenal = 0.15;     // cardio >= 3
-  static constexpr double kRebound = 0.25;                // treatment stopped too early
+  static constexpr double kHypoperfusionRenal = 0.15;  // cardio >= 3
+  static constexpr double kRebound = 0.25;             // treatment stopped too early
   static constexpr double kInitial[kLevels] = {0.20, 0.30, 0.25, 0.15, 0.10};
 
   explicit IcuEnv(bool atypical) : atypical_(atypical) {}
@@ -63,7 +63,7 @@ class IcuEnv : public Env {
   // a state of the grid.
   static int index(const Eigen::VectorXd& s);
   static void decode(int idx, int x[3], int f[3]);
-  static Eigen::MatrixXd grid();              // kNumStates x 6, row = index
+  static Eigen::MatrixXd grid();                  // kNumStates x 6, row = index
   static Eigen::VectorXd initial_distribution();  // over the grid
 
   // Exact one-step model: continuing next states with their probabilities,
@@ -91,12 +91,12 @@ struct TabularModel {
 TabularModel icu_model(bool atypical);
 
 struct TabularSolution {
-  Eigen::VectorXd V;          // optimal value (exact evaluation of `action`)
-  Eigen::MatrixXd Q;          // r + gamma P V
-  std::vector<int> action;    // greedy action (smallest index within 1e-10 of the best)
-  int iterations = 0;         // value-iteration sweeps
-  int improvements = 0;       // policy-improvement rounds after value iteration
-  double residual = 0.0;      // max |max_a Q - V| at the end
+  Eigen::VectorXd V;        // optimal value (exact evaluation of `action`)
+  Eigen::MatrixXd Q;        // r + gamma P V
+  std::vector<int> action;  // greedy action (smallest index within 1e-10 of the best)
+  int iterations = 0;       // value-iteration sweeps
+  int improvements = 0;     // policy-improvement rounds after value iteration
+  double residual = 0.0;    // max |max_a Q - V| at the end
 };
 // Value iteration to sup-norm change `tol` (at most max_iter sweeps), then
 // policy iteration from its greedy policy with exact evaluations until the
@@ -105,8 +105,7 @@ TabularSolution solve_tabular(const TabularModel& m, double gamma, double tol, i
 
 // Exact value of the stationary policy prob (num_states x num_actions, rows
 // sum to 1): solves (I - gamma P_pi) V = r_pi by sparse LU.
-Eigen::VectorXd evaluate_tabular(const TabularModel& m, const Eigen::MatrixXd& prob,
-                                 double gamma);
+Eigen::VectorXd evaluate_tabular(const TabularModel& m, const Eigen::MatrixXd& prob, double gamma);
 
 // Hidden subgroups: patient i is atypical (1) with probability share, drawn
 // from the stream (seed, i, 1), apart from the trajectory's stream.

@@ -14,8 +14,14 @@ using Eigen::VectorXd;
 
 RegularisedInner::RegularisedInner(int m, int d, int r, int iterative_min, int max_pcg,
                                    double pcg_tol)
-    : m_(m), d_(d), r_(r), q_(m * d * r), rd_(r * d), iterative_min_(iterative_min),
-      max_pcg_(max_pcg), tol_(pcg_tol) {
+    : m_(m),
+      d_(d),
+      r_(r),
+      q_(m * d * r),
+      rd_(r * d),
+      iterative_min_(iterative_min),
+      max_pcg_(max_pcg),
+      tol_(pcg_tol) {
   idx_.assign(m, std::vector<int>(rd_));
   const int p = m * d;
   for (int a = 0; a < m; ++a)
@@ -98,8 +104,9 @@ void RegularisedInner::factor_h(const MatrixXd& M) {
   if (centre_) H.selfadjointView<Eigen::Lower>().rankUpdate(St1_, -kappa_ / v1_);
   Hf_.compute(H);  // reads the lower triangle
   if (Hf_.info() != Eigen::Success)
-    throw std::runtime_error("p4l: the regularised Bellman system is not positive definite; "
-                             "increase control$kappa or control$dual.ridge");
+    throw std::runtime_error(
+        "p4l: the regularised Bellman system is not positive definite; "
+        "increase control$kappa or control$dual.ridge");
   rcond_ = Hf_.rcond();
   have_factor_ = true;
   ++refactor_;
@@ -129,9 +136,8 @@ bool RegularisedInner::pcg(const VectorXd& rhs, VectorXd& x) {
   return false;
 }
 
-RegularisedSolution RegularisedInner::solve(const MatrixXd& M, const MatrixXd& S,
-                                            const VectorXd& b, const VectorXd& c,
-                                            const VectorXd& t1, double kappa) {
+RegularisedSolution RegularisedInner::solve(const MatrixXd& M, const MatrixXd& S, const VectorXd& b,
+                                            const VectorXd& c, const VectorXd& t1, double kappa) {
   if (M.rows() != q_ || S.rows() != q_ || b.size() != q_ || c.size() != q_)
     throw std::invalid_argument("p4l: regularised inner problem: dimensions do not match");
   M_ = &M;

@@ -26,13 +26,13 @@
 namespace p4l {
 
 struct RegularisedSolution {
-  Eigen::VectorXd w, y;   // theta0 = H^-1 M' Sigma^-1 b, y = H^-1 c
-  Eigen::VectorXd z;      // Sigma^-1 M y
-  Eigen::VectorXd e0;     // Sigma^-1 (b - M w)
-  Eigen::VectorXd a0, yc; // C w, C y
-  Eigen::VectorXd es;     // Sigma^-1 (b - M theta*) for theta* = w - iota y (set by the caller's iota)
-  double s = 0;           // sqrt(c' y)
-  double rcond = 0;       // reciprocal condition estimate of the factorised H
+  Eigen::VectorXd w, y;    // theta0 = H^-1 M' Sigma^-1 b, y = H^-1 c
+  Eigen::VectorXd z;       // Sigma^-1 M y
+  Eigen::VectorXd e0;      // Sigma^-1 (b - M w)
+  Eigen::VectorXd a0, yc;  // C w, C y
+  Eigen::VectorXd es;  // Sigma^-1 (b - M theta*) for theta* = w - iota y (set by the caller's iota)
+  double s = 0;        // sqrt(c' y)
+  double rcond = 0;    // reciprocal condition estimate of the factorised H
 };
 
 class RegularisedInner {
@@ -50,9 +50,9 @@ class RegularisedInner {
 
  private:
   void factor_sigma(const Eigen::MatrixXd& S);
-  Eigen::VectorXd sigma_solve(const Eigen::VectorXd& v) const;      // Sigma^-1 v
-  Eigen::VectorXd sigma_times(const Eigen::VectorXd& v) const;      // Sigma v
-  Eigen::VectorXd h_times(const Eigen::VectorXd& v) const;          // H v
+  Eigen::VectorXd sigma_solve(const Eigen::VectorXd& v) const;  // Sigma^-1 v
+  Eigen::VectorXd sigma_times(const Eigen::VectorXd& v) const;  // Sigma v
+  Eigen::VectorXd h_times(const Eigen::VectorXd& v) const;      // H v
   void factor_h(const Eigen::MatrixXd& M);
   // PCG from x (in/out); returns false if not converged within max_pcg_.
   bool pcg(const Eigen::VectorXd& rhs, Eigen::VectorXd& x);
@@ -60,9 +60,9 @@ class RegularisedInner {
   int m_, d_, r_, q_, rd_;
   int iterative_min_, max_pcg_;
   double tol_;
-  std::vector<std::vector<int>> idx_;               // rows of each action block
-  std::vector<Eigen::MatrixXd> Sblk_;               // Sigma's action blocks
-  std::vector<Eigen::LLT<Eigen::MatrixXd>> Lblk_;   // their Cholesky factors
+  std::vector<std::vector<int>> idx_;              // rows of each action block
+  std::vector<Eigen::MatrixXd> Sblk_;              // Sigma's action blocks
+  std::vector<Eigen::LLT<Eigen::MatrixXd>> Lblk_;  // their Cholesky factors
   // current system (pointers valid during solve())
   const Eigen::MatrixXd* M_ = nullptr;
   Eigen::VectorXd St1_;

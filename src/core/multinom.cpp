@@ -7,8 +7,8 @@
 
 namespace p4l {
 
-MultinomResult multinom_fit(const Eigen::MatrixXd& X, const Eigen::VectorXi& y, int m,
-                            double ridge, int max_iter, double tol) {
+MultinomResult multinom_fit(const Eigen::MatrixXd& X, const Eigen::VectorXi& y, int m, double ridge,
+                            int max_iter, double tol) {
   const long n = X.rows();
   const int q = static_cast<int>(X.cols()), P = q * (m - 1);
   const double pen = ridge * static_cast<double>(n);
@@ -47,7 +47,8 @@ MultinomResult multinom_fit(const Eigen::MatrixXd& X, const Eigen::VectorXi& y, 
         Xw = X.array().colwise() * w;
         H.block((a - 1) * q, (c - 1) * q, q, q).noalias() = Xw.transpose() * X;
         if (c != a) {
-          H.block((c - 1) * q, (a - 1) * q, q, q) = H.block((a - 1) * q, (c - 1) * q, q, q).transpose();
+          H.block((c - 1) * q, (a - 1) * q, q, q) =
+              H.block((a - 1) * q, (c - 1) * q, q, q).transpose();
         }
       }
     }

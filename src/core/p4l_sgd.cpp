@@ -338,15 +338,16 @@ SgdResult sgd_dual(const P4LData& D, const Params& par, double gamma, double alp
   sg.set_point(par, ex.Sigma, ex.M);
   SgdResult res;
   VectorXd theta, z, thA, zA;
-  sg.run(ctl.iterations, 0.0, 0, theta, z, thA, zA,
-         [&](int it, const VectorXd& th, const VectorXd& zz) {
-           if (ctl.trace_every > 0 && ((it + 1) % ctl.trace_every == 0 || it + 1 == ctl.iterations)) {
-             res.trace_iter.push_back(it + 1);
-             res.trace_V.push_back(ex.c.dot(th));
-             res.trace_lambda.push_back(sg.sigma_norm(zz));
-             res.trace_theta.push_back(th);
-           }
-         });
+  sg.run(
+      ctl.iterations, 0.0, 0, theta, z, thA, zA,
+      [&](int it, const VectorXd& th, const VectorXd& zz) {
+        if (ctl.trace_every > 0 && ((it + 1) % ctl.trace_every == 0 || it + 1 == ctl.iterations)) {
+          res.trace_iter.push_back(it + 1);
+          res.trace_V.push_back(ex.c.dot(th));
+          res.trace_lambda.push_back(sg.sigma_norm(zz));
+          res.trace_theta.push_back(th);
+        }
+      });
   res.theta = thA;
   res.lambda = sg.sigma_norm(zA);
   res.beta = res.lambda > 0 ? VectorXd(zA / res.lambda) : VectorXd::Zero(thA.size());

@@ -62,10 +62,10 @@ class SaddleSgd {
   // from make_stream(seed, stream, k). thA, zA receive the averages of the
   // iterates k >= average_from * iters. on_step(k, thA-so-far) is called after
   // every step (may be empty).
-  void run(int iters, double k0, std::uint64_t stream, Eigen::VectorXd& theta,
-           Eigen::VectorXd& z, Eigen::VectorXd& thA, Eigen::VectorXd& zA,
-           const std::function<void(int, const Eigen::VectorXd&, const Eigen::VectorXd&)>&
-               on_step = nullptr);
+  void run(int iters, double k0, std::uint64_t stream, Eigen::VectorXd& theta, Eigen::VectorXd& z,
+           Eigen::VectorXd& thA, Eigen::VectorXd& zA,
+           const std::function<void(int, const Eigen::VectorXd&, const Eigen::VectorXd&)>& on_step =
+               nullptr);
 
   // Stochastic gradient (24) of L at (theta, z) in Theta and U, with the
   // estimate of L itself. The sample is stratified by individual: from each
@@ -78,8 +78,8 @@ class SaddleSgd {
   // (the gradient identity of solver.md).
   struct OuterGradient {
     Eigen::MatrixXd dTheta, dU;
-    double L = 0;          // estimate of L(theta, z)
-    double c_theta = 0;    // estimate of c'theta
+    double L = 0;        // estimate of L(theta, z)
+    double c_theta = 0;  // estimate of c'theta
   };
   OuterGradient outer_gradient(const Eigen::VectorXd& theta, const Eigen::VectorXd& z,
                                int per_individual, int per_initial, std::mt19937_64& g) const;

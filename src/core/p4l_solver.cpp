@@ -2,8 +2,8 @@
 #include "p4l_solver.h"
 
 #include <algorithm>
-#include <functional>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <numeric>
@@ -100,14 +100,16 @@ void validate(const P4LData& D) {
   if (D.start.size() < 2) fail("start must have N+1 >= 2 entries");
   if (D.start.front() != 0 || D.start.back() != n) fail("start must run from 0 to n");
   for (std::size_t i = 0; i + 1 < D.start.size(); ++i)
-    if (D.start[i + 1] <= D.start[i]) fail("every individual needs >= 1 transition (start increasing)");
+    if (D.start[i + 1] <= D.start[i])
+      fail("every individual needs >= 1 transition (start increasing)");
   if (D.psi0.rows() < 1 || D.psi0.cols() != d) fail("psi0 must be n0 x d with n0 >= 1");
   for (Eigen::Index t = 0; t < n; ++t)
     if (D.action(t) < 0 || D.action(t) >= D.num_actions) fail("action index out of range");
   if (!D.psi.allFinite() || !D.reward.allFinite() || !D.psi0.allFinite())
     fail("psi, reward and psi0 must be finite");
   for (Eigen::Index t = 0; t < n; ++t)
-    if (!D.terminal[t] && !D.psi_next.row(t).allFinite()) fail("psi_next must be finite on non-terminal rows");
+    if (!D.terminal[t] && !D.psi_next.row(t).allFinite())
+      fail("psi_next must be finite on non-terminal rows");
 }
 
 MatrixXd DualSolution::W() const { return Eigen::Map<const MatrixXd>(theta.data(), p, r); }
@@ -159,7 +161,8 @@ P4LProblem::P4LProblem(const P4LData& D, int max_initial, std::uint64_t seed, bo
   chunk_[nch] = N_;
   for (int c = 1; c < nch; ++c) {
     const long long target = static_cast<long long>(n_) * c / nch;
-    int i = static_cast<int>(std::lower_bound(D.start.begin(), D.start.end(), target) - D.start.begin());
+    int i = static_cast<int>(std::lower_bound(D.start.begin(), D.start.end(), target) -
+                             D.start.begin());
     chunk_[c] = std::min(std::max(i, chunk_[c - 1] + 1), N_ - (nch - c));
   }
   maxT_ = 0;
@@ -297,7 +300,8 @@ void P4LProblem::value_pass(const Params& par, double gamma, double alpha, doubl
         const auto Ub = U.middleRows(j0, nb);
         init_policy_block(P0, Ub, m, n0, C.IL, C.IP);
         for (int a = 1; a < m; ++a)
-          C.W0.middleCols(static_cast<Eigen::Index>(a - 1) * r, r).noalias() += C.IP[a].leftCols(nb) * Ub;
+          C.W0.middleCols(static_cast<Eigen::Index>(a - 1) * r, r).noalias() +=
+              C.IP[a].leftCols(nb) * Ub;
       }
       for (int i = i0; i < i1; ++i) {
         const int s0 = D.start[i], T = D.start[i + 1] - s0;
@@ -385,7 +389,8 @@ void P4LProblem::value_pass(const Params& par, double gamma, double alpha, doubl
     for (int k = 0; k < r; ++k) {
       c.segment(k * p, d) = psi0mean_ * Usum(k);
       for (int a = 1; a < m; ++a) {
-        c.segment(k * p + a * d, d).noalias() = psi0sT_ * W0.col(static_cast<Eigen::Index>(a - 1) * r + k) * (1.0 / n0);
+        c.segment(k * p + a * d, d).noalias() =
+            psi0sT_ * W0.col(static_cast<Eigen::Index>(a - 1) * r + k) * (1.0 / n0);
         c.segment(k * p, d) -= c.segment(k * p + a * d, d);
       }
     }
@@ -404,7 +409,8 @@ void P4LProblem::value_pass(const Params& par, double gamma, double alpha, doubl
           Mkl.block(a * d, a * d, d, d) += ws.SAsum.middleCols(col, d);
           Mkl.block(a * d, 0, d, d) -= gamma * ws.MKsum.middleCols(col, d);
           for (int b = 1; b < m; ++b) {
-            const auto Bab = MBs.middleCols(((static_cast<Eigen::Index>(kl) * m + a) * m1 + (b - 1)) * d, d);
+            const auto Bab =
+                MBs.middleCols(((static_cast<Eigen::Index>(kl) * m + a) * m1 + (b - 1)) * d, d);
             Mkl.block(a * d, b * d, d, d) -= gamma * Bab;
             Mkl.block(a * d, 0, d, d) += gamma * Bab;
           }
@@ -518,7 +524,8 @@ void P4LProblem::grad_pass(Gradient& out) const {
   const int r = static_cast<int>(par.U.cols());
   const int pr = p * r;
   if (ds.theta.size() != pr || ds.z.size() != pr || ds.y.size() != pr)
-    throw std::logic_error("p4l: complete_gradient(): dual solution does not match the last evaluation");
+    throw std::logic_error(
+        "p4l: complete_gradient(): dual solution does not match the last evaluation");
   const MatrixXd& Th = par.Theta;
   const MatrixXd& U = par.U;
   const int nch = static_cast<int>(chunk_.size()) - 1;
@@ -527,8 +534,16 @@ void P4LProblem::grad_pass(Gradient& out) const {
   const double iota = ds.iota;
   const Eigen::Map<const MatrixXd> Wt(ds.theta.data(), p, r), Z(ds.z.data(), p, r);
   // the bilinear terms of the identity (weights as matrices p x r)
-  struct MTerm { const double* l; const double* r; double sign; };
-  struct STerm { const double* a; const double* b; double weight; };
+  struct MTerm {
+    const double* l;
+    const double* r;
+    double sign;
+  };
+  struct STerm {
+    const double* a;
+    const double* b;
+    double weight;
+  };
   std::vector<MTerm> mterms{{ds.z.data(), ds.theta.data(), -1.0}};
   std::vector<STerm> sterms{{ds.z.data(), ds.z.data(), -0.5 * iota}};
   if (kappa > 0) {
@@ -540,9 +555,11 @@ void P4LProblem::grad_pass(Gradient& out) const {
   // the ridge eps adds eps I to M and Sigma: its share of every term is l'r (a'b)
   double eps_sum = 0;
   for (const MTerm& mt : mterms)
-    eps_sum += mt.sign * Eigen::Map<const VectorXd>(mt.l, pr).dot(Eigen::Map<const VectorXd>(mt.r, pr));
+    eps_sum +=
+        mt.sign * Eigen::Map<const VectorXd>(mt.l, pr).dot(Eigen::Map<const VectorXd>(mt.r, pr));
   for (const STerm& st : sterms)
-    eps_sum += st.weight * Eigen::Map<const VectorXd>(st.a, pr).dot(Eigen::Map<const VectorXd>(st.b, pr));
+    eps_sum +=
+        st.weight * Eigen::Map<const VectorXd>(st.a, pr).dot(Eigen::Map<const VectorXd>(st.b, pr));
   // derivative of eps: d eps / d u_i = dual_ridge/(p r) * (2/n) tr(A_i) u_i
   const double eps_coef = (dual_ridge / pr) * (2.0 / n) * eps_sum;
   ws.Q0.resize(m);  // psi0 Wt_a (n0 x r)
@@ -568,137 +585,139 @@ void P4LProblem::grad_pass(Gradient& out) const {
       C.Bw.resize(d, m);
       C.Btz.resize(d, m);
       for (int j0 = i0; j0 < i1; j0 += kInitBlock) {
-      const int nb = std::min(kInitBlock, i1 - j0);
-      // Initial-state part, in r-dimensional form (Q0_a = psi0 Wt_a, P0_a = psi0 Theta_a),
-      // for a block of individuals (columns) at a time:
-      //   theta*' dc/du_i -> Wt' g_i = (1/n0) sum_a Q0_a' pi_a(.; u_i);
-      //   policy gradient -> E_a = pi_a (Qt_a - sum_b pi_b Qt_b) at S0 enters dV/du_i
-      //   through (1/n0) Theta_a' psi0' E_a = (1/n0) P0_a' E_a, and dV/dTheta_a
-      //   through (1/n0) psi0' (sum_i E_a u_i') (accumulated in R, mapped by psi0' once).
-      if (!visited_) {
-        const auto Ub = U.middleRows(j0, nb);
-        init_policy_block(P0, Ub, m, n0, C.IL, C.IP);
-        C.IQ.resize(m);
-        C.IV.resize(n0, kInitBlock);
-        C.G0.resize(r, kInitBlock);
-        auto IV = C.IV.leftCols(nb);
-        auto G0 = C.G0.leftCols(nb);
-        for (int a = 0; a < m; ++a) {
-          C.IQ[a].resize(n0, kInitBlock);
-          C.IQ[a].leftCols(nb).noalias() = Q0[a] * Ub.transpose();
-        }
-        IV = C.IP[0].leftCols(nb).cwiseProduct(C.IQ[0].leftCols(nb));
-        for (int a = 1; a < m; ++a) IV += C.IP[a].leftCols(nb).cwiseProduct(C.IQ[a].leftCols(nb));
-        G0.noalias() = Q0[0].transpose() * C.IP[0].leftCols(nb);
-        for (int a = 1; a < m; ++a) {
-          G0.noalias() += Q0[a].transpose() * C.IP[a].leftCols(nb);
-          auto Ea = C.IQ[a].leftCols(nb);
-          Ea.array() = C.IP[a].leftCols(nb).array() * (Ea - IV).array();
-          G0.noalias() += P0[a - 1].transpose() * Ea;
-          C.R.middleCols(static_cast<Eigen::Index>(a - 1) * r, r).noalias() += Ea * Ub;
-        }
-      }
-      for (int i = j0; i < j0 + nb; ++i) {
-        const int s0 = D.start[i], T = D.start[i + 1] - s0;
-        u = U.row(i).transpose();
-        const auto PiI = Pi.middleRows(s0, T);                     // T x m
-        const auto Psn = psinS_.middleCols(s0, T);
-        if (visited_) {
-          // The visited-state analogue of the initial-state part above, with
-          // Psi_i = psi(S_t) over i's own transitions and weights 1/T_i:
-          //   g0 = sum_a Wt_a' Psi_i pi_a + sum_{a>=1} Theta_a' Psi_i E_a,
-          //   dV/dTheta_a += c_init (1/T_i) Psi_i E_a u_i'.
-          const auto Psv = psiS_.middleCols(s0, T);
-          const auto PvI = ws.Piv.middleRows(s0, T);
-          wv.noalias() = Wt * u;
-          Ov = Eigen::Map<const MatrixXd>(wv.data(), d, m);
-          Qv.noalias() = Psv.transpose() * Ov;                       // Q(S_t, a), T x m
-          const VectorXd Vv = (PvI.array() * Qv.array()).rowwise().sum().matrix();
-          g0.setZero();
+        const int nb = std::min(kInitBlock, i1 - j0);
+        // Initial-state part, in r-dimensional form (Q0_a = psi0 Wt_a, P0_a = psi0 Theta_a),
+        // for a block of individuals (columns) at a time:
+        //   theta*' dc/du_i -> Wt' g_i = (1/n0) sum_a Q0_a' pi_a(.; u_i);
+        //   policy gradient -> E_a = pi_a (Qt_a - sum_b pi_b Qt_b) at S0 enters dV/du_i
+        //   through (1/n0) Theta_a' psi0' E_a = (1/n0) P0_a' E_a, and dV/dTheta_a
+        //   through (1/n0) psi0' (sum_i E_a u_i') (accumulated in R, mapped by psi0' once).
+        if (!visited_) {
+          const auto Ub = U.middleRows(j0, nb);
+          init_policy_block(P0, Ub, m, n0, C.IL, C.IP);
+          C.IQ.resize(m);
+          C.IV.resize(n0, kInitBlock);
+          C.G0.resize(r, kInitBlock);
+          auto IV = C.IV.leftCols(nb);
+          auto G0 = C.G0.leftCols(nb);
           for (int a = 0; a < m; ++a) {
-            xv.noalias() = Psv * PvI.col(a);
-            g0.noalias() += Wt.middleRows(a * d, d).transpose() * xv;
-            if (a == 0) continue;
-            xv.noalias() = Psv * (PvI.col(a).array() * (Qv.col(a) - Vv).array()).matrix();
-            g0.noalias() += Th.middleRows((a - 1) * d, d).transpose() * xv;
-            C.dT.middleRows((a - 1) * d, d).noalias() += (c_init / T) * xv * u.transpose();
+            C.IQ[a].resize(n0, kInitBlock);
+            C.IQ[a].leftCols(nb).noalias() = Q0[a] * Ub.transpose();
           }
-          g0 *= static_cast<double>(n0) / T;  // gu below takes c_init / n0 of it
-        } else {
-          g0 = C.G0.col(i - j0);
+          IV = C.IP[0].leftCols(nb).cwiseProduct(C.IQ[0].leftCols(nb));
+          for (int a = 1; a < m; ++a) IV += C.IP[a].leftCols(nb).cwiseProduct(C.IQ[a].leftCols(nb));
+          G0.noalias() = Q0[0].transpose() * C.IP[0].leftCols(nb);
+          for (int a = 1; a < m; ++a) {
+            G0.noalias() += Q0[a].transpose() * C.IP[a].leftCols(nb);
+            auto Ea = C.IQ[a].leftCols(nb);
+            Ea.array() = C.IP[a].leftCols(nb).array() * (Ea - IV).array();
+            G0.noalias() += P0[a - 1].transpose() * Ea;
+            C.R.middleCols(static_cast<Eigen::Index>(a - 1) * r, r).noalias() += Ea * Ub;
+          }
         }
-        // A_i v, block by action
-        auto applyA = [&](const VectorXd& v, VectorXd& Av) {
-          for (int a = 0; a < m; ++a) {
-            const auto Aa = Ablk_.middleCols((static_cast<Eigen::Index>(i) * m + a) * d, d);
-            Av.segment(a * d, d).noalias() = Aa * v.segment(a * d, d);
-          }
-        };
-        gu = (c_init / n0) * g0;
-        gu.noalias() += (1.0 / n) * (Z.transpose() * bI_.col(i));
-        C.H.setZero();
-        for (const MTerm& mt : mterms) {
-          // s l' dM r with dM/du_i = (1/n)[(du u' + u du') (x) (A_i - gamma B_i)] + policy part
-          const Eigen::Map<const MatrixXd> Lm(mt.l, p, r), Rm(mt.r, p, r);
-          lu.noalias() = Lm * u;
-          ru.noalias() = Rm * u;
-          const Eigen::Map<const MatrixXd> Om(ru.data(), d, m), Zm(lu.data(), d, m);
-          auto Qn = C.Qn.topRows(T);
-          Qn.noalias() = Psn.transpose() * Om;                      // Q_R(S'_t, a), T x m
-          // f_t = phi_t' L u (the weight of transition t), by action block
-          int pos = s0;
-          for (int a = 0; a < m; ++a) {
-            const int Ta = acnt_[static_cast<std::size_t>(i) * m + a];
-            if (Ta > 0) C.f.segment(pos - s0, Ta).noalias() = psiS_.middleCols(pos, Ta).transpose() * Zm.col(a);
-            pos += Ta;
-          }
-          auto vb = C.vb.head(T);
-          vb = PiI.cwiseProduct(Qn).rowwise().sum();               // sum_a pi_a Q_R(S', a)
-          auto FP = C.FP.topRows(T);
-          FP = PiI.array().colwise() * C.f.head(T).array();        // f_t pi_a(S'_t)
-          auto Coef = C.Coef.topRows(T);                           // f pi_a adv_a, a >= 1
-          Coef.array() = FP.rightCols(m1).array() * (Qn.rightCols(m1).colwise() - vb).array();
-          Hs.noalias() = Psn * Coef;                               // sum_t f pi_a adv_a psi(S')
-          C.H -= mt.sign * Hs;
-          C.Btz.noalias() = Psn * FP;                              // B_i' (L u), d x m blocks
-          pos = s0;
-          for (int a = 0; a < m; ++a) {                            // B_i (R u), d x m blocks
-            const int Ta = acnt_[static_cast<std::size_t>(i) * m + a];
-            if (Ta > 0)
-              C.Bw.col(a).noalias() = psiS_.middleCols(pos, Ta) * vb.segment(pos - s0, Ta);
-            else
-              C.Bw.col(a).setZero();
-            pos += Ta;
-          }
-          applyA(ru, Aru);
-          applyA(lu, Alu);
-          const Eigen::Map<const VectorXd> bw(C.Bw.data(), p), btz(C.Btz.data(), p);
-          gu.noalias() += (mt.sign / n) * (Lm.transpose() * (Aru - gamma * bw));
-          gu.noalias() += (mt.sign / n) * (Rm.transpose() * (Alu - gamma * btz));
-        }
-        for (const STerm& st : sterms) {
-          // w a' dSigma b with dSigma/du_i = (1/n)(du u' + u du') (x) A_i
-          const Eigen::Map<const MatrixXd> Am(st.a, p, r), Bm(st.b, p, r);
-          au.noalias() = Am * u;
-          bu.noalias() = Bm * u;
-          applyA(bu, Aru);
-          gu.noalias() += (st.weight / n) * (Am.transpose() * Aru);
-          if (st.a == st.b) {
-            gu.noalias() += (st.weight / n) * (Am.transpose() * Aru);
+        for (int i = j0; i < j0 + nb; ++i) {
+          const int s0 = D.start[i], T = D.start[i + 1] - s0;
+          u = U.row(i).transpose();
+          const auto PiI = Pi.middleRows(s0, T);  // T x m
+          const auto Psn = psinS_.middleCols(s0, T);
+          if (visited_) {
+            // The visited-state analogue of the initial-state part above, with
+            // Psi_i = psi(S_t) over i's own transitions and weights 1/T_i:
+            //   g0 = sum_a Wt_a' Psi_i pi_a + sum_{a>=1} Theta_a' Psi_i E_a,
+            //   dV/dTheta_a += c_init (1/T_i) Psi_i E_a u_i'.
+            const auto Psv = psiS_.middleCols(s0, T);
+            const auto PvI = ws.Piv.middleRows(s0, T);
+            wv.noalias() = Wt * u;
+            Ov = Eigen::Map<const MatrixXd>(wv.data(), d, m);
+            Qv.noalias() = Psv.transpose() * Ov;  // Q(S_t, a), T x m
+            const VectorXd Vv = (PvI.array() * Qv.array()).rowwise().sum().matrix();
+            g0.setZero();
+            for (int a = 0; a < m; ++a) {
+              xv.noalias() = Psv * PvI.col(a);
+              g0.noalias() += Wt.middleRows(a * d, d).transpose() * xv;
+              if (a == 0) continue;
+              xv.noalias() = Psv * (PvI.col(a).array() * (Qv.col(a) - Vv).array()).matrix();
+              g0.noalias() += Th.middleRows((a - 1) * d, d).transpose() * xv;
+              C.dT.middleRows((a - 1) * d, d).noalias() += (c_init / T) * xv * u.transpose();
+            }
+            g0 *= static_cast<double>(n0) / T;  // gu below takes c_init / n0 of it
           } else {
-            applyA(au, Alu);
-            gu.noalias() += (st.weight / n) * (Bm.transpose() * Alu);
+            g0 = C.G0.col(i - j0);
           }
+          // A_i v, block by action
+          auto applyA = [&](const VectorXd& v, VectorXd& Av) {
+            for (int a = 0; a < m; ++a) {
+              const auto Aa = Ablk_.middleCols((static_cast<Eigen::Index>(i) * m + a) * d, d);
+              Av.segment(a * d, d).noalias() = Aa * v.segment(a * d, d);
+            }
+          };
+          gu = (c_init / n0) * g0;
+          gu.noalias() += (1.0 / n) * (Z.transpose() * bI_.col(i));
+          C.H.setZero();
+          for (const MTerm& mt : mterms) {
+            // s l' dM r with dM/du_i = (1/n)[(du u' + u du') (x) (A_i - gamma B_i)] + policy part
+            const Eigen::Map<const MatrixXd> Lm(mt.l, p, r), Rm(mt.r, p, r);
+            lu.noalias() = Lm * u;
+            ru.noalias() = Rm * u;
+            const Eigen::Map<const MatrixXd> Om(ru.data(), d, m), Zm(lu.data(), d, m);
+            auto Qn = C.Qn.topRows(T);
+            Qn.noalias() = Psn.transpose() * Om;  // Q_R(S'_t, a), T x m
+            // f_t = phi_t' L u (the weight of transition t), by action block
+            int pos = s0;
+            for (int a = 0; a < m; ++a) {
+              const int Ta = acnt_[static_cast<std::size_t>(i) * m + a];
+              if (Ta > 0)
+                C.f.segment(pos - s0, Ta).noalias() =
+                    psiS_.middleCols(pos, Ta).transpose() * Zm.col(a);
+              pos += Ta;
+            }
+            auto vb = C.vb.head(T);
+            vb = PiI.cwiseProduct(Qn).rowwise().sum();  // sum_a pi_a Q_R(S', a)
+            auto FP = C.FP.topRows(T);
+            FP = PiI.array().colwise() * C.f.head(T).array();  // f_t pi_a(S'_t)
+            auto Coef = C.Coef.topRows(T);                     // f pi_a adv_a, a >= 1
+            Coef.array() = FP.rightCols(m1).array() * (Qn.rightCols(m1).colwise() - vb).array();
+            Hs.noalias() = Psn * Coef;  // sum_t f pi_a adv_a psi(S')
+            C.H -= mt.sign * Hs;
+            C.Btz.noalias() = Psn * FP;  // B_i' (L u), d x m blocks
+            pos = s0;
+            for (int a = 0; a < m; ++a) {  // B_i (R u), d x m blocks
+              const int Ta = acnt_[static_cast<std::size_t>(i) * m + a];
+              if (Ta > 0)
+                C.Bw.col(a).noalias() = psiS_.middleCols(pos, Ta) * vb.segment(pos - s0, Ta);
+              else
+                C.Bw.col(a).setZero();
+              pos += Ta;
+            }
+            applyA(ru, Aru);
+            applyA(lu, Alu);
+            const Eigen::Map<const VectorXd> bw(C.Bw.data(), p), btz(C.Btz.data(), p);
+            gu.noalias() += (mt.sign / n) * (Lm.transpose() * (Aru - gamma * bw));
+            gu.noalias() += (mt.sign / n) * (Rm.transpose() * (Alu - gamma * btz));
+          }
+          for (const STerm& st : sterms) {
+            // w a' dSigma b with dSigma/du_i = (1/n)(du u' + u du') (x) A_i
+            const Eigen::Map<const MatrixXd> Am(st.a, p, r), Bm(st.b, p, r);
+            au.noalias() = Am * u;
+            bu.noalias() = Bm * u;
+            applyA(bu, Aru);
+            gu.noalias() += (st.weight / n) * (Am.transpose() * Aru);
+            if (st.a == st.b) {
+              gu.noalias() += (st.weight / n) * (Am.transpose() * Aru);
+            } else {
+              applyA(au, Alu);
+              gu.noalias() += (st.weight / n) * (Bm.transpose() * Alu);
+            }
+          }
+          // next-state policy gradient h_{i,a} = (gamma/n) H_a (d), a >= 1
+          C.H *= gamma / n;
+          for (int a = 1; a < m; ++a) {
+            gu.noalias() += Th.middleRows((a - 1) * d, d).transpose() * C.H.col(a - 1);
+            C.dT.middleRows((a - 1) * d, d).noalias() += C.H.col(a - 1) * u.transpose();
+          }
+          gu += (eps_coef * trA_(i)) * u;
+          out.dU.row(i) = gu.transpose();
         }
-        // next-state policy gradient h_{i,a} = (gamma/n) H_a (d), a >= 1
-        C.H *= gamma / n;
-        for (int a = 1; a < m; ++a) {
-          gu.noalias() += Th.middleRows((a - 1) * d, d).transpose() * C.H.col(a - 1);
-          C.dT.middleRows((a - 1) * d, d).noalias() += C.H.col(a - 1) * u.transpose();
-        }
-        gu += (eps_coef * trA_(i)) * u;
-        out.dU.row(i) = gu.transpose();
-      }
       }
     }
   });
@@ -719,8 +738,8 @@ DualSolution solve_dual(const P4LData& data, const Params& par, double gamma, do
   return prob.evaluate(par, gamma, alpha, dual_ridge, false, kappa).dual;
 }
 
-Gradient grad(const P4LData& data, const Params& par, double gamma, double alpha,
-              double dual_ridge, double kappa) {
+Gradient grad(const P4LData& data, const Params& par, double gamma, double alpha, double dual_ridge,
+              double kappa) {
   P4LProblem prob(data);
   return prob.evaluate(par, gamma, alpha, dual_ridge, true, kappa);
 }
@@ -817,7 +836,8 @@ KMeansResult kmeans(const MatrixXd& X, int K, int restarts, int max_iter, std::m
         pick = std::min<Eigen::Index>(N - 1, static_cast<Eigen::Index>(unif01(rng) * N));
       }
       C.row(k) = X.row(pick);
-      for (Eigen::Index i = 0; i < N; ++i) D2(i) = std::min(D2(i), (X.row(i) - C.row(k)).squaredNorm());
+      for (Eigen::Index i = 0; i < N; ++i)
+        D2(i) = std::min(D2(i), (X.row(i) - C.row(k)).squaredNorm());
     }
     consider(std::move(C));
   }
@@ -858,7 +878,7 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
     }
   }
   const double rho = ctl.rho;
-  int nevals = 0, ngrads = 0;
+  int nevals = 0;
   // Trial points are evaluated without the gradient; it is completed only for
   // accepted points (complete_gradient() reuses the value pass).
   auto eval = [&](const Params& pp, bool want_grad) {
@@ -866,20 +886,16 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
     // Ctrl-C stops even a 10^6-transition fit well within a second
     if (runtime().interrupted()) throw Interrupted();
     ++nevals;
-    ngrads += want_grad;
     return prob.evaluate(pp, gamma, alpha, ctl.dual_ridge, want_grad, ctl.kappa);
   };
-  auto finish = [&](Gradient& g) {
-    ++ngrads;
-    prob.complete_gradient(g);
-  };
+  auto finish = [&](Gradient& g) { prob.complete_gradient(g); };
   auto finite = [](double v) { return std::isfinite(v); };
 
   MatrixXd Wa, Eta, Cen;  // ADMM w (N x q), eta (N x q), centroids (K x q)
   VectorXi lab = VectorXi::Zero(N);
   auto vw_step = [&](const MatrixXd& Y) {
-    KMeansResult km = kmeans(Y, K, ctl.kmeans_restarts, ctl.kmeans_max_iter, rng,
-                             Cen.size() ? &Cen : nullptr);
+    KMeansResult km =
+        kmeans(Y, K, ctl.kmeans_restarts, ctl.kmeans_max_iter, rng, Cen.size() ? &Cen : nullptr);
     Cen = km.centers;
     lab = km.label;
     Wa.resize(N, q);
@@ -976,7 +992,8 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
   if (!ctl.stochastic) {
     cur = eval(par, true);
     have_grad = true;
-    if (!finite(cur.dual.V)) throw std::runtime_error("p4l: value is not finite at the starting point");
+    if (!finite(cur.dual.V))
+      throw std::runtime_error("p4l: value is not finite at the starting point");
   }
   // Normalised stochastic steps: running mean squares of the outer gradients.
   double msT = 0, msU = 0;
@@ -1003,8 +1020,8 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
     sg->run(ctl.sgd.inner, 0.0, static_cast<std::uint64_t>(it) + 1, sth, sz, thA, zA);
     sth = thA;
     sz = zA;
-    std::mt19937_64 g = make_stream(ctl.sgd.seed, 0x6f75746572ull /* "outer" */,
-                                    static_cast<std::uint64_t>(it));
+    std::mt19937_64 g =
+        make_stream(ctl.sgd.seed, 0x6f75746572ull /* "outer" */, static_cast<std::uint64_t>(it));
     const detail::SaddleSgd::OuterGradient og =
         sg->outer_gradient(thA, zA, ctl.sgd.per_individual, ctl.sgd.per_initial, g);
     if (!finite(og.L) || !og.dTheta.allFinite() || !og.dU.allFinite()) return false;
@@ -1055,91 +1072,105 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
         break;
       }
     } else {
-    // (1) Theta-step: Armijo ascent on V - ridge ||Theta||^2
-    for (int st = 0; st < ctl.theta_steps; ++st) {
-      const MatrixXd grad0 = cur.dTheta - 2 * ctl.ridge * ridge_dev(par.Theta);
-      const double g2 = grad0.squaredNorm();
-      if (!(g2 > 0)) break;
-      // L-BFGS direction (two-loop recursion); the plain gradient without memory
-      MatrixXd dir = grad0;
-      const int hm = static_cast<int>(hs.size());
-      if (hm > 0) {
-        std::vector<double> al(hm), rh(hm);
-        for (int k = hm - 1; k >= 0; --k) {
-          rh[k] = 1.0 / hs[k].cwiseProduct(hy[k]).sum();
-          al[k] = rh[k] * hs[k].cwiseProduct(dir).sum();
-          dir -= al[k] * hy[k];
+      // (1) Theta-step: Armijo ascent on V - ridge ||Theta||^2
+      for (int st = 0; st < ctl.theta_steps; ++st) {
+        const MatrixXd grad0 = cur.dTheta - 2 * ctl.ridge * ridge_dev(par.Theta);
+        const double g2 = grad0.squaredNorm();
+        if (!(g2 > 0)) break;
+        // L-BFGS direction (two-loop recursion); the plain gradient without memory
+        MatrixXd dir = grad0;
+        const int hm = static_cast<int>(hs.size());
+        if (hm > 0) {
+          std::vector<double> al(hm), rh(hm);
+          for (int k = hm - 1; k >= 0; --k) {
+            rh[k] = 1.0 / hs[k].cwiseProduct(hy[k]).sum();
+            al[k] = rh[k] * hs[k].cwiseProduct(dir).sum();
+            dir -= al[k] * hy[k];
+          }
+          dir *= hs[hm - 1].cwiseProduct(hy[hm - 1]).sum() / hy[hm - 1].squaredNorm();
+          for (int k = 0; k < hm; ++k) {
+            const double be = rh[k] * hy[k].cwiseProduct(dir).sum();
+            dir += (al[k] - be) * hs[k];
+          }
         }
-        dir *= hs[hm - 1].cwiseProduct(hy[hm - 1]).sum() / hy[hm - 1].squaredNorm();
-        for (int k = 0; k < hm; ++k) {
-          const double be = rh[k] * hy[k].cwiseProduct(dir).sum();
-          dir += (al[k] - be) * hs[k];
+        double slope = grad0.cwiseProduct(dir).sum();
+        if (!(slope > 0) || !dir.allFinite()) {  // not an ascent direction: restart the memory
+          hs.clear();
+          hy.clear();
+          dir = grad0;
+          slope = g2;
         }
-      }
-      double slope = grad0.cwiseProduct(dir).sum();
-      if (!(slope > 0) || !dir.allFinite()) {  // not an ascent direction: restart the memory
-        hs.clear();
-        hy.clear();
-        dir = grad0;
-        slope = g2;
-      }
-      const bool quasi = !hs.empty();
-      double tq = 1.0;
-      double& tnext = quasi ? tq : tT;
-      const double f0 = cur.dual.V - ctl.ridge * ridge_dev(par.Theta).squaredNorm();
-      const double t_ok = quasi ? 1.0 : lastT;
-      const MatrixXd Theta0 = par.Theta;
-      const double t = armijo(
-          f0, slope, tnext,
-          [&](double step) { Params tr = par; tr.Theta += step * dir; return tr; },
-          [&](const Params& tr, const Gradient& g) {
-            return g.dual.V - ctl.ridge * ridge_dev(tr.Theta).squaredNorm();
-          });
-      if (t == 0) {
-        hs.clear();
-        hy.clear();
-        if (real_gain(t_ok, slope, f0)) { stalled = true; ++res.stalls_theta; }
-        break;
-      }
-      stepT = t;
-      if (!quasi) lastT = t;
-      if (ctl.lbfgs_memory > 0) {
-        MatrixXd sk = par.Theta - Theta0;
-        MatrixXd yk = grad0 - (cur.dTheta - 2 * ctl.ridge * ridge_dev(par.Theta));
-        const double sy = sk.cwiseProduct(yk).sum();
-        if (sy > 1e-12 * sk.norm() * yk.norm()) {
-          hs.push_back(std::move(sk));
-          hy.push_back(std::move(yk));
-          if (static_cast<int>(hs.size()) > ctl.lbfgs_memory) {
-            hs.erase(hs.begin());
-            hy.erase(hy.begin());
+        const bool quasi = !hs.empty();
+        double tq = 1.0;
+        double& tnext = quasi ? tq : tT;
+        const double f0 = cur.dual.V - ctl.ridge * ridge_dev(par.Theta).squaredNorm();
+        const double t_ok = quasi ? 1.0 : lastT;
+        const MatrixXd Theta0 = par.Theta;
+        const double t = armijo(
+            f0, slope, tnext,
+            [&](double step) {
+              Params tr = par;
+              tr.Theta += step * dir;
+              return tr;
+            },
+            [&](const Params& tr, const Gradient& g) {
+              return g.dual.V - ctl.ridge * ridge_dev(tr.Theta).squaredNorm();
+            });
+        if (t == 0) {
+          hs.clear();
+          hy.clear();
+          if (real_gain(t_ok, slope, f0)) {
+            stalled = true;
+            ++res.stalls_theta;
+          }
+          break;
+        }
+        stepT = t;
+        if (!quasi) lastT = t;
+        if (ctl.lbfgs_memory > 0) {
+          MatrixXd sk = par.Theta - Theta0;
+          MatrixXd yk = grad0 - (cur.dTheta - 2 * ctl.ridge * ridge_dev(par.Theta));
+          const double sy = sk.cwiseProduct(yk).sum();
+          if (sy > 1e-12 * sk.norm() * yk.norm()) {
+            hs.push_back(std::move(sk));
+            hy.push_back(std::move(yk));
+            if (static_cast<int>(hs.size()) > ctl.lbfgs_memory) {
+              hs.erase(hs.begin());
+              hy.erase(hy.begin());
+            }
           }
         }
       }
-    }
-    // (2) u-step: Armijo ascent on V - (rho/2N)||U~ - (Wa - Eta/rho)||^2, direction N * gradient
-    if (q > 0) {
-      const MatrixXd Tgt = Wa - Eta / rho;
-      for (int st = 0; st < ctl.u_steps; ++st) {
-        const MatrixXd Uf = par.U.rightCols(q);
-        const MatrixXd gU = cur.dU.rightCols(q) - (rho / N) * (Uf - Tgt);
-        const double g2 = N * gU.squaredNorm();
-        if (!(g2 > 0)) break;
-        const double f0 = cur.dual.V - (rho / (2.0 * N)) * (Uf - Tgt).squaredNorm();
-        const double t_ok = lastU;
-        const double t = armijo(
-            f0, g2, tU,
-            [&](double step) { Params tr = par; tr.U.rightCols(q) += (step * N) * gU; return tr; },
-            [&](const Params& tr, const Gradient& g) {
-              return g.dual.V - (rho / (2.0 * N)) * (tr.U.rightCols(q) - Tgt).squaredNorm();
-            });
-        if (t == 0) {
-          if (real_gain(t_ok, g2, f0)) { stalled = true; ++res.stalls_u; }
-          break;
+      // (2) u-step: Armijo ascent on V - (rho/2N)||U~ - (Wa - Eta/rho)||^2, direction N * gradient
+      if (q > 0) {
+        const MatrixXd Tgt = Wa - Eta / rho;
+        for (int st = 0; st < ctl.u_steps; ++st) {
+          const MatrixXd Uf = par.U.rightCols(q);
+          const MatrixXd gU = cur.dU.rightCols(q) - (rho / N) * (Uf - Tgt);
+          const double g2 = N * gU.squaredNorm();
+          if (!(g2 > 0)) break;
+          const double f0 = cur.dual.V - (rho / (2.0 * N)) * (Uf - Tgt).squaredNorm();
+          const double t_ok = lastU;
+          const double t = armijo(
+              f0, g2, tU,
+              [&](double step) {
+                Params tr = par;
+                tr.U.rightCols(q) += (step * N) * gU;
+                return tr;
+              },
+              [&](const Params& tr, const Gradient& g) {
+                return g.dual.V - (rho / (2.0 * N)) * (tr.U.rightCols(q) - Tgt).squaredNorm();
+              });
+          if (t == 0) {
+            if (real_gain(t_ok, g2, f0)) {
+              stalled = true;
+              ++res.stalls_u;
+            }
+            break;
+          }
+          stepU = lastU = t;
         }
-        stepU = lastU = t;
       }
-    }
     }  // closed-form steps
     // (3) (v, w)-step and (4) eta-step
     double primal = 0, pen = 0;
@@ -1203,16 +1234,17 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
       double bd = kInf;
       for (int k = 0; k < K; ++k) {
         const double dd = (par.U.row(i).tail(q) - Cen.row(k)).squaredNorm();
-        if (dd < bd) { bd = dd; res.cluster(i) = k; }
+        if (dd < bd) {
+          bd = dd;
+          res.cluster(i) = k;
+        }
       }
     }
   }
   res.evaluations = nevals;
-  res.gradients = ngrads;
   res.factorisations = prob.inner_factorisations();
   res.cg_iterations = prob.inner_cg_iterations();
   res.W = cur.dual.W();
-  res.z = cur.dual.z;
   res.V = cur.dual.V;
   res.point_value = cur.dual.point_value;
   res.lambda = cur.dual.lambda;
@@ -1235,13 +1267,17 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
 MatrixXd group_ridge(const MatrixXd& X, const VectorXd& y, const VectorXi& group, int G,
                      const VectorXd& pooled, double lambda) {
   const Eigen::Index n = X.rows(), k = X.cols();
-  if (y.size() != n || group.size() != n) throw std::invalid_argument("group_ridge: X, y and group differ in length");
-  if (pooled.size() != k) throw std::invalid_argument("group_ridge: pooled must have ncol(X) entries");
-  if (G < 0 || !(lambda > 0)) throw std::invalid_argument("group_ridge: need G >= 0 and lambda > 0");
+  if (y.size() != n || group.size() != n)
+    throw std::invalid_argument("group_ridge: X, y and group differ in length");
+  if (pooled.size() != k)
+    throw std::invalid_argument("group_ridge: pooled must have ncol(X) entries");
+  if (G < 0 || !(lambda > 0))
+    throw std::invalid_argument("group_ridge: need G >= 0 and lambda > 0");
   // rows of each group (counting sort, stable)
   std::vector<Eigen::Index> first(static_cast<std::size_t>(G) + 1, 0), rows(n);
   for (Eigen::Index t = 0; t < n; ++t) {
-    if (group(t) < 0 || group(t) >= G) throw std::invalid_argument("group_ridge: group index out of range");
+    if (group(t) < 0 || group(t) >= G)
+      throw std::invalid_argument("group_ridge: group index out of range");
     ++first[group(t) + 1];
   }
   for (int g = 0; g < G; ++g) first[g + 1] += first[g];

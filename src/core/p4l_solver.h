@@ -37,14 +37,14 @@ namespace p4l {
 // (checked once per outer iteration).
 
 struct P4LData {
-  Eigen::MatrixXd psi;        // n x d features psi(S_t), intercept first; rows grouped by individual
-  Eigen::MatrixXd psi_next;   // n x d features psi(S_{t+1}); rows of terminal transitions ignored
-  Eigen::VectorXi action;     // n, 0-based in [0, m)
-  Eigen::VectorXd reward;     // n
-  std::vector<char> terminal; // n, 1 = next state absorbing (no bootstrap term)
-  std::vector<int> start;     // N+1 offsets: individual i owns rows start[i] .. start[i+1]-1
-  Eigen::MatrixXd psi0;       // n0 x d features of the initial states (shared empirical nu)
-  int num_actions = 2;        // m >= 2
+  Eigen::MatrixXd psi;       // n x d features psi(S_t), intercept first; rows grouped by individual
+  Eigen::MatrixXd psi_next;  // n x d features psi(S_{t+1}); rows of terminal transitions ignored
+  Eigen::VectorXi action;    // n, 0-based in [0, m)
+  Eigen::VectorXd reward;    // n
+  std::vector<char> terminal;  // n, 1 = next state absorbing (no bootstrap term)
+  std::vector<int> start;      // N+1 offsets: individual i owns rows start[i] .. start[i+1]-1
+  Eigen::MatrixXd psi0;        // n0 x d features of the initial states (shared empirical nu)
+  int num_actions = 2;         // m >= 2
 };
 // Throws std::invalid_argument describing the first inconsistency.
 void validate(const P4LData& data);
@@ -80,19 +80,19 @@ struct DualSolution {
   double s = 0;            // sqrt(z' Sigma z) (kappa = 0) or sqrt(c' H^-1 c)
   double lambda = 0;       // Lagrange multiplier of (13); equals s
   double alpha = 0, gamma = 0, eps = 0;  // inputs and the ridge actually added
-  double kappa = 0;        // regularisation of the inner problem (0: the paper's closed form)
-  double iota = 0;         // alpha / s: theta* = w - iota y
-  Eigen::VectorXd w;       // p r, point estimate: M^-1 b (kappa = 0) or theta0
-  Eigen::VectorXd z;       // p r, M^-T c (kappa = 0) or Sigma^-1 M y
-  Eigen::VectorXd theta;   // p r, worst-case Q weights theta*
-  Eigen::VectorXd beta;    // p r, maximising f weights (zero when alpha = 0)
-  Eigen::VectorXd b, c;    // p r
+  double kappa = 0;          // regularisation of the inner problem (0: the paper's closed form)
+  double iota = 0;           // alpha / s: theta* = w - iota y
+  Eigen::VectorXd w;         // p r, point estimate: M^-1 b (kappa = 0) or theta0
+  Eigen::VectorXd z;         // p r, M^-T c (kappa = 0) or Sigma^-1 M y
+  Eigen::VectorXd theta;     // p r, worst-case Q weights theta*
+  Eigen::VectorXd beta;      // p r, maximising f weights (zero when alpha = 0)
+  Eigen::VectorXd b, c;      // p r
   Eigen::MatrixXd M, Sigma;  // p r x p r, ridged
-  Eigen::VectorXd y;       // p r, H^-1 c (kappa > 0) or M^-1 Sigma z (kappa = 0)
-  Eigen::VectorXd e0;      // p r, Sigma^-1 (b - M w) (zero when kappa = 0)
-  Eigen::VectorXd a0, yc;  // p r, C w and C y (kappa > 0)
-  double rcond = 0;        // reciprocal condition estimate of M (LU) or of H (kappa > 0)
-  int p = 0, r = 0;        // Q weights are p x r
+  Eigen::VectorXd y;         // p r, H^-1 c (kappa > 0) or M^-1 Sigma z (kappa = 0)
+  Eigen::VectorXd e0;        // p r, Sigma^-1 (b - M w) (zero when kappa = 0)
+  Eigen::VectorXd a0, yc;    // p r, C w and C y (kappa > 0)
+  double rcond = 0;          // reciprocal condition estimate of M (LU) or of H (kappa > 0)
+  int p = 0, r = 0;          // Q weights are p x r
   // theta* reshaped to W (p x r): Q(s,a;u) = phi(s,a)' W u.
   Eigen::MatrixXd W() const;
   Eigen::MatrixXd Z() const;  // z reshaped p x r
@@ -152,41 +152,41 @@ class P4LProblem {
   int inner_cg_iterations() const { return ws_.reg ? ws_.reg->pcg_iterations() : 0; }
 
  private:
-  void value_pass(const Params& par, double gamma, double alpha, double dual_ridge,
-                  double kappa, Gradient& out) const;
+  void value_pass(const Params& par, double gamma, double alpha, double dual_ridge, double kappa,
+                  Gradient& out) const;
   void grad_pass(Gradient& out) const;
   const P4LData* data_;
   int N_, n_, d_, m_, p_, n0_;
-  Eigen::MatrixXd psiS_, psinS_;   // d x n: psi(S_t)', psi(S'_t)' with rows of each individual
-                                   // sorted by action (permutation perm_); psinS_ = 0 if terminal
-  std::vector<char> termS_;        // n: terminal flags in the same order
-  std::vector<int> init_rows_;     // rows of psi0 used for nu
-  Eigen::MatrixXd psi0s_, psi0sT_; // n0 x d initial-state features used, and d x n0
-  Eigen::VectorXd psi0mean_;       // d: mean of the used psi0 rows
-  Eigen::MatrixXd Ablk_;           // d x (N m d): A_i block a at columns (i m + a) d
-  Eigen::MatrixXd Kblk_;           // d x (N m d): sum over non-terminal t with a_t = a of psi_t psi'_t'
-                                   // (so B_i block (a,0) = K - sum_{b>=1} block (a,b))
-  Eigen::MatrixXd bI_;             // p x N: b_i
-  Eigen::VectorXd trA_;            // N: tr(A_i)
-  std::vector<int> perm_;          // n: within each individual, rows sorted by action
-  std::vector<int> acnt_;          // N*m: number of transitions of i with action a
-  std::vector<int> chunk_;         // chunk boundaries over individuals (depend on the data only)
-  int maxT_ = 0;                   // max_i T_i
-  bool intercept_ = false;         // psi column 0 is the constant 1 (then t1 is the constant Q)
-  bool visited_ = false;           // nu_i = individual i's visited states (see the constructor)
+  Eigen::MatrixXd psiS_, psinS_;    // d x n: psi(S_t)', psi(S'_t)' with rows of each individual
+                                    // sorted by action (permutation perm_); psinS_ = 0 if terminal
+  std::vector<char> termS_;         // n: terminal flags in the same order
+  std::vector<int> init_rows_;      // rows of psi0 used for nu
+  Eigen::MatrixXd psi0s_, psi0sT_;  // n0 x d initial-state features used, and d x n0
+  Eigen::VectorXd psi0mean_;        // d: mean of the used psi0 rows
+  Eigen::MatrixXd Ablk_;            // d x (N m d): A_i block a at columns (i m + a) d
+  Eigen::MatrixXd Kblk_;    // d x (N m d): sum over non-terminal t with a_t = a of psi_t psi'_t'
+                            // (so B_i block (a,0) = K - sum_{b>=1} block (a,b))
+  Eigen::MatrixXd bI_;      // p x N: b_i
+  Eigen::VectorXd trA_;     // N: tr(A_i)
+  std::vector<int> perm_;   // n: within each individual, rows sorted by action
+  std::vector<int> acnt_;   // N*m: number of transitions of i with action a
+  std::vector<int> chunk_;  // chunk boundaries over individuals (depend on the data only)
+  int maxT_ = 0;            // max_i T_i
+  bool intercept_ = false;  // psi column 0 is the constant 1 (then t1 is the constant Q)
+  bool visited_ = false;    // nu_i = individual i's visited states (see the constructor)
   int iterative_min_ = 400;
   // Reusable workspace: per-chunk partial sums and scratch, the policy at next
   // states, the U-only cache. evaluate() is therefore not re-entrant: one
   // evaluation at a time per object.
   struct Chunk {
-    Eigen::MatrixXd MB;            // d x (npair m (m-1) d): sum_i u_k u_l B_i blocks (a, b>=1)
-    Eigen::MatrixXd SA, MK;        // d x (npair m d): sum_i u_k u_l A_ia, u_k u_l K_ia
-    Eigen::VectorXd b;             // p r
-    Eigen::MatrixXd W0;            // n0 x (m-1) r: sum_i pi_a(S0; u_i) u_i'
-    Eigen::MatrixXd R;             // n0 x (m-1) r: gradient, sum_i E_a(S0; u_i) u_i'
-    Eigen::MatrixXd Wv;            // visited: d x (m r), sum_i (1/T_i) Psi_i pi_a(S_i; u_i) u_i'
+    Eigen::MatrixXd MB;      // d x (npair m (m-1) d): sum_i u_k u_l B_i blocks (a, b>=1)
+    Eigen::MatrixXd SA, MK;  // d x (npair m d): sum_i u_k u_l A_ia, u_k u_l K_ia
+    Eigen::VectorXd b;       // p r
+    Eigen::MatrixXd W0;      // n0 x (m-1) r: sum_i pi_a(S0; u_i) u_i'
+    Eigen::MatrixXd R;       // n0 x (m-1) r: gradient, sum_i E_a(S0; u_i) u_i'
+    Eigen::MatrixXd Wv;      // visited: d x (m r), sum_i (1/T_i) Psi_i pi_a(S_i; u_i) u_i'
     double tr = 0;
-    Eigen::MatrixXd dT;            // (m-1) d x r
+    Eigen::MatrixXd dT;  // (m-1) d x r
     // scratch
     Eigen::MatrixXd L, Y, Bv, Qn, Coef, FP, H, Bw, Btz;
     // initial states, a block of up to kInitBlock individuals at a time:
@@ -199,15 +199,15 @@ class P4LProblem {
   };
   struct Work {
     std::vector<Chunk> ch;
-    Eigen::MatrixXd Pi;            // n x m: pi(.|S'_t), permuted order, 0 on terminal rows
-    Eigen::MatrixXd Piv;           // visited: n x m, pi(.|S_t), permuted order
-    Eigen::MatrixXd Ucache;        // U for which the U-only sums are valid
+    Eigen::MatrixXd Pi;      // n x m: pi(.|S'_t), permuted order, 0 on terminal rows
+    Eigen::MatrixXd Piv;     // visited: n x m, pi(.|S_t), permuted order
+    Eigen::MatrixXd Ucache;  // U for which the U-only sums are valid
     bool ucache_valid = false;
     Eigen::MatrixXd SAsum, MKsum;  // reduced U-only sums
     Eigen::VectorXd bsum;
     double trsum = 0;
     std::vector<Eigen::MatrixXd> P0, Q0;  // psi0 Theta_a, psi0 Wt_a (n0 x r)
-    Params last;                   // parameters of the most recent evaluate()
+    Params last;                          // parameters of the most recent evaluate()
     double gamma = 0, dual_ridge = 0;
     std::unique_ptr<RegularisedInner> reg;  // regularised inner solver (keeps its warm starts)
     int reg_r = 0;
@@ -228,7 +228,7 @@ struct KMeansResult {
   Eigen::MatrixXd centers;  // K x q
   Eigen::VectorXi label;    // N, 0-based
   double sse = 0;
-  int iterations = 0;       // Lloyd iterations of the winning run
+  int iterations = 0;  // Lloyd iterations of the winning run
 };
 KMeansResult kmeans(const Eigen::MatrixXd& X, int K, int restarts, int max_iter,
                     std::mt19937_64& rng, const Eigen::MatrixXd* warm = nullptr);
@@ -263,55 +263,61 @@ KMeansResult kmeans(const Eigen::MatrixXd& X, int K, int restarts, int max_iter,
 // `conv_window` consecutive iterations and max_i ||u_i - w_i|| <= tol_primal.
 // With Control::stochastic, steps (1)-(2) are Algorithm 1's minibatch steps
 // instead (see sgd_step in p4l_fit() and p4l_sgd.h), for max_iter iterations.
-// Settings of the stochastic path sgd_dual() (described below).
+// Settings of the stochastic path sgd_dual() (described below). For the
+// settings p4l_sgd_control() (R/p4l.R) has, the values are its defaults, for
+// C++ callers only, as for Control.
 struct SgdControl {
-  int iterations = 20000;      // sgd_dual(): steps
-  int batch = 64;              // transitions per step
-  int batch_initial = 16;      // (individual, initial state) pairs per step
-  double step_theta = 0.5;     // preconditioned (Sigma^-1), dimensionless step sizes
+  int iterations = 20000;   // sgd_dual(): steps
+  int batch = 64;           // transitions per step
+  int batch_initial = 16;   // (individual, initial state) pairs per step
+  double step_theta = 0.5;  // preconditioned (Sigma^-1), dimensionless step sizes
   double step_f = 0.5;
-  double decay_iters = 1000;   // step_k = step / sqrt(1 + k / decay_iters)
+  double decay_iters = 1000;  // step_k = step / sqrt(1 + k / decay_iters)
   bool extragradient = true;
-  double average_from = 0.5;   // average the iterates k >= average_from * iterations
-  double dual_ridge = 1e-6;    // ridge on Sigma, as in solve_dual()
-  int trace_every = 1000;      // record the averaged iterate every so many steps (0: never)
+  double average_from = 0.5;  // average the iterates k >= average_from * iterations
+  double dual_ridge = 1e-6;   // ridge on Sigma, as in solve_dual()
+  int trace_every = 1000;     // record the averaged iterate every so many steps (0: never)
   std::uint64_t seed = 1;
   // p4l_fit() with Control::stochastic only (Algorithm 1 for the whole fit):
-  int inner = 200;             // steps (22)-(23) per outer iteration, warm started
-  int metric_rows = 2000;      // transitions of the subsample that estimates Sigma and M
-  int per_individual = 16;     // transitions per individual in the outer gradient (24)
-  int per_initial = 16;        // initial states per individual in the outer gradient
-  double step_policy = 0.05;   // normalised outer steps (RMS change per coordinate)
+  int inner = 200;            // steps (22)-(23) per outer iteration, warm started
+  int metric_rows = 2000;     // transitions of the subsample that estimates Sigma and M
+  int per_individual = 16;    // transitions per individual in the outer gradient (24)
+  int per_initial = 16;       // initial states per individual in the outer gradient
+  double step_policy = 0.05;  // normalised outer steps (RMS change per coordinate)
   double step_latent = 0.02;
-  double decay_outer = 25;     // outer step_k = step / sqrt(1 + k / decay_outer)
+  double decay_outer = 25;  // outer step_k = step / sqrt(1 + k / decay_outer)
 };
 
+// The values below are p4l_control()'s defaults (R/p4l.R), for C++ callers
+// only: the R bindings set every field from the R settings, which are the
+// package's only defaults (src/settings.h reads them strictly).
 struct Control {
-  int max_iter = 200;
-  double tol = 1e-6;
+  int max_iter = 500;
+  double tol = 1e-4;
   int conv_window = 3;
   double tol_primal = 1e-3;
-  double rho = 1.0;
-  double ridge = 1e-3;        // on Theta
+  double rho = 20.0;
+  double ridge = 1e-5;  // on Theta
   // Centre of the ridge: the penalty is ridge ||Theta - theta_center||^2
   // (empty: centre 0, the penalty ridge ||Theta||^2).
   Eigen::MatrixXd theta_center;
-  double dual_ridge = 1e-6;   // relative ridge on M and Sigma (see top of file)
-  double kappa = 0.0;         // regularisation of the inner problem (see DualSolution)
-  int iterative_min = 400;    // q = m d r from which the inner systems are solved iteratively
+  double dual_ridge = 1e-6;  // relative ridge on M and Sigma (see top of file)
+  double kappa = 0.0;        // regularisation of the inner problem (see DualSolution)
+  int iterative_min = 400;   // q = m d r from which the inner systems are solved iteratively
   int kmeans_restarts = 10;
   int kmeans_max_iter = 100;
   std::uint64_t seed = 1;
-  double init_scale = 0.1;    // sd of the initial perturbation of the free u coordinates (before re-scaling)
+  double init_scale =
+      0.1;  // sd of the initial perturbation of the free u coordinates (before re-scaling)
   int theta_steps = 1;
-  int lbfgs_memory = 0;       // L-BFGS pairs for the Theta-steps (0: gradient ascent)
+  int lbfgs_memory = 10;  // L-BFGS pairs for the Theta-steps (0: gradient ascent)
   int u_steps = 1;
-  double step_theta0 = 1.0;   // initial trial steps
+  double step_theta0 = 1.0;  // initial trial steps
   double step_u0 = 1.0;
-  double armijo = 1e-4;       // sufficient-increase constant
-  double backtrack = 0.5;     // step shrink factor
-  double grow = 1.5;          // step growth after an accepted step
-  int max_backtrack = 40;
+  double armijo = 1e-4;    // sufficient-increase constant
+  double backtrack = 0.5;  // step shrink factor
+  double grow = 1.5;       // step growth after an accepted step
+  int max_backtrack = 20;
   double max_step = 1e8;
   // Initial-state subsample: when the number of initial states n0 exceeds
   // max_initial (> 0), nu is a fixed subsample of max_initial rows of psi0
@@ -327,8 +333,8 @@ struct Control {
 };
 
 struct Trace {
-  std::vector<double> objective, V, point_value, lambda, penalty, primal_residual,
-      step_theta, step_u;
+  std::vector<double> objective, V, point_value, lambda, penalty, primal_residual, step_theta,
+      step_u;
 };
 
 struct FitResult {
@@ -337,18 +343,17 @@ struct FitResult {
   Eigen::MatrixXd centroids;  // K x r (column 0 == 1)
   Eigen::VectorXi cluster;    // N, 0-based
   Eigen::MatrixXd W;          // p x r worst-case Q weights theta*
-  Eigen::VectorXd z;          // p r dual weights
   double objective = 0, V = 0, point_value = 0, lambda = 0, penalty = 0;
   bool converged = false;
-  std::string status;         // "converged", "max.iter", "stalled" (line searches failed), "primal"
+  std::string status;  // "converged", "max.iter", "stalled" (line searches failed), "primal"
   int stalls_theta = 0, stalls_u = 0;  // line searches that failed with a real predicted gain
-  double rcond = 0;           // reciprocal condition estimate of the final inner system
+  double rcond = 0;                    // reciprocal condition estimate of the final inner system
   int iterations = 0;
-  int evaluations = 0;        // dual evaluations, line-search trials included
-  int gradients = 0;          // gradient passes (only accepted points need one)
-  int factorisations = 0;     // factorisations of the regularised inner system
-  int cg_iterations = 0;      // conjugate-gradient iterations on it (iterative path)
-  double sgd_step_scale = 0;  // stochastic path: largest step divisor 1 + G^2/batch (0: closed form)
+  int evaluations = 0;     // dual evaluations, line-search trials included
+  int factorisations = 0;  // factorisations of the regularised inner system
+  int cg_iterations = 0;   // conjugate-gradient iterations on it (iterative path)
+  double sgd_step_scale =
+      0;  // stochastic path: largest step divisor 1 + G^2/batch (0: closed form)
   Trace trace;
 };
 
@@ -385,14 +390,15 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
 // Serial and seeded: deterministic, independent of the thread count.
 
 struct SgdResult {
-  Eigen::VectorXd theta;       // p r, averaged Q weights (compare DualSolution::theta)
-  Eigen::VectorXd beta;        // p r, averaged f weights (compare DualSolution::beta)
-  double lambda = 0;           // averaged multiplier (compare DualSolution::lambda)
-  double V = 0;                // c'theta at the averaged theta, exact c: (1-gamma) E_nu Q(S0, pi)
-  double constraint = 0;       // ||b - M theta||_{Sigma^-1} at the averaged theta (<= alpha at the solution)
+  Eigen::VectorXd theta;  // p r, averaged Q weights (compare DualSolution::theta)
+  Eigen::VectorXd beta;   // p r, averaged f weights (compare DualSolution::beta)
+  double lambda = 0;      // averaged multiplier (compare DualSolution::lambda)
+  double V = 0;           // c'theta at the averaged theta, exact c: (1-gamma) E_nu Q(S0, pi)
+  double constraint =
+      0;  // ||b - M theta||_{Sigma^-1} at the averaged theta (<= alpha at the solution)
   int iterations = 0;
-  std::vector<int> trace_iter;                 // checkpoints
-  std::vector<double> trace_V, trace_lambda;   // averaged iterate at each checkpoint
+  std::vector<int> trace_iter;                // checkpoints
+  std::vector<double> trace_V, trace_lambda;  // averaged iterate at each checkpoint
   std::vector<Eigen::VectorXd> trace_theta;
 };
 SgdResult sgd_dual(const P4LData& data, const Params& par, double gamma, double alpha,

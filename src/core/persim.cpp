@@ -18,9 +18,10 @@ constexpr long kBlock = 2048;
 long num_blocks(long n) { return (n + kBlock - 1) / kBlock; }
 
 // G(:, r) = V_r phi for every r: d x r.
-void factor_images(const std::vector<Eigen::MatrixXd>& V, const Eigen::Ref<const Eigen::RowVectorXd>& phi,
-                   Eigen::MatrixXd& G) {
-  for (std::size_t r = 0; r < V.size(); ++r) G.col(static_cast<long>(r)).noalias() = V[r] * phi.transpose();
+void factor_images(const std::vector<Eigen::MatrixXd>& V,
+                   const Eigen::Ref<const Eigen::RowVectorXd>& phi, Eigen::MatrixXd& G) {
+  for (std::size_t r = 0; r < V.size(); ++r)
+    G.col(static_cast<long>(r)).noalias() = V[r] * phi.transpose();
 }
 
 // Solves (M + ridge I) x = b for a small symmetric positive definite system.
@@ -171,8 +172,8 @@ Eigen::MatrixXd persim_fitted(const PersimData& data, const PersimFit& fit) {
     Eigen::MatrixXd G(d, r);
     for (std::size_t t = b; t < e; ++t) {
       factor_images(fit.V, data.phi.row(static_cast<long>(t)), G);
-      const Eigen::VectorXd c = (fit.U.row(data.individual[t]).array() *
-                                 fit.W.row(data.action[t]).array()).transpose();
+      const Eigen::VectorXd c =
+          (fit.U.row(data.individual[t]).array() * fit.W.row(data.action[t]).array()).transpose();
       out.row(static_cast<long>(t)) = (G * c).transpose();
     }
   });
@@ -253,12 +254,12 @@ PersimEnv::PersimEnv(const std::vector<double>& p) {
   phi_.bandwidth = p[4];
   clip_ = p[5] != 0.0;
   noise_ = p[6] != 0.0;
-  const std::size_t total = 7 + 2 * d_ + static_cast<std::size_t>(k) * d_ + r_ +
-                            static_cast<std::size_t>(A_) * r_ +
-                            static_cast<std::size_t>(r_) * d_ * m + static_cast<std::size_t>(d_) * d_ +
-                            static_cast<std::size_t>(m) * A_ + d_ + 2 + 3 * d_ +
-                            static_cast<std::size_t>(d_) * d_;
-  if (p.size() != total) throw std::invalid_argument("persim environment: parameter vector has the wrong length");
+  const std::size_t total =
+      7 + 2 * d_ + static_cast<std::size_t>(k) * d_ + r_ + static_cast<std::size_t>(A_) * r_ +
+      static_cast<std::size_t>(r_) * d_ * m + static_cast<std::size_t>(d_) * d_ +
+      static_cast<std::size_t>(m) * A_ + d_ + 2 + 3 * d_ + static_cast<std::size_t>(d_) * d_;
+  if (p.size() != total)
+    throw std::invalid_argument("persim environment: parameter vector has the wrong length");
   std::size_t pos = 7;
   auto take = [&](long rows, long cols) {
     Eigen::MatrixXd M = Eigen::Map<const Eigen::MatrixXd>(p.data() + pos, rows, cols);
@@ -302,8 +303,7 @@ double PersimEnv::mean_next(const Eigen::VectorXd& s, int a, Eigen::VectorXd& ne
   return f.dot(reward_phi_.col(a));
 }
 
-void PersimEnv::mean_step(const Eigen::VectorXd& s, int a, Eigen::VectorXd& next,
-                          double& r) const {
+void PersimEnv::mean_step(const Eigen::VectorXd& s, int a, Eigen::VectorXd& next, double& r) const {
   const double part = mean_next(s, a, next);
   if (clip_) next = next.cwiseMax(lo_).cwiseMin(hi_);
   r = std::min(reward_hi_, std::max(reward_lo_, part + reward_next_.dot(next)));

@@ -20,29 +20,29 @@ namespace p4l {
 // phi(s): intercept, standardised state, Gaussian bumps around centres (given
 // in standardised units). dim() = 1 + d + centres.rows().
 struct PersimFeatures {
-  Eigen::VectorXd center, scale;   // d each
-  Eigen::MatrixXd centres;         // k x d (standardised units), k may be 0
+  Eigen::VectorXd center, scale;  // d each
+  Eigen::MatrixXd centres;        // k x d (standardised units), k may be 0
   double bandwidth = 1.0;
   int state_dim() const { return static_cast<int>(center.size()); }
   int dim() const { return 1 + state_dim() + static_cast<int>(centres.rows()); }
   void eval(const Eigen::VectorXd& s, Eigen::Ref<Eigen::VectorXd> out) const;
-  Eigen::MatrixXd eval_rows(const Eigen::MatrixXd& S) const;   // n x dim()
+  Eigen::MatrixXd eval_rows(const Eigen::MatrixXd& S) const;  // n x dim()
 };
 
 // Data of one fit: phi of every transition's state, the increments, the
 // 0-based individual and action of each row.
 struct PersimData {
-  Eigen::MatrixXd phi;   // n x m
-  Eigen::MatrixXd dS;    // n x d
+  Eigen::MatrixXd phi;  // n x m
+  Eigen::MatrixXd dS;   // n x d
   std::vector<int> individual, action;
   int num_individuals = 0, num_actions = 0;
 };
 
 struct PersimControl {
   int rank = 3;
-  double ridge = 1e-3;   // on every factor: (ridge / 2) (|U|^2 + |W|^2 + sum_r |V_r|^2)
+  double ridge = 1e-3;  // on every factor: (ridge / 2) (|U|^2 + |W|^2 + sum_r |V_r|^2)
   int max_iter = 200;
-  double tol = 1e-8;     // relative decrease of the objective
+  double tol = 1e-8;  // relative decrease of the objective
   std::uint64_t seed = 1;
 };
 
@@ -82,15 +82,15 @@ class PersimEnv : public Env {
   int d_ = 0, A_ = 0, r_ = 0;
   bool clip_ = true, noise_ = true;
   PersimFeatures phi_;
-  Eigen::VectorXd u_;                 // r
-  Eigen::MatrixXd W_;                 // A x r
-  std::vector<Eigen::MatrixXd> V_;    // r of d x m
-  Eigen::MatrixXd L_;                 // d x d lower triangular noise factor
-  Eigen::MatrixXd reward_phi_;        // m x A
-  Eigen::VectorXd reward_next_;       // d
+  Eigen::VectorXd u_;               // r
+  Eigen::MatrixXd W_;               // A x r
+  std::vector<Eigen::MatrixXd> V_;  // r of d x m
+  Eigen::MatrixXd L_;               // d x d lower triangular noise factor
+  Eigen::MatrixXd reward_phi_;      // m x A
+  Eigen::VectorXd reward_next_;     // d
   double reward_lo_ = 0, reward_hi_ = 0;
   Eigen::VectorXd lo_, hi_, initial_;
-  Eigen::MatrixXd initial_factor_;    // d x d; zero: start at initial_
+  Eigen::MatrixXd initial_factor_;  // d x d; zero: start at initial_
   bool random_start_ = false;
   double mean_next(const Eigen::VectorXd& s, int a, Eigen::VectorXd& next) const;
 };

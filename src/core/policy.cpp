@@ -56,8 +56,8 @@ int LinearPolicy::act(const Eigen::VectorXd& psi, int slot, std::mt19937_64& g) 
 }
 
 EvalResult evaluate(const LinearPolicy& policy, const std::vector<EvalTarget>& targets,
-                    const std::vector<int>& action_map, int episodes, int horizon,
-                    double gamma, std::uint64_t seed) {
+                    const std::vector<int>& action_map, int episodes, int horizon, double gamma,
+                    std::uint64_t seed) {
   const std::size_t K = targets.size();
   const std::size_t E = static_cast<std::size_t>(episodes);
   const std::size_t total = K * E;
@@ -94,7 +94,10 @@ EvalResult evaluate(const LinearPolicy& policy, const std::vector<EvalTarget>& t
           U += r;
           disc *= gamma;
           s.swap(next);
-          if (done) { ++t; break; }
+          if (done) {
+            ++t;
+            break;
+          }
         }
         ret[j] = G;
         len[j] = t;
@@ -119,8 +122,11 @@ EvalResult evaluate(const LinearPolicy& policy, const std::vector<EvalTarget>& t
   EvalResult res;
   const double n = static_cast<double>(episodes);
   auto se = [&](double m2) { return episodes > 1 ? std::sqrt(m2 / (n - 1) / n) : NAN; };
-  res.value.resize(K); res.value_se.resize(K);
-  res.steps.resize(K); res.steps_se.resize(K); res.total.resize(K);
+  res.value.resize(K);
+  res.value_se.resize(K);
+  res.steps.resize(K);
+  res.steps_se.resize(K);
+  res.total.resize(K);
   for (std::size_t k = 0; k < K; ++k) {
     res.value(k) = sum_ret(k) / n;
     res.value_se(k) = se(m2_ret(k));

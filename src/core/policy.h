@@ -37,9 +37,9 @@ struct EvalTarget {
 
 struct EvalResult {
   // One entry per target.
-  Eigen::VectorXd value, value_se;   // discounted return sum_t gamma^t R_t and its s.e.
-  Eigen::VectorXd steps, steps_se;   // episode length (steps until done or horizon)
-  Eigen::VectorXd total;             // undiscounted return
+  Eigen::VectorXd value, value_se;  // discounted return sum_t gamma^t R_t and its s.e.
+  Eigen::VectorXd steps, steps_se;  // episode length (steps until done or horizon)
+  Eigen::VectorXd total;            // undiscounted return
 };
 
 // Monte Carlo evaluation: episodes of at most `horizon` steps; episode e of
@@ -47,7 +47,7 @@ struct EvalResult {
 // the number of threads. action_map[j] is the environment's action index of
 // the policy's action j.
 EvalResult evaluate(const LinearPolicy& policy, const std::vector<EvalTarget>& targets,
-                    const std::vector<int>& action_map, int episodes, int horizon,
-                    double gamma, std::uint64_t seed);
+                    const std::vector<int>& action_map, int episodes, int horizon, double gamma,
+                    std::uint64_t seed);
 
 }  // namespace p4l

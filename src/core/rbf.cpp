@@ -25,8 +25,8 @@ void maybe_parallel(bool par, std::size_t n, const RangeFn& fn) {
 // Squared distance of every row of x to its nearest centre; fills cluster.
 // Distances come from blocked matrix products (||x||^2 + ||c||^2 - 2 x'c);
 // blocks have a fixed size, so the result does not depend on the threads.
-double assign(const Eigen::MatrixXd& x, const Eigen::MatrixXd& centers,
-              Eigen::VectorXi& cluster, Eigen::VectorXd& dist2, bool par) {
+double assign(const Eigen::MatrixXd& x, const Eigen::MatrixXd& centers, Eigen::VectorXi& cluster,
+              Eigen::VectorXd& dist2, bool par) {
   const long n = x.rows();
   const long block = 1024;
   const long num_blocks = (n + block - 1) / block;
@@ -57,8 +57,8 @@ double assign(const Eigen::MatrixXd& x, const Eigen::MatrixXd& centers,
 }
 
 // Lloyd iterations from the given centres (modified in place).
-KMeansResult lloyd(const Eigen::MatrixXd& x, Eigen::MatrixXd centers, int max_iter,
-                   double tol, bool par) {
+KMeansResult lloyd(const Eigen::MatrixXd& x, Eigen::MatrixXd centers, int max_iter, double tol,
+                   bool par) {
   const long n = x.rows();
   const int k = static_cast<int>(centers.rows());
   KMeansResult res;
@@ -89,7 +89,11 @@ KMeansResult lloyd(const Eigen::MatrixXd& x, Eigen::MatrixXd centers, int max_it
     const double next = assign(x, centers, cluster, dist2, par);
     const bool small = obj - next <= tol * std::max(obj, 1e-300);
     obj = next;
-    if (small) { converged = true; ++it; break; }
+    if (small) {
+      converged = true;
+      ++it;
+      break;
+    }
   }
   res.centers = centers;
   res.cluster = cluster;
@@ -121,12 +125,18 @@ void hartigan(const Eigen::MatrixXd& x, KMeansResult& res, int max_pass) {
       double best_in = cost_out;
       for (int j = 0; j < k; ++j) {
         if (j == from) continue;
-        const double c = counts(j) / (counts(j) + 1.0) * (x.row(i) - res.centers.row(j)).squaredNorm();
-        if (c < best_in) { best_in = c; best = j; }
+        const double c =
+            counts(j) / (counts(j) + 1.0) * (x.row(i) - res.centers.row(j)).squaredNorm();
+        if (c < best_in) {
+          best_in = c;
+          best = j;
+        }
       }
       if (best != from && best_in < cost_out * (1.0 - 1e-12)) {
-        res.centers.row(from) = (res.centers.row(from) * counts(from) - x.row(i)) / (counts(from) - 1.0);
-        res.centers.row(best) = (res.centers.row(best) * counts(best) + x.row(i)) / (counts(best) + 1.0);
+        res.centers.row(from) =
+            (res.centers.row(from) * counts(from) - x.row(i)) / (counts(from) - 1.0);
+        res.centers.row(best) =
+            (res.centers.row(best) * counts(best) + x.row(i)) / (counts(best) + 1.0);
         counts(from) -= 1.0;
         counts(best) += 1.0;
         res.cluster(i) = best;
@@ -139,7 +149,8 @@ void hartigan(const Eigen::MatrixXd& x, KMeansResult& res, int max_pass) {
   Eigen::MatrixXd sums = Eigen::MatrixXd::Zero(k, x.cols());
   for (long i = 0; i < n; ++i) sums.row(res.cluster(i)) += x.row(i);
   double total = 0.0;
-  for (int j = 0; j < k; ++j) if (counts(j) > 0) res.centers.row(j) = sums.row(j) / counts(j);
+  for (int j = 0; j < k; ++j)
+    if (counts(j) > 0) res.centers.row(j) = sums.row(j) / counts(j);
   for (long i = 0; i < n; ++i) total += (x.row(i) - res.centers.row(res.cluster(i))).squaredNorm();
   res.withinss = total;
 }
@@ -164,7 +175,10 @@ Eigen::MatrixXd kmeanspp(const Eigen::MatrixXd& x, int k, std::mt19937_64& gen, 
       double acc = 0.0;
       for (long i = 0; i < n; ++i) {
         acc += d2(i);
-        if (acc >= target) { pick = i; break; }
+        if (acc >= target) {
+          pick = i;
+          break;
+        }
       }
     } else {
       pick = static_cast<long>(unif01(gen) * n);
@@ -195,8 +209,7 @@ std::vector<long> sample_rows(long n, long m, std::mt19937_64& gen) {
 
 }  // namespace
 
-KMeansResult kmeans(const Eigen::MatrixXd& x, int k, const KMeansOptions& opt,
-                    std::uint64_t seed) {
+KMeansResult kmeans(const Eigen::MatrixXd& x, int k, const KMeansOptions& opt, std::uint64_t seed) {
   const long n = x.rows();
   if (k < 1 || k > n) throw std::invalid_argument("number of centres must be in [1, n]");
   std::mt19937_64 gen = make_stream(seed, 1);
@@ -229,8 +242,7 @@ KMeansResult kmeans(const Eigen::MatrixXd& x, int k, const KMeansOptions& opt,
   return best;
 }
 
-double median_pairwise_distance(const Eigen::MatrixXd& x, long max_points,
-                                std::uint64_t seed) {
+double median_pairwise_distance(const Eigen::MatrixXd& x, long max_points, std::uint64_t seed) {
   const long n = x.rows();
   if (n < 2) throw std::invalid_argument("need at least two points for the median distance");
   std::mt19937_64 gen = make_stream(seed, 2);
@@ -248,8 +260,7 @@ double median_pairwise_distance(const Eigen::MatrixXd& x, long max_points,
   runtime().parallel_for(m, [&](std::size_t b, std::size_t e) {
     for (std::size_t i = b; i < e; ++i) {
       std::size_t off = i * (2 * m - i - 1) / 2;
-      for (long j = static_cast<long>(i) + 1; j < m; ++j)
-        d[off++] = (xs.row(i) - xs.row(j)).norm();
+      for (long j = static_cast<long>(i) + 1; j < m; ++j) d[off++] = (xs.row(i) - xs.row(j)).norm();
     }
   });
   const std::size_t h = d.size() / 2;

@@ -6,14 +6,11 @@
 #include <cstdint>
 #include <random>
 namespace p4l {
-inline std::mt19937_64 make_stream(std::uint64_t seed, std::uint64_t a = 0,
-                                   std::uint64_t b = 0) {
-  std::seed_seq seq{static_cast<std::uint32_t>(seed & 0xffffffffu),
-                    static_cast<std::uint32_t>(seed >> 32),
-                    static_cast<std::uint32_t>(a & 0xffffffffu),
-                    static_cast<std::uint32_t>(a >> 32),
-                    static_cast<std::uint32_t>(b & 0xffffffffu),
-                    static_cast<std::uint32_t>(b >> 32)};
+inline std::mt19937_64 make_stream(std::uint64_t seed, std::uint64_t a = 0, std::uint64_t b = 0) {
+  std::seed_seq seq{
+      static_cast<std::uint32_t>(seed & 0xffffffffu), static_cast<std::uint32_t>(seed >> 32),
+      static_cast<std::uint32_t>(a & 0xffffffffu),    static_cast<std::uint32_t>(a >> 32),
+      static_cast<std::uint32_t>(b & 0xffffffffu),    static_cast<std::uint32_t>(b >> 32)};
   return std::mt19937_64(seq);
 }
 // Portable draws (std distributions are implementation defined; these are not).

@@ -10,15 +10,17 @@ namespace p4l {
 using RangeFn = std::function<void(std::size_t, std::size_t)>;
 // parallel_for(n, fn) must call fn over disjoint ranges covering [0, n).
 struct Runtime {
-  std::function<void(std::size_t, const RangeFn&)> parallel_for =
-      [](std::size_t n, const RangeFn& fn) { if (n > 0) fn(0, n); };
+  std::function<void(std::size_t, const RangeFn&)> parallel_for = [](std::size_t n,
+                                                                     const RangeFn& fn) {
+    if (n > 0) fn(0, n);
+  };
   // TRUE once the user asked to stop. May be called from any thread, often
   // (the R bindings check R only on the main thread and at most every few
   // milliseconds; other threads see the flag the main thread set).
   std::function<bool()> interrupted = [] { return false; };
-  std::function<void(int, int)> progress = [](int, int) {};   // (iter, max_iter), main thread only
+  std::function<void(int, int)> progress = [](int, int) {};  // (iter, max_iter), main thread only
 };
-Runtime& runtime();   // defined in runtime.cpp
+Runtime& runtime();  // defined in runtime.cpp
 
 // Thrown by long loops when runtime().interrupted() returns true.
 struct Interrupted : std::runtime_error {
@@ -27,4 +29,4 @@ struct Interrupted : std::runtime_error {
 inline void check_interrupt() {
   if (runtime().interrupted()) throw Interrupted();
 }
-}
+}  // namespace p4l

@@ -10,12 +10,12 @@
 namespace p4l {
 
 struct Transitions {
-  Eigen::MatrixXd psi;        // n x d features of S (intercept included by the caller)
-  Eigen::MatrixXd psi_next;   // n x d features of S' (ignored where terminal)
-  Eigen::VectorXi action;     // n, 0-based
-  Eigen::VectorXd reward;     // n
-  Eigen::VectorXi terminal;   // n, 1 when S' is absorbing (no value beyond it)
-  Eigen::VectorXi individual; // n, 0-based individual index
+  Eigen::MatrixXd psi;         // n x d features of S (intercept included by the caller)
+  Eigen::MatrixXd psi_next;    // n x d features of S' (ignored where terminal)
+  Eigen::VectorXi action;      // n, 0-based
+  Eigen::VectorXd reward;      // n
+  Eigen::VectorXi terminal;    // n, 1 when S' is absorbing (no value beyond it)
+  Eigen::VectorXi individual;  // n, 0-based individual index
   int num_actions = 2;
   int num_individuals = 1;
 
@@ -35,7 +35,8 @@ struct Transitions {
     }
     if (num_actions < 2) throw std::invalid_argument("need at least two actions");
     for (long k = 0; k < m; ++k) {
-      if (action(k) < 0 || action(k) >= num_actions) throw std::invalid_argument("action out of range");
+      if (action(k) < 0 || action(k) >= num_actions)
+        throw std::invalid_argument("action out of range");
       if (individual(k) < 0 || individual(k) >= num_individuals)
         throw std::invalid_argument("individual index out of range");
     }

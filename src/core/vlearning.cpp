@@ -28,7 +28,7 @@ VlValue vlearning_value(const Transitions& tr, const Eigen::VectorXd& mu, const 
   // partial sums are added in chunk order, so results do not depend on threads.
   const long chunk = 512;
   const long nchunks = (n + chunk - 1) / chunk;
-  Eigen::MatrixXd delta(n, d);   // psi(S) - gamma psi(S') (no S' term when terminal)
+  Eigen::MatrixXd delta(n, d);  // psi(S) - gamma psi(S') (no S' term when terminal)
   Eigen::VectorXd w(n);
   Eigen::MatrixXd prob(n, m);
   std::vector<Eigen::MatrixXd> M_c(nchunks);
@@ -41,7 +41,7 @@ VlValue vlearning_value(const Transitions& tr, const Eigen::VectorXd& mu, const 
       D = P;
       for (long r = 0; r < len; ++r)
         if (!tr.terminal(r0 + r)) D.row(r).noalias() -= opt.gamma * tr.psi_next.row(r0 + r);
-      Eigen::MatrixXd L = P * beta;                       // len x m logits
+      Eigen::MatrixXd L = P * beta;  // len x m logits
       for (long r = 0; r < len; ++r) {
         const long k = r0 + r;
         const double mx = L.row(r).maxCoeff();
@@ -57,13 +57,17 @@ VlValue vlearning_value(const Transitions& tr, const Eigen::VectorXd& mu, const 
   });
   Eigen::MatrixXd M = Eigen::MatrixXd::Zero(d, d);
   Eigen::VectorXd bv = Eigen::VectorXd::Zero(d);
-  for (long c = 0; c < nchunks; ++c) { M += M_c[c]; bv += b_c[c]; }
+  for (long c = 0; c < nchunks; ++c) {
+    M += M_c[c];
+    bv += b_c[c];
+  }
   M /= static_cast<double>(n);
   bv /= static_cast<double>(n);
   Eigen::MatrixXd Gm = M.transpose() * M;
   Gm.diagonal().array() += opt.ridge;
   Eigen::LDLT<Eigen::MatrixXd> ldlt(Gm);
-  if (ldlt.info() != Eigen::Success) throw std::runtime_error("V-learning system is singular: increase `ridge`");
+  if (ldlt.info() != Eigen::Success)
+    throw std::runtime_error("V-learning system is singular: increase `ridge`");
   VlValue out;
   out.theta = ldlt.solve(M.transpose() * bv);
   out.value = nu.dot(out.theta);
@@ -80,7 +84,8 @@ VlValue vlearning_value(const Transitions& tr, const Eigen::VectorXd& mu, const 
       const long r0 = static_cast<long>(c) * chunk, len = std::min(chunk, n - r0);
       const auto P = tr.psi.middleRows(r0, len);
       const auto D = delta.middleRows(r0, len);
-      const Eigen::ArrayXd gk = (P * resid).array() * (D * z).array() +
+      const Eigen::ArrayXd gk =
+          (P * resid).array() * (D * z).array() +
           (P * yv).array() * (tr.reward.segment(r0, len) - D * out.theta).array();
       const Eigen::ArrayXd cw = gk * w.segment(r0, len).array();
       Eigen::MatrixXd coefs(len, m);
@@ -113,7 +118,10 @@ VlResult vlearning_optimize(const Transitions& tr, const Eigen::VectorXd& mu,
   Eigen::MatrixXd prev_beta, prev_grad;
   for (int it = 1; it <= opt.max_iter; ++it) {
     const double gnorm2 = cur.grad.squaredNorm();
-    if (gnorm2 <= 1e-30) { res.converged = true; break; }
+    if (gnorm2 <= 1e-30) {
+      res.converged = true;
+      break;
+    }
     if (it > 1) {
       const Eigen::MatrixXd s = res.beta - prev_beta, yg = cur.grad - prev_grad;
       const double sy = -(s.array() * yg.array()).sum();  // ascent: -s'y > 0 on concave parts
@@ -126,21 +134,28 @@ VlResult vlearning_optimize(const Transitions& tr, const Eigen::VectorXd& mu,
     for (int ls = 0; ls < 40; ++ls) {
       nb = res.beta + step * cur.grad;
       trial = vlearning_value(tr, mu, nu, nb, opt, false);
-      if (std::isfinite(trial.objective) && trial.objective >= cur.objective + 1e-4 * step * gnorm2) {
+      if (std::isfinite(trial.objective) &&
+          trial.objective >= cur.objective + 1e-4 * step * gnorm2) {
         ok = true;
         break;
       }
       step *= 0.5;
     }
     res.iterations = it;
-    if (!ok) { res.converged = true; break; }  // no ascent direction left at machine precision
+    if (!ok) {
+      res.converged = true;
+      break;
+    }  // no ascent direction left at machine precision
     prev_beta = res.beta;
     prev_grad = cur.grad;
     res.beta = nb;
     const double gain = trial.objective - cur.objective;
     cur = vlearning_value(tr, mu, nu, res.beta, opt, true);
     trace.push_back(cur.objective);
-    if (gain <= opt.tol * (1.0 + std::fabs(cur.objective))) { res.converged = true; break; }
+    if (gain <= opt.tol * (1.0 + std::fabs(cur.objective))) {
+      res.converged = true;
+      break;
+    }
     if (runtime().interrupted()) throw std::runtime_error("interrupted");
   }
   res.at_optimum = cur;

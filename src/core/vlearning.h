@@ -16,17 +16,17 @@ namespace p4l {
 
 struct VlOptions {
   double gamma = 0.8;
-  double ridge = 1e-4;          // lambda of the penalised estimating equation
-  double policy_ridge = 1e-4;   // penalty on the policy coefficients
+  double ridge = 1e-4;         // lambda of the penalised estimating equation
+  double policy_ridge = 1e-4;  // penalty on the policy coefficients
   int max_iter = 500;
-  double tol = 1e-9;            // stop when the objective gains less than tol (1 + |J|)
+  double tol = 1e-9;  // stop when the objective gains less than tol (1 + |J|)
 };
 
 struct VlValue {
-  double value = 0.0;           // nu' theta
-  double objective = 0.0;       // value - policy_ridge / 2 ||beta||^2
-  Eigen::VectorXd theta;        // d
-  Eigen::MatrixXd grad;         // d x m gradient of the objective (column 0 is zero)
+  double value = 0.0;      // nu' theta
+  double objective = 0.0;  // value - policy_ridge / 2 ||beta||^2
+  Eigen::VectorXd theta;   // d
+  Eigen::MatrixXd grad;    // d x m gradient of the objective (column 0 is zero)
 };
 
 // V-learning estimate (and its gradient in beta when want_grad) of the softmax policy beta.
@@ -34,11 +34,11 @@ VlValue vlearning_value(const Transitions& tr, const Eigen::VectorXd& mu, const 
                         const Eigen::MatrixXd& beta, const VlOptions& opt, bool want_grad);
 
 struct VlResult {
-  Eigen::MatrixXd beta;         // d x m
+  Eigen::MatrixXd beta;  // d x m
   VlValue at_optimum;
   int iterations = 0;
   bool converged = false;
-  Eigen::VectorXd trace;        // objective per iteration
+  Eigen::VectorXd trace;  // objective per iteration
 };
 
 VlResult vlearning_optimize(const Transitions& tr, const Eigen::VectorXd& mu,

@@ -104,9 +104,12 @@ test_that("p4l() is deterministic, thread-independent and survives saveRDS", {
   f3 <- suppressWarnings(p4l(fx$d, K = 3, basis = fx$b, seed = 9, control = ctl, num.threads = 2))
   expect_identical(f2$U, f3$U)
   expect_identical(f2$Theta, f3$Theta)
+  # 1 and 2 threads: the same numbers (work is split in fixed chunks)
+  expect_identical(f1$U, f2$U)
+  expect_identical(f1$Theta, f2$Theta)
   nd <- as.data.frame(fx$d)
   for (type in c("prob", "q")) {
-    expect_lt(max(abs(predict(f1, nd, type = type) - predict(f2, nd, type = type))), 1e-10)
+    expect_identical(predict(f1, nd, type = type), predict(f2, nd, type = type))
   }
   expect_identical(predict(f1, nd), predict(f2, nd))
   tmp <- tempfile(fileext = ".rds")
@@ -265,6 +268,8 @@ test_that("the model start's per-individual ridge fits match solve() in R", {
   y <- rnorm(300)
   g <- sample(c(1:(N - 2), N), 300, replace = TRUE)   # individual N - 1 has no rows
   pooled <- c(0.5, -1, 2)
+  B1 <- p4l:::group_ridge_cpp(X, y, g - 1L, N, pooled, 2.5, 1L)
+  expect_identical(p4l:::group_ridge_cpp(X, y, g - 1L, N, pooled, 2.5, 2L), B1)
   for (th in 1:2) {
     B <- p4l:::group_ridge_cpp(X, y, g - 1L, N, pooled, 2.5, th)
     for (i in seq_len(N)) {
@@ -343,7 +348,8 @@ test_that("the stochastic path of Algorithm 1 approaches the closed-form dual", 
   run <- function(k) {
     p4l:::p4l_sgd_dual_cpp(s$inp$psi, s$inp$psi_next, s$inp$action, s$inp$reward,
                            s$inp$terminal, s$inp$start, s$inp$psi0, 2L, Theta, U, 0.8, 0.1,
-                           list(iterations = k, trace_every = 0, seed = 3))
+                           p4l_sgd_control(), iterations = k, trace_every = 0,
+                           dual_ridge = 1e-6, seed = 3)
   }
   # Q weights compared in the Sigma metric (the Q-function on the data)
   err <- function(th) sqrt(drop(t(th - ex$theta) %*% ex$Sigma %*% (th - ex$theta)) /
@@ -438,6 +444,44 @@ test_that("p4l(solver = 'sgd') checks its argument and warns on an ill-condition
   expect_error(p4l_control(sgd.step = -1), "sgd.step")
   expect_warning(p4l(d, K = 3, seed = 1, num.threads = 1, solver = "sgd",
                      control = p4l_control(max.iter = 2)), "minibatch noise is large")
+})
+
+test_that("the stochastic settings nest in p4l_sgd_control(); the flat names still work", {
+  expect_identical(p4l_control(sgd.inner = 50, sgd.step = 0.3, sgd.batch.initial = 8)$sgd,
+                   p4l_control(sgd = p4l_sgd_control(inner = 50, step = 0.3,
+                                                     batch.initial = 8))$sgd)
+  # a flat name replaces that setting of `sgd` and keeps the others
+  ctl <- p4l_control(sgd = p4l_sgd_control(inner = 50), sgd.decay = 5)
+  expect_identical(c(ctl$sgd$inner, ctl$sgd$decay), c(50, 5))
+  expect_error(p4l_control(sgd = list(inner = 5)), "p4l_sgd_control")
+  expect_error(p4l_sgd_control(step = 0), "`step`")
+  expect_error(p4l_sgd_control(extragradient = NA), "`extragradient`")
+})
+
+test_that("a missing or unknown control setting is an error naming it", {
+  sim <- sim_linear2d(num.per.group = 2, T = 20, seed = 1)
+  d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+  ctl <- p4l_control(max.iter = 2)
+  ctl$max.iters <- 10
+  expect_error(p4l(d, K = 2, seed = 1, control = ctl), "unknown setting `max.iters`")
+  ctl <- p4l_control(max.iter = 2)
+  ctl$armijo <- NULL
+  expect_error(p4l(d, K = 2, seed = 1, control = ctl), "no setting `armijo`")
+  ctl <- p4l_control(max.iter = 2)
+  ctl$sgd$step.polcy <- 1
+  expect_error(p4l(d, K = 2, seed = 1, control = ctl), "unknown setting `step.polcy`")
+  ctl <- p4l_control(max.iter = 2)
+  ctl$tol <- "small"
+  expect_error(p4l(d, K = 2, seed = 1, control = ctl), "control\\$tol")
+  fctl <- fqi_control()
+  fctl$tol <- NULL
+  expect_error(fqi(d, seed = 1, control = fctl), "no setting `tol`")
+  actl <- acpi_control()
+  actl$num.lambdas <- 3
+  expect_error(acpi(d, seed = 1, control = actl), "unknown setting `num.lambdas`")
+  vctl <- vlearning_control()
+  vctl$max.iter <- NULL
+  expect_error(vlearning(d, seed = 1, control = vctl), "no setting `max.iter`")
 })
 
 test_that("init.policy = 'fqi' starts at the pooled FQI greedy policy", {
