@@ -378,6 +378,10 @@ study_evaluate <- function(num.episodes = 1000, horizon = 50, gamma = NULL,
 print.p4l_study <- function(x, n = 12, ...) {
   st <- attr(x, "study")
   design <- attr(x, "design")
+  # a subset (x[rows, cols]) has lost the study's attributes: print the rows
+  if (is.null(st) || is.null(design) || !all(c("method", "value", "error") %in% names(x))) {
+    return(invisible(print(as.data.frame(unclass(x), stringsAsFactors = FALSE), ...)))
+  }
   n.err <- sum(!is.na(x$error))
   cat("Simulation study: ", nrow(design), " setting", if (nrow(design) != 1L) "s",
       " x ", length(st$replications), " replication", if (length(st$replications) != 1L) "s",

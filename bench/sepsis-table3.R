@@ -1,0 +1,63 @@
+# The paper's Table 3 protocol on the synthetic sepsis cohort (16,000 stays):
+# persim() fitted on all stays, 5 replications of 1,000 drawn stays, P4L
+# (K = 2, the planted number of subgroups, and K = "auto"), ACPI, VL, FQI
+# and the clinicians (fitted behaviour policy), each evaluated in the
+# simulator of the drawn stays; ARI of P4L's clusters against the planted
+# subgroups; and the true values of the fitted policies are not available
+# (the policies act on the recipe's principal components), so the planted
+# truth enters through the ARI and through bench/persim-validation.R.
+#   Rscript bench/sepsis-table3.R [num.stays] [reps] [out.csv]
+# Seeds: cohort 9301, replications 9311-9315 (not used to choose anything).
+suppressPackageStartupMessages(library(p4l))
+args <- commandArgs(TRUE)
+num.stays <- if (length(args) >= 1) as.integer(args[1]) else 16000L
+reps <- if (length(args) >= 2) as.integer(args[2]) else 5L
+out.file <- if (length(args) >= 3) args[3] else "bench/sepsis-table3.csv"
+t.start <- proc.time()[["elapsed"]]
+stamp <- function(what) message(sprintf("%7.1f s  %s", proc.time()[["elapsed"]] - t.start, what))
+coh <- sim_sepsis_cohort(num.stays, seed = 9301)
+stamp("cohort")
+d <- suppressMessages(sepsis_data(coh$data))
+stamp(sprintf("sepsis_data: %d stays, %d transitions", length(d$ids), length(d$R)))
+ps <- persim(d, seed = 9301)
+stamp(sprintf("persim: %d sweeps, converged %s", ps$iterations, ps$converged))
+print(ps)
+st <- sepsis_study(d, simulator = ps, num.stays = 1000, K = 2,
+                   acpi.control = acpi_control(num.lambda = 5, max.outer = 1,
+                                               admm.max.iter = 100))
+auto <- sepsis_study(d, simulator = ps, num.stays = 1000, K = "auto", methods = "P4L")
+methods <- c(st$methods[1], list(`P4L (K = auto)` = auto$methods$P4L), st$methods[-1])
+names(methods)[1] <- "P4L (K = 2)"
+# Adjusted Rand index of two labelings (Hubert and Arabie, 1985), by hand.
+adjusted_rand <- function(x, y) {
+  tab <- table(x, y)
+  pairs <- function(n) n * (n - 1) / 2
+  idx <- sum(pairs(tab))
+  a <- sum(pairs(rowSums(tab)))
+  b <- sum(pairs(colSums(tab)))
+  expected <- a * b / pairs(sum(tab))
+  (idx - expected) / ((a + b) / 2 - expected)
+}
+
+ari <- list()
+evaluate <- function(policy, sim, seed) {
+  if (!is.null(policy$cluster) && length(unique(policy$cluster)) >= 1L) {
+    truth <- coh$type[as.character(names(policy$cluster))]
+    ari[[length(ari) + 1L]] <<- data.frame(seed = seed, method = policy$method,
+                                           clusters = length(unique(policy$cluster)),
+                                           ari = adjusted_rand(policy$cluster, truth))
+  }
+  st$evaluate(policy, sim, seed)
+}
+res <- run_study(st$design, methods, st$simulate, evaluate, replications = reps, seed = 9311)
+stamp("study")
+print(summary(res))
+utils::write.csv(as.data.frame(res)[, c("replication", "seed", "method", "value", "se",
+                                        "seconds", "converged", "clusters", "warnings",
+                                        "error")], out.file, row.names = FALSE)
+if (length(ari)) {
+  ari <- do.call(rbind, ari)
+  print(ari)
+  utils::write.csv(ari, sub("\\.csv$", "-ari.csv", out.file), row.names = FALSE)
+}
+message(sprintf("total %.1f minutes", (proc.time()[["elapsed"]] - t.start) / 60))
