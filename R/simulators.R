@@ -155,8 +155,13 @@ env_step <- function(env, state, action, seed = NULL) {
 
 #' @export
 print.p4l_env <- function(x, ...) {
-  cat("<p4l_env> ", x$type, ": ", paste(names(x$params), format(x$params), sep = " = ",
-                                         collapse = ", "), "\n", sep = "")
+  if (identical(x$type, "persim")) {
+    cat("<p4l_env> persim: personalised simulator of individual ", format(x$id), " (rank ",
+        x$params[3], ", ", length(x$params), " parameters)\n", sep = "")
+  } else {
+    cat("<p4l_env> ", x$type, ": ", paste(names(x$params), format(x$params), sep = " = ",
+                                           collapse = ", "), "\n", sep = "")
+  }
   cat("  actions: ", paste(x$actions, collapse = ", "), "; states: ",
       paste(x$state.names, collapse = ", "), "; initial state ~ ", x$initial, "\n", sep = "")
   invisible(x)

@@ -157,6 +157,7 @@ test_that("persim() gives clear errors", {
   d2 <- p4l_data(sim2$data, "id", "time", "action", "reward", c("s1", "s2"))
   expect_error(predict(ps, d2), "not fitted on")
   expect_output(print(ps), "personalised simulator of rank 1")
+  expect_output(print(persim_env(ps)[[1]]), "persim: personalised simulator of individual 1 \\(rank 1")
   expect_warning(persim(d, rank = 2, max.iter = 1, tol = 0, seed = 1), "did not converge")
 })
 
