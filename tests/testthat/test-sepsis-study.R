@@ -49,3 +49,18 @@ test_that("a subset of a study prints as a data frame", {
   res <- run_study(st$design, st$methods, st$simulate, st$evaluate, seed = 1, verbose = FALSE)
   expect_output(print(res[, c("method", "value")]), "Clinicians")
 })
+
+test_that("on the MIMIC-III demo cohort, P4L, ACPI, VL, FQI and the clinicians fit and the simulator evaluates them", {
+  d <- suppressMessages(sepsis_data(sepsis_demo()))
+  expect_length(d$action.levels, 9L)
+  ps <- persim(d, seed = 1)
+  expect_true(ps$converged)
+  st <- sepsis_study(d, simulator = ps, num.episodes = 5, horizon = 6, seed = 1)
+  res <- suppressWarnings(run_study(st$design, st$methods, st$simulate, st$evaluate,
+                                    replications = 1, seed = 2, verbose = FALSE))
+  expect_setequal(as.character(res$method), c("P4L", "ACPI", "VL", "FQI", "Clinicians"))
+  expect_true(all(is.na(res$error)))
+  # every value is a discounted sum of 6 rewards in the observed reward range
+  span <- sum(0.8^(0:5))
+  expect_true(all(res$value >= min(d$R) * span - 1e-9 & res$value <= max(d$R) * span + 1e-9))
+})
