@@ -186,259 +186,66 @@
 p4l_data <- function(data, id, time, action, reward, state, terminal = FALSE,
                      baseline = NULL, na.action = c("fail", "locf", "omit"),
                      last = c("drop", "end")) {
-  if (!is.data.frame(data)) {
-    stop_arg("`data` must be a data frame; got an object of class '", class(data)[1], "'.")
-  }
-  for (arg in c("id", "time", "action", "reward")) {
-    val <- get(arg)
-    if (!is.character(val) || length(val) != 1L || is.na(val) || !nzchar(val)) {
-      stop_arg("`", arg, "` must be the name of one column of `data`.")
-    }
-  }
+  check_key_names(data, id, time, action, reward)   # the steps are in R/data_helpers.R
   na.action <- check_choice(na.action, c("fail", "locf", "omit"), "na.action")
   last.given <- !missing(last)
   last.rule <- check_choice(last, c("drop", "end"), "last")
-  state <- role_columns(state, "state")
-  baseline <- if (is.null(baseline)) character(0) else role_columns(baseline, "baseline")
-  if (length(state) == 0L) stop_arg("`state` is empty: name at least one state column.")
-  for (arg in c("state", "baseline")) {
-    val <- get(arg)
-    if (anyDuplicated(val)) {
-      stop_arg("`", arg, "` names column '", val[duplicated(val)][1], "' more than once.")
-    }
-  }
-  term.col <- NULL
-  if (is.character(terminal) && length(terminal) == 1L && !is.na(terminal)) {
-    term.col <- terminal
-    if (!(term.col %in% names(data))) {
-      stop_arg("Column '", term.col, "' named in `terminal` is not in `data`.")
-    }
-    if (term.col %in% c(id, time, action, reward, state, baseline)) {
-      stop_arg("Column '", term.col, "' named in `terminal` is also used in another role.")
-    }
-    if (!(is.logical(data[[term.col]]) || is.numeric(data[[term.col]])) ||
-        !all(data[[term.col]] %in% c(0, 1, NA))) {
-      stop_arg("Column '", term.col, "' (`terminal`) must be logical (TRUE, FALSE or NA).")
-    }
-  } else if (!is.logical(terminal) || length(terminal) != 1L || is.na(terminal)) {
-    stop_arg("`terminal` must be TRUE, FALSE or the name of a logical column of `data`.")
-  }
-  roles <- c(id = id, time = time, action = action, reward = reward,
-             stats::setNames(state, rep("state", length(state))),
-             stats::setNames(baseline, rep("baseline", length(baseline))))
-  dup <- roles[duplicated(roles)]
-  if (length(dup) > 0L) {
-    used <- names(roles)[roles == dup[1]]
-    stop_arg("Column '", dup[1], "' is used twice: as `", used[1], "` and as `", used[2], "`.")
-  }
-  for (arg in c("id", "time", "action", "reward")) {
-    if (!(roles[[arg]] %in% names(data))) {
-      stop_arg("Column '", roles[[arg]], "' named in `", arg, "` is not in `data`.")
-    }
-  }
-  for (arg in c("state", "baseline")) {
-    miss <- setdiff(get(arg), names(data))
-    if (length(miss) > 0L) {
-      stop_arg("Column(s) ", paste0("'", miss, "'", collapse = ", "),
-               " named in `", arg, "` not in `data`.")
-    }
-  }
-  n <- nrow(data)
-  if (n == 0L) stop_arg("`data` has no rows.")
-
-  ids <- data[[id]]
-  if (is.list(ids)) stop_arg("Column '", id, "' (`id`) must be an atomic vector.")
-  if (anyNA(ids)) {
-    stop_arg("Column '", id, "' (`id`) is missing at row ", which(is.na(ids))[1], ".")
-  }
-  tm <- parse_time(data[[time]], time)
-  time.class <- attr(tm, "time.class")
-  time.tz <- attr(tm, "time.tz")
-  tm <- as.numeric(tm)
-
+  roles <- data_roles(data, id, time, action, reward, state, baseline, terminal)
+  state <- roles$state
+  baseline <- roles$baseline
   covariates <- c(state, baseline)
   role.of <- c(rep("State", length(state)), rep("Baseline", length(baseline)))
-  for (j in seq_along(covariates)) check_covariate(data[[covariates[j]]], covariates[j], role.of[j])
-  rew <- data[[reward]]
-  if (!is.numeric(rew)) {
-    stop_arg("Column '", reward, "' (`reward`) must be numeric; it is ", class(rew)[1], ".")
-  }
-  act <- data[[action]]
-  if (!(is.numeric(act) || is.character(act) || is.factor(act) || is.logical(act))) {
-    stop_arg("Column '", action, "' (`action`) must be numeric, character or factor.")
-  }
-  if (is.numeric(act) && any(is.nan(act) | is.infinite(act))) {
-    r <- which(is.nan(act) | is.infinite(act))[1]
-    stop_arg("Column '", action, "' (`action`) is not finite at row ", r,
-             " (individual ", format(ids[r]), ").")
-  }
-
-  ord <- order(ids, tm)
-  ids.s <- ids[ord]
-  tm.s <- tm[ord]
-  same.next <- c(ids.s[-1L] == ids.s[-n], FALSE)  # row has a next row of the same individual
-  dup.rows <- which(same.next & c(tm.s[-1L] == tm.s[-n], FALSE))
-  if (length(dup.rows) > 0L) {
-    r <- dup.rows[1]
-    stop_arg("Individual ", format(ids.s[r]), " has two rows at time ", format(data[[time]][ord[r]]),
-             " (rows ", ord[r], " and ", ord[r + 1L], "): (`id`, `time`) must be unique.")
-  }
+  key <- read_key_columns(data, id, time, action, reward, covariates, role.of)
+  ord <- sort_rows(key$ids, key$tm, data[[time]])
 
   # State and baseline columns: constancy, missing values, coding.
-  X <- data[ord, covariates, drop = FALSE]
-  rownames(X) <- NULL
-  ind.s <- match(ids.s, unique(ids.s))
-  for (b in baseline) {
-    check_constant(X[[b]], b, ind.s, ids.s)
-    X[[b]] <- fill_constant(X[[b]], ind.s)
-  }
-  keep <- handle_missing(X, role.of, na.action, ind.s, ids.s, ord)
-  if (!is.null(attr(keep, "filled"))) X <- attr(keep, "filled")
-  if (!all(keep)) {
-    ord <- ord[keep]
-    X <- X[keep, , drop = FALSE]
-    n <- length(ord)
-    ids.s <- ids[ord]
-    tm.s <- tm[ord]
-    same.next <- c(ids.s[-1L] == ids.s[-n], FALSE)
-  }
-  coding <- list(state = lapply(state, function(s) column_coding(X[[s]], s, "State")),
-                 baseline = lapply(baseline, function(b) column_coding(X[[b]], b, "Baseline")))
-  names(coding$state) <- state
-  names(coding$baseline) <- baseline
-  state.names <- unlist(lapply(coding$state, `[[`, "names"), use.names = FALSE)
-  baseline.names <- unlist(lapply(coding$baseline, `[[`, "names"), use.names = FALSE)
-  if (is.null(baseline.names)) baseline.names <- character(0)
-  width.state <- lengths(lapply(coding$state, `[[`, "names"))   # coded columns per raw column
-  coded <- c(state.names, baseline.names)
-  if (anyDuplicated(coded)) {
-    nm <- coded[duplicated(coded)][1]
-    from <- c(rep(state, width.state),
-              rep(baseline, lengths(lapply(coding$baseline, `[[`, "names"))))[coded == nm]
-    stop_arg("The coded column name '", nm, "' arises twice (from columns ",
-             paste0("'", from, "'", collapse = " and "), "); rename one of them.")
-  }
-  discrete <- stats::setNames(rep(vapply(coding$state, function(cd) cd$type != "numeric",
-                                         logical(1)),
-                                  width.state), state.names)
-  S.all <- encode_columns(X, coding$state, arg = "data")
-  act.s <- act[ord]
-  rew.s <- as.numeric(rew[ord])
-  is.last <- !same.next
-  has.ar <- !is.na(act.s) & !is.na(rew.s)
-  # flag: the row may end in an absorbing state (every row when terminal = TRUE).
-  if (is.null(term.col)) {
-    flag <- rep(terminal, n)
-  } else {
-    flag <- as.logical(data[[term.col]])[ord]
-    flag[is.na(flag)] <- FALSE
-    terminal <- TRUE
-  }
-  # last = "end": a last row with an action and a reward ends its episode.
-  ends <- if (last.rule == "end") !flag & is.last & has.ar else rep(FALSE, n)
-  # Rows that start a transition: rows with a next row, and (terminal) last rows with A and R.
-  trans <- same.next | (flag & is.last & has.ar) | ends
-  need <- which(same.next)
-  bad.a <- need[is.na(act.s[need])]
-  if (length(bad.a) > 0L) {
-    r <- bad.a[which.min(ord[bad.a])]
-    stop_arg("Column '", action, "' (`action`) is missing at row ", ord[r], " (individual ",
-             format(ids.s[r]), "), which has a next state.")
-  }
-  bad.r <- need[!is.finite(rew.s[need])]
-  if (length(bad.r) > 0L) {
-    r <- bad.r[which.min(ord[bad.r])]
-    stop_arg("Column '", reward, "' (`reward`) is missing or not finite at row ", ord[r],
-             " (individual ", format(ids.s[r]), "), which has a next state.")
-  }
-  if (terminal || last.rule == "end") {
-    bad.last <- which((flag | ends) & is.last & has.ar & !is.finite(rew.s))
-    if (length(bad.last) > 0L) {
-      r <- bad.last[1]
-      stop_arg("Column '", reward, "' (`reward`) is not finite at row ", ord[r],
-               " (individual ", format(ids.s[r]), ").")
-    }
-  }
+  cov <- covariate_rows(data, ord, key$ids, covariates, baseline, role.of, na.action)
+  X <- cov$X
+  ord <- cov$ord
+  cod <- code_covariates(X, state, baseline)
+  ids.s <- key$ids[ord]
+  rows <- list(ord = ord, ids.s = ids.s, act.s = key$act[ord], rew.s = as.numeric(key$rew[ord]),
+               same.next = has_next_row(ids.s))
+  st <- transition_starts(rows, data, roles$term.col, terminal, last.rule)
+  check_transition_values(rows, st, action, reward, last.rule)
   uid <- unique(ids.s)
   ind.all <- match(ids.s, uid)
-  counts <- tabulate(ind.all[trans], nbins = length(uid))
+  counts <- tabulate(ind.all[st$trans], nbins = length(uid))
   if (any(counts == 0L)) {
     who <- uid[which(counts == 0L)[1]]
     stop_arg("Individual ", format(who), " has no transition (a single row, or no row with ",
              "an action, a reward and a next state).")
   }
-  unused <- !flag & !ends & is.last & (!is.na(act.s) | !is.na(rew.s))
-  # A last row with only one of action and reward cannot be a transition under
-  # any rule: it is dropped with a warning (terminal = TRUE included).
-  partial <- is.last & !trans & xor(!is.na(act.s), !is.na(rew.s)) & !unused
-  if (any(partial)) {
-    r <- which(partial)[which.min(ord[partial])]
-    warning(sum(partial), " individual(s) have an action without a reward or a reward without ",
-            "an action on their last row (first: row ", ord[r], ", individual ",
-            format(ids.s[r]), "); that row's action and reward are not used.", call. = FALSE)
-  }
-  if (any(unused) && !last.given) {
-    warning(sum(unused), " individual(s) have an action or reward on their last row but no ",
-            "next state; those are not used. Set `last = \"drop\"` to confirm (right when the ",
-            "process goes on after follow-up), `last = \"end\"` if the course ends there, or ",
-            "`terminal = TRUE` if the trajectories end in an absorbing state (see ?p4l_data, ",
-            "The last row).", call. = FALSE)
-  }
+  warn_unused_last(rows, st, last.given)
+  acts <- code_actions(key$act, rows$act.s[st$trans], action)
 
-  # Action coding.
-  if (is.factor(act)) {
-    action.type <- "factor"
-    levs <- levels(droplevels(act.s[trans]))
-    a.idx <- match(as.character(act.s[trans]), levs)
-  } else {
-    action.type <- if (is.logical(act)) "logical" else if (is.integer(act)) "integer" else
-      if (is.numeric(act)) "numeric" else "character"
-    # Text keeps its order of first appearance; numbers and logicals are sorted.
-    levs <- if (action.type == "character") unique(act.s[trans]) else sort(unique(act.s[trans]))
-    a.idx <- match(act.s[trans], levs)
-  }
-  if (length(levs) < 2L) {
-    stop_arg("Column '", action, "' (`action`) takes fewer than two distinct values (",
-             paste(as.character(levs), collapse = ", "), "); a policy needs at least two actions.")
-  }
-
-  rows <- which(trans)
-  nxt <- ifelse(same.next[rows], rows + 1L, rows)
-  # A transition is absorbing when it is an individual's last (terminal = TRUE only).
-  term <- !same.next[rows] | (terminal & is.last[nxt] & !trans[nxt])
-  if (!is.null(term.col)) {
-    bad.flag <- which(flag & !(trans & c(!same.next | (c(is.last[-1L], FALSE) &
-                                                          !c(trans[-1L], FALSE)))))
-    if (length(bad.flag) > 0L) {
-      r <- bad.flag[which.min(ord[bad.flag])]
-      stop_arg("Column '", term.col, "' (`terminal`) is TRUE at row ", ord[r], " (individual ",
-               format(ids.s[r]), "), which is not the individual's last transition.")
-    }
-    term <- flag[rows] | ends[rows]
-  }
-  S <- S.all[rows, , drop = FALSE]
-  S.next <- S.all[nxt, , drop = FALSE]
+  trans.rows <- which(st$trans)
+  nxt <- ifelse(rows$same.next[trans.rows], trans.rows + 1L, trans.rows)
+  term <- transition_terminal(rows, st, trans.rows, nxt, roles$term.col)
+  S <- cod$S.all[trans.rows, , drop = FALSE]
+  S.next <- cod$S.all[nxt, , drop = FALSE]
   rownames(S) <- rownames(S.next) <- NULL
   first <- !duplicated(ind.all)
-  S0 <- S.all[first, , drop = FALSE]
+  S0 <- cod$S.all[first, , drop = FALSE]
   rownames(S0) <- NULL
   B <- NULL
   if (length(baseline) > 0L) {
-    B <- encode_columns(X[first, baseline, drop = FALSE], coding$baseline, arg = "data")
+    B <- encode_columns(X[first, baseline, drop = FALSE], cod$coding$baseline, arg = "data")
     rownames(B) <- NULL
   }
   out <- list(
-    S = S, S_next = S.next, A = as.integer(a.idx), R = rew.s[rows],
-    terminal = as.logical(term), next.observed = same.next[rows], individual = as.integer(ind.all[rows]), time = tm.s[rows],
+    S = S, S_next = S.next, A = as.integer(acts$index), R = rows$rew.s[trans.rows],
+    terminal = as.logical(term), next.observed = rows$same.next[trans.rows],
+    individual = as.integer(ind.all[trans.rows]), time = key$tm[ord][trans.rows],
     ids = uid, S0 = S0, num.transitions = counts,
-    action.levels = levs, action.type = action.type,
-    state.names = state.names, is.terminal = terminal,
+    action.levels = acts$levels, action.type = acts$type,
+    state.names = cod$state.names, is.terminal = st$terminal,
     columns = list(id = id, time = time, action = action, reward = reward, state = state,
                    baseline = baseline),
-    state.columns = state, discrete = discrete,
-    baseline = B, baseline.names = baseline.names, baseline.columns = baseline,
-    coding = coding, na.action = na.action, last = last.rule,
-    time.class = time.class, time.tz = time.tz
+    state.columns = state, discrete = cod$discrete,
+    baseline = B, baseline.names = cod$baseline.names, baseline.columns = baseline,
+    coding = cod$coding, na.action = na.action, last = last.rule,
+    time.class = key$time.class, time.tz = key$time.tz
   )
   class(out) <- "p4l_data"
   out
