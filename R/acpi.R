@@ -106,16 +106,12 @@ acpi <- function(data, K = NULL, gamma = 0.8, basis = NULL, clusters = NULL, rid
   N <- length(data$ids)
   if (identical(K, "auto")) K <- select_groups(data, max.K = min(6L, N), num.threads = num.threads)$K
   if (!is.null(K)) K <- check_count(K, "K", lower = 1L, upper = N)
-  gamma <- check_gamma(gamma)
-  ridge <- check_ridge(ridge)
-  control <- check_control(control, "acpi_control", "acpi_control")
-  num.threads <- resolve_threads(num.threads)
-  check_flag(verbose, "verbose")
-  seed <- resolve_seed(seed)
+  list2env(estimator_args(gamma, ridge, control, "acpi_control", num.threads, verbose, seed),
+           environment())
   given <- resolve_clusters(clusters, data)
-  basis <- resolve_basis(basis, data, seed, num.threads)
-  guard_acpi(data, nrow(basis$centers) + 1L, !is.null(given), control, K, num.threads)
-  feat <- data_features(data, basis, num.threads)
+  feat <- estimator_features(data, basis, seed, num.threads, guard = function(d)
+    guard_acpi(data, d, !is.null(given), control, K, num.threads))  # R/memory.R
+  basis <- feat$basis
   res <- acpi_fit_features(data, feat$psi, feat$psi.next, K = K, clusters = given,
                            gamma = gamma, ridge = ridge, control = control,
                            num.threads = num.threads)

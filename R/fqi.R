@@ -55,15 +55,11 @@ fqi <- function(data, gamma = 0.8, basis = NULL, ridge = 1e-4, control = fqi_con
                 num.threads = NULL, seed = NULL, verbose = FALSE) {
   cl <- match.call()
   check_p4l_data_arg(data)
-  gamma <- check_gamma(gamma)
-  ridge <- check_ridge(ridge)
-  control <- check_control(control, "fqi_control", "fqi_control")
-  num.threads <- resolve_threads(num.threads)
-  check_flag(verbose, "verbose")
-  seed <- resolve_seed(seed)
-  basis <- resolve_basis(basis, data, seed, num.threads)
-  guard_fqi(data, nrow(basis$centers) + 1L, num.threads)  # R/memory.R
-  feat <- data_features(data, basis, num.threads)
+  list2env(estimator_args(gamma, ridge, control, "fqi_control", num.threads, verbose, seed),
+           environment())
+  feat <- estimator_features(data, basis, seed, num.threads, guard = function(d)
+    guard_fqi(data, d, num.threads))  # R/memory.R
+  basis <- feat$basis
   res <- fqi_fit_features(data, feat$psi, feat$psi.next, gamma, ridge, control, num.threads)
   W <- name_coef(res$W, basis, data$action.levels)
   conv <- res[c("iterations", "converged", "change", "bellman.rmse")]

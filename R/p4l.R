@@ -498,48 +498,22 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
   }
   t.start <- proc.time()[["elapsed"]]
   check_p4l_data_arg(data)
-  N <- length(data$ids)
-  groups <- NULL
-  if (identical(K, "auto")) {
-    groups <- select_groups(data, max.K = min(6L, N), num.threads = num.threads)
-    K <- groups$K
-    if (missing(rank)) rank <- K
-  }
-  K <- check_count(K, "K", lower = 1L, upper = N)
-  rank <- check_count(rank, "rank", lower = 1L, upper = 100L)
-  if (rank == 1L && K > 1L) {
-    stop_arg("`rank = 1` gives every individual the same policy; use `K = 1` or `rank >= 2`.")
-  }
-  gamma <- check_gamma(gamma)
-  control <- check_control(control, "p4l_control", "p4l_control")
+  list2env(p4l_structure(data, K, rank, !missing(rank), num.threads), environment())
+  list2env(estimator_args(gamma, control = control, control.class = "p4l_control",
+                          num.threads = num.threads, verbose = verbose, seed = seed),
+           environment())
   if (identical(solver, "sgd") && identical(control$initial, "visited")) {
     stop_arg("`control$initial = \"visited\"` is not available with `solver = \"sgd\"`.")
   }
-  num.threads <- resolve_threads(num.threads)
-  check_flag(verbose, "verbose")
-  seed <- resolve_seed(seed)
   # every setting the core reads is there, and no unknown one (an error here, not after the start)
   p4l_check_settings_cpp(p4l_settings(control, gamma, seed, solver))
-  basis <- resolve_basis(basis, data, seed, num.threads)
-  guard_p4l(data, nrow(basis$centers) + 1L, rank, control)  # R/memory.R
-  t.basis <- proc.time()[["elapsed"]]
+  feat <- estimator_features(data, basis, seed, num.threads, guard = function(d)
+    guard_p4l(data, d, rank, control))  # R/memory.R
+  basis <- feat$basis
+  t.basis <- feat$basis.time
 
-  feat <- data_features(data, basis, num.threads)
   psi0 <- basis_features(basis, data$S0, num.threads)
-  d <- ncol(feat$psi)
-  m <- length(data$action.levels)
-  n <- length(data$R)
-  p <- m * d
-  rate <- sqrt(p * rank / n)
-  alpha.default <- is.null(alpha)
-  if (alpha.default) {
-    sdR <- stats::sd(data$R)
-    alpha <- if (is.finite(sdR) && sdR > 0) sdR * rate else rate
-  } else {
-    alpha <- check_number(alpha, "alpha", lower = 0)
-  }
-  mu.default <- is.null(mu)
-  mu <- if (mu.default) min(1, max(0.05, rate)) else check_number(mu, "mu", lower = 0)
+  list2env(p4l_tuning(data, ncol(feat$psi), rank, alpha, mu), environment())
 
   init.U <- p4l_initial_u(data, rank, control, seed, num.threads)
   init.Theta <- p4l_initial_theta(data, feat$psi, feat$psi.next, rank, gamma, control,
@@ -561,27 +535,8 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
 
   fit <- p4l_build_fit(res, data, basis, gamma, K, rank, alpha, mu, control, seed, num.threads)
   fit$call <- cl
-  fit$kappa <- if (identical(solver, "sgd")) 0 else p4l_kappa(control, gamma)
-  fit$value.range <- p4l_value_range(data)
-  fit$values <- p4l_value_table(data, feat, psi0, res$Theta, res$U, gamma, alpha, fit$kappa,
-                                control$dual.ridge, num.threads,
-                                max.initial = control$max.initial, seed = seed,
-                                visited = identical(control$initial, "visited"))
-  fit$solver <- solver
-  # What p4l_assign() needs to place new individuals without the training data.
-  fit$data.columns <- c(data$columns, list(is.terminal = isTRUE(data$is.terminal),
-                                           na.action = data$na.action, last = data$last))
-  fit$assignment.model <- p4l_assignment_model(fit, data, num.threads)
-  if (identical(solver, "sgd")) {
-    fit$sgd.step.scale <- res$sgd.step.scale
-    if (res$sgd.step.scale > 100) {
-      warning("p4l(solver = \"sgd\"): the minibatch noise is large on this basis (step scale ",
-              format(res$sgd.step.scale, digits = 3), ", against about 25 on a 4-centre basis): ",
-              "the stochastic path needs that many times more steps, and its policy may be far ",
-              "from the closed-form fit. Use solver = \"closed\" (the default), or fewer basis ",
-              "centres.", call. = FALSE)
-    }
-  }
+  fit <- p4l_complete_fit(fit, res, data, feat, psi0, gamma, alpha, control, seed, solver,
+                          num.threads)
   fit$groups <- groups
   fit$alpha.default <- alpha.default
   fit$mu.default <- mu.default
@@ -604,6 +559,71 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
             ", pessimistic value ", format(fit$value, digits = 5), ", clusters of size ",
             paste(tabulate(fit$cluster, K), collapse = "/"), " (",
             format(fit$timings[["total"]], digits = 3), " s)")
+  }
+  fit
+}
+
+# K, rank and (K = "auto") the groups of select_groups(); a rank not given
+# follows K. Returns list(K, rank, groups).
+p4l_structure <- function(data, K, rank, rank.given, num.threads) {
+  N <- length(data$ids)
+  groups <- NULL
+  if (identical(K, "auto")) {
+    groups <- select_groups(data, max.K = min(6L, N), num.threads = num.threads)
+    K <- groups$K
+  }
+  K <- check_count(K, "K", lower = 1L, upper = N)
+  if (!rank.given) rank <- K
+  rank <- check_count(rank, "rank", lower = 1L, upper = 100L)
+  if (rank == 1L && K > 1L) {
+    stop_arg("`rank = 1` gives every individual the same policy; use `K = 1` or `rank >= 2`.")
+  }
+  list(K = K, rank = rank, groups = groups)
+}
+
+# The penalties alpha and mu: given (checked), or the defaults that scale
+# with sqrt(p rank / n). Returns list(alpha, alpha.default, mu, mu.default).
+p4l_tuning <- function(data, d, rank, alpha, mu) {
+  m <- length(data$action.levels)
+  n <- length(data$R)
+  p <- m * d
+  rate <- sqrt(p * rank / n)
+  alpha.default <- is.null(alpha)
+  if (alpha.default) {
+    sdR <- stats::sd(data$R)
+    alpha <- if (is.finite(sdR) && sdR > 0) sdR * rate else rate
+  } else {
+    alpha <- check_number(alpha, "alpha", lower = 0)
+  }
+  mu.default <- is.null(mu)
+  mu <- if (mu.default) min(1, max(0.05, rate)) else check_number(mu, "mu", lower = 0)
+  list(alpha = alpha, alpha.default = alpha.default, mu = mu, mu.default = mu.default)
+}
+
+# The parts of a P4L fit computed after the ADMM: the value table, what
+# p4l_assign() needs and the stochastic path's step scale (with its warning).
+p4l_complete_fit <- function(fit, res, data, feat, psi0, gamma, alpha, control, seed, solver,
+                             num.threads) {
+  fit$kappa <- if (identical(solver, "sgd")) 0 else p4l_kappa(control, gamma)
+  fit$value.range <- p4l_value_range(data)
+  fit$values <- p4l_value_table(data, feat, psi0, res$Theta, res$U, gamma, alpha, fit$kappa,
+                                control$dual.ridge, num.threads,
+                                max.initial = control$max.initial, seed = seed,
+                                visited = identical(control$initial, "visited"))
+  fit$solver <- solver
+  # What p4l_assign() needs to place new individuals without the training data.
+  fit$data.columns <- c(data$columns, list(is.terminal = isTRUE(data$is.terminal),
+                                           na.action = data$na.action, last = data$last))
+  fit$assignment.model <- p4l_assignment_model(fit, data, num.threads)
+  if (identical(solver, "sgd")) {
+    fit$sgd.step.scale <- res$sgd.step.scale
+    if (res$sgd.step.scale > 100) {
+      warning("p4l(solver = \"sgd\"): the minibatch noise is large on this basis (step scale ",
+              format(res$sgd.step.scale, digits = 3), ", against about 25 on a 4-centre basis): ",
+              "the stochastic path needs that many times more steps, and its policy may be far ",
+              "from the closed-form fit. Use solver = \"closed\" (the default), or fewer basis ",
+              "centres.", call. = FALSE)
+    }
   }
   fit
 }

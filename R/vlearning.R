@@ -91,16 +91,12 @@ vlearning <- function(data, gamma = 0.8, basis = NULL, propensity = NULL, ridge 
                       verbose = FALSE) {
   cl <- match.call()
   check_p4l_data_arg(data)
-  gamma <- check_gamma(gamma)
-  ridge <- check_ridge(ridge)
-  control <- check_control(control, "vlearning_control", "vlearning_control")
-  num.threads <- resolve_threads(num.threads)
-  check_flag(verbose, "verbose")
-  seed <- resolve_seed(seed)
+  list2env(estimator_args(gamma, ridge, control, "vlearning_control", num.threads, verbose, seed),
+           environment())
   prop <- resolve_propensity(propensity, data, control)
-  basis <- resolve_basis(basis, data, seed, num.threads)
-  guard_vlearning(data, nrow(basis$centers) + 1L)
-  feat <- data_features(data, basis, num.threads)
+  feat <- estimator_features(data, basis, seed, num.threads, guard = function(d)
+    guard_vlearning(data, d))  # R/memory.R
+  basis <- feat$basis
   ref <- if (control$reference == "states") feat$psi else basis_features(basis, data$S0, num.threads)
   nu <- colMeans(ref)
   res <- vlearning_fit_features(data, feat$psi, feat$psi.next, prop$mu, nu, gamma, ridge,

@@ -1,0 +1,34 @@
+# The preparation shared by the four estimators p4l(), fqi(), acpi() and
+# vlearning().
+#
+# What stays in each estimator because it differs: the data check comes first
+# everywhere, but p4l() and acpi() check K (and p4l() the rank) right after
+# it; each has its own memory guard (R/memory.R) and its own extra inputs
+# (clusters, propensities, the settings check of the P4L core).
+
+# The argument checks every estimator makes, in this order: gamma, ridge (when
+# the estimator has one: pass it), control, num.threads, verbose, seed.
+# Returns the checked values under the arguments' names (gamma, ridge when
+# given, control, num.threads, seed); the estimators take them back with
+# list2env(estimator_args(...), environment()).
+estimator_args <- function(gamma, ridge, control, control.class, num.threads, verbose, seed) {
+  out <- list(gamma = check_gamma(gamma))
+  if (!missing(ridge)) out$ridge <- check_ridge(ridge)
+  out$control <- check_control(control, control.class, control.class)
+  out$num.threads <- resolve_threads(num.threads)
+  check_flag(verbose, "verbose")
+  out$seed <- resolve_seed(seed)
+  out
+}
+
+# The basis (given, or default_basis() seeded by `seed`), the estimator's
+# memory guard `guard(d)` (d = number of basis functions) and the features of
+# S and S'. Returns list(basis, psi, psi.next, basis.time) with basis.time the
+# elapsed time when the basis was ready (after the guard).
+estimator_features <- function(data, basis, seed, num.threads, guard) {
+  basis <- resolve_basis(basis, data, seed, num.threads)
+  guard(nrow(basis$centers) + 1L)
+  basis.time <- proc.time()[["elapsed"]]
+  feat <- data_features(data, basis, num.threads)
+  list(basis = basis, psi = feat$psi, psi.next = feat$psi.next, basis.time = basis.time)
+}
