@@ -1,5 +1,5 @@
 # The preparation shared by the four estimators p4l(), fqi(), acpi() and
-# vlearning().
+# vlearning(), and the one convergence record every fit can be read through.
 #
 # What stays in each estimator because it differs: the data check comes first
 # everywhere, but p4l() and acpi() check K (and p4l() the rank) right after
@@ -31,4 +31,19 @@ estimator_features <- function(data, basis, seed, num.threads, guard) {
   basis.time <- proc.time()[["elapsed"]]
   feat <- data_features(data, basis, num.threads)
   list(basis = basis, psi = feat$psi, psi.next = feat$psi.next, basis.time = basis.time)
+}
+
+# The convergence of any fit in one shape: list(converged = TRUE/FALSE/NA,
+# iterations = integer or NA). P4L, FQI and V-learning keep both in
+# fit$convergence; ACPI keeps its per-cluster record there (saved fixtures
+# compare it whole), so its `converged` is that every cluster's policy
+# iteration settled and its `iterations` the number of outer rounds.
+fit_convergence <- function(fit) {
+  cv <- if (is.list(fit$convergence)) fit$convergence else list()
+  conv <- if (!is.null(fit$converged)) fit$converged else cv$converged
+  if (is.null(conv)) conv <- cv$pi.converged
+  it <- if (!is.null(cv$iterations)) cv$iterations else cv$outer.iterations
+  if (is.null(it)) it <- fit$iterations
+  list(converged = if (is.null(conv) || length(conv) == 0L) NA else all(as.logical(conv)),
+       iterations = if (is.null(it) || length(it) != 1L) NA_integer_ else as.integer(it))
 }

@@ -457,6 +457,9 @@ p4l_sgd_flat_names <- c(sgd.inner = "inner", sgd.batch = "batch",
 #'     `"primal"` or `"diverged"` (the minibatch values stopped being finite:
 #'     the fit is the last finite iterate, with a warning); `stalls` counts
 #'     failed line searches.}
+#'   \item{`convergence`}{the same record as a list (`converged`,
+#'     `iterations`, `status`, `stalls`, `evaluations`), as the fits of
+#'     [fqi()] and [vlearning()] have it.}
 #'   \item{`values`, `value.range`, `kappa`, `rcond`}{the value table (policy
 #'     `"softmax"` and `"greedy"`, scale `"normalised"`, i.e. per step,
 #'     \eqn{(1-\gamma)}{(1-gamma)} times the discounted return, and `"discounted"`, the
@@ -954,8 +957,12 @@ p4l_build_fit <- function(res, data, basis, gamma, K, rank, alpha, mu, control, 
                  rcond = res$rcond,
                  inner.solves = c(factorisations = res$inner[1], cg.iterations = res$inner[2]),
                  iterations = res$iterations,
-                 evaluations = res$evaluations, control = control, seed = seed,
-                 num.threads = num.threads)
+                 evaluations = res$evaluations,
+                 # the convergence record every estimator has (see fit_convergence())
+                 convergence = list(converged = res$converged, iterations = res$iterations,
+                                    status = res$status, stalls = res$stalls,
+                                    evaluations = res$evaluations),
+                 control = control, seed = seed, num.threads = num.threads)
 }
 
 # d x m logit coefficients of latent u: column a = Theta_a u (first action 0).

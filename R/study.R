@@ -305,15 +305,8 @@ study_rows <- function(task, method, subgroup, value = NA_real_, se = NA_real_,
              warnings = warnings, error = error, stringsAsFactors = FALSE)
 }
 
-# Convergence as each estimator records it (NA when the fit does not say).
-fit_converged <- function(fit) {
-  conv <- fit$converged
-  if (is.null(conv) && is.list(fit$convergence)) {
-    conv <- fit$convergence$converged
-    if (is.null(conv)) conv <- fit$convergence$pi.converged
-  }
-  if (is.null(conv) || length(conv) == 0L) NA else all(as.logical(conv))
-}
+# Convergence of any fit (NA when the fit does not say); see fit_convergence().
+fit_converged <- function(fit) fit_convergence(fit)$converged  # R/estimator.R
 
 fit_clusters <- function(fit) {
   if (!is.null(fit$cluster)) return(length(unique(fit$cluster)))
