@@ -106,8 +106,12 @@ acpi <- function(data, K = NULL, gamma = 0.8, basis = NULL, clusters = NULL, rid
   N <- length(data$ids)
   if (identical(K, "auto")) K <- select_groups(data, max.K = min(6L, N), num.threads = num.threads)$K
   if (!is.null(K)) K <- check_count(K, "K", lower = 1L, upper = N)
-  list2env(estimator_args(gamma, ridge, control, "acpi_control", num.threads, verbose, seed),
-           environment())
+  ea <- estimator_args(gamma, ridge, control, "acpi_control", num.threads, verbose, seed)
+  gamma <- ea$gamma
+  ridge <- ea$ridge
+  control <- ea$control
+  num.threads <- ea$num.threads
+  seed <- ea$seed
   given <- resolve_clusters(clusters, data)
   feat <- estimator_features(data, basis, seed, num.threads, guard = function(d)
     guard_acpi(data, d, !is.null(given), control, K, num.threads))  # R/memory.R

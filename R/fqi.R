@@ -55,8 +55,12 @@ fqi <- function(data, gamma = 0.8, basis = NULL, ridge = 1e-4, control = fqi_con
                 num.threads = NULL, seed = NULL, verbose = FALSE) {
   cl <- match.call()
   check_p4l_data_arg(data)
-  list2env(estimator_args(gamma, ridge, control, "fqi_control", num.threads, verbose, seed),
-           environment())
+  ea <- estimator_args(gamma, ridge, control, "fqi_control", num.threads, verbose, seed)
+  gamma <- ea$gamma
+  ridge <- ea$ridge
+  control <- ea$control
+  num.threads <- ea$num.threads
+  seed <- ea$seed
   feat <- estimator_features(data, basis, seed, num.threads, guard = function(d)
     guard_fqi(data, d, num.threads))  # R/memory.R
   basis <- feat$basis

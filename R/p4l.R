@@ -501,10 +501,16 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
   }
   t.start <- proc.time()[["elapsed"]]
   check_p4l_data_arg(data)
-  list2env(p4l_structure(data, K, rank, !missing(rank), num.threads), environment())
-  list2env(estimator_args(gamma, control = control, control.class = "p4l_control",
-                          num.threads = num.threads, verbose = verbose, seed = seed),
-           environment())
+  st <- p4l_structure(data, K, rank, !missing(rank), num.threads)
+  K <- st$K
+  rank <- st$rank
+  groups <- st$groups
+  ea <- estimator_args(gamma, control = control, control.class = "p4l_control",
+                       num.threads = num.threads, verbose = verbose, seed = seed)
+  gamma <- ea$gamma
+  control <- ea$control
+  num.threads <- ea$num.threads
+  seed <- ea$seed
   if (identical(solver, "sgd") && identical(control$initial, "visited")) {
     stop_arg("`control$initial = \"visited\"` is not available with `solver = \"sgd\"`.")
   }
@@ -516,7 +522,11 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
   t.basis <- feat$basis.time
 
   psi0 <- basis_features(basis, data$S0, num.threads)
-  list2env(p4l_tuning(data, ncol(feat$psi), rank, alpha, mu), environment())
+  tn <- p4l_tuning(data, ncol(feat$psi), rank, alpha, mu)
+  alpha <- tn$alpha
+  alpha.default <- tn$alpha.default
+  mu <- tn$mu
+  mu.default <- tn$mu.default
 
   init.U <- p4l_initial_u(data, rank, control, seed, num.threads)
   init.Theta <- p4l_initial_theta(data, feat$psi, feat$psi.next, rank, gamma, control,

@@ -91,8 +91,12 @@ vlearning <- function(data, gamma = 0.8, basis = NULL, propensity = NULL, ridge 
                       verbose = FALSE) {
   cl <- match.call()
   check_p4l_data_arg(data)
-  list2env(estimator_args(gamma, ridge, control, "vlearning_control", num.threads, verbose, seed),
-           environment())
+  ea <- estimator_args(gamma, ridge, control, "vlearning_control", num.threads, verbose, seed)
+  gamma <- ea$gamma
+  ridge <- ea$ridge
+  control <- ea$control
+  num.threads <- ea$num.threads
+  seed <- ea$seed
   prop <- resolve_propensity(propensity, data, control)
   feat <- estimator_features(data, basis, seed, num.threads, guard = function(d)
     guard_vlearning(data, d))  # R/memory.R
