@@ -22,9 +22,7 @@ stamp(sprintf("sepsis_data: %d stays, %d transitions", length(d$ids), length(d$R
 ps <- persim(d, seed = 9301)
 stamp(sprintf("persim: %d sweeps, converged %s", ps$iterations, ps$converged))
 print(ps)
-st <- sepsis_study(d, simulator = ps, num.stays = 1000, K = 2,
-                   acpi.control = acpi_control(num.lambda = 5, max.outer = 1,
-                                               admm.max.iter = 100))
+st <- sepsis_study(d, simulator = ps, num.stays = 1000, K = 2)
 auto <- sepsis_study(d, simulator = ps, num.stays = 1000, K = "auto", methods = "P4L")
 methods <- c(st$methods[1], list(`P4L (K = auto)` = auto$methods$P4L), st$methods[-1])
 names(methods)[1] <- "P4L (K = 2)"
