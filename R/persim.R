@@ -210,19 +210,23 @@ persim_reward_fit <- function(phi, act, A, S.next, R, ridge) {
        r.squared = if (tss > 0) 1 - sum((R - fitted)^2) / tss else NA_real_)
 }
 
-# The packed parameter vector of one individual's environment (layout in
-# src/core/persim.cpp).
-persim_params <- function(object, k) {
+# A function of an individual's row k giving the packed parameter vector of
+# its environment (layout in src/core/persim.cpp).
+persim_params <- function(object) {
   f <- object$features
   d <- length(object$state.names)
-  c(d, length(object$action.levels), object$rank, nrow(f$centres), f$bandwidth,
-    as.numeric(object$clip), as.numeric(object$noise),
-    f$center, f$scale, as.numeric(f$centres), object$U[k, ], as.numeric(object$W),
-    unlist(lapply(object$V, as.numeric)), as.numeric(object$noise.chol),
-    as.numeric(object$reward.coef$phi), object$reward.coef$next.state, object$reward.range,
-    object$state.range[1, ], object$state.range[2, ],
-    if (object$initial.type == "own") object$initial[k, ] else colMeans(object$initial),
-    as.numeric(object$initial.chol))
+  # the parts shared by every individual, packed once
+  head <- c(d, length(object$action.levels), object$rank, nrow(f$centres), f$bandwidth,
+            as.numeric(object$clip), as.numeric(object$noise),
+            f$center, f$scale, as.numeric(f$centres))
+  middle <- c(as.numeric(object$W), unlist(lapply(object$V, as.numeric)),
+              as.numeric(object$noise.chol), as.numeric(object$reward.coef$phi),
+              object$reward.coef$next.state, object$reward.range,
+              object$state.range[1, ], object$state.range[2, ])
+  tail <- as.numeric(object$initial.chol)
+  own <- object$initial.type == "own"
+  start <- if (own) NULL else colMeans(object$initial)
+  function(k) c(head, object$U[k, ], middle, if (own) object$initial[k, ] else start, tail)
 }
 
 #' Environments of a personalised simulator
@@ -249,8 +253,9 @@ persim_env <- function(object, ids = NULL) {
     stop_arg("`ids` has individual(s) the simulator was not fitted on: ",
              paste(utils::head(format(ids[is.na(k)]), 5), collapse = ", "), ".")
   }
+  pack <- persim_params(object)
   env <- lapply(k, function(j) {
-    structure(list(type = "persim", params = persim_params(object, j),
+    structure(list(type = "persim", params = pack(j),
                    actions = object$action.levels, state.names = object$state.names,
                    initial = if (object$initial.type == "own") "the individual's first state" else
                      "normal fitted to the first states", id = object$ids[j]),
@@ -311,10 +316,11 @@ predict.p4l_persim <- function(object, newdata, ...) {
   state <- matrix(NA_real_, nrow(newdata$S), ncol(newdata$S),
                   dimnames = list(NULL, object$state.names))
   reward <- rep(NA_real_, nrow(newdata$S))
+  pack <- persim_params(object)
   for (j in seq_along(newdata$ids)) {
     rows <- which(newdata$individual == j)
     if (length(rows) == 0L) next
-    res <- persim_mean_step_cpp(persim_params(object, k[j]), newdata$S[rows, , drop = FALSE],
+    res <- persim_mean_step_cpp(pack(k[j]), newdata$S[rows, , drop = FALSE],
                                 amap[newdata$A[rows]] - 1L)
     state[rows, ] <- res$state
     reward[rows] <- res$reward
