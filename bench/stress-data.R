@@ -350,92 +350,168 @@ stress_run_s3 <- function(reps = 1, gamma = 0.99, K = 2, num.patients = 1000) {
 sim_s4 <- function(num.stays = 300, levels = 3, max.steps = 20, seed = 1) {
   set.seed(seed)
   N <- num.stays
-  g <- levels
-  grid <- expand.grid(f = seq_len(g), v = seq_len(g))
-  labels <- sprintf("f%dv%d", grid$f, grid$v)
-  fdose <- (grid$f - 1) / (g - 1)
-  vdose <- (grid$v - 1) / (g - 1)
+  doses <- s4_doses(levels)
   sev <- stats::rgamma(N, 2, 2)
-  map <- stats::rnorm(N, 68 - 4 * sev, 8)
-  lac <- pmax(0.5, stats::rlnorm(N, log(2 + sev), 0.3))
-  hr <- stats::rnorm(N, 95 + 5 * sev, 10)
-  sofa <- pmax(0, stats::rnorm(N, 6 + 2 * sev, 2))
+  st <- list(map = stats::rnorm(N, 68 - 4 * sev, 8),
+             lactate = pmax(0.5, stats::rlnorm(N, log(2 + sev), 0.3)),
+             hr = stats::rnorm(N, 95 + 5 * sev, 10),
+             sofa = pmax(0, stats::rnorm(N, 6 + 2 * sev, 2)))
   alive <- rep(TRUE, N)
   rows <- list()
-  m <- length(labels)
   for (t in seq_len(max.steps)) {
     ix <- which(alive)
     if (length(ix) == 0L) break
-    n <- length(ix)
-    ft <- stats::plogis((72 - map[ix]) / 6)
-    vt <- stats::plogis((62 - map[ix]) / 5)
-    score <- -(outer(ft, fdose, "-")^2 + outer(vt, vdose, "-")^2) / 0.08
-    p <- exp(score - apply(score, 1, max))
-    p <- p / rowSums(p)
-    p <- 0.7 * p + 0.3 / m
-    a <- p4l:::sample_rows_inverse(p, stats::runif(n))
-    f <- fdose[a]
-    v <- vdose[a]
-    map.n <- map[ix] + 0.2 * (70 - 3 * sev[ix] - map[ix]) + 5 * f + 9 * v - 2 * f * v +
-      stats::rnorm(n, 0, 3)
-    lac.n <- pmax(0.5, 0.8 * lac[ix] + 0.25 * (1 + sev[ix]) + 0.04 * pmax(0, 65 - map.n) +
-                    0.3 * v - 0.3 * f + stats::rnorm(n, 0, 0.2))
-    hr.n <- hr[ix] + 0.2 * (90 - hr[ix]) + 6 * v - 4 * f + stats::rnorm(n, 0, 4)
-    sofa.n <- pmax(0, sofa[ix] + 0.1 * (lac.n - 2) - 0.05 * (map.n - 65) / 5 +
-                     stats::rnorm(n, 0, 0.5))
-    reward <- pmin(pmax(1 - abs(map.n - 75) / 30 - 0.15 * lac.n, -1), 1)
-    dead <- (map.n < 50 | lac.n > 5) & stats::runif(n) < 0.5
-    home <- !dead & lac.n < 2 & map.n > 65 & map.n < 90 & stats::runif(n) < 0.25
-    reward[dead] <- -1
-    reward[home] <- 1
-    rows[[t]] <- data.frame(id = ix, time = t, action = labels[a], reward = reward,
-                            map = map[ix], lactate = lac[ix], hr = hr[ix], sofa = sofa[ix],
-                            terminal = dead | home, stringsAsFactors = FALSE)
-    map[ix] <- map.n
-    lac[ix] <- lac.n
-    hr[ix] <- hr.n
-    sofa[ix] <- sofa.n
-    alive[ix[dead | home]] <- FALSE
+    now <- lapply(st, `[`, ix)
+    a <- p4l:::sample_rows_inverse(s4_behaviour_probs(now$map, doses), stats::runif(length(ix)))
+    out <- s4_step(now, sev[ix], doses$f[a], doses$v[a])
+    rows[[t]] <- data.frame(id = ix, time = t, action = doses$labels[a], reward = out$reward,
+                            map = now$map, lactate = now$lactate, hr = now$hr, sofa = now$sofa,
+                            terminal = out$absorbed, stringsAsFactors = FALSE)
+    for (v in names(st)) st[[v]][ix] <- out$state[[v]]
+    alive[ix[out$absorbed]] <- FALSE
   }
   # final-state rows for stays cut at max.steps (not absorbing)
   ix <- which(alive)
   if (length(ix) > 0L) {
     rows[[length(rows) + 1L]] <- data.frame(id = ix, time = max.steps + 1L,
                                             action = NA_character_, reward = NA_real_,
-                                            map = map[ix], lactate = lac[ix], hr = hr[ix],
-                                            sofa = sofa[ix], terminal = NA,
+                                            map = st$map[ix], lactate = st$lactate[ix],
+                                            hr = st$hr[ix], sofa = st$sofa[ix], terminal = NA,
                                             stringsAsFactors = FALSE)
   }
   data <- do.call(rbind, rows)
   data <- data[order(data$id, data$time), ]
   rownames(data) <- NULL
-  list(data = data, actions = labels, seed = seed)
+  list(data = data, actions = doses$labels, seed = seed, severity = sev, levels = levels,
+       max.steps = max.steps)
 }
 
-stress_s4_data <- function(num.stays, levels, seed = 1) {
-  sim <- sim_s4(num.stays, levels, seed = seed)
+# The levels x levels (fluid, vasopressor) dose grid: labels "f<i>v<j>" and
+# the doses in [0, 1].
+s4_doses <- function(levels) {
+  grid <- expand.grid(f = seq_len(levels), v = seq_len(levels))
+  list(labels = sprintf("f%dv%d", grid$f, grid$v), f = (grid$f - 1) / (levels - 1),
+       v = (grid$v - 1) / (levels - 1))
+}
+
+# Behaviour policy: MAP-dependent target doses with noise, 30% uniform.
+s4_behaviour_probs <- function(map, doses) {
+  m <- length(doses$labels)
+  ft <- stats::plogis((72 - map) / 6)
+  vt <- stats::plogis((62 - map) / 5)
+  score <- -(outer(ft, doses$f, "-")^2 + outer(vt, doses$v, "-")^2) / 0.08
+  p <- exp(score - apply(score, 1, max))
+  p <- p / rowSums(p)
+  0.7 * p + 0.3 / m
+}
+
+# One step of the S4 dynamics for stays in state `st` (list of map, lactate,
+# hr, sofa) with latent severity `sev` under fluid dose f and vasopressor dose
+# v. Random numbers are drawn in a fixed order (4 normals, 2 uniforms per
+# call), so the generator and the evaluator share it.
+s4_step <- function(st, sev, f, v) {
+  n <- length(sev)
+  map.n <- st$map + 0.2 * (70 - 3 * sev - st$map) + 5 * f + 9 * v - 2 * f * v +
+    stats::rnorm(n, 0, 3)
+  lac.n <- pmax(0.5, 0.8 * st$lactate + 0.25 * (1 + sev) + 0.04 * pmax(0, 65 - map.n) +
+                  0.3 * v - 0.3 * f + stats::rnorm(n, 0, 0.2))
+  hr.n <- st$hr + 0.2 * (90 - st$hr) + 6 * v - 4 * f + stats::rnorm(n, 0, 4)
+  sofa.n <- pmax(0, st$sofa + 0.1 * (lac.n - 2) - 0.05 * (map.n - 65) / 5 +
+                   stats::rnorm(n, 0, 0.5))
+  reward <- pmin(pmax(1 - abs(map.n - 75) / 30 - 0.15 * lac.n, -1), 1)
+  dead <- (map.n < 50 | lac.n > 5) & stats::runif(n) < 0.5
+  home <- !dead & lac.n < 2 & map.n > 65 & map.n < 90 & stats::runif(n) < 0.25
+  reward[dead] <- -1
+  reward[home] <- 1
+  list(state = list(map = map.n, lactate = lac.n, hr = hr.n, sofa = sofa.n), reward = reward,
+       absorbed = dead | home)
+}
+
+# True discounted value of a policy on S4 (Monte Carlo on the true dynamics):
+# `num.episodes` episodes per stay from the stay's own first state, with its
+# own latent severity, at most `horizon` steps, common random numbers across
+# policies (seed). `policy`: "behaviour" or a fitted policy; each stay gets
+# its own policy (`predict(type = "prob")` for its id). Returns one mean
+# return per stay (named by id).
+s4_policy_value <- function(policy, sim, num.episodes = 20, gamma = 0.9, horizon = 20,
+                            seed = 1) {
+  doses <- s4_doses(sim$levels)
+  first <- sim$data[sim$data$time == 1, ]
+  first <- first[order(first$id), ]
+  N <- nrow(first)
+  idx <- rep(seq_len(N), each = num.episodes)
+  st <- lapply(first[c("map", "lactate", "hr", "sofa")], function(x) x[idx])
+  sev <- sim$severity[first$id][idx]
+  set.seed(seed)
+  alive <- rep(TRUE, length(idx))
+  ret <- numeric(length(idx))
+  for (t in seq_len(horizon)) {
+    ix <- which(alive)
+    if (length(ix) == 0L) break
+    now <- lapply(st, `[`, ix)
+    if (identical(policy, "behaviour")) {
+      p <- s4_behaviour_probs(now$map, doses)
+    } else {
+      nd <- data.frame(id = first$id[idx[ix]], now, stringsAsFactors = FALSE)
+      pr <- stats::predict(policy, nd, type = "prob")
+      p <- matrix(0, length(ix), length(doses$labels))
+      p[, match(colnames(pr), doses$labels)] <- pr
+    }
+    a <- p4l:::sample_rows_inverse(p, stats::runif(length(ix)))
+    out <- s4_step(now, sev[ix], doses$f[a], doses$v[a])
+    ret[ix] <- ret[ix] + gamma^(t - 1) * out$reward
+    for (v in names(st)) st[[v]][ix] <- out$state[[v]]
+    alive[ix[out$absorbed]] <- FALSE
+  }
+  stats::setNames(as.numeric(tapply(ret, idx, mean)), first$id)
+}
+
+# Mean value by latent severity (the stays below and above the median).
+s4_by_severity <- function(v, sim) {
+  sev <- sim$severity[as.integer(names(v))]
+  grp <- ifelse(sev > stats::median(sim$severity), "severe", "mild")
+  tapply(v, grp, mean)
+}
+
+stress_s4_data <- function(num.stays, levels, seed = 1,
+                           sim = sim_s4(num.stays, levels, seed = seed)) {
   p4l::p4l_data(sim$data, "id", "time", "action", "reward", c("map", "lactate", "hr", "sofa"),
                 terminal = "terminal")
 }
 
 # One S4 data set (both fits). `checkpoint(rows)` is called after the FQI fit
-# so that a time guard that stops the P4L fit keeps FQI's time.
+# so that a time guard that stops the P4L fit keeps FQI's time. Values: true
+# discounted values by Monte Carlo on the S4 dynamics (s4_policy_value(),
+# about 15,000 episodes in all, at least one per stay), by latent severity
+# (stays below / above the median); a data set with more than `max.eval`
+# stays gets fit times only.
 stress_run_s4 <- function(num.stays = 300, levels = 3, gamma = 0.9, K = 2, rep = 1,
-                          checkpoint = NULL) {
+                          checkpoint = NULL, max.eval = 2000) {
   ds <- sprintf("ICU-like, %d stays, %d actions", num.stays, levels^2)
   t0 <- stress_elapsed()
-  d <- tryCatch(stress_s4_data(num.stays, levels, seed = 500 + rep), error = function(e) e)
+  seed <- 500 + rep
+  sim <- tryCatch(sim_s4(num.stays, levels, seed = seed), error = function(e) e)
+  d <- if (stress_is_error(sim)) sim else
+    tryCatch(stress_s4_data(num.stays, levels, sim = sim), error = function(e) e)
   if (stress_is_error(d)) {
     return(stress_not_run("S4", ds, gamma, K, paste0("data error: ", conditionMessage(d))))
   }
   gen <- stress_elapsed() - t0
+  evaluate <- num.stays <= max.eval
+  groups <- if (evaluate) c("mild", "severe") else "all"
+  metric <- if (evaluate) "value" else "fit time"
+  E <- max(1L, ceiling(15000 / num.stays))
+  val <- function(pol) s4_by_severity(s4_policy_value(pol, sim, E, gamma, seed = 600 + rep), sim)
+  beh <- if (evaluate) val("behaviour") else NULL
   ff <- stress_fit_fqi(d, gamma, rep)
+  fe <- if (evaluate && !stress_is_error(ff$fit)) tryCatch(val(ff$fit), error = function(e) NULL)
   if (is.function(checkpoint)) {
-    checkpoint(stress_rows("S4", ds, gamma, rep, "all", d, K, NULL, ff, metric = "fit time",
-                           error = "p4l pending"))
+    checkpoint(stress_rows("S4", ds, gamma, rep, groups, d, K, NULL, ff, NULL, beh, fe,
+                           metric = metric, error = "p4l pending"))
   }
   pf <- stress_fit_p4l(d, K, gamma, rep)
-  out <- stress_rows("S4", ds, gamma, rep, "all", d, K, pf, ff, metric = "fit time")
+  pe <- if (evaluate && !stress_is_error(pf$fit)) tryCatch(val(pf$fit), error = function(e) NULL)
+  out <- stress_rows("S4", ds, gamma, rep, groups, d, K, pf, ff, pe, beh, fe, metric = metric)
   attr(out, "data.secs") <- gen
   out
 }
