@@ -175,6 +175,8 @@ sepsis_cv_fluid_exclude <- function() "flush|free water|tpn|lipid|amino|kphos|am
 #' @export
 sepsis_cohort <- function(src = "mimic_demo", window = c(-24, 48), block.hours = 4,
                           min.blocks = 3, ...) {
+  # Long on purpose: one extraction pipeline over ricu (stays, block grid, measurements,
+  # treatments, scores) whose steps share closures over the block grid.
   if (!is.character(src) || length(src) != 1L || is.na(src) || !nzchar(src)) {
     stop_arg("`src` must be the name of one ricu data source, such as \"mimic_demo\".")
   }

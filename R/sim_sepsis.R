@@ -107,6 +107,60 @@ sim_sepsis_treatment <- function(treatment) {
   c((k - 1L) %/% 3L + 1L, (k - 1L) %% 3L + 1L)
 }
 
+# `num.blocks`: two whole numbers, at least 2, in increasing order.
+sim_sepsis_check_blocks <- function(num.blocks) {
+  if (!is.numeric(num.blocks) || length(num.blocks) != 2L || any(!is.finite(num.blocks)) ||
+      any(num.blocks != round(num.blocks)) || num.blocks[1] < 2 || num.blocks[1] > num.blocks[2]) {
+    stop_arg("`num.blocks` must be two whole numbers, at least 2, the first not larger than ",
+             "the second.")
+  }
+  as.integer(num.blocks)
+}
+
+# `subgroups`: non-negative proportions named by distinct subgroup types.
+sim_sepsis_check_subgroups <- function(subgroups) {
+  if (!is.numeric(subgroups) || length(subgroups) < 1L || is.null(names(subgroups)) ||
+      anyNA(subgroups) || any(!is.finite(subgroups)) || any(subgroups < 0) ||
+      sum(subgroups) <= 0) {
+    stop_arg("`subgroups` must be named non-negative proportions, such as ",
+             "c(fluid = 0.5, vaso = 0.5).")
+  }
+  bad <- setdiff(names(subgroups), sim_sepsis_types())
+  if (length(bad) > 0L || anyDuplicated(names(subgroups))) {
+    stop_arg("The names of `subgroups` must be distinct and among ",
+             paste0("\"", sim_sepsis_types(), "\"", collapse = ", "),
+             if (length(bad) > 0L) paste0("; got \"", bad[1], "\""), ".")
+  }
+  invisible(subgroups)
+}
+
+# Exact counts summing to N from proportions `prop`, by largest remainders
+# (ties to the first).
+largest_remainders <- function(prop, N) {
+  raw <- prop * N
+  count <- floor(raw)
+  rest <- N - sum(count)
+  if (rest > 0) {
+    extra <- order(-(raw - count), seq_along(raw))[seq_len(rest)]
+    count[extra] <- count[extra] + 1
+  }
+  count
+}
+
+# Doses within the treatment levels (1, 2, 3), from two uniforms u and w per
+# row drawn here: level 1 is 0 with probability `zero`, else low * w; level 2
+# is mid[1] + mid[2] * w; level 3 is high[1] + high[2] * w with probability
+# `top`, else tail[1] plus an exponential of mean tail[2], capped at `cap`.
+sim_sepsis_dose <- function(level, zero, low, mid, top, high, tail, cap) {
+  n <- length(level)
+  u <- stats::runif(n)
+  w <- stats::runif(n)
+  ifelse(level == 1L, ifelse(u < zero, 0, low * w),
+         ifelse(level == 2L, mid[1] + mid[2] * w,
+                ifelse(u < top, high[1] + high[2] * w,
+                       pmin(tail[1] + stats::rexp(n, 1 / tail[2]), cap))))
+}
+
 # Ordinal-logit level (1, 2, 3) from scores and uniforms, mixed with uniform.
 sim_sepsis_level <- function(score, intercept, uniform, u) {
   e0 <- intercept[1]
@@ -272,25 +326,11 @@ sim_sepsis_level <- function(score, intercept, uniform, u) {
 sim_sepsis_cohort <- function(num.stays = 1000, num.blocks = c(3, 18),
                               subgroups = c(fluid = 0.5, vaso = 0.5), missing = 0.1,
                               treatment = NULL, seed = NULL) {
+  # Long on purpose: one seeded simulation whose random draws must stay in this order
+  # (stays, courses, measurements, doses, missing values; see the section comments).
   N <- check_count(num.stays, "num.stays", lower = 1L)
-  if (!is.numeric(num.blocks) || length(num.blocks) != 2L || any(!is.finite(num.blocks)) ||
-      any(num.blocks != round(num.blocks)) || num.blocks[1] < 2 || num.blocks[1] > num.blocks[2]) {
-    stop_arg("`num.blocks` must be two whole numbers, at least 2, the first not larger than ",
-             "the second.")
-  }
-  nb <- as.integer(num.blocks)
-  if (!is.numeric(subgroups) || length(subgroups) < 1L || is.null(names(subgroups)) ||
-      anyNA(subgroups) || any(!is.finite(subgroups)) || any(subgroups < 0) ||
-      sum(subgroups) <= 0) {
-    stop_arg("`subgroups` must be named non-negative proportions, such as ",
-             "c(fluid = 0.5, vaso = 0.5).")
-  }
-  bad <- setdiff(names(subgroups), sim_sepsis_types())
-  if (length(bad) > 0L || anyDuplicated(names(subgroups))) {
-    stop_arg("The names of `subgroups` must be distinct and among ",
-             paste0("\"", sim_sepsis_types(), "\"", collapse = ", "),
-             if (length(bad) > 0L) paste0("; got \"", bad[1], "\""), ".")
-  }
+  nb <- sim_sepsis_check_blocks(num.blocks)
+  sim_sepsis_check_subgroups(subgroups)
   missing <- check_number(missing, "missing", lower = 0, upper = 0.5)
   fixed <- sim_sepsis_treatment(treatment)
   seed <- resolve_seed(seed)
@@ -300,14 +340,7 @@ sim_sepsis_cohort <- function(num.stays = 1000, num.blocks = c(3, 18),
 
   # Stays: subgroup (exact counts by largest remainders), blocks, severity.
   prop <- subgroups / sum(subgroups)
-  raw <- prop * N
-  count <- floor(raw)
-  rest <- N - sum(count)
-  if (rest > 0) {
-    extra <- order(-(raw - count), seq_along(raw))[seq_len(rest)]
-    count[extra] <- count[extra] + 1
-  }
-  type <- sample(rep(names(prop), count))
+  type <- sample(rep(names(prop), largest_remainders(prop, N)))
   gi <- match(type, rownames(par$fluid.effect))
   full <- stats::runif(N) < 0.4
   nblk <- ifelse(full, nb[2],
@@ -398,19 +431,11 @@ sim_sepsis_cohort <- function(num.stays = 1000, num.blocks = c(3, 18),
   sirs <- (X[, "Temp_C"] > 38 | X[, "Temp_C"] < 36) + (X[, "HR"] > 90) +
     (X[, "RR"] > 20 | X[, "paCO2"] < 32) + (X[, "WBC_count"] > 12 | X[, "WBC_count"] < 4)
 
-  # Doses within the levels.
-  u1 <- stats::runif(n)
-  u2 <- stats::runif(n)
-  fluid <- ifelse(f == 1L, ifelse(u1 < 0.55, 0, 50 * u2),
-                  ifelse(f == 2L, 50 + 130 * u2,
-                         ifelse(u1 < 0.6, 180 + 350 * u2,
-                                pmin(530 + stats::rexp(n, 1 / 500), 5000))))
-  u3 <- stats::runif(n)
-  u4 <- stats::runif(n)
-  vaso <- ifelse(v == 1L, ifelse(u3 < 0.85, 0, 0.08 * u4),
-                 ifelse(v == 2L, 0.08 + 0.14 * u4,
-                        ifelse(u3 < 0.7, 0.22 + 0.23 * u4,
-                               pmin(0.45 + stats::rexp(n, 1 / 0.3), 3))))
+  # Doses within the levels (the fluid's random draws first, then the vasopressor's).
+  fluid <- sim_sepsis_dose(f, zero = 0.55, low = 50, mid = c(50, 130), top = 0.6,
+                           high = c(180, 350), tail = c(530, 500), cap = 5000)
+  vaso <- sim_sepsis_dose(v, zero = 0.85, low = 0.08, mid = c(0.08, 0.14), top = 0.7,
+                          high = c(0.22, 0.23), tail = c(0.45, 0.3), cap = 3)
   vaso.med <- vaso * stats::runif(n, 0.5, 1)
   urine <- pmin(exp(log(300) - 0.12 * (z - 7) + stats::rnorm(n, 0, 0.5)), 3000)
   vent <- as.integer(z > vent.threshold[si])
