@@ -200,7 +200,9 @@ groups_eval_points <- function(gidx, counts, max.points) {
   ord <- order(gidx)  # transitions are stored by individual, but do not rely on it
   lapply(seq_len(length(counts)), function(i) {
     idx <- ord[start[i] + seq_len(counts[i])]
-    if (counts[i] > max.points) idx <- idx[unique(round(seq(1, counts[i], length.out = max.points)))]
+    if (counts[i] > max.points) {
+      idx <- idx[unique(round(seq(1, counts[i], length.out = max.points)))]
+    }
     as.integer(idx - 1L)
   })
 }

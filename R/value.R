@@ -473,9 +473,10 @@ value_prepare_weights <- function(prep, behaviour, data, S, ind, step, A, R, P, 
   carry$w <- exp(carry$logrho - G)
   carry$scale <- exp(G - M)  # carried weight at step t: scale[t] * w
   prep <- utils::modifyList(prep, list(is = TRUE, ind = ind, step = step, Tmax = Tmax, R = R,
-                       Phi = Phi, Phibar = Phibar, term = term,
-                       qgroup.t = qgroup[ind], rho = rho, carry = carry, disc = gamma^(seq_len(Tmax) - 1L),
-                       min.propensity = min(ba), num.small = sum(ba < 0.01)))
+                                       Phi = Phi, Phibar = Phibar, term = term,
+                                       qgroup.t = qgroup[ind], rho = rho, carry = carry,
+                                       disc = gamma^(seq_len(Tmax) - 1L),
+                                       min.propensity = min(ba), num.small = sum(ba < 0.01)))
   prep$ess <- value_ess(prep)
   prep
 }
