@@ -107,6 +107,111 @@ sim_sepsis_treatment <- function(treatment) {
   c((k - 1L) %/% 3L + 1L, (k - 1L) %% 3L + 1L)
 }
 
+# The stays' effects on the vitals and labs (`gen`) and their subgroup shifts,
+# and the pulse pressures, drawn in this order. Returns list(stay.eff, shift,
+# pp), the first two N x nrow(gen) matrices.
+sim_sepsis_stay_effects <- function(type, gen, par) {
+  N <- length(type)
+  stay.eff <- matrix(stats::rnorm(N * nrow(gen)), N) * rep(gen$between, each = N)
+  shift <- matrix(0, N, nrow(gen), dimnames = list(NULL, gen$name))
+  for (g in names(par$type.shift)) {
+    s <- par$type.shift[[g]]
+    s <- s[names(s) %in% gen$name]
+    if (length(s)) shift[type == g, names(s)] <- rep(s, each = sum(type == g))
+  }
+  colnames(stay.eff) <- gen$name
+  pp <- pmax(stats::rnorm(N, par$pulse.pressure[["mean"]], par$pulse.pressure[["sd"]]), 15)
+  list(stay.eff = stay.eff, shift = shift, pp = pp)
+}
+
+# The stays' courses over Tm blocks (all stays at once): latent severity Z,
+# the mean blood pressure and log lactate the clinicians see (MAP, LAC), and
+# the fluid and vasopressor levels they choose (Fl, Va; `fixed`: one
+# treatment for all). Returns list(Z, Fl, Va, MAP, LAC), each N x Tm.
+sim_sepsis_courses <- function(mu, gi, gen, eff, par, fixed, Tm) {
+  N <- length(mu)
+  shift <- eff$shift
+  stay.eff <- eff$stay.eff
+  Z <- Fl <- Va <- MAP <- LAC <- matrix(NA_real_, N, Tm)
+  z <- pmin(pmax(mu + stats::rnorm(N, 0, par$initial.sd), 0), 24)
+  im <- match("MeanBP", gen$name)
+  il <- match("Arterial_lactate", gen$name)
+  bc <- par$behaviour.center
+  for (t in seq_len(Tm)) {
+    Z[, t] <- z
+    MAP[, t] <- gen$center[im] + gen$slope[im] * z + shift[, im] + stay.eff[, im] +
+      stats::rnorm(N, 0, gen$within[im])
+    LAC[, t] <- gen$center[il] + gen$slope[il] * z + shift[, il] + stay.eff[, il] +
+      stats::rnorm(N, 0, gen$within[il])
+    map <- pmin(pmax(MAP[, t], gen$min[im]), gen$max[im])
+    lac <- pmin(pmax(exp(LAC[, t]), gen$min[il]), gen$max[il])
+    sf <- par$fluid.score[["MeanBP"]] * (map - bc[["MeanBP"]]) +
+      par$fluid.score[["log.lactate"]] * log(lac / bc[["lactate"]]) +
+      par$fluid.score[["severity"]] * (z - bc[["severity"]])
+    sv <- par$vaso.score[["MeanBP"]] * (map - bc[["MeanBP"]]) +
+      par$vaso.score[["severity"]] * (z - bc[["severity"]])
+    f <- sim_sepsis_level(sf, par$fluid.intercept, par$uniform, stats::runif(N))
+    v <- sim_sepsis_level(sv, par$vaso.intercept, par$uniform, stats::runif(N))
+    if (!is.null(fixed)) {
+      f[] <- fixed[1]
+      v[] <- fixed[2]
+    }
+    Fl[, t] <- f
+    Va[, t] <- v
+    z <- z + par$pull * (mu - z) + par$fluid.effect[cbind(gi, f)] +
+      par$vaso.effect[cbind(gi, v)] + stats::rnorm(N, 0, par$noise.sd)
+    z <- pmin(pmax(z, 0), 24)
+  }
+  list(Z = Z, Fl = Fl, Va = Va, MAP = MAP, LAC = LAC)
+}
+
+# The measurements of the blocks in long format (severity z, stay index si,
+# and the blocks' mean blood pressure `map` and log lactate `lac` of the
+# courses): the vitals and labs X, systolic and diastolic pressures, SOFA and
+# SIRS, drawn in this order. Returns list(X, sys, dia, sofa, sirs).
+sim_sepsis_measurements <- function(z, si, map, lac, gen, cov, eff, par) {
+  n <- length(z)
+  im <- match("MeanBP", gen$name)
+  il <- match("Arterial_lactate", gen$name)
+  X <- matrix(NA_real_, n, nrow(gen), dimnames = list(NULL, gen$name))
+  for (j in seq_len(nrow(gen))) {
+    x <- if (j == im) map else if (j == il) lac else
+      gen$center[j] + gen$slope[j] * z + eff$shift[si, j] + eff$stay.eff[si, j] +
+        stats::rnorm(n, 0, gen$within[j])
+    if (gen$log[j]) x <- exp(x)
+    X[, j] <- pmin(pmax(x, gen$min[j]), gen$max[j])
+  }
+  pp <- eff$pp
+  ir <- match("SysBP", cov$name)
+  id <- match("DiaBP", cov$name)
+  sys <- pmin(pmax(X[, "MeanBP"] + 2 * pp[si] / 3, cov$min[ir]), cov$max[ir])
+  dia <- pmin(pmax(X[, "MeanBP"] - pp[si] / 3, cov$min[id]), cov$max[id])
+  sofa <- pmin(pmax(round(z + stats::rnorm(n, 0, par$sofa.sd)), 0), 24)
+  sirs <- (X[, "Temp_C"] > 38 | X[, "Temp_C"] < 36) + (X[, "HR"] > 90) +
+    (X[, "RR"] > 20 | X[, "paCO2"] < 32) + (X[, "WBC_count"] > 12 | X[, "WBC_count"] < 4)
+  list(X = X, sys = sys, dia = dia, sofa = sofa, sirs = sirs)
+}
+
+# The columns derived from the measurements and treatments (ventilation,
+# shock index, P/F ratio, doses, cumulative fluids and urine, balance, SOFA,
+# SIRS), and the cohort's columns in order.
+sim_sepsis_derived_columns <- function(data, si, vent, vaso.med, vaso, fluid, urine, sofa, sirs) {
+  cum <- function(x) stats::ave(x, si, FUN = cumsum)
+  data$mechvent <- vent
+  data$Shock_Index <- data$HR / data$SysBP
+  data$PaO2_FiO2 <- data$paO2 / data$FiO2_1
+  data$median_dose_vaso <- vaso.med
+  data$max_dose_vaso <- vaso
+  data$input_total <- cum(fluid)
+  data$input_4hourly <- fluid
+  data$output_total <- cum(urine)
+  data$output_4hourly <- urine
+  data$cumulated_balance <- data$input_total - data$output_total
+  data$SOFA <- sofa
+  data$SIRS <- as.numeric(sirs)
+  data[, sim_sepsis_columns()]
+}
+
 # `num.blocks`: two whole numbers, at least 2, in increasing order.
 sim_sepsis_check_blocks <- function(num.blocks) {
   if (!is.numeric(num.blocks) || length(num.blocks) != 2L || any(!is.finite(num.blocks)) ||
@@ -327,7 +432,7 @@ sim_sepsis_cohort <- function(num.stays = 1000, num.blocks = c(3, 18),
                               subgroups = c(fluid = 0.5, vaso = 0.5), missing = 0.1,
                               treatment = NULL, seed = NULL) {
   # Long on purpose: one seeded simulation whose random draws must stay in this order
-  # (stays, courses, measurements, doses, missing values; see the section comments).
+  # (stays, courses, measurements, doses, outcomes, missing values; see the section comments).
   N <- check_count(num.stays, "num.stays", lower = 1L)
   nb <- sim_sepsis_check_blocks(num.blocks)
   sim_sepsis_check_subgroups(subgroups)
@@ -356,48 +461,11 @@ sim_sepsis_cohort <- function(num.stays = 1000, num.blocks = c(3, 18),
   vent.threshold <- stats::rnorm(N, 9, 2)
   # Stay effects of the vitals and labs, and their type shifts.
   gen <- cov[!is.na(cov$center), ]
-  stay.eff <- matrix(stats::rnorm(N * nrow(gen)), N) * rep(gen$between, each = N)
-  shift <- matrix(0, N, nrow(gen), dimnames = list(NULL, gen$name))
-  for (g in names(par$type.shift)) {
-    s <- par$type.shift[[g]]
-    s <- s[names(s) %in% gen$name]
-    if (length(s)) shift[type == g, names(s)] <- rep(s, each = sum(type == g))
-  }
-  colnames(stay.eff) <- gen$name
-  pp <- pmax(stats::rnorm(N, par$pulse.pressure[["mean"]], par$pulse.pressure[["sd"]]), 15)
+  eff <- sim_sepsis_stay_effects(type, gen, par)
 
   # Courses, block by block (all stays at once).
   Tm <- nb[2]
-  Z <- Fl <- Va <- MAP <- LAC <- matrix(NA_real_, N, Tm)
-  z <- pmin(pmax(mu + stats::rnorm(N, 0, par$initial.sd), 0), 24)
-  im <- match("MeanBP", gen$name)
-  il <- match("Arterial_lactate", gen$name)
-  bc <- par$behaviour.center
-  for (t in seq_len(Tm)) {
-    Z[, t] <- z
-    MAP[, t] <- gen$center[im] + gen$slope[im] * z + shift[, im] + stay.eff[, im] +
-      stats::rnorm(N, 0, gen$within[im])
-    LAC[, t] <- gen$center[il] + gen$slope[il] * z + shift[, il] + stay.eff[, il] +
-      stats::rnorm(N, 0, gen$within[il])
-    map <- pmin(pmax(MAP[, t], gen$min[im]), gen$max[im])
-    lac <- pmin(pmax(exp(LAC[, t]), gen$min[il]), gen$max[il])
-    sf <- par$fluid.score[["MeanBP"]] * (map - bc[["MeanBP"]]) +
-      par$fluid.score[["log.lactate"]] * log(lac / bc[["lactate"]]) +
-      par$fluid.score[["severity"]] * (z - bc[["severity"]])
-    sv <- par$vaso.score[["MeanBP"]] * (map - bc[["MeanBP"]]) +
-      par$vaso.score[["severity"]] * (z - bc[["severity"]])
-    f <- sim_sepsis_level(sf, par$fluid.intercept, par$uniform, stats::runif(N))
-    v <- sim_sepsis_level(sv, par$vaso.intercept, par$uniform, stats::runif(N))
-    if (!is.null(fixed)) {
-      f[] <- fixed[1]
-      v[] <- fixed[2]
-    }
-    Fl[, t] <- f
-    Va[, t] <- v
-    z <- z + par$pull * (mu - z) + par$fluid.effect[cbind(gi, f)] +
-      par$vaso.effect[cbind(gi, v)] + stats::rnorm(N, 0, par$noise.sd)
-    z <- pmin(pmax(z, 0), 24)
-  }
+  crs <- sim_sepsis_courses(mu, gi, gen, eff, par, fixed, Tm)
 
   # Long format: the first nblk[i] blocks of each stay's course.
   keep <- outer(seq_len(N), seq_len(Tm), function(i, t) t <= nblk[i])
@@ -408,28 +476,14 @@ sim_sepsis_cohort <- function(num.stays = 1000, num.blocks = c(3, 18),
   ti <- (pos - 1L) %% Tm + 1L         # block of the stay's course
   n <- length(pos)
   take <- function(M) t(M)[pos]
-  z <- take(Z)
-  f <- take(Fl)
-  v <- take(Va)
+  z <- take(crs$Z)
+  f <- take(crs$Fl)
+  v <- take(crs$Va)
   ids <- 200000L + seq_len(N)
   bloc <- as.integer(first[si] + ti - 1L)
 
-  # Vitals and labs.
-  X <- matrix(NA_real_, n, nrow(gen), dimnames = list(NULL, gen$name))
-  for (j in seq_len(nrow(gen))) {
-    x <- if (j == im) take(MAP) else if (j == il) take(LAC) else
-      gen$center[j] + gen$slope[j] * z + shift[si, j] + stay.eff[si, j] +
-        stats::rnorm(n, 0, gen$within[j])
-    if (gen$log[j]) x <- exp(x)
-    X[, j] <- pmin(pmax(x, gen$min[j]), gen$max[j])
-  }
-  ir <- match("SysBP", cov$name)
-  id <- match("DiaBP", cov$name)
-  sys <- pmin(pmax(X[, "MeanBP"] + 2 * pp[si] / 3, cov$min[ir]), cov$max[ir])
-  dia <- pmin(pmax(X[, "MeanBP"] - pp[si] / 3, cov$min[id]), cov$max[id])
-  sofa <- pmin(pmax(round(z + stats::rnorm(n, 0, par$sofa.sd)), 0), 24)
-  sirs <- (X[, "Temp_C"] > 38 | X[, "Temp_C"] < 36) + (X[, "HR"] > 90) +
-    (X[, "RR"] > 20 | X[, "paCO2"] < 32) + (X[, "WBC_count"] > 12 | X[, "WBC_count"] < 4)
+  # Vitals and labs, blood pressures, SOFA and SIRS.
+  ms <- sim_sepsis_measurements(z, si, take(crs$MAP), take(crs$LAC), gen, cov, eff, par)
 
   # Doses within the levels (the fluid's random draws first, then the vasopressor's).
   fluid <- sim_sepsis_dose(f, zero = 0.55, low = 50, mid = c(50, 130), top = 0.6,
@@ -457,24 +511,12 @@ sim_sepsis_cohort <- function(num.stays = 1000, num.blocks = c(3, 18),
                      Weight_kg = weight[si], stringsAsFactors = FALSE)
   for (j in seq_len(nrow(cov))) {
     nm <- cov$name[j]
-    x <- if (nm == "SysBP") sys else if (nm == "DiaBP") dia else X[, nm]
+    x <- if (nm == "SysBP") ms$sys else if (nm == "DiaBP") ms$dia else ms$X[, nm]
     if (rate[j] > 0) x[sample.int(n, stats::rbinom(1L, n, rate[j]))] <- NA_real_
     data[[nm]] <- x
   }
-  cum <- function(x) stats::ave(x, si, FUN = cumsum)
-  data$mechvent <- vent
-  data$Shock_Index <- data$HR / data$SysBP
-  data$PaO2_FiO2 <- data$paO2 / data$FiO2_1
-  data$median_dose_vaso <- vaso.med
-  data$max_dose_vaso <- vaso
-  data$input_total <- cum(fluid)
-  data$input_4hourly <- fluid
-  data$output_total <- cum(urine)
-  data$output_4hourly <- urine
-  data$cumulated_balance <- data$input_total - data$output_total
-  data$SOFA <- sofa
-  data$SIRS <- as.numeric(sirs)
-  data <- data[, sim_sepsis_columns()]
+  data <- sim_sepsis_derived_columns(data, si, vent, vaso.med, vaso, fluid, urine, ms$sofa,
+                                     ms$sirs)
   rownames(data) <- NULL
   key <- as.character(ids)
   par$missing.rate <- stats::setNames(rate, cov$name)
