@@ -175,8 +175,6 @@ sepsis_cv_fluid_exclude <- function() "flush|free water|tpn|lipid|amino|kphos|am
 #' @export
 sepsis_cohort <- function(src = "mimic_demo", window = c(-24, 48), block.hours = 4,
                           min.blocks = 3, ...) {
-  # Long on purpose: one extraction pipeline over ricu (stays, block grid, measurements,
-  # treatments, scores), each step a few lines that load concepts and fill columns.
   if (!is.character(src) || length(src) != 1L || is.na(src) || !nzchar(src)) {
     stop_arg("`src` must be the name of one ricu data source, such as \"mimic_demo\".")
   }
@@ -191,27 +189,15 @@ sepsis_cohort <- function(src = "mimic_demo", window = c(-24, 48), block.hours =
   # `patient_ids`: ricu's score callbacks can fail on a few stays.
   only <- dots$patient_ids
   dots$patient_ids <- NULL
-  load <- function(concepts, interval, ids = NULL) {
-    args <- c(list(concepts, src, interval = interval, merge = FALSE), dots)
-    if (!is.null(ids)) args$patient_ids <- ids
-    res <- do.call(ricu::load_concepts, args)
-    if (is.data.frame(res)) res <- stats::setNames(list(res), concepts)
-    res
-  }
+  load <- ricu_loader(src, dots)
   hour <- ricu::hours(1L)
   minute <- ricu::mins(1L)
 
   # Onset and ICU length of stay.
-  sep <- load("sep3", hour)[[1]]
-  sep <- ricu_frame(sep)
-  sep <- sep[!is.na(sep$value) & sep$value, , drop = FALSE]
-  if (nrow(sep) == 0L) stop_arg("No stay in `src` = \"", src, "\" meets Sepsis-3.")
-  if (!is.null(only)) sep <- sep[sep$id %in% only, , drop = FALSE]
-  if (nrow(sep) == 0L) stop_arg("No stay in `patient_ids` meets Sepsis-3.")
-  onset <- tapply(sep$time, sep$id, min)
-  ids <- as.integer(names(onset))
-  los <- ricu_frame(load("los_icu", hour, ids)[[1]])
-  stay.hours <- los$value[match(ids, los$id)] * 24
+  on <- sepsis_onsets(load, hour, src, only)
+  onset <- on$onset
+  ids <- on$ids
+  stay.hours <- on$stay.hours
 
   # Blocks overlapping the ICU stay inside the window.
   grid <- sepsis_block_grid(ids, onset, stay.hours, window, block.hours, num.blocks, min.blocks,
@@ -220,15 +206,8 @@ sepsis_cohort <- function(src = "mimic_demo", window = c(-24, 48), block.hours =
   block_stat <- sepsis_block_stat(grid, window, block.hours)
 
   # Demographics and outcomes.
-  stat <- load(c("age", "sex", "weight", "death"), hour, ids)
-  stat <- lapply(stat, ricu_frame)
-  pick <- function(tab) tab$value[match(grid$icustayid, tab$id)]
-  grid$gender <- as.character(pick(stat$sex))
-  grid$age <- as.numeric(pick(stat$age))
-  grid$died_in_hosp <- sepsis_died_in_hosp(src, grid$icustayid, stat$death, dots)
-  grid$mortality_90d <- sepsis_mortality_90d(src, grid$icustayid)
-  weight <- stat$weight
-  grid$Weight_kg <- as.numeric(pick(weight))
+  grid <- sepsis_demographics(grid, load(c("age", "sex", "weight", "death"), hour, ids), src,
+                              dots)
 
   # Block means of measurements (raw values: one-minute resolution).
   mc <- sepsis_mean_concepts()
@@ -309,6 +288,51 @@ sepsis_fluid_columns <- function(grid, src, ids, block.hours) {
     grid$input_total <- vol$total
     grid$input_4hourly <- vol$block
   }
+  grid
+}
+
+# A function that loads ricu concepts from `src` (with the arguments `dots`
+# of ricu::load_concepts()) at an interval, optionally for some stays only,
+# as a list of tables named by concept.
+ricu_loader <- function(src, dots) {
+  force(src)
+  force(dots)
+  function(concepts, interval, ids = NULL) {
+    args <- c(list(concepts, src, interval = interval, merge = FALSE), dots)
+    if (!is.null(ids)) args$patient_ids <- ids
+    res <- do.call(ricu::load_concepts, args)
+    if (is.data.frame(res)) res <- stats::setNames(list(res), concepts)
+    res
+  }
+}
+
+# The Sepsis-3 stays (restricted to `only` when given): their onset (hours
+# since ICU admission), ids and ICU length of stay in hours. Returns
+# list(onset, ids, stay.hours).
+sepsis_onsets <- function(load, hour, src, only) {
+  sep <- load("sep3", hour)[[1]]
+  sep <- ricu_frame(sep)
+  sep <- sep[!is.na(sep$value) & sep$value, , drop = FALSE]
+  if (nrow(sep) == 0L) stop_arg("No stay in `src` = \"", src, "\" meets Sepsis-3.")
+  if (!is.null(only)) sep <- sep[sep$id %in% only, , drop = FALSE]
+  if (nrow(sep) == 0L) stop_arg("No stay in `patient_ids` meets Sepsis-3.")
+  onset <- tapply(sep$time, sep$id, min)
+  ids <- as.integer(names(onset))
+  los <- ricu_frame(load("los_icu", hour, ids)[[1]])
+  list(onset = onset, ids = ids, stay.hours = los$value[match(ids, los$id)] * 24)
+}
+
+# The demographic and outcome columns of the block grid from the loaded
+# concepts `stat` (age, sex, weight, death).
+sepsis_demographics <- function(grid, stat, src, dots) {
+  stat <- lapply(stat, ricu_frame)
+  pick <- function(tab) tab$value[match(grid$icustayid, tab$id)]
+  grid$gender <- as.character(pick(stat$sex))
+  grid$age <- as.numeric(pick(stat$age))
+  grid$died_in_hosp <- sepsis_died_in_hosp(src, grid$icustayid, stat$death, dots)
+  grid$mortality_90d <- sepsis_mortality_90d(src, grid$icustayid)
+  weight <- stat$weight
+  grid$Weight_kg <- as.numeric(pick(weight))
   grid
 }
 
