@@ -107,6 +107,39 @@ sim_sepsis_treatment <- function(treatment) {
   c((k - 1L) %/% 3L + 1L, (k - 1L) %% 3L + 1L)
 }
 
+# The missing rate of each covariate column: labs three times as often as
+# vitals, `missing` overall.
+sim_sepsis_missing_rates <- function(cov, missing) {
+  vit <- cov$name[cov$group == "vital"]
+  lab <- cov$name[cov$group == "lab"]
+  w.v <- (length(vit) + length(lab)) / (length(vit) + 3 * length(lab))
+  ifelse(cov$group == "vital", missing * w.v, pmin(3 * missing * w.v, 1))
+}
+
+# The stays: subgroup `type` (exact counts by largest remainders) and its
+# row `gi` of the effect tables, number of blocks `nblk`, first block in the
+# window, severity `mu`, age, weight, sex, onset and ventilation threshold,
+# drawn in this order.
+sim_sepsis_stays <- function(N, nb, subgroups, par) {
+  prop <- subgroups / sum(subgroups)
+  type <- sample(rep(names(prop), largest_remainders(prop, N)))
+  gi <- match(type, rownames(par$fluid.effect))
+  full <- stats::runif(N) < 0.4
+  nblk <- ifelse(full, nb[2],
+                 nb[1] + floor(stats::runif(N) * (nb[2] - nb[1] + 1)))
+  nblk <- as.integer(pmin(nblk, nb[2]))
+  first <- 1L + floor(stats::runif(N) * pmax(par$window.blocks - nblk + 1L, 1L))
+  mu <- pmin(pmax(stats::rnorm(N, par$severity.mean, par$severity.sd),
+                  par$severity.range[1]), par$severity.range[2])
+  age <- pmin(pmax(stats::rnorm(N, 66, 16), 18), 91)
+  weight <- pmin(pmax(stats::rnorm(N, 80, 18), 40), 200)
+  male <- stats::runif(N) < 0.56
+  onset <- round(stats::runif(N, -6, 30))
+  vent.threshold <- stats::rnorm(N, 9, 2)
+  list(type = type, gi = gi, nblk = nblk, first = first, mu = mu, age = age, weight = weight,
+       male = male, onset = onset, vent.threshold = vent.threshold)
+}
+
 # The stays' effects on the vitals and labs (`gen`) and their subgroup shifts,
 # and the pulse pressures, drawn in this order. Returns list(stay.eff, shift,
 # pp), the first two N x nrow(gen) matrices.
@@ -431,8 +464,7 @@ sim_sepsis_level <- function(score, intercept, uniform, u) {
 sim_sepsis_cohort <- function(num.stays = 1000, num.blocks = c(3, 18),
                               subgroups = c(fluid = 0.5, vaso = 0.5), missing = 0.1,
                               treatment = NULL, seed = NULL) {
-  # Long on purpose: one seeded simulation whose random draws must stay in this order
-  # (stays, courses, measurements, doses, outcomes, missing values; see the section comments).
+  # The random draws keep this order (the sections below): seeded cohorts must not change.
   N <- check_count(num.stays, "num.stays", lower = 1L)
   nb <- sim_sepsis_check_blocks(num.blocks)
   sim_sepsis_check_subgroups(subgroups)
@@ -444,31 +476,17 @@ sim_sepsis_cohort <- function(num.stays = 1000, num.blocks = c(3, 18),
   cov <- par$covariates
 
   # Stays: subgroup (exact counts by largest remainders), blocks, severity.
-  prop <- subgroups / sum(subgroups)
-  type <- sample(rep(names(prop), largest_remainders(prop, N)))
-  gi <- match(type, rownames(par$fluid.effect))
-  full <- stats::runif(N) < 0.4
-  nblk <- ifelse(full, nb[2],
-                 nb[1] + floor(stats::runif(N) * (nb[2] - nb[1] + 1)))
-  nblk <- as.integer(pmin(nblk, nb[2]))
-  first <- 1L + floor(stats::runif(N) * pmax(par$window.blocks - nblk + 1L, 1L))
-  mu <- pmin(pmax(stats::rnorm(N, par$severity.mean, par$severity.sd),
-                  par$severity.range[1]), par$severity.range[2])
-  age <- pmin(pmax(stats::rnorm(N, 66, 16), 18), 91)
-  weight <- pmin(pmax(stats::rnorm(N, 80, 18), 40), 200)
-  male <- stats::runif(N) < 0.56
-  onset <- round(stats::runif(N, -6, 30))
-  vent.threshold <- stats::rnorm(N, 9, 2)
+  st <- sim_sepsis_stays(N, nb, subgroups, par)
   # Stay effects of the vitals and labs, and their type shifts.
   gen <- cov[!is.na(cov$center), ]
-  eff <- sim_sepsis_stay_effects(type, gen, par)
+  eff <- sim_sepsis_stay_effects(st$type, gen, par)
 
   # Courses, block by block (all stays at once).
   Tm <- nb[2]
-  crs <- sim_sepsis_courses(mu, gi, gen, eff, par, fixed, Tm)
+  crs <- sim_sepsis_courses(st$mu, st$gi, gen, eff, par, fixed, Tm)
 
   # Long format: the first nblk[i] blocks of each stay's course.
-  keep <- outer(seq_len(N), seq_len(Tm), function(i, t) t <= nblk[i])
+  keep <- outer(seq_len(N), seq_len(Tm), function(i, t) t <= st$nblk[i])
   # row-major order (stay, then block)
   keep.t <- t(keep)
   pos <- which(keep.t)
@@ -480,7 +498,7 @@ sim_sepsis_cohort <- function(num.stays = 1000, num.blocks = c(3, 18),
   f <- take(crs$Fl)
   v <- take(crs$Va)
   ids <- 200000L + seq_len(N)
-  bloc <- as.integer(first[si] + ti - 1L)
+  bloc <- as.integer(st$first[si] + ti - 1L)
 
   # Vitals and labs, blood pressures, SOFA and SIRS.
   ms <- sim_sepsis_measurements(z, si, take(crs$MAP), take(crs$LAC), gen, cov, eff, par)
@@ -492,23 +510,20 @@ sim_sepsis_cohort <- function(num.stays = 1000, num.blocks = c(3, 18),
                           high = c(0.22, 0.23), tail = c(0.45, 0.3), cap = 3)
   vaso.med <- vaso * stats::runif(n, 0.5, 1)
   urine <- pmin(exp(log(300) - 0.12 * (z - 7) + stats::rnorm(n, 0, 0.5)), 3000)
-  vent <- as.integer(z > vent.threshold[si])
+  vent <- as.integer(z > st$vent.threshold[si])
   last.z <- z[c(si[-1L] != si[-n], TRUE)]
-  died <- stats::runif(N) < stats::plogis(-3 + 0.3 * (last.z - 6) + 0.02 * (age - 65))
+  died <- stats::runif(N) < stats::plogis(-3 + 0.3 * (last.z - 6) + 0.02 * (st$age - 65))
   mort90 <- died | stats::runif(N) < 0.08
 
   # Missing values, drawn last: per column, the number missing is binomial and
   # the rows are a uniform sample (MCAR per value).
-  vit <- cov$name[cov$group == "vital"]
-  lab <- cov$name[cov$group == "lab"]
-  w.v <- (length(vit) + length(lab)) / (length(vit) + 3 * length(lab))
-  rate <- ifelse(cov$group == "vital", missing * w.v, pmin(3 * missing * w.v, 1))
+  rate <- sim_sepsis_missing_rates(cov, missing)
   data <- data.frame(bloc = bloc, icustayid = ids[si],
                      charttime = par$window.start + par$block.hours * (bloc - 1),
-                     onset_hours = onset[si],
-                     gender = ifelse(male, "Male", "Female")[si], age = age[si],
+                     onset_hours = st$onset[si],
+                     gender = ifelse(st$male, "Male", "Female")[si], age = st$age[si],
                      died_in_hosp = as.integer(died)[si], mortality_90d = as.integer(mort90)[si],
-                     Weight_kg = weight[si], stringsAsFactors = FALSE)
+                     Weight_kg = st$weight[si], stringsAsFactors = FALSE)
   for (j in seq_len(nrow(cov))) {
     nm <- cov$name[j]
     x <- if (nm == "SysBP") ms$sys else if (nm == "DiaBP") ms$dia else ms$X[, nm]
@@ -520,8 +535,8 @@ sim_sepsis_cohort <- function(num.stays = 1000, num.blocks = c(3, 18),
   rownames(data) <- NULL
   key <- as.character(ids)
   par$missing.rate <- stats::setNames(rate, cov$name)
-  list(data = data, type = stats::setNames(type, key),
-       stays = data.frame(icustayid = ids, type = type, num.blocks = nblk, severity = mu,
+  list(data = data, type = stats::setNames(st$type, key),
+       stays = data.frame(icustayid = ids, type = st$type, num.blocks = st$nblk, severity = st$mu,
                           stringsAsFactors = FALSE),
        params = par, missing = missing, seed = seed)
 }
