@@ -107,19 +107,13 @@ acpi <- function(data, K = NULL, gamma = 0.8, basis = NULL, clusters = NULL, rid
   if (identical(K, "auto")) K <- select_groups(data, max.K = min(6L, N), num.threads = num.threads)$K
   if (!is.null(K)) K <- check_count(K, "K", lower = 1L, upper = N)
   ea <- estimator_args(gamma, ridge, control, "acpi_control", num.threads, verbose, seed)
-  gamma <- ea$gamma
-  ridge <- ea$ridge
-  control <- ea$control
-  num.threads <- ea$num.threads
-  seed <- ea$seed
   given <- resolve_clusters(clusters, data)
-  feat <- estimator_features(data, basis, seed, num.threads, guard = function(d)
-    guard_acpi(data, d, !is.null(given), control, K, num.threads))  # R/memory.R
-  basis <- feat$basis
+  feat <- estimator_features(data, basis, ea$seed, ea$num.threads, guard = function(d)
+    guard_acpi(data, d, !is.null(given), ea$control, K, ea$num.threads))  # R/memory.R
   res <- acpi_fit_features(data, feat$psi, feat$psi.next, K = K, clusters = given,
-                           gamma = gamma, ridge = ridge, control = control,
-                           num.threads = num.threads)
-  W <- lapply(res$W, name_coef, basis = basis, action.levels = data$action.levels)
+                           gamma = ea$gamma, ridge = ea$ridge, control = ea$control,
+                           num.threads = ea$num.threads)
+  W <- lapply(res$W, name_coef, basis = feat$basis, action.levels = data$action.levels)
   cluster <- stats::setNames(as.integer(res$cluster), as.character(data$ids))
   conv <- list(outer.iterations = res$outer.iterations, clusters.stable = res$clusters.stable,
                pi.iterations = res$pi.iterations, pi.converged = as.logical(res$pi.converged))
@@ -133,10 +127,10 @@ acpi <- function(data, K = NULL, gamma = 0.8, basis = NULL, clusters = NULL, rid
     message("acpi: ", length(W), " cluster(s); policy iteration steps ",
             paste(res$pi.iterations, collapse = ", "))
   }
-  baseline_policy("acpi", "acpi_fit", data, basis, gamma, slot = cluster,
+  baseline_policy("acpi", "acpi_fit", data, feat$basis, ea$gamma, slot = cluster,
                   policy.coef = W, q.coef = W, greedy = TRUE, cluster = cluster, call = cl,
-                  K = length(W), ridge = ridge, control = control, path = path,
-                  clusters.given = !is.null(given), convergence = conv, seed = seed)
+                  K = length(W), ridge = ea$ridge, control = ea$control, path = path,
+                  clusters.given = !is.null(given), convergence = conv, seed = ea$seed)
 }
 
 resolve_clusters <- function(clusters, data) {

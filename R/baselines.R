@@ -1,13 +1,5 @@
-# Helpers shared by the baselines fqi(), vlearning() and acpi(): argument
-# checks, the shared basis, transition features and the p4l_policy object.
-
-check_p4l_data_arg <- function(data) {
-  if (!inherits(data, "p4l_data")) {
-    stop_arg("`data` must be a p4l_data object (see p4l_data()); got an object of class '",
-             class(data)[1], "'.")
-  }
-  validate_p4l_data(data)
-}
+# Helpers shared by the baselines fqi(), vlearning() and acpi(): the shared
+# basis, transition features and the p4l_policy object.
 
 # The shared basis: given (any p4l_basis on the data's states), or
 # default_basis(): on continuous states 16 RBF centres by K-means with the
@@ -23,12 +15,6 @@ resolve_basis <- function(basis, data, seed, num.threads) {
   check_basis_states(basis, data$state.names)
   basis
 }
-
-check_ridge <- function(ridge, name = "ridge") {
-  check_number(ridge, name, lower = 0)
-}
-
-check_gamma <- function(gamma) check_number(gamma, "gamma", 0, 1, upper.open = TRUE)
 
 # The transition inputs of the C++ cores (0-based indices).
 transition_inputs <- function(data, psi, psi.next) {
@@ -56,11 +42,4 @@ baseline_policy <- function(method, class, data, basis, gamma, slot, policy.coef
                  slot = slot, policy.coef = policy.coef, q.coef = q.coef, greedy = greedy,
                  epsilon = 0, raw.state = FALSE, cluster = cluster, coding = data$coding,
                  num.transitions = length(data$R), ...)
-}
-
-check_control <- function(control, class, constructor) {
-  if (!inherits(control, class)) {
-    stop_arg("`control` must be made by ", constructor, "().")
-  }
-  control
 }

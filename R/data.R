@@ -251,15 +251,6 @@ p4l_data <- function(data, id, time, action, reward, state, terminal = FALSE,
   out
 }
 
-# One of `choices`; the default (the whole vector) gives the first.
-check_choice <- function(x, choices, name) {
-  if (identical(x, choices)) return(choices[1])
-  if (!is.character(x) || length(x) != 1L || is.na(x) || !(x %in% choices)) {
-    stop_arg("`", name, "` must be one of ", paste0("\"", choices, "\"", collapse = ", "), ".")
-  }
-  x
-}
-
 # Column names of a role: a character vector, or a one-sided formula whose
 # right-hand side lists variable names (`~ crp + lactate`).
 role_columns <- function(x, name) {

@@ -9,8 +9,9 @@
 # The argument checks every estimator makes, in this order: gamma, ridge (when
 # the estimator has one: pass it), control, num.threads, verbose, seed.
 # Returns the checked values under the arguments' names (gamma, ridge when
-# given, control, num.threads, seed); the estimators assign them back one by
-# one (explicit assignments, so R CMD check sees the variables).
+# given, control, num.threads, seed); the baselines read them from this list
+# (ea$gamma, ...), p4l() assigns back the four it uses throughout (explicit
+# assignments, so R CMD check sees the variables).
 estimator_args <- function(gamma, ridge, control, control.class, num.threads, verbose, seed) {
   out <- list(gamma = check_gamma(gamma))
   if (!missing(ridge)) out$ridge <- check_ridge(ridge)

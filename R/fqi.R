@@ -56,19 +56,14 @@ fqi <- function(data, gamma = 0.8, basis = NULL, ridge = 1e-4, control = fqi_con
   cl <- match.call()
   check_p4l_data_arg(data)
   ea <- estimator_args(gamma, ridge, control, "fqi_control", num.threads, verbose, seed)
-  gamma <- ea$gamma
-  ridge <- ea$ridge
-  control <- ea$control
-  num.threads <- ea$num.threads
-  seed <- ea$seed
-  feat <- estimator_features(data, basis, seed, num.threads, guard = function(d)
-    guard_fqi(data, d, num.threads))  # R/memory.R
-  basis <- feat$basis
-  res <- fqi_fit_features(data, feat$psi, feat$psi.next, gamma, ridge, control, num.threads)
-  W <- name_coef(res$W, basis, data$action.levels)
+  feat <- estimator_features(data, basis, ea$seed, ea$num.threads, guard = function(d)
+    guard_fqi(data, d, ea$num.threads))  # R/memory.R
+  res <- fqi_fit_features(data, feat$psi, feat$psi.next, ea$gamma, ea$ridge, ea$control,
+                          ea$num.threads)
+  W <- name_coef(res$W, feat$basis, data$action.levels)
   conv <- res[c("iterations", "converged", "change", "bellman.rmse")]
   if (!res$converged) {
-    warning("fqi() did not converge in ", control$max.iter, " iterations (last relative ",
+    warning("fqi() did not converge in ", ea$control$max.iter, " iterations (last relative ",
             "change ", format(res$change, digits = 3), "); increase `ridge` or ",
             "`control$max.iter`.", call. = FALSE)
   }
@@ -76,9 +71,10 @@ fqi <- function(data, gamma = 0.8, basis = NULL, ridge = 1e-4, control = fqi_con
     message("fqi: ", res$iterations, " iterations, converged = ", res$converged,
             ", Bellman residual RMSE ", format(res$bellman.rmse, digits = 4))
   }
-  baseline_policy("fqi", "fqi_fit", data, basis, gamma, slot = rep(1L, length(data$ids)),
-                  policy.coef = list(W), q.coef = list(W), greedy = TRUE, call = cl,
-                  ridge = ridge, control = control, convergence = conv, seed = seed)
+  baseline_policy("fqi", "fqi_fit", data, feat$basis, ea$gamma,
+                  slot = rep(1L, length(data$ids)), policy.coef = list(W), q.coef = list(W),
+                  greedy = TRUE, call = cl, ridge = ea$ridge, control = ea$control,
+                  convergence = conv, seed = ea$seed)
 }
 
 # FQI on given features (n x d for S and S'); returns the raw core result.

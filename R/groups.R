@@ -107,11 +107,7 @@ select_groups <- function(data, max.K = 6, bandwidth = 0.5, shrinkage = 1, windo
   if (N < 3L) stop_arg("`data` has ", N, " individual(s); choosing subgroups needs at least 3.")
   max.K <- check_count(max.K, "max.K", lower = 2L)
   if (max.K > N - 1L) max.K <- N - 1L
-  if (!is.numeric(bandwidth) || !(length(bandwidth) %in% 1:2) || any(!is.finite(bandwidth)) ||
-      any(bandwidth <= 0)) {
-    stop_arg("`bandwidth` must be one or two positive numbers (multipliers of Scott's rule).")
-  }
-  bandwidth <- rep_len(as.numeric(bandwidth), 2L)
+  bandwidth <- groups_check_bandwidth(bandwidth)
   shrinkage <- check_number(shrinkage, "shrinkage", 0, lower.open = TRUE)
   max.points <- check_count(max.points, "max.points", lower = 2L)
   window <- check_count(window, "window", lower = 0L)
@@ -147,30 +143,79 @@ select_groups <- function(data, max.K = 6, bandwidth = 0.5, shrinkage = 1, windo
   m <- stats::median(counts.all[main])
   d <- ncol(X) + ncol(Y)
   h <- bandwidth * m^(-1 / (d + 4))
-  # Evaluation points: up to max.points transitions per individual, evenly spaced.
-  start <- cumsum(c(0L, counts))[seq_len(G)]
-  ord <- order(gidx)  # transitions are stored by individual, but do not rely on it
-  eval <- lapply(seq_len(G), function(i) {
-    idx <- ord[start[i] + seq_len(counts[i])]
-    if (counts[i] > max.points) idx <- idx[unique(round(seq(1, counts[i], length.out = max.points)))]
-    as.integer(idx - 1L)
-  })
+  eval <- groups_eval_points(gidx, counts, max.points)
   Lall <- kde_cross_loglik_cpp(X, Y, action - 1L, gidx - 1L, G, eval, h[1], h[2], shrinkage,
                                window, num.threads)
   gm <- match(main, with.any)
   L <- Lall[gm, gm, drop = FALSE]
   Nm <- length(main)
   if (max.K > Nm - 1L) max.K <- Nm - 1L
+  D <- groups_distance(L, as.character(data$ids[main]))
+
+  cut <- groups_cut(D, linkage, max.K, min.silhouette)
+  K <- cut$K
+  cluster <- integer(N)
+  cluster[main] <- cut$cl.main
+  if (length(few)) {
+    cluster[few] <- groups_assign_few(few, with.any, gm, cut$cl.main, K, Lall)
+    message("select_groups(): ", length(few), " individual(s) with fewer than two transitions ",
+            "with a next state were assigned to subgroups after the clustering.")
+  }
+  names(cluster) <- as.character(data$ids)
+  out <- list(K = K, cluster = cluster, criterion = data.frame(K = cut$Ks, silhouette = cut$sil),
+              clusters = cut$clusters, distance = D, tree = cut$tree,
+              assigned = as.character(data$ids[few]),
+              bandwidth = c(x = h[1], y = h[2]),
+              settings = list(max.K = max.K, bandwidth = bandwidth, shrinkage = shrinkage,
+                              max.points = max.points, linkage = linkage,
+                              min.silhouette = min.silhouette,
+                              state.dims = colnames(X), response.dims = colnames(Y)))
+  class(out) <- "p4l_groups"
+  out
+}
+
+# One or two positive bandwidth multipliers, as two (states, responses).
+groups_check_bandwidth <- function(bandwidth) {
+  if (!is.numeric(bandwidth) || !(length(bandwidth) %in% 1:2) || any(!is.finite(bandwidth)) ||
+      any(bandwidth <= 0)) {
+    stop_arg("`bandwidth` must be one or two positive numbers (multipliers of Scott's rule).")
+  }
+  rep_len(as.numeric(bandwidth), 2L)
+}
+
+# The symmetric distances between individuals from their cross
+# log-likelihoods L (the kernel density estimates of kde_cross_loglik_cpp()).
+groups_distance <- function(L, ids) {
   M <- diag(L) - L  # M[i, j] = L_ii - L_ij
   D <- pmax((M + t(M)) / 2, 0)
   diag(D) <- 0
-  main.ids <- as.character(data$ids[main])
-  dimnames(D) <- list(main.ids, main.ids)
+  dimnames(D) <- list(ids, ids)
+  D
+}
 
+# Evaluation points of the density comparison (0-based rows of the kept
+# transitions): up to max.points transitions per individual, evenly spaced.
+groups_eval_points <- function(gidx, counts, max.points) {
+  start <- cumsum(c(0L, counts))[seq_len(length(counts))]
+  ord <- order(gidx)  # transitions are stored by individual, but do not rely on it
+  lapply(seq_len(length(counts)), function(i) {
+    idx <- ord[start[i] + seq_len(counts[i])]
+    if (counts[i] > max.points) {
+      idx <- idx[unique(round(seq(1, counts[i], length.out = max.points)))]
+    }
+    as.integer(idx - 1L)
+  })
+}
+
+# The clustering tree of the distances D cut at K = 2..max.K, and the cut of
+# the largest mean silhouette width (K = 1 when it is below min.silhouette).
+# Returns list(tree, Ks, clusters, sil, K, cl.main).
+groups_cut <- function(D, linkage, max.K, min.silhouette) {
+  Nm <- nrow(D)
   tree <- stats::hclust(stats::as.dist(D), method = linkage)
   Ks <- seq.int(2L, max.K)
   clusters <- vapply(Ks, function(k) stats::cutree(tree, k = k), integer(Nm))
-  clusters <- matrix(clusters, nrow = Nm, dimnames = list(main.ids, Ks))
+  clusters <- matrix(clusters, nrow = Nm, dimnames = list(rownames(D), Ks))
   sil <- vapply(seq_along(Ks), function(j) mean(silhouette_widths(D, clusters[, j])), numeric(1))
   best <- which.max(sil)
   if (sil[best] < min.silhouette) {
@@ -180,36 +225,21 @@ select_groups <- function(data, max.K = 6, bandwidth = 0.5, shrinkage = 1, windo
     K <- Ks[best]
     cl.main <- relabel_by_appearance(clusters[, best])
   }
-  cluster <- integer(N)
-  cluster[main] <- cl.main
-  if (length(few)) {
-    # Each remaining individual joins the subgroup whose members' densities
-    # explain its transitions best (mean log-likelihood); one without any
-    # transition with a next state joins the largest subgroup.
-    sizes <- tabulate(cl.main, nbins = K)
-    for (i in few) {
-      gi <- match(i, with.any)
-      if (is.na(gi) || K == 1L) {
-        cluster[i] <- which.max(sizes)
-      } else {
-        score <- vapply(seq_len(K), function(k) mean(Lall[gi, gm[cl.main == k]]), numeric(1))
-        cluster[i] <- which.max(score)
-      }
-    }
-    message("select_groups(): ", length(few), " individual(s) with fewer than two transitions ",
-            "with a next state were assigned to subgroups after the clustering.")
-  }
-  names(cluster) <- as.character(data$ids)
-  out <- list(K = K, cluster = cluster, criterion = data.frame(K = Ks, silhouette = sil),
-              clusters = clusters, distance = D, tree = tree,
-              assigned = as.character(data$ids[few]),
-              bandwidth = c(x = h[1], y = h[2]),
-              settings = list(max.K = max.K, bandwidth = bandwidth, shrinkage = shrinkage,
-                              max.points = max.points, linkage = linkage,
-                              min.silhouette = min.silhouette,
-                              state.dims = colnames(X), response.dims = colnames(Y)))
-  class(out) <- "p4l_groups"
-  out
+  list(tree = tree, Ks = Ks, clusters = clusters, sil = sil, K = K, cl.main = cl.main)
+}
+
+# The subgroups of the individuals `few` left out of the clustering: each
+# joins the subgroup whose members' densities explain its transitions best
+# (mean log-likelihood, Lall over the individuals with.any); one without any
+# transition with a next state joins the largest subgroup.
+groups_assign_few <- function(few, with.any, gm, cl.main, K, Lall) {
+  sizes <- tabulate(cl.main, nbins = K)
+  vapply(few, function(i) {
+    gi <- match(i, with.any)
+    if (is.na(gi) || K == 1L) return(which.max(sizes))
+    score <- vapply(seq_len(K), function(k) mean(Lall[gi, gm[cl.main == k]]), numeric(1))
+    which.max(score)
+  }, integer(1))
 }
 
 # Columns scaled to unit standard deviation; constant columns dropped. A

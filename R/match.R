@@ -53,13 +53,7 @@ match_states <- function(newdata, state.names, coding = NULL, arg = "newdata",
                              owner = owner)
     x <- S[, idx, drop = FALSE]
     storage.mode(x) <- "double"
-    bad <- which(!is.finite(x), arr.ind = TRUE)
-    if (length(bad) > 0L) {
-      stop_arg("`", arg, "` has a missing or non-finite state in column '",
-               state.names[bad[1, 2]], "' at row ", bad[1, 1], ".")
-    }
-    colnames(x) <- state.names
-    return(x)
+    return(finite_states(x, state.names, arg))
   }
   state_matrix(newdata, state.names, arg = arg, coding = coding)
 }
@@ -172,68 +166,4 @@ check_policy_coef <- function(coefs, d, what = "policy") {
     }
   }
   invisible(m)
-}
-
-# Internal consistency of a p4l_data object (cheap): every index in range,
-# every length and shape as p4l_data() builds them, states finite. Catches
-# hand-edited or damaged objects before the C++ core sees them.
-validate_p4l_data <- function(data, arg = "data") {
-  bad <- function(...) {
-    stop_arg("`", arg, "` is a damaged p4l_data object: ", ..., " Rebuild it with p4l_data().")
-  }
-  S <- data$S
-  d <- length(data$state.names)
-  if (!is.matrix(S) || !is.numeric(S) || ncol(S) != d || d < 1L) {
-    bad("`S` must be a numeric matrix with one column per state name (", d, ").")
-  }
-  n <- nrow(S)
-  if (n < 1L) bad("it has no transition.")
-  if (!is.matrix(data$S_next) || !is.numeric(data$S_next) || !identical(dim(data$S_next), dim(S))) {
-    bad("`S_next` must have the shape of `S` (", n, " x ", d, ").")
-  }
-  if (!all(is.finite(S)) || !all(is.finite(data$S_next))) bad("its states are not all finite.")
-  m <- length(data$action.levels)
-  A <- data$A
-  if (!is.numeric(A) || length(A) != n || anyNA(A) || any(A != round(A)) || any(A < 1) ||
-      any(A > m)) {
-    bad("`A` must hold one action index in 1..", m, " per transition.")
-  }
-  if (!is.numeric(data$R) || length(data$R) != n || !all(is.finite(data$R))) {
-    bad("`R` must hold one finite reward per transition.")
-  }
-  if (!is.logical(data$terminal) || length(data$terminal) != n || anyNA(data$terminal)) {
-    bad("`terminal` must hold one TRUE/FALSE per transition.")
-  }
-  if (!is.logical(data$next.observed) || length(data$next.observed) != n ||
-      anyNA(data$next.observed)) {
-    bad("`next.observed` must hold one TRUE/FALSE per transition.")
-  }
-  N <- length(data$ids)
-  ind <- data$individual
-  if (!is.numeric(ind) || length(ind) != n || anyNA(ind) || any(ind != round(ind)) ||
-      any(ind < 1) || any(ind > N)) {
-    bad("`individual` must hold one index in 1..", N, " per transition.")
-  }
-  if (is.unsorted(ind)) bad("its transitions must be grouped by individual, in order.")
-  if (any(tabulate(ind, nbins = N) == 0L)) bad("an individual has no transition.")
-  if (!is.matrix(data$S0) || !is.numeric(data$S0) || ncol(data$S0) != d || nrow(data$S0) != N ||
-      !all(is.finite(data$S0))) {
-    bad("`S0` must be a finite ", N, " x ", d, " matrix (one initial state per individual).")
-  }
-  if (!is.null(data$baseline) && (!is.matrix(data$baseline) || nrow(data$baseline) != N ||
-                                   ncol(data$baseline) != length(data$baseline.names))) {
-    bad("`baseline` must have one row per individual and one column per baseline name.")
-  }
-  if (m < 2L) bad("it has fewer than two actions.")
-  invisible(data)
-}
-
-# An error (never a silent NaN/Inf in a result) when a computed matrix has a
-# non-finite entry, naming its first row.
-check_finite_rows <- function(x, what, rows = "rows") {
-  if (all(is.finite(x))) return(invisible(x))
-  r <- which(rowSums(!is.finite(x)) > 0)[1]
-  stop_arg(what, " are not finite at row ", r, " of the ", rows, " (a state far outside the ",
-           "range the fit was made on, or values too large to compute with); rescale the ",
-           "states.")
 }

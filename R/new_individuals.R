@@ -154,29 +154,12 @@ p4l_assign <- function(fit, newdata, new.individuals = c("auto", "baseline", "po
   hist <- nd$history
   with.hist <- if (is.null(hist)) rep(FALSE, n.new) else ids %in% hist$ids
   if (any(!with.hist)) {
-    rule.nh <- new.individuals
-    if (rule.nh == "auto") rule.nh <- if (has.base) "baseline" else "population"
-    if (rule.nh == "baseline" && is.null(am$baseline.model)) {
-      stop_arg("`new.individuals = \"baseline\"` needs a fit with baseline covariates ",
-               "(p4l_data(baseline = )); this fit has none. Use \"population\".")
-    }
-    if (rule.nh == "baseline" && !has.base) {
-      stop_arg("`new.individuals = \"baseline\"` needs the baseline column(s) ",
-               paste0("'", fit$data.columns$baseline, "'", collapse = ", "),
-               " in `newdata`.")
-    }
+    rule.nh <- assign_rule_no_history(new.individuals, has.base, am, fit)
     nh <- which(!with.hist)
-    if (rule.nh == "baseline") {
-      k <- max.col(prior[nh, , drop = FALSE], ties.method = "first")
-      U[nh, ] <- cen[k, , drop = FALSE]
-      Wt[nh, ] <- prior[nh, , drop = FALSE]
-      cl[nh] <- k
-    } else {
-      ubar <- if (is.null(am$mean.latent)) colMeans(fit$U) else am$mean.latent
-      U[nh, ] <- matrix(ubar, length(nh), r, byrow = TRUE)
-      Wt[nh, ] <- matrix(am$proportions, length(nh), K, byrow = TRUE)
-      cl[nh] <- which.min(colSums((t(cen) - ubar)^2))
-    }
+    pl <- assign_no_history(rule.nh, prior[nh, , drop = FALSE], fit, am)
+    U[nh, ] <- pl$U
+    Wt[nh, ] <- pl$W
+    cl[nh] <- pl$cluster
     rule[nh] <- rule.nh
   }
   if (any(with.hist)) {
@@ -204,6 +187,53 @@ p4l_assign <- function(fit, newdata, new.individuals = c("auto", "baseline", "po
       rule[i] <- "history"
     }
   }
+  out <- assigned_fit(fit, ids, U, Wt, cl, ntr, rule, ll, nd$baseline, am)
+  out$assign.settings <- list(new.individuals = new.individuals, likelihood = likelihood,
+                              refine = refine, refine.steps = refine.steps)
+  out
+}
+
+# How individuals without a history are placed: the rule asked for ("auto":
+# the baseline model when the fit and newdata have baseline covariates, else
+# the population), checked against what the fit and newdata hold.
+assign_rule_no_history <- function(new.individuals, has.base, am, fit) {
+  rule.nh <- new.individuals
+  if (rule.nh == "auto") rule.nh <- if (has.base) "baseline" else "population"
+  if (rule.nh == "baseline" && is.null(am$baseline.model)) {
+    stop_arg("`new.individuals = \"baseline\"` needs a fit with baseline covariates ",
+             "(p4l_data(baseline = )); this fit has none. Use \"population\".")
+  }
+  if (rule.nh == "baseline" && !has.base) {
+    stop_arg("`new.individuals = \"baseline\"` needs the baseline column(s) ",
+             paste0("'", fit$data.columns$baseline, "'", collapse = ", "),
+             " in `newdata`.")
+  }
+  rule.nh
+}
+
+# The placement of individuals without a history, given their prior cluster
+# probabilities (one row each): by the baseline model, the most probable
+# centroid; by the population, the mean latent variable and the cluster
+# proportions. Returns list(U, W, cluster).
+assign_no_history <- function(rule.nh, prior, fit, am) {
+  cen <- fit$centroids
+  n <- nrow(prior)
+  if (rule.nh == "baseline") {
+    k <- max.col(prior, ties.method = "first")
+    return(list(U = cen[k, , drop = FALSE], W = prior, cluster = k))
+  }
+  ubar <- if (is.null(am$mean.latent)) colMeans(fit$U) else am$mean.latent
+  list(U = matrix(ubar, n, fit$rank, byrow = TRUE),
+       W = matrix(am$proportions, n, fit$K, byrow = TRUE),
+       cluster = which.min(colSums((t(cen) - ubar)^2)))
+}
+
+# The p4l_assigned object: the fit with the new individuals' latent
+# variables U, cluster weights Wt, clusters cl and policies in place of the
+# training individuals', and the assignment table (rule, transitions ntr,
+# log-likelihood ll).
+assigned_fit <- function(fit, ids, U, Wt, cl, ntr, rule, ll, baseline, am) {
+  n.new <- length(ids)
   d <- nrow(fit$policy.coef[[1]])
   m <- length(fit$action.levels)
   fn <- rownames(fit$policy.coef[[1]])
@@ -217,14 +247,12 @@ p4l_assign <- function(fit, newdata, new.individuals = c("auto", "baseline", "po
   out$policy.coef <- lapply(seq_len(n.new), function(i) p4l_policy_coef(fit$Theta, U[i, ], d, m,
                                                                         fn, act))
   out$q.coef <- lapply(seq_len(n.new), function(i) p4l_q_coef(fit$W, U[i, ], d, m, fn, act))
-  out$baseline <- nd$baseline
+  out$baseline <- baseline
   out$num.transitions <- sum(ntr)
   out$assignment.model <- am
   out$assignment <- data.frame(id = ids, rule = rule, transitions = ntr, cluster = cl,
                                weight = Wt[cbind(seq_len(n.new), cl)], log.lik = ll,
                                stringsAsFactors = FALSE)
-  out$assign.settings <- list(new.individuals = new.individuals, likelihood = likelihood,
-                              refine = refine, refine.steps = refine.steps)
   class(out) <- c("p4l_assigned", "p4l_fit", "p4l_policy")
   out
 }

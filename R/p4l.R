@@ -133,20 +133,7 @@ p4l_control <- function(max.iter = 500, tol = 1e-4, tol.primal = 1e-3, conv.wind
   policy <- match.arg(policy)
   if (!inherits(sgd, "p4l_sgd_control")) stop_arg("`sgd` must be made by p4l_sgd_control().")
   # the older flat names of the settings of `sgd`: each one given replaces that setting
-  flat <- mget(names(p4l_sgd_flat_names))
-  given <- names(flat)[!vapply(flat, is.null, logical(1))]
-  for (name in given) {  # checked under the names given
-    if (name %in% c("sgd.step", "sgd.step.policy", "sgd.step.latent", "sgd.decay")) {
-      check_number(flat[[name]], name, lower = 0, lower.open = TRUE)
-    } else {
-      check_count(flat[[name]], name)
-    }
-  }
-  if (length(given)) {
-    args <- unclass(sgd)
-    args[p4l_sgd_flat_names[given]] <- flat[given]
-    sgd <- do.call(p4l_sgd_control, args)
-  }
+  sgd <- p4l_sgd_merge_flat(sgd, mget(names(p4l_sgd_flat_names)))
   init.policy <- match.arg(init.policy)
   ridge.center <- match.arg(ridge.center)
   if (!is.character(initial) || anyNA(initial) || !all(initial %in% c("shared", "visited"))) {
@@ -198,6 +185,26 @@ p4l_control <- function(max.iter = 500, tol = 1e-4, tol.primal = 1e-3, conv.wind
     sgd = sgd,
     policy = policy),
     class = "p4l_control")
+}
+
+# The settings `sgd` with the older flat names given to p4l_control()
+# (`flat`: sgd.inner, ..., NULL when not given) put in place, each checked
+# under the name given.
+p4l_sgd_merge_flat <- function(sgd, flat) {
+  given <- names(flat)[!vapply(flat, is.null, logical(1))]
+  for (name in given) {  # checked under the names given
+    if (name %in% c("sgd.step", "sgd.step.policy", "sgd.step.latent", "sgd.decay")) {
+      check_number(flat[[name]], name, lower = 0, lower.open = TRUE)
+    } else {
+      check_count(flat[[name]], name)
+    }
+  }
+  if (length(given)) {
+    args <- unclass(sgd)
+    args[p4l_sgd_flat_names[given]] <- flat[given]
+    sgd <- do.call(p4l_sgd_control, args)
+  }
+  sgd
 }
 
 #' Settings of the stochastic path of P4L
@@ -533,13 +540,7 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
                                   num.threads)
   t.init <- proc.time()[["elapsed"]]
 
-  progress <- NULL
-  if (verbose && interactive()) {
-    pb <- cli::cli_progress_bar("P4L", total = control$max.iter,
-                                format = "P4L ADMM {cli::pb_bar} {cli::pb_current}/{cli::pb_total} iterations | {cli::pb_elapsed}",
-                                clear = TRUE)
-    progress <- function(it, max.it) cli::cli_progress_update(id = pb, set = it)
-  }
+  progress <- p4l_progress(verbose, control$max.iter)
   res <- p4l_fit_features(data, feat$psi, feat$psi.next, psi0, rank = rank, K = K,
                           gamma = gamma, alpha = alpha, mu = mu, control = control,
                           init.U = init.U, init.Theta = init.Theta, seed = seed,
@@ -550,6 +551,27 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
   fit$call <- cl
   fit <- p4l_complete_fit(fit, res, data, feat, psi0, gamma, alpha, control, seed, solver,
                           num.threads)
+  fit <- p4l_record_start(fit, data, groups, alpha.default, mu.default, control, init.Theta)
+  fit$timings <- c(basis = t.basis - t.start, init = t.init - t.basis, fit = t.fit - t.init,
+                   total = proc.time()[["elapsed"]] - t.start)
+  p4l_report(fit, K, verbose)
+  fit
+}
+
+# A progress bar of the ADMM iterations (interactive and verbose only): the
+# progress callback of the core, or NULL. The bar belongs to `envir`, the
+# frame of p4l(), and closes when p4l() returns.
+p4l_progress <- function(verbose, max.iter, envir = parent.frame()) {
+  if (!(verbose && interactive())) return(NULL)
+  pb <- cli::cli_progress_bar("P4L", total = max.iter,
+                              format = "P4L ADMM {cli::pb_bar} {cli::pb_current}/{cli::pb_total} iterations | {cli::pb_elapsed}",
+                              clear = TRUE, .envir = envir)
+  function(it, max.it) cli::cli_progress_update(id = pb, set = it)
+}
+
+# What a P4L fit records of how it started: the groups of K = "auto", whether
+# alpha and mu were defaults, the initialisation and the states' range.
+p4l_record_start <- function(fit, data, groups, alpha.default, mu.default, control, init.Theta) {
   fit$groups <- groups
   fit$alpha.default <- alpha.default
   fit$mu.default <- mu.default
@@ -562,8 +584,12 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
   }
   # Central 96% of each state dimension: the default plotting range of plot(fit, "policy").
   fit$state.range <- apply(data$S, 2, stats::quantile, probs = c(0.02, 0.98), names = FALSE)
-  fit$timings <- c(basis = t.basis - t.start, init = t.init - t.basis, fit = t.fit - t.init,
-                   total = proc.time()[["elapsed"]] - t.start)
+  fit
+}
+
+# The warnings of a P4L fit (not converged, values out of range) and, when
+# verbose, its one-line report.
+p4l_report <- function(fit, K, verbose) {
   if (!fit$converged) warning(p4l_convergence_message(fit), call. = FALSE)
   out.of.range <- p4l_out_of_range(fit)
   if (length(out.of.range)) warning(out.of.range, call. = FALSE)
@@ -573,7 +599,7 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
             paste(tabulate(fit$cluster, K), collapse = "/"), " (",
             format(fit$timings[["total"]], digits = 3), " s)")
   }
-  fit
+  invisible(fit)
 }
 
 # K, rank and (K = "auto") the groups of select_groups(); a rank not given

@@ -229,42 +229,6 @@ persim_params <- function(object) {
   function(k) c(head, object$U[k, ], middle, if (own) object$initial[k, ] else start, tail)
 }
 
-#' Environments of a personalised simulator
-#'
-#' One [p4l_env][env_linear2d] per individual of a [persim()] fit, for
-#' [evaluate_policy()], [compare_policies()] and [env_step()]. Both
-#' functions also accept the `p4l_persim` object itself as `env`.
-#'
-#' @param object A `p4l_persim` object.
-#' @param ids Individuals (default: all of the fit's ids).
-#' @return A list of `p4l_env` objects of type `"persim"`, named by id.
-#' @examples
-#' sim <- sim_linear2d(num.per.group = 2, T = 30, seed = 1)
-#' d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
-#' env <- persim_env(persim(d, rank = 2, seed = 1))
-#' env[[1]]
-#' env_step(env[[1]], c(0, 0), action = 1, seed = 1)
-#' @export
-persim_env <- function(object, ids = NULL) {
-  if (!inherits(object, "p4l_persim")) stop_arg("`object` must be a persim() fit.")
-  if (is.null(ids)) ids <- object$ids
-  k <- match_ids(ids, object$ids)
-  if (anyNA(k)) {
-    stop_arg("`ids` has individual(s) the simulator was not fitted on: ",
-             paste(utils::head(format(ids[is.na(k)]), 5), collapse = ", "), ".")
-  }
-  pack <- persim_params(object)
-  env <- lapply(k, function(j) {
-    structure(list(type = "persim", params = pack(j),
-                   actions = object$action.levels, state.names = object$state.names,
-                   initial = if (object$initial.type == "own") "the individual's first state" else
-                     "normal fitted to the first states", id = object$ids[j]),
-              class = "p4l_env")
-  })
-  names(env) <- as.character(object$ids[k])
-  env
-}
-
 #' @export
 print.p4l_persim <- function(x, ...) {
   cat("<p4l_persim> personalised simulator of rank ", x$rank, ": ", length(x$ids),

@@ -178,105 +178,36 @@ sepsis_cohort <- function(src = "mimic_demo", window = c(-24, 48), block.hours =
   if (!is.character(src) || length(src) != 1L || is.na(src) || !nzchar(src)) {
     stop_arg("`src` must be the name of one ricu data source, such as \"mimic_demo\".")
   }
-  if (!is.numeric(window) || length(window) != 2L || any(!is.finite(window)) ||
-      window[1] >= window[2]) {
-    stop_arg("`window` must be two finite numbers (hours since onset), the first smaller.")
-  }
-  block.hours <- check_count(block.hours, "block.hours", lower = 1L, upper = 24L * 365L)
-  width <- window[2] - window[1]
-  if (abs(width / block.hours - round(width / block.hours)) > 1e-8) {
-    stop_arg("The width of `window` (", width, " hours) must be a multiple of `block.hours` (",
-             block.hours, ").")
-  }
-  num.blocks <- as.integer(round(width / block.hours))
-  min.blocks <- check_count(min.blocks, "min.blocks", lower = 1L, upper = num.blocks)
-  if (!requireNamespace("ricu", quietly = TRUE)) {
-    stop_arg("sepsis_cohort() needs the package 'ricu' (install.packages(\"ricu\"), which ",
-             "needs data.table >= 1.15); for src = \"mimic_demo\" also the data package ",
-             "'mimic.demo'. Without them, sepsis_demo() gives the demo cohort.")
-  }
-  if (!src %in% ricu::src_data_avail()$name[ricu::src_data_avail()$available]) {
-    stop_arg("The ricu data source `src` = \"", src, "\" is not available",
-             if (identical(src, "mimic_demo")) " (install the data package 'mimic.demo')" else
-               " (see ricu's setup_src_data() and ricu's documentation)", ".")
-  }
+  sz <- sepsis_cohort_blocks(window, block.hours, min.blocks)
+  block.hours <- sz$block.hours
+  num.blocks <- sz$num.blocks
+  min.blocks <- sz$min.blocks
+  sepsis_check_ricu(src)
   dots <- list(...)
   if (is.null(dots$verbose)) dots$verbose <- FALSE
   # Scores (sep3, sofa, sirs) are computed on all stays and then restricted to
   # `patient_ids`: ricu's score callbacks can fail on a few stays.
   only <- dots$patient_ids
   dots$patient_ids <- NULL
-  load <- function(concepts, interval, ids = NULL) {
-    args <- c(list(concepts, src, interval = interval, merge = FALSE), dots)
-    if (!is.null(ids)) args$patient_ids <- ids
-    res <- do.call(ricu::load_concepts, args)
-    if (is.data.frame(res)) res <- stats::setNames(list(res), concepts)
-    res
-  }
+  load <- ricu_loader(src, dots)
   hour <- ricu::hours(1L)
   minute <- ricu::mins(1L)
 
   # Onset and ICU length of stay.
-  sep <- load("sep3", hour)[[1]]
-  sep <- ricu_frame(sep)
-  sep <- sep[!is.na(sep$value) & sep$value, , drop = FALSE]
-  if (nrow(sep) == 0L) stop_arg("No stay in `src` = \"", src, "\" meets Sepsis-3.")
-  if (!is.null(only)) sep <- sep[sep$id %in% only, , drop = FALSE]
-  if (nrow(sep) == 0L) stop_arg("No stay in `patient_ids` meets Sepsis-3.")
-  onset <- tapply(sep$time, sep$id, min)
-  ids <- as.integer(names(onset))
-  los <- ricu_frame(load("los_icu", hour, ids)[[1]])
-  stay.hours <- los$value[match(ids, los$id)] * 24
+  on <- sepsis_onsets(load, hour, src, only)
+  onset <- on$onset
+  ids <- on$ids
+  stay.hours <- on$stay.hours
 
   # Blocks overlapping the ICU stay inside the window.
-  b <- seq_len(num.blocks)
-  grid <- data.frame(icustayid = rep(ids, each = num.blocks), bloc = rep(b, length(ids)))
-  grid$onset_hours <- rep(as.numeric(onset), each = num.blocks)
-  grid$charttime <- window[1] + (grid$bloc - 1) * block.hours
-  start <- grid$onset_hours + grid$charttime
-  end <- start + block.hours
-  stay.end <- rep(stay.hours, each = num.blocks)
-  grid <- grid[!is.na(stay.end) & start < stay.end & end > 0, , drop = FALSE]
-  count <- table(grid$icustayid)
-  grid <- grid[grid$icustayid %in% as.integer(names(count)[count >= min.blocks]), , drop = FALSE]
-  grid <- grid[order(grid$icustayid, grid$bloc), , drop = FALSE]
-  rownames(grid) <- NULL
-  if (nrow(grid) == 0L) {
-    stop_arg("No stay in `src` = \"", src, "\" has `min.blocks` = ", min.blocks,
-             " blocks in the window.")
-  }
+  grid <- sepsis_block_grid(ids, onset, stay.hours, window, block.hours, num.blocks, min.blocks,
+                            src)
   ids <- unique(grid$icustayid)
-  key <- paste(grid$icustayid, grid$bloc)
-  onset.of <- function(id) grid$onset_hours[match(id, grid$icustayid)]
-  # Block of times (hours since ICU admission) of stays `id`; NA outside the window.
-  block_of <- function(id, time) {
-    rel <- time - onset.of(id)
-    out <- floor((rel - window[1]) / block.hours) + 1
-    out[is.na(rel) | rel < window[1] | rel >= window[2]] <- NA
-    out
-  }
-  row_of <- function(id, time) match(paste(id, block_of(id, time)), key)
-  block_stat <- function(tab, fun, empty = NA_real_) {
-    r <- row_of(tab$id, tab$time)
-    ok <- !is.na(r) & !is.na(tab$value)
-    out <- rep(empty, nrow(grid))
-    if (any(ok)) {
-      s <- tapply(as.numeric(tab$value[ok]), r[ok], fun)
-      out[as.integer(names(s))] <- as.numeric(s)
-    }
-    out
-  }
+  block_stat <- sepsis_block_stat(grid, window, block.hours)
 
   # Demographics and outcomes.
-  stat <- load(c("age", "sex", "weight", "death"), hour, ids)
-  stat <- lapply(stat, ricu_frame)
-  pick <- function(tab) tab$value[match(grid$icustayid, tab$id)]
-  grid$gender <- as.character(pick(stat$sex))
-  grid$age <- as.numeric(pick(stat$age))
-  grid$died_in_hosp <- sepsis_died_in_hosp(src, grid$icustayid, stat$death, dots)
-  grid$mortality_90d <- sepsis_mortality_90d(src, grid$icustayid)
-  weight <- stat$weight
-  grid$Weight_kg <- as.numeric(pick(weight))
+  grid <- sepsis_demographics(grid, load(c("age", "sex", "weight", "death"), hour, ids), src,
+                              dots)
 
   # Block means of measurements (raw values: one-minute resolution).
   mc <- sepsis_mean_concepts()
@@ -296,18 +227,7 @@ sepsis_cohort <- function(src = "mimic_demo", window = c(-24, 48), block.hours =
   grid$median_dose_vaso <- block_stat(vaso, stats::median, empty = 0)
   grid$max_dose_vaso <- block_stat(vaso, max, empty = 0)
 
-  fl <- sepsis_fluids(src, ids)
-  if (is.null(fl)) {
-    warning("IV fluids are extracted for the sources mimic, mimic_demo and miiv only; ",
-            "`input_4hourly`, `input_total` and `cumulated_balance` are NA for `src` = \"",
-            src, "\".", call. = FALSE)
-    grid$input_total <- NA_real_
-    grid$input_4hourly <- NA_real_
-  } else {
-    vol <- sepsis_block_volumes(fl, grid, block.hours)
-    grid$input_total <- vol$total
-    grid$input_4hourly <- vol$block
-  }
+  grid <- sepsis_fluid_columns(grid, src, ids, block.hours)
   urine <- ricu_frame(hr$urine)
   urine <- urine[!is.na(urine$value), , drop = FALSE]
   grid$output_4hourly <- block_stat(urine, sum, empty = 0)
@@ -327,6 +247,154 @@ sepsis_cohort <- function(src = "mimic_demo", window = c(-24, 48), block.hours =
   attr(out, "window") <- as.numeric(window)
   attr(out, "block.hours") <- block.hours
   out
+}
+
+# The block grid of sepsis_cohort(): one row per block of the window (stay
+# `icustayid`, block `bloc`, `onset_hours`, `charttime`) that overlaps the
+# ICU stay, for the stays with at least min.blocks such blocks.
+sepsis_block_grid <- function(ids, onset, stay.hours, window, block.hours, num.blocks, min.blocks,
+                              src) {
+  b <- seq_len(num.blocks)
+  grid <- data.frame(icustayid = rep(ids, each = num.blocks), bloc = rep(b, length(ids)))
+  grid$onset_hours <- rep(as.numeric(onset), each = num.blocks)
+  grid$charttime <- window[1] + (grid$bloc - 1) * block.hours
+  start <- grid$onset_hours + grid$charttime
+  end <- start + block.hours
+  stay.end <- rep(stay.hours, each = num.blocks)
+  grid <- grid[!is.na(stay.end) & start < stay.end & end > 0, , drop = FALSE]
+  count <- table(grid$icustayid)
+  grid <- grid[grid$icustayid %in% as.integer(names(count)[count >= min.blocks]), , drop = FALSE]
+  grid <- grid[order(grid$icustayid, grid$bloc), , drop = FALSE]
+  rownames(grid) <- NULL
+  if (nrow(grid) == 0L) {
+    stop_arg("No stay in `src` = \"", src, "\" has `min.blocks` = ", min.blocks,
+             " blocks in the window.")
+  }
+  grid
+}
+
+# The IV fluid columns `input_total` and `input_4hourly` of the block grid
+# (NA, with a warning, for a source whose fluids are not extracted).
+sepsis_fluid_columns <- function(grid, src, ids, block.hours) {
+  fl <- sepsis_fluids(src, ids)
+  if (is.null(fl)) {
+    warning("IV fluids are extracted for the sources mimic, mimic_demo and miiv only; ",
+            "`input_4hourly`, `input_total` and `cumulated_balance` are NA for `src` = \"",
+            src, "\".", call. = FALSE)
+    grid$input_total <- NA_real_
+    grid$input_4hourly <- NA_real_
+  } else {
+    vol <- sepsis_block_volumes(fl, grid, block.hours)
+    grid$input_total <- vol$total
+    grid$input_4hourly <- vol$block
+  }
+  grid
+}
+
+# A function that loads ricu concepts from `src` (with the arguments `dots`
+# of ricu::load_concepts()) at an interval, optionally for some stays only,
+# as a list of tables named by concept.
+ricu_loader <- function(src, dots) {
+  force(src)
+  force(dots)
+  function(concepts, interval, ids = NULL) {
+    args <- c(list(concepts, src, interval = interval, merge = FALSE), dots)
+    if (!is.null(ids)) args$patient_ids <- ids
+    res <- do.call(ricu::load_concepts, args)
+    if (is.data.frame(res)) res <- stats::setNames(list(res), concepts)
+    res
+  }
+}
+
+# The Sepsis-3 stays (restricted to `only` when given): their onset (hours
+# since ICU admission), ids and ICU length of stay in hours. Returns
+# list(onset, ids, stay.hours).
+sepsis_onsets <- function(load, hour, src, only) {
+  sep <- load("sep3", hour)[[1]]
+  sep <- ricu_frame(sep)
+  sep <- sep[!is.na(sep$value) & sep$value, , drop = FALSE]
+  if (nrow(sep) == 0L) stop_arg("No stay in `src` = \"", src, "\" meets Sepsis-3.")
+  if (!is.null(only)) sep <- sep[sep$id %in% only, , drop = FALSE]
+  if (nrow(sep) == 0L) stop_arg("No stay in `patient_ids` meets Sepsis-3.")
+  onset <- tapply(sep$time, sep$id, min)
+  ids <- as.integer(names(onset))
+  los <- ricu_frame(load("los_icu", hour, ids)[[1]])
+  list(onset = onset, ids = ids, stay.hours = los$value[match(ids, los$id)] * 24)
+}
+
+# The demographic and outcome columns of the block grid from the loaded
+# concepts `stat` (age, sex, weight, death).
+sepsis_demographics <- function(grid, stat, src, dots) {
+  stat <- lapply(stat, ricu_frame)
+  pick <- function(tab) tab$value[match(grid$icustayid, tab$id)]
+  grid$gender <- as.character(pick(stat$sex))
+  grid$age <- as.numeric(pick(stat$age))
+  grid$died_in_hosp <- sepsis_died_in_hosp(src, grid$icustayid, stat$death, dots)
+  grid$mortality_90d <- sepsis_mortality_90d(src, grid$icustayid)
+  weight <- stat$weight
+  grid$Weight_kg <- as.numeric(pick(weight))
+  grid
+}
+
+# The checked `window`, `block.hours` and `min.blocks` of sepsis_cohort(), and
+# the number of blocks in the window. Returns list(block.hours, num.blocks,
+# min.blocks).
+sepsis_cohort_blocks <- function(window, block.hours, min.blocks) {
+  if (!is.numeric(window) || length(window) != 2L || any(!is.finite(window)) ||
+      window[1] >= window[2]) {
+    stop_arg("`window` must be two finite numbers (hours since onset), the first smaller.")
+  }
+  block.hours <- check_count(block.hours, "block.hours", lower = 1L, upper = 24L * 365L)
+  width <- window[2] - window[1]
+  if (abs(width / block.hours - round(width / block.hours)) > 1e-8) {
+    stop_arg("The width of `window` (", width, " hours) must be a multiple of `block.hours` (",
+             block.hours, ").")
+  }
+  num.blocks <- as.integer(round(width / block.hours))
+  min.blocks <- check_count(min.blocks, "min.blocks", lower = 1L, upper = num.blocks)
+  list(block.hours = block.hours, num.blocks = num.blocks, min.blocks = min.blocks)
+}
+
+# ricu installed and the data source `src` available.
+sepsis_check_ricu <- function(src) {
+  if (!requireNamespace("ricu", quietly = TRUE)) {
+    stop_arg("sepsis_cohort() needs the package 'ricu' (install.packages(\"ricu\"), which ",
+             "needs data.table >= 1.15); for src = \"mimic_demo\" also the data package ",
+             "'mimic.demo'. Without them, sepsis_demo() gives the demo cohort.")
+  }
+  if (!src %in% ricu::src_data_avail()$name[ricu::src_data_avail()$available]) {
+    stop_arg("The ricu data source `src` = \"", src, "\" is not available",
+             if (identical(src, "mimic_demo")) " (install the data package 'mimic.demo')" else
+               " (see ricu's setup_src_data() and ricu's documentation)", ".")
+  }
+  invisible(src)
+}
+
+# The block statistic of sepsis_cohort() on the block grid: a function of a
+# concept's table (id, time in hours since ICU admission, value) and a
+# summary `fun`, giving one value per row of `grid` (`empty` for a block
+# without a value; times outside the window count in no block).
+sepsis_block_stat <- function(grid, window, block.hours) {
+  key <- paste(grid$icustayid, grid$bloc)
+  onset.of <- function(id) grid$onset_hours[match(id, grid$icustayid)]
+  # Block of times (hours since ICU admission) of stays `id`; NA outside the window.
+  block_of <- function(id, time) {
+    rel <- time - onset.of(id)
+    out <- floor((rel - window[1]) / block.hours) + 1
+    out[is.na(rel) | rel < window[1] | rel >= window[2]] <- NA
+    out
+  }
+  row_of <- function(id, time) match(paste(id, block_of(id, time)), key)
+  function(tab, fun, empty = NA_real_) {
+    r <- row_of(tab$id, tab$time)
+    ok <- !is.na(r) & !is.na(tab$value)
+    out <- rep(empty, nrow(grid))
+    if (any(ok)) {
+      s <- tapply(as.numeric(tab$value[ok]), r[ok], fun)
+      out[as.integer(names(s))] <- as.numeric(s)
+    }
+    out
+  }
 }
 
 # A ricu id_tbl/ts_tbl of one concept as a plain data frame with columns id,

@@ -176,66 +176,20 @@ sepsis_data <- function(cohort, num.pcs = 10, covariates = NULL,
   num.pcs <- check_count(num.pcs, "num.pcs", lower = 1L)
   reward <- check_choice(reward, c("sofa", "change"), "reward")
   check_flag(sofa.state, "sofa.state")
-  cols <- list(id = id, time = time, fluid = fluid, vaso = vaso, sofa = sofa)
-  for (nm in names(cols)) {
-    v <- cols[[nm]]
-    if (!is.character(v) || length(v) != 1L || is.na(v) || !nzchar(v)) {
-      stop_arg("`", nm, "` must be the name of one column of `cohort`.")
-    }
-    if (!(v %in% names(cohort))) {
-      stop_arg("`cohort` lacks the column '", v, "' (`", nm, "`).")
-    }
-  }
+  cols <- sepsis_check_columns(list(id = id, time = time, fluid = fluid, vaso = vaso,
+                                    sofa = sofa), cohort)
   if (nrow(cohort) == 0L) stop_arg("`cohort` has no rows.")
   bins <- check_bins(fluid.cuts, vaso.cuts, merge, level.names)
 
   # Sorted by stay and time; stays with one block dropped.
   check_id_time(cohort, id, time, "cohort")
-  ord <- order(cohort[[id]], cohort[[time]], method = "radix")
-  X <- cohort[ord, , drop = FALSE]
-  rownames(X) <- NULL
-  grp <- match(X[[id]], unique(X[[id]]))
-  size <- tabulate(grp)
-  if (any(size < 2L)) {
-    single <- size[grp] < 2L
-    message("sepsis_data(): dropped ", sum(size < 2L), " stay(s) with a single block ",
-            "(no transition).")
-    X <- X[!single, , drop = FALSE]
-    if (nrow(X) == 0L) stop_arg("No stay of `cohort` has two or more blocks.")
-    rownames(X) <- NULL
-    grp <- match(X[[id]], unique(X[[id]]))
-  }
+  st <- sepsis_sorted_stays(cohort, id, time)
+  X <- st$X
+  grp <- st$grp
 
   # Covariates.
-  reserved <- unique(c(sepsis_excluded_columns(), unlist(cols)))
   default.cov <- is.null(covariates)
-  dropped <- character(0)
-  if (default.cov) {
-    cand <- setdiff(names(X), reserved)
-    ok <- vapply(cand, function(nm) covariate_kind(X[[nm]]) != "other", logical(1))
-    covariates <- cand[ok]
-  } else {
-    if (!is.character(covariates) || length(covariates) == 0L || anyNA(covariates) ||
-        anyDuplicated(covariates)) {
-      stop_arg("`covariates` must be NULL or distinct column names of `cohort`.")
-    }
-    miss <- setdiff(covariates, names(X))
-    if (length(miss) > 0L) {
-      stop_arg("`cohort` lacks the covariate column(s) ", paste0("'", miss, "'", collapse = ", "),
-               " (`covariates`).")
-    }
-    clash <- intersect(covariates, unlist(cols))
-    if (length(clash) > 0L) {
-      stop_arg("`covariates` may not include the ", names(cols)[match(clash[1], unlist(cols))],
-               " column '", clash[1], "'.")
-    }
-    for (nm in covariates) {
-      if (covariate_kind(X[[nm]]) == "other") {
-        stop_arg("Covariate column '", nm, "' must be numeric, or take two values; it is ",
-                 class(X[[nm]])[1], if (!is.numeric(X[[nm]])) " with more than two values", ".")
-      }
-    }
-  }
+  covariates <- sepsis_covariates(X, covariates, cols)
   if (!is.character(log.columns) || anyNA(log.columns)) {
     stop_arg("`log.columns` must be a character vector of covariate names.")
   }
@@ -245,6 +199,51 @@ sepsis_data <- function(cohort, num.pcs = 10, covariates = NULL,
       stop_arg("`log.columns` names '", bad[1], "', which is not a covariate.")
     }
   }
+  cv <- sepsis_fill_covariates(X, covariates, log.columns, grp, default.cov)
+  coding <- cv$coding
+  logc <- cv$logc
+  med <- cv$med
+  filled <- cv$filled
+  mu <- cv$mu
+  s <- cv$s
+  dropped <- cv$dropped
+  keep <- cv$keep
+  keep <- keep[s[keep] > 0]
+  if (length(keep) == 0L) stop_arg("`cohort` has no usable covariate.")
+  if (num.pcs > length(keep)) {
+    stop_arg("`num.pcs` (", num.pcs, ") must be at most the number of covariates (",
+             length(keep), ").")
+  }
+  Z <- sweep(sweep(do.call(cbind, filled[keep]), 2, mu[keep], "-"), 2, s[keep], "/")
+  pca <- stats::prcomp(Z, center = TRUE, scale. = FALSE)
+  rot <- sepsis_rotation(pca, num.pcs)
+
+  sofa.raw <- X[[sofa]]
+  if (!is.numeric(sofa.raw)) {
+    stop_arg("Column '", sofa, "' (`sofa`) must be numeric; it is ", class(sofa.raw)[1], ".")
+  }
+  if (all(is.na(sofa.raw))) stop_arg("Column '", sofa, "' (`sofa`) is missing on every row.")
+  recipe <- list(
+    columns = cols, covariates = keep, coding = coding[keep], log.columns = intersect(keep, logc),
+    median = med[keep], mean = mu[keep], sd = s[keep], center = pca$center,
+    rotation = rot, sdev = pca$sdev, num.pcs = num.pcs,
+    state.names = c(colnames(rot), if (sofa.state) sofa), sofa.state = sofa.state,
+    sofa.median = stats::median(sofa.raw, na.rm = TRUE),
+    fluid.cuts = bins$fluid.cuts, vaso.cuts = bins$vaso.cuts, merge = bins$merge,
+    level.names = bins$level.names, action.levels = bins$action.levels, reward = reward,
+    dropped = dropped, num.stays = length(unique(grp)), num.blocks = nrow(X))
+  class(recipe) <- "sepsis_recipe"
+
+  sepsis_training_data(recipe, X, grp, id, time)
+}
+
+# The covariates coded (covariate_coding()), log1p-transformed (log.columns),
+# carried forward within each stay and filled with their medians; those
+# missing on every row or constant dropped (an error when given, a message
+# when chosen by default). Returns list(coding, logc, med, filled, mu, s,
+# dropped, keep), keep the covariates left before the constant ones go.
+sepsis_fill_covariates <- function(X, covariates, log.columns, grp, default.cov) {
+  dropped <- character(0)
   coding <- lapply(covariates, function(nm) covariate_coding(X[[nm]], nm))
   names(coding) <- covariates
   raw <- lapply(covariates, function(nm) code_covariate(X[[nm]], coding[[nm]], "cohort"))
@@ -281,36 +280,90 @@ sepsis_data <- function(cohort, num.pcs = 10, covariates = NULL,
     message("sepsis_data(): left out the covariate(s) ",
             paste0("'", names(dropped), "' (", dropped, ")", collapse = ", "), ".")
   }
-  keep <- keep[s[keep] > 0]
-  if (length(keep) == 0L) stop_arg("`cohort` has no usable covariate.")
-  if (num.pcs > length(keep)) {
-    stop_arg("`num.pcs` (", num.pcs, ") must be at most the number of covariates (",
-             length(keep), ").")
+  list(coding = coding, logc = logc, med = med, filled = filled, mu = mu, s = s,
+       dropped = dropped, keep = keep)
+}
+
+# The role columns (`cols`: id, time, fluid, vaso, sofa): each the name of
+# one column of `cohort`.
+sepsis_check_columns <- function(cols, cohort) {
+  for (nm in names(cols)) {
+    v <- cols[[nm]]
+    if (!is.character(v) || length(v) != 1L || is.na(v) || !nzchar(v)) {
+      stop_arg("`", nm, "` must be the name of one column of `cohort`.")
+    }
+    if (!(v %in% names(cohort))) {
+      stop_arg("`cohort` lacks the column '", v, "' (`", nm, "`).")
+    }
   }
-  Z <- sweep(sweep(do.call(cbind, filled[keep]), 2, mu[keep], "-"), 2, s[keep], "/")
-  pca <- stats::prcomp(Z, center = TRUE, scale. = FALSE)
+  cols
+}
+
+# The cohort sorted by stay and time, without the stays of a single block
+# (with a message). Returns list(X, grp), grp the stay index of each row.
+sepsis_sorted_stays <- function(cohort, id, time) {
+  ord <- order(cohort[[id]], cohort[[time]], method = "radix")
+  X <- cohort[ord, , drop = FALSE]
+  rownames(X) <- NULL
+  grp <- match(X[[id]], unique(X[[id]]))
+  size <- tabulate(grp)
+  if (any(size < 2L)) {
+    single <- size[grp] < 2L
+    message("sepsis_data(): dropped ", sum(size < 2L), " stay(s) with a single block ",
+            "(no transition).")
+    X <- X[!single, , drop = FALSE]
+    if (nrow(X) == 0L) stop_arg("No stay of `cohort` has two or more blocks.")
+    rownames(X) <- NULL
+    grp <- match(X[[id]], unique(X[[id]]))
+  }
+  list(X = X, grp = grp)
+}
+
+# The covariate columns: by default every column of X that is not a role or
+# excluded column and is numeric or binary; given, checked.
+sepsis_covariates <- function(X, covariates, cols) {
+  if (is.null(covariates)) {
+    reserved <- unique(c(sepsis_excluded_columns(), unlist(cols)))
+    cand <- setdiff(names(X), reserved)
+    ok <- vapply(cand, function(nm) covariate_kind(X[[nm]]) != "other", logical(1))
+    return(cand[ok])
+  }
+  if (!is.character(covariates) || length(covariates) == 0L || anyNA(covariates) ||
+      anyDuplicated(covariates)) {
+    stop_arg("`covariates` must be NULL or distinct column names of `cohort`.")
+  }
+  miss <- setdiff(covariates, names(X))
+  if (length(miss) > 0L) {
+    stop_arg("`cohort` lacks the covariate column(s) ", paste0("'", miss, "'", collapse = ", "),
+             " (`covariates`).")
+  }
+  clash <- intersect(covariates, unlist(cols))
+  if (length(clash) > 0L) {
+    stop_arg("`covariates` may not include the ", names(cols)[match(clash[1], unlist(cols))],
+             " column '", clash[1], "'.")
+  }
+  for (nm in covariates) {
+    if (covariate_kind(X[[nm]]) == "other") {
+      stop_arg("Covariate column '", nm, "' must be numeric, or take two values; it is ",
+               class(X[[nm]])[1], if (!is.numeric(X[[nm]])) " with more than two values", ".")
+    }
+  }
+  covariates
+}
+
+# The first num.pcs principal axes, each signed so that its largest loading
+# is positive, named PC1, PC2, ...
+sepsis_rotation <- function(pca, num.pcs) {
   rot <- pca$rotation[, seq_len(num.pcs), drop = FALSE]
   flip <- sign(rot[cbind(apply(abs(rot), 2, which.max), seq_len(num.pcs))])
   rot <- sweep(rot, 2, flip, "*")
   colnames(rot) <- paste0("PC", seq_len(num.pcs))
+  rot
+}
 
-  sofa.raw <- X[[sofa]]
-  if (!is.numeric(sofa.raw)) {
-    stop_arg("Column '", sofa, "' (`sofa`) must be numeric; it is ", class(sofa.raw)[1], ".")
-  }
-  if (all(is.na(sofa.raw))) stop_arg("Column '", sofa, "' (`sofa`) is missing on every row.")
-  recipe <- list(
-    columns = cols, covariates = keep, coding = coding[keep], log.columns = intersect(keep, logc),
-    median = med[keep], mean = mu[keep], sd = s[keep], center = pca$center,
-    rotation = rot, sdev = pca$sdev, num.pcs = num.pcs,
-    state.names = c(colnames(rot), if (sofa.state) sofa), sofa.state = sofa.state,
-    sofa.median = stats::median(sofa.raw, na.rm = TRUE),
-    fluid.cuts = bins$fluid.cuts, vaso.cuts = bins$vaso.cuts, merge = bins$merge,
-    level.names = bins$level.names, action.levels = bins$action.levels, reward = reward,
-    dropped = dropped, num.stays = length(unique(grp)), num.blocks = nrow(X))
-  class(recipe) <- "sepsis_recipe"
-
-  # The p4l_data: the recipe applied to the training rows.
+# The p4l_data of sepsis_data(): the recipe applied to the training rows X
+# (sorted, stay index grp), each stay's last block without an action.
+sepsis_training_data <- function(recipe, X, grp, id, time) {
   out <- sepsis_apply(recipe, X, arg = "cohort", history = TRUE, sorted = TRUE)
   last <- c(grp[-1L] != grp[-length(grp)], TRUE)
   out$action[last] <- NA

@@ -107,6 +107,198 @@ sim_sepsis_treatment <- function(treatment) {
   c((k - 1L) %/% 3L + 1L, (k - 1L) %% 3L + 1L)
 }
 
+# The missing rate of each covariate column: labs three times as often as
+# vitals, `missing` overall.
+sim_sepsis_missing_rates <- function(cov, missing) {
+  vit <- cov$name[cov$group == "vital"]
+  lab <- cov$name[cov$group == "lab"]
+  w.v <- (length(vit) + length(lab)) / (length(vit) + 3 * length(lab))
+  ifelse(cov$group == "vital", missing * w.v, pmin(3 * missing * w.v, 1))
+}
+
+# The stays: subgroup `type` (exact counts by largest remainders) and its
+# row `gi` of the effect tables, number of blocks `nblk`, first block in the
+# window, severity `mu`, age, weight, sex, onset and ventilation threshold,
+# drawn in this order.
+sim_sepsis_stays <- function(N, nb, subgroups, par) {
+  prop <- subgroups / sum(subgroups)
+  type <- sample(rep(names(prop), largest_remainders(prop, N)))
+  gi <- match(type, rownames(par$fluid.effect))
+  full <- stats::runif(N) < 0.4
+  nblk <- ifelse(full, nb[2],
+                 nb[1] + floor(stats::runif(N) * (nb[2] - nb[1] + 1)))
+  nblk <- as.integer(pmin(nblk, nb[2]))
+  first <- 1L + floor(stats::runif(N) * pmax(par$window.blocks - nblk + 1L, 1L))
+  mu <- pmin(pmax(stats::rnorm(N, par$severity.mean, par$severity.sd),
+                  par$severity.range[1]), par$severity.range[2])
+  age <- pmin(pmax(stats::rnorm(N, 66, 16), 18), 91)
+  weight <- pmin(pmax(stats::rnorm(N, 80, 18), 40), 200)
+  male <- stats::runif(N) < 0.56
+  onset <- round(stats::runif(N, -6, 30))
+  vent.threshold <- stats::rnorm(N, 9, 2)
+  list(type = type, gi = gi, nblk = nblk, first = first, mu = mu, age = age, weight = weight,
+       male = male, onset = onset, vent.threshold = vent.threshold)
+}
+
+# The stays' effects on the vitals and labs (`gen`) and their subgroup shifts,
+# and the pulse pressures, drawn in this order. Returns list(stay.eff, shift,
+# pp), the first two N x nrow(gen) matrices.
+sim_sepsis_stay_effects <- function(type, gen, par) {
+  N <- length(type)
+  stay.eff <- matrix(stats::rnorm(N * nrow(gen)), N) * rep(gen$between, each = N)
+  shift <- matrix(0, N, nrow(gen), dimnames = list(NULL, gen$name))
+  for (g in names(par$type.shift)) {
+    s <- par$type.shift[[g]]
+    s <- s[names(s) %in% gen$name]
+    if (length(s)) shift[type == g, names(s)] <- rep(s, each = sum(type == g))
+  }
+  colnames(stay.eff) <- gen$name
+  pp <- pmax(stats::rnorm(N, par$pulse.pressure[["mean"]], par$pulse.pressure[["sd"]]), 15)
+  list(stay.eff = stay.eff, shift = shift, pp = pp)
+}
+
+# The stays' courses over Tm blocks (all stays at once): latent severity Z,
+# the mean blood pressure and log lactate the clinicians see (MAP, LAC), and
+# the fluid and vasopressor levels they choose (Fl, Va; `fixed`: one
+# treatment for all). Returns list(Z, Fl, Va, MAP, LAC), each N x Tm.
+sim_sepsis_courses <- function(mu, gi, gen, eff, par, fixed, Tm) {
+  N <- length(mu)
+  shift <- eff$shift
+  stay.eff <- eff$stay.eff
+  Z <- Fl <- Va <- MAP <- LAC <- matrix(NA_real_, N, Tm)
+  z <- pmin(pmax(mu + stats::rnorm(N, 0, par$initial.sd), 0), 24)
+  im <- match("MeanBP", gen$name)
+  il <- match("Arterial_lactate", gen$name)
+  bc <- par$behaviour.center
+  for (t in seq_len(Tm)) {
+    Z[, t] <- z
+    MAP[, t] <- gen$center[im] + gen$slope[im] * z + shift[, im] + stay.eff[, im] +
+      stats::rnorm(N, 0, gen$within[im])
+    LAC[, t] <- gen$center[il] + gen$slope[il] * z + shift[, il] + stay.eff[, il] +
+      stats::rnorm(N, 0, gen$within[il])
+    map <- pmin(pmax(MAP[, t], gen$min[im]), gen$max[im])
+    lac <- pmin(pmax(exp(LAC[, t]), gen$min[il]), gen$max[il])
+    sf <- par$fluid.score[["MeanBP"]] * (map - bc[["MeanBP"]]) +
+      par$fluid.score[["log.lactate"]] * log(lac / bc[["lactate"]]) +
+      par$fluid.score[["severity"]] * (z - bc[["severity"]])
+    sv <- par$vaso.score[["MeanBP"]] * (map - bc[["MeanBP"]]) +
+      par$vaso.score[["severity"]] * (z - bc[["severity"]])
+    f <- sim_sepsis_level(sf, par$fluid.intercept, par$uniform, stats::runif(N))
+    v <- sim_sepsis_level(sv, par$vaso.intercept, par$uniform, stats::runif(N))
+    if (!is.null(fixed)) {
+      f[] <- fixed[1]
+      v[] <- fixed[2]
+    }
+    Fl[, t] <- f
+    Va[, t] <- v
+    z <- z + par$pull * (mu - z) + par$fluid.effect[cbind(gi, f)] +
+      par$vaso.effect[cbind(gi, v)] + stats::rnorm(N, 0, par$noise.sd)
+    z <- pmin(pmax(z, 0), 24)
+  }
+  list(Z = Z, Fl = Fl, Va = Va, MAP = MAP, LAC = LAC)
+}
+
+# The measurements of the blocks in long format (severity z, stay index si,
+# and the blocks' mean blood pressure `map` and log lactate `lac` of the
+# courses): the vitals and labs X, systolic and diastolic pressures, SOFA and
+# SIRS, drawn in this order. Returns list(X, sys, dia, sofa, sirs).
+sim_sepsis_measurements <- function(z, si, map, lac, gen, cov, eff, par) {
+  n <- length(z)
+  im <- match("MeanBP", gen$name)
+  il <- match("Arterial_lactate", gen$name)
+  X <- matrix(NA_real_, n, nrow(gen), dimnames = list(NULL, gen$name))
+  for (j in seq_len(nrow(gen))) {
+    x <- if (j == im) map else if (j == il) lac else
+      gen$center[j] + gen$slope[j] * z + eff$shift[si, j] + eff$stay.eff[si, j] +
+        stats::rnorm(n, 0, gen$within[j])
+    if (gen$log[j]) x <- exp(x)
+    X[, j] <- pmin(pmax(x, gen$min[j]), gen$max[j])
+  }
+  pp <- eff$pp
+  ir <- match("SysBP", cov$name)
+  id <- match("DiaBP", cov$name)
+  sys <- pmin(pmax(X[, "MeanBP"] + 2 * pp[si] / 3, cov$min[ir]), cov$max[ir])
+  dia <- pmin(pmax(X[, "MeanBP"] - pp[si] / 3, cov$min[id]), cov$max[id])
+  sofa <- pmin(pmax(round(z + stats::rnorm(n, 0, par$sofa.sd)), 0), 24)
+  sirs <- (X[, "Temp_C"] > 38 | X[, "Temp_C"] < 36) + (X[, "HR"] > 90) +
+    (X[, "RR"] > 20 | X[, "paCO2"] < 32) + (X[, "WBC_count"] > 12 | X[, "WBC_count"] < 4)
+  list(X = X, sys = sys, dia = dia, sofa = sofa, sirs = sirs)
+}
+
+# The columns derived from the measurements and treatments (ventilation,
+# shock index, P/F ratio, doses, cumulative fluids and urine, balance, SOFA,
+# SIRS), and the cohort's columns in order.
+sim_sepsis_derived_columns <- function(data, si, vent, vaso.med, vaso, fluid, urine, sofa, sirs) {
+  cum <- function(x) stats::ave(x, si, FUN = cumsum)
+  data$mechvent <- vent
+  data$Shock_Index <- data$HR / data$SysBP
+  data$PaO2_FiO2 <- data$paO2 / data$FiO2_1
+  data$median_dose_vaso <- vaso.med
+  data$max_dose_vaso <- vaso
+  data$input_total <- cum(fluid)
+  data$input_4hourly <- fluid
+  data$output_total <- cum(urine)
+  data$output_4hourly <- urine
+  data$cumulated_balance <- data$input_total - data$output_total
+  data$SOFA <- sofa
+  data$SIRS <- as.numeric(sirs)
+  data[, sim_sepsis_columns()]
+}
+
+# `num.blocks`: two whole numbers, at least 2, in increasing order.
+sim_sepsis_check_blocks <- function(num.blocks) {
+  if (!is.numeric(num.blocks) || length(num.blocks) != 2L || any(!is.finite(num.blocks)) ||
+      any(num.blocks != round(num.blocks)) || num.blocks[1] < 2 || num.blocks[1] > num.blocks[2]) {
+    stop_arg("`num.blocks` must be two whole numbers, at least 2, the first not larger than ",
+             "the second.")
+  }
+  as.integer(num.blocks)
+}
+
+# `subgroups`: non-negative proportions named by distinct subgroup types.
+sim_sepsis_check_subgroups <- function(subgroups) {
+  if (!is.numeric(subgroups) || length(subgroups) < 1L || is.null(names(subgroups)) ||
+      anyNA(subgroups) || any(!is.finite(subgroups)) || any(subgroups < 0) ||
+      sum(subgroups) <= 0) {
+    stop_arg("`subgroups` must be named non-negative proportions, such as ",
+             "c(fluid = 0.5, vaso = 0.5).")
+  }
+  bad <- setdiff(names(subgroups), sim_sepsis_types())
+  if (length(bad) > 0L || anyDuplicated(names(subgroups))) {
+    stop_arg("The names of `subgroups` must be distinct and among ",
+             paste0("\"", sim_sepsis_types(), "\"", collapse = ", "),
+             if (length(bad) > 0L) paste0("; got \"", bad[1], "\""), ".")
+  }
+  invisible(subgroups)
+}
+
+# Exact counts summing to N from proportions `prop`, by largest remainders
+# (ties to the first).
+largest_remainders <- function(prop, N) {
+  raw <- prop * N
+  count <- floor(raw)
+  rest <- N - sum(count)
+  if (rest > 0) {
+    extra <- order(-(raw - count), seq_along(raw))[seq_len(rest)]
+    count[extra] <- count[extra] + 1
+  }
+  count
+}
+
+# Doses within the treatment levels (1, 2, 3), from two uniforms u and w per
+# row drawn here: level 1 is 0 with probability `zero`, else low * w; level 2
+# is mid[1] + mid[2] * w; level 3 is high[1] + high[2] * w with probability
+# `top`, else tail[1] plus an exponential of mean tail[2], capped at `cap`.
+sim_sepsis_dose <- function(level, zero, low, mid, top, high, tail, cap) {
+  n <- length(level)
+  u <- stats::runif(n)
+  w <- stats::runif(n)
+  ifelse(level == 1L, ifelse(u < zero, 0, low * w),
+         ifelse(level == 2L, mid[1] + mid[2] * w,
+                ifelse(u < top, high[1] + high[2] * w,
+                       pmin(tail[1] + stats::rexp(n, 1 / tail[2]), cap))))
+}
+
 # Ordinal-logit level (1, 2, 3) from scores and uniforms, mixed with uniform.
 sim_sepsis_level <- function(score, intercept, uniform, u) {
   e0 <- intercept[1]
@@ -272,25 +464,10 @@ sim_sepsis_level <- function(score, intercept, uniform, u) {
 sim_sepsis_cohort <- function(num.stays = 1000, num.blocks = c(3, 18),
                               subgroups = c(fluid = 0.5, vaso = 0.5), missing = 0.1,
                               treatment = NULL, seed = NULL) {
+  # The random draws keep this order (the sections below): seeded cohorts must not change.
   N <- check_count(num.stays, "num.stays", lower = 1L)
-  if (!is.numeric(num.blocks) || length(num.blocks) != 2L || any(!is.finite(num.blocks)) ||
-      any(num.blocks != round(num.blocks)) || num.blocks[1] < 2 || num.blocks[1] > num.blocks[2]) {
-    stop_arg("`num.blocks` must be two whole numbers, at least 2, the first not larger than ",
-             "the second.")
-  }
-  nb <- as.integer(num.blocks)
-  if (!is.numeric(subgroups) || length(subgroups) < 1L || is.null(names(subgroups)) ||
-      anyNA(subgroups) || any(!is.finite(subgroups)) || any(subgroups < 0) ||
-      sum(subgroups) <= 0) {
-    stop_arg("`subgroups` must be named non-negative proportions, such as ",
-             "c(fluid = 0.5, vaso = 0.5).")
-  }
-  bad <- setdiff(names(subgroups), sim_sepsis_types())
-  if (length(bad) > 0L || anyDuplicated(names(subgroups))) {
-    stop_arg("The names of `subgroups` must be distinct and among ",
-             paste0("\"", sim_sepsis_types(), "\"", collapse = ", "),
-             if (length(bad) > 0L) paste0("; got \"", bad[1], "\""), ".")
-  }
+  nb <- sim_sepsis_check_blocks(num.blocks)
+  sim_sepsis_check_subgroups(subgroups)
   missing <- check_number(missing, "missing", lower = 0, upper = 0.5)
   fixed <- sim_sepsis_treatment(treatment)
   seed <- resolve_seed(seed)
@@ -299,75 +476,17 @@ sim_sepsis_cohort <- function(num.stays = 1000, num.blocks = c(3, 18),
   cov <- par$covariates
 
   # Stays: subgroup (exact counts by largest remainders), blocks, severity.
-  prop <- subgroups / sum(subgroups)
-  raw <- prop * N
-  count <- floor(raw)
-  rest <- N - sum(count)
-  if (rest > 0) {
-    extra <- order(-(raw - count), seq_along(raw))[seq_len(rest)]
-    count[extra] <- count[extra] + 1
-  }
-  type <- sample(rep(names(prop), count))
-  gi <- match(type, rownames(par$fluid.effect))
-  full <- stats::runif(N) < 0.4
-  nblk <- ifelse(full, nb[2],
-                 nb[1] + floor(stats::runif(N) * (nb[2] - nb[1] + 1)))
-  nblk <- as.integer(pmin(nblk, nb[2]))
-  first <- 1L + floor(stats::runif(N) * pmax(par$window.blocks - nblk + 1L, 1L))
-  mu <- pmin(pmax(stats::rnorm(N, par$severity.mean, par$severity.sd),
-                  par$severity.range[1]), par$severity.range[2])
-  age <- pmin(pmax(stats::rnorm(N, 66, 16), 18), 91)
-  weight <- pmin(pmax(stats::rnorm(N, 80, 18), 40), 200)
-  male <- stats::runif(N) < 0.56
-  onset <- round(stats::runif(N, -6, 30))
-  vent.threshold <- stats::rnorm(N, 9, 2)
+  st <- sim_sepsis_stays(N, nb, subgroups, par)
   # Stay effects of the vitals and labs, and their type shifts.
   gen <- cov[!is.na(cov$center), ]
-  stay.eff <- matrix(stats::rnorm(N * nrow(gen)), N) * rep(gen$between, each = N)
-  shift <- matrix(0, N, nrow(gen), dimnames = list(NULL, gen$name))
-  for (g in names(par$type.shift)) {
-    s <- par$type.shift[[g]]
-    s <- s[names(s) %in% gen$name]
-    if (length(s)) shift[type == g, names(s)] <- rep(s, each = sum(type == g))
-  }
-  colnames(stay.eff) <- gen$name
-  pp <- pmax(stats::rnorm(N, par$pulse.pressure[["mean"]], par$pulse.pressure[["sd"]]), 15)
+  eff <- sim_sepsis_stay_effects(st$type, gen, par)
 
   # Courses, block by block (all stays at once).
   Tm <- nb[2]
-  Z <- Fl <- Va <- MAP <- LAC <- matrix(NA_real_, N, Tm)
-  z <- pmin(pmax(mu + stats::rnorm(N, 0, par$initial.sd), 0), 24)
-  im <- match("MeanBP", gen$name)
-  il <- match("Arterial_lactate", gen$name)
-  bc <- par$behaviour.center
-  for (t in seq_len(Tm)) {
-    Z[, t] <- z
-    MAP[, t] <- gen$center[im] + gen$slope[im] * z + shift[, im] + stay.eff[, im] +
-      stats::rnorm(N, 0, gen$within[im])
-    LAC[, t] <- gen$center[il] + gen$slope[il] * z + shift[, il] + stay.eff[, il] +
-      stats::rnorm(N, 0, gen$within[il])
-    map <- pmin(pmax(MAP[, t], gen$min[im]), gen$max[im])
-    lac <- pmin(pmax(exp(LAC[, t]), gen$min[il]), gen$max[il])
-    sf <- par$fluid.score[["MeanBP"]] * (map - bc[["MeanBP"]]) +
-      par$fluid.score[["log.lactate"]] * log(lac / bc[["lactate"]]) +
-      par$fluid.score[["severity"]] * (z - bc[["severity"]])
-    sv <- par$vaso.score[["MeanBP"]] * (map - bc[["MeanBP"]]) +
-      par$vaso.score[["severity"]] * (z - bc[["severity"]])
-    f <- sim_sepsis_level(sf, par$fluid.intercept, par$uniform, stats::runif(N))
-    v <- sim_sepsis_level(sv, par$vaso.intercept, par$uniform, stats::runif(N))
-    if (!is.null(fixed)) {
-      f[] <- fixed[1]
-      v[] <- fixed[2]
-    }
-    Fl[, t] <- f
-    Va[, t] <- v
-    z <- z + par$pull * (mu - z) + par$fluid.effect[cbind(gi, f)] +
-      par$vaso.effect[cbind(gi, v)] + stats::rnorm(N, 0, par$noise.sd)
-    z <- pmin(pmax(z, 0), 24)
-  }
+  crs <- sim_sepsis_courses(st$mu, st$gi, gen, eff, par, fixed, Tm)
 
   # Long format: the first nblk[i] blocks of each stay's course.
-  keep <- outer(seq_len(N), seq_len(Tm), function(i, t) t <= nblk[i])
+  keep <- outer(seq_len(N), seq_len(Tm), function(i, t) t <= st$nblk[i])
   # row-major order (stay, then block)
   keep.t <- t(keep)
   pos <- which(keep.t)
@@ -375,86 +494,49 @@ sim_sepsis_cohort <- function(num.stays = 1000, num.blocks = c(3, 18),
   ti <- (pos - 1L) %% Tm + 1L         # block of the stay's course
   n <- length(pos)
   take <- function(M) t(M)[pos]
-  z <- take(Z)
-  f <- take(Fl)
-  v <- take(Va)
+  z <- take(crs$Z)
+  f <- take(crs$Fl)
+  v <- take(crs$Va)
   ids <- 200000L + seq_len(N)
-  bloc <- as.integer(first[si] + ti - 1L)
+  bloc <- as.integer(st$first[si] + ti - 1L)
 
-  # Vitals and labs.
-  X <- matrix(NA_real_, n, nrow(gen), dimnames = list(NULL, gen$name))
-  for (j in seq_len(nrow(gen))) {
-    x <- if (j == im) take(MAP) else if (j == il) take(LAC) else
-      gen$center[j] + gen$slope[j] * z + shift[si, j] + stay.eff[si, j] +
-        stats::rnorm(n, 0, gen$within[j])
-    if (gen$log[j]) x <- exp(x)
-    X[, j] <- pmin(pmax(x, gen$min[j]), gen$max[j])
-  }
-  ir <- match("SysBP", cov$name)
-  id <- match("DiaBP", cov$name)
-  sys <- pmin(pmax(X[, "MeanBP"] + 2 * pp[si] / 3, cov$min[ir]), cov$max[ir])
-  dia <- pmin(pmax(X[, "MeanBP"] - pp[si] / 3, cov$min[id]), cov$max[id])
-  sofa <- pmin(pmax(round(z + stats::rnorm(n, 0, par$sofa.sd)), 0), 24)
-  sirs <- (X[, "Temp_C"] > 38 | X[, "Temp_C"] < 36) + (X[, "HR"] > 90) +
-    (X[, "RR"] > 20 | X[, "paCO2"] < 32) + (X[, "WBC_count"] > 12 | X[, "WBC_count"] < 4)
+  # Vitals and labs, blood pressures, SOFA and SIRS.
+  ms <- sim_sepsis_measurements(z, si, take(crs$MAP), take(crs$LAC), gen, cov, eff, par)
 
-  # Doses within the levels.
-  u1 <- stats::runif(n)
-  u2 <- stats::runif(n)
-  fluid <- ifelse(f == 1L, ifelse(u1 < 0.55, 0, 50 * u2),
-                  ifelse(f == 2L, 50 + 130 * u2,
-                         ifelse(u1 < 0.6, 180 + 350 * u2,
-                                pmin(530 + stats::rexp(n, 1 / 500), 5000))))
-  u3 <- stats::runif(n)
-  u4 <- stats::runif(n)
-  vaso <- ifelse(v == 1L, ifelse(u3 < 0.85, 0, 0.08 * u4),
-                 ifelse(v == 2L, 0.08 + 0.14 * u4,
-                        ifelse(u3 < 0.7, 0.22 + 0.23 * u4,
-                               pmin(0.45 + stats::rexp(n, 1 / 0.3), 3))))
+  # Doses within the levels (the fluid's random draws first, then the vasopressor's).
+  fluid <- sim_sepsis_dose(f, zero = 0.55, low = 50, mid = c(50, 130), top = 0.6,
+                           high = c(180, 350), tail = c(530, 500), cap = 5000)
+  vaso <- sim_sepsis_dose(v, zero = 0.85, low = 0.08, mid = c(0.08, 0.14), top = 0.7,
+                          high = c(0.22, 0.23), tail = c(0.45, 0.3), cap = 3)
   vaso.med <- vaso * stats::runif(n, 0.5, 1)
   urine <- pmin(exp(log(300) - 0.12 * (z - 7) + stats::rnorm(n, 0, 0.5)), 3000)
-  vent <- as.integer(z > vent.threshold[si])
+  vent <- as.integer(z > st$vent.threshold[si])
   last.z <- z[c(si[-1L] != si[-n], TRUE)]
-  died <- stats::runif(N) < stats::plogis(-3 + 0.3 * (last.z - 6) + 0.02 * (age - 65))
+  died <- stats::runif(N) < stats::plogis(-3 + 0.3 * (last.z - 6) + 0.02 * (st$age - 65))
   mort90 <- died | stats::runif(N) < 0.08
 
   # Missing values, drawn last: per column, the number missing is binomial and
   # the rows are a uniform sample (MCAR per value).
-  vit <- cov$name[cov$group == "vital"]
-  lab <- cov$name[cov$group == "lab"]
-  w.v <- (length(vit) + length(lab)) / (length(vit) + 3 * length(lab))
-  rate <- ifelse(cov$group == "vital", missing * w.v, pmin(3 * missing * w.v, 1))
+  rate <- sim_sepsis_missing_rates(cov, missing)
   data <- data.frame(bloc = bloc, icustayid = ids[si],
                      charttime = par$window.start + par$block.hours * (bloc - 1),
-                     onset_hours = onset[si],
-                     gender = ifelse(male, "Male", "Female")[si], age = age[si],
+                     onset_hours = st$onset[si],
+                     gender = ifelse(st$male, "Male", "Female")[si], age = st$age[si],
                      died_in_hosp = as.integer(died)[si], mortality_90d = as.integer(mort90)[si],
-                     Weight_kg = weight[si], stringsAsFactors = FALSE)
+                     Weight_kg = st$weight[si], stringsAsFactors = FALSE)
   for (j in seq_len(nrow(cov))) {
     nm <- cov$name[j]
-    x <- if (nm == "SysBP") sys else if (nm == "DiaBP") dia else X[, nm]
+    x <- if (nm == "SysBP") ms$sys else if (nm == "DiaBP") ms$dia else ms$X[, nm]
     if (rate[j] > 0) x[sample.int(n, stats::rbinom(1L, n, rate[j]))] <- NA_real_
     data[[nm]] <- x
   }
-  cum <- function(x) stats::ave(x, si, FUN = cumsum)
-  data$mechvent <- vent
-  data$Shock_Index <- data$HR / data$SysBP
-  data$PaO2_FiO2 <- data$paO2 / data$FiO2_1
-  data$median_dose_vaso <- vaso.med
-  data$max_dose_vaso <- vaso
-  data$input_total <- cum(fluid)
-  data$input_4hourly <- fluid
-  data$output_total <- cum(urine)
-  data$output_4hourly <- urine
-  data$cumulated_balance <- data$input_total - data$output_total
-  data$SOFA <- sofa
-  data$SIRS <- as.numeric(sirs)
-  data <- data[, sim_sepsis_columns()]
+  data <- sim_sepsis_derived_columns(data, si, vent, vaso.med, vaso, fluid, urine, ms$sofa,
+                                     ms$sirs)
   rownames(data) <- NULL
   key <- as.character(ids)
   par$missing.rate <- stats::setNames(rate, cov$name)
-  list(data = data, type = stats::setNames(type, key),
-       stays = data.frame(icustayid = ids, type = type, num.blocks = nblk, severity = mu,
+  list(data = data, type = stats::setNames(st$type, key),
+       stays = data.frame(icustayid = ids, type = st$type, num.blocks = st$nblk, severity = st$mu,
                           stringsAsFactors = FALSE),
        params = par, missing = missing, seed = seed)
 }

@@ -111,19 +111,9 @@ tune_p4l <- function(data, K = 1:5, alpha = NULL, gamma = 0.8, basis = NULL, fol
   N <- length(data$ids)
   method <- match.arg(method)
   select <- match.arg(select)
-  if (!is.numeric(K) || length(K) < 1L || anyNA(K) || any(K != round(K)) || any(K < 1)) {
-    stop_arg("`K` must be a vector of whole numbers of at least 1.")
-  }
-  K <- sort(unique(as.integer(K)))
+  K <- tune_check_K(K)
   folds <- check_count(folds, "folds", lower = 2L, upper = N)
-  if (!is.null(alpha)) {
-    if (!is.numeric(alpha) || any(!is.na(alpha) & (!is.finite(alpha) | alpha < 0))) {
-      stop_arg("`alpha` must be NULL or a vector of non-negative numbers (NA: the default).")
-    }
-    alpha <- unique(alpha)
-  } else {
-    alpha <- NA_real_
-  }
+  alpha <- tune_check_alpha(alpha)
   gamma <- check_gamma(gamma)
   level <- check_number(level, "level", 0, 1, lower.open = TRUE, upper.open = TRUE)
   check_flag(refit, "refit")
@@ -141,11 +131,7 @@ tune_p4l <- function(data, K = 1:5, alpha = NULL, gamma = 0.8, basis = NULL, fol
   }
   seeds <- task_seeds(seed, 3L)
   basis <- resolve_basis(basis, data, seeds[1], num.threads)
-  if (is.null(q.groups)) {
-    q.groups <- if (N >= 3L) select_groups(data, max.K = min(6L, N - 1L),
-                                           num.threads = num.threads)$cluster else "pooled"
-    if (length(unique(q.groups)) < 2L) q.groups <- "pooled"
-  }
+  if (is.null(q.groups)) q.groups <- tune_q_groups(data, num.threads)
   fold.of <- tune_folds(N, folds, seeds[2])
   grid <- expand.grid(K = K, alpha = alpha, KEEP.OUT.ATTRS = FALSE)
   tasks <- expand.grid(setting = seq_len(nrow(grid)), fold = seq_len(folds),
@@ -180,6 +166,60 @@ tune_p4l <- function(data, K = 1:5, alpha = NULL, gamma = 0.8, basis = NULL, fol
                                   q.groups = q.groups, num.boot = num.boot, level = level,
                                   seed = seeds[3] + 1, num.threads = num.threads))
   })
+  grid <- tune_grid_table(grid, vals, res, tasks)
+  ok <- tune_in_range(grid, vals, method)
+  best <- tune_select(select, grid, vals, ok, level)
+  diffs <- tune_differences(vals, best, grid, level)
+  fit <- if (refit) tune_refit(data, grid[best, ], gamma, basis, control, seed, num.threads,
+                                extra)
+  out <- list(grid = grid, best = grid[best, , drop = FALSE], best.index = best,
+              differences = diffs, fit = fit,
+              folds = stats::setNames(fold.of, as.character(data$ids)), policies = policies,
+              method = method, q.groups = q.groups, select = select, level = level, num.boot = num.boot,
+              gamma = gamma, basis = basis, seed = seed, call = cl)
+  class(out) <- "p4l_tuning"
+  out
+}
+
+# The groups of the value estimates' Q-functions when not given: those of
+# select_groups(), or "pooled" (fewer than 3 individuals or one group).
+tune_q_groups <- function(data, num.threads) {
+  N <- length(data$ids)
+  q.groups <- if (N >= 3L) select_groups(data, max.K = min(6L, N - 1L),
+                                         num.threads = num.threads)$cluster else "pooled"
+  if (length(unique(q.groups)) < 2L) q.groups <- "pooled"
+  q.groups
+}
+
+# The P4L fit of the chosen setting (one row of the grid) on all the data.
+tune_refit <- function(data, setting, gamma, basis, control, seed, num.threads, extra) {
+  args <- c(list(data = data, K = setting$K, gamma = gamma, basis = basis,
+                 control = control, seed = seed, num.threads = num.threads),
+            if (!is.na(setting$alpha)) list(alpha = setting$alpha), extra)
+  do.call(p4l, args)
+}
+
+# The checked grid of K: sorted unique whole numbers of at least 1.
+tune_check_K <- function(K) {
+  if (!is.numeric(K) || length(K) < 1L || anyNA(K) || any(K != round(K)) || any(K < 1)) {
+    stop_arg("`K` must be a vector of whole numbers of at least 1.")
+  }
+  sort(unique(as.integer(K)))
+}
+
+# The checked grid of alpha (NA: the default of p4l()).
+tune_check_alpha <- function(alpha) {
+  if (is.null(alpha)) return(NA_real_)
+  if (!is.numeric(alpha) || any(!is.na(alpha) & (!is.finite(alpha) | alpha < 0))) {
+    stop_arg("`alpha` must be NULL or a vector of non-negative numbers (NA: the default).")
+  }
+  unique(alpha)
+}
+
+# The grid of settings with each setting's overall value estimate, the share
+# of its fold fits that converged, their total time and whether the estimate
+# lies within the attainable values.
+tune_grid_table <- function(grid, vals, res, tasks) {
   in.range <- vapply(vals, function(v) !any(attr(v, "out.of.range")[v$id == "overall"]),
                      logical(1))
   ov <- do.call(rbind, lapply(vals, function(v) {
@@ -193,8 +233,14 @@ tune_p4l <- function(data, K = 1:5, alpha = NULL, gamma = 0.8, basis = NULL, fol
     sum(vapply(res[tasks$setting == s], function(r) r$time, numeric(1))), numeric(1))
   grid$in.range <- in.range
   rownames(grid) <- NULL
-  # An estimate outside the attainable values is extrapolation, not evidence:
-  # such settings are chosen only when no setting is in range.
+  grid
+}
+
+# The rows that may be chosen, with a warning about the others. An estimate
+# outside the attainable values is extrapolation, not evidence: such settings
+# are chosen only when no setting is in range.
+tune_in_range <- function(grid, vals, method) {
+  in.range <- grid$in.range
   ok <- if (any(in.range)) in.range else rep(TRUE, nrow(grid))
   if (any(in.range)) {
     if (!all(in.range)) {
@@ -209,22 +255,7 @@ tune_p4l <- function(data, K = 1:5, alpha = NULL, gamma = 0.8, basis = NULL, fol
             "]: the comparison is not reliable; try method = \"dr\" or a smaller basis.",
             call. = FALSE)
   }
-  best <- tune_select(select, grid, vals, ok, level)
-  diffs <- tune_differences(vals, best, grid, level)
-  fit <- NULL
-  if (refit) {
-    args <- c(list(data = data, K = grid$K[best], gamma = gamma, basis = basis,
-                   control = control, seed = seed, num.threads = num.threads),
-              if (!is.na(grid$alpha[best])) list(alpha = grid$alpha[best]), extra)
-    fit <- do.call(p4l, args)
-  }
-  out <- list(grid = grid, best = grid[best, , drop = FALSE], best.index = best,
-              differences = diffs, fit = fit,
-              folds = stats::setNames(fold.of, as.character(data$ids)), policies = policies,
-              method = method, q.groups = q.groups, select = select, level = level, num.boot = num.boot,
-              gamma = gamma, basis = basis, seed = seed, call = cl)
-  class(out) <- "p4l_tuning"
-  out
+  ok
 }
 
 # The chosen row of the grid among the rows `ok` (see the documentation of

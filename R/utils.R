@@ -1,38 +1,5 @@
-# Argument checking and small shared helpers. Every exported function
-# validates its arguments here before the C++ core sees them.
-
-stop_arg <- function(...) stop(..., call. = FALSE)
-
-check_flag <- function(x, name) {
-  if (!is.logical(x) || length(x) != 1L || is.na(x)) {
-    stop_arg("`", name, "` must be TRUE or FALSE.")
-  }
-  x
-}
-
-check_number <- function(x, name, lower = -Inf, upper = Inf, lower.open = FALSE,
-                         upper.open = FALSE) {
-  if (!is.numeric(x) || length(x) != 1L || !is.finite(x)) {
-    stop_arg("`", name, "` must be a single finite number.")
-  }
-  bad.low <- if (lower.open) x <= lower else x < lower
-  bad.up <- if (upper.open) x >= upper else x > upper
-  if (bad.low || bad.up) {
-    stop_arg("`", name, "` must be in ", if (lower.open) "(" else "[", lower, ", ",
-             upper, if (upper.open) ")" else "]", "; got ", format(x), ".")
-  }
-  as.numeric(x)
-}
-
-check_count <- function(x, name, lower = 1L, upper = .Machine$integer.max) {
-  if (!is.numeric(x) || length(x) != 1L || !is.finite(x) || x != round(x)) {
-    stop_arg("`", name, "` must be a single whole number.")
-  }
-  if (x < lower || x > upper) {
-    stop_arg("`", name, "` must be between ", lower, " and ", upper, "; got ", x, ".")
-  }
-  as.integer(x)
-}
+# Small shared helpers: threads, seeds, action decoding and the coding and
+# scaling of state columns.
 
 # Thread count: argument, option p4l.num.threads, env var P4L_NUM_THREADS, then 2.
 resolve_threads <- function(num.threads) {
@@ -115,6 +82,12 @@ state_matrix <- function(newdata, state.names, arg = "newdata", coding = NULL) {
   }
   storage.mode(x) <- "double"
   if (!is.numeric(x)) stop_arg("The states in `", arg, "` must be numeric.")
+  finite_states(x, state.names, arg)
+}
+
+# The state matrix x (columns in the order of state.names) named by
+# state.names, or an error naming its first missing or non-finite entry.
+finite_states <- function(x, state.names, arg) {
   bad <- which(!is.finite(x), arr.ind = TRUE)
   if (length(bad) > 0L) {
     stop_arg("`", arg, "` has a missing or non-finite state in column '",

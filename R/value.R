@@ -437,35 +437,47 @@ value_prepare <- function(policy, data, gamma, basis, behaviour, ridge, num.thre
                          ind = ind[live], group = qgroup[ind[live]])
   }
   if (!is.null(behaviour)) {
-    B <- value_probs(behaviour, data, S, ind, num.threads)
-    pa <- P[cbind(seq_len(n), A)]
-    ba <- B[cbind(seq_len(n), A)]
-    if (any(ba <= 0)) {
-      bad <- which(ba <= 0)[1]
-      stop_arg("The behaviour policy gives probability 0 to the observed action of individual ",
-               format(data$ids[ind[bad]]), " at its transition ", step[bad],
-               ": importance weights are undefined.")
-    }
-    lr <- ifelse(pa > 0, log(pa) - log(ba), -Inf)
-    logrho <- stats::ave(lr, ind, FUN = cumsum)
-    Tmax <- max(step)
-    # Scale of each step: the largest log-weight observed there (weights
-    # are self-normalised per step, so the scale cancels; it avoids overflow).
-    M <- as.vector(tapply(logrho, step, max))
-    M[!is.finite(M)] <- 0
-    rho <- exp(logrho - M[step])
-    last <- c(which(diff(ind) != 0L), n)
-    tl <- last[term[last]]  # terminal last transitions
-    carry <- list(step = step[tl], ind = ind[tl], logrho = logrho[tl])
-    G <- if (length(tl) > 0L && any(is.finite(carry$logrho))) max(carry$logrho) else 0
-    carry$w <- exp(carry$logrho - G)
-    carry$scale <- exp(G - M)  # carried weight at step t: scale[t] * w
-    prep <- utils::modifyList(prep, list(is = TRUE, ind = ind, step = step, Tmax = Tmax, R = R,
-                         Phi = Phi, Phibar = Phibar, term = term,
-                         qgroup.t = qgroup[ind], rho = rho, carry = carry, disc = gamma^(seq_len(Tmax) - 1L),
-                         min.propensity = min(ba), num.small = sum(ba < 0.01)))
-    prep$ess <- value_ess(prep)
+    prep <- value_prepare_weights(prep, behaviour, data, S, ind, step, A, R, P, Phi, Phibar,
+                                  term, qgroup, gamma, num.threads)
   }
+  prep
+}
+
+# The importance weights of value_prepare() under the behaviour policy:
+# per-step self-normalised weights rho, the weight carried by terminated
+# individuals, the discounts and the effective sample sizes.
+value_prepare_weights <- function(prep, behaviour, data, S, ind, step, A, R, P, Phi, Phibar,
+                                  term, qgroup, gamma, num.threads) {
+  n <- length(ind)
+  B <- value_probs(behaviour, data, S, ind, num.threads)
+  pa <- P[cbind(seq_len(n), A)]
+  ba <- B[cbind(seq_len(n), A)]
+  if (any(ba <= 0)) {
+    bad <- which(ba <= 0)[1]
+    stop_arg("The behaviour policy gives probability 0 to the observed action of individual ",
+             format(data$ids[ind[bad]]), " at its transition ", step[bad],
+             ": importance weights are undefined.")
+  }
+  lr <- ifelse(pa > 0, log(pa) - log(ba), -Inf)
+  logrho <- stats::ave(lr, ind, FUN = cumsum)
+  Tmax <- max(step)
+  # Scale of each step: the largest log-weight observed there (weights
+  # are self-normalised per step, so the scale cancels; it avoids overflow).
+  M <- as.vector(tapply(logrho, step, max))
+  M[!is.finite(M)] <- 0
+  rho <- exp(logrho - M[step])
+  last <- c(which(diff(ind) != 0L), n)
+  tl <- last[term[last]]  # terminal last transitions
+  carry <- list(step = step[tl], ind = ind[tl], logrho = logrho[tl])
+  G <- if (length(tl) > 0L && any(is.finite(carry$logrho))) max(carry$logrho) else 0
+  carry$w <- exp(carry$logrho - G)
+  carry$scale <- exp(G - M)  # carried weight at step t: scale[t] * w
+  prep <- utils::modifyList(prep, list(is = TRUE, ind = ind, step = step, Tmax = Tmax, R = R,
+                                       Phi = Phi, Phibar = Phibar, term = term,
+                                       qgroup.t = qgroup[ind], rho = rho, carry = carry,
+                                       disc = gamma^(seq_len(Tmax) - 1L),
+                                       min.propensity = min(ba), num.small = sum(ba < 0.01)))
+  prep$ess <- value_ess(prep)
   prep
 }
 
@@ -741,30 +753,38 @@ value_fqe_bounded <- function(prep, cnt, g, Amat, bvec, w, max.iter = 50L, max.f
     settled <- cur$norm <= 1e-10 * cur$scale
   }
   if (!settled) {
-    # Newton stalls at a kink of the clipping: fall back to the averaged
-    # fixed-point iteration w <- (w + M^-1 (bvec + gamma sum_t c_t phi_t
-    # clip(v_t))) / 2, M = Amat + gamma sum_t c_t phi_t phibar_t'.
-    M <- Amat + gamma * crossprod(Phi * c.t, Phibar)
-    ch <- tryCatch(chol(M), error = function(e) NULL)
-    Minv <- function(b) if (is.null(ch)) value_solve(M, b, prep) else
-      backsolve(ch, forwardsolve(t(ch), b))
-    for (k in seq_len(max.fixed)) {
-      v <- as.vector(Phibar %*% w)
-      w.new <- as.vector(Minv(bvec + gamma * crossprod(Phi, c.t * pmin(pmax(v, lo), hi))))
-      w <- (w + w.new) / 2
-      if (k %% 10L == 0L) {
-        cur <- eval_at(w)
-        if (cur$norm <= 1e-10 * cur$scale) {
-          settled <- TRUE
-          break
-        }
-      }
-    }
-    if (!settled) cur <- eval_at(w)
+    fx <- value_fqe_fixed_point(w, Amat, bvec, Phi, Phibar, c.t, lo, hi, gamma, prep, eval_at,
+                                max.fixed)
+    w <- fx$w
+    cur <- fx$cur
+    settled <- fx$settled
   }
   state <- integer(length(B$ind))
   state[sel] <- cur$st
   list(w = as.vector(w), clipped = sum(c.t[cur$st != 0L]), settled = settled, state = state)
+}
+
+# The fallback of value_fqe_bounded() where Newton stalls at a kink of the
+# clipping: the averaged fixed-point iteration w <- (w + M^-1 (bvec + gamma
+# sum_t c_t phi_t clip(v_t))) / 2, M = Amat + gamma sum_t c_t phi_t
+# phibar_t', checked every 10 steps with eval_at(). Returns list(w, cur,
+# settled), cur = eval_at(w).
+value_fqe_fixed_point <- function(w, Amat, bvec, Phi, Phibar, c.t, lo, hi, gamma, prep, eval_at,
+                                  max.fixed) {
+  M <- Amat + gamma * crossprod(Phi * c.t, Phibar)
+  ch <- tryCatch(chol(M), error = function(e) NULL)
+  Minv <- function(b) if (is.null(ch)) value_solve(M, b, prep) else
+    backsolve(ch, forwardsolve(t(ch), b))
+  for (k in seq_len(max.fixed)) {
+    v <- as.vector(Phibar %*% w)
+    w.new <- as.vector(Minv(bvec + gamma * crossprod(Phi, c.t * pmin(pmax(v, lo), hi))))
+    w <- (w + w.new) / 2
+    if (k %% 10L == 0L) {
+      cur <- eval_at(w)
+      if (cur$norm <= 1e-10 * cur$scale) return(list(w = w, cur = cur, settled = TRUE))
+    }
+  }
+  list(w = w, cur = eval_at(w), settled = FALSE)
 }
 
 # Keeps the full-data solution's clipped set as the reference of the

@@ -92,37 +92,32 @@ vlearning <- function(data, gamma = 0.8, basis = NULL, propensity = NULL, ridge 
   cl <- match.call()
   check_p4l_data_arg(data)
   ea <- estimator_args(gamma, ridge, control, "vlearning_control", num.threads, verbose, seed)
-  gamma <- ea$gamma
-  ridge <- ea$ridge
-  control <- ea$control
-  num.threads <- ea$num.threads
-  seed <- ea$seed
-  prop <- resolve_propensity(propensity, data, control)
-  feat <- estimator_features(data, basis, seed, num.threads, guard = function(d)
+  prop <- resolve_propensity(propensity, data, ea$control)
+  feat <- estimator_features(data, basis, ea$seed, ea$num.threads, guard = function(d)
     guard_vlearning(data, d))  # R/memory.R
-  basis <- feat$basis
-  ref <- if (control$reference == "states") feat$psi else basis_features(basis, data$S0, num.threads)
+  ref <- if (ea$control$reference == "states") feat$psi else
+    basis_features(feat$basis, data$S0, ea$num.threads)
   nu <- colMeans(ref)
-  res <- vlearning_fit_features(data, feat$psi, feat$psi.next, prop$mu, nu, gamma, ridge,
-                                control, num.threads)
-  beta <- name_coef(res$beta, basis, data$action.levels)
+  res <- vlearning_fit_features(data, feat$psi, feat$psi.next, prop$mu, nu, ea$gamma, ea$ridge,
+                                ea$control, ea$num.threads)
+  beta <- name_coef(res$beta, feat$basis, data$action.levels)
   theta <- stats::setNames(as.numeric(res$theta), rownames(beta))
   conv <- list(iterations = res$iterations, converged = res$converged,
                objective = res$objective, gradient.norm = sqrt(sum(res$gradient^2)))
   if (!res$converged) {
-    warning("vlearning() did not converge in ", control$max.iter, " iterations; increase ",
+    warning("vlearning() did not converge in ", ea$control$max.iter, " iterations; increase ",
             "`control$max.iter`.", call. = FALSE)
   }
   if (verbose) {
     message("vlearning: ", res$iterations, " iterations, estimated value ",
             format(res$value, digits = 4))
   }
-  baseline_policy("vlearning", "vlearning_fit", data, basis, gamma,
+  baseline_policy("vlearning", "vlearning_fit", data, feat$basis, ea$gamma,
                   slot = rep(1L, length(data$ids)), policy.coef = list(beta), q.coef = NULL,
-                  greedy = FALSE, call = cl, ridge = ridge, control = control,
+                  greedy = FALSE, call = cl, ridge = ea$ridge, control = ea$control,
                   value = res$value, value.coef = theta, propensity = prop$mu,
                   propensity.source = prop$source, propensity.coef = prop$coef,
-                  convergence = conv, seed = seed)
+                  convergence = conv, seed = ea$seed)
 }
 
 # Behaviour propensity of each observed action: list(mu, source, coef).

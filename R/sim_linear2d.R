@@ -1,3 +1,6 @@
+# The 2-D simulator of the paper (Sec 6.1): its subgroups and data
+# generator. The environment, env_linear2d(), is in R/env.R.
+
 #' Subgroups of the paper's 2-D environment (Table 1)
 #'
 #' The transition parameters of the three subgroups of the paper's Table 1,
@@ -93,76 +96,4 @@ sim_linear2d <- function(num.per.group = 20, T = 100, groups = linear2d_groups()
   })
   names(env) <- ids
   list(data = data, group = group, params = params, env = env, seed = seed)
-}
-
-#' The paper's 2-D environment
-#'
-#' An environment object for the 2-D simulator (see [sim_linear2d()] for the
-#' equations), used by [evaluate_policy()] and [env_step()].
-#'
-#' @param c1,c2 Transition parameters.
-#' @param reward.sign 1 for the paper's reward, -1 for the reversed reward.
-#' @return An object of class `p4l_env`: `type`, `params`, `actions` (the
-#'   action values 0 and 1), `state.names`, `initial` (a description of the
-#'   initial state distribution).
-#' @examples
-#' env <- env_linear2d(0.6, 0.4)
-#' env_step(env, c(1, -1), action = 1, seed = 1)
-#' @export
-env_linear2d <- function(c1, c2, reward.sign = 1) {
-  c1 <- check_number(c1, "c1")
-  c2 <- check_number(c2, "c2")
-  if (!(identical(as.numeric(reward.sign), 1) || identical(as.numeric(reward.sign), -1))) {
-    stop_arg("`reward.sign` must be 1 or -1.")
-  }
-  structure(list(type = "linear2d", params = c(c1 = c1, c2 = c2, reward.sign = reward.sign),
-                 actions = c(0, 1), state.names = c("s1", "s2"), initial = "N(0, I2)"),
-            class = "p4l_env")
-}
-
-#' Take one step in an environment
-#'
-#' @param env A `p4l_env` object such as [env_linear2d()].
-#' @param state Numeric state vector (in the order of `env$state.names`).
-#' @param action One of `env$actions`.
-#' @param seed Random seed for the transition noise (`NULL` draws one from
-#'   R's generator).
-#' @return A list with the next `state`, the `reward` and `done` (whether the
-#'   next state is absorbing).
-#' @examples
-#' env <- env_linear2d(c1 = 0.2, c2 = -0.2)
-#' env_step(env, state = c(1, -1), action = 1, seed = 1)
-#' # a short episode under the action 0
-#' s <- c(0, 0)
-#' for (t in 1:3) s <- env_step(env, s, action = 0, seed = t)$state
-#' s
-#' @export
-env_step <- function(env, state, action, seed = NULL) {
-  if (!inherits(env, "p4l_env")) stop_arg("`env` must be a p4l_env object.")
-  if (!is.numeric(state) || length(state) != length(env$state.names) || any(!is.finite(state))) {
-    stop_arg("`state` must be a finite numeric vector of length ", length(env$state.names),
-             " (", paste(env$state.names, collapse = ", "), ").")
-  }
-  a <- match(as.character(action), as.character(env$actions))
-  if (length(action) != 1L || is.na(a)) {
-    stop_arg("`action` must be one of ", paste(env$actions, collapse = ", "), ".")
-  }
-  out <- env_step_cpp(env$type, as.numeric(env$params), as.numeric(state), a - 1L,
-                      resolve_seed(seed))
-  out$state <- stats::setNames(as.numeric(out$state), env$state.names)
-  out
-}
-
-#' @export
-print.p4l_env <- function(x, ...) {
-  if (identical(x$type, "persim")) {
-    cat("<p4l_env> persim: personalised simulator of individual ", format(x$id), " (rank ",
-        x$params[3], ", ", length(x$params), " parameters)\n", sep = "")
-  } else {
-    cat("<p4l_env> ", x$type, ": ", paste(names(x$params), format(x$params), sep = " = ",
-                                           collapse = ", "), "\n", sep = "")
-  }
-  cat("  actions: ", paste(x$actions, collapse = ", "), "; states: ",
-      paste(x$state.names, collapse = ", "), "; initial state ~ ", x$initial, "\n", sep = "")
-  invisible(x)
 }

@@ -1,6 +1,6 @@
 # The ICU course: a small episodic MDP with an exact tabular optimum
-# (src/core/icu.{h,cpp}). The environment, the simulator, the exact optimum
-# and the exact value of any fitted policy.
+# (src/core/icu.{h,cpp}): the simulator, the exact optimum and the exact
+# value of any fitted policy. The environment, env_icu(), is in R/env.R.
 
 icu_state_names <- function() {
   c("sofa_cardio", "sofa_resp", "sofa_renal", "on_fluids", "on_vaso", "on_vent")
@@ -54,98 +54,6 @@ check_subgroup <- function(x, name = "subgroup", several = FALSE) {
              "\"typical\"", if (several) " and " else " or ", "\"atypical\".")
   }
   x
-}
-
-#' The ICU course environment
-#'
-#' A small episodic model of a critically ill patient's course, with a hidden
-#' subgroup that responds differently to one treatment, and an exact tabular
-#' optimum ([icu_optimum()]). Used by [sim_icu()], [evaluate_policy()] and
-#' [env_step()].
-#'
-#' @section States and actions:
-#' The state has six numbers: three organ scores coded like SOFA subscores,
-#' 0 (normal) to 4 (organ failure), `sofa_cardio` (circulation),
-#' `sofa_resp` (lungs) and `sofa_renal` (kidneys); and three 0/1 flags,
-#' `on_fluids`, `on_vaso`, `on_vent`, recording the treatment given at the
-#' previous decision (all 0 on admission). That makes \eqn{5^3 \times 2^3 =
-#' 1000}{5^3 x 2^3 = 1000} states. The 8 actions are all combinations of three treatments,
-#' IV fluids, a vasopressor and mechanical ventilation, labelled `"none"`,
-#' `"fluids"`, `"vaso"`, `"fluids+vaso"`, `"vent"`, `"fluids+vent"`,
-#' `"vaso+vent"`, `"fluids+vaso+vent"` (in this order: the code of an action
-#' is fluids + 2 vaso + 4 vent, 0 to 7).
-#'
-#' @section One step:
-#' From scores \eqn{x} and flags \eqn{f} under action \eqn{a = (F, V, M)}:
-#' \enumerate{
-#' \item The patient dies with probability \eqn{h = 0.001 + d(x_c) + d(x_r)
-#'   + d(x_k) + 0.003 V + 0.005 M}, where \eqn{d(0..4) = (0, 0.002, 0.008,
-#'   0.02, 0.05)}: reward -1, absorbing.
-#' \item Otherwise, when all three scores are 0 and the action is `"none"`
-#'   (every treatment stopped), the patient is discharged with probability
-#'   0.8: reward +1, absorbing. Discharge is impossible in every other state
-#'   or under any other action.
-#' \item Otherwise the patient stays (reward 0): each score independently
-#'   improves by one with probability `imp`, worsens by one with probability
-#'   `wor`, or stays (a score of 0 cannot improve and a score of 4 cannot
-#'   worsen: that move becomes "stay"). The flags of the next state are the
-#'   action just taken.
-#' }
-#' \tabular{lll}{
-#'   score \tab improve (`imp`) \tab worsen (`wor`) \cr
-#'   cardio \tab 0.05 + 0.35 F (typical; 0 atypical) + 0.30 V \tab 0.20 + 0.25 if `on_vaso` = 1, V = 0 and cardio \eqn{\ge}{>=} 1 (rebound) \cr
-#'   resp \tab 0.05 + 0.45 M \tab 0.15 + 0.30 F (atypical; typical: 0.10 F only when cardio = 0) + 0.25 if `on_vent` = 1, M = 0 and resp \eqn{\ge}{>=} 2 (failed extubation) \cr
-#'   renal \tab 0.15 + 0.25 F (typical; 0 atypical) \tab 0.05 + 0.15 if cardio \eqn{\ge}{>=} 3 (hypoperfusion) + 0.05 V \cr
-#' }
-#' The "atypical" subgroup is fluid-intolerant (think of heart failure):
-#' fluids neither raise its blood pressure nor help its kidneys, and flood its
-#' lungs. Its optimal policy treats shock with the vasopressor alone, while
-#' the typical optimum gives fluids.
-#'
-#' When the episode ends (`done`), the scores of the returned state are those
-#' of the last state and its flags record the last action.
-#'
-#' @section Values:
-#' At \eqn{\gamma = 0.99}{gamma = 0.99} ([icu_optimum()]) the optimal value is 0.517 for
-#' typical and -0.041 for atypical patients; the clinicians' policy of
-#' [sim_icu()] (5% noise) reaches 0.497 and -0.311, and the typical optimum
-#' followed without noise -0.284 for atypical patients. Under the optimal
-#' policies 21% of the typical and 51% of the atypical patients die. The
-#' atypical optimum gives the vasopressor and ventilation where the typical
-#' one adds fluids (94% of the states differ), so in the clinicians' data the
-#' actions that are best for atypical patients ("vaso", "vaso+vent") occur
-#' mostly through the noise: each under 1% of their decisions.
-#'
-#' @section Initial state:
-#' Each score is drawn independently with probabilities 0.20, 0.30, 0.25,
-#' 0.15, 0.10 for 0 to 4; the flags are 0. The subgroup is fixed for the
-#' whole episode.
-#'
-#' @param subgroup `"typical"` or `"atypical"` (the hidden fluid-intolerant
-#'   subgroup).
-#' @return An object of class `p4l_env` (see [env_linear2d()]) with `type`
-#'   `"icu"`, `params` `c(atypical = 0 or 1)`, `actions` the 8 labels,
-#'   `state.names` the six state columns and `subgroup`.
-#' @seealso [sim_icu()], [icu_optimum()], [icu_policy_value()],
-#'   [icu_transitions()]
-#' @examples
-#' env <- env_icu("atypical")
-#' env
-#' s <- c(sofa_cardio = 3, sofa_resp = 1, sofa_renal = 2, on_fluids = 0,
-#'        on_vaso = 0, on_vent = 0)
-#' env_step(env, s, action = "vaso", seed = 1)
-#' @export
-env_icu <- function(subgroup = c("typical", "atypical")) {
-  if (!is.character(subgroup) && !is.factor(subgroup)) {
-    stop_arg("`subgroup` must be \"typical\" or \"atypical\".")
-  }
-  subgroup <- if (length(subgroup) == 2L && identical(as.character(subgroup), icu_subgroups()))
-    "typical" else check_subgroup(subgroup)
-  structure(list(type = "icu", params = c(atypical = as.numeric(subgroup == "atypical")),
-                 actions = icu_action_labels(), state.names = icu_state_names(),
-                 initial = "scores iid (0.20, 0.30, 0.25, 0.15, 0.10) on 0..4, flags 0",
-                 subgroup = subgroup),
-            class = "p4l_env")
 }
 
 #' Simulate ICU courses under the clinicians' policy
@@ -370,12 +278,10 @@ icu_behaviour_policy <- function(noise = 0.05) {
 #' @export
 icu_optimal_policy <- function(subgroup = c("typical", "atypical"), gamma = 0.99) {
   subgroup <- check_subgroup(if (missing(subgroup)) "typical" else subgroup)
-  gamma <- check_gamma_icu(gamma)
+  gamma <- check_gamma(gamma)
   icu_table_policy(icu_solve(subgroup, gamma)$action, 0, paste0("icu-optimal-", subgroup),
                    "icu_policy", gamma)
 }
-
-check_gamma_icu <- function(gamma) check_number(gamma, "gamma", 0, 1, upper.open = TRUE)
 
 #' Exact optimal values of the ICU model
 #'
@@ -427,7 +333,7 @@ check_gamma_icu <- function(gamma) check_number(gamma, "gamma", 0, 1, upper.open
 #' head(a[a$typical != a$atypical & a$initial > 0, ])
 #' @export
 icu_optimum <- function(gamma = 0.99, behaviour.noise = 0.05, tol = 1e-12, max.iter = 100000) {
-  gamma <- check_gamma_icu(gamma)
+  gamma <- check_gamma(gamma)
   behaviour.noise <- check_number(behaviour.noise, "behaviour.noise", 0, 1)
   tol <- check_number(tol, "tol", 0, lower.open = TRUE)
   max.iter <- check_count(max.iter, "max.iter")
@@ -531,7 +437,7 @@ icu_policy_value <- function(policy, subgroup = NULL, ids = NULL, gamma = 0.99,
              "); it uses ", paste(policy$state.names, collapse = ", "), ".")
   }
   amap <- icu_action_map(policy$action.levels)
-  gamma <- check_gamma_icu(gamma)
+  gamma <- check_gamma(gamma)
   num.threads <- resolve_threads(num.threads)
   pooled <- length(policy$policy.coef) == 1L &&
     (length(policy$ids) == 0L || all(policy$slot == 1L))
