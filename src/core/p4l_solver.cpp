@@ -745,105 +745,6 @@ Gradient grad(const P4LData& data, const Params& par, double gamma, double alpha
 }
 
 // ---------------------------------------------------------------------------
-namespace {
-// Lloyd iterations from the given centres; returns sse.
-double lloyd(const MatrixXd& X, MatrixXd& C, VectorXi& lab, int max_iter, int& iters) {
-  const Eigen::Index N = X.rows(), q = X.cols(), K = C.rows();
-  lab.setConstant(N, -1);
-  VectorXd dist(N);
-  iters = 0;
-  for (int it = 0; it < max_iter; ++it) {
-    ++iters;
-    bool changed = false;
-    for (Eigen::Index i = 0; i < N; ++i) {
-      int best = 0;
-      double bd = kInf;
-      for (Eigen::Index k = 0; k < K; ++k) {
-        const double dd = (X.row(i) - C.row(k)).squaredNorm();
-        if (dd < bd) {
-          bd = dd;
-          best = static_cast<int>(k);
-        }
-      }
-      dist(i) = bd;
-      if (lab(i) != best) {
-        lab(i) = best;
-        changed = true;
-      }
-    }
-    if (!changed && it > 0) break;
-    // update means; an empty cluster takes the point farthest from its centre
-    MatrixXd S = MatrixXd::Zero(K, q);
-    VectorXd cnt = VectorXd::Zero(K);
-    for (Eigen::Index i = 0; i < N; ++i) {
-      S.row(lab(i)) += X.row(i);
-      cnt(lab(i)) += 1;
-    }
-    for (Eigen::Index k = 0; k < K; ++k) {
-      if (cnt(k) > 0) {
-        C.row(k) = S.row(k) / cnt(k);
-      } else {
-        Eigen::Index far;
-        dist.maxCoeff(&far);
-        C.row(k) = X.row(far);
-        dist(far) = 0;
-      }
-    }
-  }
-  double sse = 0;
-  for (Eigen::Index i = 0; i < N; ++i) sse += (X.row(i) - C.row(lab(i))).squaredNorm();
-  return sse;
-}
-}  // namespace
-
-KMeansResult kmeans(const MatrixXd& X, int K, int restarts, int max_iter, std::mt19937_64& rng,
-                    const MatrixXd* warm) {
-  const Eigen::Index N = X.rows(), q = X.cols();
-  if (K < 1 || K > N) throw std::invalid_argument("p4l: K must be in [1, N]");
-  KMeansResult best;
-  best.sse = kInf;
-  auto consider = [&](MatrixXd C) {
-    VectorXi lab;
-    int it = 0;
-    const double sse = lloyd(X, C, lab, std::max(1, max_iter), it);
-    if (sse < best.sse) {
-      best.sse = sse;
-      best.centers = std::move(C);
-      best.label = std::move(lab);
-      best.iterations = it;
-    }
-  };
-  if (warm && warm->rows() == K && warm->cols() == q && warm->allFinite()) consider(*warm);
-  for (int rs = 0; rs < std::max(1, restarts); ++rs) {
-    MatrixXd C(K, q);
-    VectorXd D2(N);
-    Eigen::Index first = std::min<Eigen::Index>(N - 1, static_cast<Eigen::Index>(unif01(rng) * N));
-    C.row(0) = X.row(first);
-    for (Eigen::Index i = 0; i < N; ++i) D2(i) = (X.row(i) - C.row(0)).squaredNorm();
-    for (int k = 1; k < K; ++k) {
-      const double tot = D2.sum();
-      Eigen::Index pick = N - 1;
-      if (tot > 0) {
-        double target = unif01(rng) * tot, acc = 0;
-        for (Eigen::Index i = 0; i < N; ++i) {
-          acc += D2(i);
-          if (acc >= target && D2(i) > 0) {
-            pick = i;
-            break;
-          }
-        }
-      } else {
-        pick = std::min<Eigen::Index>(N - 1, static_cast<Eigen::Index>(unif01(rng) * N));
-      }
-      C.row(k) = X.row(pick);
-      for (Eigen::Index i = 0; i < N; ++i)
-        D2(i) = std::min(D2(i), (X.row(i) - C.row(k)).squaredNorm());
-    }
-    consider(std::move(C));
-  }
-  return best;
-}
-
 // ---------------------------------------------------------------------------
 FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha, double mu,
                   const Control& ctl, const Params* init) {
@@ -894,10 +795,12 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
   MatrixXd Wa, Eta, Cen;  // ADMM w (N x q), eta (N x q), centroids (K x q)
   VectorXi lab = VectorXi::Zero(N);
   auto vw_step = [&](const MatrixXd& Y) {
-    KMeansResult km =
-        kmeans(Y, K, ctl.kmeans_restarts, ctl.kmeans_max_iter, rng, Cen.size() ? &Cen : nullptr);
+    KMeansOptions kmo;
+    kmo.num_starts = ctl.kmeans_restarts;
+    kmo.max_iter = ctl.kmeans_max_iter;
+    KMeansResult km = kmeans(Y, K, kmo, rng, Cen.size() ? &Cen : nullptr);
     Cen = km.centers;
-    lab = km.label;
+    lab = km.cluster;
     Wa.resize(N, q);
     for (int i = 0; i < N; ++i)
       Wa.row(i) = (2 * mu * Cen.row(lab(i)) + rho * Y.row(i)) / (2 * mu + rho);

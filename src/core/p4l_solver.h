@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "inner_regularised.h"
+#include "kmeans.h"
 #include "runtime.h"
 
 namespace p4l {
@@ -222,16 +223,7 @@ Gradient grad(const P4LData& data, const Params& par, double gamma, double alpha
               double dual_ridge = 1e-6, double kappa = 0.0);
 
 // ---------------------------------------------------------------------------
-// K-means (K-means++ seeding, Lloyd iterations, best of `restarts`; optional
-// warm-start centroids count as one extra candidate). Serial, deterministic.
-struct KMeansResult {
-  Eigen::MatrixXd centers;  // K x q
-  Eigen::VectorXi label;    // N, 0-based
-  double sse = 0;
-  int iterations = 0;  // Lloyd iterations of the winning run
-};
-KMeansResult kmeans(const Eigen::MatrixXd& X, int K, int restarts, int max_iter,
-                    std::mt19937_64& rng, const Eigen::MatrixXd* warm = nullptr);
+// The cluster step's K-means: kmeans(X, K, KMeansOptions, rng, warm) in kmeans.h.
 
 // ---------------------------------------------------------------------------
 // ADMM outer loop. Maximises
