@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "runtime.h"
+#include "softmax.h"
 
 namespace p4l {
 
@@ -20,9 +21,7 @@ MultinomResult multinom_fit(const Eigen::MatrixXd& X, const Eigen::VectorXi& y, 
     pr = X * Bc;
     ll0 = 0.0;
     for (long k = 0; k < n; ++k) {
-      const double mx = pr.row(k).maxCoeff();
-      pr.row(k) = (pr.row(k).array() - mx).exp().matrix();
-      pr.row(k) /= pr.row(k).sum();
+      softmax_inplace(pr.row(k));
       ll0 += std::log(std::max(pr(k, y(k)), 1e-300));
     }
     return ll0 - 0.5 * pen * Bc.bottomRows(q - 1).squaredNorm();

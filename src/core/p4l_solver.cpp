@@ -12,6 +12,7 @@
 #include "inner_regularised.h"
 #include "p4l_sgd.h"
 #include "rng.h"
+#include "softmax.h"
 
 namespace p4l {
 
@@ -23,41 +24,11 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-using detail::softmax_ref;
-
 void fail(const std::string& msg) { throw std::invalid_argument("p4l: " + msg); }
-
-// Row-wise softmax with reference logit 0 for action 0: L (K x (m-1)) holds the
-// logits of actions 1..m-1, P (K x m) receives the probabilities. Vectorised
-// over rows; for m = 2 the logistic form pi_1 = 1/(1+exp(-l)) (exp overflow
-// gives the correct limit 0), pi_0 = 1 - pi_1 (absolute accuracy, which is all
-// the sums over actions need; B's action-0 block is formed by the same
-// complement). w1, w2: scratch (>= K).
-template <class LT, class PT>
-void softmax_rows(const LT& L, PT&& P, Eigen::ArrayXd& w1, Eigen::ArrayXd& w2) {
-  const Eigen::Index K = L.rows();
-  const Eigen::Index m1 = L.cols();
-  auto e = w1.head(K);
-  auto s = w2.head(K);
-  if (m1 == 1) {
-    P.col(1).array() = (1.0 + (-L.col(0).array()).exp()).inverse();
-    P.col(0).array() = 1.0 - P.col(1).array();
-    return;
-  }
-  e = L.rowwise().maxCoeff().array().max(0.0);
-  P.col(0).array() = (-e).exp();
-  s = P.col(0).array();
-  for (Eigen::Index a = 0; a < m1; ++a) {
-    P.col(a + 1).array() = (L.col(a).array() - e).exp();
-    s += P.col(a + 1).array();
-  }
-  s = s.inverse();
-  for (Eigen::Index a = 0; a <= m1; ++a) P.col(a).array() *= s;
-}
 
 // Initial-state policies of a block of nb individuals: IL[a] = psi0 Theta_a Ub'
 // (logits, a >= 1) and IP[a] = pi_a(S0_j; u_i) (n0 x nb, columns = individuals),
-// with the same reference-logit softmax as softmax_rows. One GEMM per action
+// with the reference-action softmax of softmax.h. One GEMM per action
 // replaces nb matrix-vector products.
 constexpr int kInitBlock = 64;
 template <class UB>
@@ -71,20 +42,7 @@ void init_policy_block(const std::vector<MatrixXd>& P0, const UB& Ub, int m, int
     IP[a].resize(n0, kInitBlock);
   }
   for (int a = 1; a < m; ++a) IL[a].leftCols(nb).noalias() = P0[a - 1] * Ub.transpose();
-  if (m == 2) {
-    IP[1].leftCols(nb).array() = (1.0 + (-IL[1].leftCols(nb).array()).exp()).inverse();
-    IP[0].leftCols(nb).array() = 1.0 - IP[1].leftCols(nb).array();
-    return;
-  }
-  auto mx = IL[0].leftCols(nb);  // IL[0] is free: use it for the row maxima
-  mx.setZero();
-  for (int a = 1; a < m; ++a) mx = mx.cwiseMax(IL[a].leftCols(nb));
-  IP[0].leftCols(nb).array() = (-mx.array()).exp();
-  for (int a = 1; a < m; ++a) IP[a].leftCols(nb).array() = (IL[a].leftCols(nb) - mx).array().exp();
-  auto sum = IL[0].leftCols(nb);
-  sum = IP[0].leftCols(nb);
-  for (int a = 1; a < m; ++a) sum += IP[a].leftCols(nb);
-  for (int a = 0; a < m; ++a) IP[a].leftCols(nb).array() /= sum.array();
+  softmax_ref_blocks(IL, IP, m, nb);
 }
 }  // namespace
 
@@ -311,14 +269,14 @@ void P4LProblem::value_pass(const Params& par, double gamma, double alpha, doubl
         auto L = C.L.topRows(T);
         L.noalias() = psinS_.middleCols(s0, T).transpose() * ThU;
         auto PiI = Pi.middleRows(s0, T);
-        softmax_rows(L, PiI, C.w1, C.w2);
+        softmax_ref_rows(L, PiI, C.w1, C.w2);
         for (int t = 0; t < T; ++t)
           if (termS_[s0 + t]) PiI.row(t).setZero();
         if (visited_) {
           // policy at the visited states; c gets (1/T_i) Psi_i pi_a(S_i) u_i' for every a
           L.noalias() = psiS_.middleCols(s0, T).transpose() * ThU;
           auto PvI = ws.Piv.middleRows(s0, T);
-          softmax_rows(L, PvI, C.w1, C.w2);
+          softmax_ref_rows(L, PvI, C.w1, C.w2);
           for (int a = 0; a < m; ++a) {
             fv.noalias() = psiS_.middleCols(s0, T) * PvI.col(a);
             C.Wv.middleCols(static_cast<Eigen::Index>(a) * r, r).noalias() +=

@@ -6,6 +6,7 @@
 
 #include "rng.h"
 #include "runtime.h"
+#include "softmax.h"
 
 namespace p4l {
 
@@ -18,9 +19,8 @@ void LinearPolicy::probs(const Eigen::VectorXd& psi, int slot, Eigen::VectorXd& 
     out(best) = 1.0;
     return;
   }
-  const double mx = logits.maxCoeff();
-  out = (logits.array() - mx).exp().matrix();
-  out /= out.sum();
+  out = logits;
+  softmax_inplace(out);
 }
 
 void LinearPolicy::inputs(const Eigen::VectorXd& s_env, Eigen::VectorXd& out) const {
