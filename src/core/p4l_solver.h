@@ -254,7 +254,8 @@ Gradient grad(const P4LData& data, const Params& par, double gamma, double alpha
 // (4) Eta += rho (U~ - Wa). Converged when |dF| <= tol max(1,|F|) for
 // `conv_window` consecutive iterations and max_i ||u_i - w_i|| <= tol_primal.
 // With Control::stochastic, steps (1)-(2) are Algorithm 1's minibatch steps
-// instead (see sgd_step in p4l_fit() and p4l_sgd.h), for max_iter iterations.
+// instead (inner_stochastic.cpp and p4l_sgd.h), for max_iter iterations. The driver:
+// detail::AdmmDriver (admm.h); the inner solvers: inner_solver.h.
 // Settings of the stochastic path sgd_dual() (described below). For the
 // settings p4l_sgd_control() (R/p4l.R) has, the values are its defaults, for
 // C++ callers only, as for Control.
