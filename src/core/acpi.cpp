@@ -12,9 +12,9 @@
 namespace p4l {
 namespace {
 
-struct Quadratic { // loss_i(beta) = (w / 2) (beta' H beta - 2 g' beta + c), H
-                   // with ridge
-  Eigen::MatrixXd Hm; // H without the ridge (for the BIC)
+struct Quadratic {     // loss_i(beta) = (w / 2) (beta' H beta - 2 g' beta + c), H
+                       // with ridge
+  Eigen::MatrixXd Hm;  // H without the ridge (for the BIC)
   Eigen::VectorXd g;
   double c = 0.0, w = 1.0, ridge = 0.0;
   // H = Hm + ridge I, formed when needed (one p x p matrix per individual is
@@ -28,7 +28,7 @@ struct Quadratic { // loss_i(beta) = (w / 2) (beta' H beta - 2 g' beta + c), H
 
 // Union-find labels of individuals joined by fused pairs, relabelled by first
 // appearance.
-Eigen::VectorXi components(int N, const std::vector<char> &fused) {
+Eigen::VectorXi components(int N, const std::vector<char>& fused) {
   std::vector<int> parent(N);
   std::iota(parent.begin(), parent.end(), 0);
   auto find = [&](int x) {
@@ -43,8 +43,7 @@ Eigen::VectorXi components(int N, const std::vector<char> &fused) {
     for (int j = i + 1; j < N; ++j, ++idx) {
       if (fused[idx]) {
         const int a = find(i), b = find(j);
-        if (a != b)
-          parent[std::max(a, b)] = std::min(a, b);
+        if (a != b) parent[std::max(a, b)] = std::min(a, b);
       }
     }
   }
@@ -53,19 +52,18 @@ Eigen::VectorXi components(int N, const std::vector<char> &fused) {
   int next = 0;
   for (int i = 0; i < N; ++i) {
     const int r = find(i);
-    if (map[r] < 0)
-      map[r] = next++;
+    if (map[r] < 0) map[r] = next++;
     lab(i) = map[r];
   }
   return lab;
 }
 
-Eigen::VectorXi relabel(const Eigen::VectorXi &x) {
+Eigen::VectorXi relabel(const Eigen::VectorXi& x) {
   Eigen::VectorXi out(x.size());
   std::vector<std::pair<int, int>> seen;
   for (Eigen::Index i = 0; i < x.size(); ++i) {
     int lab = -1;
-    for (auto &s : seen)
+    for (auto& s : seen)
       if (s.first == x(i)) {
         lab = s.second;
         break;
@@ -80,8 +78,7 @@ Eigen::VectorXi relabel(const Eigen::VectorXi &x) {
 }
 
 // Pooled refit within clusters and the summed (unpenalised) loss.
-double cluster_loss(const std::vector<Quadratic> &q, const Eigen::VectorXi &cl,
-                    int K, int p) {
+double cluster_loss(const std::vector<Quadratic>& q, const Eigen::VectorXi& cl, int K, int p) {
   double loss = 0.0;
   for (int k = 0; k < K; ++k) {
     Eigen::MatrixXd H = Eigen::MatrixXd::Zero(p, p);
@@ -93,8 +90,7 @@ double cluster_loss(const std::vector<Quadratic> &q, const Eigen::VectorXi &cl,
       }
     const Eigen::VectorXd b = H.ldlt().solve(g);
     for (std::size_t i = 0; i < q.size(); ++i) {
-      if (cl(i) == k)
-        loss += q[i].w * (b.dot(q[i].Hm * b) - 2.0 * q[i].g.dot(b) + q[i].c);
+      if (cl(i) == k) loss += q[i].w * (b.dot(q[i].Hm * b) - 2.0 * q[i].g.dot(b) + q[i].c);
     }
   }
   return std::max(loss, 1e-300);
@@ -104,13 +100,11 @@ double cluster_loss(const std::vector<Quadratic> &q, const Eigen::VectorXi &cl,
 // over its T_i transitions): S = mean x x', M = S - gamma mean x
 // pi(.|S')-weighted x_next' (next-state policy policy_i: uniform when empty,
 // else greedy), b = mean R x. pnext (m): scratch.
-Quadratic individual_quadratic(const Transitions &tr,
-                               const std::vector<long> &rows,
-                               const Eigen::MatrixXd &policy_i,
-                               const AcpiOptions &opt, Eigen::VectorXd &pnext) {
+Quadratic individual_quadratic(const Transitions& tr, const std::vector<long>& rows,
+                               const Eigen::MatrixXd& policy_i, const AcpiOptions& opt,
+                               Eigen::VectorXd& pnext) {
   const int d = tr.d(), m = tr.num_actions, p = d * m;
-  Eigen::MatrixXd M = Eigen::MatrixXd::Zero(p, p),
-                  S = Eigen::MatrixXd::Zero(p, p);
+  Eigen::MatrixXd M = Eigen::MatrixXd::Zero(p, p), S = Eigen::MatrixXd::Zero(p, p);
   Eigen::VectorXd bv = Eigen::VectorXd::Zero(p);
   const bool uniform = policy_i.size() == 0;
   for (long k : rows) {
@@ -128,8 +122,7 @@ Quadratic individual_quadratic(const Transitions &tr,
       }
       for (int c = 0; c < m; ++c)
         if (pnext(c) != 0.0)
-          M.block(a * d, c * d, d, d).noalias() -=
-              (opt.gamma * pnext(c)) * x * xn.transpose();
+          M.block(a * d, c * d, d, d).noalias() -= (opt.gamma * pnext(c)) * x * xn.transpose();
     }
     bv.segment(a * d, d) += tr.reward(k) * x;
   }
@@ -147,7 +140,7 @@ Quadratic individual_quadratic(const Transitions &tr,
   q.ridge = std::max(opt.ridge, 1e-8);
   q.g = M.transpose() * Sib;
   q.c = bv.dot(Sib);
-  q.w = Ti; // sum over the individual's transitions (Ma and Huang's scale)
+  q.w = Ti;  // sum over the individual's transitions (Ma and Huang's scale)
   return q;
 }
 
@@ -155,42 +148,39 @@ Quadratic individual_quadratic(const Transitions &tr,
 // eta_ij = beta_i - beta_j with the MCP penalty, warm-started along the
 // decreasing lambda grid. Each solve_at() records one path entry.
 class FusionPath {
-public:
-  FusionPath(const std::vector<Quadratic> &q, const Eigen::MatrixXd &beta0,
-             const Transitions &tr, const AcpiOptions &opt);
-  int solve_at(double lambda, AcpeFit &fit); // returns the number of clusters
-  std::vector<Eigen::MatrixXd> fits;         // beta at each path entry
-  std::vector<Eigen::VectorXi> labels;       // clusters at each path entry
-  Eigen::MatrixXd beta;                      // p x N, current
+ public:
+  FusionPath(const std::vector<Quadratic>& q, const Eigen::MatrixXd& beta0, const Transitions& tr,
+             const AcpiOptions& opt);
+  int solve_at(double lambda, AcpeFit& fit);  // returns the number of clusters
+  std::vector<Eigen::MatrixXd> fits;          // beta at each path entry
+  std::vector<Eigen::VectorXi> labels;        // clusters at each path entry
+  Eigen::MatrixXd beta;                       // p x N, current
 
-private:
+ private:
   long pair_index(int i, int j) const {
-    return static_cast<long>(i) * N_ - static_cast<long>(i) * (i + 1) / 2 +
-           (j - i - 1);
+    return static_cast<long>(i) * N_ - static_cast<long>(i) * (i + 1) / 2 + (j - i - 1);
   }
   int admm(double lambda);
-  const std::vector<Quadratic> &q_;
-  const AcpiOptions &opt_;
+  const std::vector<Quadratic>& q_;
+  const AcpiOptions& opt_;
   int N_, p_;
   long npairs_;
   double rho_, gam_, CN_, nobs_;
-  std::vector<Eigen::MatrixXd> P_; // (w_i H_i + rho N I)^-1
+  std::vector<Eigen::MatrixXd> P_;  // (w_i H_i + rho N I)^-1
   Eigen::PartialPivLU<Eigen::MatrixXd> Zlu_;
   Eigen::MatrixXd eta_, v_, t_;
 };
 
 // ADMM pieces that do not depend on lambda.
-FusionPath::FusionPath(const std::vector<Quadratic> &q,
-                       const Eigen::MatrixXd &beta0, const Transitions &tr,
-                       const AcpiOptions &opt)
+FusionPath::FusionPath(const std::vector<Quadratic>& q, const Eigen::MatrixXd& beta0,
+                       const Transitions& tr, const AcpiOptions& opt)
     : beta(beta0), q_(q), opt_(opt) {
   const int N = static_cast<int>(q.size()), p = static_cast<int>(beta0.rows());
   N_ = N;
   p_ = p;
   rho_ = opt.admm_rho;
   gam_ = opt.mcp_gamma;
-  if (gam_ * rho_ <= 1.0)
-    throw std::invalid_argument("mcp_gamma * admm_rho must exceed 1");
+  if (gam_ * rho_ <= 1.0) throw std::invalid_argument("mcp_gamma * admm_rho must exceed 1");
   npairs_ = static_cast<long>(N) * (N - 1) / 2;
   P_.resize(N);
   Eigen::MatrixXd Psum = Eigen::MatrixXd::Zero(p, p);
@@ -205,10 +195,8 @@ FusionPath::FusionPath(const std::vector<Quadratic> &q,
   eta_.resize(p, npairs_);
   v_ = Eigen::MatrixXd::Zero(p, npairs_);
   for (int i = 0; i < N; ++i)
-    for (int j = i + 1; j < N; ++j)
-      eta_.col(pair_index(i, j)) = beta.col(i) - beta.col(j);
-  CN_ = opt.bic_constant >= 0 ? opt.bic_constant
-                              : std::log(std::log(static_cast<double>(N) * p));
+    for (int j = i + 1; j < N; ++j) eta_.col(pair_index(i, j)) = beta.col(i) - beta.col(j);
+  CN_ = opt.bic_constant >= 0 ? opt.bic_constant : std::log(std::log(static_cast<double>(N) * p));
   nobs_ = static_cast<double>(tr.n());
   t_.resize(p, N);
 }
@@ -237,8 +225,7 @@ int FusionPath::admm(double lambda) {
       }
     }
     const Eigen::VectorXd s = Zlu_.solve(t_.rowwise().sum());
-    for (int i = 0; i < N; ++i)
-      beta.col(i) = t_.col(i) + rho * (P_[i] * s);
+    for (int i = 0; i < N; ++i) beta.col(i) = t_.col(i) + rho * (P_[i] * s);
     double primal = 0.0;
     Eigen::VectorXd delta(p), diff(p);
     for (int i = 0; i < N; ++i) {
@@ -250,8 +237,8 @@ int FusionPath::admm(double lambda) {
         if (nd >= gam * lambda) {
           eta_.col(id) = delta;
         } else {
-          const double shrink = std::max(0.0, 1.0 - lambda / (rho * nd)) /
-                                (1.0 - 1.0 / (gam * rho));
+          const double shrink =
+              std::max(0.0, 1.0 - lambda / (rho * nd)) / (1.0 - 1.0 / (gam * rho));
           eta_.col(id) = shrink * delta;
         }
         v_.col(id) += rho * (diff - eta_.col(id));
@@ -259,26 +246,22 @@ int FusionPath::admm(double lambda) {
       }
     }
     const double scale = std::max(1.0, beta.cwiseAbs().maxCoeff());
-    if (primal <= opt_.admm_tol * scale)
-      break;
+    if (primal <= opt_.admm_tol * scale) break;
   }
   return it;
 }
 
-int FusionPath::solve_at(double lambda, AcpeFit &fit) {
+int FusionPath::solve_at(double lambda, AcpeFit& fit) {
   const int it = admm(lambda);
-  if (runtime().interrupted())
-    throw std::runtime_error("interrupted");
+  if (runtime().interrupted()) throw std::runtime_error("interrupted");
   std::vector<char> fused(npairs_);
-  for (long id = 0; id < npairs_; ++id)
-    fused[id] = eta_.col(id).squaredNorm() == 0.0;
+  for (long id = 0; id < npairs_; ++id) fused[id] = eta_.col(id).squaredNorm() == 0.0;
   Eigen::VectorXi lab = components(N_, fused);
   const int K = lab.maxCoeff() + 1;
   const double loss = cluster_loss(q_, lab, K, p_);
   fit.lambda.push_back(lambda);
   fit.num_clusters.push_back(K);
-  fit.bic.push_back(std::log(loss / nobs_) +
-                    CN_ * std::log(nobs_) * K * p_ / nobs_);
+  fit.bic.push_back(std::log(loss / nobs_) + CN_ * std::log(nobs_) * K * p_ / nobs_);
   fit.admm_iterations.push_back(std::min(it, opt_.admm_max_iter));
   fits.push_back(beta);
   labels.push_back(lab);
@@ -287,8 +270,7 @@ int FusionPath::solve_at(double lambda, AcpeFit &fit) {
 
 // Fixed K: merge the two clusters whose union raises the (ridge) loss least,
 // until K remain; returns the merged labels (relabelled by first appearance).
-Eigen::VectorXi merge_to_K(const std::vector<Quadratic> &q, Eigen::VectorXi lab,
-                           int p, int K) {
+Eigen::VectorXi merge_to_K(const std::vector<Quadratic>& q, Eigen::VectorXi lab, int p, int K) {
   const int N = static_cast<int>(q.size());
   int Kc = lab.maxCoeff() + 1;
   std::vector<Eigen::MatrixXd> Hk(Kc, Eigen::MatrixXd::Zero(p, p));
@@ -299,24 +281,20 @@ Eigen::VectorXi merge_to_K(const std::vector<Quadratic> &q, Eigen::VectorXi lab,
     gk[lab(i)] += q[i].w * q[i].g;
     ck[lab(i)] += q[i].w * q[i].c;
   }
-  auto minloss = [&](const Eigen::MatrixXd &H, const Eigen::VectorXd &g,
-                     double c) { return c - g.dot(H.ldlt().solve(g)); };
+  auto minloss = [&](const Eigen::MatrixXd& H, const Eigen::VectorXd& g, double c) {
+    return c - g.dot(H.ldlt().solve(g));
+  };
   std::vector<double> lk(Kc);
-  for (int k = 0; k < Kc; ++k)
-    lk[k] = minloss(Hk[k], gk[k], ck[k]);
+  for (int k = 0; k < Kc; ++k) lk[k] = minloss(Hk[k], gk[k], ck[k]);
   std::vector<char> alive(Kc, 1);
   for (int left = Kc; left > K; --left) {
     double best = std::numeric_limits<double>::infinity();
     int ba = -1, bb = -1;
     for (int a = 0; a < Kc; ++a) {
-      if (!alive[a])
-        continue;
+      if (!alive[a]) continue;
       for (int b2 = a + 1; b2 < Kc; ++b2) {
-        if (!alive[b2])
-          continue;
-        const double inc =
-            minloss(Hk[a] + Hk[b2], gk[a] + gk[b2], ck[a] + ck[b2]) - lk[a] -
-            lk[b2];
+        if (!alive[b2]) continue;
+        const double inc = minloss(Hk[a] + Hk[b2], gk[a] + gk[b2], ck[a] + ck[b2]) - lk[a] - lk[b2];
         if (inc < best) {
           best = inc;
           ba = a;
@@ -330,16 +308,15 @@ Eigen::VectorXi merge_to_K(const std::vector<Quadratic> &q, Eigen::VectorXi lab,
     lk[ba] = minloss(Hk[ba], gk[ba], ck[ba]);
     alive[bb] = 0;
     for (int i = 0; i < N; ++i)
-      if (lab(i) == bb)
-        lab(i) = ba;
+      if (lab(i) == bb) lab(i) = ba;
   }
   return relabel(lab);
 }
 
-} // namespace
+}  // namespace
 
-AcpeFit acpe(const Transitions &tr, const std::vector<Eigen::MatrixXd> &policy,
-             const AcpiOptions &opt) {
+AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
+             const AcpiOptions& opt) {
   const int d = tr.d(), m = tr.num_actions, p = d * m, N = tr.num_individuals;
   const auto rows = tr.rows_by_individual();
   std::vector<Quadratic> q(N);
@@ -360,31 +337,24 @@ AcpeFit acpe(const Transitions &tr, const std::vector<Eigen::MatrixXd> &policy,
   const Eigen::VectorXd pooled = Hs.ldlt().solve(gs);
   double lambda_max = 0.0;
   for (int i = 0; i < N; ++i)
-    lambda_max =
-        std::max(lambda_max, (q[i].w * (q[i].H() * pooled - q[i].g)).norm());
+    lambda_max = std::max(lambda_max, (q[i].w * (q[i].H() * pooled - q[i].g)).norm());
   lambda_max = std::max(lambda_max, 1e-12);
 
   AcpeFit fit;
   FusionPath path(q, beta, tr, opt);
   for (int l = 0; l < opt.num_lambda; ++l) {
-    const double frac = opt.num_lambda == 1
-                            ? 1.0
-                            : static_cast<double>(l) / (opt.num_lambda - 1);
-    const double lambda =
-        lambda_max * std::pow(opt.lambda_min_ratio, 1.0 - frac);
+    const double frac = opt.num_lambda == 1 ? 1.0 : static_cast<double>(l) / (opt.num_lambda - 1);
+    const double lambda = lambda_max * std::pow(opt.lambda_min_ratio, 1.0 - frac);
     const int K = path.solve_at(lambda, fit);
-    if (K == 1 || (opt.K > 0 && K < opt.K))
-      break;
+    if (K == 1 || (opt.K > 0 && K < opt.K)) break;
   }
   const int L = static_cast<int>(fit.lambda.size());
   // The fit with the smallest BIC (among those with at least K clusters when K
   // is fixed).
   int chosen = -1;
   for (int l = 0; l < L; ++l) {
-    if (opt.K > 0 && fit.num_clusters[l] < opt.K)
-      continue;
-    if (chosen < 0 || fit.bic[l] < fit.bic[chosen])
-      chosen = l;
+    if (opt.K > 0 && fit.num_clusters[l] < opt.K) continue;
+    if (chosen < 0 || fit.bic[l] < fit.bic[chosen]) chosen = l;
   }
   fit.chosen = chosen;
   if (opt.K <= 0 || (chosen >= 0 && fit.num_clusters[chosen] == opt.K)) {
@@ -392,23 +362,21 @@ AcpeFit acpe(const Transitions &tr, const std::vector<Eigen::MatrixXd> &policy,
     fit.coef = path.fits[chosen];
     return fit;
   }
-  if (opt.K > N)
-    throw std::invalid_argument("K exceeds the number of individuals");
+  if (opt.K > N) throw std::invalid_argument("K exceeds the number of individuals");
   const int from = chosen;
   const Eigen::VectorXi lab =
-      from >= 0 ? path.labels[from]
-                : Eigen::VectorXi(Eigen::VectorXi::LinSpaced(N, 0, N - 1));
+      from >= 0 ? path.labels[from] : Eigen::VectorXi(Eigen::VectorXi::LinSpaced(N, 0, N - 1));
   fit.cluster = merge_to_K(q, lab, p, opt.K);
   fit.coef = from >= 0 ? path.fits[from] : path.beta;
   return fit;
 }
 
-AcpiResult acpi(const Transitions &tr, const Eigen::VectorXi &given_cluster,
-                const AcpiOptions &opt) {
+AcpiResult acpi(const Transitions& tr, const Eigen::VectorXi& given_cluster,
+                const AcpiOptions& opt) {
   tr.validate();
   const int N = tr.num_individuals;
   AcpiResult res;
-  auto improve = [&](const Eigen::VectorXi &cl) {
+  auto improve = [&](const Eigen::VectorXi& cl) {
     const int K = cl.maxCoeff() + 1;
     res.W.assign(K, Eigen::MatrixXd());
     res.pi_iterations.assign(K, 0);
@@ -416,10 +384,8 @@ AcpiResult acpi(const Transitions &tr, const Eigen::VectorXi &given_cluster,
     for (int k = 0; k < K; ++k) {
       std::vector<int> members;
       for (int i = 0; i < N; ++i)
-        if (cl(i) == k)
-          members.push_back(i);
-      if (members.empty())
-        throw std::invalid_argument("empty cluster");
+        if (cl(i) == k) members.push_back(i);
+      if (members.empty()) throw std::invalid_argument("empty cluster");
       LspiResult r = lspi(tr, members, opt.gamma, opt.ridge, opt.pi_max_iter);
       res.W[k] = r.W;
       res.pi_iterations[k] = r.iterations;
@@ -434,22 +400,20 @@ AcpiResult acpi(const Transitions &tr, const Eigen::VectorXi &given_cluster,
     res.clusters_stable = true;
     return res;
   }
-  std::vector<Eigen::MatrixXd> policy(N); // uniform to start
+  std::vector<Eigen::MatrixXd> policy(N);  // uniform to start
   for (int r = 1; r <= opt.max_outer; ++r) {
     res.last_acpe = acpe(tr, policy, opt);
     res.outer_iterations = r;
-    const bool same =
-        res.cluster.size() == N && res.cluster == res.last_acpe.cluster;
+    const bool same = res.cluster.size() == N && res.cluster == res.last_acpe.cluster;
     res.cluster = res.last_acpe.cluster;
     improve(res.cluster);
     if (same) {
       res.clusters_stable = true;
       break;
     }
-    for (int i = 0; i < N; ++i)
-      policy[i] = res.W[res.cluster(i)];
+    for (int i = 0; i < N; ++i) policy[i] = res.W[res.cluster(i)];
   }
   return res;
 }
 
-} // namespace p4l
+}  // namespace p4l
