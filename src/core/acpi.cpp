@@ -12,7 +12,8 @@
 namespace p4l {
 namespace {
 
-struct Quadratic {     // loss_i(beta) = (w / 2) (beta' H beta - 2 g' beta + c), H with ridge
+struct Quadratic {     // loss_i(beta) = (w / 2) (beta' H beta - 2 g' beta + c), H
+                       // with ridge
   Eigen::MatrixXd Hm;  // H without the ridge (for the BIC)
   Eigen::VectorXd g;
   double c = 0.0, w = 1.0, ridge = 0.0;
@@ -25,7 +26,8 @@ struct Quadratic {     // loss_i(beta) = (w / 2) (beta' H beta - 2 g' beta + c),
   }
 };
 
-// Union-find labels of individuals joined by fused pairs, relabelled by first appearance.
+// Union-find labels of individuals joined by fused pairs, relabelled by first
+// appearance.
 Eigen::VectorXi components(int N, const std::vector<char>& fused) {
   std::vector<int> parent(N);
   std::iota(parent.begin(), parent.end(), 0);
@@ -94,179 +96,182 @@ double cluster_loss(const std::vector<Quadratic>& q, const Eigen::VectorXi& cl, 
   return std::max(loss, 1e-300);
 }
 
-}  // namespace
-
-AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
-             const AcpiOptions& opt) {
-  const int d = tr.d(), m = tr.num_actions, p = d * m, N = tr.num_individuals;
-  const auto rows = tr.rows_by_individual();
-  std::vector<Quadratic> q(N);
-  // Individual moment matrices.
-  runtime().parallel_for(N, [&](std::size_t b, std::size_t e) {
-    Eigen::VectorXd pnext(m);
-    for (std::size_t i = b; i < e; ++i) {
-      Eigen::MatrixXd M = Eigen::MatrixXd::Zero(p, p), S = Eigen::MatrixXd::Zero(p, p);
-      Eigen::VectorXd bv = Eigen::VectorXd::Zero(p);
-      const bool uniform = policy[i].size() == 0;
-      for (long k : rows[i]) {
-        const int a = tr.action(k);
-        const auto x = tr.psi.row(k).transpose();
-        S.block(a * d, a * d, d, d).noalias() += x * x.transpose();
-        M.block(a * d, a * d, d, d).noalias() += x * x.transpose();
-        if (!tr.terminal(k)) {
-          const auto xn = tr.psi_next.row(k).transpose();
-          if (uniform)
-            pnext.setConstant(1.0 / m);
-          else {
-            pnext.setZero();
-            pnext(greedy_action(policy[i], xn)) = 1.0;
-          }
-          for (int c = 0; c < m; ++c)
-            if (pnext(c) != 0.0)
-              M.block(a * d, c * d, d, d).noalias() -= (opt.gamma * pnext(c)) * x * xn.transpose();
-        }
-        bv.segment(a * d, d) += tr.reward(k) * x;
+// Individual i's quadratic loss from its per-action moment matrices (averages
+// over its T_i transitions): S = mean x x', M = S - gamma mean x
+// pi(.|S')-weighted x_next' (next-state policy policy_i: uniform when empty,
+// else greedy), b = mean R x. pnext (m): scratch.
+Quadratic individual_quadratic(const Transitions& tr, const std::vector<long>& rows,
+                               const Eigen::MatrixXd& policy_i, const AcpiOptions& opt,
+                               Eigen::VectorXd& pnext) {
+  const int d = tr.d(), m = tr.num_actions, p = d * m;
+  Eigen::MatrixXd M = Eigen::MatrixXd::Zero(p, p), S = Eigen::MatrixXd::Zero(p, p);
+  Eigen::VectorXd bv = Eigen::VectorXd::Zero(p);
+  const bool uniform = policy_i.size() == 0;
+  for (long k : rows) {
+    const int a = tr.action(k);
+    const auto x = tr.psi.row(k).transpose();
+    S.block(a * d, a * d, d, d).noalias() += x * x.transpose();
+    M.block(a * d, a * d, d, d).noalias() += x * x.transpose();
+    if (!tr.terminal(k)) {
+      const auto xn = tr.psi_next.row(k).transpose();
+      if (uniform)
+        pnext.setConstant(1.0 / m);
+      else {
+        pnext.setZero();
+        pnext(greedy_action(policy_i, xn)) = 1.0;
       }
-      const double Ti = static_cast<double>(rows[i].size());
-      M /= Ti;
-      S /= Ti;
-      bv /= Ti;
-      S.diagonal().array() += std::max(opt.ridge, 1e-8);
-      Eigen::LDLT<Eigen::MatrixXd> Sl(S);
-      const Eigen::MatrixXd SiM = Sl.solve(M);
-      const Eigen::VectorXd Sib = Sl.solve(bv);
-      q[i].Hm = M.transpose() * SiM;
-      q[i].Hm = 0.5 * (q[i].Hm + q[i].Hm.transpose());
-      q[i].ridge = std::max(opt.ridge, 1e-8);
-      q[i].g = M.transpose() * Sib;
-      q[i].c = bv.dot(Sib);
-      q[i].w = Ti;  // sum over the individual's transitions (Ma and Huang's scale)
+      for (int c = 0; c < m; ++c)
+        if (pnext(c) != 0.0)
+          M.block(a * d, c * d, d, d).noalias() -= (opt.gamma * pnext(c)) * x * xn.transpose();
     }
-  });
-  // Unfused individual estimates and the fully fused (pooled) estimate.
-  Eigen::MatrixXd beta(p, N);
-  Eigen::MatrixXd Hs = Eigen::MatrixXd::Zero(p, p);
-  Eigen::VectorXd gs = Eigen::VectorXd::Zero(p);
-  for (int i = 0; i < N; ++i) {
-    beta.col(i) = q[i].H().ldlt().solve(q[i].g);
-    Hs += q[i].w * q[i].H();
-    gs += q[i].w * q[i].g;
+    bv.segment(a * d, d) += tr.reward(k) * x;
   }
-  const Eigen::VectorXd pooled = Hs.ldlt().solve(gs);
-  double lambda_max = 0.0;
-  for (int i = 0; i < N; ++i)
-    lambda_max = std::max(lambda_max, (q[i].w * (q[i].H() * pooled - q[i].g)).norm());
-  lambda_max = std::max(lambda_max, 1e-12);
+  const double Ti = static_cast<double>(rows.size());
+  M /= Ti;
+  S /= Ti;
+  bv /= Ti;
+  S.diagonal().array() += std::max(opt.ridge, 1e-8);
+  Eigen::LDLT<Eigen::MatrixXd> Sl(S);
+  const Eigen::MatrixXd SiM = Sl.solve(M);
+  const Eigen::VectorXd Sib = Sl.solve(bv);
+  Quadratic q;
+  q.Hm = M.transpose() * SiM;
+  q.Hm = 0.5 * (q.Hm + q.Hm.transpose());
+  q.ridge = std::max(opt.ridge, 1e-8);
+  q.g = M.transpose() * Sib;
+  q.c = bv.dot(Sib);
+  q.w = Ti;  // sum over the individual's transitions (Ma and Huang's scale)
+  return q;
+}
 
-  AcpeFit fit;
-  const double rho = opt.admm_rho, gam = opt.mcp_gamma;
-  if (gam * rho <= 1.0) throw std::invalid_argument("mcp_gamma * admm_rho must exceed 1");
-  const long npairs = static_cast<long>(N) * (N - 1) / 2;
-  auto pair_index = [N](int i, int j) {
-    return static_cast<long>(i) * N - static_cast<long>(i) * (i + 1) / 2 + (j - i - 1);
-  };
-  // ADMM pieces that do not depend on lambda.
-  std::vector<Eigen::MatrixXd> P(N);
+// The concave fusion path (Ma and Huang): ADMM on the pairwise differences
+// eta_ij = beta_i - beta_j with the MCP penalty, warm-started along the
+// decreasing lambda grid. Each solve_at() records one path entry.
+class FusionPath {
+ public:
+  FusionPath(const std::vector<Quadratic>& q, const Eigen::MatrixXd& beta0, const Transitions& tr,
+             const AcpiOptions& opt);
+  int solve_at(double lambda, AcpeFit& fit);  // returns the number of clusters
+  std::vector<Eigen::MatrixXd> fits;          // beta at each path entry
+  std::vector<Eigen::VectorXi> labels;        // clusters at each path entry
+  Eigen::MatrixXd beta;                       // p x N, current
+
+ private:
+  long pair_index(int i, int j) const {
+    return static_cast<long>(i) * N_ - static_cast<long>(i) * (i + 1) / 2 + (j - i - 1);
+  }
+  int admm(double lambda);
+  const std::vector<Quadratic>& q_;
+  const AcpiOptions& opt_;
+  int N_, p_;
+  long npairs_;
+  double rho_, gam_, CN_, nobs_;
+  std::vector<Eigen::MatrixXd> P_;  // (w_i H_i + rho N I)^-1
+  Eigen::PartialPivLU<Eigen::MatrixXd> Zlu_;
+  Eigen::MatrixXd eta_, v_, t_;
+};
+
+// ADMM pieces that do not depend on lambda.
+FusionPath::FusionPath(const std::vector<Quadratic>& q, const Eigen::MatrixXd& beta0,
+                       const Transitions& tr, const AcpiOptions& opt)
+    : beta(beta0), q_(q), opt_(opt) {
+  const int N = static_cast<int>(q.size()), p = static_cast<int>(beta0.rows());
+  N_ = N;
+  p_ = p;
+  rho_ = opt.admm_rho;
+  gam_ = opt.mcp_gamma;
+  if (gam_ * rho_ <= 1.0) throw std::invalid_argument("mcp_gamma * admm_rho must exceed 1");
+  npairs_ = static_cast<long>(N) * (N - 1) / 2;
+  P_.resize(N);
   Eigen::MatrixXd Psum = Eigen::MatrixXd::Zero(p, p);
   for (int i = 0; i < N; ++i) {
     Eigen::MatrixXd A = q[i].w * q[i].H();
-    A.diagonal().array() += rho * N;
-    P[i] = A.ldlt().solve(Eigen::MatrixXd::Identity(p, p));
-    Psum += P[i];
+    A.diagonal().array() += rho_ * N;
+    P_[i] = A.ldlt().solve(Eigen::MatrixXd::Identity(p, p));
+    Psum += P_[i];
   }
-  Eigen::MatrixXd Zm = Eigen::MatrixXd::Identity(p, p) - rho * Psum;
-  Eigen::PartialPivLU<Eigen::MatrixXd> Zlu(Zm);
-  Eigen::MatrixXd eta(p, npairs), v = Eigen::MatrixXd::Zero(p, npairs);
+  Eigen::MatrixXd Zm = Eigen::MatrixXd::Identity(p, p) - rho_ * Psum;
+  Zlu_.compute(Zm);
+  eta_.resize(p, npairs_);
+  v_ = Eigen::MatrixXd::Zero(p, npairs_);
   for (int i = 0; i < N; ++i)
-    for (int j = i + 1; j < N; ++j) eta.col(pair_index(i, j)) = beta.col(i) - beta.col(j);
-  const double CN =
-      opt.bic_constant >= 0 ? opt.bic_constant : std::log(std::log(static_cast<double>(N) * p));
-  const double nobs = static_cast<double>(tr.n());
-  std::vector<Eigen::MatrixXd> fits;
-  std::vector<Eigen::VectorXi> labels;
-  Eigen::MatrixXd t(p, N);
-  // ADMM at one lambda from the current (warm) state; records a path entry.
-  auto solve_at = [&](double lambda) {
-    int it = 0;
-    for (it = 1; it <= opt.admm_max_iter; ++it) {
-      // Serial: per-iteration work is tiny, thread hand-offs would dominate.
-      {
-        Eigen::VectorXd c(p);
-        for (int i = 0; i < N; ++i) {
-          c = q[i].w * q[i].g;
-          for (int j = 0; j < i; ++j) {
-            const long id = pair_index(j, i);
-            c -= rho * eta.col(id) - v.col(id);
-          }
-          for (int j = i + 1; j < N; ++j) {
-            const long id = pair_index(i, j);
-            c += rho * eta.col(id) - v.col(id);
-          }
-          t.col(i) = P[i] * c;
-        }
-      }
-      const Eigen::VectorXd s = Zlu.solve(t.rowwise().sum());
-      for (int i = 0; i < N; ++i) beta.col(i) = t.col(i) + rho * (P[i] * s);
-      double primal = 0.0;
-      Eigen::VectorXd delta(p), diff(p);
+    for (int j = i + 1; j < N; ++j) eta_.col(pair_index(i, j)) = beta.col(i) - beta.col(j);
+  CN_ = opt.bic_constant >= 0 ? opt.bic_constant : std::log(std::log(static_cast<double>(N) * p));
+  nobs_ = static_cast<double>(tr.n());
+  t_.resize(p, N);
+}
+
+// ADMM iterations at lambda from the current (warm) state; returns the
+// iterations done (admm_max_iter + 1 when not converged).
+int FusionPath::admm(double lambda) {
+  const int N = N_, p = p_;
+  const double rho = rho_, gam = gam_;
+  int it = 0;
+  for (it = 1; it <= opt_.admm_max_iter; ++it) {
+    // Serial: per-iteration work is tiny, thread hand-offs would dominate.
+    {
+      Eigen::VectorXd c(p);
       for (int i = 0; i < N; ++i) {
+        c = q_[i].w * q_[i].g;
+        for (int j = 0; j < i; ++j) {
+          const long id = pair_index(j, i);
+          c -= rho * eta_.col(id) - v_.col(id);
+        }
         for (int j = i + 1; j < N; ++j) {
           const long id = pair_index(i, j);
-          diff = beta.col(i) - beta.col(j);
-          delta = diff + v.col(id) / rho;
-          const double nd = delta.norm();
-          if (nd >= gam * lambda) {
-            eta.col(id) = delta;
-          } else {
-            const double shrink =
-                std::max(0.0, 1.0 - lambda / (rho * nd)) / (1.0 - 1.0 / (gam * rho));
-            eta.col(id) = shrink * delta;
-          }
-          v.col(id) += rho * (diff - eta.col(id));
-          primal = std::max(primal, (diff - eta.col(id)).norm());
+          c += rho * eta_.col(id) - v_.col(id);
         }
+        t_.col(i) = P_[i] * c;
       }
-      const double scale = std::max(1.0, beta.cwiseAbs().maxCoeff());
-      if (primal <= opt.admm_tol * scale) break;
     }
-    if (runtime().interrupted()) throw std::runtime_error("interrupted");
-    std::vector<char> fused(npairs);
-    for (long id = 0; id < npairs; ++id) fused[id] = eta.col(id).squaredNorm() == 0.0;
-    Eigen::VectorXi lab = components(N, fused);
-    const int K = lab.maxCoeff() + 1;
-    const double loss = cluster_loss(q, lab, K, p);
-    fit.lambda.push_back(lambda);
-    fit.num_clusters.push_back(K);
-    fit.bic.push_back(std::log(loss / nobs) + CN * std::log(nobs) * K * p / nobs);
-    fit.admm_iterations.push_back(std::min(it, opt.admm_max_iter));
-    fits.push_back(beta);
-    labels.push_back(lab);
-    return K;
-  };
-  for (int l = 0; l < opt.num_lambda; ++l) {
-    const double frac = opt.num_lambda == 1 ? 1.0 : static_cast<double>(l) / (opt.num_lambda - 1);
-    const double lambda = lambda_max * std::pow(opt.lambda_min_ratio, 1.0 - frac);
-    const int K = solve_at(lambda);
-    if (K == 1 || (opt.K > 0 && K < opt.K)) break;
+    const Eigen::VectorXd s = Zlu_.solve(t_.rowwise().sum());
+    for (int i = 0; i < N; ++i) beta.col(i) = t_.col(i) + rho * (P_[i] * s);
+    double primal = 0.0;
+    Eigen::VectorXd delta(p), diff(p);
+    for (int i = 0; i < N; ++i) {
+      for (int j = i + 1; j < N; ++j) {
+        const long id = pair_index(i, j);
+        diff = beta.col(i) - beta.col(j);
+        delta = diff + v_.col(id) / rho;
+        const double nd = delta.norm();
+        if (nd >= gam * lambda) {
+          eta_.col(id) = delta;
+        } else {
+          const double shrink =
+              std::max(0.0, 1.0 - lambda / (rho * nd)) / (1.0 - 1.0 / (gam * rho));
+          eta_.col(id) = shrink * delta;
+        }
+        v_.col(id) += rho * (diff - eta_.col(id));
+        primal = std::max(primal, (diff - eta_.col(id)).norm());
+      }
+    }
+    const double scale = std::max(1.0, beta.cwiseAbs().maxCoeff());
+    if (primal <= opt_.admm_tol * scale) break;
   }
-  const int L = static_cast<int>(fit.lambda.size());
-  // The fit with the smallest BIC (among those with at least K clusters when K is fixed).
-  int chosen = -1;
-  for (int l = 0; l < L; ++l) {
-    if (opt.K > 0 && fit.num_clusters[l] < opt.K) continue;
-    if (chosen < 0 || fit.bic[l] < fit.bic[chosen]) chosen = l;
-  }
-  fit.chosen = chosen;
-  if (opt.K <= 0 || (chosen >= 0 && fit.num_clusters[chosen] == opt.K)) {
-    fit.cluster = labels[chosen];
-    fit.coef = fits[chosen];
-    return fit;
-  }
-  // Fixed K: merge the two clusters whose union raises the (ridge) loss least, until K remain.
-  if (opt.K > N) throw std::invalid_argument("K exceeds the number of individuals");
-  const int from = chosen;
-  Eigen::VectorXi lab =
-      from >= 0 ? labels[from] : Eigen::VectorXi(Eigen::VectorXi::LinSpaced(N, 0, N - 1));
+  return it;
+}
+
+int FusionPath::solve_at(double lambda, AcpeFit& fit) {
+  const int it = admm(lambda);
+  if (runtime().interrupted()) throw std::runtime_error("interrupted");
+  std::vector<char> fused(npairs_);
+  for (long id = 0; id < npairs_; ++id) fused[id] = eta_.col(id).squaredNorm() == 0.0;
+  Eigen::VectorXi lab = components(N_, fused);
+  const int K = lab.maxCoeff() + 1;
+  const double loss = cluster_loss(q_, lab, K, p_);
+  fit.lambda.push_back(lambda);
+  fit.num_clusters.push_back(K);
+  fit.bic.push_back(std::log(loss / nobs_) + CN_ * std::log(nobs_) * K * p_ / nobs_);
+  fit.admm_iterations.push_back(std::min(it, opt_.admm_max_iter));
+  fits.push_back(beta);
+  labels.push_back(lab);
+  return K;
+}
+
+// Fixed K: merge the two clusters whose union raises the (ridge) loss least,
+// until K remain; returns the merged labels (relabelled by first appearance).
+Eigen::VectorXi merge_to_K(const std::vector<Quadratic>& q, Eigen::VectorXi lab, int p, int K) {
+  const int N = static_cast<int>(q.size());
   int Kc = lab.maxCoeff() + 1;
   std::vector<Eigen::MatrixXd> Hk(Kc, Eigen::MatrixXd::Zero(p, p));
   std::vector<Eigen::VectorXd> gk(Kc, Eigen::VectorXd::Zero(p));
@@ -282,7 +287,7 @@ AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
   std::vector<double> lk(Kc);
   for (int k = 0; k < Kc; ++k) lk[k] = minloss(Hk[k], gk[k], ck[k]);
   std::vector<char> alive(Kc, 1);
-  for (int left = Kc; left > opt.K; --left) {
+  for (int left = Kc; left > K; --left) {
     double best = std::numeric_limits<double>::infinity();
     int ba = -1, bb = -1;
     for (int a = 0; a < Kc; ++a) {
@@ -305,8 +310,64 @@ AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
     for (int i = 0; i < N; ++i)
       if (lab(i) == bb) lab(i) = ba;
   }
-  fit.cluster = relabel(lab);
-  fit.coef = from >= 0 ? fits[from] : beta;
+  return relabel(lab);
+}
+
+}  // namespace
+
+AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
+             const AcpiOptions& opt) {
+  const int d = tr.d(), m = tr.num_actions, p = d * m, N = tr.num_individuals;
+  const auto rows = tr.rows_by_individual();
+  std::vector<Quadratic> q(N);
+  runtime().parallel_for(N, [&](std::size_t b, std::size_t e) {
+    Eigen::VectorXd pnext(m);
+    for (std::size_t i = b; i < e; ++i)
+      q[i] = individual_quadratic(tr, rows[i], policy[i], opt, pnext);
+  });
+  // Unfused individual estimates and the fully fused (pooled) estimate.
+  Eigen::MatrixXd beta(p, N);
+  Eigen::MatrixXd Hs = Eigen::MatrixXd::Zero(p, p);
+  Eigen::VectorXd gs = Eigen::VectorXd::Zero(p);
+  for (int i = 0; i < N; ++i) {
+    beta.col(i) = q[i].H().ldlt().solve(q[i].g);
+    Hs += q[i].w * q[i].H();
+    gs += q[i].w * q[i].g;
+  }
+  const Eigen::VectorXd pooled = Hs.ldlt().solve(gs);
+  double lambda_max = 0.0;
+  for (int i = 0; i < N; ++i)
+    lambda_max = std::max(lambda_max, (q[i].w * (q[i].H() * pooled - q[i].g)).norm());
+  lambda_max = std::max(lambda_max, 1e-12);
+
+  AcpeFit fit;
+  FusionPath path(q, beta, tr, opt);
+  for (int l = 0; l < opt.num_lambda; ++l) {
+    const double frac = opt.num_lambda == 1 ? 1.0 : static_cast<double>(l) / (opt.num_lambda - 1);
+    const double lambda = lambda_max * std::pow(opt.lambda_min_ratio, 1.0 - frac);
+    const int K = path.solve_at(lambda, fit);
+    if (K == 1 || (opt.K > 0 && K < opt.K)) break;
+  }
+  const int L = static_cast<int>(fit.lambda.size());
+  // The fit with the smallest BIC (among those with at least K clusters when K
+  // is fixed).
+  int chosen = -1;
+  for (int l = 0; l < L; ++l) {
+    if (opt.K > 0 && fit.num_clusters[l] < opt.K) continue;
+    if (chosen < 0 || fit.bic[l] < fit.bic[chosen]) chosen = l;
+  }
+  fit.chosen = chosen;
+  if (opt.K <= 0 || (chosen >= 0 && fit.num_clusters[chosen] == opt.K)) {
+    fit.cluster = path.labels[chosen];
+    fit.coef = path.fits[chosen];
+    return fit;
+  }
+  if (opt.K > N) throw std::invalid_argument("K exceeds the number of individuals");
+  const int from = chosen;
+  const Eigen::VectorXi lab =
+      from >= 0 ? path.labels[from] : Eigen::VectorXi(Eigen::VectorXi::LinSpaced(N, 0, N - 1));
+  fit.cluster = merge_to_K(q, lab, p, opt.K);
+  fit.coef = from >= 0 ? path.fits[from] : path.beta;
   return fit;
 }
 

@@ -4,28 +4,73 @@
 #include <cmath>
 
 #include "runtime.h"
+#include "softmax.h"
 
 namespace p4l {
+
+namespace {
+
+// Penalised log-likelihood at Bc; fills pr with the probabilities and ll0
+// with the unpenalised log-likelihood.
+double penalised_loglik(const Eigen::MatrixXd& X, const Eigen::VectorXi& y, double pen,
+                        const Eigen::MatrixXd& Bc, Eigen::MatrixXd& pr, double& ll0) {
+  const long n = X.rows();
+  const int q = static_cast<int>(X.cols());
+  pr = X * Bc;
+  ll0 = 0.0;
+  for (long k = 0; k < n; ++k) {
+    softmax_inplace(pr.row(k));
+    ll0 += std::log(std::max(pr(k, y(k)), 1e-300));
+  }
+  return ll0 - 0.5 * pen * Bc.bottomRows(q - 1).squaredNorm();
+}
+
+// The Newton system H step = g at B (probabilities prob) of the penalised
+// log-likelihood: g its gradient, H the Fisher information (the negative
+// Hessian of the log-likelihood) plus the penalty's, ridged by 1e-10 n.
+// Xw (n x q): scratch.
+void newton_system(const Eigen::MatrixXd& X, const Eigen::VectorXi& y, int m, double pen,
+                   const Eigen::MatrixXd& B, const Eigen::MatrixXd& prob, Eigen::MatrixXd& Xw,
+                   Eigen::VectorXd& g, Eigen::MatrixXd& H) {
+  const long n = X.rows();
+  const int q = static_cast<int>(X.cols()), P = q * (m - 1);
+  g.resize(P);
+  H.resize(P, P);
+  for (int a = 1; a < m; ++a) {
+    Eigen::VectorXd r = -prob.col(a);
+    for (long k = 0; k < n; ++k) {
+      if (y(k) == a) r(k) += 1.0;
+    }
+    g.segment((a - 1) * q, q).noalias() = X.transpose() * r;
+    for (int c = a; c < m; ++c) {
+      // H_ac = X' diag(p_a (1[a = c] - p_c)) X
+      Eigen::ArrayXd w = prob.col(a).array() * ((a == c ? 1.0 : 0.0) - prob.col(c).array());
+      Xw = X.array().colwise() * w;
+      H.block((a - 1) * q, (c - 1) * q, q, q).noalias() = Xw.transpose() * X;
+      if (c != a) {
+        H.block((c - 1) * q, (a - 1) * q, q, q) =
+            H.block((a - 1) * q, (c - 1) * q, q, q).transpose();
+      }
+    }
+  }
+  for (int a = 1; a < m; ++a) {
+    g.segment((a - 1) * q + 1, q - 1) -= pen * B.col(a).tail(q - 1);
+    H.block((a - 1) * q + 1, (a - 1) * q + 1, q - 1, q - 1).diagonal().array() += pen;
+  }
+  H.diagonal().array() += 1e-10 * static_cast<double>(n);
+}
+
+}  // namespace
 
 MultinomResult multinom_fit(const Eigen::MatrixXd& X, const Eigen::VectorXi& y, int m, double ridge,
                             int max_iter, double tol) {
   const long n = X.rows();
-  const int q = static_cast<int>(X.cols()), P = q * (m - 1);
+  const int q = static_cast<int>(X.cols());
   const double pen = ridge * static_cast<double>(n);
   MultinomResult res;
   Eigen::MatrixXd B = Eigen::MatrixXd::Zero(q, m);
-  // Penalised log-likelihood at Bc; fills pr with the probabilities and ll0
-  // with the unpenalised log-likelihood.
   auto objective = [&](const Eigen::MatrixXd& Bc, Eigen::MatrixXd& pr, double& ll0) {
-    pr = X * Bc;
-    ll0 = 0.0;
-    for (long k = 0; k < n; ++k) {
-      const double mx = pr.row(k).maxCoeff();
-      pr.row(k) = (pr.row(k).array() - mx).exp().matrix();
-      pr.row(k) /= pr.row(k).sum();
-      ll0 += std::log(std::max(pr(k, y(k)), 1e-300));
-    }
-    return ll0 - 0.5 * pen * Bc.bottomRows(q - 1).squaredNorm();
+    return penalised_loglik(X, y, pen, Bc, pr, ll0);
   };
   Eigen::MatrixXd prob;
   double ll0 = 0.0;
@@ -33,32 +78,9 @@ MultinomResult multinom_fit(const Eigen::MatrixXd& X, const Eigen::VectorXi& y, 
   Eigen::MatrixXd Xw(n, q);
   for (int it = 0; it < max_iter; ++it) {
     check_interrupt();
-    Eigen::VectorXd g(P);
-    Eigen::MatrixXd H(P, P);
-    for (int a = 1; a < m; ++a) {
-      Eigen::VectorXd r = -prob.col(a);
-      for (long k = 0; k < n; ++k) {
-        if (y(k) == a) r(k) += 1.0;
-      }
-      g.segment((a - 1) * q, q).noalias() = X.transpose() * r;
-      for (int c = a; c < m; ++c) {
-        // H_ac = X' diag(p_a (1[a = c] - p_c)) X
-        Eigen::ArrayXd w = prob.col(a).array() * ((a == c ? 1.0 : 0.0) - prob.col(c).array());
-        Xw = X.array().colwise() * w;
-        H.block((a - 1) * q, (c - 1) * q, q, q).noalias() = Xw.transpose() * X;
-        if (c != a) {
-          H.block((c - 1) * q, (a - 1) * q, q, q) =
-              H.block((a - 1) * q, (c - 1) * q, q, q).transpose();
-        }
-      }
-    }
-    // H is the Fisher information (the negative Hessian of the
-    // log-likelihood); with the penalty's, the Newton system H step = g.
-    for (int a = 1; a < m; ++a) {
-      g.segment((a - 1) * q + 1, q - 1) -= pen * B.col(a).tail(q - 1);
-      H.block((a - 1) * q + 1, (a - 1) * q + 1, q - 1, q - 1).diagonal().array() += pen;
-    }
-    H.diagonal().array() += 1e-10 * static_cast<double>(n);
+    Eigen::VectorXd g;
+    Eigen::MatrixXd H;
+    newton_system(X, y, m, pen, B, prob, Xw, g, H);
     const Eigen::VectorXd stepv = H.ldlt().solve(g);
     double t = 1.0;
     bool improved = false;

@@ -14,26 +14,10 @@
 #include <vector>
 
 #include "p4l_solver.h"
+#include "softmax.h"
 
 namespace p4l {
 namespace detail {
-
-// Softmax with reference logit 0 for action 0: logits holds actions 1..m-1,
-// out(0..m-1) receives the probabilities.
-template <class In, class Out>
-inline void softmax_ref(const In& logits, Out&& out) {
-  const int m1 = static_cast<int>(logits.size());
-  double mx = 0.0;
-  for (int a = 0; a < m1; ++a) mx = std::max(mx, logits(a));
-  double e0 = std::exp(-mx), sum = e0;
-  out(0) = e0;
-  for (int a = 0; a < m1; ++a) {
-    const double e = std::exp(logits(a) - mx);
-    out(a + 1) = e;
-    sum += e;
-  }
-  for (int a = 0; a <= m1; ++a) out(a) /= sum;
-}
 
 // The saddle function of the inner problem at fixed (Theta, U), with theta the
 // Q weights and z = lambda beta (p r each):

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "inner_regularised.h"
+#include "kmeans.h"
 #include "runtime.h"
 
 namespace p4l {
@@ -214,6 +215,70 @@ class P4LProblem {
     bool have_last = false;
   };
   mutable Work ws_;
+
+  // Construction steps and the two passes in named steps (p4l_problem.cpp).
+  void select_initial_states(int max_initial, std::uint64_t seed);
+  void make_chunks();
+  void individual_moments(int i, std::vector<int>& cnt, std::vector<int>& off, Eigen::VectorXd& R);
+  struct Shape {  // of one evaluation
+    int r, pr, npair, m1;
+    bool ucache;  // the U-only sums in ws_ are valid for this U
+  };
+  struct ValueScratch {  // per thread: u_i, a d-vector, Theta_a u_i (d x (m-1))
+    Eigen::VectorXd u, fv;
+    Eigen::MatrixXd ThU;
+  };
+  Shape shape_of(const Eigen::MatrixXd& U) const;
+  void chunk_value_sums(Chunk& C, int i0, int i1, const Params& par, const Shape& sh,
+                        ValueScratch& w) const;
+  void individual_policy(Chunk& C, int i, const Eigen::MatrixXd& Th, const Shape& sh,
+                         ValueScratch& w) const;
+  void individual_B_sums(Chunk& C, int i, const Shape& sh, const Eigen::VectorXd& u) const;
+  void individual_u_only_sums(Chunk& C, int i, const Shape& sh, const Eigen::VectorXd& u) const;
+  void reduce_value_sums(const Shape& sh, const Eigen::MatrixXd& U, Eigen::MatrixXd& MBs,
+                         Eigen::VectorXd& c) const;
+  void assemble_M_Sigma(const Shape& sh, double gamma, const Eigen::MatrixXd& MBs,
+                        Eigen::MatrixXd& M, Eigen::MatrixXd& S) const;
+  void solve_inner(const Shape& sh, Eigen::MatrixXd M, Eigen::MatrixXd S, Eigen::VectorXd b,
+                   Eigen::VectorXd c, DualSolution& ds) const;
+  void solve_regularised(const Shape& sh, const Eigen::MatrixXd& M, const Eigen::MatrixXd& S,
+                         const Eigen::VectorXd& b, const Eigen::VectorXd& c,
+                         DualSolution& ds) const;
+  void solve_closed_form(const Eigen::MatrixXd& M, const Eigen::MatrixXd& S,
+                         const Eigen::VectorXd& b, const Eigen::VectorXd& c,
+                         DualSolution& ds) const;
+  // the bilinear terms of the gradient identity (weights as p x r matrices)
+  struct MTerm {  // sign l' dM r
+    const double* l;
+    const double* r;
+    double sign;
+  };
+  struct STerm {  // weight a' dSigma b
+    const double* a;
+    const double* b;
+    double weight;
+  };
+  struct GradTerms {
+    std::vector<MTerm> mterms;
+    std::vector<STerm> sterms;
+    double eps_coef = 0;  // d eps / d u_i = eps_coef tr(A_i) u_i (times the terms' l'r, a'b)
+    double c_init = 0;    // (1 - gamma) / N
+  };
+  struct GradScratch {  // per thread: r-, p-, d-vectors and small matrices
+    Eigen::VectorXd u, lu, ru, Alu, Aru, au, bu, gu, g0, xv, wv;
+    Eigen::MatrixXd Hs, Ov, Qv;
+  };
+  GradTerms gradient_terms(const DualSolution& ds, int r) const;
+  void chunk_gradient(Chunk& C, int i0, int i1, const GradTerms& gt, const DualSolution& ds,
+                      GradScratch& w, Gradient& out) const;
+  void init_state_gradient(Chunk& C, int j0, int nb) const;
+  void individual_gradient(Chunk& C, int i, int j0, const GradTerms& gt, const DualSolution& ds,
+                           GradScratch& w, Gradient& out) const;
+  void visited_gradient(Chunk& C, int i, const DualSolution& ds, double c_init,
+                        GradScratch& w) const;
+  void apply_A(int i, const Eigen::VectorXd& v, Eigen::VectorXd& Av) const;
+  void mterm_gradient(Chunk& C, int i, const MTerm& mt, GradScratch& w) const;
+  void sterm_gradient(int i, const STerm& st, GradScratch& w) const;
 };
 
 DualSolution solve_dual(const P4LData& data, const Params& par, double gamma, double alpha,
@@ -222,16 +287,7 @@ Gradient grad(const P4LData& data, const Params& par, double gamma, double alpha
               double dual_ridge = 1e-6, double kappa = 0.0);
 
 // ---------------------------------------------------------------------------
-// K-means (K-means++ seeding, Lloyd iterations, best of `restarts`; optional
-// warm-start centroids count as one extra candidate). Serial, deterministic.
-struct KMeansResult {
-  Eigen::MatrixXd centers;  // K x q
-  Eigen::VectorXi label;    // N, 0-based
-  double sse = 0;
-  int iterations = 0;  // Lloyd iterations of the winning run
-};
-KMeansResult kmeans(const Eigen::MatrixXd& X, int K, int restarts, int max_iter,
-                    std::mt19937_64& rng, const Eigen::MatrixXd* warm = nullptr);
+// The cluster step's K-means: kmeans(X, K, KMeansOptions, rng, warm) in kmeans.h.
 
 // ---------------------------------------------------------------------------
 // ADMM outer loop. Maximises
@@ -262,7 +318,8 @@ KMeansResult kmeans(const Eigen::MatrixXd& X, int K, int restarts, int max_iter,
 // (4) Eta += rho (U~ - Wa). Converged when |dF| <= tol max(1,|F|) for
 // `conv_window` consecutive iterations and max_i ||u_i - w_i|| <= tol_primal.
 // With Control::stochastic, steps (1)-(2) are Algorithm 1's minibatch steps
-// instead (see sgd_step in p4l_fit() and p4l_sgd.h), for max_iter iterations.
+// instead (inner_stochastic.cpp and p4l_sgd.h), for max_iter iterations. The driver:
+// detail::AdmmDriver (admm.h); the inner solvers: inner_solver.h.
 // Settings of the stochastic path sgd_dual() (described below). For the
 // settings p4l_sgd_control() (R/p4l.R) has, the values are its defaults, for
 // C++ callers only, as for Control.

@@ -6,6 +6,7 @@
 
 #include "rng.h"
 #include "runtime.h"
+#include "softmax.h"
 
 namespace p4l {
 
@@ -18,9 +19,8 @@ void LinearPolicy::probs(const Eigen::VectorXd& psi, int slot, Eigen::VectorXd& 
     out(best) = 1.0;
     return;
   }
-  const double mx = logits.maxCoeff();
-  out = (logits.array() - mx).exp().matrix();
-  out /= out.sum();
+  out = logits;
+  softmax_inplace(out);
 }
 
 void LinearPolicy::inputs(const Eigen::VectorXd& s_env, Eigen::VectorXd& out) const {
@@ -55,6 +55,39 @@ int LinearPolicy::act(const Eigen::VectorXd& psi, int slot, std::mt19937_64& g) 
   return num_actions - 1;
 }
 
+namespace {
+
+// One episode of target tg (at most horizon steps) with the random stream g:
+// G the discounted return, t the number of steps, U the undiscounted return.
+// s, next, psi: scratch.
+void run_episode(const LinearPolicy& policy, const EvalTarget& tg,
+                 const std::vector<int>& action_map, int horizon, double gamma, std::mt19937_64& g,
+                 Eigen::VectorXd& s, Eigen::VectorXd& next, Eigen::VectorXd& psi, double& G_out,
+                 int& t_out, double& U_out) {
+  tg.env->reset(g, s);
+  double G = 0.0, U = 0.0, disc = 1.0;
+  int t = 0;
+  for (; t < horizon; ++t) {
+    policy.inputs(s, psi);
+    const int a = action_map[policy.act(psi, tg.slot, g)];
+    bool done = false;
+    const double r = tg.env->step(s, a, g, next, done);
+    G += disc * r;
+    U += r;
+    disc *= gamma;
+    s.swap(next);
+    if (done) {
+      ++t;
+      break;
+    }
+  }
+  G_out = G;
+  t_out = t;
+  U_out = U;
+}
+
+}  // namespace
+
 EvalResult evaluate(const LinearPolicy& policy, const std::vector<EvalTarget>& targets,
                     const std::vector<int>& action_map, int episodes, int horizon, double gamma,
                     std::uint64_t seed) {
@@ -82,26 +115,9 @@ EvalResult evaluate(const LinearPolicy& policy, const std::vector<EvalTarget>& t
         const std::size_t k = idx / E, ep = idx % E;
         const EvalTarget& tg = targets[k];
         std::mt19937_64 g = make_stream(seed, k, ep);
-        tg.env->reset(g, s);
-        double G = 0.0, U = 0.0, disc = 1.0;
         int t = 0;
-        for (; t < horizon; ++t) {
-          policy.inputs(s, psi);
-          const int a = action_map[policy.act(psi, tg.slot, g)];
-          bool done = false;
-          const double r = tg.env->step(s, a, g, next, done);
-          G += disc * r;
-          U += r;
-          disc *= gamma;
-          s.swap(next);
-          if (done) {
-            ++t;
-            break;
-          }
-        }
-        ret[j] = G;
+        run_episode(policy, tg, action_map, horizon, gamma, g, s, next, psi, ret[j], t, und[j]);
         len[j] = t;
-        und[j] = U;
       }
     });
     for (std::size_t j = 0; j < stop - start; ++j) {

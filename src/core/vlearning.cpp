@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "runtime.h"
+#include "softmax.h"
 
 namespace p4l {
 namespace {
@@ -13,9 +14,7 @@ namespace {
 inline void softmax(const Eigen::MatrixXd& beta, const Eigen::Ref<const Eigen::VectorXd>& x,
                     Eigen::VectorXd& p) {
   p.noalias() = beta.transpose() * x;
-  p.array() -= p.maxCoeff();
-  p = p.array().exp().matrix();
-  p /= p.sum();
+  softmax_inplace(p);
 }
 
 }  // namespace
@@ -44,9 +43,7 @@ VlValue vlearning_value(const Transitions& tr, const Eigen::VectorXd& mu, const 
       Eigen::MatrixXd L = P * beta;  // len x m logits
       for (long r = 0; r < len; ++r) {
         const long k = r0 + r;
-        const double mx = L.row(r).maxCoeff();
-        L.row(r) = (L.row(r).array() - mx).exp().matrix();
-        L.row(r) /= L.row(r).sum();
+        softmax_inplace(L.row(r));
         w(k) = L(r, tr.action(k)) / mu(k);
       }
       prob.middleRows(r0, len) = L;

@@ -1,0 +1,90 @@
+// Softmax of action logits, in the forms the estimators use. Two conventions:
+//  - plain: every action has a logit l_a; pi_a = exp(l_a - max) / sum_b exp(l_b - max);
+//  - reference action 0: action 0 has logit 0 and only l_1..l_{m-1} are stored
+//    (the P4L policy, Theta_0 = 0); the maximum includes the reference 0.
+// Each form is written once here; the vectorised forms (over rows, or over
+// matrices of one action each) and the scalar form are kept distinct because
+// Eigen's vectorised exp and std::exp may differ in the last bit, and every
+// caller keeps the form that it has always used (results bitwise unchanged).
+#pragma once
+#include <Eigen/Dense>
+#include <algorithm>
+#include <cmath>
+#include <vector>
+namespace p4l {
+
+// Plain softmax of a vector expression, in place (v may be a matrix row).
+template <class V>
+inline void softmax_inplace(V&& v) {
+  const double mx = v.maxCoeff();
+  v = (v.array() - mx).exp().matrix();
+  v /= v.sum();
+}
+
+// Reference-action softmax of one state, scalar loop: logits holds actions
+// 1..m-1, out(0..m-1) receives the probabilities.
+template <class In, class Out>
+inline void softmax_ref(const In& logits, Out&& out) {
+  const int m1 = static_cast<int>(logits.size());
+  double mx = 0.0;
+  for (int a = 0; a < m1; ++a) mx = std::max(mx, logits(a));
+  double e0 = std::exp(-mx), sum = e0;
+  out(0) = e0;
+  for (int a = 0; a < m1; ++a) {
+    const double e = std::exp(logits(a) - mx);
+    out(a + 1) = e;
+    sum += e;
+  }
+  for (int a = 0; a <= m1; ++a) out(a) /= sum;
+}
+
+// Reference-action softmax of many states, vectorised over rows: L (K x (m-1))
+// holds the logits of actions 1..m-1, P (K x m) receives the probabilities.
+// For m = 2 the logistic form pi_1 = 1/(1+exp(-l)) (exp overflow gives the
+// correct limit 0), pi_0 = 1 - pi_1 (absolute accuracy, which is all the sums
+// over actions need). w1, w2: scratch (>= K).
+template <class LT, class PT>
+inline void softmax_ref_rows(const LT& L, PT&& P, Eigen::ArrayXd& w1, Eigen::ArrayXd& w2) {
+  const Eigen::Index K = L.rows();
+  const Eigen::Index m1 = L.cols();
+  auto e = w1.head(K);
+  auto s = w2.head(K);
+  if (m1 == 1) {
+    P.col(1).array() = (1.0 + (-L.col(0).array()).exp()).inverse();
+    P.col(0).array() = 1.0 - P.col(1).array();
+    return;
+  }
+  e = L.rowwise().maxCoeff().array().max(0.0);
+  P.col(0).array() = (-e).exp();
+  s = P.col(0).array();
+  for (Eigen::Index a = 0; a < m1; ++a) {
+    P.col(a + 1).array() = (L.col(a).array() - e).exp();
+    s += P.col(a + 1).array();
+  }
+  s = s.inverse();
+  for (Eigen::Index a = 0; a <= m1; ++a) P.col(a).array() *= s;
+}
+
+// Reference-action softmax elementwise over the first nc columns of per-action
+// matrices: L[a] (a = 1..m-1) the logits, P[a] (a = 0..m-1) the probabilities,
+// all of one shape (e.g. states x individuals). L[0] is scratch (overwritten).
+// Same formulas as softmax_ref_rows.
+inline void softmax_ref_blocks(std::vector<Eigen::MatrixXd>& L, std::vector<Eigen::MatrixXd>& P,
+                               int m, Eigen::Index nc) {
+  if (m == 2) {
+    P[1].leftCols(nc).array() = (1.0 + (-L[1].leftCols(nc).array()).exp()).inverse();
+    P[0].leftCols(nc).array() = 1.0 - P[1].leftCols(nc).array();
+    return;
+  }
+  auto mx = L[0].leftCols(nc);  // L[0] is free: use it for the maxima
+  mx.setZero();
+  for (int a = 1; a < m; ++a) mx = mx.cwiseMax(L[a].leftCols(nc));
+  P[0].leftCols(nc).array() = (-mx.array()).exp();
+  for (int a = 1; a < m; ++a) P[a].leftCols(nc).array() = (L[a].leftCols(nc) - mx).array().exp();
+  auto sum = L[0].leftCols(nc);
+  sum = P[0].leftCols(nc);
+  for (int a = 1; a < m; ++a) sum += P[a].leftCols(nc);
+  for (int a = 0; a < m; ++a) P[a].leftCols(nc).array() /= sum.array();
+}
+
+}  // namespace p4l
