@@ -32,6 +32,11 @@ Gradient AdmmContext::evaluate(const Params& pp, bool want_grad) {
   return prob.evaluate(pp, gamma, alpha, ctl.dual_ridge, want_grad, ctl.kappa);
 }
 
+bool AdmmContext::in_range(double v) const {
+  const double tol = 1e-6 * std::max(1.0, value_hi - value_lo);
+  return v >= value_lo - tol && v <= value_hi + tol;
+}
+
 MatrixXd AdmmContext::ridge_dev(const MatrixXd& T) const {
   if (ctl.theta_center.size() == 0) return T;
   return T - ctl.theta_center;
@@ -48,6 +53,12 @@ AdmmDriver::AdmmDriver(const P4LData& data, int r, int K, double gamma, double a
       rng_(ctl.seed),
       Fprev_(std::numeric_limits<double>::quiet_NaN()) {
   prob_.set_iterative_min(ctl.iterative_min);
+  c_.value_lo = data.reward.minCoeff();
+  c_.value_hi = data.reward.maxCoeff();
+  if (std::any_of(data.terminal.begin(), data.terminal.end(), [](char t) { return t != 0; })) {
+    c_.value_lo = std::min(c_.value_lo, 0.0);
+    c_.value_hi = std::max(c_.value_hi, 0.0);
+  }
   const int N = prob_.N(), d = prob_.d(), m = prob_.m(), q = c_.q;
   if (K < 1 || K > N) throw std::invalid_argument("p4l: K must be in [1, N]");
   if (ctl.theta_center.size() > 0 &&

@@ -27,6 +27,7 @@ class ClosedFormInner : public InnerSolver {
   }
   InnerStep step(AdmmContext& c, int /*it*/, FitResult& res) override {
     InnerStep s;
+    refreshed_ = false;
     theta_step(c, res, s);
     if (c.q > 0) u_step(c, res, s);
     return s;
@@ -41,6 +42,7 @@ class ClosedFormInner : public InnerSolver {
   using Objective = std::function<double(const Params&, const Gradient&)>;
   void theta_step(AdmmContext& c, FitResult& res, InnerStep& s);
   void u_step(AdmmContext& c, FitResult& res, InnerStep& s);
+  bool refresh(AdmmContext& c);
   MatrixXd lbfgs_direction(const MatrixXd& grad0) const;
   void remember_pair(const AdmmContext& c, const MatrixXd& Theta0, const MatrixXd& grad0);
   double armijo(AdmmContext& c, double f0, double g2, double& t_next, const Trial& trial,
@@ -56,6 +58,7 @@ class ClosedFormInner : public InnerSolver {
   // L-BFGS memory of the Theta-steps (Control::lbfgs_memory pairs): s = step,
   // y = decrease of the ascent gradient over the step (both at fixed U).
   std::vector<MatrixXd> hs_, hy_;
+  bool refreshed_ = false;        // cur_ re-evaluated in this outer iteration
   double tT_ = 1, tU_ = 1;        // next trial steps
   double lastT_ = 1, lastU_ = 1;  // last accepted steps
 };
@@ -159,6 +162,10 @@ void ClosedFormInner::theta_step(AdmmContext& c, FitResult& res, InnerStep& s) {
     if (t == 0) {
       hs_.clear();
       hy_.clear();
+      if (refresh(c)) {  // retry the step from the refreshed value and gradient
+        --st;
+        continue;
+      }
       if (real_gain(ctl, t_ok, slope, f0)) {
         s.stalled = true;
         ++res.stalls_theta;
@@ -196,6 +203,10 @@ void ClosedFormInner::u_step(AdmmContext& c, FitResult& res, InnerStep& s) {
           return g.dual.V - (rho / (2.0 * N)) * (tr.U.rightCols(q) - Tgt).squaredNorm();
         });
     if (t == 0) {
+      if (refresh(c)) {
+        --st;
+        continue;
+      }
       if (real_gain(ctl, t_ok, g2, f0)) {
         s.stalled = true;
         ++res.stalls_u;
@@ -204,6 +215,22 @@ void ClosedFormInner::u_step(AdmmContext& c, FitResult& res, InnerStep& s) {
     }
     s.step_u = lastU_ = t;
   }
+}
+
+// After a failed line search: re-evaluates the value and gradient at the
+// current iterate, at most once per outer iteration, and returns true when
+// the step is to be retried. The cached ones were computed before the last
+// re-gauging, under which V is invariant only up to the dual ridge (eps I is
+// not gauge invariant: on the dose study's data a shift of 0.3 and a scaling
+// by 1.7 of the free latent coordinate moved V by 0.04), so a search can fail
+// because its reference value is stale, not because there is no gain. Not
+// where the value has left the attainable range: there a failed search is
+// the ill-posed estimator's, and it counts as a stall.
+bool ClosedFormInner::refresh(AdmmContext& c) {
+  if (refreshed_ || !c.in_range(cur_.dual.V)) return false;
+  refreshed_ = true;
+  cur_ = c.evaluate(c.par, true);
+  return std::isfinite(cur_.dual.V);
 }
 
 // The cached gradient maps like Theta's dual; the L-BFGS pairs follow the

@@ -26,6 +26,10 @@ struct AdmmContext {
   Params par;               // (Theta, U)
   Eigen::MatrixXd Wa, Eta;  // ADMM w and eta (N x q)
   int evaluations = 0;      // dual evaluations so far
+  // Per-step values any policy can attain: [min R, max R], widened to 0 when
+  // some transitions are absorbing (as p4l_value_range() in R).
+  double value_lo = 0, value_hi = 0;
+  bool in_range(double v) const;
   // V (and its gradient when want_grad) at pp; checked for an interrupt first
   // (several evaluations per ADMM iteration, so that Ctrl-C stops even a
   // 10^6-transition fit well within a second).

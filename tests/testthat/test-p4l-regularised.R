@@ -144,6 +144,23 @@ test_that("a stalled fit says so instead of claiming convergence", {
   expect_gt(abs(fit$value), 1e3)
 })
 
+test_that("a line search that fails at a stale value is retried, not reported as a stall", {
+  # The dose study started at the behaviour policy with a strong ridge: the value
+  # cached before a re-gauging of the latent variables is off by more than the
+  # gain a step can make (the dual ridge is not gauge invariant), so the policy
+  # step failed at every step size and the fit stopped as "stalled" after 34
+  # iterations. The fit now re-evaluates the current point once and retries.
+  sim <- sim_dose_study(40, 15, final.state = TRUE, seed = 102)
+  d <- p4l_data(sim$data, "id", "visit", "dose", "reward", "crp")
+  fit <- p4l(d, K = 2, gamma = 0.9, seed = 1,
+             control = p4l_control(init.policy = "behaviour", ridge = 1e-3))
+  expect_true(fit$converged)
+  expect_identical(fit$status, "converged")
+  expect_identical(fit$stalls, 0L)
+  # the returned value is the dual at the returned parameters
+  expect_identical(fit$value, utils::tail(fit$trace$value, 1))
+})
+
 test_that("the iterative inner solver follows the direct one", {
   # warm-started preconditioned conjugate gradients (iterative.min = 1) against
   # a factorisation at every evaluation (iterative.min = Inf): the first
