@@ -1,4 +1,4 @@
-// Bindings for the CartPole simulator (R/cartpole.R). The environment itself
+// Bindings for the CartPole simulator (R/sim_cartpole.R, R/env.R). The environment itself
 // reaches R through env_step_cpp() and evaluate_policy_cpp() via make_env().
 #include <RcppEigen.h>
 

@@ -1,4 +1,4 @@
-// Bindings for the ICU simulator and its exact tabular model (R/icu.R). The
+// Bindings for the ICU simulator and its exact tabular model (R/sim_icu.R, R/env.R). The
 // environment itself reaches R through env_step_cpp() and
 // evaluate_policy_cpp() via make_env().
 #include <RcppEigen.h>

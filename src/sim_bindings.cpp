@@ -1,5 +1,5 @@
 // Bindings for simulators, environments and Monte Carlo evaluation
-// (R/simulators.R, R/evaluate.R).
+// (R/sim_linear2d.R, R/env.R, R/evaluate.R).
 #include <RcppEigen.h>
 
 #include "basis_convert.h"

@@ -1,4 +1,4 @@
-// A small episodic ICU course with an exact tabular optimum (R/icu.R).
+// A small episodic ICU course with an exact tabular optimum (R/sim_icu.R).
 //
 // State (6 numbers): three SOFA-like organ scores, 0 (normal) to 4 (organ
 // failure), for the circulation, the lungs and the kidneys, then three 0/1
@@ -25,7 +25,7 @@ class IcuEnv : public Env {
   static constexpr int kNumStates = 1000;  // 5^3 scores x 2^3 flags
   static constexpr int kNumActions = 8;
 
-  // Parameters of the dynamics (documented in R/icu.R, ?env_icu).
+  // Parameters of the dynamics (documented in R/sim_icu.R, ?env_icu).
   static constexpr double kDeathBase = 0.001;
   static constexpr double kDeathLevel[kLevels] = {0.0, 0.002, 0.008, 0.02, 0.05};
   static constexpr double kDeathVaso = 0.003, kDeathVent = 0.005;

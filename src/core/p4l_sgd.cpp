@@ -242,6 +242,10 @@ void SaddleSgd::run(int iters, double k0, std::uint64_t stream, VectorXd& theta,
   }
 }
 
+// 81 lines on purpose: one pass over the individuals whose transition and
+// initial-state loops share the per-individual accumulators (zacc, wacc,
+// facc, tacc) and the draw order of the stream `g`; split, the pieces would
+// pass all of them and the stream between calls.
 SaddleSgd::OuterGradient SaddleSgd::outer_gradient(const VectorXd& theta, const VectorXd& z,
                                                    int per_individual, int per_initial,
                                                    std::mt19937_64& g) const {
