@@ -68,9 +68,11 @@
 #'   the logits of [behaviour_policy()] on the same basis (ridge 1e-4), the
 #'   other columns 0; with `ridge.center = "init"` the ascent then leaves the
 #'   data's (clinicians') policy only where the pessimistic value gains more
-#'   than the penalty. On [sim_icu()] data it did better than the uniform
-#'   start in both subgroups (development run, `bench/README.md`). Not the
-#'   default: the stress suite has not been run with it.
+#'   than the penalty. With `ridge = 1e-3` (a firmer anchor) it converged on
+#'   every data set of the stress suite's development seeds, where the
+#'   defaults did not, and did better on CartPole, [sim_icu()] and ICU-like
+#'   stays with 9 actions (`bench/README.md`, "Candidate default"). Not yet
+#'   the default: it is to be confirmed on the suite's reported seeds.
 #' @param ridge.center Centre of the ridge penalty on \eqn{\Theta}{Theta}:
 #'   `"init"` (default) penalises \eqn{\|\Theta - \Theta_0\|_F^2}{||Theta -
 #'   Theta_0||_F^2}, the distance from the starting policy parameters, so
