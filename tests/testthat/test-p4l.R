@@ -443,7 +443,8 @@ test_that("p4l(solver = 'sgd') checks its argument and warns on an ill-condition
   expect_error(p4l_control(sgd.inner = 0), "sgd.inner")
   expect_error(p4l_control(sgd.step = -1), "sgd.step")
   expect_warning(p4l(d, K = 3, seed = 1, num.threads = 1, solver = "sgd",
-                     control = p4l_control(max.iter = 2)), "minibatch noise is large")
+                     control = p4l_control(max.iter = 2, init.policy = "uniform")),
+                 "minibatch noise is large")
 })
 
 test_that("the stochastic settings nest in p4l_sgd_control(); the flat names still work", {
@@ -514,11 +515,16 @@ test_that("init.policy = 'fqi' starts at the pooled FQI greedy policy", {
                          as.character(d$action.levels[1]))
   expect_identical(start.action, greedy.fqi)
   expect_gt(length(unique(start.action)), 1L)  # not a constant policy
-  # The uniform start is the default and keeps no Theta.init.
+  # The uniform start keeps no Theta.init; the behaviour start is the default.
   fit0 <- suppressWarnings(p4l(d, K = 2, seed = 5, num.threads = 1,
-                               control = p4l_control(max.iter = 5)))
+                               control = p4l_control(max.iter = 5, init.policy = "uniform")))
   expect_identical(fit0$init.policy, "uniform")
   expect_null(fit0$Theta.init)
+  expect_identical(p4l_control()$init.policy, "behaviour")
+  expect_identical(p4l_control()$ridge, 1e-3)
+  expect_identical(p4l_control(init.policy = "uniform")$ridge, 1e-5)
+  expect_identical(p4l_control(init.policy = "fqi")$ridge, 1e-5)
+  expect_identical(p4l_control(ridge = 0)$ridge, 0)
   expect_error(p4l_control(init.policy = "greedy"), "should be one of")
   expect_error(p4l_control(init.policy.scale = 0), "init.policy.scale")
 })
@@ -541,9 +547,10 @@ test_that("ridge.center = 'init' penalises the distance from the starting policy
   # Centred at the start, Theta stays nearer the FQI start than with the zero centre.
   expect_lt(sum((fi$Theta - fi$Theta.init)^2), sum((fz$Theta - fz$Theta.init)^2))
   # From the uniform start (Theta_0 = 0) both centres are the same fit.
-  u1 <- suppressWarnings(p4l(d, K = 2, seed = 5, num.threads = 1, control = ctl()))
+  u1 <- suppressWarnings(p4l(d, K = 2, seed = 5, num.threads = 1,
+                             control = ctl(init.policy = "uniform")))
   u2 <- suppressWarnings(p4l(d, K = 2, seed = 5, num.threads = 1,
-                             control = ctl(ridge.center = "zero")))
+                             control = ctl(init.policy = "uniform", ridge.center = "zero")))
   expect_identical(u1$Theta, u2$Theta)
   expect_identical(u1$value, u2$value)
   expect_error(p4l_control(ridge.center = "start"), "should be one of")
