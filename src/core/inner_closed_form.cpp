@@ -229,8 +229,10 @@ void ClosedFormInner::u_step(AdmmContext& c, FitResult& res, InnerStep& s) {
 bool ClosedFormInner::refresh(AdmmContext& c) {
   if (refreshed_ || !c.in_range(cur_.dual.V)) return false;
   refreshed_ = true;
-  cur_ = c.evaluate(c.par, true);
-  return std::isfinite(cur_.dual.V);
+  Gradient g = c.evaluate(c.par, true);
+  if (!std::isfinite(g.dual.V)) return false;  // keep the cached point
+  cur_ = std::move(g);
+  return true;
 }
 
 // The cached gradient maps like Theta's dual; the L-BFGS pairs follow the
