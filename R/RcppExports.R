@@ -105,6 +105,14 @@ p4l_sgd_outer_gradient_cpp <- function(psi, psi_next, action, reward, terminal, 
     .Call(`_p4l_p4l_sgd_outer_gradient_cpp`, psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, theta, z, per_individual, per_initial, dual_ridge, seed)
 }
 
+vexp_cpp <- function(x, kind) {
+    .Call(`_p4l_vexp_cpp`, x, kind)
+}
+
+vexp_kind_cpp <- function() {
+    .Call(`_p4l_vexp_kind_cpp`)
+}
+
 persim_features_cpp <- function(S, center, scale, centres, bandwidth, num_threads) {
     .Call(`_p4l_persim_features_cpp`, S, center, scale, centres, bandwidth, num_threads)
 }

@@ -445,6 +445,26 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// vexp_cpp
+SEXP vexp_cpp(Rcpp::NumericVector x, std::string kind);
+RcppExport SEXP _p4l_vexp_cpp(SEXP xSEXP, SEXP kindSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type x(xSEXP);
+    Rcpp::traits::input_parameter< std::string >::type kind(kindSEXP);
+    rcpp_result_gen = Rcpp::wrap(vexp_cpp(x, kind));
+    return rcpp_result_gen;
+END_RCPP
+}
+// vexp_kind_cpp
+std::string vexp_kind_cpp();
+RcppExport SEXP _p4l_vexp_kind_cpp() {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    rcpp_result_gen = Rcpp::wrap(vexp_kind_cpp());
+    return rcpp_result_gen;
+END_RCPP
+}
 // persim_features_cpp
 Eigen::MatrixXd persim_features_cpp(const Eigen::MatrixXd& S, const Eigen::VectorXd& center, const Eigen::VectorXd& scale, const Eigen::MatrixXd& centres, double bandwidth, int num_threads);
 RcppExport SEXP _p4l_persim_features_cpp(SEXP SSEXP, SEXP centerSEXP, SEXP scaleSEXP, SEXP centresSEXP, SEXP bandwidthSEXP, SEXP num_threadsSEXP) {
@@ -574,6 +594,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_p4l_group_ridge_cpp", (DL_FUNC) &_p4l_group_ridge_cpp, 7},
     {"_p4l_p4l_sgd_dual_cpp", (DL_FUNC) &_p4l_p4l_sgd_dual_cpp, 17},
     {"_p4l_p4l_sgd_outer_gradient_cpp", (DL_FUNC) &_p4l_p4l_sgd_outer_gradient_cpp, 18},
+    {"_p4l_vexp_cpp", (DL_FUNC) &_p4l_vexp_cpp, 2},
+    {"_p4l_vexp_kind_cpp", (DL_FUNC) &_p4l_vexp_kind_cpp, 0},
     {"_p4l_persim_features_cpp", (DL_FUNC) &_p4l_persim_features_cpp, 6},
     {"_p4l_persim_fit_cpp", (DL_FUNC) &_p4l_persim_fit_cpp, 12},
     {"_p4l_persim_mean_step_cpp", (DL_FUNC) &_p4l_persim_mean_step_cpp, 3},

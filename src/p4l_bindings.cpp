@@ -10,6 +10,7 @@
 #include "core/p4l_sgd.h"
 #include "core/p4l_solver.h"
 #include "core/rng.h"
+#include "core/vexp.h"
 #include "runtime_bindings.h"
 #include "settings.h"
 
@@ -286,3 +287,15 @@ Rcpp::List p4l_sgd_outer_gradient_cpp(const Eigen::MatrixXd& psi, const Eigen::M
   return Rcpp::List::create(Rcpp::Named("dTheta") = og.dTheta, Rcpp::Named("dU") = og.dU,
                             Rcpp::Named("L") = og.L, Rcpp::Named("c.theta") = og.c_theta);
 }
+
+// exp() of vexp.h with a named implementation ("scalar", "sse2", "avx2"):
+// NULL when this CPU or build lacks it. For the tests.
+// [[Rcpp::export(rng = false)]]
+SEXP vexp_cpp(Rcpp::NumericVector x, std::string kind) {
+  Rcpp::NumericVector y = Rcpp::clone(x);
+  if (!p4l::vexp_inplace_with(y.begin(), y.size(), kind.c_str())) return R_NilValue;
+  return y;
+}
+
+// [[Rcpp::export(rng = false)]]
+std::string vexp_kind_cpp() { return p4l::vexp_kind(); }

@@ -21,23 +21,30 @@ using Eigen::VectorXd;
 
 namespace {
 
-// Initial-state policies of a block of nb individuals: IL[a] = psi0 Theta_a Ub'
-// (logits, a >= 1) and IP[a] = pi_a(S0_j; u_i) (n0 x nb, columns = individuals),
-// with the reference-action softmax of softmax.h. One GEMM per action
-// replaces nb matrix-vector products.
+// Initial-state policies of a block of nb individuals (columns) on a tile of
+// ns initial states from row s: IL[a] = psi0 Theta_a Ub' (logits, a >= 1) and
+// IP[a] = pi_a(S0_j; u_i), in the top-left ns x nb corners, with the
+// reference-action softmax of softmax.h. The tile keeps the per-action
+// matrices in cache (kInitTileBytes for IL, IP and the gradient's IQ), and
+// the products have the rank r as inner dimension, so they are computed
+// coefficient-wise (no packing, no zeroing).
 constexpr int kInitBlock = 64;
+constexpr double kInitTileBytes = 192.0 * 1024;
+int init_tile_rows(int m, int n0) {
+  const int t = static_cast<int>(kInitTileBytes / (3.0 * m * kInitBlock * sizeof(double)));
+  return std::max(1, std::min(n0, std::max(4, t)));
+}
 template <class UB>
-void init_policy_block(const std::vector<MatrixXd>& P0, const UB& Ub, int m, int n0,
-                       std::vector<MatrixXd>& IL, std::vector<MatrixXd>& IP) {
+void init_policy_tile(const std::vector<MatrixXd>& P0, const UB& Ub, int m, int s, int ns,
+                      std::vector<MatrixXd>& IL, std::vector<MatrixXd>& IP) {
   const Eigen::Index nb = Ub.rows();
-  IL.resize(m);
-  IP.resize(m);
-  for (int a = 0; a < m; ++a) {
-    IL[a].resize(n0, kInitBlock);
-    IP[a].resize(n0, kInitBlock);
-  }
-  for (int a = 1; a < m; ++a) IL[a].leftCols(nb).noalias() = P0[a - 1] * Ub.transpose();
-  softmax_ref_blocks(IL, IP, m, nb);
+  for (int a = 1; a < m; ++a)
+    IL[a].topLeftCorner(ns, nb).noalias() = P0[a - 1].middleRows(s, ns).lazyProduct(Ub.transpose());
+  softmax_ref_blocks(IL, IP, m, ns, nb);
+}
+void init_tile_buffers(std::vector<MatrixXd>& X, int m, int ts) {
+  X.resize(m);
+  for (int a = 0; a < m; ++a) X[a].resize(ts, kInitBlock);
 }
 
 }  // namespace
@@ -282,14 +289,22 @@ void P4LProblem::chunk_value_sums(Chunk& C, int i0, int i1, const Params& par, c
     C.b.setZero(sh.pr);
     C.tr = 0;
   }
-  // initial states, by blocks of individuals
+  // initial states, by blocks of individuals and tiles of states
+  const int ts = init_tile_rows(m, n0);
+  if (!visited_) {
+    init_tile_buffers(C.IL, m, ts);
+    init_tile_buffers(C.IP, m, ts);
+  }
   for (int j0 = i0; j0 < i1 && !visited_; j0 += kInitBlock) {
     const int nb = std::min(kInitBlock, i1 - j0);
     const auto Ub = U.middleRows(j0, nb);
-    init_policy_block(ws_.P0, Ub, m, n0, C.IL, C.IP);
-    for (int a = 1; a < m; ++a)
-      C.W0.middleCols(static_cast<Eigen::Index>(a - 1) * r, r).noalias() +=
-          C.IP[a].leftCols(nb) * Ub;
+    for (int s = 0; s < n0; s += ts) {
+      const int ns = std::min(ts, n0 - s);
+      init_policy_tile(ws_.P0, Ub, m, s, ns, C.IL, C.IP);
+      for (int a = 1; a < m; ++a)
+        C.W0.block(s, static_cast<Eigen::Index>(a - 1) * r, ns, r).noalias() +=
+            C.IP[a].topLeftCorner(ns, nb) * Ub;
+    }
   }
   for (int i = i0; i < i1; ++i) {
     w.u = U.row(i).transpose();
@@ -634,25 +649,32 @@ void P4LProblem::init_state_gradient(Chunk& C, int j0, int nb) const {
   const std::vector<MatrixXd>& P0 = ws_.P0;
   const std::vector<MatrixXd>& Q0 = ws_.Q0;
   const auto Ub = ws_.last.U.middleRows(j0, nb);
-  init_policy_block(P0, Ub, m, n0, C.IL, C.IP);
-  C.IQ.resize(m);
-  C.IV.resize(n0, kInitBlock);
+  const int ts = init_tile_rows(m, n0);
+  init_tile_buffers(C.IL, m, ts);
+  init_tile_buffers(C.IP, m, ts);
+  init_tile_buffers(C.IQ, m, ts);
+  C.IV.resize(ts, kInitBlock);
   C.G0.resize(r, kInitBlock);
-  auto IV = C.IV.leftCols(nb);
   auto G0 = C.G0.leftCols(nb);
-  for (int a = 0; a < m; ++a) {
-    C.IQ[a].resize(n0, kInitBlock);
-    C.IQ[a].leftCols(nb).noalias() = Q0[a] * Ub.transpose();
-  }
-  IV = C.IP[0].leftCols(nb).cwiseProduct(C.IQ[0].leftCols(nb));
-  for (int a = 1; a < m; ++a) IV += C.IP[a].leftCols(nb).cwiseProduct(C.IQ[a].leftCols(nb));
-  G0.noalias() = Q0[0].transpose() * C.IP[0].leftCols(nb);
-  for (int a = 1; a < m; ++a) {
-    G0.noalias() += Q0[a].transpose() * C.IP[a].leftCols(nb);
-    auto Ea = C.IQ[a].leftCols(nb);
-    Ea.array() = C.IP[a].leftCols(nb).array() * (Ea - IV).array();
-    G0.noalias() += P0[a - 1].transpose() * Ea;
-    C.R.middleCols(static_cast<Eigen::Index>(a - 1) * r, r).noalias() += Ea * Ub;
+  G0.setZero();
+  for (int s = 0; s < n0; s += ts) {
+    const int ns = std::min(ts, n0 - s);
+    init_policy_tile(P0, Ub, m, s, ns, C.IL, C.IP);
+    auto IP = [&](int a) { return C.IP[a].topLeftCorner(ns, nb); };
+    auto IQ = [&](int a) { return C.IQ[a].topLeftCorner(ns, nb); };
+    auto IV = C.IV.topLeftCorner(ns, nb);
+    for (int a = 0; a < m; ++a)
+      IQ(a).noalias() = Q0[a].middleRows(s, ns).lazyProduct(Ub.transpose());
+    IV = IP(0).cwiseProduct(IQ(0));
+    for (int a = 1; a < m; ++a) IV += IP(a).cwiseProduct(IQ(a));
+    G0.noalias() += Q0[0].middleRows(s, ns).transpose() * IP(0);
+    for (int a = 1; a < m; ++a) {
+      G0.noalias() += Q0[a].middleRows(s, ns).transpose() * IP(a);
+      auto Ea = IQ(a);
+      Ea.array() = IP(a).array() * (Ea - IV).array();
+      G0.noalias() += P0[a - 1].middleRows(s, ns).transpose() * Ea;
+      C.R.block(s, static_cast<Eigen::Index>(a - 1) * r, ns, r).noalias() += Ea * Ub;
+    }
   }
 }
 

@@ -190,9 +190,10 @@ class P4LProblem {
     Eigen::MatrixXd dT;  // (m-1) d x r
     // scratch
     Eigen::MatrixXd L, Y, Bv, Qn, Coef, FP, H, Bw, Btz;
-    // initial states, a block of up to kInitBlock individuals at a time:
-    // IL[a] logits (a >= 1), IP[a] probabilities, IQ[a] Q values (n0 x nb),
-    // IV sum_a pi_a Q_a (n0 x nb), G0 the initial-state part of dV/du (r x nb)
+    // initial states, a block of up to kInitBlock individuals (columns) and a
+    // tile of states (rows) at a time: IL[a] logits (a >= 1), IP[a]
+    // probabilities, IQ[a] Q values, IV sum_a pi_a Q_a (tile x block), G0
+    // the initial-state part of dV/du (r x block, summed over the tiles)
     std::vector<Eigen::MatrixXd> IL, IP, IQ;
     Eigen::MatrixXd IV, G0, Ub;
     Eigen::VectorXd f, vb;

@@ -4,13 +4,15 @@
 //    (the P4L policy, Theta_0 = 0); the maximum includes the reference 0.
 // Each form is written once here; the vectorised forms (over rows, or over
 // matrices of one action each) and the scalar form are kept distinct because
-// Eigen's vectorised exp and std::exp may differ in the last bit, and every
-// caller keeps the form that it has always used (results bitwise unchanged).
+// Eigen's vectorised exp, std::exp and vexp.h's exp may differ in the last
+// bit, and every caller keeps the form that it uses.
 #pragma once
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
 #include <vector>
+
+#include "vexp.h"
 namespace p4l {
 
 // Plain softmax of a vector expression, in place (v may be a matrix row).
@@ -65,26 +67,42 @@ inline void softmax_ref_rows(const LT& L, PT&& P, Eigen::ArrayXd& w1, Eigen::Arr
   for (Eigen::Index a = 0; a <= m1; ++a) P.col(a).array() *= s;
 }
 
-// Reference-action softmax elementwise over the first nc columns of per-action
-// matrices: L[a] (a = 1..m-1) the logits, P[a] (a = 0..m-1) the probabilities,
-// all of one shape (e.g. states x individuals). L[0] is scratch (overwritten).
-// Same formulas as softmax_ref_rows.
+// exp() in place over the top-left nr x nc corner of M, with vexp.h's array
+// exp (one call when the corner is contiguous, else one per column).
+inline void exp_corner(Eigen::MatrixXd& M, Eigen::Index nr, Eigen::Index nc) {
+  if (nr == M.rows()) {
+    vexp_inplace(M.data(), nr * nc);
+  } else {
+    for (Eigen::Index j = 0; j < nc; ++j) vexp_inplace(M.col(j).data(), nr);
+  }
+}
+
+// Reference-action softmax elementwise over the top-left nr x nc corner of
+// per-action matrices: L[a] (a = 1..m-1) the logits, P[a] (a = 0..m-1) the
+// probabilities, all of one shape (e.g. states x individuals). L[0] is
+// scratch (overwritten). The formulas of softmax_ref_rows, with vexp.h's exp
+// (this is the hot loop of the initial-state term).
 inline void softmax_ref_blocks(std::vector<Eigen::MatrixXd>& L, std::vector<Eigen::MatrixXd>& P,
-                               int m, Eigen::Index nc) {
+                               int m, Eigen::Index nr, Eigen::Index nc) {
+  auto Lc = [&](int a) { return L[a].topLeftCorner(nr, nc); };
+  auto Pc = [&](int a) { return P[a].topLeftCorner(nr, nc); };
   if (m == 2) {
-    P[1].leftCols(nc).array() = (1.0 + (-L[1].leftCols(nc).array()).exp()).inverse();
-    P[0].leftCols(nc).array() = 1.0 - P[1].leftCols(nc).array();
+    Pc(1) = -Lc(1);
+    exp_corner(P[1], nr, nc);
+    Pc(1).array() = (1.0 + Pc(1).array()).inverse();
+    Pc(0).array() = 1.0 - Pc(1).array();
     return;
   }
-  auto mx = L[0].leftCols(nc);  // L[0] is free: use it for the maxima
+  auto mx = Lc(0);  // L[0] is free: use it for the maxima
   mx.setZero();
-  for (int a = 1; a < m; ++a) mx = mx.cwiseMax(L[a].leftCols(nc));
-  P[0].leftCols(nc).array() = (-mx.array()).exp();
-  for (int a = 1; a < m; ++a) P[a].leftCols(nc).array() = (L[a].leftCols(nc) - mx).array().exp();
-  auto sum = L[0].leftCols(nc);
-  sum = P[0].leftCols(nc);
-  for (int a = 1; a < m; ++a) sum += P[a].leftCols(nc);
-  for (int a = 0; a < m; ++a) P[a].leftCols(nc).array() /= sum.array();
+  for (int a = 1; a < m; ++a) mx = mx.cwiseMax(Lc(a));
+  Pc(0) = -mx;
+  for (int a = 1; a < m; ++a) Pc(a) = Lc(a) - mx;
+  for (int a = 0; a < m; ++a) exp_corner(P[a], nr, nc);
+  auto sum = Lc(0);
+  sum = Pc(0);
+  for (int a = 1; a < m; ++a) sum += Pc(a);
+  for (int a = 0; a < m; ++a) Pc(a).array() /= sum.array();
 }
 
 }  // namespace p4l
