@@ -85,6 +85,10 @@ p4l_dual_cpp <- function(psi, psi_next, action, reward, terminal, start, psi0, n
     .Call(`_p4l_p4l_dual_cpp`, psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, dual_ridge, want_grad, num_threads, kappa, max_initial, seed, visited)
 }
 
+p4l_values_cpp <- function(psi, psi_next, action, reward, terminal, start, psi0, num_actions, Thetas, U, gamma, alpha, dual_ridge, num_threads, kappa, max_initial, seed, visited) {
+    .Call(`_p4l_p4l_values_cpp`, psi, psi_next, action, reward, terminal, start, psi0, num_actions, Thetas, U, gamma, alpha, dual_ridge, num_threads, kappa, max_initial, seed, visited)
+}
+
 p4l_check_settings_cpp <- function(control) {
     invisible(.Call(`_p4l_p4l_check_settings_cpp`, control))
 }

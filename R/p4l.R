@@ -874,19 +874,18 @@ p4l_value_range <- function(data) {
 p4l_value_table <- function(data, feat, psi0, Theta, U, gamma, alpha, kappa, dual.ridge,
                             num.threads, max.initial = 0L, seed = 1, visited = FALSE) {
   inp <- p4l_inputs(data, feat$psi, feat$psi.next, psi0)
-  one <- function(Th) {
-    v <- tryCatch(p4l_dual_cpp(inp$psi, inp$psi_next, inp$action, inp$reward, inp$terminal,
-                               inp$start, inp$psi0, inp$num_actions, Th, U, gamma, alpha,
-                               dual.ridge, FALSE, num.threads, kappa, as.integer(max.initial),
-                               as.numeric(seed), isTRUE(visited)),
-                  error = function(e) {
-                    warning("p4l(): the value table could not be computed (",
-                            conditionMessage(e), "); `fit$values` holds NA.", call. = FALSE)
-                    list(V = NA_real_, point.value = NA_real_)
-                  })
-    c(v$V, v$point.value)
-  }
-  vals <- rbind(softmax = one(Theta), greedy = one(Theta * 1e6))
+  # one problem (its data statistics computed once) for both policies
+  vals <- tryCatch(t(p4l_values_cpp(inp$psi, inp$psi_next, inp$action, inp$reward, inp$terminal,
+                                    inp$start, inp$psi0, inp$num_actions,
+                                    list(Theta, Theta * 1e6), U, gamma, alpha, dual.ridge,
+                                    num.threads, kappa, as.integer(max.initial),
+                                    as.numeric(seed), isTRUE(visited))),
+                   error = function(e) {
+                     warning("p4l(): the value table could not be computed (",
+                             conditionMessage(e), "); `fit$values` holds NA.", call. = FALSE)
+                     matrix(NA_real_, 2, 2)
+                   })
+  rownames(vals) <- c("softmax", "greedy")
   # Projection onto the attainable range: an estimate that leaves the range by
   # less than its own uncertainty radius alpha s (= point - pessimistic) is
   # reported at the nearest end of the range (the projection never moves an

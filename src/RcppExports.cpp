@@ -340,6 +340,33 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// p4l_values_cpp
+Eigen::MatrixXd p4l_values_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, std::vector<int> start, const Eigen::MatrixXd& psi0, int num_actions, Rcpp::List Thetas, const Eigen::MatrixXd& U, double gamma, double alpha, double dual_ridge, int num_threads, double kappa, int max_initial, double seed, bool visited);
+RcppExport SEXP _p4l_p4l_values_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP startSEXP, SEXP psi0SEXP, SEXP num_actionsSEXP, SEXP ThetasSEXP, SEXP USEXP, SEXP gammaSEXP, SEXP alphaSEXP, SEXP dual_ridgeSEXP, SEXP num_threadsSEXP, SEXP kappaSEXP, SEXP max_initialSEXP, SEXP seedSEXP, SEXP visitedSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi(psiSEXP);
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi_next(psi_nextSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type action(actionSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type reward(rewardSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type terminal(terminalSEXP);
+    Rcpp::traits::input_parameter< std::vector<int> >::type start(startSEXP);
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi0(psi0SEXP);
+    Rcpp::traits::input_parameter< int >::type num_actions(num_actionsSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type Thetas(ThetasSEXP);
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type U(USEXP);
+    Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
+    Rcpp::traits::input_parameter< double >::type alpha(alphaSEXP);
+    Rcpp::traits::input_parameter< double >::type dual_ridge(dual_ridgeSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    Rcpp::traits::input_parameter< double >::type kappa(kappaSEXP);
+    Rcpp::traits::input_parameter< int >::type max_initial(max_initialSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    Rcpp::traits::input_parameter< bool >::type visited(visitedSEXP);
+    rcpp_result_gen = Rcpp::wrap(p4l_values_cpp(psi, psi_next, action, reward, terminal, start, psi0, num_actions, Thetas, U, gamma, alpha, dual_ridge, num_threads, kappa, max_initial, seed, visited));
+    return rcpp_result_gen;
+END_RCPP
+}
 // p4l_check_settings_cpp
 void p4l_check_settings_cpp(Rcpp::List control);
 RcppExport SEXP _p4l_p4l_check_settings_cpp(SEXP controlSEXP) {
@@ -589,6 +616,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_p4l_icu_subgroups_cpp", (DL_FUNC) &_p4l_icu_subgroups_cpp, 3},
     {"_p4l_sim_icu_cpp", (DL_FUNC) &_p4l_sim_icu_cpp, 6},
     {"_p4l_p4l_dual_cpp", (DL_FUNC) &_p4l_p4l_dual_cpp, 19},
+    {"_p4l_p4l_values_cpp", (DL_FUNC) &_p4l_p4l_values_cpp, 18},
     {"_p4l_p4l_check_settings_cpp", (DL_FUNC) &_p4l_p4l_check_settings_cpp, 1},
     {"_p4l_p4l_fit_cpp", (DL_FUNC) &_p4l_p4l_fit_cpp, 18},
     {"_p4l_group_ridge_cpp", (DL_FUNC) &_p4l_group_ridge_cpp, 7},

@@ -162,6 +162,31 @@ Rcpp::List p4l_dual_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_n
   return out;
 }
 
+// Pessimistic and point values V at several Theta (a list) with one U, from
+// one P4LProblem (its data statistics are computed once): a 2 x k matrix,
+// rows V and point value. For p4l()'s value table (softmax and greedy policy).
+// [[Rcpp::export(rng = false)]]
+Eigen::MatrixXd p4l_values_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
+                               const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
+                               const Eigen::VectorXi& terminal, std::vector<int> start,
+                               const Eigen::MatrixXd& psi0, int num_actions, Rcpp::List Thetas,
+                               const Eigen::MatrixXd& U, double gamma, double alpha,
+                               double dual_ridge, int num_threads, double kappa, int max_initial,
+                               double seed, bool visited) {
+  p4l::ThreadScope scope(num_threads);
+  const p4l::P4LData D =
+      make_p4l_data(psi, psi_next, action, reward, terminal, start, psi0, num_actions);
+  p4l::P4LProblem prob(D, max_initial, p4l::seed_from_double(seed), visited);
+  Eigen::MatrixXd out(2, Thetas.size());
+  for (R_xlen_t k = 0; k < Thetas.size(); ++k) {
+    const Eigen::MatrixXd Th = Rcpp::as<Eigen::MatrixXd>(Thetas[k]);
+    const p4l::Gradient g = prob.evaluate(make_params(Th, U), gamma, alpha, dual_ridge, false, kappa);
+    out(0, k) = g.dual.V;
+    out(1, k) = g.dual.point_value;
+  }
+  return out;
+}
+
 // Reads a p4l_settings() list as p4l_fit_cpp() does (errors for a missing or
 // unknown setting), so that p4l() stops before its start-up work.
 // [[Rcpp::export(rng = false)]]

@@ -23,24 +23,48 @@ namespace {
 
 // Initial-state policies of a block of nb individuals (columns) on a tile of
 // ns initial states from row s: IL[a] = psi0 Theta_a Ub' (logits, a >= 1) and
-// IP[a] = pi_a(S0_j; u_i), in the top-left ns x nb corners, with the
-// reference-action softmax of softmax.h. The tile keeps the per-action
-// matrices in cache (kInitTileBytes for IL, IP and the gradient's IQ), and
-// the products have the rank r as inner dimension, so they are computed
-// coefficient-wise (no packing, no zeroing).
+// IP[a] = pi_a(S0_j; u_i), with the reference-action softmax of softmax.h.
+// A tile is stored contiguously (ns x nb with leading dimension ns, at the
+// start of a ts x kInitBlock buffer: tile() below), so the elementwise steps
+// run over plain arrays, and the per-action buffers of IL, IP and the
+// gradient's IQ stay in cache (kInitTileBytes). The products have the rank r
+// as inner dimension: r column updates per individual (tile_product()).
 constexpr int kInitBlock = 64;
 constexpr double kInitTileBytes = 192.0 * 1024;
 int init_tile_rows(int m, int n0) {
   const int t = static_cast<int>(kInitTileBytes / (3.0 * m * kInitBlock * sizeof(double)));
   return std::max(1, std::min(n0, std::max(4, t)));
 }
+using TileMap = Eigen::Map<MatrixXd>;
+TileMap tile(MatrixXd& X, int ns, Eigen::Index nb) { return TileMap(X.data(), ns, nb); }
+// L = P.middleRows(s, ns) Ub' (ns x nb), P: n0 x r.
+template <class UB>
+void tile_product(const MatrixXd& P, const UB& Ub, int s, int ns, TileMap L) {
+  const Eigen::Index nb = Ub.rows(), r = Ub.cols();
+  for (Eigen::Index i = 0; i < nb; ++i) {
+    auto col = L.col(i);
+    col = P.col(0).segment(s, ns) * Ub(i, 0);
+    for (Eigen::Index q = 1; q < r; ++q) col += P.col(q).segment(s, ns) * Ub(i, q);
+  }
+}
+// W += X Ub (W: ns x r, X: ns x nb): axpys over the tile's columns.
+template <class WB, class UB>
+void tile_accumulate(WB&& W, const TileMap& X, const UB& Ub) {
+  for (Eigen::Index q = 0; q < Ub.cols(); ++q)
+    for (Eigen::Index i = 0; i < Ub.rows(); ++i) W.col(q) += X.col(i) * Ub(i, q);
+}
+// G += P.middleRows(s, ns)' X (G: r x nb, P: n0 x r, X: ns x nb).
+template <class GB>
+void tile_cross(GB&& G, const MatrixXd& P, int s, int ns, const TileMap& X) {
+  for (Eigen::Index i = 0; i < X.cols(); ++i)
+    for (Eigen::Index q = 0; q < P.cols(); ++q) G(q, i) += P.col(q).segment(s, ns).dot(X.col(i));
+}
 template <class UB>
 void init_policy_tile(const std::vector<MatrixXd>& P0, const UB& Ub, int m, int s, int ns,
                       std::vector<MatrixXd>& IL, std::vector<MatrixXd>& IP) {
   const Eigen::Index nb = Ub.rows();
-  for (int a = 1; a < m; ++a)
-    IL[a].topLeftCorner(ns, nb).noalias() = P0[a - 1].middleRows(s, ns).lazyProduct(Ub.transpose());
-  softmax_ref_blocks(IL, IP, m, ns, nb);
+  for (int a = 1; a < m; ++a) tile_product(P0[a - 1], Ub, s, ns, tile(IL[a], ns, nb));
+  softmax_ref_flat(IL, IP, m, ns * nb);
 }
 void init_tile_buffers(std::vector<MatrixXd>& X, int m, int ts) {
   X.resize(m);
@@ -302,8 +326,8 @@ void P4LProblem::chunk_value_sums(Chunk& C, int i0, int i1, const Params& par, c
       const int ns = std::min(ts, n0 - s);
       init_policy_tile(ws_.P0, Ub, m, s, ns, C.IL, C.IP);
       for (int a = 1; a < m; ++a)
-        C.W0.block(s, static_cast<Eigen::Index>(a - 1) * r, ns, r).noalias() +=
-            C.IP[a].topLeftCorner(ns, nb) * Ub;
+        tile_accumulate(C.W0.block(s, static_cast<Eigen::Index>(a - 1) * r, ns, r),
+                        tile(C.IP[a], ns, nb), Ub);
     }
   }
   for (int i = i0; i < i1; ++i) {
@@ -660,20 +684,19 @@ void P4LProblem::init_state_gradient(Chunk& C, int j0, int nb) const {
   for (int s = 0; s < n0; s += ts) {
     const int ns = std::min(ts, n0 - s);
     init_policy_tile(P0, Ub, m, s, ns, C.IL, C.IP);
-    auto IP = [&](int a) { return C.IP[a].topLeftCorner(ns, nb); };
-    auto IQ = [&](int a) { return C.IQ[a].topLeftCorner(ns, nb); };
-    auto IV = C.IV.topLeftCorner(ns, nb);
-    for (int a = 0; a < m; ++a)
-      IQ(a).noalias() = Q0[a].middleRows(s, ns).lazyProduct(Ub.transpose());
+    auto IP = [&](int a) { return tile(C.IP[a], ns, nb); };
+    auto IQ = [&](int a) { return tile(C.IQ[a], ns, nb); };
+    auto IV = tile(C.IV, ns, nb);
+    for (int a = 0; a < m; ++a) tile_product(Q0[a], Ub, s, ns, IQ(a));
     IV = IP(0).cwiseProduct(IQ(0));
     for (int a = 1; a < m; ++a) IV += IP(a).cwiseProduct(IQ(a));
-    G0.noalias() += Q0[0].middleRows(s, ns).transpose() * IP(0);
+    tile_cross(G0, Q0[0], s, ns, IP(0));
     for (int a = 1; a < m; ++a) {
-      G0.noalias() += Q0[a].middleRows(s, ns).transpose() * IP(a);
+      tile_cross(G0, Q0[a], s, ns, IP(a));
       auto Ea = IQ(a);
       Ea.array() = IP(a).array() * (Ea - IV).array();
-      G0.noalias() += P0[a - 1].middleRows(s, ns).transpose() * Ea;
-      C.R.block(s, static_cast<Eigen::Index>(a - 1) * r, ns, r).noalias() += Ea * Ub;
+      tile_cross(G0, P0[a - 1], s, ns, Ea);
+      tile_accumulate(C.R.block(s, static_cast<Eigen::Index>(a - 1) * r, ns, r), Ea, Ub);
     }
   }
 }

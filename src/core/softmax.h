@@ -67,42 +67,35 @@ inline void softmax_ref_rows(const LT& L, PT&& P, Eigen::ArrayXd& w1, Eigen::Arr
   for (Eigen::Index a = 0; a <= m1; ++a) P.col(a).array() *= s;
 }
 
-// exp() in place over the top-left nr x nc corner of M, with vexp.h's array
-// exp (one call when the corner is contiguous, else one per column).
-inline void exp_corner(Eigen::MatrixXd& M, Eigen::Index nr, Eigen::Index nc) {
-  if (nr == M.rows()) {
-    vexp_inplace(M.data(), nr * nc);
-  } else {
-    for (Eigen::Index j = 0; j < nc; ++j) vexp_inplace(M.col(j).data(), nr);
-  }
-}
-
-// Reference-action softmax elementwise over the top-left nr x nc corner of
-// per-action matrices: L[a] (a = 1..m-1) the logits, P[a] (a = 0..m-1) the
-// probabilities, all of one shape (e.g. states x individuals). L[0] is
-// scratch (overwritten). The formulas of softmax_ref_rows, with vexp.h's exp
-// (this is the hot loop of the initial-state term).
-inline void softmax_ref_blocks(std::vector<Eigen::MatrixXd>& L, std::vector<Eigen::MatrixXd>& P,
-                               int m, Eigen::Index nr, Eigen::Index nc) {
-  auto Lc = [&](int a) { return L[a].topLeftCorner(nr, nc); };
-  auto Pc = [&](int a) { return P[a].topLeftCorner(nr, nc); };
+// Reference-action softmax elementwise over the first n entries of
+// per-action buffers (each used as one contiguous array, e.g. a tile of
+// states x individuals): L[a] (a = 1..m-1) the logits, P[a] (a = 0..m-1) the
+// probabilities. L[0] is scratch (overwritten). The formulas of
+// softmax_ref_rows, with vexp.h's exp (this is the hot loop of the
+// initial-state term).
+inline void softmax_ref_flat(std::vector<Eigen::MatrixXd>& L, std::vector<Eigen::MatrixXd>& P,
+                             int m, Eigen::Index n) {
+  using A = Eigen::Map<Eigen::ArrayXd>;
+  auto Lf = [&](int a) { return A(L[a].data(), n); };
+  auto Pf = [&](int a) { return A(P[a].data(), n); };
   if (m == 2) {
-    Pc(1) = -Lc(1);
-    exp_corner(P[1], nr, nc);
-    Pc(1).array() = (1.0 + Pc(1).array()).inverse();
-    Pc(0).array() = 1.0 - Pc(1).array();
+    Pf(1) = -Lf(1);
+    vexp_inplace(P[1].data(), n);
+    Pf(1) = (1.0 + Pf(1)).inverse();
+    Pf(0) = 1.0 - Pf(1);
     return;
   }
-  auto mx = Lc(0);  // L[0] is free: use it for the maxima
-  mx.setZero();
-  for (int a = 1; a < m; ++a) mx = mx.cwiseMax(Lc(a));
-  Pc(0) = -mx;
-  for (int a = 1; a < m; ++a) Pc(a) = Lc(a) - mx;
-  for (int a = 0; a < m; ++a) exp_corner(P[a], nr, nc);
-  auto sum = Lc(0);
-  sum = Pc(0);
-  for (int a = 1; a < m; ++a) sum += Pc(a);
-  for (int a = 0; a < m; ++a) Pc(a).array() /= sum.array();
+  A mx = Lf(0);  // L[0] is free: use it for the maxima
+  mx = Lf(1).max(0.0);
+  for (int a = 2; a < m; ++a) mx = mx.max(Lf(a));
+  Pf(0) = -mx;
+  for (int a = 1; a < m; ++a) Pf(a) = Lf(a) - mx;
+  for (int a = 0; a < m; ++a) vexp_inplace(P[a].data(), n);
+  A inv = Lf(0);  // 1 / sum_a exp(l_a - max): one division per state, not m
+  inv = Pf(0);
+  for (int a = 1; a < m; ++a) inv += Pf(a);
+  inv = inv.inverse();
+  for (int a = 0; a < m; ++a) Pf(a) *= inv;
 }
 
 }  // namespace p4l
