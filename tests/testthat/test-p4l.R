@@ -574,3 +574,29 @@ test_that("init.policy = 'behaviour' starts at the fitted behaviour model", {
                unname(plogis(basis_features(fit$basis, d$S, 1L) %*% th[, 1])[, 1]),
                tolerance = 1e-10)
 })
+
+test_that("the initial-state term over several tiles of states matches R and finite differences", {
+  # 75 individuals and 75 shared initial states: more than one tile of states
+  # in the core (64 states per tile with 2 actions, 42 with 3), the last one
+  # partial; c (the initial-state vector) against the R reference, and the
+  # gradient against central differences along random directions.
+  for (m in 2:3) {
+    s <- p4l_small(N.per = 25, T = 4, centers = 2, seed = 3, m = m)
+    N <- length(s$d$ids); d <- ncol(s$inp$psi)
+    expect_gt(nrow(s$inp$psi0), if (m == 2) 64 else 42)
+    par <- random_params(N, d, m, 2, seed = 11)
+    du <- dual_at(s$inp, par$Theta, par$U, alpha = 0.1, ridge = 1e-6, grad = TRUE)
+    st <- r_statistics(s$inp, par$Theta, par$U, 0.8)
+    expect_equal(du$c, st$c, tolerance = 1e-10)
+    V <- function(Th, U) dual_at(s$inp, Th, U, alpha = 0.1, ridge = 1e-6)$V
+    set.seed(m)
+    for (k in 1:2) {
+      DT <- matrix(rnorm(length(par$Theta)), nrow(par$Theta))
+      DU <- matrix(rnorm(length(par$U)), nrow(par$U))
+      h <- 1e-5
+      fd <- (V(par$Theta + h * DT, par$U + h * DU) - V(par$Theta - h * DT, par$U - h * DU)) / (2 * h)
+      an <- sum(du$dTheta * DT) + sum(du$dU * DU)
+      expect_lt(abs(fd - an), 1e-5 * max(1, abs(an)))
+    }
+  }
+})
