@@ -11,6 +11,11 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define P4L_VEXP_X86 1
 #include <immintrin.h>
+// Not on Windows: MinGW GCC does not keep the stack 32-byte aligned, which
+// AVX spills need.
+#if !defined(_WIN32)
+#define P4L_VEXP_AVX2 1
+#endif
 #endif
 
 namespace p4l {
@@ -105,6 +110,7 @@ void vexp_sse2(double* x, std::ptrdiff_t n) {
   for (; k < n; ++k) x[k] = vexp_scalar1(x[k]);
 }
 
+#ifdef P4L_VEXP_AVX2
 __attribute__((target("avx2"))) inline __m256d vexp_avx2_1(__m256d x0) {
   const __m256d lo = _mm256_set1_pd(kLo), hi = _mm256_set1_pd(kHi), rnd = _mm256_set1_pd(kRound);
   // 1.
@@ -147,6 +153,10 @@ bool have_avx2() {
   static const bool yes = __builtin_cpu_supports("avx2");
   return yes;
 }
+#else
+bool have_avx2() { return false; }
+void vexp_avx2(double* x, std::ptrdiff_t n) { vexp_sse2(x, n); }
+#endif  // P4L_VEXP_AVX2
 
 #endif  // P4L_VEXP_X86
 
