@@ -21,8 +21,12 @@ lstdq_cpp <- function(psi, psi_next, action, reward, terminal, individual, num_a
     .Call(`_p4l_lstdq_cpp`, psi, psi_next, action, reward, terminal, individual, num_actions, num_individuals, members, W, gamma, ridge)
 }
 
-rbf_kmeans_cpp <- function(x, k, num_starts, max_iter, sample_size, seed, num_threads) {
-    .Call(`_p4l_rbf_kmeans_cpp`, x, k, num_starts, max_iter, sample_size, seed, num_threads)
+rbf_kmeans_cpp <- function(x, k, num_starts, max_iter, sample_size, refine_size, seed, num_threads) {
+    .Call(`_p4l_rbf_kmeans_cpp`, x, k, num_starts, max_iter, sample_size, refine_size, seed, num_threads)
+}
+
+kmeans_lloyd_cpp <- function(x, centers, max_iter, tol, num_threads) {
+    .Call(`_p4l_kmeans_lloyd_cpp`, x, centers, max_iter, tol, num_threads)
 }
 
 rbf_median_distance_cpp <- function(x, max_points, seed, num_threads) {
@@ -39,6 +43,10 @@ basis_features_cpp <- function(x, spec, num_threads) {
 
 basis_features_rowwise_cpp <- function(x, spec) {
     .Call(`_p4l_basis_features_rowwise_cpp`, x, spec)
+}
+
+first_nonfinite_row_cpp <- function(x) {
+    .Call(`_p4l_first_nonfinite_row_cpp`, x)
 }
 
 sim_cartpole_cpp <- function(length, force, epsilon, max_steps, seed, num_threads) {

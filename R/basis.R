@@ -11,7 +11,13 @@
 #' Lloyd iterations, repeated `num.starts` times; the start with the smallest
 #' within-cluster sum of squares is kept. When there are more than
 #' `sample.size` states, the restarts run on a seeded random subsample of that
-#' size and the best one is then refined by Lloyd iterations on all states.
+#' size and the best one is then refined by Lloyd iterations on all states;
+#' when there are more than `refine.size` states, the refinement runs on a
+#' seeded random subsample of that size instead, and all states are then
+#' assigned to their nearest centre once (`withinss` is always the
+#' within-cluster sum of squares of all states). Lloyd's iterations skip the
+#' distance computations that cannot change a label (Hamerly, 2010), so they
+#' are exact but cost little once the centres move little.
 #'
 #' **Bandwidth.** `"median"` takes the median of the pairwise Euclidean
 #' distances between states (after scaling), computed on a seeded random
@@ -32,6 +38,11 @@
 #' @param num.starts Number of K-means++ restarts.
 #' @param max.iter Maximum Lloyd iterations per start.
 #' @param sample.size Largest number of states the restarts run on.
+#' @param refine.size Largest number of states the Lloyd refinement of the
+#'   best restart runs on (see Details). On 10^6 standard normal states in 4
+#'   dimensions with 64 centres, the default gives a within-cluster sum of
+#'   squares 0.4% above that of Lloyd's algorithm run to convergence on all
+#'   states, in a tenth of the time (`bench/README.md`).
 #' @param bandwidth.sample Largest number of states used for the median distance.
 #' @param seed Random seed (`NULL` draws one from R's generator).
 #' @param num.threads Number of threads (see [p4l-package]).
@@ -57,7 +68,7 @@
 #' dim(predict(basis, d$S))
 #' @export
 rbf_basis <- function(x, num.centers = 16, bandwidth = "median", scale = TRUE,
-                      num.starts = 10, max.iter = 100, sample.size = 2e4,
+                      num.starts = 10, max.iter = 100, sample.size = 2e4, refine.size = 2e5,
                       bandwidth.sample = 2000, seed = NULL, num.threads = NULL,
                       columns = NULL) {
   inp <- basis_input(x, columns)
@@ -72,6 +83,7 @@ rbf_basis <- function(x, num.centers = 16, bandwidth = "median", scale = TRUE,
   num.starts <- check_count(num.starts, "num.starts")
   max.iter <- check_count(max.iter, "max.iter")
   sample.size <- check_count(sample.size, "sample.size", lower = 2L)
+  refine.size <- check_count(refine.size, "refine.size", lower = 2L)
   bandwidth.sample <- check_count(bandwidth.sample, "bandwidth.sample", lower = 2L)
   seed <- resolve_seed(seed)
   num.threads <- resolve_threads(num.threads)
@@ -92,7 +104,8 @@ rbf_basis <- function(x, num.centers = 16, bandwidth = "median", scale = TRUE,
     sc <- rep(1, d)
   }
   z <- standardise_columns(states, shift, sc, squares = TRUE)
-  km <- rbf_kmeans_cpp(z, num.centers, num.starts, max.iter, sample.size, seed, num.threads)
+  km <- rbf_kmeans_cpp(z, num.centers, num.starts, max.iter, sample.size, refine.size, seed,
+                       num.threads)
   if (identical(bandwidth, "median")) {
     bandwidth <- rbf_median_distance_cpp(z, bandwidth.sample, seed, num.threads)
     if (!(bandwidth > 0)) stop_arg("The median pairwise distance of the states is 0; give `bandwidth`.")

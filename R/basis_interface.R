@@ -159,7 +159,11 @@ basis_input <- function(x, columns, arg = "x") {
     stop_arg("`", arg, "` must be a p4l_data object, a numeric matrix or a data frame.")
   }
   columns <- resolve_columns(columns, state.names)
-  rng <- if (nrow(states) > 0L) apply(states, 2, range) else matrix(NA_real_, 2, ncol(states))
+  rng <- if (nrow(states) > 0L) {
+    vapply(seq_len(ncol(states)), function(j) range(states[, j]), numeric(2))
+  } else {
+    matrix(NA_real_, 2, ncol(states))
+  }
   rng <- matrix(rng, 2L, length(state.names), dimnames = list(c("min", "max"), state.names))
   list(states = states, state.names = state.names, columns = columns, state.range = rng,
        data = if (inherits(x, "p4l_data")) x else NULL)

@@ -85,11 +85,17 @@ state_matrix <- function(newdata, state.names, arg = "newdata", coding = NULL) {
   finite_states(x, state.names, arg)
 }
 
+# f applied to each column of the matrix x (a numeric vector; apply() would
+# first transpose x, which costs as much as f at 10^6 rows).
+column_apply <- function(x, f, ...) {
+  vapply(seq_len(ncol(x)), function(j) f(x[, j], ...), numeric(1))
+}
+
 # The state matrix x (columns in the order of state.names) named by
 # state.names, or an error naming its first missing or non-finite entry.
 finite_states <- function(x, state.names, arg) {
-  bad <- which(!is.finite(x), arr.ind = TRUE)
-  if (length(bad) > 0L) {
+  if (!all(is.finite(x))) {
+    bad <- which(!is.finite(x), arr.ind = TRUE)
     stop_arg("`", arg, "` has a missing or non-finite state in column '",
              state.names[bad[1, 2]], "' at row ", bad[1, 1], ".")
   }
@@ -189,7 +195,7 @@ encode_columns <- function(newdata, coding, arg = "newdata") {
 # finite or whose scale still overflows. Columns without spread get scale 0
 # (callers decide: scale 1, or drop the column).
 column_scales <- function(x, what = "State", shift = colMeans(x),
-                          scale = apply(x, 2, stats::sd)) {
+                          scale = column_apply(x, stats::sd)) {
   d <- ncol(x)
   nm <- colnames(x)
   if (is.null(nm)) nm <- paste0("column ", seq_len(d))
@@ -218,10 +224,13 @@ column_scales <- function(x, what = "State", shift = colMeans(x),
 # standardised values overflow (or are too large for squared distances when
 # `squares`, as K-means and RBF bandwidths need).
 standardise_columns <- function(x, shift, scale, what = "State", squares = FALSE) {
-  z <- sweep(sweep(x, 2, shift, "-"), 2, scale, "/")
+  shift <- rep_len(as.numeric(shift), ncol(x))
+  scale <- rep_len(as.numeric(scale), ncol(x))
+  z <- x
+  for (j in seq_len(ncol(x))) z[, j] <- (x[, j] - shift[j]) / scale[j]
   lim <- if (squares) sqrt(.Machine$double.xmax / (4 * max(1, ncol(x)))) else .Machine$double.xmax
-  bad <- which(!(abs(z) <= lim), arr.ind = TRUE)
-  if (length(bad) > 0L) {
+  if (!isTRUE(all(abs(z) <= lim))) {
+    bad <- which(!(abs(z) <= lim), arr.ind = TRUE)
     nm <- colnames(x)
     j <- bad[1, 2]
     stop_arg(what, " column '", if (is.null(nm)) j else nm[j], "' is too large (",

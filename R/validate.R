@@ -122,8 +122,13 @@ validate_p4l_data <- function(data, arg = "data") {
 # An error (never a silent NaN/Inf in a result) when a computed matrix has a
 # non-finite entry, naming its first row.
 check_finite_rows <- function(x, what, rows = "rows") {
-  if (all(is.finite(x))) return(invisible(x))
-  r <- which(rowSums(!is.finite(x)) > 0)[1]
+  if (is.matrix(x) && is.double(x)) {
+    r <- first_nonfinite_row_cpp(x)
+    if (r == 0) return(invisible(x))
+  } else {
+    if (all(is.finite(x))) return(invisible(x))
+    r <- which(rowSums(!is.finite(as.matrix(x))) > 0)[1]
+  }
   stop_arg(what, " are not finite at row ", r, " of the ", rows, " (a state far outside the ",
            "range the fit was made on, or values too large to compute with); rescale the ",
            "states.")

@@ -117,8 +117,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // rbf_kmeans_cpp
-Rcpp::List rbf_kmeans_cpp(const Eigen::MatrixXd& x, int k, int num_starts, int max_iter, double sample_size, double seed, int num_threads);
-RcppExport SEXP _p4l_rbf_kmeans_cpp(SEXP xSEXP, SEXP kSEXP, SEXP num_startsSEXP, SEXP max_iterSEXP, SEXP sample_sizeSEXP, SEXP seedSEXP, SEXP num_threadsSEXP) {
+Rcpp::List rbf_kmeans_cpp(const Eigen::MatrixXd& x, int k, int num_starts, int max_iter, double sample_size, double refine_size, double seed, int num_threads);
+RcppExport SEXP _p4l_rbf_kmeans_cpp(SEXP xSEXP, SEXP kSEXP, SEXP num_startsSEXP, SEXP max_iterSEXP, SEXP sample_sizeSEXP, SEXP refine_sizeSEXP, SEXP seedSEXP, SEXP num_threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type x(xSEXP);
@@ -126,9 +126,24 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type num_starts(num_startsSEXP);
     Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
     Rcpp::traits::input_parameter< double >::type sample_size(sample_sizeSEXP);
+    Rcpp::traits::input_parameter< double >::type refine_size(refine_sizeSEXP);
     Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
     Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(rbf_kmeans_cpp(x, k, num_starts, max_iter, sample_size, seed, num_threads));
+    rcpp_result_gen = Rcpp::wrap(rbf_kmeans_cpp(x, k, num_starts, max_iter, sample_size, refine_size, seed, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// kmeans_lloyd_cpp
+Rcpp::List kmeans_lloyd_cpp(const Eigen::MatrixXd& x, const Eigen::MatrixXd& centers, int max_iter, double tol, int num_threads);
+RcppExport SEXP _p4l_kmeans_lloyd_cpp(SEXP xSEXP, SEXP centersSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type x(xSEXP);
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type centers(centersSEXP);
+    Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
+    Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(kmeans_lloyd_cpp(x, centers, max_iter, tol, num_threads));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -180,6 +195,16 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type x(xSEXP);
     Rcpp::traits::input_parameter< Rcpp::List >::type spec(specSEXP);
     rcpp_result_gen = Rcpp::wrap(basis_features_rowwise_cpp(x, spec));
+    return rcpp_result_gen;
+END_RCPP
+}
+// first_nonfinite_row_cpp
+double first_nonfinite_row_cpp(Rcpp::NumericMatrix x);
+RcppExport SEXP _p4l_first_nonfinite_row_cpp(SEXP xSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type x(xSEXP);
+    rcpp_result_gen = Rcpp::wrap(first_nonfinite_row_cpp(x));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -600,11 +625,13 @@ static const R_CallMethodDef CallEntries[] = {
     {"_p4l_multinom_cpp", (DL_FUNC) &_p4l_multinom_cpp, 6},
     {"_p4l_acpi_cpp", (DL_FUNC) &_p4l_acpi_cpp, 14},
     {"_p4l_lstdq_cpp", (DL_FUNC) &_p4l_lstdq_cpp, 12},
-    {"_p4l_rbf_kmeans_cpp", (DL_FUNC) &_p4l_rbf_kmeans_cpp, 7},
+    {"_p4l_rbf_kmeans_cpp", (DL_FUNC) &_p4l_rbf_kmeans_cpp, 8},
+    {"_p4l_kmeans_lloyd_cpp", (DL_FUNC) &_p4l_kmeans_lloyd_cpp, 5},
     {"_p4l_rbf_median_distance_cpp", (DL_FUNC) &_p4l_rbf_median_distance_cpp, 4},
     {"_p4l_rbf_features_cpp", (DL_FUNC) &_p4l_rbf_features_cpp, 6},
     {"_p4l_basis_features_cpp", (DL_FUNC) &_p4l_basis_features_cpp, 3},
     {"_p4l_basis_features_rowwise_cpp", (DL_FUNC) &_p4l_basis_features_rowwise_cpp, 2},
+    {"_p4l_first_nonfinite_row_cpp", (DL_FUNC) &_p4l_first_nonfinite_row_cpp, 1},
     {"_p4l_sim_cartpole_cpp", (DL_FUNC) &_p4l_sim_cartpole_cpp, 6},
     {"_p4l_kde_cross_loglik_cpp", (DL_FUNC) &_p4l_kde_cross_loglik_cpp, 11},
     {"_p4l_icu_grid_cpp", (DL_FUNC) &_p4l_icu_grid_cpp, 0},

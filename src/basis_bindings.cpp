@@ -2,6 +2,8 @@
 // features of any basis through its feature map.
 #include <RcppEigen.h>
 
+#include <cmath>
+
 #include "basis_convert.h"
 #include "core/basis.h"
 #include "core/rbf.h"
@@ -9,7 +11,7 @@
 
 // [[Rcpp::export(rng = false)]]
 Rcpp::List rbf_kmeans_cpp(const Eigen::MatrixXd& x, int k, int num_starts, int max_iter,
-                          double sample_size, double seed, int num_threads) {
+                          double sample_size, double refine_size, double seed, int num_threads) {
   if (k < 1 || k > x.rows())
     Rcpp::stop("number of centres must be in [1, %d]", static_cast<int>(x.rows()));
   if (!x.allFinite()) Rcpp::stop("the (scaled) states are not finite");
@@ -18,7 +20,25 @@ Rcpp::List rbf_kmeans_cpp(const Eigen::MatrixXd& x, int k, int num_starts, int m
   opt.num_starts = num_starts;
   opt.max_iter = max_iter;
   opt.sample_size = static_cast<long>(sample_size);
+  opt.refine_size = static_cast<long>(refine_size);
   p4l::KMeansResult r = p4l::kmeans(x, k, opt, p4l::seed_from_double(seed));
+  return Rcpp::List::create(
+      Rcpp::Named("centers") = r.centers,
+      Rcpp::Named("cluster") = Rcpp::wrap(Eigen::VectorXi(r.cluster.array() + 1)),
+      Rcpp::Named("withinss") = r.withinss, Rcpp::Named("iterations") = r.iterations,
+      Rcpp::Named("converged") = r.converged);
+}
+
+// Lloyd's iterations of the seeded K-means driver from given centres (for
+// the tests, against plain Lloyd in R).
+// [[Rcpp::export(rng = false)]]
+Rcpp::List kmeans_lloyd_cpp(const Eigen::MatrixXd& x, const Eigen::MatrixXd& centers,
+                            int max_iter, double tol, int num_threads) {
+  if (centers.rows() < 1 || centers.rows() > x.rows() || centers.cols() != x.cols())
+    Rcpp::stop("`centers` must have between 1 and nrow(x) rows and ncol(x) columns");
+  if (!x.allFinite() || !centers.allFinite()) Rcpp::stop("the points and centres must be finite");
+  p4l::ThreadScope scope(num_threads);
+  p4l::KMeansResult r = p4l::lloyd_to_tolerance(x, centers, max_iter, tol, true);
   return Rcpp::List::create(
       Rcpp::Named("centers") = r.centers,
       Rcpp::Named("cluster") = Rcpp::wrap(Eigen::VectorXi(r.cluster.array() + 1)),
@@ -49,7 +69,9 @@ Rcpp::NumericMatrix rbf_features_cpp(Rcpp::NumericMatrix x, const Eigen::MatrixX
   map.bandwidth = bandwidth;
   map.shift = shift;
   map.scale = scale;
-  Rcpp::NumericMatrix out(x.nrow(), map.dim());
+  // Not zero-filled: features_into writes every entry (so the pages are
+  // touched first by the worker threads that fill them).
+  Rcpp::NumericMatrix out = Rcpp::no_init(x.nrow(), map.dim());
   Eigen::Map<const Eigen::MatrixXd> xs(x.begin(), x.nrow(), x.ncol());
   Eigen::Map<Eigen::MatrixXd> os(out.begin(), out.nrow(), out.ncol());
   map.features_into(xs, os);
@@ -101,7 +123,7 @@ Rcpp::NumericMatrix basis_features_cpp(Rcpp::NumericMatrix x, Rcpp::List spec, i
   const p4l::FeatureMap map = feature_map_from_r(spec);
   if (x.ncol() < map.min_state_dim()) Rcpp::stop("the states have too few columns for the basis");
   p4l::ThreadScope scope(num_threads);
-  Rcpp::NumericMatrix out(x.nrow(), map.dim());
+  Rcpp::NumericMatrix out = Rcpp::no_init(x.nrow(), map.dim());  // features_into writes every entry
   Eigen::Map<const Eigen::MatrixXd> xs(x.begin(), x.nrow(), x.ncol());
   Eigen::Map<Eigen::MatrixXd> os(out.begin(), out.nrow(), out.ncol());
   map.features_into(xs, os);
@@ -123,4 +145,23 @@ Eigen::MatrixXd basis_features_rowwise_cpp(const Eigen::MatrixXd& x, Rcpp::List 
     out.row(i) = f.transpose();
   }
   return out;
+}
+
+// The first row (1-based) of a numeric matrix with a non-finite entry, 0 when
+// there is none: the check of check_finite_rows() without R's temporaries
+// (a logical copy of a 10^6 x 65 feature matrix costs more than the features).
+// [[Rcpp::export(rng = false)]]
+double first_nonfinite_row_cpp(Rcpp::NumericMatrix x) {
+  const R_xlen_t n = x.nrow(), p = x.ncol();
+  R_xlen_t first = n;
+  for (R_xlen_t j = 0; j < p; ++j) {
+    const double* col = x.begin() + j * n;
+    for (R_xlen_t i = 0; i < first; ++i) {
+      if (!std::isfinite(col[i])) {
+        first = i;
+        break;
+      }
+    }
+  }
+  return first < n ? static_cast<double>(first + 1) : 0.0;
 }

@@ -2,6 +2,7 @@
 #include "kmeans.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <stdexcept>
 #include <vector>
@@ -20,41 +21,6 @@ void maybe_parallel(bool par, std::size_t n, const RangeFn& fn) {
   } else if (n > 0) {
     fn(0, n);
   }
-}
-
-// Assignment step by blocked matrix products: squared distance of every row of
-// x to its nearest centre (||x||^2 + ||c||^2 - 2 x'c); fills cluster and dist2,
-// returns their sum. Blocks have a fixed size, so the result does not depend
-// on the threads.
-double assign_blocked(const Eigen::MatrixXd& x, const Eigen::MatrixXd& centers,
-                      Eigen::VectorXi& cluster, Eigen::VectorXd& dist2, bool par) {
-  const long n = x.rows();
-  const long block = 1024;
-  const long num_blocks = (n + block - 1) / block;
-  const Eigen::VectorXd cnorm = centers.rowwise().squaredNorm();
-  cluster.resize(n);
-  dist2.resize(n);
-  maybe_parallel(par, num_blocks, [&](std::size_t bb, std::size_t be) {
-    Eigen::MatrixXd g;
-    for (std::size_t blk = bb; blk < be; ++blk) {
-      const long r0 = static_cast<long>(blk) * block;
-      const long len = std::min(block, n - r0);
-      // k x len: column i holds the inner products of point r0 + i with the centres.
-      g.noalias() = centers * x.middleRows(r0, len).transpose();
-      g = (-2.0 * g).colwise() + cnorm;
-      for (long i = 0; i < len; ++i) {
-        const double xn = x.row(r0 + i).squaredNorm();
-        Eigen::Index arg = 0;
-        const double best = g.col(i).minCoeff(&arg);
-        cluster(r0 + i) = static_cast<int>(arg);
-        dist2(r0 + i) = std::max(best + xn, 0.0);
-      }
-    }
-  });
-  // Fixed-order reduction: identical for any number of threads.
-  double total = 0.0;
-  for (long i = 0; i < n; ++i) total += dist2(i);
-  return total;
 }
 
 // Assignment step by direct differences ||x_i - c_k||^2 (ties to the lowest
@@ -106,36 +72,6 @@ void update_centres(const Eigen::MatrixXd& x, const Eigen::VectorXi& cluster,
   }
 }
 
-// Lloyd iterations from the given centres until the relative decrease of the
-// objective is at most tol (seeded driver).
-KMeansResult lloyd_to_tolerance(const Eigen::MatrixXd& x, Eigen::MatrixXd centers, int max_iter,
-                                double tol, bool par) {
-  KMeansResult res;
-  Eigen::VectorXi cluster;
-  Eigen::VectorXd dist2;
-  double obj = assign_blocked(x, centers, cluster, dist2, par);
-  int it = 0;
-  bool converged = false;
-  for (; it < max_iter; ++it) {
-    check_interrupt();  // any thread: a Ctrl-C on the main thread stops every restart
-    update_centres(x, cluster, dist2, centers);
-    const double next = assign_blocked(x, centers, cluster, dist2, par);
-    const bool small = obj - next <= tol * std::max(obj, 1e-300);
-    obj = next;
-    if (small) {
-      converged = true;
-      ++it;
-      break;
-    }
-  }
-  res.centers = centers;
-  res.cluster = cluster;
-  res.withinss = obj;
-  res.iterations = it;
-  res.converged = converged;
-  return res;
-}
-
 // Lloyd iterations from the given centres until no label changes (stream
 // driver); withinss is recomputed directly from the final labels and centres.
 KMeansResult lloyd_to_stable_labels(const Eigen::MatrixXd& x, Eigen::MatrixXd centers,
@@ -167,9 +103,15 @@ KMeansResult lloyd_to_stable_labels(const Eigen::MatrixXd& x, Eigen::MatrixXd ce
 // this kind. Serial (fixed order), so deterministic.
 void hartigan(const Eigen::MatrixXd& x, KMeansResult& res, int max_pass) {
   const long n = x.rows();
+  const long d = x.cols();
   const int k = static_cast<int>(res.centers.rows());
   Eigen::VectorXd counts = Eigen::VectorXd::Zero(k);
   for (long i = 0; i < n; ++i) counts(res.cluster(i)) += 1.0;
+  // in(j) = n_j / (n_j + 1): the factor of the cost of moving a point into j.
+  Eigen::ArrayXd in = counts.array() / (counts.array() + 1.0);
+  Eigen::ArrayXd dist(k);
+  std::vector<double> pt(d);
+  const double* xd = x.data();
   for (int pass = 0; pass < max_pass; ++pass) {
     check_interrupt();
     long moves = 0;
@@ -177,14 +119,16 @@ void hartigan(const Eigen::MatrixXd& x, KMeansResult& res, int max_pass) {
       if ((i & 4095) == 0) check_interrupt();
       const int from = res.cluster(i);
       if (counts(from) <= 1.0) continue;
-      const double cost_out =
-          counts(from) / (counts(from) - 1.0) * (x.row(i) - res.centers.row(from)).squaredNorm();
+      // squared distances to all centres, a coordinate at a time (vectorised)
+      for (long m = 0; m < d; ++m) pt[m] = xd[m * n + i];
+      dist = (res.centers.col(0).array() - pt[0]).square();
+      for (long m = 1; m < d; ++m) dist += (res.centers.col(m).array() - pt[m]).square();
+      const double cost_out = counts(from) / (counts(from) - 1.0) * dist(from);
       int best = from;
       double best_in = cost_out;
       for (int j = 0; j < k; ++j) {
         if (j == from) continue;
-        const double c =
-            counts(j) / (counts(j) + 1.0) * (x.row(i) - res.centers.row(j)).squaredNorm();
+        const double c = in(j) * dist(j);
         if (c < best_in) {
           best_in = c;
           best = j;
@@ -197,6 +141,8 @@ void hartigan(const Eigen::MatrixXd& x, KMeansResult& res, int max_pass) {
             (res.centers.row(best) * counts(best) + x.row(i)) / (counts(best) + 1.0);
         counts(from) -= 1.0;
         counts(best) += 1.0;
+        in(from) = counts(from) / (counts(from) + 1.0);
+        in(best) = counts(best) / (counts(best) + 1.0);
         res.cluster(i) = best;
         ++moves;
       }
@@ -214,6 +160,169 @@ void hartigan(const Eigen::MatrixXd& x, KMeansResult& res, int max_pass) {
 }
 
 }  // namespace
+
+// Points per block of the seeded driver's passes: fixed, so every sum is
+// taken in the same order for any number of threads.
+constexpr long kBlock = 2048;
+
+// Lloyd iterations from the given centres until the relative decrease of the
+// objective is at most tol (seeded driver), with Hamerly's (2010) bound:
+// lower(i) is a lower bound on the distance of point i to every centre but
+// its own, and shrinks by the largest move of another centre after each
+// update. A point within max(lower(i), half the distance from its centre to
+// the nearest other centre) of its centre keeps its label without looking at
+// the other centres. The iterates are those of plain Lloyd (labels could
+// differ only where two centres are equally near to rounding). One pass per
+// iteration over the points assigns them, takes their exact squared
+// distances (the objective) and accumulates the next centres' sums, block by
+// block; blocks are added in a fixed order, so the result does not depend on
+// the number of threads.
+KMeansResult lloyd_to_tolerance(const Eigen::MatrixXd& x, Eigen::MatrixXd centers, int max_iter,
+                                double tol, bool par) {
+  const long n = x.rows();
+  const int k = static_cast<int>(centers.rows());
+  const long d = x.cols();
+  const long num_blocks = (n + kBlock - 1) / kBlock;
+  const double inf = std::numeric_limits<double>::infinity();
+  Eigen::VectorXi cluster = Eigen::VectorXi::Zero(n);
+  Eigen::VectorXd lower = Eigen::VectorXd::Constant(n, -inf), dist2(n);
+  Eigen::VectorXd move = Eigen::VectorXd::Zero(k), half = Eigen::VectorXd::Zero(k);
+  int far1 = 0;
+  double move2 = 0.0;
+  std::vector<double> block_sums(static_cast<std::size_t>(num_blocks) * k * d);
+  std::vector<double> block_counts(static_cast<std::size_t>(num_blocks) * k);
+  std::vector<double> block_obj(num_blocks);
+  const double* xd = x.data();
+
+  // The pass: labels, exact squared distances and block sums at `centers`.
+  auto pass = [&]() {
+    const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> crow = centers;
+    const double* cr = crow.data();
+    maybe_parallel(par, num_blocks, [&](std::size_t bb, std::size_t be) {
+      std::vector<double> pt(d);
+      Eigen::ArrayXd dist(k);
+      auto sqdist = [&](int j) {
+        const double* c = cr + static_cast<long>(j) * d;
+        double acc = 0.0;
+        for (long m = 0; m < d; ++m) {
+          const double diff = pt[m] - c[m];
+          acc += diff * diff;
+        }
+        return acc;
+      };
+      for (std::size_t blk = bb; blk < be; ++blk) {
+        const long r0 = static_cast<long>(blk) * kBlock;
+        const long r1 = std::min(n, r0 + kBlock);
+        double* sums = block_sums.data() + blk * k * d;
+        double* counts = block_counts.data() + blk * k;
+        std::fill(sums, sums + k * d, 0.0);
+        std::fill(counts, counts + k, 0.0);
+        double obj = 0.0;
+        for (long i = r0; i < r1; ++i) {
+          for (long m = 0; m < d; ++m) pt[m] = xd[m * n + i];
+          int a = cluster(i);
+          lower(i) -= a == far1 ? move2 : move(far1);
+          double dsq = sqdist(a);
+          const double bound = std::max(half(a), lower(i));
+          if (!(bound > 0.0 && dsq <= bound * bound)) {
+            // All k distances at once, a centre coordinate at a time
+            // (contiguous, so the loop is vectorised; the same sums in the
+            // same order as sqdist).
+            dist = (centers.col(0).array() - pt[0]).square();
+            for (long m = 1; m < d; ++m) dist += (centers.col(m).array() - pt[m]).square();
+            double b1 = inf, b2 = inf;
+            int a1 = 0;
+            for (int j = 0; j < k; ++j) {
+              const double v = dist(j);
+              if (v < b1) {
+                b2 = b1;
+                b1 = v;
+                a1 = j;
+              } else if (v < b2) {
+                b2 = v;
+              }
+            }
+            a = a1;
+            cluster(i) = a1;
+            dsq = b1;
+            lower(i) = std::sqrt(b2);
+          }
+          dist2(i) = dsq;
+          obj += dsq;
+          double* s = sums + static_cast<long>(a) * d;
+          for (long m = 0; m < d; ++m) s[m] += pt[m];
+          counts[a] += 1.0;
+        }
+        block_obj[blk] = obj;
+      }
+    });
+    double total = 0.0;
+    for (double v : block_obj) total += v;
+    return total;
+  };
+
+  double obj = pass();  // lower = -inf: every point is assigned by a full search
+  Eigen::MatrixXd old;
+  Eigen::MatrixXd total(k, d);
+  Eigen::VectorXd count(k);
+  int it = 0;
+  bool converged = false;
+  for (; it < max_iter; ++it) {
+    check_interrupt();  // any thread: a Ctrl-C on the main thread stops every restart
+    // Update: every centre moves to the mean of its points; an empty cluster
+    // takes the point farthest from its centre (dist2 of that point is then 0).
+    total.setZero();
+    count.setZero();
+    for (long blk = 0; blk < num_blocks; ++blk) {
+      const double* sums = block_sums.data() + blk * k * d;
+      const double* counts = block_counts.data() + blk * k;
+      for (int j = 0; j < k; ++j) {
+        for (long m = 0; m < d; ++m) total(j, m) += sums[j * d + m];
+        count(j) += counts[j];
+      }
+    }
+    old = centers;
+    for (int j = 0; j < k; ++j) {
+      if (count(j) > 0) {
+        centers.row(j) = total.row(j) / count(j);
+      } else {
+        long far = 0;
+        dist2.maxCoeff(&far);
+        centers.row(j) = x.row(far);
+        dist2(far) = 0.0;
+      }
+    }
+    far1 = 0;
+    for (int j = 0; j < k; ++j) {
+      move(j) = (centers.row(j) - old.row(j)).norm();
+      if (move(j) > move(far1)) far1 = j;
+    }
+    move2 = 0.0;  // the largest move of a centre other than far1
+    for (int j = 0; j < k; ++j)
+      if (j != far1) move2 = std::max(move2, move(j));
+    for (int j = 0; j < k; ++j) {
+      double nearest = inf;
+      for (int l = 0; l < k; ++l)
+        if (l != j) nearest = std::min(nearest, (centers.row(j) - centers.row(l)).squaredNorm());
+      half(j) = 0.5 * std::sqrt(nearest);
+    }
+    const double next = pass();
+    const bool small = obj - next <= tol * std::max(obj, 1e-300);
+    obj = next;
+    if (small) {
+      converged = true;
+      ++it;
+      break;
+    }
+  }
+  KMeansResult res;
+  res.centers = centers;
+  res.cluster = cluster;
+  res.withinss = obj;
+  res.iterations = it;
+  res.converged = converged;
+  return res;
+}
 
 Eigen::MatrixXd kmeanspp_seed(const Eigen::MatrixXd& x, int k, std::mt19937_64& gen, bool par) {
   const long n = x.rows();
@@ -283,7 +392,22 @@ KMeansResult kmeans(const Eigen::MatrixXd& x, int k, const KMeansOptions& opt, s
   KMeansResult best = runs[0];
   for (int s = 1; s < starts; ++s)
     if (runs[s].withinss < best.withinss) best = runs[s];
-  if (sub) best = lloyd_to_tolerance(x, best.centers, opt.max_iter, opt.tol, true);
+  if (sub) {
+    if (opt.refine_size > 0 && n > opt.refine_size) {
+      // Lloyd on a larger subsample (drawn after the first, from the same
+      // stream), then one assignment of all points: labels and withinss are
+      // those of all points.
+      std::vector<long> idx = sorted_subsample(n, opt.refine_size, gen);
+      Eigen::MatrixXd xr(static_cast<long>(idx.size()), x.cols());
+      for (std::size_t i = 0; i < idx.size(); ++i) xr.row(i) = x.row(idx[i]);
+      const KMeansResult refined = lloyd_to_tolerance(xr, best.centers, opt.max_iter, opt.tol, true);
+      best = lloyd_to_tolerance(x, refined.centers, 0, opt.tol, true);
+      best.iterations = refined.iterations;
+      best.converged = refined.converged;
+    } else {
+      best = lloyd_to_tolerance(x, best.centers, opt.max_iter, opt.tol, true);
+    }
+  }
   return best;
 }
 

@@ -83,6 +83,77 @@ test_that("subsampled K-means refines on all states", {
   expect_equal(unname(b$centers), unname(means), tolerance = 1e-3)
 })
 
+# Plain Lloyd in R: assign every point to its nearest centre (ties to the
+# lowest), move every centre to its points' mean; an empty cluster takes the
+# point farthest from its centre.
+lloyd_reference <- function(x, centers, iterations) {
+  assign <- function(C) {
+    d2 <- outer(rowSums(x^2), rowSums(C^2), "+") - 2 * x %*% t(C)
+    cl <- max.col(-d2, ties.method = "first")
+    list(cl = cl, d2 = rowSums((x - C[cl, , drop = FALSE])^2))
+  }
+  a <- assign(centers)
+  for (it in seq_len(iterations)) {
+    for (j in seq_len(nrow(centers))) {
+      if (any(a$cl == j)) {
+        centers[j, ] <- colMeans(x[a$cl == j, , drop = FALSE])
+      } else {
+        far <- which.max(a$d2)
+        centers[j, ] <- x[far, ]
+        a$d2[far] <- 0
+      }
+    }
+    a <- assign(centers)
+  }
+  list(centers = centers, cluster = a$cl, withinss = sum(a$d2))
+}
+
+test_that("Lloyd with Hamerly's bounds gives plain Lloyd's iterates", {
+  set.seed(21)
+  # clusters that move for many iterations, in 3 dimensions, 2,500 points (two blocks)
+  x <- rbind(matrix(rnorm(3000, sd = 1), 1000, 3), matrix(rnorm(4500, mean = 2), 1500, 3))
+  start <- x[c(1, 2, 3, 1001, 1002, 2500, 7), ]
+  for (iters in c(0, 1, 3, 10, 40)) {
+    ref <- lloyd_reference(x, start, iters)
+    for (nt in 1:2) {
+      got <- p4l:::kmeans_lloyd_cpp(x, start, iters, 0, nt)
+      expect_equal(got$iterations, iters)
+      expect_identical(got$cluster, ref$cluster)
+      expect_equal(got$centers, ref$centers, tolerance = 1e-12)
+      expect_equal(got$withinss, ref$withinss, tolerance = 1e-12)
+    }
+  }
+  # an empty cluster (a start centre far from every point) takes the farthest point
+  start2 <- rbind(start[1:4, ], c(50, 50, 50))
+  ref <- lloyd_reference(x, start2, 5)
+  got <- p4l:::kmeans_lloyd_cpp(x, start2, 5, 0, 2)
+  expect_identical(got$cluster, ref$cluster)
+  expect_equal(got$centers, ref$centers, tolerance = 1e-12)
+  # the tolerance stops it: the last step lowered the objective by at most tol
+  got <- p4l:::kmeans_lloyd_cpp(x, start, 1000, 1e-6, 1)
+  expect_true(got$converged)
+  prev <- lloyd_reference(x, start, got$iterations - 1)$withinss
+  expect_lte(prev - got$withinss, 1e-6 * prev)
+  expect_gt(lloyd_reference(x, start, got$iterations - 2)$withinss - prev, 1e-6 * prev)
+})
+
+test_that("with more states than refine.size, all states are assigned to the refined centres", {
+  set.seed(22)
+  x <- matrix(rnorm(16000), 8000, 2)
+  b <- rbf_basis(x, num.centers = 6, scale = FALSE, sample.size = 500, refine.size = 2000,
+                 seed = 3)
+  d2 <- outer(rowSums(x^2), rowSums(b$centers^2), "+") - 2 * x %*% t(b$centers)
+  expect_equal(b$withinss, sum(pmax(apply(d2, 1, min), 0)), tolerance = 1e-10)
+  # the same as rbf_basis on the full data, within 2% (the issue's target on
+  # 10^6 states is 1%)
+  full <- rbf_basis(x, num.centers = 6, scale = FALSE, sample.size = 500, refine.size = 8000,
+                    seed = 3)
+  expect_lt(b$withinss, 1.02 * full$withinss)
+  expect_identical(b, rbf_basis(x, num.centers = 6, scale = FALSE, sample.size = 500,
+                                refine.size = 2000, seed = 3, num.threads = 2))
+  expect_error(rbf_basis(x, 3, refine.size = 1), "`refine.size` must be between 2")
+})
+
 test_that("rbf_basis checks its arguments", {
   x <- matrix(rnorm(20), 10, 2)
   expect_error(rbf_basis(list(1)), "`x` must be a p4l_data")
