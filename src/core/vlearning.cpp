@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "runtime.h"
@@ -19,15 +20,38 @@ inline void softmax(const Eigen::MatrixXd& beta, const Eigen::Ref<const Eigen::V
 
 }  // namespace
 
+namespace {
+// Work in fixed chunks of consecutive rows (independent of the thread count);
+// partial sums are added in chunk order, so results do not depend on threads.
+constexpr long kChunk = 512;
+}  // namespace
+
+Eigen::MatrixXd vlearning_delta(const Transitions& tr, double gamma) {
+  const long n = tr.n();
+  const long nchunks = (n + kChunk - 1) / kChunk;
+  Eigen::MatrixXd delta(n, tr.d());
+  runtime().parallel_for(nchunks, [&](std::size_t cb, std::size_t ce) {
+    for (std::size_t c = cb; c < ce; ++c) {
+      const long r0 = static_cast<long>(c) * kChunk, len = std::min(kChunk, n - r0);
+      auto D = delta.middleRows(r0, len);
+      D = tr.psi.middleRows(r0, len);
+      for (long r = 0; r < len; ++r)
+        if (!tr.terminal(r0 + r)) D.row(r).noalias() -= gamma * tr.psi_next.row(r0 + r);
+    }
+  });
+  return delta;
+}
+
 VlValue vlearning_value(const Transitions& tr, const Eigen::VectorXd& mu, const Eigen::VectorXd& nu,
-                        const Eigen::MatrixXd& beta, const VlOptions& opt, bool want_grad) {
+                        const Eigen::MatrixXd& beta, const VlOptions& opt, bool want_grad,
+                        const Eigen::MatrixXd* delta_in) {
   const long n = tr.n();
   const int d = tr.d(), m = tr.num_actions;
-  // Work in fixed chunks of consecutive rows (independent of the thread count);
-  // partial sums are added in chunk order, so results do not depend on threads.
-  const long chunk = 512;
+  const long chunk = kChunk;
   const long nchunks = (n + chunk - 1) / chunk;
-  Eigen::MatrixXd delta(n, d);  // psi(S) - gamma psi(S') (no S' term when terminal)
+  Eigen::MatrixXd delta_own;
+  if (!delta_in) delta_own = vlearning_delta(tr, opt.gamma);
+  const Eigen::MatrixXd& delta = delta_in ? *delta_in : delta_own;
   Eigen::VectorXd w(n);
   Eigen::MatrixXd prob(n, m);
   std::vector<Eigen::MatrixXd> M_c(nchunks);
@@ -36,10 +60,7 @@ VlValue vlearning_value(const Transitions& tr, const Eigen::VectorXd& mu, const 
     for (std::size_t c = cb; c < ce; ++c) {
       const long r0 = static_cast<long>(c) * chunk, len = std::min(chunk, n - r0);
       const auto P = tr.psi.middleRows(r0, len);
-      auto D = delta.middleRows(r0, len);
-      D = P;
-      for (long r = 0; r < len; ++r)
-        if (!tr.terminal(r0 + r)) D.row(r).noalias() -= opt.gamma * tr.psi_next.row(r0 + r);
+      const auto D = delta.middleRows(r0, len);
       Eigen::MatrixXd L = P * beta;  // len x m logits
       for (long r = 0; r < len; ++r) {
         const long k = r0 + r;
@@ -108,7 +129,8 @@ VlResult vlearning_optimize(const Transitions& tr, const Eigen::VectorXd& mu,
   VlResult res;
   res.beta = beta0;
   res.beta.col(0).setZero();
-  VlValue cur = vlearning_value(tr, mu, nu, res.beta, opt, true);
+  const Eigen::MatrixXd delta = vlearning_delta(tr, opt.gamma);
+  VlValue cur = vlearning_value(tr, mu, nu, res.beta, opt, true, &delta);
   std::vector<double> trace{cur.objective};
   // Gradient ascent with Barzilai-Borwein steps and Armijo backtracking.
   double step = 1.0;
@@ -130,7 +152,9 @@ VlResult vlearning_optimize(const Transitions& tr, const Eigen::VectorXd& mu,
     bool ok = false;
     for (int ls = 0; ls < 40; ++ls) {
       nb = res.beta + step * cur.grad;
-      trial = vlearning_value(tr, mu, nu, nb, opt, false);
+      // With the gradient: the accepted trial is the next iterate, and the
+      // gradient costs less than recomputing the estimating equation.
+      trial = vlearning_value(tr, mu, nu, nb, opt, true, &delta);
       if (std::isfinite(trial.objective) &&
           trial.objective >= cur.objective + 1e-4 * step * gnorm2) {
         ok = true;
@@ -147,7 +171,7 @@ VlResult vlearning_optimize(const Transitions& tr, const Eigen::VectorXd& mu,
     prev_grad = cur.grad;
     res.beta = nb;
     const double gain = trial.objective - cur.objective;
-    cur = vlearning_value(tr, mu, nu, res.beta, opt, true);
+    cur = std::move(trial);
     trace.push_back(cur.objective);
     if (gain <= opt.tol * (1.0 + std::fabs(cur.objective))) {
       res.converged = true;

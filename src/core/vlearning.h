@@ -29,9 +29,15 @@ struct VlValue {
   Eigen::MatrixXd grad;    // d x m gradient of the objective (column 0 is zero)
 };
 
-// V-learning estimate (and its gradient in beta when want_grad) of the softmax policy beta.
+// psi(S) - gamma psi(S') per transition (no S' term when terminal): n x d.
+Eigen::MatrixXd vlearning_delta(const Transitions& tr, double gamma);
+
+// V-learning estimate (and its gradient in beta when want_grad) of the
+// softmax policy beta. delta: vlearning_delta(tr, opt.gamma) when the caller
+// keeps it across evaluations (computed here when null).
 VlValue vlearning_value(const Transitions& tr, const Eigen::VectorXd& mu, const Eigen::VectorXd& nu,
-                        const Eigen::MatrixXd& beta, const VlOptions& opt, bool want_grad);
+                        const Eigen::MatrixXd& beta, const VlOptions& opt, bool want_grad,
+                        const Eigen::MatrixXd* delta = nullptr);
 
 struct VlResult {
   Eigen::MatrixXd beta;  // d x m
