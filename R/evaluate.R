@@ -75,7 +75,7 @@ evaluate_policy <- function(policy, env, ids = NULL, num.episodes = 1000, horizo
     target.env[is.na(target.env)] <- by.text[is.na(target.env)]
     if (anyNA(target.env)) {
       stop_arg("`env` has no environment for id(s) ",
-               paste(utils::head(format(ids[is.na(target.env)], digits = 17), 5),
+               paste(utils::head(trimws(format(ids[is.na(target.env)], digits = 17)), 5),
                      collapse = ", "), ".")
     }
   }

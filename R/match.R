@@ -140,7 +140,8 @@ policy_slot_index <- function(object, ids, arg = "newdata") {
   pos <- match_ids(ids, object$ids)
   if (anyNA(pos)) {
     bad <- unique(ids[is.na(pos)])
-    stop_arg("Individual(s) ", paste(utils::head(format(bad, digits = 17), 5), collapse = ", "),
+    stop_arg("Individual(s) ",
+             paste(utils::head(trimws(format(bad, digits = 17)), 5), collapse = ", "),
              if (length(bad) > 5) ", ..." else "", " of `", arg, "` were not in the training ",
              "data; this policy (", object$method, ") is individual, so it has no policy for ",
              "them. Only P4L fits (p4l()) can place new individuals (see p4l_assign()).")

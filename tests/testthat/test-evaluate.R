@@ -28,6 +28,9 @@ test_that("evaluation is deterministic across threads and checks its inputs", {
   expect_error(evaluate_policy(pol, list(1)), "`env` must be a p4l_env")
   expect_error(evaluate_policy(pol, env_linear2d(0, 0)), "Give `ids`")
   expect_error(evaluate_policy(pol, sim$env, ids = 99), "no environment for id\\(s\\) 99")
+  # ids of different widths are listed without padding
+  expect_error(evaluate_policy(pol, sim$env, ids = c(99, 1000)),
+               "no environment for id\\(s\\) 99, 1000\\.")
   expect_error(evaluate_policy(uniform_policy(c("x", "y"), c("s1", "s2")), sim$env),
                "not actions of the environment")
   expect_error(evaluate_policy(pol, sim$env, num.episodes = 1), "`num.episodes` must be between")
