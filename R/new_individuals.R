@@ -273,20 +273,20 @@ print.p4l_assigned <- function(x, ...) {
 # ---------------------------------------------------------------------------
 # The assignment model, computed once from the training data (p4l()).
 
-p4l_assignment_model <- function(fit, data, num.threads = 1L) {
+p4l_assignment_model <- function(fit, data, num.threads = 1L, feat = NULL) {
   K <- fit$K
   cl <- as.integer(fit$cluster)
   N <- length(data$ids)
   props <- tabulate(cl, K) / N
   # One-step models per cluster on standardised states.
   ctr <- colMeans(data$S)
-  scl <- apply(data$S, 2, stats::sd)
+  scl <- column_apply(data$S, stats::sd)
   scl[!is.finite(scl) | scl == 0] <- 1
   # Floor of the residual variances: 1% of each response's variance (a
   # response the state and action determine, such as a treatment flag, would
   # otherwise make any deviation decisive).
   Sn <- sweep(sweep(data$S_next[!data$terminal, , drop = FALSE], 2, ctr), 2, scl, "/")
-  floor <- 0.01 * c(stats::var(data$R), if (nrow(Sn) > 1L) apply(Sn, 2, stats::var) else
+  floor <- 0.01 * c(stats::var(data$R), if (nrow(Sn) > 1L) column_apply(Sn, stats::var) else
     rep(1, ncol(Sn)))
   floor[!is.finite(floor) | floor <= 0] <- 1e-6
   models <- lapply(seq_len(K), function(k) {
@@ -294,17 +294,13 @@ p4l_assignment_model <- function(fit, data, num.threads = 1L) {
   })
   pooled <- onestep_model(data, rep(TRUE, length(data$R)), ctr, scl, floor)
   # Bellman residual variance per cluster at its centroid.
-  pieces <- assign_pieces(fit, data, num.threads)
-  bvar <- vapply(seq_len(K), function(k) {
-    rows <- which(cl[data$individual] == k)
-    if (!length(rows)) return(NA_real_)
-    e <- bellman_residuals(fit, pieces, rows, fit$centroids[k, ])
-    mean(e^2)
-  }, numeric(1))
-  all.var <- mean(unlist(lapply(seq_len(K), function(k) {
+  pieces <- assign_pieces(fit, data, num.threads, feat)
+  sq <- lapply(seq_len(K), function(k) {
     rows <- which(cl[data$individual] == k)
     if (length(rows)) bellman_residuals(fit, pieces, rows, fit$centroids[k, ])^2
-  })))
+  })
+  bvar <- vapply(sq, function(e2) if (length(e2)) mean(e2) else NA_real_, numeric(1))
+  all.var <- mean(unlist(sq))
   bvar[!is.finite(bvar) | bvar <= 0] <- max(all.var, 1e-12)
   # Pooled within-cluster variance of the free latent coordinates.
   lvar <- if (fit$rank > 1L) {
@@ -368,10 +364,13 @@ onestep_loglik <- function(model, pooled, am, hist, rows, amap) {
 }
 
 # Bellman pieces of transitions: features, action indices in the fit's coding.
-assign_pieces <- function(fit, hist, num.threads) {
+# feat: the features of hist$S and hist$S_next on fit$basis when the caller
+# has them (p4l() passes its own).
+assign_pieces <- function(fit, hist, num.threads, feat = NULL) {
   amap <- match(as.character(hist$action.levels), as.character(fit$action.levels))
-  list(psi = basis_features(fit$basis, hist$S, num.threads),
-       psin = basis_features(fit$basis, hist$S_next, num.threads),
+  list(psi = if (is.null(feat)) basis_features(fit$basis, hist$S, num.threads) else feat$psi,
+       psin = if (is.null(feat)) basis_features(fit$basis, hist$S_next, num.threads) else
+         feat$psi.next,
        A = amap[hist$A], amap = amap, R = as.numeric(hist$R),
        terminal = as.logical(hist$terminal))
 }

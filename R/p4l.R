@@ -553,7 +553,8 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
   res <- p4l_fit_features(data, feat$psi, feat$psi.next, psi0, rank = rank, K = K,
                           gamma = gamma, alpha = alpha, mu = mu, control = control,
                           init.U = init.U, init.Theta = init.Theta, seed = seed,
-                          progress = progress, num.threads = num.threads, solver = solver)
+                          progress = progress, num.threads = num.threads, solver = solver,
+                          value.table = TRUE)
   t.fit <- proc.time()[["elapsed"]]
 
   fit <- p4l_build_fit(res, data, basis, gamma, K, rank, alpha, mu, control, seed, num.threads)
@@ -657,12 +658,13 @@ p4l_complete_fit <- function(fit, res, data, feat, psi0, gamma, alpha, control, 
   fit$values <- p4l_value_table(data, feat, psi0, res$Theta, res$U, gamma, alpha, fit$kappa,
                                 control$dual.ridge, num.threads,
                                 max.initial = control$max.initial, seed = seed,
-                                visited = identical(control$initial, "visited"))
+                                visited = identical(control$initial, "visited"),
+                                core = res$value.table)
   fit$solver <- solver
   # What p4l_assign() needs to place new individuals without the training data.
   fit$data.columns <- c(data$columns, list(is.terminal = isTRUE(data$is.terminal),
                                            na.action = data$na.action, last = data$last))
-  fit$assignment.model <- p4l_assignment_model(fit, data, num.threads)
+  fit$assignment.model <- p4l_assignment_model(fit, data, num.threads, feat = feat)
   if (identical(solver, "sgd")) {
     fit$sgd.step.scale <- res$sgd.step.scale
     if (res$sgd.step.scale > 100) {
@@ -680,9 +682,9 @@ p4l_complete_fit <- function(fit, res, data, feat, psi0, gamma, alpha, control, 
 p4l_fit_features <- function(data, psi, psi.next, psi0, rank, K, gamma = 0.8, alpha = 0.05,
                              mu = 0.1, control = p4l_control(), init.U = NULL,
                              init.Theta = NULL, seed = 1, progress = NULL, num.threads = 1L,
-                             solver = "closed") {
+                             solver = "closed", value.table = FALSE) {
   inp <- p4l_inputs(data, psi, psi.next, psi0)
-  ctl <- p4l_settings(control, gamma, seed, solver)
+  ctl <- p4l_settings(control, gamma, seed, solver, value.table)
   U0 <- if (is.null(init.U)) matrix(0, 0, 0) else init.U
   T0 <- if (is.null(init.Theta)) matrix(0, 0, 0) else init.Theta
   p4l_fit_cpp(inp$psi, inp$psi_next, inp$action, inp$reward, inp$terminal, inp$start,
@@ -693,13 +695,16 @@ p4l_fit_features <- function(data, psi, psi.next, psi0, rank, K, gamma = 0.8, al
 # The settings p4l_fit_cpp() reads (strictly: src/p4l_bindings.cpp,
 # make_control()): the p4l_control() object with the settings that depend on
 # the fit resolved: kappa (0 for the stochastic path), iterative.min as an
-# integer (Inf: never iterative), the seed and the solver.
-p4l_settings <- function(control, gamma, seed, solver) {
+# integer (Inf: never iterative), the seed, the solver and whether the core
+# returns the value table (p4l_value_table()) computed on its own data
+# statistics.
+p4l_settings <- function(control, gamma, seed, solver, value.table = FALSE) {
   ctl <- unclass(control)
   ctl$kappa <- if (identical(solver, "sgd")) 0 else p4l_kappa(control, gamma)
   ctl$iterative.min <- as.integer(min(control$iterative.min, .Machine$integer.max))
   ctl$seed <- as.numeric(seed)
   ctl$solver <- solver
+  ctl$value.table <- isTRUE(value.table)
   ctl
 }
 
@@ -872,19 +877,22 @@ p4l_value_range <- function(data) {
 # of `fit$value`, and `discounted` E[sum_t gamma^t R_t], the scale of
 # evaluate_policy().
 p4l_value_table <- function(data, feat, psi0, Theta, U, gamma, alpha, kappa, dual.ridge,
-                            num.threads, max.initial = 0L, seed = 1, visited = FALSE) {
-  inp <- p4l_inputs(data, feat$psi, feat$psi.next, psi0)
-  # one problem (its data statistics computed once) for both policies
-  vals <- tryCatch(t(p4l_values_cpp(inp$psi, inp$psi_next, inp$action, inp$reward, inp$terminal,
-                                    inp$start, inp$psi0, inp$num_actions,
-                                    list(Theta, Theta * 1e6), U, gamma, alpha, dual.ridge,
-                                    num.threads, kappa, as.integer(max.initial),
-                                    as.numeric(seed), isTRUE(visited))),
-                   error = function(e) {
-                     warning("p4l(): the value table could not be computed (",
-                             conditionMessage(e), "); `fit$values` holds NA.", call. = FALSE)
-                     matrix(NA_real_, 2, 2)
-                   })
+                            num.threads, max.initial = 0L, seed = 1, visited = FALSE,
+                            core = NULL) {
+  # core: the same table from the fit's own problem (p4l_fit_features(value.table
+  # = TRUE)), which spares building the data statistics again
+  vals <- if (length(core)) {
+    if (nzchar(core$error)) {
+      warning("p4l(): the value table could not be computed (", core$error,
+              "); `fit$values` holds NA.", call. = FALSE)
+      matrix(NA_real_, 2, 2)
+    } else {
+      t(core$values)
+    }
+  } else {
+    p4l_value_table_cpp(data, feat, psi0, Theta, U, gamma, alpha, kappa, dual.ridge, num.threads,
+                        max.initial, seed, visited)
+  }
   rownames(vals) <- c("softmax", "greedy")
   # Projection onto the attainable range: an estimate that leaves the range by
   # less than its own uncertainty radius alpha s (= point - pessimistic) is
@@ -906,6 +914,23 @@ p4l_value_table <- function(data, feat, psi0, Theta, U, gamma, alpha, kappa, dua
              clipped = rep(pe$clipped | po$clipped, 2),
              pessimistic.raw = c(vals[, 1], vals[, 1] / (1 - gamma)),
              point.raw = c(vals[, 2], vals[, 2] / (1 - gamma)), stringsAsFactors = FALSE)
+}
+
+# The value table from a problem of its own (pessimistic and point values;
+# columns softmax, greedy), or NA with a warning when it cannot be computed.
+p4l_value_table_cpp <- function(data, feat, psi0, Theta, U, gamma, alpha, kappa, dual.ridge,
+                                num.threads, max.initial, seed, visited) {
+  inp <- p4l_inputs(data, feat$psi, feat$psi.next, psi0)
+  # one problem (its data statistics computed once) for both policies
+  tryCatch(t(p4l_values_cpp(inp$psi, inp$psi_next, inp$action, inp$reward, inp$terminal,
+                            inp$start, inp$psi0, inp$num_actions, list(Theta, Theta * 1e6), U,
+                            gamma, alpha, dual.ridge, num.threads, kappa,
+                            as.integer(max.initial), as.numeric(seed), isTRUE(visited))),
+           error = function(e) {
+             warning("p4l(): the value table could not be computed (", conditionMessage(e),
+                     "); `fit$values` holds NA.", call. = FALSE)
+             matrix(NA_real_, 2, 2)
+           })
 }
 
 # Warning text for values outside the attainable range (character(0) if none).

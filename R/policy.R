@@ -136,7 +136,9 @@ slot_products <- function(psi, coefs, slots) {
 }
 
 softmax_rows <- function(z) {
-  z <- z - apply(z, 1, max)
+  mx <- z[, 1]
+  for (j in seq_len(ncol(z))[-1L]) mx <- pmax(mx, z[, j])  # apply(z, 1, max) without the transpose
+  z <- z - mx
   e <- exp(z)
   e / rowSums(e)
 }

@@ -85,10 +85,13 @@ state_matrix <- function(newdata, state.names, arg = "newdata", coding = NULL) {
   finite_states(x, state.names, arg)
 }
 
-# f applied to each column of the matrix x (a numeric vector; apply() would
-# first transpose x, which costs as much as f at 10^6 rows).
+# f applied to each column of the matrix x, named by column, as
+# apply(x, 2, f) for a scalar f (apply() would first transpose x, which costs
+# as much as f at 10^6 rows).
 column_apply <- function(x, f, ...) {
-  vapply(seq_len(ncol(x)), function(j) f(x[, j], ...), numeric(1))
+  out <- vapply(seq_len(ncol(x)), function(j) f(x[, j], ...), numeric(1))
+  names(out) <- colnames(x)
+  out
 }
 
 # The state matrix x (columns in the order of state.names) named by

@@ -69,7 +69,7 @@ p4l::SgdControl make_sgd_control(const Rcpp::List& list) {
 
 // The settings of p4l_fit(): a p4l_control() object with the settings that
 // depend on the fit resolved by p4l_settings() (R/p4l.R): kappa, iterative.min
-// (an int), seed and solver. Settings only the R side uses:
+// (an int), seed, solver and value.table. Settings only the R side uses:
 const std::vector<std::string> kP4lRonly = {"init", "init.ridge", "init.policy",
                                             "init.policy.scale", "policy"};
 
@@ -119,6 +119,7 @@ P4lSettings make_control(const Rcpp::List& list) {
   ctl.stochastic = solver == "sgd";
   ctl.sgd = make_sgd_control(s.list("sgd"));
   ctl.sgd.seed = ctl.seed;
+  ctl.value_table = s.get<bool>("value.table");
   s.done();
   return out;
 }
@@ -245,7 +246,11 @@ Rcpp::List p4l_fit_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_ne
       Rcpp::Named("rcond") = f.rcond,
       Rcpp::Named("inner") = Rcpp::IntegerVector::create(f.factorisations, f.cg_iterations),
       Rcpp::Named("iterations") = f.iterations, Rcpp::Named("evaluations") = f.evaluations,
-      Rcpp::Named("sgd.step.scale") = f.sgd_step_scale, Rcpp::Named("trace") = trace);
+      Rcpp::Named("sgd.step.scale") = f.sgd_step_scale, Rcpp::Named("trace") = trace,
+      Rcpp::Named("value.table") =
+          f.values.size() ? Rcpp::List::create(Rcpp::Named("values") = f.values,
+                                               Rcpp::Named("error") = f.values_error)
+                          : Rcpp::List());
 }
 
 // Per-individual ridge regressions of the model start (R/p4l.R); group is 0-based.

@@ -266,6 +266,26 @@ void AdmmDriver::finish() {
   }
 }
 
+void AdmmDriver::value_table(FitResult& f) {
+  f.values.resize(2, 2);
+  const double scales[2] = {1.0, 1e6};
+  try {
+    for (int k = 0; k < 2; ++k) {
+      Params pp;
+      pp.Theta = scales[k] * f.Theta;
+      pp.U = f.U;
+      const Gradient g = prob_.evaluate(pp, c_.gamma, c_.alpha, ctl_.dual_ridge, false, ctl_.kappa);
+      f.values(0, k) = g.dual.V;
+      f.values(1, k) = g.dual.point_value;
+    }
+  } catch (const Interrupted&) {
+    throw;
+  } catch (const std::exception& e) {
+    f.values.setConstant(std::numeric_limits<double>::quiet_NaN());
+    f.values_error = e.what();
+  }
+}
+
 }  // namespace detail
 
 FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha, double mu,
@@ -275,7 +295,9 @@ FitResult p4l_fit(const P4LData& data, int r, int K, double gamma, double alpha,
   if (!(ctl.rho > 0)) throw std::invalid_argument("p4l: rho must be > 0");
   if (ctl.max_initial < 0) throw std::invalid_argument("p4l: max_initial must be >= 0");
   detail::AdmmDriver admm(data, r, K, gamma, alpha, mu, ctl, init);
-  return admm.run();
+  FitResult f = admm.run();
+  if (ctl.value_table) admm.value_table(f);
+  return f;
 }
 
 }  // namespace p4l

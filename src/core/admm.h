@@ -24,6 +24,8 @@ class AdmmDriver {
   AdmmDriver(const P4LData& data, int r, int K, double gamma, double alpha, double mu,
              const Control& ctl, const Params* init);
   FitResult run();
+  // Control::value_table of a finished fit (the problem's data statistics reused).
+  void value_table(FitResult& f);
 
  private:
   void init_params(const Params* init);

@@ -388,6 +388,10 @@ struct Control {
   // true = Algorithm 1's minibatch path (settings in `sgd`; see p4l_fit()).
   bool stochastic = false;
   SgdControl sgd;
+  // Value table at the end of the fit (FitResult::values): the pessimistic and
+  // point values of the fitted softmax policy and of its greedy limit, on the
+  // fit's own data statistics.
+  bool value_table = false;
 };
 
 struct Trace {
@@ -413,6 +417,11 @@ struct FitResult {
   double sgd_step_scale =
       0;  // stochastic path: largest step divisor 1 + G^2/batch (0: closed form)
   Trace trace;
+  // Control::value_table: 2 x 2, rows pessimistic value V and point value,
+  // columns the softmax policy (Theta) and its greedy limit (1e6 Theta); NaN
+  // and values_error set when the evaluation failed.
+  Eigen::MatrixXd values;
+  std::string values_error;
 };
 
 // `init` (optional) supplies a starting Theta/U (U column 0 is reset to 1).
