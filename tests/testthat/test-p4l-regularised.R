@@ -191,6 +191,29 @@ test_that("the value table uses the fit's initial states (max.initial subsample)
   expect_false(isTRUE(all.equal(fit$value, all0$value)))  # the subsample is a different nu
 })
 
+test_that("the fit's value table equals one computed on a problem of its own", {
+  sim <- sim_linear2d(num.per.group = 8, T = 30, seed = 2)
+  d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+  for (ctl in list(p4l_control(max.iter = 20), p4l_control(max.iter = 20, max.initial = 5),
+                   p4l_control(max.iter = 20, initial = "visited"))) {
+    fit <- suppressWarnings(p4l(d, K = 2, gamma = 0.9, seed = 4, control = ctl))
+    feat <- p4l:::data_features(d, fit$basis, 1L)
+    psi0 <- p4l:::basis_features(fit$basis, d$S0, 1L)
+    own <- p4l:::p4l_value_table_cpp(d, feat, psi0, fit$Theta, fit$U, 0.9, fit$alpha, fit$kappa,
+                                     ctl$dual.ridge, 1L, ctl$max.initial, fit$seed,
+                                     identical(ctl$initial, "visited"))
+    v <- fit$values[fit$values$scale == "normalised", ]
+    expect_equal(v$pessimistic.raw, unname(own[, 1]), tolerance = 1e-12)
+    expect_equal(v$point.raw, unname(own[, 2]), tolerance = 1e-12)
+  }
+  # a failure in the core's table is a warning and NA, as for the separate problem
+  expect_warning(tab <- p4l:::p4l_value_table(d, NULL, NULL, NULL, NULL, 0.9, 0.1, 0, 0, 1L,
+                                              core = list(values = matrix(NaN, 2, 2),
+                                                          error = "singular system")),
+                 "value table could not be computed \\(singular system\\)")
+  expect_true(all(is.na(tab$pessimistic)))
+})
+
 test_that("baseline_predict(): recovers a planted linear signal and ignores noise covariates", {
   set.seed(11)
   N <- 200
