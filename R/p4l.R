@@ -655,11 +655,7 @@ p4l_complete_fit <- function(fit, res, data, feat, psi0, gamma, alpha, control, 
                              num.threads) {
   fit$kappa <- if (identical(solver, "sgd")) 0 else p4l_kappa(control, gamma)
   fit$value.range <- p4l_value_range(data)
-  fit$values <- p4l_value_table(data, feat, psi0, res$Theta, res$U, gamma, alpha, fit$kappa,
-                                control$dual.ridge, num.threads,
-                                max.initial = control$max.initial, seed = seed,
-                                visited = identical(control$initial, "visited"),
-                                core = res$value.table)
+  fit$values <- p4l_value_table(data, res$value.table, gamma)
   fit$solver <- solver
   # What p4l_assign() needs to place new individuals without the training data.
   fit$data.columns <- c(data$columns, list(is.terminal = isTRUE(data$is.terminal),
@@ -873,25 +869,19 @@ p4l_value_range <- function(data) {
 # Pessimistic and point values of the learned softmax policy and of the
 # deployed greedy policy (the softmax with its logits scaled by 1e6, i.e. its
 # most probable action), with the fitted latent variables, over the initial
-# states the fit used (all, or its seeded subsample of control$max.initial). Both scales: `normalised` (1 - gamma) E[sum_t gamma^t R_t], the scale
+# states the fit used (all, or its seeded subsample of control$max.initial).
+# Both scales: `normalised` (1 - gamma) E[sum_t gamma^t R_t], the scale
 # of `fit$value`, and `discounted` E[sum_t gamma^t R_t], the scale of
 # evaluate_policy().
-p4l_value_table <- function(data, feat, psi0, Theta, U, gamma, alpha, kappa, dual.ridge,
-                            num.threads, max.initial = 0L, seed = 1, visited = FALSE,
-                            core = NULL) {
-  # core: the same table from the fit's own problem (p4l_fit_features(value.table
-  # = TRUE)), which spares building the data statistics again
-  vals <- if (length(core)) {
-    if (nzchar(core$error)) {
-      warning("p4l(): the value table could not be computed (", core$error,
-              "); `fit$values` holds NA.", call. = FALSE)
-      matrix(NA_real_, 2, 2)
-    } else {
-      t(core$values)
-    }
+p4l_value_table <- function(data, core, gamma) {
+  # core: list(values = 2 x 2 (pessimistic, point) x (softmax, greedy), error),
+  # computed by the fit on its own problem (p4l_fit_features(value.table = TRUE))
+  vals <- if (nzchar(core$error)) {
+    warning("p4l(): the value table could not be computed (", core$error,
+            "); `fit$values` holds NA.", call. = FALSE)
+    matrix(NA_real_, 2, 2)
   } else {
-    p4l_value_table_cpp(data, feat, psi0, Theta, U, gamma, alpha, kappa, dual.ridge, num.threads,
-                        max.initial, seed, visited)
+    t(core$values)
   }
   rownames(vals) <- c("softmax", "greedy")
   # Projection onto the attainable range: an estimate that leaves the range by
@@ -914,23 +904,6 @@ p4l_value_table <- function(data, feat, psi0, Theta, U, gamma, alpha, kappa, dua
              clipped = rep(pe$clipped | po$clipped, 2),
              pessimistic.raw = c(vals[, 1], vals[, 1] / (1 - gamma)),
              point.raw = c(vals[, 2], vals[, 2] / (1 - gamma)), stringsAsFactors = FALSE)
-}
-
-# The value table from a problem of its own (pessimistic and point values;
-# columns softmax, greedy), or NA with a warning when it cannot be computed.
-p4l_value_table_cpp <- function(data, feat, psi0, Theta, U, gamma, alpha, kappa, dual.ridge,
-                                num.threads, max.initial, seed, visited) {
-  inp <- p4l_inputs(data, feat$psi, feat$psi.next, psi0)
-  # one problem (its data statistics computed once) for both policies
-  tryCatch(t(p4l_values_cpp(inp$psi, inp$psi_next, inp$action, inp$reward, inp$terminal,
-                            inp$start, inp$psi0, inp$num_actions, list(Theta, Theta * 1e6), U,
-                            gamma, alpha, dual.ridge, num.threads, kappa,
-                            as.integer(max.initial), as.numeric(seed), isTRUE(visited))),
-           error = function(e) {
-             warning("p4l(): the value table could not be computed (", conditionMessage(e),
-                     "); `fit$values` holds NA.", call. = FALSE)
-             matrix(NA_real_, 2, 2)
-           })
 }
 
 # Warning text for values outside the attainable range (character(0) if none).

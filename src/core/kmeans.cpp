@@ -48,8 +48,25 @@ bool assign_direct(const Eigen::MatrixXd& x, const Eigen::MatrixXd& centers,
   return changed;
 }
 
-// Update step: every centre moves to the mean of its points; an empty cluster
-// takes the point farthest from its centre (dist2 of that point is then 0).
+// The centre rule of both drivers: every centre moves to the mean of its
+// points (sums / counts); an empty cluster takes the point farthest from its
+// centre (dist2 of that point is then 0).
+void centres_from_sums(const Eigen::MatrixXd& x, const Eigen::MatrixXd& sums,
+                       const Eigen::VectorXd& counts, Eigen::VectorXd& dist2,
+                       Eigen::MatrixXd& centers) {
+  for (int j = 0; j < static_cast<int>(centers.rows()); ++j) {
+    if (counts(j) > 0) {
+      centers.row(j) = sums.row(j) / counts(j);
+    } else {
+      long far = 0;
+      dist2.maxCoeff(&far);
+      centers.row(j) = x.row(far);
+      dist2(far) = 0.0;
+    }
+  }
+}
+
+// Update step of the stream driver (sums in point order).
 void update_centres(const Eigen::MatrixXd& x, const Eigen::VectorXi& cluster,
                     Eigen::VectorXd& dist2, Eigen::MatrixXd& centers) {
   const long n = x.rows();
@@ -60,16 +77,16 @@ void update_centres(const Eigen::MatrixXd& x, const Eigen::VectorXi& cluster,
     sums.row(cluster(i)) += x.row(i);
     counts(cluster(i)) += 1.0;
   }
-  for (int j = 0; j < k; ++j) {
-    if (counts(j) > 0) {
-      centers.row(j) = sums.row(j) / counts(j);
-    } else {
-      long far = 0;
-      dist2.maxCoeff(&far);
-      centers.row(j) = x.row(far);
-      dist2(far) = 0.0;
-    }
-  }
+  centres_from_sums(x, sums, counts, dist2, centers);
+}
+
+// Squared distances of the point pt to every centre, a coordinate at a time
+// over contiguous centre columns (vectorised); the sums are taken in the
+// order m = 0, 1, ..., as a point-by-centre loop would.
+inline void all_sqdist(const Eigen::MatrixXd& centers, const std::vector<double>& pt,
+                       Eigen::ArrayXd& dist) {
+  dist = (centers.col(0).array() - pt[0]).square();
+  for (long m = 1; m < centers.cols(); ++m) dist += (centers.col(m).array() - pt[m]).square();
 }
 
 // Lloyd iterations from the given centres until no label changes (stream
@@ -121,8 +138,7 @@ void hartigan(const Eigen::MatrixXd& x, KMeansResult& res, int max_pass) {
       if (counts(from) <= 1.0) continue;
       // squared distances to all centres, a coordinate at a time (vectorised)
       for (long m = 0; m < d; ++m) pt[m] = xd[m * n + i];
-      dist = (res.centers.col(0).array() - pt[0]).square();
-      for (long m = 1; m < d; ++m) dist += (res.centers.col(m).array() - pt[m]).square();
+      all_sqdist(res.centers, pt, dist);
       const double cost_out = counts(from) / (counts(from) - 1.0) * dist(from);
       int best = from;
       double best_in = cost_out;
@@ -196,16 +212,14 @@ KMeansResult lloyd_to_tolerance(const Eigen::MatrixXd& x, Eigen::MatrixXd center
 
   // The pass: labels, exact squared distances and block sums at `centers`.
   auto pass = [&]() {
-    const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> crow = centers;
-    const double* cr = crow.data();
+    const double* cd = centers.data();  // k x d, column-major
     maybe_parallel(par, num_blocks, [&](std::size_t bb, std::size_t be) {
       std::vector<double> pt(d);
       Eigen::ArrayXd dist(k);
       auto sqdist = [&](int j) {
-        const double* c = cr + static_cast<long>(j) * d;
         double acc = 0.0;
         for (long m = 0; m < d; ++m) {
-          const double diff = pt[m] - c[m];
+          const double diff = pt[m] - cd[m * k + j];
           acc += diff * diff;
         }
         return acc;
@@ -225,11 +239,7 @@ KMeansResult lloyd_to_tolerance(const Eigen::MatrixXd& x, Eigen::MatrixXd center
           double dsq = sqdist(a);
           const double bound = std::max(half(a), lower(i));
           if (!(bound > 0.0 && dsq <= bound * bound)) {
-            // All k distances at once, a centre coordinate at a time
-            // (contiguous, so the loop is vectorised; the same sums in the
-            // same order as sqdist).
-            dist = (centers.col(0).array() - pt[0]).square();
-            for (long m = 1; m < d; ++m) dist += (centers.col(m).array() - pt[m]).square();
+            all_sqdist(centers, pt, dist);  // the same sums as sqdist
             double b1 = inf, b2 = inf;
             int a1 = 0;
             for (int j = 0; j < k; ++j) {
@@ -269,8 +279,7 @@ KMeansResult lloyd_to_tolerance(const Eigen::MatrixXd& x, Eigen::MatrixXd center
   bool converged = false;
   for (; it < max_iter; ++it) {
     check_interrupt();  // any thread: a Ctrl-C on the main thread stops every restart
-    // Update: every centre moves to the mean of its points; an empty cluster
-    // takes the point farthest from its centre (dist2 of that point is then 0).
+    // Update (centres_from_sums) from the block sums, added in block order.
     total.setZero();
     count.setZero();
     for (long blk = 0; blk < num_blocks; ++blk) {
@@ -282,16 +291,7 @@ KMeansResult lloyd_to_tolerance(const Eigen::MatrixXd& x, Eigen::MatrixXd center
       }
     }
     old = centers;
-    for (int j = 0; j < k; ++j) {
-      if (count(j) > 0) {
-        centers.row(j) = total.row(j) / count(j);
-      } else {
-        long far = 0;
-        dist2.maxCoeff(&far);
-        centers.row(j) = x.row(far);
-        dist2(far) = 0.0;
-      }
-    }
+    centres_from_sums(x, total, count, dist2, centers);
     far1 = 0;
     for (int j = 0; j < k; ++j) {
       move(j) = (centers.row(j) - old.row(j)).norm();

@@ -199,17 +199,19 @@ test_that("the fit's value table equals one computed on a problem of its own", {
     fit <- suppressWarnings(p4l(d, K = 2, gamma = 0.9, seed = 4, control = ctl))
     feat <- p4l:::data_features(d, fit$basis, 1L)
     psi0 <- p4l:::basis_features(fit$basis, d$S0, 1L)
-    own <- p4l:::p4l_value_table_cpp(d, feat, psi0, fit$Theta, fit$U, 0.9, fit$alpha, fit$kappa,
-                                     ctl$dual.ridge, 1L, ctl$max.initial, fit$seed,
-                                     identical(ctl$initial, "visited"))
+    inp <- p4l:::p4l_inputs(d, feat$psi, feat$psi.next, psi0)
+    own <- p4l:::p4l_values_cpp(inp$psi, inp$psi_next, inp$action, inp$reward, inp$terminal,
+                                inp$start, inp$psi0, inp$num_actions,
+                                list(fit$Theta, fit$Theta * 1e6), fit$U, 0.9, fit$alpha,
+                                ctl$dual.ridge, 1L, fit$kappa, ctl$max.initial, fit$seed,
+                                identical(ctl$initial, "visited"))
     v <- fit$values[fit$values$scale == "normalised", ]
-    expect_equal(v$pessimistic.raw, unname(own[, 1]), tolerance = 1e-12)
-    expect_equal(v$point.raw, unname(own[, 2]), tolerance = 1e-12)
+    expect_equal(v$pessimistic.raw, own[1, ], tolerance = 1e-12)
+    expect_equal(v$point.raw, own[2, ], tolerance = 1e-12)
   }
   # a failure in the core's table is a warning and NA, as for the separate problem
-  expect_warning(tab <- p4l:::p4l_value_table(d, NULL, NULL, NULL, NULL, 0.9, 0.1, 0, 0, 1L,
-                                              core = list(values = matrix(NaN, 2, 2),
-                                                          error = "singular system")),
+  expect_warning(tab <- p4l:::p4l_value_table(d, list(values = matrix(NaN, 2, 2),
+                                                     error = "singular system"), 0.9),
                  "value table could not be computed \\(singular system\\)")
   expect_true(all(is.na(tab$pessimistic)))
 })
