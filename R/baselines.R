@@ -3,10 +3,12 @@
 
 # The shared basis: given (any p4l_basis on the data's states), or
 # default_basis(): on continuous states 16 RBF centres by K-means with the
-# median bandwidth (paper, Sec 6.1), indicators on discrete columns.
-resolve_basis <- function(basis, data, seed, num.threads) {
+# median bandwidth (paper, Sec 6.1), indicators on discrete columns. `...`
+# are further arguments of default_basis() (P4L's default differs, see
+# p4l_basis_defaults()).
+resolve_basis <- function(basis, data, seed, num.threads, ...) {
   if (is.null(basis)) {
-    return(default_basis(data, seed = seed, num.threads = num.threads))
+    return(default_basis(data, seed = seed, num.threads = num.threads, ...))
   }
   if (!is_basis(basis)) {
     stop_arg("`basis` must be NULL or a basis (class p4l_basis, e.g. rbf_basis(), ",

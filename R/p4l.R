@@ -436,6 +436,15 @@ p4l_sgd_flat_names <- c(sgd.inner = "inner", sgd.batch = "batch",
 #' paper's 60 x 100 design).
 #'
 #' @inheritParams fqi
+#' @param basis Any basis (class `p4l_basis`: [rbf_basis()],
+#'   [indicator_basis()], [linear_basis()], [basis_product()], ...) built on
+#'   the data's state columns. `NULL` builds `default_basis(data, discrete =
+#'   "auto", interactions = "none")`: on continuous states the paper's basis
+#'   (16 centres by K-means, median-distance bandwidth, seeded by `seed`);
+#'   whole-number columns with at most 10 values (scores, flags) and factor
+#'   columns get one indicator per value instead (see [default_basis()],
+#'   "P4L's default differs", for the evidence; the baselines leave
+#'   whole-number columns to the RBF basis).
 #' @param K Number of clusters (subgroups), at most the number of individuals,
 #'   or `"auto"` to choose it with [select_groups()] (the paper's heuristic:
 #'   clustering individuals by their estimated transition densities); the
@@ -533,7 +542,7 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
   # every setting the core reads is there, and no unknown one (an error here, not after the start)
   p4l_check_settings_cpp(p4l_settings(control, gamma, seed, solver))
   feat <- estimator_features(data, basis, seed, num.threads, guard = function(d)
-    guard_p4l(data, d, rank, control))  # R/memory.R
+    guard_p4l(data, d, rank, control), defaults = p4l_basis_defaults)  # R/memory.R
   basis <- feat$basis
   t.basis <- feat$basis.time
 

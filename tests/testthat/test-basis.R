@@ -406,6 +406,37 @@ test_that("the default basis is unchanged on continuous states and discrete othe
   expect_identical(b4$parts[[2]]$columns, "s2")
 })
 
+test_that("p4l() and tune_p4l() give whole-number columns additive indicators by default", {
+  sim <- sim_icu(40, seed = 3)
+  st <- env_icu()$state.names
+  d <- p4l_data(sim$data, "id", "time", "action", "reward", st, terminal = "terminal")
+  ctl <- p4l_control(max.iter = 2)
+  fit <- suppressWarnings(p4l(d, K = 2, gamma = 0.9, control = ctl, seed = 1))
+  ind <- indicator_basis(d, interactions = "none", max.levels = 10)
+  expect_identical(fit$basis, ind)
+  # one indicator per observed value and column (hand count), plus the intercept
+  levels.total <- sum(vapply(st, function(j) length(unique(c(d$S[, j], d$S_next[, j]))), 1L))
+  expect_identical(basis_dim(fit$basis), levels.total - length(st) + 1L)
+  # the baselines keep the RBF basis on the same data
+  expect_s3_class(fqi(d, gamma = 0.9, seed = 1)$basis, "rbf_basis")
+  tn <- suppressWarnings(tune_p4l(d, K = 1:2, gamma = 0.9, folds = 2, control = ctl,
+                                  num.boot = 2, seed = 1))
+  expect_identical(tn$basis, ind)
+  # mixed columns: the RBF part on the continuous column, indicators on the rest
+  dd <- sim$data
+  dd$sofa_cardio <- dd$sofa_cardio + seq_len(nrow(dd)) / 1000
+  d3 <- p4l_data(dd, "id", "time", "action", "reward", st, terminal = "terminal")
+  fit3 <- suppressWarnings(p4l(d3, K = 2, gamma = 0.9, control = ctl, seed = 4))
+  expect_identical(fit3$basis, basis_sum(rbf_basis(d3, 16, columns = "sofa_cardio", seed = 4),
+                                         indicator_basis(d3, columns = st[-1], interactions = "none",
+                                                         max.levels = 10)))
+  # continuous states: the paper's RBF basis, as before
+  sl <- sim_linear2d(num.per.group = 3, T = 15, seed = 2)
+  dl <- p4l_data(sl$data, "id", "time", "action", "reward", c("s1", "s2"))
+  expect_identical(suppressWarnings(p4l(dl, K = 2, control = ctl, seed = 5))$basis,
+                   rbf_basis(dl, num.centers = 16, seed = 5))
+})
+
 test_that("vlearning(), acpi(), compare_policies() and plot() take a composed basis", {
   sim <- sim_linear2d(num.per.group = 3, T = 30, seed = 1)
   d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
