@@ -42,16 +42,21 @@ sanitize: deps
 	@bash tools/sanitize.sh sanitize
 
 # Benchmarks are scripts (bench/README.md has each one's command and its latest
-# figures on this machine). `make bench` lists them; `make bench
-# BENCH=bench/rbf.R ARGS="..."` installs the package and runs one.
-bench:
-	@if [ -z "$(BENCH)" ]; then \
-	  echo "Benchmark scripts (commands and latest figures: bench/README.md):"; \
-	  ls bench/*.R bench/*.sh | sed 's/^/  /'; \
-	  echo 'Run one with: make bench BENCH=bench/<script> ARGS="<arguments>"'; \
-	else \
-	  $(MAKE) install && Rscript --vanilla $(BENCH) $(ARGS); \
-	fi
+# figures on this machine). `make bench` installs the package and runs the
+# performance targets (bench/run-targets.R: every speed script, one at a time,
+# each under a time limit; about half an hour, longer when a limit is reached);
+# it rewrites the targets block at the top of bench/README.md and
+# bench/targets.csv. `make bench BENCH_SCALE=quick` runs them at small sizes to
+# test the runner (table in /tmp/p4l-bench-quick; bench/ untouched); a subset:
+# `make bench P4L_BENCH_ONLY=item3,item5`. The quality and study scripts are
+# not run (their commands are in bench/README.md). `make bench
+# BENCH=bench/rbf.R ARGS="..."` installs the package and runs one script.
+bench: install
+ifeq ($(BENCH),)
+	P4L_BENCH_SCALE=$(or $(BENCH_SCALE),$(P4L_BENCH_SCALE),full) Rscript --vanilla bench/run-targets.R
+else
+	Rscript --vanilla $(BENCH) $(ARGS)
+endif
 
 clean:
 	rm -rf dist build $(CHECKDIR) sanitize demo-output src/*.o src/*.so src/core/*.o

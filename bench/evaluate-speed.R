@@ -3,10 +3,12 @@
 # (60 individuals x 1,000 episodes x 50 steps = 3 x 10^6 steps) and in
 # CartPole (3 environments x 1,000 episodes, at most 300 steps; a policy that
 # balances makes most episodes run the full 300). Median of 3 runs.
-# Run: R_LIBS=<lib> Rscript bench/evaluate-speed.R [episodes]
+# Run: R_LIBS=<lib> Rscript bench/evaluate-speed.R [episodes] [out.csv]
+# out.csv (optional): also write the table to a CSV (bench/run-targets.R).
 suppressPackageStartupMessages(library(p4l))
 args <- commandArgs(TRUE)
 eps <- if (length(args) >= 1) as.integer(args[1]) else 1000L
+out.csv <- if (length(args) >= 2) args[2] else ""
 sim <- sim_linear2d(num.per.group = 20, T = 100, seed = 1)
 d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
 pol2d <- fqi(d, basis = rbf_basis(d, 16, seed = 1), seed = 1)
@@ -36,3 +38,4 @@ for (cs in cases) for (nt in 1:2) {
 res <- do.call(rbind, rows)
 res$steps.per.second <- round(res$steps.per.second)
 print(res, row.names = FALSE, digits = 3, right = FALSE)
+if (nzchar(out.csv)) utils::write.csv(cbind(episodes = eps, res), out.csv, row.names = FALSE)

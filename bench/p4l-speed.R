@@ -7,14 +7,17 @@
 #   2. fit time vs n = N T from 1e4 to 1e6 (T = 100; N = 100 ... 10,000),
 #      1 and 2 threads;
 #   3. peak memory of each run (column peak.mb).
-# Usage: Rscript bench/p4l-speed.R [max.n] [max.iter] [skip.paper]
+# Usage: Rscript bench/p4l-speed.R [max.n] [max.iter] [skip.paper] [out.csv]
 #   max.n caps the size ladder (default 1e6); max.iter caps the ADMM
 #   iterations (default: the p4l_control() default; sec.per.iter then gives
-#   the cost of one iteration); skip.paper = 1 skips part 1.
+#   the cost of one iteration); skip.paper = 1 skips part 1; out.csv (optional)
+#   also writes every run to a CSV (part = "paper" or "ladder"; used by
+#   bench/run-targets.R).
 args <- commandArgs(TRUE)
 max.n <- if (length(args) >= 1) as.numeric(args[1]) else 1e6
 max.iter <- if (length(args) >= 2 && args[2] != "NA") as.integer(args[2]) else NA_integer_
 skip.paper <- length(args) >= 3 && args[3] == "1"
+out.csv <- if (length(args) >= 4) args[4] else ""
 
 lib <- Sys.getenv("R_LIBS")
 
@@ -72,3 +75,14 @@ cat("\nSummary:\n")
 ladder$n <- ladder$N * ladder$T
 ladder$sec.per.iter <- ladder$elapsed / ladder$iterations
 print(ladder, row.names = FALSE)
+if (nzchar(out.csv)) {
+  cols <- c("N", "T", "n", "threads", "elapsed", "cpu", "iterations", "converged", "peak.mb")
+  out <- cbind(part = "ladder", ladder[cols])
+  if (!skip.paper) {
+    out <- rbind(data.frame(part = "paper", N = 60, T = 200, n = 12000, threads = paper$threads,
+                            elapsed = paper$elapsed, cpu = paper$cpu,
+                            iterations = paper$iterations, converged = NA,
+                            peak.mb = paper$peak.mb), out)
+  }
+  utils::write.csv(out, out.csv, row.names = FALSE)
+}

@@ -2,11 +2,13 @@
 # normal, seed 1), 64 centres, num.threads 1 and 2; and the reference: Lloyd's
 # algorithm from one K-means++ start on all 10^6 (scaled) states, run to
 # convergence (relative change of the objective below 1e-7, at most 10,000
-# iterations). Run: R_LIBS=<lib> Rscript bench/rbf.R [n] [reps]
+# iterations). Run: R_LIBS=<lib> Rscript bench/rbf.R [n] [reps] [out.csv]
+# out.csv (optional): also write the table to a CSV (bench/run-targets.R).
 suppressPackageStartupMessages(library(p4l))
 args <- commandArgs(TRUE)
 n <- if (length(args) >= 1) as.numeric(args[1]) else 1e6
 reps <- if (length(args) >= 2) as.integer(args[2]) else 3L
+out.csv <- if (length(args) >= 3) args[3] else ""
 set.seed(1)
 x <- matrix(rnorm(n * 4), n, 4, dimnames = list(NULL, paste0("x", 1:4)))
 res <- NULL
@@ -26,4 +28,12 @@ cat(sprintf("median of %d runs; full Lloyd (2 threads): %.1f s, %d iterations, w
             reps, t.full[["elapsed"]], full$iterations, full$withinss))
 res$vs.full.lloyd <- sprintf("%+.2f%%", 100 * (res$withinss / full$withinss - 1))
 print(res, row.names = FALSE)
+if (nzchar(out.csv)) {
+  utils::write.csv(data.frame(n = n, reps = reps,
+                              res[c("num.threads", "fit.seconds", "predict.seconds", "withinss")],
+                              vs.full.pct = 100 * (res$withinss / full$withinss - 1),
+                              full.seconds = t.full[["elapsed"]],
+                              full.iterations = full$iterations, full.withinss = full$withinss),
+                   out.csv, row.names = FALSE)
+}
 stopifnot(identical(res$withinss[1], res$withinss[2]))
