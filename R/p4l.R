@@ -345,6 +345,20 @@ p4l_sgd_flat_names <- c(sgd.inner = "inner", sgd.batch = "batch",
 #' The cost of one evaluation grows as \eqn{(|A|\,d\,r)^3}{(|A| d r)^3}: with many
 #' actions, keep the basis small.
 #'
+#' **Large data: a rising value is not proof of a better policy.** The
+#' default `alpha` is a statistical rate and shrinks as \eqn{1/\sqrt{n}}{1/sqrt(n)}; the
+#' error of the basis itself (its best approximation of the true Q-function
+#' does not satisfy the Bellman equation) does not. When it dominates, the
+#' ascent can climb that error: on ICU-like data with 200,000 transitions
+#' (`bench/s4-drift.R`, `bench/README.md`, "The estimate leaves the truth")
+#' the pessimistic value rose from 3.2 to 4.7 over 30 iterations while the
+#' true value of the policy fell below the clinicians'. With `alpha` set to
+#' the scale of a few thousand transitions (0.07 there) the estimate stayed
+#' below the truth and the policy beat the clinicians. With more than about
+#' 20,000 transitions, check the fitted policy on held-out individuals
+#' ([policy_value()] on data not used to fit) and compare fits with larger
+#' `alpha` before trusting a value that keeps rising.
+#'
 #' **Which states a value is taken over** (`p4l_control(initial = )`). The
 #' paper averages every individual's value over one shared distribution
 #' \eqn{\nu}{nu}, the initial states of all individuals (`"shared"`, the
