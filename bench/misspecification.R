@@ -17,13 +17,14 @@
 #
 #   R_LIBS=<library> Rscript bench/misspecification.R S5 S2 S3 S1 S4 [out.csv]
 suppressMessages(library(p4l))
-bench.dir <- local({
+bench.dir <- if (sys.nframe() > 0L) "bench" else local({  # source()d from the top
   f <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
   if (length(f)) dirname(normalizePath(f)) else "bench"
 })
 source(file.path(bench.dir, "stress-data.R"))
 rows <- list()
-mis <- function(d, gamma, label, basis = NULL, rank = 2, gcent = 64) {
+# One data set's row (data.frame); `rows` collects them when run as a script.
+misspecification_residual <- function(d, gamma, label, basis = NULL, rank = 2, gcent = 64) {
   if (is.null(basis)) {                  # p4l()'s default basis
     basis <- do.call(p4l:::resolve_basis, c(list(NULL, d, 1, 2), p4l:::p4l_basis_defaults))
   }
@@ -60,9 +61,14 @@ mis <- function(d, gamma, label, basis = NULL, rank = 2, gcent = 64) {
   if (!is.finite(alpha.now) || alpha.now == 0) alpha.now <- sqrt(p * rank / n)  # p4l()'s rule
   r <- data.frame(data = label, n = n, p = p, q = q, e = sqrt(e2), e.stat = sqrt(e2stat),
                   e.approx = sqrt(max(0, e2 - e2stat)), alpha.default = alpha.now)
+  r
+}
+mis <- function(...) {
+  r <- misspecification_residual(...)
   print(r, row.names = FALSE, digits = 4)
   rows[[length(rows) + 1L]] <<- r
 }
+if (sys.nframe() == 0L) {  # run as a script, not source()d
 args <- commandArgs(TRUE)
 out.csv <- if (length(args) && grepl("\\.csv$", args[length(args)])) args[length(args)] else ""
 if ("S4" %in% args) {
@@ -84,3 +90,4 @@ if ("S2" %in% args) { sim <- sim_s2(seed = 102); d <- p4l_data(sim$data, "id", "
 res <- do.call(rbind, rows)
 print(res, row.names = FALSE, digits = 4)
 if (nzchar(out.csv)) utils::write.csv(res, out.csv, row.names = FALSE)
+}
