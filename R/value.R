@@ -333,14 +333,19 @@ check_num_boot <- function(num.boot) {
   num.boot
 }
 
-# The policy must read the data's states and choose among its actions, and
-# an individual policy must know the data's individuals.
+# The policy must read the data's states and choose among its actions (in any
+# order), and an individual policy must know the data's individuals.
 check_policy_data <- function(policy, data, arg) {
   if (!identical(as.character(policy$state.names), as.character(data$state.names))) {
     stop_arg("`", arg, "` was fitted on the states (", paste(policy$state.names, collapse = ", "),
              ") but `data` has the states (", paste(data$state.names, collapse = ", "), ").")
   }
-  if (!identical(as.character(policy$action.levels), as.character(data$action.levels))) {
+  # the same actions in another order (character actions are ordered by first
+  # appearance, so two data sets of one study can differ) are matched by label
+  # (value_probs())
+  pa <- as.character(policy$action.levels)
+  da <- as.character(data$action.levels)
+  if (length(pa) != length(da) || !setequal(pa, da)) {
     stop_arg("`", arg, "` chooses among the actions (",
              paste(policy$action.levels, collapse = ", "), ") but `data` has the actions (",
              paste(data$action.levels, collapse = ", "), ").")
@@ -373,6 +378,9 @@ value_probs <- function(policy, data, x, ind, num.threads) {
                            "for `data`: ", conditionMessage(e))
                 })
   if (anyNA(P) || any(!is.finite(P))) stop_arg("The policy gave missing action probabilities.")
+  # columns in the data's action order (check_policy_data(): the same labels)
+  cols <- match(as.character(data$action.levels), colnames(P))
+  if (!is.null(colnames(P)) && !anyNA(cols)) P <- P[, cols, drop = FALSE]
   unname(P)
 }
 

@@ -281,6 +281,45 @@ test_that("policy_value() rejects bad input with clear errors", {
                "probability 0 to the observed action")
 })
 
+test_that("policy_value() matches actions by label when two data sets order them differently", {
+  # character actions are ordered by first appearance: a training set that
+  # starts with "hi" and an evaluation set that starts with "lo"
+  sim <- sim_linear2d(num.per.group = 3, T = 20, seed = 11)
+  df <- sim$data
+  df$dose <- ifelse(df$action == 1, "hi", "lo")
+  first <- df[order(df$id, df$time), ][1, ]
+  train.ids <- unique(df$id[df$dose == first$dose])[1:4]
+  tr <- p4l_data(df[df$id %in% train.ids, ], "id", "time", "dose", "reward", c("s1", "s2"))
+  ev.df <- df[!df$id %in% train.ids, ]
+  lead <- ev.df$id == ev.df$id[1] & ev.df$time == min(ev.df$time[ev.df$id == ev.df$id[1]])
+  ev.df$dose[lead] <- setdiff(c("hi", "lo"), first$dose)   # the other action first
+  ev <- p4l_data(ev.df, "id", "time", "dose", "reward", c("s1", "s2"))
+  expect_identical(as.character(rev(tr$action.levels)), as.character(ev$action.levels))
+  fit <- fqi(tr, gamma = 0.8, basis = rbf_basis(tr, 4, seed = 1), seed = 1)
+  # the reference: the evaluation data coded in the fit's order (a factor)
+  ev.df2 <- ev.df
+  ev.df2$dose <- factor(ev.df2$dose, levels = as.character(tr$action.levels))
+  ev2 <- p4l_data(ev.df2, "id", "time", "dose", "reward", c("s1", "s2"))
+  expect_identical(as.character(ev2$action.levels), as.character(tr$action.levels))
+  b <- rbf_basis(ev2, 4, seed = 2)
+  for (m in c("fqe", "dr", "wis")) {
+    v1 <- policy_value(fit, ev, method = m, basis = b, num.boot = 5, seed = 3)
+    v2 <- policy_value(fit, ev2, method = m, basis = b, num.boot = 5, seed = 3)
+    expect_equal(v1$estimate, v2$estimate, tolerance = 1e-10)
+    expect_equal(v1$se, v2$se, tolerance = 1e-10)
+  }
+  cp <- compare_policies(list(FQI = fit), data = ev, estimator = "dr", basis = b, num.boot = 5,
+                         seed = 3)
+  cp2 <- compare_policies(list(FQI = fit), data = ev2, estimator = "dr", basis = b,
+                          num.boot = 5, seed = 3)
+  expect_equal(cp$estimate, cp2$estimate, tolerance = 1e-10)
+  # a different set of actions is still an error
+  df3 <- ev.df
+  df3$dose[df3$dose == "lo"] <- "low"
+  expect_error(policy_value(fit, p4l_data(df3, "id", "time", "dose", "reward", c("s1", "s2"))),
+               "chooses among the actions")
+})
+
 test_that("q.groups fits one Q-function per group, as separate fits would", {
   sim <- sim_linear2d(num.per.group = 3, T = 15, seed = 8)
   d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
