@@ -29,7 +29,7 @@ estimator_args <- function(gamma, ridge, control, control.class, num.threads, ve
 # arguments of default_basis() for `basis = NULL`.
 estimator_features <- function(data, basis, seed, num.threads, guard, defaults = list()) {
   basis <- do.call(resolve_basis, c(list(basis, data, seed, num.threads), defaults))
-  guard(nrow(basis$centers) + 1L)
+  guard(basis_dim(basis))  # every basis, not only RBF (which has `centers`)
   basis.time <- proc.time()[["elapsed"]]
   feat <- data_features(data, basis, num.threads)
   list(basis = basis, psi = feat$psi, psi.next = feat$psi.next, basis.time = basis.time)

@@ -100,6 +100,21 @@ test_that("the memory guard stops every estimator and names the argument to chan
     expect_error(evaluate_policy(pol, sim$env, num.episodes = 100, seed = 1),
                  "`num.episodes` = 100 for 9 ids; evaluate_policy\\(\\)")
   })
+  # indicator and composed bases are guarded too (their size is basis_dim())
+  si <- sim_icu(30, seed = 2)
+  di <- p4l_data(si$data, "id", "time", "action", "reward", env_icu()$state.names,
+                 terminal = "terminal")
+  bi <- indicator_basis(di, interactions = "none")
+  bs <- basis_sum(rbf_basis(di, 3, columns = "sofa_cardio", seed = 1),
+                  indicator_basis(di, columns = env_icu()$state.names[-1], interactions = "none"))
+  with_memory_limit(1000, {
+    expect_error(p4l(di, K = 2, seed = 1), "p4l\\(\\)")           # its default: indicators
+    expect_error(fqi(di, basis = bi), "fqi\\(\\)")
+    expect_error(fqi(di, basis = bs), "fqi\\(\\)")
+    expect_error(acpi(di, basis = bs, clusters = si$group), "acpi\\(\\)")
+  })
+  err.i <- with_memory_limit(1000, tryCatch(fqi(di, basis = bi), error = conditionMessage))
+  expect_match(err.i, paste0(basis_dim(bi) - 1L, " features per action"))
   # the message gives the sizes and the limit's source
   err <- with_memory_limit(1000, tryCatch(fqi(d, basis = b), error = conditionMessage))
   expect_match(err, "options\\(p4l.max.memory\\)")
