@@ -69,25 +69,40 @@ mis <- function(...) {
   rows[[length(rows) + 1L]] <<- r
 }
 if (sys.nframe() == 0L) {  # run as a script, not source()d
-args <- commandArgs(TRUE)
-out.csv <- if (length(args) && grepl("\\.csv$", args[length(args)])) args[length(args)] else ""
-if ("S4" %in% args) {
-  for (st in c(300, 2000, 16000)) { sim <- sim_s4(st, 3, seed = 7001); mis(stress_s4_data(st, 3, sim = sim), 0.9, paste("S4", st, "x9")) }
-  sim <- sim_s4(300, 5, seed = 7001); mis(stress_s4_data(300, 5, sim = sim), 0.9, "S4 300 x25")
-}
-if ("S5" %in% args) for (v in names(stress_linear2d_variants())) {
-  sim <- sim_linear2d(num.per.group = 20, T = 100, groups = stress_linear2d_variants()[[v]], seed = 1002)
-  d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2")); mis(d, 0.8, paste("S5", v), rank = 3)
-}
-if ("S1" %in% args) for (s in c("A", "B", "C")) for (g in c(0.9, 0.99)) {
-  sim <- sim_cartpole(cartpole_settings(s), num.traj = 100, epsilon = 0.3, max.steps = 300,
-                      seed = c(A = 1002, B = 2002, C = 3002)[[s]])
-  d <- p4l_data(sim$data, "id", "time", "action", "reward", c("x", "x_dot", "theta", "theta_dot"), terminal = "terminal")
-  mis(d, g, paste("S1", s, g), rank = 3)
-}
-if ("S3" %in% args) { sim <- sim_icu(1000, seed = 302); d <- p4l_data(sim$data, "id", "time", "action", "reward", env_icu()$state.names, terminal = "terminal"); mis(d, 0.99, "S3 302") }
-if ("S2" %in% args) { sim <- sim_s2(seed = 102); d <- p4l_data(sim$data, "id", "visit", "dose", "reward", "crp"); mis(d, 0.9, "S2 102") }
-res <- do.call(rbind, rows)
-print(res, row.names = FALSE, digits = 4)
-if (nzchar(out.csv)) utils::write.csv(res, out.csv, row.names = FALSE)
+  args <- commandArgs(TRUE)
+  out.csv <- if (length(args) && grepl("\\.csv$", args[length(args)])) args[length(args)] else ""
+  icu.states <- env_icu()$state.names
+  if ("S4" %in% args) {
+    for (st in c(300, 2000, 16000)) {
+      sim <- sim_s4(st, 3, seed = 7001)
+      mis(stress_s4_data(st, 3, sim = sim), 0.9, paste("S4", st, "x9"))
+    }
+    sim <- sim_s4(300, 5, seed = 7001)
+    mis(stress_s4_data(300, 5, sim = sim), 0.9, "S4 300 x25")
+  }
+  if ("S5" %in% args) for (v in names(stress_linear2d_variants())) {
+    sim <- sim_linear2d(num.per.group = 20, T = 100, groups = stress_linear2d_variants()[[v]],
+                        seed = 1002)
+    d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+    mis(d, 0.8, paste("S5", v), rank = 3)
+  }
+  if ("S1" %in% args) for (s in c("A", "B", "C")) for (g in c(0.9, 0.99)) {
+    sim <- sim_cartpole(cartpole_settings(s), num.traj = 100, epsilon = 0.3, max.steps = 300,
+                        seed = c(A = 1002, B = 2002, C = 3002)[[s]])
+    d <- p4l_data(sim$data, "id", "time", "action", "reward",
+                  c("x", "x_dot", "theta", "theta_dot"), terminal = "terminal")
+    mis(d, g, paste("S1", s, g), rank = 3)
+  }
+  if ("S3" %in% args) {
+    sim <- sim_icu(1000, seed = 302)
+    d <- p4l_data(sim$data, "id", "time", "action", "reward", icu.states, terminal = "terminal")
+    mis(d, 0.99, "S3 302")
+  }
+  if ("S2" %in% args) {
+    sim <- sim_s2(seed = 102)
+    mis(p4l_data(sim$data, "id", "visit", "dose", "reward", "crp"), 0.9, "S2 102")
+  }
+  res <- do.call(rbind, rows)
+  print(res, row.names = FALSE, digits = 4)
+  if (nzchar(out.csv)) utils::write.csv(res, out.csv, row.names = FALSE)
 }

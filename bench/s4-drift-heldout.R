@@ -9,18 +9,22 @@
 #   R_LIBS=<library> Rscript bench/s4-drift-heldout.R
 suppressMessages(library(p4l))
 source(file.path("bench", "stress-data.R"))
-sim <- sim_s4(16000, 3, seed = 7001); d <- stress_s4_data(16000, 3, sim = sim)
-ho.sim <- sim_s4(2000, 3, seed = 7002); ho <- stress_s4_data(2000, 3, sim = ho.sim)
-# make held-out ids distinct from training ids
-ho.sim$data$id <- ho.sim$data$id + 100000L
-ho <- p4l_data(ho.sim$data, "id", "time", "action", "reward", c("map","lactate","hr","sofa"), terminal = "terminal")
+sim <- sim_s4(16000, 3, seed = 7001)
+d <- stress_s4_data(16000, 3, sim = sim)
+ho.sim <- sim_s4(2000, 3, seed = 7002)
+ho.sim$data$id <- ho.sim$data$id + 100000L          # every held-out stay is new
+ho <- stress_s4_data(2000, 3, sim = ho.sim)
 fits <- list()
-for (it in c(10, 40)) fits[[paste0("p4l.", it)]] <- suppressWarnings(p4l(d, K = 2, gamma = 0.9, seed = 1, control = p4l_control(max.iter = it), num.threads = 2))
+for (it in c(10, 40)) {
+  fits[[paste0("p4l.", it)]] <- suppressWarnings(
+    p4l(d, K = 2, gamma = 0.9, seed = 1, control = p4l_control(max.iter = it), num.threads = 2))
+}
 fits$behaviour <- behaviour_policy(ho, gamma = 0.9, seed = 1)
 for (nm in names(fits)) {
-  f <- fits[[nm]]
   for (m in c("dr", "wis", "fqe")) {
-    pv <- tryCatch(suppressWarnings(policy_value(f, ho, method = m, gamma = 0.9, num.boot = 50, seed = 1, num.threads = 2)), error = function(e) { message(nm, " ", m, ": ", conditionMessage(e)); NULL })
-    if (!is.null(pv)) cat(sprintf("%-10s %-4s estimate %.3f [%.3f, %.3f]\n", nm, m, pv$estimate[1], pv$lower[1], pv$upper[1]))
+    pv <- suppressWarnings(policy_value(fits[[nm]], ho, method = m, gamma = 0.9, num.boot = 50,
+                                        seed = 1, num.threads = 2))
+    cat(sprintf("%-10s %-4s estimate %.3f [%.3f, %.3f]\n", nm, m, pv$estimate[1], pv$lower[1],
+                pv$upper[1]))
   }
 }
