@@ -5,7 +5,7 @@
 # default_basis(): on continuous states 16 RBF centres by K-means with the
 # median bandwidth (paper, Sec 6.1), indicators on discrete columns. `...`
 # are further arguments of default_basis() (P4L's default differs, see
-# p4l_basis_defaults()).
+# resolve_p4l_basis()).
 resolve_basis <- function(basis, data, seed, num.threads, ...) {
   if (is.null(basis)) {
     return(default_basis(data, seed = seed, num.threads = num.threads, ...))

@@ -105,9 +105,11 @@ default_basis <- function(data, discrete = c("marked", "auto"), max.levels = 10,
   if (combine == "sum") basis_sum(rbf, ind) else basis_product(rbf, ind)
 }
 
-# The arguments of default_basis() that p4l() and tune_p4l() use for
-# `basis = NULL` (documented in ?default_basis, "P4L's default differs").
-p4l_basis_defaults <- list(discrete = "auto", interactions = "none")
+# The basis of p4l() and tune_p4l(): given, or for `basis = NULL` P4L's own
+# default (documented in ?default_basis, "P4L's default differs").
+resolve_p4l_basis <- function(basis, data, seed, num.threads) {
+  resolve_basis(basis, data, seed, num.threads, discrete = "auto", interactions = "none")
+}
 
 #' Which state columns are discrete
 #'

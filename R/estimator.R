@@ -25,10 +25,9 @@ estimator_args <- function(gamma, ridge, control, control.class, num.threads, ve
 # The basis (given, or default_basis() seeded by `seed`), the estimator's
 # memory guard `guard(d)` (d = number of basis functions) and the features of
 # S and S'. Returns list(basis, psi, psi.next, basis.time) with basis.time the
-# elapsed time when the basis was ready (after the guard). `defaults` are
-# arguments of default_basis() for `basis = NULL`.
-estimator_features <- function(data, basis, seed, num.threads, guard, defaults = list()) {
-  basis <- do.call(resolve_basis, c(list(basis, data, seed, num.threads), defaults))
+# elapsed time when the basis was ready (after the guard).
+estimator_features <- function(data, basis, seed, num.threads, guard) {
+  basis <- resolve_basis(basis, data, seed, num.threads)
   guard(basis_dim(basis))  # every basis, not only RBF (which has `centers`)
   basis.time <- proc.time()[["elapsed"]]
   feat <- data_features(data, basis, num.threads)

@@ -561,8 +561,9 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
   }
   # every setting the core reads is there, and no unknown one (an error here, not after the start)
   p4l_check_settings_cpp(p4l_settings(control, gamma, seed, solver))
+  basis <- resolve_p4l_basis(basis, data, seed, num.threads)
   feat <- estimator_features(data, basis, seed, num.threads, guard = function(d)
-    guard_p4l(data, d, rank, control), defaults = p4l_basis_defaults)  # R/memory.R
+    guard_p4l(data, d, rank, control))  # R/memory.R
   basis <- feat$basis
   t.basis <- feat$basis.time
 

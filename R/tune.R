@@ -130,7 +130,7 @@ tune_p4l <- function(data, K = 1:5, alpha = NULL, gamma = 0.8, basis = NULL, fol
     stop_arg("Give `K`, `alpha`, `gamma`, `basis` and `seed` as arguments of tune_p4l().")
   }
   seeds <- task_seeds(seed, 3L)
-  basis <- do.call(resolve_basis, c(list(basis, data, seeds[1], num.threads), p4l_basis_defaults))
+  basis <- resolve_p4l_basis(basis, data, seeds[1], num.threads)
   if (is.null(q.groups)) q.groups <- tune_q_groups(data, num.threads)
   fold.of <- tune_folds(N, folds, seeds[2])
   grid <- expand.grid(K = K, alpha = alpha, KEEP.OUT.ATTRS = FALSE)

@@ -26,7 +26,7 @@ rows <- list()
 # One data set's row (data.frame); `rows` collects them when run as a script.
 misspecification_residual <- function(d, gamma, label, basis = NULL, rank = 2, gcent = 64) {
   if (is.null(basis)) {                  # p4l()'s default basis
-    basis <- do.call(p4l:::resolve_basis, c(list(NULL, d, 1, 2), p4l:::p4l_basis_defaults))
+    basis <- p4l:::resolve_p4l_basis(NULL, d, 1, 2)
   }
   fe <- p4l:::data_features(d, basis, 2)
   psi <- fe$psi; psn <- fe$psi.next
