@@ -21,6 +21,10 @@ lstdq_cpp <- function(psi, psi_next, action, reward, terminal, individual, num_a
     .Call(`_p4l_lstdq_cpp`, psi, psi_next, action, reward, terminal, individual, num_actions, num_individuals, members, W, gamma, ridge)
 }
 
+acpi_graph_cpp <- function(X, k, num_threads) {
+    .Call(`_p4l_acpi_graph_cpp`, X, k, num_threads)
+}
+
 rbf_kmeans_cpp <- function(x, k, num_starts, max_iter, sample_size, refine_size, seed, num_threads) {
     .Call(`_p4l_rbf_kmeans_cpp`, x, k, num_starts, max_iter, sample_size, refine_size, seed, num_threads)
 }

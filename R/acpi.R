@@ -13,13 +13,24 @@
 #' @param pi.max.iter Largest number of policy-iteration steps per cluster.
 #' @param max.outer Largest number of rounds of (evaluation and clustering,
 #'   policy improvement).
+#' @param graph The pairs of individuals the fusion penalty acts on:
+#'   `"complete"` every pair (the paper's; memory and time per ADMM iteration
+#'   grow with N^2), `"knn"` a sparse graph, the `num.neighbors` nearest
+#'   neighbours of each individual's unfused estimate joined by a minimum
+#'   spanning tree (so that any two individuals can still fuse; memory and time
+#'   grow with N), or `"auto"` (the default): `"complete"` up to 300
+#'   individuals, `"knn"` above. See [acpi()], section "Many individuals".
+#' @param num.neighbors Neighbours per individual in the `"knn"` graph.
 #' @return A list of class `acpi_control`.
 #' @examples
 #' acpi_control(num.lambda = 10)
+#' acpi_control(graph = "knn", num.neighbors = 5)
 #' @export
 acpi_control <- function(num.lambda = 20, lambda.min.ratio = 0.01, mcp.gamma = 3,
                          admm.rho = 1, admm.max.iter = 500, admm.tol = 1e-3,
-                         bic.constant = NULL, pi.max.iter = 50, max.outer = 5) {
+                         bic.constant = NULL, pi.max.iter = 50, max.outer = 5,
+                         graph = c("auto", "complete", "knn"), num.neighbors = 10) {
+  graph <- check_choice(graph, c("auto", "complete", "knn"), "graph")
   mcp.gamma <- check_number(mcp.gamma, "mcp.gamma", lower = 1, lower.open = TRUE)
   admm.rho <- check_number(admm.rho, "admm.rho", lower = 0, lower.open = TRUE)
   if (mcp.gamma * admm.rho <= 1) stop_arg("`mcp.gamma * admm.rho` must exceed 1.")
@@ -32,7 +43,8 @@ acpi_control <- function(num.lambda = 20, lambda.min.ratio = 0.01, mcp.gamma = 3
                  bic.constant = if (is.null(bic.constant)) NULL else
                    check_number(bic.constant, "bic.constant", lower = 0),
                  pi.max.iter = check_count(pi.max.iter, "pi.max.iter"),
-                 max.outer = check_count(max.outer, "max.outer")),
+                 max.outer = check_count(max.outer, "max.outer"),
+                 graph = graph, num.neighbors = check_count(num.neighbors, "num.neighbors")),
             class = "acpi_control")
 }
 
@@ -69,9 +81,28 @@ acpi_control <- function(num.lambda = 20, lambda.min.ratio = 0.01, mcp.gamma = 3
 #' the clusters' new policies until the clusters stop changing
 #' (`control$max.outer` rounds at most). Given `clusters` skip clustering.
 #'
+#' **Many individuals.** On every pair the fusion path costs time and memory
+#' that grow with \eqn{N^2}{N^2} (at 1,000 individuals it did not finish in 24
+#' minutes). Above 300 individuals (`acpi_control(graph = "auto")`) the
+#' penalty acts only on the pairs of a sparse graph: each individual's
+#' `num.neighbors` nearest neighbours (Euclidean distance between the
+#' unfused LSTD-Q estimates) joined by a minimum spanning tree, so that any
+#' two individuals can still fuse, as in convex clustering (Hocking et al.
+#' 2011, Chi and Lange 2015). Its ADMM keeps two copies of the coefficients
+#' per edge; the individuals' updates are one p x p solve each (by the
+#' Woodbury identity when an individual has fewer transitions than p), in
+#' parallel. Its \eqn{\lambda}{lambda} grid reaches the penalty at which the
+#' spanning tree alone fuses everyone, and with `K` given the path stops at
+#' the first \eqn{\lambda}{lambda} with `K` clusters. The sparse graph gives
+#' a different (not a worse by design) path than every pair; the 2-D study
+#' and Table 2 (60 and 300 individuals) keep every pair. Measured in
+#' `bench/README.md` (issue 16, item 4).
+#'
 #' **Memory.** With p = |A| d Q weights and N individuals, the fusion path
-#' keeps two p x p matrices per individual and two p-vectors per pair of
-#' individuals, about \eqn{8(2Np^2 + pN^2)} bytes; with `clusters` given,
+#' on every pair keeps two p x p matrices per individual and two p-vectors
+#' per pair of individuals, about \eqn{8(2Np^2 + pN^2)} bytes; on the sparse
+#' graph one p x p matrix per individual and four p-vectors per edge, about
+#' \eqn{8(Np^2 + 4pN(k + 1))}{8(N p^2 + 4 p N (k + 1))}; with `clusters` given,
 #' policy iteration accumulates each cluster's p x p system directly over its
 #' transitions, so memory does not grow with N. `acpi()` stops before it
 #' allocates more than is available (see [p4l-package], section Memory).
@@ -87,11 +118,15 @@ acpi_control <- function(num.lambda = 20, lambda.min.ratio = 0.01, mcp.gamma = 3
 #' @return An object of class `c("acpi_fit", "p4l_policy")` with one greedy
 #'   policy per cluster (`policy.coef` = `q.coef`), `cluster` (named by id),
 #'   `path` (the \eqn{\lambda}{lambda} path: number of clusters, BIC, ADMM iterations,
-#'   the chosen index and the fused coefficients) and `convergence`.
+#'   the chosen index, the fused coefficients, the fusion `graph` used and its
+#'   `num.edges`) and `convergence`.
 #' @references Chen, E. Y., Song, R. and Jordan, M. I. (2022). Reinforcement
 #'   learning with heterogeneous data: estimation and inference.
 #'   arXiv:2202.00088. Ma, S. and Huang, J. (2017). A concave pairwise fusion
-#'   approach to subgroup analysis. JASA 112, 410-423.
+#'   approach to subgroup analysis. JASA 112, 410-423. Hocking, T. D., Joulin,
+#'   A., Bach, F. and Vert, J.-P. (2011). Clusterpath: an algorithm for
+#'   clustering using convex fusion penalties. ICML. Chi, E. C. and Lange, K.
+#'   (2015). Splitting methods for convex clustering. JCGS 24, 994-1013.
 #' @examples
 #' sim <- sim_linear2d(num.per.group = 3, T = 30, seed = 1)
 #' d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
@@ -120,6 +155,7 @@ acpi <- function(data, K = NULL, gamma = 0.8, basis = NULL, clusters = NULL, rid
   path <- NULL
   if (is.null(given)) {
     path <- res$path
+    path$graph <- acpi_graph(ea$control, N)
     colnames(path$coef) <- as.character(data$ids)
     path$chosen <- if (path$chosen >= 1) path$chosen else NA_integer_
   }
@@ -155,7 +191,17 @@ acpi_fit_features <- function(data, psi, psi.next, K = NULL, clusters = NULL, ga
                               ridge = 1e-4, control = acpi_control(), num.threads = 1L) {
   inp <- transition_inputs(data, psi, psi.next)
   given <- if (is.null(clusters)) integer(0) else as.integer(clusters) - 1L
+  control$graph <- acpi_graph(control, length(data$ids))
   acpi_cpp(inp$psi, inp$psi_next, inp$action, inp$reward, inp$terminal, inp$individual,
            inp$num_actions, inp$num_individuals, given, if (is.null(K)) 0L else as.integer(K),
            gamma, ridge, control, num.threads)
+}
+
+# The fusion graph acpi() uses for N individuals: "auto" is "complete" up to
+# 300 individuals (where the paper's studies run: the 2-D study has 60, Table
+# 2 300), "knn" above.
+acpi_graph <- function(control, N) {
+  g <- control$graph
+  if (is.null(g) || identical(g, "auto")) g <- if (N <= 300) "complete" else "knn"
+  g
 }

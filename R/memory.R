@@ -63,20 +63,32 @@ features_bytes <- function(n, d) c(features = 8 * 4 * n * d)
 # 1024 x d blocks per task, at most T tasks at once):
 #   8 (4 n d + 3 p^2 + 2 * 1024 d T).
 # Without clusters (the fusion path) acpe() also keeps, per individual, the
-# quadratic loss (its matrix without the ridge, p x p) and the ADMM inverse
-# P_i (p x p); per thread the moment matrices M, S and S^{-1}M with their
-# factor (about 5 p^2); the ADMM pair variables eta and v (p x N(N-1)/2
-# each); the coefficients at every lambda of the path (p x N each, up to
-# num.lambda + 3); and, when K is fixed, up to N cluster sums (p x p):
-#   8 (2 N p^2 + 5 T p^2 + p N (N - 1) + (L + 3) p N + [K] N p^2).
+# quadratic loss (its matrix without the ridge, p x p); per thread the moment
+# matrices M, S and S^{-1}M with their factor (about 5 p^2); the coefficients
+# at every lambda of the path (p x N each, up to num.lambda + 3); and, when K
+# is fixed, up to N cluster sums (p x p) and their merge costs (N x N). With
+# every pair in the fusion graph ("complete") the ADMM keeps the inverse P_i
+# (p x p) per individual and the pair variables eta and v (p x N(N-1)/2
+# each):
+#   8 (2 N p^2 + 5 T p^2 + p N (N - 1) + (L + 3) p N + [K] (N p^2 + N^2)).
+# With the sparse graph ("knn", at most N (k + 1) edges) it keeps per edge
+# two copies and two duals (4 p), per individual the inverse (p x p) or, with
+# fewer than p transitions, its low-rank factor (T_i x p and T_i x T_i; at
+# most n p + N p^2 in all, counted as the smaller of n p + N p and N p^2):
+#   8 (N p^2 + min(N p^2, n p + N p) + 5 T p^2 + 4 p N (k + 1) + (L + 3) p N
+#      + [K] (N p^2 + N^2)).
 acpi_bytes <- function(n, N, d, m, clusters.given, num.lambda = 20, K.fixed = FALSE,
-                       threads = 1L) {
+                       threads = 1L, graph = "complete", num.neighbors = 10) {
   p <- m * d
   out <- c(features_bytes(n, d), lstdq = 8 * (3 * p^2 + 2 * 1024 * d * threads))
   if (!clusters.given) {
-    out <- c(out, individuals = 8 * 2 * N * p^2, threads = 8 * 5 * threads * p^2,
-             pairs = 8 * p * N * (N - 1), path = 8 * (num.lambda + 3) * p * N,
-             merge = if (K.fixed) 8 * N * p^2 else 0)
+    sparse <- identical(graph, "knn")
+    out <- c(out,
+             individuals = 8 * (N * p^2 + if (sparse) min(N * p^2, n * p + N * p) else N * p^2),
+             threads = 8 * 5 * threads * p^2,
+             pairs = if (sparse) 8 * 4 * p * N * (num.neighbors + 1) else 8 * p * N * (N - 1),
+             path = 8 * (num.lambda + 3) * p * N,
+             merge = if (K.fixed) 8 * (N * p^2 + N^2) else 0)
   }
   out
 }
@@ -142,7 +154,8 @@ basis_size_text <- function(d, m) {
 
 guard_acpi <- function(data, d, clusters.given, control, K, threads) {
   n <- length(data$R); N <- length(data$ids); m <- length(data$action.levels)
-  b <- acpi_bytes(n, N, d, m, clusters.given, control$num.lambda, !is.null(K), threads)
+  b <- acpi_bytes(n, N, d, m, clusters.given, control$num.lambda, !is.null(K), threads,
+                  acpi_graph(control, N), control$num.neighbors)
   advice <- if (clusters.given) "Use a smaller basis (`rbf_basis(num.centers = )`)." else
     paste0("Give `clusters` (memory then grows with p^2, not N p^2 + N^2 p), or use a smaller ",
            "basis (`rbf_basis(num.centers = )`) or fewer individuals.")

@@ -116,6 +116,18 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// acpi_graph_cpp
+Rcpp::IntegerMatrix acpi_graph_cpp(const Eigen::MatrixXd& X, int k, int num_threads);
+RcppExport SEXP _p4l_acpi_graph_cpp(SEXP XSEXP, SEXP kSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type X(XSEXP);
+    Rcpp::traits::input_parameter< int >::type k(kSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(acpi_graph_cpp(X, k, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
 // rbf_kmeans_cpp
 Rcpp::List rbf_kmeans_cpp(const Eigen::MatrixXd& x, int k, int num_starts, int max_iter, double sample_size, double refine_size, double seed, int num_threads);
 RcppExport SEXP _p4l_rbf_kmeans_cpp(SEXP xSEXP, SEXP kSEXP, SEXP num_startsSEXP, SEXP max_iterSEXP, SEXP sample_sizeSEXP, SEXP refine_sizeSEXP, SEXP seedSEXP, SEXP num_threadsSEXP) {
@@ -625,6 +637,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_p4l_multinom_cpp", (DL_FUNC) &_p4l_multinom_cpp, 6},
     {"_p4l_acpi_cpp", (DL_FUNC) &_p4l_acpi_cpp, 14},
     {"_p4l_lstdq_cpp", (DL_FUNC) &_p4l_lstdq_cpp, 12},
+    {"_p4l_acpi_graph_cpp", (DL_FUNC) &_p4l_acpi_graph_cpp, 3},
     {"_p4l_rbf_kmeans_cpp", (DL_FUNC) &_p4l_rbf_kmeans_cpp, 8},
     {"_p4l_kmeans_lloyd_cpp", (DL_FUNC) &_p4l_kmeans_lloyd_cpp, 5},
     {"_p4l_rbf_median_distance_cpp", (DL_FUNC) &_p4l_rbf_median_distance_cpp, 4},

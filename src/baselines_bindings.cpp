@@ -5,6 +5,7 @@
 #include "binding_checks.h"
 #include "core/acpi.h"
 #include "core/fqi.h"
+#include "core/fusion_graph.h"
 #include "core/multinom.h"
 #include "core/transitions.h"
 #include "core/vlearning.h"
@@ -133,13 +134,20 @@ Rcpp::List acpi_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
   opt.bic_constant = s.is_null("bic.constant") ? -1.0 : s.get<double>("bic.constant");
   opt.pi_max_iter = s.get<int>("pi.max.iter");
   opt.max_outer = s.get<int>("max.outer");
+  // "auto" is resolved by acpi() (R/acpi.R) before the call
+  const std::string graph = s.string("graph");
+  if (graph != "complete" && graph != "knn")
+    Rcpp::stop("`control$graph` must be \"complete\" or \"knn\" here");
+  const int k = s.get<int>("num.neighbors");
+  opt.graph_neighbors = graph == "knn" ? k : 0;
   s.done();
   const p4l::AcpiResult r = p4l::acpi(tr, clusters, opt);
   const p4l::AcpeFit& f = r.last_acpe;
   Rcpp::List path = Rcpp::List::create(
       Rcpp::Named("lambda") = f.lambda, Rcpp::Named("num.clusters") = f.num_clusters,
       Rcpp::Named("bic") = f.bic, Rcpp::Named("admm.iterations") = f.admm_iterations,
-      Rcpp::Named("chosen") = f.chosen + 1, Rcpp::Named("coef") = f.coef);
+      Rcpp::Named("chosen") = f.chosen + 1, Rcpp::Named("coef") = f.coef,
+      Rcpp::Named("num.edges") = static_cast<double>(f.num_edges));
   std::vector<int> conv(r.pi_converged.begin(), r.pi_converged.end());
   return Rcpp::List::create(
       Rcpp::Named("cluster") = Rcpp::wrap(Eigen::VectorXi(r.cluster.array() + 1)),
@@ -161,4 +169,18 @@ Eigen::MatrixXd lstdq_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi
   if (W.size() > 0 && (W.rows() != psi.cols() || W.cols() != num_actions))
     Rcpp::stop("lstdq: W must be d x m");
   return p4l::lstdq(tr, members, W, gamma, ridge);
+}
+
+// The sparse fusion graph of acpi() (k nearest neighbours + minimum spanning
+// tree of the columns of X): a two-column matrix of 1-based pairs i < j.
+// [[Rcpp::export(rng = false)]]
+Rcpp::IntegerMatrix acpi_graph_cpp(const Eigen::MatrixXd& X, int k, int num_threads) {
+  p4l::ThreadScope scope(num_threads);
+  const auto edges = p4l::knn_mst_graph(X, k).edges;
+  Rcpp::IntegerMatrix out(static_cast<int>(edges.size()), 2);
+  for (std::size_t e = 0; e < edges.size(); ++e) {
+    out(e, 0) = edges[e].first + 1;
+    out(e, 1) = edges[e].second + 1;
+  }
+  return out;
 }

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <stdexcept>
 
 #include "fqi.h"
+#include "fusion_graph.h"
 #include "runtime.h"
 
 namespace p4l {
@@ -15,6 +17,7 @@ namespace {
 struct Quadratic {     // loss_i(beta) = (w / 2) (beta' H beta - 2 g' beta + c), H
                        // with ridge
   Eigen::MatrixXd Hm;  // H without the ridge (for the BIC)
+  Eigen::MatrixXd F;   // T x p with F'F = Hm, when T < p and a sparse graph is used
   Eigen::VectorXd g;
   double c = 0.0, w = 1.0, ridge = 0.0;
   // H = Hm + ridge I, formed when needed (one p x p matrix per individual is
@@ -26,9 +29,9 @@ struct Quadratic {     // loss_i(beta) = (w / 2) (beta' H beta - 2 g' beta + c),
   }
 };
 
-// Union-find labels of individuals joined by fused pairs, relabelled by first
-// appearance.
-Eigen::VectorXi components(int N, const std::vector<char>& fused) {
+// Union-find labels of individuals joined by the given pairs, relabelled by
+// first appearance (so the labels depend on the partition only).
+Eigen::VectorXi components(int N, const std::vector<std::pair<int, int>>& joined) {
   std::vector<int> parent(N);
   std::iota(parent.begin(), parent.end(), 0);
   auto find = [&](int x) {
@@ -38,14 +41,9 @@ Eigen::VectorXi components(int N, const std::vector<char>& fused) {
     }
     return x;
   };
-  long idx = 0;
-  for (int i = 0; i < N; ++i) {
-    for (int j = i + 1; j < N; ++j, ++idx) {
-      if (fused[idx]) {
-        const int a = find(i), b = find(j);
-        if (a != b) parent[std::max(a, b)] = std::min(a, b);
-      }
-    }
+  for (const auto& e : joined) {
+    const int a = find(e.first), b = find(e.second);
+    if (a != b) parent[std::max(a, b)] = std::min(a, b);
   }
   Eigen::VectorXi lab(N);
   std::vector<int> map(N, -1);
@@ -56,6 +54,14 @@ Eigen::VectorXi components(int N, const std::vector<char>& fused) {
     lab(i) = map[r];
   }
   return lab;
+}
+
+// The MCP group threshold of a difference of norm nd (Ma and Huang 2017, the
+// eta-step): the factor that multiplies it, with ADMM parameter rho and
+// concavity gam (gam rho > 1). 0 fuses the pair; 1 leaves it unpenalised.
+double mcp_factor(double nd, double lambda, double rho, double gam) {
+  if (nd >= gam * lambda) return 1.0;
+  return std::max(0.0, 1.0 - lambda / (rho * nd)) / (1.0 - 1.0 / (gam * rho));
 }
 
 Eigen::VectorXi relabel(const Eigen::VectorXi& x) {
@@ -94,6 +100,39 @@ double cluster_loss(const std::vector<Quadratic>& q, const Eigen::VectorXi& cl, 
     }
   }
   return std::max(loss, 1e-300);
+}
+
+// Hm = M' S^-1 M has rank at most T (the individual's transitions): with X
+// (T x p) the rows phi(s_t, a_t), D (T x p) the rows phi(s_t, a_t) - gamma
+// phibar(s'_t), G = X X' and r the ridge of S, M = X'D / T and S = X'X / T +
+// r I give Hm = D' C D with C = G (G + r T I)^-1 / T, so Hm = F'F with F =
+// diag(sqrt(c_k)) V'D (G = V diag(l_k) V', c_k = l_k / ((l_k + r T) T)).
+// Stored when T < p, for the sparse graph's beta-step by Woodbury.
+void low_rank_factor(const Transitions& tr, const std::vector<long>& rows,
+                     const Eigen::MatrixXd& policy_i, const AcpiOptions& opt, Quadratic& q) {
+  const int d = tr.d(), m = tr.num_actions, p = d * m;
+  const int T = static_cast<int>(rows.size());
+  Eigen::MatrixXd X = Eigen::MatrixXd::Zero(T, p), D = Eigen::MatrixXd::Zero(T, p);
+  for (int t = 0; t < T; ++t) {
+    const long k = rows[t];
+    const int a = tr.action(k);
+    X.row(t).segment(a * d, d) = tr.psi.row(k);
+    D.row(t) = X.row(t);
+    if (!tr.terminal(k)) {
+      const auto xn = tr.psi_next.row(k);
+      if (policy_i.size() == 0) {
+        for (int c = 0; c < m; ++c) D.row(t).segment(c * d, d) -= (opt.gamma / m) * xn;
+      } else {
+        const int c = greedy_action(policy_i, xn.transpose());
+        D.row(t).segment(c * d, d) -= opt.gamma * xn;
+      }
+    }
+  }
+  const double rT = q.ridge * T;
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(X * X.transpose());
+  const Eigen::VectorXd l = es.eigenvalues().cwiseMax(0.0);
+  const Eigen::VectorXd sc = (l.array() / ((l.array() + rT) * T)).sqrt();
+  q.F = sc.asDiagonal() * (es.eigenvectors().transpose() * D);
 }
 
 // Individual i's quadratic loss from its per-action moment matrices (averages
@@ -141,46 +180,90 @@ Quadratic individual_quadratic(const Transitions& tr, const std::vector<long>& r
   q.g = M.transpose() * Sib;
   q.c = bv.dot(Sib);
   q.w = Ti;  // sum over the individual's transitions (Ma and Huang's scale)
+  if (opt.graph_neighbors > 0 && static_cast<long>(rows.size()) < p)
+    low_rank_factor(tr, rows, policy_i, opt, q);
   return q;
 }
 
-// The concave fusion path (Ma and Huang): ADMM on the pairwise differences
-// eta_ij = beta_i - beta_j with the MCP penalty, warm-started along the
-// decreasing lambda grid. Each solve_at() records one path entry.
+// The concave fusion path (Ma and Huang): ADMM with the MCP penalty on the
+// differences of the individuals joined in a fusion graph, warm-started along
+// the increasing lambda grid. Each solve_at() records one path entry. Two
+// graphs: every pair (CompleteFusion, the paper's) or a sparse k-nearest-
+// neighbour + minimum-spanning-tree graph (GraphFusion, for many individuals).
 class FusionPath {
  public:
-  FusionPath(const std::vector<Quadratic>& q, const Eigen::MatrixXd& beta0, const Transitions& tr,
-             const AcpiOptions& opt);
+  virtual ~FusionPath() = default;
   int solve_at(double lambda, AcpeFit& fit);  // returns the number of clusters
   std::vector<Eigen::MatrixXd> fits;          // beta at each path entry
   std::vector<Eigen::VectorXi> labels;        // clusters at each path entry
   Eigen::MatrixXd beta;                       // p x N, current
 
+ protected:
+  FusionPath(const std::vector<Quadratic>& q, const Eigen::MatrixXd& beta0, const Transitions& tr,
+             const AcpiOptions& opt);
+  // ADMM iterations at lambda from the current (warm) state; returns the
+  // iterations done (admm_max_iter + 1 when not converged).
+  virtual int admm(double lambda) = 0;
+  virtual std::vector<std::pair<int, int>> fused_pairs() const = 0;
+  const std::vector<Quadratic>& q_;
+  const AcpiOptions& opt_;
+  int N_, p_;
+  double rho_, gam_, CN_, nobs_;
+};
+
+FusionPath::FusionPath(const std::vector<Quadratic>& q, const Eigen::MatrixXd& beta0,
+                       const Transitions& tr, const AcpiOptions& opt)
+    : beta(beta0), q_(q), opt_(opt) {
+  N_ = static_cast<int>(q.size());
+  p_ = static_cast<int>(beta0.rows());
+  rho_ = opt.admm_rho;
+  gam_ = opt.mcp_gamma;
+  if (gam_ * rho_ <= 1.0) throw std::invalid_argument("mcp_gamma * admm_rho must exceed 1");
+  CN_ = opt.bic_constant >= 0 ? opt.bic_constant
+                              : std::log(std::log(static_cast<double>(N_) * p_));
+  nobs_ = static_cast<double>(tr.n());
+}
+
+int FusionPath::solve_at(double lambda, AcpeFit& fit) {
+  const int it = admm(lambda);
+  if (runtime().interrupted()) throw std::runtime_error("interrupted");
+  Eigen::VectorXi lab = components(N_, fused_pairs());
+  const int K = lab.maxCoeff() + 1;
+  const double loss = cluster_loss(q_, lab, K, p_);
+  fit.lambda.push_back(lambda);
+  fit.num_clusters.push_back(K);
+  fit.bic.push_back(std::log(loss / nobs_) + CN_ * std::log(nobs_) * K * p_ / nobs_);
+  fit.admm_iterations.push_back(std::min(it, opt_.admm_max_iter));
+  fits.push_back(beta);
+  labels.push_back(lab);
+  return K;
+}
+
+// Every pair: eta_ij = beta_i - beta_j for all i < j, with the beta-step in
+// closed form (the graph Laplacian of the complete graph is N I - 11').
+// Memory: two p-vectors per pair.
+class CompleteFusion : public FusionPath {
+ public:
+  CompleteFusion(const std::vector<Quadratic>& q, const Eigen::MatrixXd& beta0,
+                 const Transitions& tr, const AcpiOptions& opt);
+
  private:
   long pair_index(int i, int j) const {
     return static_cast<long>(i) * N_ - static_cast<long>(i) * (i + 1) / 2 + (j - i - 1);
   }
-  int admm(double lambda);
-  const std::vector<Quadratic>& q_;
-  const AcpiOptions& opt_;
-  int N_, p_;
+  int admm(double lambda) override;
+  std::vector<std::pair<int, int>> fused_pairs() const override;
   long npairs_;
-  double rho_, gam_, CN_, nobs_;
   std::vector<Eigen::MatrixXd> P_;  // (w_i H_i + rho N I)^-1
   Eigen::PartialPivLU<Eigen::MatrixXd> Zlu_;
   Eigen::MatrixXd eta_, v_, t_;
 };
 
 // ADMM pieces that do not depend on lambda.
-FusionPath::FusionPath(const std::vector<Quadratic>& q, const Eigen::MatrixXd& beta0,
-                       const Transitions& tr, const AcpiOptions& opt)
-    : beta(beta0), q_(q), opt_(opt) {
-  const int N = static_cast<int>(q.size()), p = static_cast<int>(beta0.rows());
-  N_ = N;
-  p_ = p;
-  rho_ = opt.admm_rho;
-  gam_ = opt.mcp_gamma;
-  if (gam_ * rho_ <= 1.0) throw std::invalid_argument("mcp_gamma * admm_rho must exceed 1");
+CompleteFusion::CompleteFusion(const std::vector<Quadratic>& q, const Eigen::MatrixXd& beta0,
+                               const Transitions& tr, const AcpiOptions& opt)
+    : FusionPath(q, beta0, tr, opt) {
+  const int N = N_, p = p_;
   npairs_ = static_cast<long>(N) * (N - 1) / 2;
   P_.resize(N);
   Eigen::MatrixXd Psum = Eigen::MatrixXd::Zero(p, p);
@@ -196,14 +279,10 @@ FusionPath::FusionPath(const std::vector<Quadratic>& q, const Eigen::MatrixXd& b
   v_ = Eigen::MatrixXd::Zero(p, npairs_);
   for (int i = 0; i < N; ++i)
     for (int j = i + 1; j < N; ++j) eta_.col(pair_index(i, j)) = beta.col(i) - beta.col(j);
-  CN_ = opt.bic_constant >= 0 ? opt.bic_constant : std::log(std::log(static_cast<double>(N) * p));
-  nobs_ = static_cast<double>(tr.n());
   t_.resize(p, N);
 }
 
-// ADMM iterations at lambda from the current (warm) state; returns the
-// iterations done (admm_max_iter + 1 when not converged).
-int FusionPath::admm(double lambda) {
+int CompleteFusion::admm(double lambda) {
   const int N = N_, p = p_;
   const double rho = rho_, gam = gam_;
   int it = 0;
@@ -233,14 +312,7 @@ int FusionPath::admm(double lambda) {
         const long id = pair_index(i, j);
         diff = beta.col(i) - beta.col(j);
         delta = diff + v_.col(id) / rho;
-        const double nd = delta.norm();
-        if (nd >= gam * lambda) {
-          eta_.col(id) = delta;
-        } else {
-          const double shrink =
-              std::max(0.0, 1.0 - lambda / (rho * nd)) / (1.0 - 1.0 / (gam * rho));
-          eta_.col(id) = shrink * delta;
-        }
+        eta_.col(id) = mcp_factor(delta.norm(), lambda, rho, gam) * delta;
         v_.col(id) += rho * (diff - eta_.col(id));
         primal = std::max(primal, (diff - eta_.col(id)).norm());
       }
@@ -251,21 +323,135 @@ int FusionPath::admm(double lambda) {
   return it;
 }
 
-int FusionPath::solve_at(double lambda, AcpeFit& fit) {
-  const int it = admm(lambda);
-  if (runtime().interrupted()) throw std::runtime_error("interrupted");
-  std::vector<char> fused(npairs_);
-  for (long id = 0; id < npairs_; ++id) fused[id] = eta_.col(id).squaredNorm() == 0.0;
-  Eigen::VectorXi lab = components(N_, fused);
-  const int K = lab.maxCoeff() + 1;
-  const double loss = cluster_loss(q_, lab, K, p_);
-  fit.lambda.push_back(lambda);
-  fit.num_clusters.push_back(K);
-  fit.bic.push_back(std::log(loss / nobs_) + CN_ * std::log(nobs_) * K * p_ / nobs_);
-  fit.admm_iterations.push_back(std::min(it, opt_.admm_max_iter));
-  fits.push_back(beta);
-  labels.push_back(lab);
-  return K;
+std::vector<std::pair<int, int>> CompleteFusion::fused_pairs() const {
+  std::vector<std::pair<int, int>> out;
+  for (int i = 0; i < N_; ++i)
+    for (int j = i + 1; j < N_; ++j)
+      if (eta_.col(pair_index(i, j)).squaredNorm() == 0.0) out.emplace_back(i, j);
+  return out;
+}
+
+// A sparse graph: each edge e = (i, j) holds two copies z_e^i, z_e^j of beta_i
+// and beta_j (constraints beta_i = z_e^i, ADMM parameter sigma = 2 rho) and the
+// penalty MCP(||z_e^i - z_e^j||). The beta-step is one p x p solve per
+// individual, the z-step the MCP threshold of the copies' difference (with
+// parameter sigma / 2 = rho, so the threshold is the complete graph's) while
+// their mean follows beta; both steps are parallel over individuals / edges.
+// Memory: four p-vectors per edge, one p x p matrix per individual.
+class GraphFusion : public FusionPath {
+ public:
+  GraphFusion(const std::vector<Quadratic>& q, const Eigen::MatrixXd& beta0, const Transitions& tr,
+              const AcpiOptions& opt, std::vector<std::pair<int, int>> edges);
+
+ private:
+  int admm(double lambda) override;
+  std::vector<std::pair<int, int>> fused_pairs() const override;
+  std::vector<std::pair<int, int>> edges_;
+  std::vector<std::vector<long>> copies_;  // individual -> its copy columns in Z, U
+  // (w_i H_i + sigma deg_i I)^-1: dense (P_), or by Woodbury from q.F when
+  // it is low-rank, (c - w F'K F c) / a with a = w ridge + sigma deg_i and
+  // K = (a I + w F F')^-1 (K_, T_i x T_i), a_[i] = a
+  std::vector<Eigen::MatrixXd> P_, K_;
+  std::vector<double> a_;
+  Eigen::MatrixXd Z_, U_;                  // p x 2E: copies and scaled duals
+  std::vector<double> res_;                // per edge: primal and dual residual
+  std::vector<char> fused_;
+  double sigma_;
+};
+
+GraphFusion::GraphFusion(const std::vector<Quadratic>& q, const Eigen::MatrixXd& beta0,
+                         const Transitions& tr, const AcpiOptions& opt,
+                         std::vector<std::pair<int, int>> edges)
+    : FusionPath(q, beta0, tr, opt), edges_(std::move(edges)) {
+  const int N = N_, p = p_;
+  const long E = static_cast<long>(edges_.size());
+  sigma_ = 2.0 * rho_;
+  copies_.assign(N, {});
+  for (long e = 0; e < E; ++e) {
+    copies_[edges_[e].first].push_back(2 * e);
+    copies_[edges_[e].second].push_back(2 * e + 1);
+  }
+  P_.resize(N);
+  K_.resize(N);
+  a_.assign(N, 0.0);
+  runtime().parallel_for(N, [&](std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) {
+      const double a = q[i].w * q[i].ridge + sigma_ * static_cast<double>(copies_[i].size());
+      a_[i] = a;
+      if (q[i].F.size() > 0) {
+        const Eigen::MatrixXd& F = q[i].F;
+        Eigen::MatrixXd A = q[i].w * (F * F.transpose());
+        A.diagonal().array() += a;
+        K_[i] = A.ldlt().solve(Eigen::MatrixXd::Identity(F.rows(), F.rows()));
+      } else {
+        Eigen::MatrixXd A = q[i].w * q[i].Hm;
+        A.diagonal().array() += a;
+        P_[i] = A.ldlt().solve(Eigen::MatrixXd::Identity(p, p));
+      }
+    }
+  });
+  Z_.resize(p, 2 * E);
+  U_ = Eigen::MatrixXd::Zero(p, 2 * E);
+  for (long e = 0; e < E; ++e) {
+    Z_.col(2 * e) = beta.col(edges_[e].first);
+    Z_.col(2 * e + 1) = beta.col(edges_[e].second);
+  }
+  res_.assign(E, 0.0);
+  fused_.assign(E, 0);
+}
+
+int GraphFusion::admm(double lambda) {
+  const int p = p_;
+  const long E = static_cast<long>(edges_.size());
+  int it = 0;
+  for (it = 1; it <= opt_.admm_max_iter; ++it) {
+    runtime().parallel_for(N_, [&](std::size_t b, std::size_t e) {
+      Eigen::VectorXd c(p);
+      for (std::size_t i = b; i < e; ++i) {
+        c = q_[i].w * q_[i].g;
+        for (long col : copies_[i]) c += sigma_ * (Z_.col(col) - U_.col(col));
+        if (q_[i].F.size() > 0) {
+          const Eigen::MatrixXd& F = q_[i].F;
+          const Eigen::VectorXd f = K_[i] * (F * c);
+          beta.col(i) = (c - q_[i].w * (F.transpose() * f)) / a_[i];
+        } else {
+          beta.col(i).noalias() = P_[i] * c;
+        }
+      }
+    });
+    runtime().parallel_for(E, [&](std::size_t b, std::size_t e) {
+      Eigen::VectorXd x(p), y(p), zi(p), zj(p);
+      for (std::size_t ee = b; ee < e; ++ee) {
+        const int i = edges_[ee].first, j = edges_[ee].second;
+        x = beta.col(i) + U_.col(2 * ee);
+        y = beta.col(j) + U_.col(2 * ee + 1);
+        const double f = mcp_factor((x - y).norm(), lambda, rho_, gam_);
+        zi = 0.5 * (x + y) + (0.5 * f) * (x - y);
+        zj = 0.5 * (x + y) - (0.5 * f) * (x - y);
+        const double dual =
+            std::max((zi - Z_.col(2 * ee)).norm(), (zj - Z_.col(2 * ee + 1)).norm());
+        Z_.col(2 * ee) = zi;
+        Z_.col(2 * ee + 1) = zj;
+        U_.col(2 * ee) += beta.col(i) - zi;
+        U_.col(2 * ee + 1) += beta.col(j) - zj;
+        const double primal = std::max((beta.col(i) - zi).norm(), (beta.col(j) - zj).norm());
+        res_[ee] = std::max(primal, dual);
+        fused_[ee] = f == 0.0;
+      }
+    });
+    const double r = E > 0 ? *std::max_element(res_.begin(), res_.end()) : 0.0;
+    const double scale = std::max(1.0, beta.cwiseAbs().maxCoeff());
+    if (r <= opt_.admm_tol * scale) break;
+    if ((it & 15) == 0 && runtime().interrupted()) break;
+  }
+  return it;
+}
+
+std::vector<std::pair<int, int>> GraphFusion::fused_pairs() const {
+  std::vector<std::pair<int, int>> out;
+  for (std::size_t e = 0; e < edges_.size(); ++e)
+    if (fused_[e]) out.push_back(edges_[e]);
+  return out;
 }
 
 // Fixed K: merge the two clusters whose union raises the (ridge) loss least,
@@ -286,6 +472,18 @@ Eigen::VectorXi merge_to_K(const std::vector<Quadratic>& q, Eigen::VectorXi lab,
   };
   std::vector<double> lk(Kc);
   for (int k = 0; k < Kc; ++k) lk[k] = minloss(Hk[k], gk[k], ck[k]);
+  // inc(a, b), a < b: the loss increase of merging a and b, cached and
+  // recomputed only for the pairs of the cluster that grew (the merges are
+  // those of a full rescan: same values, same order, same tie-breaking).
+  Eigen::MatrixXd inc(Kc, Kc);
+  auto pair_inc = [&](int a, int b2) {
+    return minloss(Hk[a] + Hk[b2], gk[a] + gk[b2], ck[a] + ck[b2]) - lk[a] - lk[b2];
+  };
+  runtime().parallel_for(Kc, [&](std::size_t b, std::size_t e) {
+    for (std::size_t a = b; a < e; ++a)
+      for (int b2 = static_cast<int>(a) + 1; b2 < Kc; ++b2)
+        inc(a, b2) = pair_inc(static_cast<int>(a), b2);
+  });
   std::vector<char> alive(Kc, 1);
   for (int left = Kc; left > K; --left) {
     double best = std::numeric_limits<double>::infinity();
@@ -294,9 +492,8 @@ Eigen::VectorXi merge_to_K(const std::vector<Quadratic>& q, Eigen::VectorXi lab,
       if (!alive[a]) continue;
       for (int b2 = a + 1; b2 < Kc; ++b2) {
         if (!alive[b2]) continue;
-        const double inc = minloss(Hk[a] + Hk[b2], gk[a] + gk[b2], ck[a] + ck[b2]) - lk[a] - lk[b2];
-        if (inc < best) {
-          best = inc;
+        if (inc(a, b2) < best) {
+          best = inc(a, b2);
           ba = a;
           bb = b2;
         }
@@ -309,6 +506,16 @@ Eigen::VectorXi merge_to_K(const std::vector<Quadratic>& q, Eigen::VectorXi lab,
     alive[bb] = 0;
     for (int i = 0; i < N; ++i)
       if (lab(i) == bb) lab(i) = ba;
+    runtime().parallel_for(Kc, [&](std::size_t b, std::size_t e) {
+      for (std::size_t c = b; c < e; ++c) {
+        const int o = static_cast<int>(c);
+        if (o == ba || !alive[o]) continue;
+        if (o < ba)
+          inc(o, ba) = pair_inc(o, ba);
+        else
+          inc(ba, o) = pair_inc(ba, o);
+      }
+    });
   }
   return relabel(lab);
 }
@@ -335,18 +542,37 @@ AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
     gs += q[i].w * q[i].g;
   }
   const Eigen::VectorXd pooled = Hs.ldlt().solve(gs);
-  double lambda_max = 0.0;
-  for (int i = 0; i < N; ++i)
-    lambda_max = std::max(lambda_max, (q[i].w * (q[i].H() * pooled - q[i].g)).norm());
-  lambda_max = std::max(lambda_max, 1e-12);
+  Eigen::MatrixXd grad(p, N);  // the individual loss gradients at the pooled fit
+  for (int i = 0; i < N; ++i) grad.col(i) = q[i].w * (q[i].H() * pooled - q[i].g);
+  double lambda_max = std::max(grad.colwise().norm().maxCoeff(), 1e-12);
+  // The grid runs from lambda_min_ratio * lambda_max up to lambda_top:
+  // lambda_max for every pair; for a sparse graph, where a few edges may carry
+  // the pull of whole groups, at least the tree's fusion bound.
+  double lambda_top = lambda_max;
 
   AcpeFit fit;
-  FusionPath path(q, beta, tr, opt);
+  std::unique_ptr<FusionPath> solver;
+  if (opt.graph_neighbors > 0) {
+    FusionGraph g = knn_mst_graph(beta, opt.graph_neighbors);
+    lambda_top = std::max(lambda_max, tree_fusion_lambda(g.tree, grad));
+    fit.num_edges = static_cast<long>(g.edges.size());
+    solver = std::make_unique<GraphFusion>(q, beta, tr, opt, std::move(g.edges));
+  } else {
+    fit.num_edges = static_cast<long>(N) * (N - 1) / 2;
+    solver = std::make_unique<CompleteFusion>(q, beta, tr, opt);
+  }
+  FusionPath& path = *solver;
   for (int l = 0; l < opt.num_lambda; ++l) {
     const double frac = opt.num_lambda == 1 ? 1.0 : static_cast<double>(l) / (opt.num_lambda - 1);
-    const double lambda = lambda_max * std::pow(opt.lambda_min_ratio, 1.0 - frac);
+    const double lambda =
+        lambda_top == lambda_max
+            ? lambda_max * std::pow(opt.lambda_min_ratio, 1.0 - frac)
+            : lambda_max * opt.lambda_min_ratio *
+                  std::pow(lambda_top / (lambda_max * opt.lambda_min_ratio), frac);
     const int K = path.solve_at(lambda, fit);
     if (K == 1 || (opt.K > 0 && K < opt.K)) break;
+    // sparse graph, K fixed: the first lambda with K clusters ends the path
+    if (opt.graph_neighbors > 0 && opt.K > 0 && K == opt.K) break;
   }
   const int L = static_cast<int>(fit.lambda.size());
   // The fit with the smallest BIC (among those with at least K clusters when K

@@ -9,7 +9,9 @@
 // LSTD-Q estimate; M_i = mean phi (phi - gamma phibar)', b_i = mean phi R,
 // S_i = mean phi phi' + ridge I, T_i its number of transitions) plus the concave pairwise
 // fusion penalty (Ma and Huang 2017), solved by ADMM. Individuals whose
-// differences are fused to zero form a cluster. lambda runs over a grid; the
+// differences are fused to zero form a cluster. The penalty acts on every pair
+// of individuals (the paper's) or, for many individuals, on the pairs of a
+// sparse graph (fusion_graph.h). lambda runs over a grid; the
 // fit with the smallest BIC is chosen; with K fixed, the smallest-BIC fit with
 // at least K clusters, whose clusters are then merged two at a time (the pair
 // whose union raises the loss least) until K remain.
@@ -37,6 +39,7 @@ struct AcpiOptions {
   double bic_constant = -1;  // C_N in the BIC; < 0 means log(log(N p))
   int pi_max_iter = 50;      // LSPI iterations per cluster
   int max_outer = 5;         // evaluation-clustering / improvement rounds
+  int graph_neighbors = 0;   // fusion graph: 0 every pair; k > 0 k-nearest-neighbour + MST
 };
 
 struct AcpeFit {
@@ -45,6 +48,7 @@ struct AcpeFit {
   std::vector<double> bic;
   std::vector<int> admm_iterations;
   int chosen = -1;          // index into lambda (clusters then merged to K if fixed)
+  long num_edges = 0;       // pairs in the fusion graph
   Eigen::VectorXi cluster;  // N, 0-based, labelled by first appearance
   Eigen::MatrixXd coef;     // p x N fused individual weights at the chosen lambda
 };

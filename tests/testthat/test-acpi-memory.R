@@ -40,7 +40,10 @@ test_that("the fusion path gives the fits it gave before the memory changes", {
                         control = acpi_control(num.lambda = 8)))
   for (nm in names(fus)) {
     expect_equal(fus[[nm]]$q.coef, ref[[nm]]$q.coef, tolerance = 1e-10, label = nm)
-    expect_equal(fus[[nm]]$path, ref[[nm]]$path, tolerance = 1e-10, label = nm)
+    # (the path now also names its fusion graph: every pair at this size)
+    expect_equal(fus[[nm]]$path[names(ref[[nm]]$path)], ref[[nm]]$path, tolerance = 1e-10,
+                 label = nm)
+    expect_identical(fus[[nm]]$path$graph, "complete")
     expect_identical(fus[[nm]]$cluster, ref[[nm]]$cluster)
   }
 })
@@ -129,8 +132,12 @@ test_that("the estimates scale as documented and match real objects", {
   n <- 10000; N <- 1000; dd <- 253; m <- 8
   given <- sum(p4l:::acpi_bytes(n, N, dd, m, clusters.given = TRUE, threads = 2))
   fused <- sum(p4l:::acpi_bytes(n, N, dd, m, clusters.given = FALSE, threads = 2))
+  sparse <- p4l:::acpi_bytes(n, N, dd, m, clusters.given = FALSE, threads = 2, graph = "knn")
   expect_lt(given, 2e8)
   expect_gt(fused, 65e9)
+  # the sparse graph: pairs grow with N k, not N^2 (8 * 4 p N (k + 1) bytes)
+  expect_equal(sparse[["pairs"]], 8 * 4 * dd * m * N * 11)
+  expect_lt(sum(sparse), fused / 1.9)
   # with clusters the estimate does not grow with N
   expect_equal(sum(p4l:::acpi_bytes(n, 10 * N, dd, m, TRUE)),
                sum(p4l:::acpi_bytes(n, N, dd, m, TRUE)))
@@ -138,10 +145,15 @@ test_that("the estimates scale as documented and match real objects", {
   # the guard refuses the fusion path at this size on a machine with 64 GB
   fake <- list(R = numeric(n), ids = seq_len(N), action.levels = seq_len(m))
   with_memory_limit(64e9, {
-    expect_error(p4l:::guard_acpi(fake, dd, FALSE, acpi_control(), NULL, 2L),
+    expect_error(p4l:::guard_acpi(fake, dd, FALSE, acpi_control(graph = "complete"), NULL, 2L),
                  "2,024 Q weights.*acpi\\(\\) without `clusters` would need about [0-9.]+ GB")
     expect_silent(p4l:::guard_acpi(fake, dd, TRUE, acpi_control(), NULL, 2L))
+    # 1,000 individuals: "auto" is the sparse graph, about 33 GB here
+    expect_silent(p4l:::guard_acpi(fake, dd, FALSE, acpi_control(), NULL, 2L))
   })
+  with_memory_limit(20e9,
+    expect_error(p4l:::guard_acpi(fake, dd, FALSE, acpi_control(), NULL, 2L),
+                 "would need about 3[0-9.]+ GB"))
   # estimates against the objects actually created (small case)
   sim <- sim_linear2d(num.per.group = 4, T = 30, seed = 2)
   d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
