@@ -16,16 +16,38 @@ namespace {
 
 struct Quadratic {     // loss_i(beta) = (w / 2) (beta' H beta - 2 g' beta + c), H
                        // with ridge
-  Eigen::MatrixXd Hm;  // H without the ridge (for the BIC)
-  Eigen::MatrixXd F;   // T x p with F'F = Hm, when T < p and a sparse graph is used
+  Eigen::MatrixXd Hm;  // H without the ridge (for the BIC), p x p; or empty, and
+  Eigen::MatrixXd F;   // T x p with F'F = Hm (sparse graph, T < p: low_rank_quadratic())
   Eigen::VectorXd g;
   double c = 0.0, w = 1.0, ridge = 0.0;
+  bool low_rank() const { return F.size() > 0; }
   // H = Hm + ridge I, formed when needed (one p x p matrix per individual is
   // not kept twice; the values are the same as when it was stored).
   Eigen::MatrixXd H() const {
-    Eigen::MatrixXd h = Hm;
+    Eigen::MatrixXd h = low_rank() ? Eigen::MatrixXd(F.transpose() * F) : Hm;
     h.diagonal().array() += ridge;
     return h;
+  }
+  void add_H(Eigen::MatrixXd& A, double s) const {  // A += s H
+    if (!low_rank()) {
+      A += s * H();
+    } else {
+      A.noalias() += s * (F.transpose() * F);
+      A.diagonal().array() += s * ridge;
+    }
+  }
+  Eigen::VectorXd H_times(const Eigen::VectorXd& v) const {
+    if (!low_rank()) return H() * v;
+    return F.transpose() * (F * v) + ridge * v;
+  }
+  double quad_Hm(const Eigen::VectorXd& b) const {  // b' Hm b
+    return low_rank() ? (F * b).squaredNorm() : b.dot(Hm * b);
+  }
+  Eigen::VectorXd solve_H(const Eigen::VectorXd& v) const {  // H^-1 v (Woodbury if low-rank)
+    if (!low_rank()) return H().ldlt().solve(v);
+    Eigen::MatrixXd A = F * F.transpose();
+    A.diagonal().array() += ridge;
+    return (v - F.transpose() * A.ldlt().solve(F * v)) / ridge;
   }
 };
 
@@ -91,33 +113,37 @@ double cluster_loss(const std::vector<Quadratic>& q, const Eigen::VectorXi& cl, 
     Eigen::VectorXd g = Eigen::VectorXd::Zero(p);
     for (std::size_t i = 0; i < q.size(); ++i)
       if (cl(i) == k) {
-        H += q[i].w * q[i].H();
+        q[i].add_H(H, q[i].w);
         g += q[i].w * q[i].g;
       }
     const Eigen::VectorXd b = H.ldlt().solve(g);
     for (std::size_t i = 0; i < q.size(); ++i) {
-      if (cl(i) == k) loss += q[i].w * (b.dot(q[i].Hm * b) - 2.0 * q[i].g.dot(b) + q[i].c);
+      if (cl(i) == k) loss += q[i].w * (q[i].quad_Hm(b) - 2.0 * q[i].g.dot(b) + q[i].c);
     }
   }
   return std::max(loss, 1e-300);
 }
 
-// Hm = M' S^-1 M has rank at most T (the individual's transitions): with X
-// (T x p) the rows phi(s_t, a_t), D (T x p) the rows phi(s_t, a_t) - gamma
-// phibar(s'_t), G = X X' and r the ridge of S, M = X'D / T and S = X'X / T +
-// r I give Hm = D' C D with C = G (G + r T I)^-1 / T, so Hm = F'F with F =
-// diag(sqrt(c_k)) V'D (G = V diag(l_k) V', c_k = l_k / ((l_k + r T) T)).
-// Stored when T < p, for the sparse graph's beta-step by Woodbury.
-void low_rank_factor(const Transitions& tr, const std::vector<long>& rows,
-                     const Eigen::MatrixXd& policy_i, const AcpiOptions& opt, Quadratic& q) {
+// An individual with T < p transitions, without p x p matrices: with X (T x
+// p) the rows phi(s_t, a_t), D (T x p) the rows phi(s_t, a_t) - gamma
+// phibar(s'_t), R the rewards, G = X X' and r the ridge of S, M = X'D / T,
+// S = X'X / T + r I and b = X'R / T give (push-through identity)
+//   Hm = M' S^-1 M = D' C D,  g = M' S^-1 b = D' C R,  c = b' S^-1 b = R' C R,
+// C = G (G + r T I)^-1 / T = V diag(c_k) V' (G = V diag(l_k) V', c_k = l_k /
+// ((l_k + r T) T)). Stored as F = diag(sqrt(c_k)) V'D, so Hm = F'F: T p + T^2
+// numbers instead of p^2, and O(T^2 p) work instead of O(p^3).
+Quadratic low_rank_quadratic(const Transitions& tr, const std::vector<long>& rows,
+                             const Eigen::MatrixXd& policy_i, const AcpiOptions& opt) {
   const int d = tr.d(), m = tr.num_actions, p = d * m;
   const int T = static_cast<int>(rows.size());
   Eigen::MatrixXd X = Eigen::MatrixXd::Zero(T, p), D = Eigen::MatrixXd::Zero(T, p);
+  Eigen::VectorXd R(T);
   for (int t = 0; t < T; ++t) {
     const long k = rows[t];
     const int a = tr.action(k);
     X.row(t).segment(a * d, d) = tr.psi.row(k);
     D.row(t) = X.row(t);
+    R(t) = tr.reward(k);
     if (!tr.terminal(k)) {
       const auto xn = tr.psi_next.row(k);
       if (policy_i.size() == 0) {
@@ -128,11 +154,18 @@ void low_rank_factor(const Transitions& tr, const std::vector<long>& rows,
       }
     }
   }
+  Quadratic q;
+  q.ridge = std::max(opt.ridge, 1e-8);
   const double rT = q.ridge * T;
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(X * X.transpose());
   const Eigen::VectorXd l = es.eigenvalues().cwiseMax(0.0);
   const Eigen::VectorXd sc = (l.array() / ((l.array() + rT) * T)).sqrt();
   q.F = sc.asDiagonal() * (es.eigenvectors().transpose() * D);
+  const Eigen::VectorXd CR = sc.asDiagonal() * (es.eigenvectors().transpose() * R);
+  q.g = q.F.transpose() * CR;
+  q.c = CR.squaredNorm();
+  q.w = T;
+  return q;
 }
 
 // Individual i's quadratic loss from its per-action moment matrices (averages
@@ -143,6 +176,8 @@ Quadratic individual_quadratic(const Transitions& tr, const std::vector<long>& r
                                const Eigen::MatrixXd& policy_i, const AcpiOptions& opt,
                                Eigen::VectorXd& pnext) {
   const int d = tr.d(), m = tr.num_actions, p = d * m;
+  if (opt.graph_neighbors > 0 && static_cast<long>(rows.size()) < p)
+    return low_rank_quadratic(tr, rows, policy_i, opt);
   Eigen::MatrixXd M = Eigen::MatrixXd::Zero(p, p), S = Eigen::MatrixXd::Zero(p, p);
   Eigen::VectorXd bv = Eigen::VectorXd::Zero(p);
   const bool uniform = policy_i.size() == 0;
@@ -180,8 +215,6 @@ Quadratic individual_quadratic(const Transitions& tr, const std::vector<long>& r
   q.g = M.transpose() * Sib;
   q.c = bv.dot(Sib);
   q.w = Ti;  // sum over the individual's transitions (Ma and Huang's scale)
-  if (opt.graph_neighbors > 0 && static_cast<long>(rows.size()) < p)
-    low_rank_factor(tr, rows, policy_i, opt, q);
   return q;
 }
 
@@ -419,24 +452,39 @@ int GraphFusion::admm(double lambda) {
         }
       }
     });
+    // the z-step and dual update of each edge in two passes over its p
+    // coordinates (x = beta + u for each end; z = mean of x -/+ f (x_i - x_j) / 2)
     runtime().parallel_for(E, [&](std::size_t b, std::size_t e) {
-      Eigen::VectorXd x(p), y(p), zi(p), zj(p);
       for (std::size_t ee = b; ee < e; ++ee) {
-        const int i = edges_[ee].first, j = edges_[ee].second;
-        x = beta.col(i) + U_.col(2 * ee);
-        y = beta.col(j) + U_.col(2 * ee + 1);
-        const double f = mcp_factor((x - y).norm(), lambda, rho_, gam_);
-        zi = 0.5 * (x + y) + (0.5 * f) * (x - y);
-        zj = 0.5 * (x + y) - (0.5 * f) * (x - y);
-        const double dual =
-            std::max((zi - Z_.col(2 * ee)).norm(), (zj - Z_.col(2 * ee + 1)).norm());
-        Z_.col(2 * ee) = zi;
-        Z_.col(2 * ee + 1) = zj;
-        U_.col(2 * ee) += beta.col(i) - zi;
-        U_.col(2 * ee + 1) += beta.col(j) - zj;
-        const double primal = std::max((beta.col(i) - zi).norm(), (beta.col(j) - zj).norm());
-        res_[ee] = std::max(primal, dual);
-        fused_[ee] = f == 0.0;
+        const double* bi = beta.col(edges_[ee].first).data();
+        const double* bj = beta.col(edges_[ee].second).data();
+        double* zi = Z_.col(2 * ee).data();
+        double* zj = Z_.col(2 * ee + 1).data();
+        double* ui = U_.col(2 * ee).data();
+        double* uj = U_.col(2 * ee + 1).data();
+        double nd2 = 0.0;
+        for (int k = 0; k < p; ++k) {
+          const double dx = (bi[k] + ui[k]) - (bj[k] + uj[k]);
+          nd2 += dx * dx;
+        }
+        const double h = 0.5 * mcp_factor(std::sqrt(nd2), lambda, rho_, gam_);
+        double di = 0.0, dj = 0.0, pi = 0.0, pj = 0.0;
+        for (int k = 0; k < p; ++k) {
+          const double x = bi[k] + ui[k], y = bj[k] + uj[k];
+          const double mid = 0.5 * (x + y), half = h * (x - y);
+          const double ni = mid + half, nj = mid - half;
+          di += (ni - zi[k]) * (ni - zi[k]);
+          dj += (nj - zj[k]) * (nj - zj[k]);
+          zi[k] = ni;
+          zj[k] = nj;
+          const double ri = bi[k] - ni, rj = bj[k] - nj;
+          ui[k] += ri;
+          uj[k] += rj;
+          pi += ri * ri;
+          pj += rj * rj;
+        }
+        res_[ee] = std::sqrt(std::max(std::max(pi, pj), std::max(di, dj)));
+        fused_[ee] = h == 0.0;
       }
     });
     const double r = E > 0 ? *std::max_element(res_.begin(), res_.end()) : 0.0;
@@ -463,7 +511,7 @@ Eigen::VectorXi merge_to_K(const std::vector<Quadratic>& q, Eigen::VectorXi lab,
   std::vector<Eigen::VectorXd> gk(Kc, Eigen::VectorXd::Zero(p));
   std::vector<double> ck(Kc, 0.0);
   for (int i = 0; i < N; ++i) {
-    Hk[lab(i)] += q[i].w * q[i].H();
+    q[i].add_H(Hk[lab(i)], q[i].w);
     gk[lab(i)] += q[i].w * q[i].g;
     ck[lab(i)] += q[i].w * q[i].c;
   }
@@ -537,13 +585,13 @@ AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
   Eigen::MatrixXd Hs = Eigen::MatrixXd::Zero(p, p);
   Eigen::VectorXd gs = Eigen::VectorXd::Zero(p);
   for (int i = 0; i < N; ++i) {
-    beta.col(i) = q[i].H().ldlt().solve(q[i].g);
-    Hs += q[i].w * q[i].H();
+    beta.col(i) = q[i].solve_H(q[i].g);
+    q[i].add_H(Hs, q[i].w);
     gs += q[i].w * q[i].g;
   }
   const Eigen::VectorXd pooled = Hs.ldlt().solve(gs);
   Eigen::MatrixXd grad(p, N);  // the individual loss gradients at the pooled fit
-  for (int i = 0; i < N; ++i) grad.col(i) = q[i].w * (q[i].H() * pooled - q[i].g);
+  for (int i = 0; i < N; ++i) grad.col(i) = q[i].w * (q[i].H_times(pooled) - q[i].g);
   double lambda_max = std::max(grad.colwise().norm().maxCoeff(), 1e-12);
   // The grid runs from lambda_min_ratio * lambda_max up to lambda_top:
   // lambda_max for every pair; for a sparse graph, where a few edges may carry
