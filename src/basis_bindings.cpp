@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "basis_convert.h"
+#include "huge_pages.h"
 #include "core/basis.h"
 #include "core/rbf.h"
 #include "runtime_bindings.h"
@@ -72,6 +73,7 @@ Rcpp::NumericMatrix rbf_features_cpp(Rcpp::NumericMatrix x, const Eigen::MatrixX
   // Not zero-filled: features_into writes every entry (so the pages are
   // touched first by the worker threads that fill them).
   Rcpp::NumericMatrix out = Rcpp::no_init(x.nrow(), map.dim());
+  p4l_bindings::advise_huge_pages(out.begin(), sizeof(double) * out.size());
   Eigen::Map<const Eigen::MatrixXd> xs(x.begin(), x.nrow(), x.ncol());
   Eigen::Map<Eigen::MatrixXd> os(out.begin(), out.nrow(), out.ncol());
   map.features_into(xs, os);
@@ -124,6 +126,7 @@ Rcpp::NumericMatrix basis_features_cpp(Rcpp::NumericMatrix x, Rcpp::List spec, i
   if (x.ncol() < map.min_state_dim()) Rcpp::stop("the states have too few columns for the basis");
   p4l::ThreadScope scope(num_threads);
   Rcpp::NumericMatrix out = Rcpp::no_init(x.nrow(), map.dim());  // features_into writes every entry
+  p4l_bindings::advise_huge_pages(out.begin(), sizeof(double) * out.size());
   Eigen::Map<const Eigen::MatrixXd> xs(x.begin(), x.nrow(), x.ncol());
   Eigen::Map<Eigen::MatrixXd> os(out.begin(), out.nrow(), out.ncol());
   map.features_into(xs, os);

@@ -390,6 +390,14 @@ class GraphFusion : public FusionPath {
   std::vector<double> res_;                // per edge: primal and dual residual
   std::vector<char> fused_;
   double sigma_;
+  bool parallel_ = false;  // worth the threads' hand-offs (see the constructor)
+  template <class Fn>
+  void for_range(std::size_t n, Fn&& fn) {  // the same results either way
+    if (parallel_)
+      runtime().parallel_for(n, fn);
+    else
+      fn(0, n);
+  }
 };
 
 GraphFusion::GraphFusion(const std::vector<Quadratic>& q, const Eigen::MatrixXd& beta0,
@@ -431,6 +439,15 @@ GraphFusion::GraphFusion(const std::vector<Quadratic>& q, const Eigen::MatrixXd&
   }
   res_.assign(E, 0.0);
   fused_.assign(E, 0);
+  // Threads pay off above about 10^6 flops per iteration (two hand-offs per
+  // iteration; on the 2-D study, 60 individuals, they made the path 4 times
+  // slower): the individuals' solves plus about 12 p flops per edge.
+  double work = 12.0 * p * static_cast<double>(E);
+  for (int i = 0; i < N; ++i) {
+    const double T = static_cast<double>(q[i].F.rows());
+    work += q[i].low_rank() ? (2.0 * T * p + T * T) : static_cast<double>(p) * p;
+  }
+  parallel_ = work > 1e6;
 }
 
 int GraphFusion::admm(double lambda) {
@@ -438,7 +455,7 @@ int GraphFusion::admm(double lambda) {
   const long E = static_cast<long>(edges_.size());
   int it = 0;
   for (it = 1; it <= opt_.admm_max_iter; ++it) {
-    runtime().parallel_for(N_, [&](std::size_t b, std::size_t e) {
+    for_range(N_, [&](std::size_t b, std::size_t e) {
       Eigen::VectorXd c(p);
       for (std::size_t i = b; i < e; ++i) {
         c = q_[i].w * q_[i].g;
@@ -454,7 +471,7 @@ int GraphFusion::admm(double lambda) {
     });
     // the z-step and dual update of each edge in two passes over its p
     // coordinates (x = beta + u for each end; z = mean of x -/+ f (x_i - x_j) / 2)
-    runtime().parallel_for(E, [&](std::size_t b, std::size_t e) {
+    for_range(E, [&](std::size_t b, std::size_t e) {
       for (std::size_t ee = b; ee < e; ++ee) {
         const double* bi = beta.col(edges_[ee].first).data();
         const double* bj = beta.col(edges_[ee].second).data();
