@@ -386,7 +386,9 @@ class GraphFusion : public FusionPath {
   // K = (a I + w F F')^-1 (K_, T_i x T_i), a_[i] = a
   std::vector<Eigen::MatrixXd> P_, K_;
   std::vector<double> a_;
-  Eigen::MatrixXd Z_, U_;                  // p x 2E: copies and scaled duals
+  // p x 2E: U the scaled duals of the copies z, Y = z - U (what the
+  // individuals' step reads)
+  Eigen::MatrixXd Y_, U_;
   std::vector<double> res_;                // per edge: primal and dual residual
   std::vector<char> fused_;
   double sigma_;
@@ -431,11 +433,11 @@ GraphFusion::GraphFusion(const std::vector<Quadratic>& q, const Eigen::MatrixXd&
       }
     }
   });
-  Z_.resize(p, 2 * E);
+  Y_.resize(p, 2 * E);
   U_ = Eigen::MatrixXd::Zero(p, 2 * E);
   for (long e = 0; e < E; ++e) {
-    Z_.col(2 * e) = beta.col(edges_[e].first);
-    Z_.col(2 * e + 1) = beta.col(edges_[e].second);
+    Y_.col(2 * e) = beta.col(edges_[e].first);
+    Y_.col(2 * e + 1) = beta.col(edges_[e].second);
   }
   res_.assign(E, 0.0);
   fused_.assign(E, 0);
@@ -459,7 +461,7 @@ int GraphFusion::admm(double lambda) {
       Eigen::VectorXd c(p);
       for (std::size_t i = b; i < e; ++i) {
         c = q_[i].w * q_[i].g;
-        for (long col : copies_[i]) c += sigma_ * (Z_.col(col) - U_.col(col));
+        for (long col : copies_[i]) c += sigma_ * Y_.col(col);
         if (q_[i].F.size() > 0) {
           const Eigen::MatrixXd& F = q_[i].F;
           const Eigen::VectorXd f = K_[i] * (F * c);
@@ -469,39 +471,26 @@ int GraphFusion::admm(double lambda) {
         }
       }
     });
-    // the z-step and dual update of each edge in two passes over its p
-    // coordinates (x = beta + u for each end; z = mean of x -/+ f (x_i - x_j) / 2)
     for_range(E, [&](std::size_t b, std::size_t e) {
+      Eigen::VectorXd x(p), y(p), zi(p), zj(p);
       for (std::size_t ee = b; ee < e; ++ee) {
-        const double* bi = beta.col(edges_[ee].first).data();
-        const double* bj = beta.col(edges_[ee].second).data();
-        double* zi = Z_.col(2 * ee).data();
-        double* zj = Z_.col(2 * ee + 1).data();
-        double* ui = U_.col(2 * ee).data();
-        double* uj = U_.col(2 * ee + 1).data();
-        double nd2 = 0.0;
-        for (int k = 0; k < p; ++k) {
-          const double dx = (bi[k] + ui[k]) - (bj[k] + uj[k]);
-          nd2 += dx * dx;
-        }
-        const double h = 0.5 * mcp_factor(std::sqrt(nd2), lambda, rho_, gam_);
-        double di = 0.0, dj = 0.0, pi = 0.0, pj = 0.0;
-        for (int k = 0; k < p; ++k) {
-          const double x = bi[k] + ui[k], y = bj[k] + uj[k];
-          const double mid = 0.5 * (x + y), half = h * (x - y);
-          const double ni = mid + half, nj = mid - half;
-          di += (ni - zi[k]) * (ni - zi[k]);
-          dj += (nj - zj[k]) * (nj - zj[k]);
-          zi[k] = ni;
-          zj[k] = nj;
-          const double ri = bi[k] - ni, rj = bj[k] - nj;
-          ui[k] += ri;
-          uj[k] += rj;
-          pi += ri * ri;
-          pj += rj * rj;
-        }
-        res_[ee] = std::sqrt(std::max(std::max(pi, pj), std::max(di, dj)));
-        fused_[ee] = h == 0.0;
+        const int i = edges_[ee].first, j = edges_[ee].second;
+        auto Yi = Y_.col(2 * ee), Yj = Y_.col(2 * ee + 1);
+        auto Ui = U_.col(2 * ee), Uj = U_.col(2 * ee + 1);
+        x = beta.col(i) + Ui;
+        y = beta.col(j) + Uj;
+        const double f = mcp_factor((x - y).norm(), lambda, rho_, gam_);
+        zi = 0.5 * (x + y) + (0.5 * f) * (x - y);
+        zj = 0.5 * (x + y) - (0.5 * f) * (x - y);
+        // the previous copies are Y + U
+        const double dual = std::max((zi - Yi - Ui).norm(), (zj - Yj - Uj).norm());
+        Ui += beta.col(i) - zi;
+        Uj += beta.col(j) - zj;
+        Yi = zi - Ui;
+        Yj = zj - Uj;
+        const double primal = std::max((beta.col(i) - zi).norm(), (beta.col(j) - zj).norm());
+        res_[ee] = std::max(primal, dual);
+        fused_[ee] = f == 0.0;
       }
     });
     const double r = E > 0 ? *std::max_element(res_.begin(), res_.end()) : 0.0;
