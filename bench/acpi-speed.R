@@ -11,7 +11,8 @@
 # Defaults: 1000 patients, 14 decisions, 2 threads; out.csv (optional) also
 # writes the row to a CSV (bench/run-targets.R). Run it alone, and under a
 # time limit (`timeout 600 Rscript ...`): the time grows fast with the number
-# of stays (2 s at 50 stays, 13 s at 100 on the 2-core machine, 2026-12-06).
+# of stays with every pair (2 s at 50 stays, 13 s at 100 on the 2-core machine,
+# 2026-12-06); above 300 stays acpi() uses its sparse graph (53 to 64 s at 1,000).
 suppressPackageStartupMessages(library(p4l))
 args <- commandArgs(TRUE)
 patients <- if (length(args) >= 1) as.integer(args[1]) else 1000L
