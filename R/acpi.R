@@ -94,15 +94,17 @@ acpi_control <- function(num.lambda = 20, lambda.min.ratio = 0.01, mcp.gamma = 3
 #' parallel. Its \eqn{\lambda}{lambda} grid reaches the penalty at which the
 #' spanning tree alone fuses everyone, and with `K` given the path stops at
 #' the first \eqn{\lambda}{lambda} with `K` clusters. The sparse graph gives
-#' a different (not a worse by design) path than every pair; the 2-D study
-#' and Table 2 (60 and 300 individuals) keep every pair. Measured in
-#' `bench/README.md` (issue 16, item 4).
+#' another path than every pair (on the 2-D study, forced, the same or higher
+#' values); the 2-D study and Table 2 (60 and 300 individuals) keep every
+#' pair. Times and that comparison are in `bench/README.md` (issue 16, item 4).
 #'
 #' **Memory.** With p = |A| d Q weights and N individuals, the fusion path
 #' on every pair keeps two p x p matrices per individual and two p-vectors
 #' per pair of individuals, about \eqn{8(2Np^2 + pN^2)} bytes; on the sparse
-#' graph one p x p matrix per individual and four p-vectors per edge, about
-#' \eqn{8(Np^2 + 4pN(k + 1))}{8(N p^2 + 4 p N (k + 1))}; with `clusters` given,
+#' graph (k neighbours, at most N(k + 1) edges) four p-vectors per edge and,
+#' per individual with \eqn{T_i < p}{T_i < p} transitions, a \eqn{T_i \times p}{T_i x p} factor (two p x p
+#' matrices otherwise), about \eqn{8(2\min(np, Np^2) + 4pN(k + 1))}{8(2 min(n p, N p^2) + 4 p N (k + 1))} bytes;
+#' with `clusters` given,
 #' policy iteration accumulates each cluster's p x p system directly over its
 #' transitions, so memory does not grow with N. `acpi()` stops before it
 #' allocates more than is available (see [p4l-package], section Memory).

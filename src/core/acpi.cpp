@@ -370,7 +370,9 @@ std::vector<std::pair<int, int>> CompleteFusion::fused_pairs() const {
 // individual, the z-step the MCP threshold of the copies' difference (with
 // parameter sigma / 2 = rho, so the threshold is the complete graph's) while
 // their mean follows beta; both steps are parallel over individuals / edges.
-// Memory: four p-vectors per edge, one p x p matrix per individual.
+// Memory: two p-vectors per edge end (the copy minus its dual, and the dual);
+// per individual a p x p inverse, or with fewer transitions than p the
+// low-rank factor of its loss and a T_i x T_i inverse.
 class GraphFusion : public FusionPath {
  public:
   GraphFusion(const std::vector<Quadratic>& q, const Eigen::MatrixXd& beta0, const Transitions& tr,
@@ -380,7 +382,7 @@ class GraphFusion : public FusionPath {
   int admm(double lambda) override;
   std::vector<std::pair<int, int>> fused_pairs() const override;
   std::vector<std::pair<int, int>> edges_;
-  std::vector<std::vector<long>> copies_;  // individual -> its copy columns in Z, U
+  std::vector<std::vector<long>> copies_;  // individual -> its copy columns in Y, U
   // (w_i H_i + sigma deg_i I)^-1: dense (P_), or by Woodbury from q.F when
   // it is low-rank, (c - w F'K F c) / a with a = w ridge + sigma deg_i and
   // K = (a I + w F F')^-1 (K_, T_i x T_i), a_[i] = a
