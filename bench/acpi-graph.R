@@ -18,13 +18,10 @@ variants <- list(paper = linear2d_groups(), reversed = {
 graphs <- list(complete = acpi_control(graph = "complete"),
                knn10 = acpi_control(graph = "knn", num.neighbors = 10),
                knn5 = acpi_control(graph = "knn", num.neighbors = 5))
-ari <- function(a, b) {
-  tab <- table(a, b); n <- sum(tab)
-  s <- sum(choose(tab, 2)); sa <- sum(choose(rowSums(tab), 2)); sb <- sum(choose(colSums(tab), 2))
-  e <- sa * sb / choose(n, 2)
-  if (sa + sb == 2 * e) return(1)
-  (s - e) / ((sa + sb) / 2 - e)
-}
+source(file.path(local({
+  f <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
+  if (length(f)) dirname(normalizePath(f)) else "bench"
+}), "adjusted-rand.R"))
 rows <- list()
 for (v in names(variants)) for (r in seq_len(R)) {
   sim <- sim_linear2d(num.per.group = 20, T = 100, groups = variants[[v]], seed = 1000 + r)
@@ -39,7 +36,7 @@ for (v in names(variants)) for (r in seq_len(R)) {
   agg$variant <- v
   agg$rep <- r
   agg$K <- vapply(fits, function(f) length(f$policy.coef), 1L)[as.character(agg$method)]
-  agg$ari <- vapply(fits, function(f) ari(f$cluster, sim$group[names(f$cluster)]),
+  agg$ari <- vapply(fits, function(f) adjusted_rand(f$cluster, sim$group[names(f$cluster)]),
                     1)[as.character(agg$method)]
   agg$edges <- vapply(fits, function(f) f$path$num.edges, 1)[as.character(agg$method)]
   agg$seconds <- secs[as.character(agg$method)]

@@ -12,12 +12,10 @@ R <- if (length(args) >= 1) as.integer(args[1]) else 10L
 out <- if (length(args) >= 2) args[2] else "bench/p4l-quality.csv"
 variants <- list(paper = linear2d_groups(), reversed = {
   g <- linear2d_groups(); g["c", "reward.sign"] <- -1; g })
-# Adjusted Rand index of two labelings.
-ari <- function(x, y) {
-  tab <- table(x, y); ch <- function(v) sum(v * (v - 1) / 2)
-  a <- ch(tab); b <- ch(rowSums(tab)); c <- ch(colSums(tab)); e <- b * c / ch(length(x))
-  (a - e) / ((b + c) / 2 - e)
-}
+source(file.path(local({
+  f <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
+  if (length(f)) dirname(normalizePath(f)) else "bench"
+}), "adjusted-rand.R"))
 rows <- list()
 for (v in names(variants)) {
   for (r in seq_len(R)) {
@@ -33,10 +31,10 @@ for (v in names(variants)) {
       variant = v, rep = r, subgroup = levels(grp),
       greedy = as.numeric(tapply(ev$value, grp, mean)),
       softmax = as.numeric(tapply(evs$value, grp, mean)),
-      ari = ari(fit$cluster, grp),
+      ari = adjusted_rand(fit$cluster, grp),
       c.isolated = any(tab[, "c"] == 20 & rowSums(tab) == 20),
       iterations = fit$iterations, converged = fit$converged, seconds = secs)
-    cat(v, r, sprintf("ARI %.2f, %.1f s, greedy %s\n", ari(fit$cluster, grp), secs,
+    cat(v, r, sprintf("ARI %.2f, %.1f s, greedy %s\n", adjusted_rand(fit$cluster, grp), secs,
                       paste(sprintf("%.3f", tapply(ev$value, grp, mean)), collapse = "/")))
   }
 }
