@@ -9,8 +9,8 @@ vlearning_cpp <- function(psi, psi_next, action, reward, terminal, individual, n
     .Call(`_p4l_vlearning_cpp`, psi, psi_next, action, reward, terminal, individual, num_actions, num_individuals, mu, nu, beta0, gamma, ridge, control, optimize, num_threads)
 }
 
-multinom_cpp <- function(X, y, m, ridge, max_iter, tol) {
-    .Call(`_p4l_multinom_cpp`, X, y, m, ridge, max_iter, tol)
+multinom_cpp <- function(X, y, m, ridge, max_iter, tol, num_threads) {
+    .Call(`_p4l_multinom_cpp`, X, y, m, ridge, max_iter, tol, num_threads)
 }
 
 acpi_cpp <- function(psi, psi_next, action, reward, terminal, individual, num_actions, num_individuals, clusters, K, gamma, ridge, control, num_threads) {
@@ -107,6 +107,10 @@ p4l_check_settings_cpp <- function(control) {
 
 p4l_fit_cpp <- function(psi, psi_next, action, reward, terminal, start, psi0, num_actions, r, K, gamma, alpha, mu, control, init_U, init_Theta, progress, num_threads) {
     .Call(`_p4l_p4l_fit_cpp`, psi, psi_next, action, reward, terminal, start, psi0, num_actions, r, K, gamma, alpha, mu, control, init_U, init_Theta, progress, num_threads)
+}
+
+bellman_residuals_cpp <- function(psi, psi_next, action, reward, terminal, W, Theta, u_pol, u, gamma, rows, num_threads) {
+    .Call(`_p4l_bellman_residuals_cpp`, psi, psi_next, action, reward, terminal, W, Theta, u_pol, u, gamma, rows, num_threads)
 }
 
 group_ridge_cpp <- function(X, y, group, G, pooled, lambda, num_threads) {

@@ -56,7 +56,8 @@ behaviour_policy <- function(data, basis = NULL, ridge = 1e-4, gamma = 0.8, max.
   seed <- resolve_seed(seed)
   basis <- resolve_basis(basis, data, seed, num.threads)
   psi <- basis_features(basis, data$S, num.threads)
-  fit <- fit_multinom(psi, data$A, length(data$action.levels), ridge, max.iter, tol)
+  fit <- fit_multinom(psi, data$A, length(data$action.levels), ridge, max.iter, tol,
+                      num.threads = num.threads)
   if (!fit$converged) {
     warning("behaviour_policy() did not converge in ", max.iter, " Newton iterations; ",
             "increase `ridge` or `max.iter`.", call. = FALSE)

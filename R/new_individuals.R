@@ -297,7 +297,7 @@ p4l_assignment_model <- function(fit, data, num.threads = 1L, feat = NULL) {
   pieces <- assign_pieces(fit, data, num.threads, feat)
   sq <- lapply(seq_len(K), function(k) {
     rows <- which(cl[data$individual] == k)
-    if (length(rows)) bellman_residuals(fit, pieces, rows, fit$centroids[k, ])^2
+    if (length(rows)) bellman_residuals(fit, pieces, rows, fit$centroids[k, ], num.threads)^2
   })
   bvar <- vapply(sq, function(e2) if (length(e2)) mean(e2) else NA_real_, numeric(1))
   all.var <- mean(unlist(sq))
@@ -398,11 +398,13 @@ bellman_design <- function(fit, pieces, rows, u.pol) {
   list(X = X, G = G)
 }
 
-bellman_residuals <- function(fit, pieces, rows, u) {
-  bd <- bellman_design(fit, pieces, rows, u)
-  G <- bd$G
-  G[pieces$terminal[rows], ] <- 0
-  pieces$R[rows] + fit$gamma * as.numeric(G %*% u) - as.numeric(bd$X %*% u)
+# e = R + gamma G u - X u of bellman_design() at u.pol = u, in C++ (the
+# assignment model scores every training transition; a test checks it
+# against bellman_design()).
+bellman_residuals <- function(fit, pieces, rows, u, num.threads = 1L) {
+  bellman_residuals_cpp(pieces$psi, pieces$psin, as.integer(pieces$A), pieces$R,
+                        pieces$terminal, fit$W, fit$Theta, as.numeric(u), as.numeric(u),
+                        fit$gamma, as.integer(rows), num.threads)
 }
 
 assign_loglik <- function(fit, am, pieces, hist, rows, likelihood) {

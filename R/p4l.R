@@ -734,11 +734,16 @@ p4l_settings <- function(control, gamma, seed, solver, value.table = FALSE) {
   ctl
 }
 
-# Inputs of the P4L core: rows of a p4l_data are grouped by individual.
+# Inputs of the P4L core: rows of a p4l_data are grouped by individual. The
+# core reads the feature matrices in place (no copy), so they must be double.
 p4l_inputs <- function(data, psi, psi.next, psi0) {
-  inp <- transition_inputs(data, psi, psi.next)
+  as_double <- function(x) {
+    if (!is.double(x)) storage.mode(x) <- "double"
+    x
+  }
+  inp <- transition_inputs(data, as_double(psi), as_double(psi.next))
   inp$start <- as.integer(c(0L, cumsum(data$num.transitions)))
-  inp$psi0 <- psi0
+  inp$psi0 <- as_double(psi0)
   inp
 }
 
@@ -789,7 +794,8 @@ p4l_initial_theta <- function(data, psi, psi.next, rank, gamma, control, num.thr
   if (identical(init, "behaviour")) {
     # The behaviour model (behaviour_policy() on the same features): its
     # logits relative to the first action are the shared column.
-    bm <- fit_multinom(psi, data$A, length(data$action.levels), 1e-4, 100L, 1e-8)
+    bm <- fit_multinom(psi, data$A, length(data$action.levels), 1e-4, 100L, 1e-8,
+                       num.threads = num.threads)
     Theta <- matrix(0, length(bm$W) - nrow(bm$W), rank)
     Theta[, 1L] <- as.numeric(bm$W[, -1L, drop = FALSE])
     return(Theta)

@@ -58,17 +58,18 @@ BEGIN_RCPP
 END_RCPP
 }
 // multinom_cpp
-Rcpp::List multinom_cpp(const Eigen::MatrixXd& X, const Eigen::VectorXi& y, int m, double ridge, int max_iter, double tol);
-RcppExport SEXP _p4l_multinom_cpp(SEXP XSEXP, SEXP ySEXP, SEXP mSEXP, SEXP ridgeSEXP, SEXP max_iterSEXP, SEXP tolSEXP) {
+Rcpp::List multinom_cpp(const Eigen::Map<Eigen::MatrixXd> X, const Eigen::VectorXi& y, int m, double ridge, int max_iter, double tol, int num_threads);
+RcppExport SEXP _p4l_multinom_cpp(SEXP XSEXP, SEXP ySEXP, SEXP mSEXP, SEXP ridgeSEXP, SEXP max_iterSEXP, SEXP tolSEXP, SEXP num_threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type X(XSEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type X(XSEXP);
     Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type y(ySEXP);
     Rcpp::traits::input_parameter< int >::type m(mSEXP);
     Rcpp::traits::input_parameter< double >::type ridge(ridgeSEXP);
     Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
     Rcpp::traits::input_parameter< double >::type tol(tolSEXP);
-    rcpp_result_gen = Rcpp::wrap(multinom_cpp(X, y, m, ridge, max_iter, tol));
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(multinom_cpp(X, y, m, ridge, max_iter, tol, num_threads));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -350,17 +351,17 @@ BEGIN_RCPP
 END_RCPP
 }
 // p4l_dual_cpp
-Rcpp::List p4l_dual_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, std::vector<int> start, const Eigen::MatrixXd& psi0, int num_actions, const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U, double gamma, double alpha, double dual_ridge, bool want_grad, int num_threads, double kappa, int max_initial, double seed, bool visited);
+Rcpp::List p4l_dual_cpp(const Eigen::Map<Eigen::MatrixXd> psi, const Eigen::Map<Eigen::MatrixXd> psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, std::vector<int> start, const Eigen::Map<Eigen::MatrixXd> psi0, int num_actions, const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U, double gamma, double alpha, double dual_ridge, bool want_grad, int num_threads, double kappa, int max_initial, double seed, bool visited);
 RcppExport SEXP _p4l_p4l_dual_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP startSEXP, SEXP psi0SEXP, SEXP num_actionsSEXP, SEXP ThetaSEXP, SEXP USEXP, SEXP gammaSEXP, SEXP alphaSEXP, SEXP dual_ridgeSEXP, SEXP want_gradSEXP, SEXP num_threadsSEXP, SEXP kappaSEXP, SEXP max_initialSEXP, SEXP seedSEXP, SEXP visitedSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi(psiSEXP);
-    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi_next(psi_nextSEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi(psiSEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi_next(psi_nextSEXP);
     Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type action(actionSEXP);
     Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type reward(rewardSEXP);
     Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type terminal(terminalSEXP);
     Rcpp::traits::input_parameter< std::vector<int> >::type start(startSEXP);
-    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi0(psi0SEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi0(psi0SEXP);
     Rcpp::traits::input_parameter< int >::type num_actions(num_actionsSEXP);
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type Theta(ThetaSEXP);
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type U(USEXP);
@@ -378,17 +379,17 @@ BEGIN_RCPP
 END_RCPP
 }
 // p4l_values_cpp
-Eigen::MatrixXd p4l_values_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, std::vector<int> start, const Eigen::MatrixXd& psi0, int num_actions, Rcpp::List Thetas, const Eigen::MatrixXd& U, double gamma, double alpha, double dual_ridge, int num_threads, double kappa, int max_initial, double seed, bool visited);
+Eigen::MatrixXd p4l_values_cpp(const Eigen::Map<Eigen::MatrixXd> psi, const Eigen::Map<Eigen::MatrixXd> psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, std::vector<int> start, const Eigen::Map<Eigen::MatrixXd> psi0, int num_actions, Rcpp::List Thetas, const Eigen::MatrixXd& U, double gamma, double alpha, double dual_ridge, int num_threads, double kappa, int max_initial, double seed, bool visited);
 RcppExport SEXP _p4l_p4l_values_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP startSEXP, SEXP psi0SEXP, SEXP num_actionsSEXP, SEXP ThetasSEXP, SEXP USEXP, SEXP gammaSEXP, SEXP alphaSEXP, SEXP dual_ridgeSEXP, SEXP num_threadsSEXP, SEXP kappaSEXP, SEXP max_initialSEXP, SEXP seedSEXP, SEXP visitedSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi(psiSEXP);
-    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi_next(psi_nextSEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi(psiSEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi_next(psi_nextSEXP);
     Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type action(actionSEXP);
     Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type reward(rewardSEXP);
     Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type terminal(terminalSEXP);
     Rcpp::traits::input_parameter< std::vector<int> >::type start(startSEXP);
-    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi0(psi0SEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi0(psi0SEXP);
     Rcpp::traits::input_parameter< int >::type num_actions(num_actionsSEXP);
     Rcpp::traits::input_parameter< Rcpp::List >::type Thetas(ThetasSEXP);
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type U(USEXP);
@@ -414,17 +415,17 @@ BEGIN_RCPP
 END_RCPP
 }
 // p4l_fit_cpp
-Rcpp::List p4l_fit_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, std::vector<int> start, const Eigen::MatrixXd& psi0, int num_actions, int r, int K, double gamma, double alpha, double mu, Rcpp::List control, const Eigen::MatrixXd& init_U, const Eigen::MatrixXd& init_Theta, SEXP progress, int num_threads);
+Rcpp::List p4l_fit_cpp(const Eigen::Map<Eigen::MatrixXd> psi, const Eigen::Map<Eigen::MatrixXd> psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, std::vector<int> start, const Eigen::Map<Eigen::MatrixXd> psi0, int num_actions, int r, int K, double gamma, double alpha, double mu, Rcpp::List control, const Eigen::MatrixXd& init_U, const Eigen::MatrixXd& init_Theta, SEXP progress, int num_threads);
 RcppExport SEXP _p4l_p4l_fit_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP startSEXP, SEXP psi0SEXP, SEXP num_actionsSEXP, SEXP rSEXP, SEXP KSEXP, SEXP gammaSEXP, SEXP alphaSEXP, SEXP muSEXP, SEXP controlSEXP, SEXP init_USEXP, SEXP init_ThetaSEXP, SEXP progressSEXP, SEXP num_threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi(psiSEXP);
-    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi_next(psi_nextSEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi(psiSEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi_next(psi_nextSEXP);
     Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type action(actionSEXP);
     Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type reward(rewardSEXP);
     Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type terminal(terminalSEXP);
     Rcpp::traits::input_parameter< std::vector<int> >::type start(startSEXP);
-    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi0(psi0SEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi0(psi0SEXP);
     Rcpp::traits::input_parameter< int >::type num_actions(num_actionsSEXP);
     Rcpp::traits::input_parameter< int >::type r(rSEXP);
     Rcpp::traits::input_parameter< int >::type K(KSEXP);
@@ -437,6 +438,27 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< SEXP >::type progress(progressSEXP);
     Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
     rcpp_result_gen = Rcpp::wrap(p4l_fit_cpp(psi, psi_next, action, reward, terminal, start, psi0, num_actions, r, K, gamma, alpha, mu, control, init_U, init_Theta, progress, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// bellman_residuals_cpp
+Eigen::VectorXd bellman_residuals_cpp(const Eigen::Map<Eigen::MatrixXd> psi, const Eigen::Map<Eigen::MatrixXd> psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Rcpp::LogicalVector& terminal, const Eigen::MatrixXd& W, const Eigen::MatrixXd& Theta, const Eigen::VectorXd& u_pol, const Eigen::VectorXd& u, double gamma, const Rcpp::IntegerVector& rows, int num_threads);
+RcppExport SEXP _p4l_bellman_residuals_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP WSEXP, SEXP ThetaSEXP, SEXP u_polSEXP, SEXP uSEXP, SEXP gammaSEXP, SEXP rowsSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi(psiSEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi_next(psi_nextSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type action(actionSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type reward(rewardSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::LogicalVector& >::type terminal(terminalSEXP);
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type W(WSEXP);
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type Theta(ThetaSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type u_pol(u_polSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type u(uSEXP);
+    Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
+    Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type rows(rowsSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(bellman_residuals_cpp(psi, psi_next, action, reward, terminal, W, Theta, u_pol, u, gamma, rows, num_threads));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -457,17 +479,17 @@ BEGIN_RCPP
 END_RCPP
 }
 // p4l_sgd_dual_cpp
-Rcpp::List p4l_sgd_dual_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, std::vector<int> start, const Eigen::MatrixXd& psi0, int num_actions, const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U, double gamma, double alpha, Rcpp::List sgd, int iterations, int trace_every, double dual_ridge, double seed);
+Rcpp::List p4l_sgd_dual_cpp(const Eigen::Map<Eigen::MatrixXd> psi, const Eigen::Map<Eigen::MatrixXd> psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, std::vector<int> start, const Eigen::Map<Eigen::MatrixXd> psi0, int num_actions, const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U, double gamma, double alpha, Rcpp::List sgd, int iterations, int trace_every, double dual_ridge, double seed);
 RcppExport SEXP _p4l_p4l_sgd_dual_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP startSEXP, SEXP psi0SEXP, SEXP num_actionsSEXP, SEXP ThetaSEXP, SEXP USEXP, SEXP gammaSEXP, SEXP alphaSEXP, SEXP sgdSEXP, SEXP iterationsSEXP, SEXP trace_everySEXP, SEXP dual_ridgeSEXP, SEXP seedSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi(psiSEXP);
-    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi_next(psi_nextSEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi(psiSEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi_next(psi_nextSEXP);
     Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type action(actionSEXP);
     Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type reward(rewardSEXP);
     Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type terminal(terminalSEXP);
     Rcpp::traits::input_parameter< std::vector<int> >::type start(startSEXP);
-    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi0(psi0SEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi0(psi0SEXP);
     Rcpp::traits::input_parameter< int >::type num_actions(num_actionsSEXP);
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type Theta(ThetaSEXP);
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type U(USEXP);
@@ -483,17 +505,17 @@ BEGIN_RCPP
 END_RCPP
 }
 // p4l_sgd_outer_gradient_cpp
-Rcpp::List p4l_sgd_outer_gradient_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, std::vector<int> start, const Eigen::MatrixXd& psi0, int num_actions, const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U, double gamma, double alpha, const Eigen::VectorXd& theta, const Eigen::VectorXd& z, int per_individual, int per_initial, double dual_ridge, double seed);
+Rcpp::List p4l_sgd_outer_gradient_cpp(const Eigen::Map<Eigen::MatrixXd> psi, const Eigen::Map<Eigen::MatrixXd> psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, std::vector<int> start, const Eigen::Map<Eigen::MatrixXd> psi0, int num_actions, const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U, double gamma, double alpha, const Eigen::VectorXd& theta, const Eigen::VectorXd& z, int per_individual, int per_initial, double dual_ridge, double seed);
 RcppExport SEXP _p4l_p4l_sgd_outer_gradient_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP startSEXP, SEXP psi0SEXP, SEXP num_actionsSEXP, SEXP ThetaSEXP, SEXP USEXP, SEXP gammaSEXP, SEXP alphaSEXP, SEXP thetaSEXP, SEXP zSEXP, SEXP per_individualSEXP, SEXP per_initialSEXP, SEXP dual_ridgeSEXP, SEXP seedSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi(psiSEXP);
-    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi_next(psi_nextSEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi(psiSEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi_next(psi_nextSEXP);
     Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type action(actionSEXP);
     Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type reward(rewardSEXP);
     Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type terminal(terminalSEXP);
     Rcpp::traits::input_parameter< std::vector<int> >::type start(startSEXP);
-    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi0(psi0SEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi0(psi0SEXP);
     Rcpp::traits::input_parameter< int >::type num_actions(num_actionsSEXP);
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type Theta(ThetaSEXP);
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type U(USEXP);
@@ -634,7 +656,7 @@ END_RCPP
 static const R_CallMethodDef CallEntries[] = {
     {"_p4l_fqi_cpp", (DL_FUNC) &_p4l_fqi_cpp, 12},
     {"_p4l_vlearning_cpp", (DL_FUNC) &_p4l_vlearning_cpp, 16},
-    {"_p4l_multinom_cpp", (DL_FUNC) &_p4l_multinom_cpp, 6},
+    {"_p4l_multinom_cpp", (DL_FUNC) &_p4l_multinom_cpp, 7},
     {"_p4l_acpi_cpp", (DL_FUNC) &_p4l_acpi_cpp, 14},
     {"_p4l_lstdq_cpp", (DL_FUNC) &_p4l_lstdq_cpp, 12},
     {"_p4l_acpi_graph_cpp", (DL_FUNC) &_p4l_acpi_graph_cpp, 3},
@@ -659,6 +681,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_p4l_p4l_values_cpp", (DL_FUNC) &_p4l_p4l_values_cpp, 18},
     {"_p4l_p4l_check_settings_cpp", (DL_FUNC) &_p4l_p4l_check_settings_cpp, 1},
     {"_p4l_p4l_fit_cpp", (DL_FUNC) &_p4l_p4l_fit_cpp, 18},
+    {"_p4l_bellman_residuals_cpp", (DL_FUNC) &_p4l_bellman_residuals_cpp, 12},
     {"_p4l_group_ridge_cpp", (DL_FUNC) &_p4l_group_ridge_cpp, 7},
     {"_p4l_p4l_sgd_dual_cpp", (DL_FUNC) &_p4l_p4l_sgd_dual_cpp, 17},
     {"_p4l_p4l_sgd_outer_gradient_cpp", (DL_FUNC) &_p4l_p4l_sgd_outer_gradient_cpp, 18},

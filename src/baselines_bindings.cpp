@@ -98,12 +98,12 @@ Rcpp::List vlearning_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_
 }
 
 // [[Rcpp::export(rng = false)]]
-Rcpp::List multinom_cpp(const Eigen::MatrixXd& X, const Eigen::VectorXi& y, int m, double ridge,
-                        int max_iter, double tol) {
+Rcpp::List multinom_cpp(const Eigen::Map<Eigen::MatrixXd> X, const Eigen::VectorXi& y, int m,
+                        double ridge, int max_iter, double tol, int num_threads) {
   p4l_check::length_is(y.size(), X.rows(), "multinom: y");
   if (m < 2) Rcpp::stop("multinom: need at least two classes");
   p4l_check::index_range(y, 0, m, "multinom: y");
-  p4l::ThreadScope scope(1);  // interrupts
+  p4l::ThreadScope scope(num_threads);  // threads and interrupts
   const p4l::MultinomResult r = p4l::multinom_fit(X, y, m, ridge, max_iter, tol);
   return Rcpp::List::create(
       Rcpp::Named("coef") = r.coef, Rcpp::Named("prob") = r.prob, Rcpp::Named("loglik") = r.loglik,

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "binding_checks.h"
+#include "core/bellman.h"
 #include "core/p4l_sgd.h"
 #include "core/p4l_solver.h"
 #include "core/rng.h"
@@ -16,18 +17,22 @@
 
 namespace {
 
-p4l::P4LData make_p4l_data(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
+using MatrixMap = Eigen::Map<Eigen::MatrixXd>;
+
+// The features are views of R's matrices (MatrixMap): they live as long as
+// the call that maps them, which outlives every P4LProblem built here.
+p4l::P4LData make_p4l_data(const MatrixMap& psi, const MatrixMap& psi_next,
                            const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
                            const Eigen::VectorXi& terminal, const std::vector<int>& start,
-                           const Eigen::MatrixXd& psi0, int num_actions) {
+                           const MatrixMap& psi0, int num_actions) {
   p4l::P4LData D;
-  D.psi = psi;
-  D.psi_next = psi_next;
+  new (&D.psi) p4l::ConstMatrixView(psi.data(), psi.rows(), psi.cols());
+  new (&D.psi_next) p4l::ConstMatrixView(psi_next.data(), psi_next.rows(), psi_next.cols());
   D.action = action;
   D.reward = reward;
   D.terminal.assign(terminal.data(), terminal.data() + terminal.size());
   D.start = start;
-  D.psi0 = psi0;
+  new (&D.psi0) p4l::ConstMatrixView(psi0.data(), psi0.rows(), psi0.cols());
   D.num_actions = num_actions;
   try {
     p4l::validate(D);
@@ -141,13 +146,14 @@ Rcpp::List wrap_dual(const p4l::DualSolution& s) {
 // is the regularised inner problem; max_initial/seed select the initial states
 // as p4l_fit() does (0: all).
 // [[Rcpp::export(rng = false)]]
-Rcpp::List p4l_dual_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
-                        const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
-                        const Eigen::VectorXi& terminal, std::vector<int> start,
-                        const Eigen::MatrixXd& psi0, int num_actions, const Eigen::MatrixXd& Theta,
-                        const Eigen::MatrixXd& U, double gamma, double alpha, double dual_ridge,
-                        bool want_grad, int num_threads, double kappa = 0.0, int max_initial = 0,
-                        double seed = 1.0, bool visited = false) {
+Rcpp::List p4l_dual_cpp(const Eigen::Map<Eigen::MatrixXd> psi,
+                        const Eigen::Map<Eigen::MatrixXd> psi_next, const Eigen::VectorXi& action,
+                        const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal,
+                        std::vector<int> start, const Eigen::Map<Eigen::MatrixXd> psi0,
+                        int num_actions, const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U,
+                        double gamma, double alpha, double dual_ridge, bool want_grad,
+                        int num_threads, double kappa = 0.0, int max_initial = 0, double seed = 1.0,
+                        bool visited = false) {
   p4l::ThreadScope scope(num_threads);
   const p4l::P4LData D =
       make_p4l_data(psi, psi_next, action, reward, terminal, start, psi0, num_actions);
@@ -167,13 +173,14 @@ Rcpp::List p4l_dual_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_n
 // one P4LProblem (its data statistics are computed once): a 2 x k matrix,
 // rows V and point value. For p4l()'s value table (softmax and greedy policy).
 // [[Rcpp::export(rng = false)]]
-Eigen::MatrixXd p4l_values_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
+Eigen::MatrixXd p4l_values_cpp(const Eigen::Map<Eigen::MatrixXd> psi,
+                               const Eigen::Map<Eigen::MatrixXd> psi_next,
                                const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
                                const Eigen::VectorXi& terminal, std::vector<int> start,
-                               const Eigen::MatrixXd& psi0, int num_actions, Rcpp::List Thetas,
-                               const Eigen::MatrixXd& U, double gamma, double alpha,
-                               double dual_ridge, int num_threads, double kappa, int max_initial,
-                               double seed, bool visited) {
+                               const Eigen::Map<Eigen::MatrixXd> psi0, int num_actions,
+                               Rcpp::List Thetas, const Eigen::MatrixXd& U, double gamma,
+                               double alpha, double dual_ridge, int num_threads, double kappa,
+                               int max_initial, double seed, bool visited) {
   p4l::ThreadScope scope(num_threads);
   const p4l::P4LData D =
       make_p4l_data(psi, psi_next, action, reward, terminal, start, psi0, num_actions);
@@ -181,7 +188,8 @@ Eigen::MatrixXd p4l_values_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd
   Eigen::MatrixXd out(2, Thetas.size());
   for (R_xlen_t k = 0; k < Thetas.size(); ++k) {
     const Eigen::MatrixXd Th = Rcpp::as<Eigen::MatrixXd>(Thetas[k]);
-    const p4l::Gradient g = prob.evaluate(make_params(Th, U), gamma, alpha, dual_ridge, false, kappa);
+    const p4l::Gradient g =
+        prob.evaluate(make_params(Th, U), gamma, alpha, dual_ridge, false, kappa);
     out(0, k) = g.dual.V;
     out(1, k) = g.dual.point_value;
   }
@@ -196,11 +204,12 @@ void p4l_check_settings_cpp(Rcpp::List control) { make_control(control); }
 // The ADMM fit. `progress` is an R function (iteration, max_iter) or NULL; it is
 // called from the main thread only. init_U / init_Theta: 0 x 0 for none.
 // [[Rcpp::export(rng = false)]]
-Rcpp::List p4l_fit_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
-                       const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
-                       const Eigen::VectorXi& terminal, std::vector<int> start,
-                       const Eigen::MatrixXd& psi0, int num_actions, int r, int K, double gamma,
-                       double alpha, double mu, Rcpp::List control, const Eigen::MatrixXd& init_U,
+Rcpp::List p4l_fit_cpp(const Eigen::Map<Eigen::MatrixXd> psi,
+                       const Eigen::Map<Eigen::MatrixXd> psi_next, const Eigen::VectorXi& action,
+                       const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal,
+                       std::vector<int> start, const Eigen::Map<Eigen::MatrixXd> psi0,
+                       int num_actions, int r, int K, double gamma, double alpha, double mu,
+                       Rcpp::List control, const Eigen::MatrixXd& init_U,
                        const Eigen::MatrixXd& init_Theta, SEXP progress, int num_threads) {
   const P4lSettings settings = make_control(control);
   p4l::Control ctl = settings.ctl;
@@ -247,10 +256,37 @@ Rcpp::List p4l_fit_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_ne
       Rcpp::Named("inner") = Rcpp::IntegerVector::create(f.factorisations, f.cg_iterations),
       Rcpp::Named("iterations") = f.iterations, Rcpp::Named("evaluations") = f.evaluations,
       Rcpp::Named("sgd.step.scale") = f.sgd_step_scale, Rcpp::Named("trace") = trace,
-      Rcpp::Named("value.table") =
-          f.values.size() ? Rcpp::List::create(Rcpp::Named("values") = f.values,
-                                               Rcpp::Named("error") = f.values_error)
-                          : Rcpp::List());
+      Rcpp::Named("value.table") = f.values.size()
+                                       ? Rcpp::List::create(Rcpp::Named("values") = f.values,
+                                                            Rcpp::Named("error") = f.values_error)
+                                       : Rcpp::List());
+}
+
+// Bellman residuals of rows (1-based) of a fit's transitions at latent u under
+// the policy of u_pol (R/new_individuals.R, bellman_residuals()); action is
+// 1-based in the fit's coding.
+// [[Rcpp::export(rng = false)]]
+Eigen::VectorXd bellman_residuals_cpp(const Eigen::Map<Eigen::MatrixXd> psi,
+                                      const Eigen::Map<Eigen::MatrixXd> psi_next,
+                                      const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
+                                      const Rcpp::LogicalVector& terminal, const Eigen::MatrixXd& W,
+                                      const Eigen::MatrixXd& Theta, const Eigen::VectorXd& u_pol,
+                                      const Eigen::VectorXd& u, double gamma,
+                                      const Rcpp::IntegerVector& rows, int num_threads) {
+  std::vector<char> term(terminal.size());
+  for (R_xlen_t t = 0; t < terminal.size(); ++t) term[t] = terminal[t] == TRUE;
+  std::vector<int> r0(rows.size());
+  for (R_xlen_t k = 0; k < rows.size(); ++k) r0[k] = rows[k] - 1;
+  const Eigen::VectorXi a0 = action.array() - 1;
+  if ((a0.array() < 0).any() ||
+      (W.rows() > 0 && psi.cols() > 0 && (a0.array() >= W.rows() / psi.cols()).any()))
+    Rcpp::stop("bellman_residuals_cpp(): action out of range");
+  p4l::ThreadScope scope(num_threads);
+  try {
+    return p4l::bellman_residuals(psi, psi_next, a0, reward, term, W, Theta, u_pol, u, gamma, r0);
+  } catch (const std::invalid_argument& e) {
+    Rcpp::stop("bellman_residuals_cpp(): %s", e.what());
+  }
 }
 
 // Per-individual ridge regressions of the model start (R/p4l.R); group is 0-based.
@@ -271,10 +307,11 @@ Eigen::MatrixXd group_ridge_cpp(const Eigen::MatrixXd& X, const Eigen::VectorXd&
 // of a p4l_sgd_control() object, run for `iterations` steps, with the averaged
 // iterate recorded every `trace_every` steps (0: never).
 // [[Rcpp::export(rng = false)]]
-Rcpp::List p4l_sgd_dual_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
+Rcpp::List p4l_sgd_dual_cpp(const Eigen::Map<Eigen::MatrixXd> psi,
+                            const Eigen::Map<Eigen::MatrixXd> psi_next,
                             const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
                             const Eigen::VectorXi& terminal, std::vector<int> start,
-                            const Eigen::MatrixXd& psi0, int num_actions,
+                            const Eigen::Map<Eigen::MatrixXd> psi0, int num_actions,
                             const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U, double gamma,
                             double alpha, Rcpp::List sgd, int iterations, int trace_every,
                             double dual_ridge, double seed) {
@@ -298,10 +335,11 @@ Rcpp::List p4l_sgd_dual_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& p
 // per_initial >= n0 it is exact and is compared with the closed-form gradient
 // in the tests). Sigma for the alpha term is the closed form's.
 // [[Rcpp::export(rng = false)]]
-Rcpp::List p4l_sgd_outer_gradient_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
+Rcpp::List p4l_sgd_outer_gradient_cpp(const Eigen::Map<Eigen::MatrixXd> psi,
+                                      const Eigen::Map<Eigen::MatrixXd> psi_next,
                                       const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
                                       const Eigen::VectorXi& terminal, std::vector<int> start,
-                                      const Eigen::MatrixXd& psi0, int num_actions,
+                                      const Eigen::Map<Eigen::MatrixXd> psi0, int num_actions,
                                       const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U,
                                       double gamma, double alpha, const Eigen::VectorXd& theta,
                                       const Eigen::VectorXd& z, int per_individual, int per_initial,

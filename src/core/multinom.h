@@ -22,7 +22,9 @@ struct MultinomResult {
 // 1e-10 (1 + |objective|) or, when tol > 0, when it moves no coefficient by
 // more than tol * max(1, max |coef|); a step that cannot gain at all (the
 // optimum to machine precision) also ends it, as converged.
-MultinomResult multinom_fit(const Eigen::MatrixXd& X, const Eigen::VectorXi& y, int m, double ridge,
-                            int max_iter, double tol = 0.0);
+// Rows run in parallel (runtime()) in fixed blocks: the same fit for any
+// thread count.
+MultinomResult multinom_fit(const Eigen::Ref<const Eigen::MatrixXd>& X, const Eigen::VectorXi& y,
+                            int m, double ridge, int max_iter, double tol = 0.0);
 
 }  // namespace p4l

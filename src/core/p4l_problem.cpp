@@ -95,8 +95,6 @@ P4LProblem::P4LProblem(const P4LData& D, int max_initial, std::uint64_t seed, bo
   for (int i = 0; i < N_; ++i) maxT_ = std::max(maxT_, D.start[i + 1] - D.start[i]);
   intercept_ = (D.psi.col(0).array() == 1.0).all() && (D.psi0.col(0).array() == 1.0).all();
   const int d = d_, m = m_;
-  psiS_.resize(d, n_);
-  psinS_.resize(d, n_);
   termS_.assign(n_, 0);
   Ablk_.resize(d, static_cast<Eigen::Index>(N_) * m * d);
   Kblk_.resize(d, static_cast<Eigen::Index>(N_) * m * d);
@@ -107,7 +105,9 @@ P4LProblem::P4LProblem(const P4LData& D, int max_initial, std::uint64_t seed, bo
   runtime().parallel_for(static_cast<std::size_t>(N_), [&](std::size_t lo, std::size_t hi) {
     std::vector<int> cnt(m), off(m);
     VectorXd R(maxT_);
-    for (std::size_t ii = lo; ii < hi; ++ii) individual_moments(static_cast<int>(ii), cnt, off, R);
+    MatrixXd Xs(maxT_, d), Xn(maxT_, d);
+    for (std::size_t ii = lo; ii < hi; ++ii)
+      individual_moments(static_cast<int>(ii), cnt, off, R, Xs, Xn);
   });
 }
 
@@ -155,11 +155,11 @@ void P4LProblem::make_chunks() {
   }
 }
 
-// Individual i's transitions sorted by action (perm_, psiS_, psinS_, termS_)
-// and its per-action moments: A_i blocks, K_i blocks, b_i, tr(A_i), counts.
-// cnt, off (m) and R (maxT_): scratch.
+// Individual i's transitions sorted by action (perm_, termS_) and its
+// per-action moments: A_i blocks, K_i blocks, b_i, tr(A_i), counts.
+// cnt, off (m), R (maxT_), Xs and Xn (maxT_ x d): scratch.
 void P4LProblem::individual_moments(int i, std::vector<int>& cnt, std::vector<int>& off,
-                                    VectorXd& R) {
+                                    VectorXd& R, MatrixXd& Xs, MatrixXd& Xn) {
   const P4LData& D = *data_;
   const int d = d_, m = m_;
   const int s0 = D.start[i], s1 = D.start[i + 1];
@@ -170,13 +170,9 @@ void P4LProblem::individual_moments(int i, std::vector<int>& cnt, std::vector<in
   for (int t = s0; t < s1; ++t) {
     const int q = off[D.action(t)]++;
     perm_[q] = t;
-    psiS_.col(q) = D.psi.row(t).transpose();
     termS_[q] = D.terminal[t];
-    if (D.terminal[t])
-      psinS_.col(q).setZero();
-    else
-      psinS_.col(q) = D.psi_next.row(t).transpose();
   }
+  gather(i, Xs, Xn);
   int pos = s0;
   double tr = 0;
   for (int a = 0; a < m; ++a) {
@@ -186,10 +182,10 @@ void P4LProblem::individual_moments(int i, std::vector<int>& cnt, std::vector<in
     auto Aa = Ablk_.middleCols(col, d);
     auto Ka = Kblk_.middleCols(col, d);
     if (Ta > 0) {
-      const auto X = psiS_.middleCols(pos, Ta);
+      const auto X = Xs.middleRows(pos - s0, Ta).transpose();
       for (int k = 0; k < Ta; ++k) R(k) = D.reward(perm_[pos + k]);
       Aa.noalias() = X * X.transpose();
-      Ka.noalias() = X * psinS_.middleCols(pos, Ta).transpose();
+      Ka.noalias() = X * Xn.middleRows(pos - s0, Ta);
       bI_.block(a * d, i, d, 1).noalias() = X * R.head(Ta);
     } else {
       Aa.setZero();
@@ -199,6 +195,23 @@ void P4LProblem::individual_moments(int i, std::vector<int>& cnt, std::vector<in
     pos += Ta;
   }
   trA_(i) = tr;
+}
+
+void P4LProblem::gather(int i, MatrixXd& Xs, MatrixXd& Xn) const {
+  const P4LData& D = *data_;
+  const int s0 = D.start[i], T = D.start[i + 1] - s0;
+  const int* perm = perm_.data() + s0;
+  const char* term = termS_.data() + s0;
+  for (int j = 0; j < d_; ++j) {
+    const double* ps = D.psi.col(j).data();
+    const double* pn = D.psi_next.col(j).data();
+    double* xs = Xs.col(j).data();
+    double* xn = Xn.col(j).data();
+    for (int k = 0; k < T; ++k) {
+      xs[k] = ps[perm[k]];
+      xn[k] = term[k] ? 0.0 : pn[perm[k]];
+    }
+  }
 }
 
 Gradient P4LProblem::evaluate(const Params& par, double gamma, double alpha, double dual_ridge,
@@ -295,6 +308,8 @@ void P4LProblem::chunk_value_sums(Chunk& C, int i0, int i1, const Params& par, c
   const int d = d_, m = m_, n0 = n0_, r = sh.r, m1 = sh.m1;
   const MatrixXd& U = par.U;
   C.L.resize(maxT_, m1);
+  C.Xs.resize(maxT_, d);
+  C.Xn.resize(maxT_, d);
   C.w1.resize(maxT_);
   C.w2.resize(maxT_);
   C.Y.resize(m1 * d, maxT_);
@@ -332,6 +347,7 @@ void P4LProblem::chunk_value_sums(Chunk& C, int i0, int i1, const Params& par, c
   }
   for (int i = i0; i < i1; ++i) {
     w.u = U.row(i).transpose();
+    gather(i, C.Xs, C.Xn);
     individual_policy(C, i, par.Theta, sh, w);
     individual_B_sums(C, i, sh, w.u);
     if (!sh.ucache) individual_u_only_sums(C, i, sh, w.u);
@@ -348,17 +364,17 @@ void P4LProblem::individual_policy(Chunk& C, int i, const MatrixXd& Th, const Sh
   const int s0 = D.start[i], T = D.start[i + 1] - s0;
   for (int a = 1; a < m; ++a) w.ThU.col(a - 1).noalias() = Th.middleRows((a - 1) * d, d) * w.u;
   auto L = C.L.topRows(T);
-  L.noalias() = psinS_.middleCols(s0, T).transpose() * w.ThU;
+  L.noalias() = C.Xn.topRows(T) * w.ThU;
   auto PiI = ws_.Pi.middleRows(s0, T);
   softmax_ref_rows(L, PiI, C.w1, C.w2);
   for (int t = 0; t < T; ++t)
     if (termS_[s0 + t]) PiI.row(t).setZero();
   if (!visited_) return;
-  L.noalias() = psiS_.middleCols(s0, T).transpose() * w.ThU;
+  L.noalias() = C.Xs.topRows(T) * w.ThU;
   auto PvI = ws_.Piv.middleRows(s0, T);
   softmax_ref_rows(L, PvI, C.w1, C.w2);
   for (int a = 0; a < m; ++a) {
-    w.fv.noalias() = psiS_.middleCols(s0, T) * PvI.col(a);
+    w.fv.noalias() = C.Xs.topRows(T).transpose() * PvI.col(a);
     C.Wv.middleCols(static_cast<Eigen::Index>(a) * r, r).noalias() +=
         (1.0 / T) * w.fv * w.u.transpose();
   }
@@ -369,15 +385,16 @@ void P4LProblem::individual_policy(Chunk& C, int i, const MatrixXd& Th, const Sh
 void P4LProblem::individual_B_sums(Chunk& C, int i, const Shape& sh, const VectorXd& u) const {
   const int d = d_, m = m_, r = sh.r, m1 = sh.m1;
   const MatrixXd& Pi = ws_.Pi;
-  int pos = data_->start[i];
+  const int s0 = data_->start[i];
+  int pos = s0;
   for (int a = 0; a < m; ++a) {
     const int Ta = acnt_[static_cast<std::size_t>(i) * m + a];
     if (Ta == 0) continue;
     auto Y = C.Y.leftCols(Ta);
     for (int b = 1; b < m; ++b)
       Y.middleRows((b - 1) * d, d).noalias() =
-          psinS_.middleCols(pos, Ta) * Pi.col(b).segment(pos, Ta).asDiagonal();
-    C.Bv.noalias() = psiS_.middleCols(pos, Ta) * Y.transpose();
+          C.Xn.middleRows(pos - s0, Ta).transpose() * Pi.col(b).segment(pos, Ta).asDiagonal();
+    C.Bv.noalias() = C.Xs.middleRows(pos - s0, Ta).transpose() * Y.transpose();
     int kl = 0;
     for (int k = 0; k < r; ++k)
       for (int l = k; l < r; ++l, ++kl)
@@ -647,6 +664,8 @@ void P4LProblem::chunk_gradient(Chunk& C, int i0, int i1, const GradTerms& gt,
   C.dT.setZero(m1 * d, r);
   if (!visited_) C.R.setZero(n0, static_cast<Eigen::Index>(m1) * r);
   C.Qn.resize(maxT_, m);
+  C.Xs.resize(maxT_, d);
+  C.Xn.resize(maxT_, d);
   C.f.resize(maxT_);
   C.vb.resize(maxT_);
   C.Coef.resize(maxT_, m1);
@@ -709,6 +728,7 @@ void P4LProblem::individual_gradient(Chunk& C, int i, int j0, const GradTerms& g
   const int r = static_cast<int>(ws_.last.U.cols());
   const double gamma = ws_.gamma;
   w.u = ws_.last.U.row(i).transpose();
+  gather(i, C.Xs, C.Xn);
   if (visited_)
     visited_gradient(C, i, ds, gt.c_init, w);
   else
@@ -741,7 +761,7 @@ void P4LProblem::visited_gradient(Chunk& C, int i, const DualSolution& ds, doubl
   const int r = static_cast<int>(ws_.last.U.cols());
   const int s0 = D.start[i], T = D.start[i + 1] - s0;
   const Eigen::Map<const MatrixXd> Wt(ds.theta.data(), p, r);
-  const auto Psv = psiS_.middleCols(s0, T);
+  const auto Psv = C.Xs.topRows(T).transpose();
   const auto PvI = ws_.Piv.middleRows(s0, T);
   w.wv.noalias() = Wt * w.u;
   w.Ov = Eigen::Map<const MatrixXd>(w.wv.data(), d, m);
@@ -777,7 +797,7 @@ void P4LProblem::mterm_gradient(Chunk& C, int i, const MTerm& mt, GradScratch& w
   const double gamma = ws_.gamma;
   const int s0 = D.start[i], T = D.start[i + 1] - s0;
   const auto PiI = ws_.Pi.middleRows(s0, T);  // T x m
-  const auto Psn = psinS_.middleCols(s0, T);
+  const auto Psn = C.Xn.topRows(T).transpose();
   const Eigen::Map<const MatrixXd> Lm(mt.l, p, r), Rm(mt.r, p, r);
   w.lu.noalias() = Lm * w.u;
   w.ru.noalias() = Rm * w.u;
@@ -788,8 +808,7 @@ void P4LProblem::mterm_gradient(Chunk& C, int i, const MTerm& mt, GradScratch& w
   int pos = s0;
   for (int a = 0; a < m; ++a) {
     const int Ta = acnt_[static_cast<std::size_t>(i) * m + a];
-    if (Ta > 0)
-      C.f.segment(pos - s0, Ta).noalias() = psiS_.middleCols(pos, Ta).transpose() * Zm.col(a);
+    if (Ta > 0) C.f.segment(pos - s0, Ta).noalias() = C.Xs.middleRows(pos - s0, Ta) * Zm.col(a);
     pos += Ta;
   }
   auto vb = C.vb.head(T);
@@ -805,7 +824,7 @@ void P4LProblem::mterm_gradient(Chunk& C, int i, const MTerm& mt, GradScratch& w
   for (int a = 0; a < m; ++a) {  // B_i (R u), d x m blocks
     const int Ta = acnt_[static_cast<std::size_t>(i) * m + a];
     if (Ta > 0)
-      C.Bw.col(a).noalias() = psiS_.middleCols(pos, Ta) * vb.segment(pos - s0, Ta);
+      C.Bw.col(a).noalias() = C.Xs.middleRows(pos - s0, Ta).transpose() * vb.segment(pos - s0, Ta);
     else
       C.Bw.col(a).setZero();
     pos += Ta;

@@ -37,15 +37,24 @@ namespace p4l {
 // Interrupted (runtime.h) is thrown when runtime().interrupted() returns true
 // (checked once per outer iteration).
 
+// A read-only view of a column-major matrix owned by the caller (the
+// bindings map R's matrices: the features, 2 n d doubles, are never copied).
+using ConstMatrixView = Eigen::Map<const Eigen::MatrixXd>;
+
+// The data of a fit. The three feature matrices are views: their memory must
+// outlive the P4LData and every P4LProblem built on it. Rebind a view with
+// placement new (Eigen's documented way): new (&D.psi) ConstMatrixView(p, n, d).
 struct P4LData {
-  Eigen::MatrixXd psi;       // n x d features psi(S_t), intercept first; rows grouped by individual
-  Eigen::MatrixXd psi_next;  // n x d features psi(S_{t+1}); rows of terminal transitions ignored
-  Eigen::VectorXi action;    // n, 0-based in [0, m)
-  Eigen::VectorXd reward;    // n
-  std::vector<char> terminal;  // n, 1 = next state absorbing (no bootstrap term)
-  std::vector<int> start;      // N+1 offsets: individual i owns rows start[i] .. start[i+1]-1
-  Eigen::MatrixXd psi0;        // n0 x d features of the initial states (shared empirical nu)
-  int num_actions = 2;         // m >= 2
+  ConstMatrixView psi{nullptr, 0, 0};       // n x d features psi(S_t), intercept first; rows
+                                            // grouped by individual
+  ConstMatrixView psi_next{nullptr, 0, 0};  // n x d features psi(S_{t+1}); rows of terminal
+                                            // transitions ignored (may hold anything)
+  Eigen::VectorXi action;                   // n, 0-based in [0, m)
+  Eigen::VectorXd reward;                   // n
+  std::vector<char> terminal;               // n, 1 = next state absorbing (no bootstrap term)
+  std::vector<int> start;  // N+1 offsets: individual i owns rows start[i] .. start[i+1]-1
+  ConstMatrixView psi0{nullptr, 0, 0};  // n0 x d features of the initial states (shared nu)
+  int num_actions = 2;                  // m >= 2
 };
 // Throws std::invalid_argument describing the first inconsistency.
 void validate(const P4LData& data);
@@ -158,9 +167,7 @@ class P4LProblem {
   void grad_pass(Gradient& out) const;
   const P4LData* data_;
   int N_, n_, d_, m_, p_, n0_;
-  Eigen::MatrixXd psiS_, psinS_;    // d x n: psi(S_t)', psi(S'_t)' with rows of each individual
-                                    // sorted by action (permutation perm_); psinS_ = 0 if terminal
-  std::vector<char> termS_;         // n: terminal flags in the same order
+  std::vector<char> termS_;         // n: terminal flags in action order (perm_)
   std::vector<int> init_rows_;      // rows of psi0 used for nu
   Eigen::MatrixXd psi0s_, psi0sT_;  // n0 x d initial-state features used, and d x n0
   Eigen::VectorXd psi0mean_;        // d: mean of the used psi0 rows
@@ -169,7 +176,7 @@ class P4LProblem {
                             // (so B_i block (a,0) = K - sum_{b>=1} block (a,b))
   Eigen::MatrixXd bI_;      // p x N: b_i
   Eigen::VectorXd trA_;     // N: tr(A_i)
-  std::vector<int> perm_;   // n: within each individual, rows sorted by action
+  std::vector<int> perm_;   // n: within each individual, rows sorted by action (gather())
   std::vector<int> acnt_;   // N*m: number of transitions of i with action a
   std::vector<int> chunk_;  // chunk boundaries over individuals (depend on the data only)
   int maxT_ = 0;            // max_i T_i
@@ -189,6 +196,7 @@ class P4LProblem {
     double tr = 0;
     Eigen::MatrixXd dT;  // (m-1) d x r
     // scratch
+    Eigen::MatrixXd Xs, Xn;  // maxT x d: the individual's psi(S_t), psi(S'_t) rows (gather())
     Eigen::MatrixXd L, Y, Bv, Qn, Coef, FP, H, Bw, Btz;
     // initial states, a block of up to kInitBlock individuals (columns) and a
     // tile of states (rows) at a time: IL[a] logits (a >= 1), IP[a]
@@ -220,7 +228,11 @@ class P4LProblem {
   // Construction steps and the two passes in named steps (p4l_problem.cpp).
   void select_initial_states(int max_initial, std::uint64_t seed);
   void make_chunks();
-  void individual_moments(int i, std::vector<int>& cnt, std::vector<int>& off, Eigen::VectorXd& R);
+  void individual_moments(int i, std::vector<int>& cnt, std::vector<int>& off, Eigen::VectorXd& R,
+                          Eigen::MatrixXd& Xs, Eigen::MatrixXd& Xn);
+  // Individual i's rows of psi and psi_next in action order (perm_) into the
+  // first T_i rows of Xs and Xn (maxT x d); Xn rows of terminal transitions are 0.
+  void gather(int i, Eigen::MatrixXd& Xs, Eigen::MatrixXd& Xn) const;
   struct Shape {  // of one evaluation
     int r, pr, npair, m1;
     bool ucache;  // the U-only sums in ws_ are valid for this U

@@ -35,3 +35,20 @@ test_that("fit_multinom() with three classes solves its penalised score equation
   expect_lt(max(abs(fit$W - B)), 0.6)
   expect_error(fit_multinom(x, y, 1L, 0), "two classes")
 })
+
+test_that("fit_multinom() is the same, bit for bit, for any num.threads (rows in several blocks)", {
+  set.seed(5)
+  n <- 20000  # more than two blocks of rows
+  x <- cbind(1, rnorm(n), rnorm(n))
+  P <- exp(x %*% cbind(0, c(0.2, 1, -0.5), c(-0.4, 0.3, 1)))
+  y <- apply(P / rowSums(P), 1, function(p) sample.int(3, 1, prob = p))
+  f1 <- fit_multinom(x, y, 3L, ridge = 1e-3, max.iter = 100L, tol = 1e-10, num.threads = 1L)
+  f2 <- fit_multinom(x, y, 3L, ridge = 1e-3, max.iter = 100L, tol = 1e-10, num.threads = 2L)
+  expect_true(f1$converged)
+  expect_identical(f1$W, f2$W)
+  expect_identical(f1$prob, f2$prob)
+  expect_identical(f1$loglik, f2$loglik)
+  # an integer design is read as double
+  xi <- cbind(1L, rep_len(0:3, n))
+  expect_identical(fit_multinom(xi, y, 3L, 1e-3)$W, fit_multinom(xi * 1.0, y, 3L, 1e-3)$W)
+})

@@ -274,3 +274,40 @@ test_that("policy_value()'s default basis grows with the transitions within its 
   expect_lte(1000 * (8 * (kk + 1))^2, 2^25)
   expect_gt(1000 * (8 * (kk + 2))^2, 2^25)
 })
+
+test_that("the C++ Bellman residuals match the formula, with terminal rows and 3 actions", {
+  set.seed(3)
+  n <- 40; d <- 4; m <- 3; r <- 2
+  psi <- cbind(1, matrix(rnorm(n * (d - 1)), n))
+  psin <- cbind(1, matrix(rnorm(n * (d - 1)), n))
+  term <- rep(c(FALSE, FALSE, FALSE, TRUE), n / 4)
+  psin[term, ] <- NA  # never read
+  A <- rep_len(c(1L, 3L, 2L), n)
+  R <- rnorm(n)
+  W <- matrix(rnorm(m * d * r), m * d, r)
+  Th <- matrix(rnorm((m - 1) * d * r), (m - 1) * d, r)
+  u.pol <- c(1, 0.7); u <- c(1, -0.4); gamma <- 0.9
+  ref <- vapply(seq_len(n), function(t) {
+    Q <- function(x, a) sum(x * (W[(a - 1) * d + seq_len(d), ] %*% u))
+    e <- R[t] - Q(psi[t, ], A[t])
+    if (!term[t]) {
+      l <- c(0, vapply(2:m, function(a) sum(psin[t, ] * (Th[(a - 2) * d + seq_len(d), ] %*% u.pol)),
+                       numeric(1)))
+      p <- exp(l - max(l)) / sum(exp(l - max(l)))
+      e <- e + gamma * sum(p * vapply(1:m, function(a) Q(psin[t, ], a), numeric(1)))
+    }
+    e
+  }, numeric(1))
+  rows <- c(5L, 1L, 8L, 40L, 17L)
+  for (th in 1:2) {
+    got <- p4l:::bellman_residuals_cpp(psi, psin, A, R, term, W, Th, u.pol, u, gamma,
+                                        seq_len(n), th)
+    expect_equal(got, ref, tolerance = 1e-12)
+  }
+  expect_equal(p4l:::bellman_residuals_cpp(psi, psin, A, R, term, W, Th, u.pol, u, gamma, rows, 1),
+               ref[rows], tolerance = 1e-12)
+  expect_error(p4l:::bellman_residuals_cpp(psi, psin, A, R, term, W, Th, u.pol, u, gamma, 41L, 1),
+               "out of range")
+  expect_error(p4l:::bellman_residuals_cpp(psi, psin, replace(A, 2, 4L), R, term, W, Th, u.pol,
+                                           u, gamma, 1L, 1), "action out of range")
+})
