@@ -113,6 +113,10 @@ bellman_residuals_cpp <- function(psi, psi_next, action, reward, terminal, W, Th
     .Call(`_p4l_bellman_residuals_cpp`, psi, psi_next, action, reward, terminal, W, Theta, u_pol, u, gamma, rows, num_threads)
 }
 
+weighted_crossprod_cpp <- function(A, B, w, kind) {
+    .Call(`_p4l_weighted_crossprod_cpp`, A, B, w, kind)
+}
+
 group_ridge_cpp <- function(X, y, group, G, pooled, lambda, num_threads) {
     .Call(`_p4l_group_ridge_cpp`, X, y, group, G, pooled, lambda, num_threads)
 }

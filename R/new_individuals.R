@@ -285,14 +285,16 @@ p4l_assignment_model <- function(fit, data, num.threads = 1L, feat = NULL) {
   # Floor of the residual variances: 1% of each response's variance (a
   # response the state and action determine, such as a treatment flag, would
   # otherwise make any deviation decisive).
-  Sn <- sweep(sweep(data$S_next[!data$terminal, , drop = FALSE], 2, ctr), 2, scl, "/")
+  Sz <- center_scale(data$S, ctr, scl)
+  Snz <- center_scale(data$S_next, ctr, scl)
+  Sn <- Snz[!data$terminal, , drop = FALSE]
   floor <- 0.01 * c(stats::var(data$R), if (nrow(Sn) > 1L) column_apply(Sn, stats::var) else
     rep(1, ncol(Sn)))
   floor[!is.finite(floor) | floor <= 0] <- 1e-6
   models <- lapply(seq_len(K), function(k) {
-    onestep_model(data, data$individual %in% which(cl == k), ctr, scl, floor)
+    onestep_model(data, data$individual %in% which(cl == k), Sz, Snz, floor)
   })
-  pooled <- onestep_model(data, rep(TRUE, length(data$R)), ctr, scl, floor)
+  pooled <- onestep_model(data, rep(TRUE, length(data$R)), Sz, Snz, floor)
   # Bellman residual variance per cluster at its centroid.
   pieces <- assign_pieces(fit, data, num.threads, feat)
   sq <- lapply(seq_len(K), function(k) {
@@ -316,13 +318,14 @@ p4l_assignment_model <- function(fit, data, num.threads = 1L, feat = NULL) {
 
 # Ridge regression per action of (R, standardised S') on (1, standardised S)
 # over the rows `sel`, with residual variances; actions without rows get NULL.
-onestep_model <- function(data, sel, ctr, scl, floor, lambda = 1) {
+# Sz, Snz: data$S and data$S_next standardised (center_scale()).
+onestep_model <- function(data, sel, Sz, Snz, floor, lambda = 1) {
   m <- length(data$action.levels)
   lapply(seq_len(m), function(a) {
     rows <- which(sel & data$A == a)
     if (length(rows) < 2L) return(NULL)
-    X <- cbind(1, sweep(sweep(data$S[rows, , drop = FALSE], 2, ctr), 2, scl, "/"))
-    Sn <- sweep(sweep(data$S_next[rows, , drop = FALSE], 2, ctr), 2, scl, "/")
+    X <- cbind(1, Sz[rows, , drop = FALSE])
+    Sn <- Snz[rows, , drop = FALSE]
     nt <- !data$terminal[rows]
     pen <- diag(lambda, ncol(X))
     pen[1, 1] <- 1e-8
@@ -340,10 +343,8 @@ onestep_model <- function(data, sel, ctr, scl, floor, lambda = 1) {
 }
 
 onestep_loglik <- function(model, pooled, am, hist, rows, amap) {
-  X <- cbind(1, sweep(sweep(hist$S[rows, , drop = FALSE], 2, am$state.center), 2,
-                      am$state.scale, "/"))
-  Sn <- sweep(sweep(hist$S_next[rows, , drop = FALSE], 2, am$state.center), 2,
-              am$state.scale, "/")
+  X <- cbind(1, center_scale(hist$S[rows, , drop = FALSE], am$state.center, am$state.scale))
+  Sn <- center_scale(hist$S_next[rows, , drop = FALSE], am$state.center, am$state.scale)
   a <- amap[hist$A[rows]]
   ll <- 0
   gauss <- function(y, mu, v) sum(-0.5 * (sweep((y - mu)^2, 2, v, "/")) - 0.5 * log(2 * pi * v))

@@ -829,7 +829,7 @@ p4l_model_coefficients <- function(data, lambda, num.threads = 1L, baseline = NU
   scl <- cs$scale
   scl[scl == 0] <- 1
   S <- standardise_columns(data$S, ctr, scl)
-  Sn <- sweep(sweep(data$S_next, 2, ctr), 2, scl, "/")
+  Sn <- center_scale(data$S_next, ctr, scl)
   X <- cbind(1, S)
   k <- ncol(X)
   use.next <- !data$terminal

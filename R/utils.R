@@ -226,6 +226,14 @@ column_scales <- function(x, what = "State", shift = colMeans(x),
 # (x - shift) / scale by column, with an error naming a column whose
 # standardised values overflow (or are too large for squared distances when
 # `squares`, as K-means and RBF bandwidths need).
+# (x - center) / scale column by column, with no checks: the values of
+# sweep(sweep(x, 2, center), 2, scale, "/") (bit for bit) without its
+# transposes (aperm()) of x.
+center_scale <- function(x, center, scale) {
+  for (j in seq_len(ncol(x))) x[, j] <- (x[, j] - center[j]) / scale[j]
+  x
+}
+
 standardise_columns <- function(x, shift, scale, what = "State", squares = FALSE) {
   shift <- rep_len(as.numeric(shift), ncol(x))
   scale <- rep_len(as.numeric(scale), ncol(x))

@@ -462,6 +462,19 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// weighted_crossprod_cpp
+SEXP weighted_crossprod_cpp(const Eigen::Map<Eigen::MatrixXd> A, const Eigen::Map<Eigen::MatrixXd> B, const Eigen::Map<Eigen::VectorXd> w, std::string kind);
+RcppExport SEXP _p4l_weighted_crossprod_cpp(SEXP ASEXP, SEXP BSEXP, SEXP wSEXP, SEXP kindSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type A(ASEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type B(BSEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::VectorXd> >::type w(wSEXP);
+    Rcpp::traits::input_parameter< std::string >::type kind(kindSEXP);
+    rcpp_result_gen = Rcpp::wrap(weighted_crossprod_cpp(A, B, w, kind));
+    return rcpp_result_gen;
+END_RCPP
+}
 // group_ridge_cpp
 Eigen::MatrixXd group_ridge_cpp(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const Eigen::VectorXi& group, int G, const Eigen::VectorXd& pooled, double lambda, int num_threads);
 RcppExport SEXP _p4l_group_ridge_cpp(SEXP XSEXP, SEXP ySEXP, SEXP groupSEXP, SEXP GSEXP, SEXP pooledSEXP, SEXP lambdaSEXP, SEXP num_threadsSEXP) {
@@ -682,6 +695,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_p4l_p4l_check_settings_cpp", (DL_FUNC) &_p4l_p4l_check_settings_cpp, 1},
     {"_p4l_p4l_fit_cpp", (DL_FUNC) &_p4l_p4l_fit_cpp, 18},
     {"_p4l_bellman_residuals_cpp", (DL_FUNC) &_p4l_bellman_residuals_cpp, 12},
+    {"_p4l_weighted_crossprod_cpp", (DL_FUNC) &_p4l_weighted_crossprod_cpp, 4},
     {"_p4l_group_ridge_cpp", (DL_FUNC) &_p4l_group_ridge_cpp, 7},
     {"_p4l_p4l_sgd_dual_cpp", (DL_FUNC) &_p4l_p4l_sgd_dual_cpp, 17},
     {"_p4l_p4l_sgd_outer_gradient_cpp", (DL_FUNC) &_p4l_p4l_sgd_outer_gradient_cpp, 18},

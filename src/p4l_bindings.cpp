@@ -8,6 +8,7 @@
 
 #include "binding_checks.h"
 #include "core/bellman.h"
+#include "core/crossprod.h"
 #include "core/p4l_sgd.h"
 #include "core/p4l_solver.h"
 #include "core/rng.h"
@@ -287,6 +288,22 @@ Eigen::VectorXd bellman_residuals_cpp(const Eigen::Map<Eigen::MatrixXd> psi,
   } catch (const std::invalid_argument& e) {
     Rcpp::stop("bellman_residuals_cpp(): %s", e.what());
   }
+}
+
+// A' diag(w) B by one transcription of the kernel ("portable" or "avx2"), or
+// NULL when this CPU lacks it (tests).
+// [[Rcpp::export(rng = false)]]
+SEXP weighted_crossprod_cpp(const Eigen::Map<Eigen::MatrixXd> A,
+                            const Eigen::Map<Eigen::MatrixXd> B,
+                            const Eigen::Map<Eigen::VectorXd> w, std::string kind) {
+  if (B.rows() != A.rows() || w.size() != A.rows())
+    Rcpp::stop("weighted_crossprod_cpp(): A, B and w need the same number of rows");
+  Eigen::MatrixXd C(A.cols(), B.cols());
+  if (!p4l::weighted_crossprod_with(kind.c_str(), A.data(), A.rows(), B.data(), B.rows(), w.data(),
+                                    static_cast<int>(A.rows()), static_cast<int>(A.cols()),
+                                    static_cast<int>(B.cols()), C.data(), C.rows()))
+    return R_NilValue;
+  return Rcpp::wrap(C);
 }
 
 // Per-individual ridge regressions of the model start (R/p4l.R); group is 0-based.

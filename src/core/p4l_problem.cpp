@@ -8,6 +8,7 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "crossprod.h"
 #include "inner_regularised.h"
 #include "p4l_solver.h"
 #include "rng.h"
@@ -200,6 +201,23 @@ void P4LProblem::individual_moments(int i, std::vector<int>& cnt, std::vector<in
 void P4LProblem::gather(int i, MatrixXd& Xs, MatrixXd& Xn) const {
   const P4LData& D = *data_;
   const int s0 = D.start[i], T = D.start[i + 1] - s0;
+#if defined(__GNUC__)
+  // The next individual's 2 d column segments are separate memory streams,
+  // too many for the hardware prefetcher: ask for them while this one runs.
+  if (i + 1 < N_) {
+    const int s1 = D.start[i + 1], s2 = D.start[i + 2];
+    for (int j = 0; j < d_; ++j) {
+      const double* ps = D.psi.col(j).data();
+      const double* pn = D.psi_next.col(j).data();
+      for (int t = s1; t < s2; t += 8) {
+        __builtin_prefetch(ps + t, 0, 0);
+        __builtin_prefetch(pn + t, 0, 0);
+      }
+      __builtin_prefetch(ps + s2 - 1, 0, 0);
+      __builtin_prefetch(pn + s2 - 1, 0, 0);
+    }
+  }
+#endif
   const int* perm = perm_.data() + s0;
   const char* term = termS_.data() + s0;
   for (int j = 0; j < d_; ++j) {
@@ -312,7 +330,7 @@ void P4LProblem::chunk_value_sums(Chunk& C, int i0, int i1, const Params& par, c
   C.Xn.resize(maxT_, d);
   C.w1.resize(maxT_);
   C.w2.resize(maxT_);
-  C.Y.resize(m1 * d, maxT_);
+  C.wb.resize(maxT_);
   C.Bv.resize(d, m1 * d);
   C.MB.setZero(d, static_cast<Eigen::Index>(sh.npair) * m * m1 * d);
   // Initial-state term. c = (1-gamma)/N sum_i u_i (x) E_nu[sum_a pi(a|S0;u_i) phi(S0,a)]
@@ -350,8 +368,8 @@ void P4LProblem::chunk_value_sums(Chunk& C, int i0, int i1, const Params& par, c
     gather(i, C.Xs, C.Xn);
     individual_policy(C, i, par.Theta, sh, w);
     individual_B_sums(C, i, sh, w.u);
-    if (!sh.ucache) individual_u_only_sums(C, i, sh, w.u);
   }
+  if (!sh.ucache) chunk_u_only_sums(C, i0, i1, U, sh);
 }
 
 // The policy of individual i at its next states (ws_.Pi rows, 0 on terminal
@@ -390,11 +408,10 @@ void P4LProblem::individual_B_sums(Chunk& C, int i, const Shape& sh, const Vecto
   for (int a = 0; a < m; ++a) {
     const int Ta = acnt_[static_cast<std::size_t>(i) * m + a];
     if (Ta == 0) continue;
-    auto Y = C.Y.leftCols(Ta);
-    for (int b = 1; b < m; ++b)
-      Y.middleRows((b - 1) * d, d).noalias() =
-          C.Xn.middleRows(pos - s0, Ta).transpose() * Pi.col(b).segment(pos, Ta).asDiagonal();
-    C.Bv.noalias() = C.Xs.middleRows(pos - s0, Ta).transpose() * Y.transpose();
+    for (int b = 1; b < m; ++b)  // Bv block b = Xs_a' diag(pi_b) Xn_a
+      weighted_crossprod(C.Xs.data() + (pos - s0), C.Xs.outerStride(), C.Xn.data() + (pos - s0),
+                         C.Xn.outerStride(), Pi.col(b).data() + pos, Ta, d, d,
+                         C.Bv.data() + static_cast<Eigen::Index>(b - 1) * d * d, d, C.wb.data());
     int kl = 0;
     for (int k = 0; k < r; ++k)
       for (int l = k; l < r; ++l, ++kl)
@@ -404,20 +421,26 @@ void P4LProblem::individual_B_sums(Chunk& C, int i, const Shape& sh, const Vecto
   }
 }
 
-// The sums that depend on U only: u_k u_l A_i, u_k u_l K_i, u (x) b_i, ||u||^2 tr(A_i).
-void P4LProblem::individual_u_only_sums(Chunk& C, int i, const Shape& sh, const VectorXd& u) const {
-  const int d = d_, m = m_, p = p_, r = sh.r;
+// The sums that depend on U only, over the individuals i0..i1-1 of a chunk:
+// u_k u_l A_i, u_k u_l K_i, u (x) b_i, ||u||^2 tr(A_i). Individual i's blocks
+// of A (and K) are d m d contiguous doubles, and so is pair kl's block of
+// C.SA (C.MK), so the sums over i are products with the N x npair matrix of
+// u_k u_l: (d m d x nb) (nb x npair).
+void P4LProblem::chunk_u_only_sums(Chunk& C, int i0, int i1, const MatrixXd& U,
+                                   const Shape& sh) const {
+  const int d = d_, m = m_, p = p_, r = sh.r, nb = i1 - i0;
+  const Eigen::Index dmd = static_cast<Eigen::Index>(d) * m * d;
+  C.UU.resize(nb, sh.npair);
   int kl = 0;
   for (int k = 0; k < r; ++k)
-    for (int l = k; l < r; ++l, ++kl) {
-      const double ukl = u(k) * u(l);
-      const Eigen::Index col = static_cast<Eigen::Index>(kl) * m * d;
-      const Eigen::Index icol = static_cast<Eigen::Index>(i) * m * d;
-      C.SA.middleCols(col, m * d) += ukl * Ablk_.middleCols(icol, m * d);
-      C.MK.middleCols(col, m * d) += ukl * Kblk_.middleCols(icol, m * d);
-    }
-  for (int k = 0; k < r; ++k) C.b.segment(k * p, p) += u(k) * bI_.col(i);
-  C.tr += u.squaredNorm() * trA_(i);
+    for (int l = k; l < r; ++l, ++kl)
+      C.UU.col(kl) = U.col(k).segment(i0, nb).cwiseProduct(U.col(l).segment(i0, nb));
+  const Eigen::Map<const MatrixXd> A(Ablk_.data() + dmd * i0, dmd, nb);
+  const Eigen::Map<const MatrixXd> K(Kblk_.data() + dmd * i0, dmd, nb);
+  Eigen::Map<MatrixXd>(C.SA.data(), dmd, sh.npair).noalias() += A * C.UU;
+  Eigen::Map<MatrixXd>(C.MK.data(), dmd, sh.npair).noalias() += K * C.UU;
+  Eigen::Map<MatrixXd>(C.b.data(), p, r).noalias() += bI_.middleCols(i0, nb) * U.middleRows(i0, nb);
+  for (int i = i0; i < i1; ++i) C.tr += U.row(i).squaredNorm() * trA_(i);
 }
 
 // Serial reduction of the chunk sums in chunk order (the U-only sums only

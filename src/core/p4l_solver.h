@@ -197,14 +197,15 @@ class P4LProblem {
     Eigen::MatrixXd dT;  // (m-1) d x r
     // scratch
     Eigen::MatrixXd Xs, Xn;  // maxT x d: the individual's psi(S_t), psi(S'_t) rows (gather())
-    Eigen::MatrixXd L, Y, Bv, Qn, Coef, FP, H, Bw, Btz;
+    Eigen::MatrixXd L, Bv, Qn, Coef, FP, H, Bw, Btz;
     // initial states, a block of up to kInitBlock individuals (columns) and a
     // tile of states (rows) at a time: IL[a] logits (a >= 1), IP[a]
     // probabilities, IQ[a] Q values, IV sum_a pi_a Q_a (tile x block), G0
     // the initial-state part of dV/du (r x block, summed over the tiles)
     std::vector<Eigen::MatrixXd> IL, IP, IQ;
     Eigen::MatrixXd IV, G0, Ub;
-    Eigen::VectorXd f, vb;
+    Eigen::MatrixXd UU;  // individuals x npair: u_k u_l (chunk_u_only_sums())
+    Eigen::VectorXd f, vb, wb;
     Eigen::ArrayXd w1, w2;
   };
   struct Work {
@@ -247,7 +248,7 @@ class P4LProblem {
   void individual_policy(Chunk& C, int i, const Eigen::MatrixXd& Th, const Shape& sh,
                          ValueScratch& w) const;
   void individual_B_sums(Chunk& C, int i, const Shape& sh, const Eigen::VectorXd& u) const;
-  void individual_u_only_sums(Chunk& C, int i, const Shape& sh, const Eigen::VectorXd& u) const;
+  void chunk_u_only_sums(Chunk& C, int i0, int i1, const Eigen::MatrixXd& U, const Shape& sh) const;
   void reduce_value_sums(const Shape& sh, const Eigen::MatrixXd& U, Eigen::MatrixXd& MBs,
                          Eigen::VectorXd& c) const;
   void assemble_M_Sigma(const Shape& sh, double gamma, const Eigen::MatrixXd& MBs,

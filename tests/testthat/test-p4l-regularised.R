@@ -141,7 +141,10 @@ test_that("a stalled fit says so instead of claiming convergence", {
   expect_true(any(grepl("line search stalled", w)))
   expect_true(any(grepl("outside the range", w)))  # and its value is not attainable
   expect_output(print(fit), "NOT converged \\(line search stalled\\)")
-  expect_gt(abs(fit$value), 1e3)
+  # far outside [0, 1], where every policy's normalised value lies (reward 1
+  # per step); how far the closed form runs off before the stall depends on
+  # the last bits of the arithmetic (1.6e2 with fused multiply-adds, 1e3 without)
+  expect_gt(abs(fit$value), 10)
 })
 
 test_that("a line search that fails at a stale value is retried, not reported as a stall", {

@@ -600,3 +600,17 @@ test_that("the initial-state term over several tiles of states matches R and fin
     }
   }
 })
+
+test_that("the weighted cross-product kernel is A' diag(w) B in both transcriptions", {
+  set.seed(8)
+  for (T in c(0L, 1L, 3L, 4L, 9L, 50L)) for (d in c(1L, 4L, 5L, 17L)) {
+    A <- matrix(rnorm(T * d), T, d)
+    B <- matrix(rnorm(T * (d + 1L)), T, d + 1L)
+    w <- runif(T)
+    ref <- crossprod(A, w * B)
+    expect_equal(p4l:::weighted_crossprod_cpp(A, B, w, "portable"), ref, tolerance = 1e-13)
+    got <- p4l:::weighted_crossprod_cpp(A, B, w, "avx2")
+    if (!is.null(got)) expect_equal(got, ref, tolerance = 1e-13)
+  }
+  expect_null(p4l:::weighted_crossprod_cpp(A, B, w, "none"))
+})
