@@ -64,7 +64,7 @@ print(paper, row.names = FALSE)
 }
 
 cat("\n== Fit time vs n = N T (T = 100) ==\n")
-Ns <- c(100, 300, 1000, 3000, 10000)
+Ns <- c(100, 300, 1000, 3000, 10000, 1e5)  # 1e5 x 100 = 10^7 only when max.n >= 1e7
 Ns <- Ns[Ns * 100 <= max.n]
 ladder <- do.call(rbind, lapply(Ns, function(N) {
   r <- rbind(one(N, 100, 1), one(N, 100, 2))
