@@ -400,8 +400,8 @@ bellman_design <- function(fit, pieces, rows, u.pol) {
 }
 
 # e = R + gamma G u - X u of bellman_design() at u.pol = u, in C++ (the
-# assignment model scores every training transition; a test checks it
-# against bellman_design()).
+# assignment model scores every training transition; a test checks the C++
+# against the formula written out in R).
 bellman_residuals <- function(fit, pieces, rows, u, num.threads = 1L) {
   bellman_residuals_cpp(pieces$psi, pieces$psin, as.integer(pieces$A), pieces$R,
                         pieces$terminal, fit$W, fit$Theta, as.numeric(u), as.numeric(u),
