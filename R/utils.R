@@ -237,8 +237,7 @@ center_scale <- function(x, center, scale) {
 standardise_columns <- function(x, shift, scale, what = "State", squares = FALSE) {
   shift <- rep_len(as.numeric(shift), ncol(x))
   scale <- rep_len(as.numeric(scale), ncol(x))
-  z <- x
-  for (j in seq_len(ncol(x))) z[, j] <- (x[, j] - shift[j]) / scale[j]
+  z <- center_scale(x, shift, scale)
   lim <- if (squares) sqrt(.Machine$double.xmax / (4 * max(1, ncol(x)))) else .Machine$double.xmax
   if (!isTRUE(all(abs(z) <= lim))) {
     bad <- which(!(abs(z) <= lim), arr.ind = TRUE)

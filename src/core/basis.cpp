@@ -10,18 +10,7 @@
 namespace p4l {
 
 namespace {
-constexpr long kBlock = 2048;  // rows per parallel block (fixed: thread-count independent)
-
-template <class Fn>
-void for_row_blocks(long n, const Fn& fn) {
-  const long num_blocks = (n + kBlock - 1) / kBlock;
-  runtime().parallel_for(num_blocks, [&](std::size_t bb, std::size_t be) {
-    for (std::size_t blk = bb; blk < be; ++blk) {
-      const long r0 = static_cast<long>(blk) * kBlock;
-      fn(r0, std::min(kBlock, n - r0));
-    }
-  });
-}
+constexpr long kBlock = 2048;  // rows per parallel block (for_row_blocks(), runtime.h)
 }  // namespace
 
 void FeatureMap::finalize() {
@@ -293,7 +282,7 @@ void FeatureMap::features_into(const Eigen::Ref<const Eigen::MatrixXd>& states,
         out.col(j + 1) = ((states.col(columns[j]).array() - shift(j)) / scale(j)).matrix();
       return;
     case Kind::Indicator:
-      for_row_blocks(n, [&](long r0, long len) {
+      for_row_blocks(n, kBlock, [&](long r0, long len) {
         std::vector<int> idx(levels.size());
         out.middleRows(r0, len).setZero();
         for (long i = r0; i < r0 + len; ++i)

@@ -15,17 +15,7 @@ using XRef = Eigen::Ref<const Eigen::MatrixXd>;
 // Row-wise steps run in parallel over fixed blocks of rows; every sum over
 // rows (the log-likelihood, X' r, X' W X) keeps one serial order, so the fit
 // is the same, bit for bit, for any thread count.
-constexpr long kBlockRows = 8192;
-template <class F>
-void for_row_blocks(long n, F&& f) {
-  const long nb = (n + kBlockRows - 1) / kBlockRows;
-  runtime().parallel_for(static_cast<std::size_t>(nb), [&](std::size_t lo, std::size_t hi) {
-    for (std::size_t b = lo; b < hi; ++b) {
-      const long r0 = static_cast<long>(b) * kBlockRows;
-      f(r0, std::min(kBlockRows, n - r0));
-    }
-  });
-}
+constexpr long kBlockRows = 8192;  // for_row_blocks(), runtime.h
 
 // Penalised log-likelihood at Bc; fills pr with the probabilities and ll0
 // with the unpenalised log-likelihood. lt (n): scratch.
@@ -36,7 +26,7 @@ double penalised_loglik(const XRef& X, const Eigen::VectorXi& y, double pen,
   const int q = static_cast<int>(X.cols());
   pr.resize(n, Bc.cols());
   lt.resize(n);
-  for_row_blocks(n, [&](long r0, long nr) {
+  for_row_blocks(n, kBlockRows, [&](long r0, long nr) {
     pr.middleRows(r0, nr).noalias() = X.middleRows(r0, nr) * Bc;
     for (long k = r0; k < r0 + nr; ++k) {
       softmax_inplace(pr.row(k));
@@ -61,14 +51,14 @@ void newton_system(const XRef& X, const Eigen::VectorXi& y, int m, double pen,
   H.resize(P, P);
   r.resize(n);
   for (int a = 1; a < m; ++a) {
-    for_row_blocks(n, [&](long r0, long nr) {
+    for_row_blocks(n, kBlockRows, [&](long r0, long nr) {
       for (long k = r0; k < r0 + nr; ++k) r(k) = (y(k) == a ? 1.0 : 0.0) - prob(k, a);
     });
     g.segment((a - 1) * q, q).noalias() = X.transpose() * r;
     for (int c = a; c < m; ++c) {
       // H_ac = X' diag(p_a (1[a = c] - p_c)) X
       const double same = a == c ? 1.0 : 0.0;
-      for_row_blocks(n, [&](long r0, long nr) {
+      for_row_blocks(n, kBlockRows, [&](long r0, long nr) {
         const auto w =
             prob.col(a).segment(r0, nr).array() * (same - prob.col(c).segment(r0, nr).array());
         Xw.middleRows(r0, nr) = X.middleRows(r0, nr).array().colwise() * w;

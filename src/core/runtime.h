@@ -29,4 +29,17 @@ struct Interrupted : std::runtime_error {
 inline void check_interrupt() {
   if (runtime().interrupted()) throw Interrupted();
 }
+
+// fn(r0, len) over the blocks of `block` rows that cover [0, n), in parallel.
+// The blocks depend on n and block only, never on the thread count.
+template <class Fn>
+inline void for_row_blocks(long n, long block, const Fn& fn) {
+  const long num_blocks = (n + block - 1) / block;
+  runtime().parallel_for(static_cast<std::size_t>(num_blocks), [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t b = lo; b < hi; ++b) {
+      const long r0 = static_cast<long>(b) * block;
+      fn(r0, n - r0 < block ? n - r0 : block);
+    }
+  });
+}
 }  // namespace p4l
