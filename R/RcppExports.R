@@ -117,8 +117,12 @@ weighted_crossprod_cpp <- function(A, B, w, kind) {
     .Call(`_p4l_weighted_crossprod_cpp`, A, B, w, kind)
 }
 
-model_start_cpp <- function(S, S_next, reward, action, terminal, start, num_actions, center, scale, lambda, prior, num_threads) {
-    .Call(`_p4l_model_start_cpp`, S, S_next, reward, action, terminal, start, num_actions, center, scale, lambda, prior, num_threads)
+group_ridge_cpp <- function(X, y, group, G, pooled, lambda, num_threads) {
+    .Call(`_p4l_group_ridge_cpp`, X, y, group, G, pooled, lambda, num_threads)
+}
+
+onestep_models_cpp <- function(S, S_next, reward, action, terminal, start, num_actions, center, scale, lambda, group, G, num_threads) {
+    .Call(`_p4l_onestep_models_cpp`, S, S_next, reward, action, terminal, start, num_actions, center, scale, lambda, group, G, num_threads)
 }
 
 p4l_sgd_dual_cpp <- function(psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, sgd, iterations, trace_every, dual_ridge, seed) {

@@ -285,20 +285,18 @@ p4l_assignment_model <- function(fit, data, num.threads = 1L, feat = NULL) {
   # Floor of the residual variances: 1% of each response's variance (a
   # response the state and action determine, such as a treatment flag, would
   # otherwise make any deviation decisive).
-  Sz <- center_scale(data$S, ctr, scl)
-  Snz <- center_scale(data$S_next, ctr, scl)
-  Sn <- Snz[!data$terminal, , drop = FALSE]
-  floor <- 0.01 * c(stats::var(data$R), if (nrow(Sn) > 1L) column_apply(Sn, stats::var) else
-    rep(1, ncol(Sn)))
+  nt <- !data$terminal
+  floor <- 0.01 * c(stats::var(data$R), if (sum(nt) > 1L) {
+    vapply(seq_len(ncol(data$S_next)), function(j) stats::var(data$S_next[nt, j]), numeric(1)) / scl^2
+  } else rep(1, ncol(data$S_next)))
   floor[!is.finite(floor) | floor <= 0] <- 1e-6
-  models <- lapply(seq_len(K), function(k) {
-    onestep_model(data, data$individual %in% which(cl == k), Sz, Snz, floor)
-  })
-  pooled <- onestep_model(data, rep(TRUE, length(data$R)), Sz, Snz, floor)
+  models <- onestep_models(data, cl - 1L, K, ctr, scl, floor, num.threads)
+  pooled <- onestep_models(data, rep(0L, N), 1L, ctr, scl, floor, num.threads)[[1L]]
+  clrow <- cl[data$individual]
   # Bellman residual variance per cluster at its centroid.
   pieces <- assign_pieces(fit, data, num.threads, feat)
   sq <- lapply(seq_len(K), function(k) {
-    rows <- which(cl[data$individual] == k)
+    rows <- which(clrow == k)
     if (length(rows)) bellman_residuals(fit, pieces, rows, fit$centroids[k, ], num.threads)^2
   })
   bvar <- vapply(sq, function(e2) if (length(e2)) mean(e2) else NA_real_, numeric(1))
@@ -316,30 +314,33 @@ p4l_assignment_model <- function(fit, data, num.threads = 1L, feat = NULL) {
        S0 = data$S0)
 }
 
-# Ridge regression per action of (R, standardised S') on (1, standardised S)
-# over the rows `sel`, with residual variances; actions without rows get NULL.
-# Sz, Snz: data$S and data$S_next standardised (center_scale()).
-onestep_model <- function(data, sel, Sz, Snz, floor, lambda = 1) {
+# Per group g of individuals (group: 0-based, one per individual; G groups)
+# and action a, ridge regressions of R and of the standardised next state
+# (non-terminal rows) on (1, standardised S) with penalty `lambda` on the
+# slopes, and residual variances floored at `floor`; NULL where a group has
+# fewer than two rows of an action. The sums: onestep_models_cpp()
+# (src/core/onestep.h).
+onestep_models <- function(data, group, G, ctr, scl, floor, num.threads, lambda = 1) {
   m <- length(data$action.levels)
-  lapply(seq_len(m), function(a) {
-    rows <- which(sel & data$A == a)
-    if (length(rows) < 2L) return(NULL)
-    X <- cbind(1, Sz[rows, , drop = FALSE])
-    Sn <- Snz[rows, , drop = FALSE]
-    nt <- !data$terminal[rows]
-    pen <- diag(lambda, ncol(X))
-    pen[1, 1] <- 1e-8
-    fit1 <- function(Xs, y, fl) {
-      B <- solve(crossprod(Xs) + pen, crossprod(Xs, y))
-      res <- y - Xs %*% B
-      v <- colMeans(res^2)
-      list(B = B, var = pmax(v, fl))
+  q <- ncol(data$S)
+  as_double <- function(x) {
+    if (!is.double(x)) storage.mode(x) <- "double"
+    x
+  }
+  om <- onestep_models_cpp(as_double(data$S), as_double(data$S_next), as.double(data$R),
+                           as.integer(data$A) - 1L, as.integer(data$terminal),
+                           as.integer(c(0L, cumsum(data$num.transitions))), m, as.numeric(ctr),
+                           as.numeric(scl), lambda, as.integer(group), as.integer(G), num.threads)
+  lapply(seq_len(G), function(g) lapply(seq_len(m), function(a) {
+    cell <- (g - 1L) * m + a
+    if (om$n.all[cell] < 2) return(NULL)
+    rw <- list(B = om$B.reward[, cell, drop = FALSE], var = pmax(om$var.reward[cell], floor[1]))
+    nx <- if (om$n.next[cell] >= 2) {
+      list(B = om$B.next[, (cell - 1L) * q + seq_len(q), drop = FALSE],
+           var = pmax(om$var.next[, cell], floor[-1L]))
     }
-    rw <- fit1(X, matrix(data$R[rows], ncol = 1L), floor[1])
-    nx <- if (sum(nt) >= 2L) fit1(X[nt, , drop = FALSE], Sn[nt, , drop = FALSE], floor[-1L]) else
-      NULL
     list(reward = rw, next.state = nx)
-  })
+  }))
 }
 
 onestep_loglik <- function(model, pooled, am, hist, rows, amap) {

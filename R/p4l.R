@@ -813,51 +813,55 @@ p4l_initial_theta <- function(data, psi, psi.next, rank, gamma, control, num.thr
 }
 
 # Each individual's one-step model: per action, ridge regression of (R, S') on
-# (1, S) shrunk toward the pooled fit by `lambda` pseudo-transitions (with
-# baseline covariates: toward the coefficients they predict); responses
-# scaled by their pooled residual sd; states standardised as scale() does.
-# Returns N x (m (1+q) (1+q)). The regressions: model_start_cpp()
-# (src/core/model_start.h).
+# (1, S) shrunk toward the pooled fit by `lambda` pseudo-transitions; responses
+# scaled by their pooled residual sd. Returns N x (m (1+q) (1+q)).
 p4l_model_coefficients <- function(data, lambda, num.threads = 1L, baseline = NULL) {
+  N <- length(data$ids)
   if (!is.null(baseline)) {
     baseline <- as.matrix(baseline)
     keep <- apply(baseline, 2, function(v) stats::sd(v) > 0)
     baseline <- if (any(keep)) baseline[, keep, drop = FALSE] else NULL
   }
-  S <- data$S
-  ctr <- colMeans(S)
-  sds <- vapply(seq_len(ncol(S)), function(j) {
-    v <- S[, j] - ctr[j]
-    sqrt(sum(v^2) / max(1, nrow(S) - 1L))
-  }, numeric(1))
-  cs <- column_scales(S, shift = ctr, scale = sds)
+  m <- length(data$action.levels)
+  S <- scale(data$S)
+  cs <- column_scales(data$S, shift = attr(S, "scaled:center"), scale = attr(S, "scaled:scale"))
+  ctr <- cs$shift
   scl <- cs$scale
   scl[scl == 0] <- 1
-  as_double <- function(x) {
-    if (!is.double(x)) storage.mode(x) <- "double"
-    x
-  }
-  start <- as.integer(c(0L, cumsum(data$num.transitions)))
-  fit <- function(prior) {
-    model_start_cpp(as_double(S), as_double(data$S_next), as.double(data$R),
-                    as.integer(data$A) - 1L, as.integer(data$terminal), start,
-                    length(data$action.levels), as.numeric(cs$shift), as.numeric(scl),
-                    lambda, prior, num.threads)
-  }
-  ms <- fit(NULL)
-  B <- ms$B
-  k <- ncol(S) + 1L
-  blocks <- split(seq_len(ncol(B)), rep(seq_along(ms$resid.sd), each = k))
-  if (!is.null(baseline)) {
-    # Shrink towards the coefficients the baseline covariates predict.
-    prior <- B
-    for (blk in which(ms$rows > 0L)) {
-      prior[, blocks[[blk]]] <- baseline_predict(baseline, B[, blocks[[blk]], drop = FALSE])
+  S <- standardise_columns(data$S, ctr, scl)
+  Sn <- center_scale(data$S_next, ctr, scl)
+  X <- cbind(1, S)
+  k <- ncol(X)
+  use.next <- !data$terminal
+  Y <- cbind(data$R, Sn)
+  out <- NULL
+  for (a in seq_len(m)) {
+    rows <- which(data$A == a)
+    coefs <- matrix(0, N, k * ncol(Y))
+    for (j in seq_len(ncol(Y))) {
+      rj <- if (j == 1L) rows else rows[use.next[rows]]
+      Xa <- X[rj, , drop = FALSE]
+      ya <- Y[rj, j]
+      g <- data$individual[rj]
+      if (length(rj) == 0L) next
+      pooled <- qr.coef(qr(Xa), ya)
+      pooled[is.na(pooled)] <- 0
+      res.sd <- stats::sd(ya - Xa %*% pooled)
+      if (!is.finite(res.sd) || res.sd == 0) res.sd <- 1
+      # B_i = (X_i'X_i + lambda I)^-1 (X_i'y_i + lambda pooled), pooled if absent
+      B <- group_ridge_cpp(Xa, ya, g - 1L, N, pooled, lambda, num.threads)
+      if (!is.null(baseline)) {
+        # Shrink towards the coefficients the baseline covariates predict
+        # instead of the pooled ones: B_i = F_i + (X_i'X_i + lambda I)^-1 X_i'(y_i - X_i F_i).
+        Fb <- baseline_predict(baseline, B)
+        B <- Fb + group_ridge_cpp(Xa, ya - rowSums(Xa * Fb[g, , drop = FALSE]), g - 1L, N,
+                                  numeric(k), lambda, num.threads)
+      }
+      coefs[, (j - 1L) * k + seq_len(k)] <- B / res.sd
     }
-    B <- fit(prior)$B
+    out <- cbind(out, coefs)
   }
-  for (blk in seq_along(blocks)) B[, blocks[[blk]]] <- B[, blocks[[blk]]] / ms$resid.sd[blk]
-  B
+  out
 }
 
 # Fitted values of a ridge regression of the columns of Y (N x k) on the

@@ -475,9 +475,25 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
-// model_start_cpp
-Rcpp::List model_start_cpp(const Eigen::Map<Eigen::MatrixXd> S, const Eigen::Map<Eigen::MatrixXd> S_next, const Eigen::VectorXd& reward, const Eigen::VectorXi& action, std::vector<int> terminal, std::vector<int> start, int num_actions, const Eigen::VectorXd& center, const Eigen::VectorXd& scale, double lambda, Rcpp::Nullable<Rcpp::NumericMatrix> prior, int num_threads);
-RcppExport SEXP _p4l_model_start_cpp(SEXP SSEXP, SEXP S_nextSEXP, SEXP rewardSEXP, SEXP actionSEXP, SEXP terminalSEXP, SEXP startSEXP, SEXP num_actionsSEXP, SEXP centerSEXP, SEXP scaleSEXP, SEXP lambdaSEXP, SEXP priorSEXP, SEXP num_threadsSEXP) {
+// group_ridge_cpp
+Eigen::MatrixXd group_ridge_cpp(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const Eigen::VectorXi& group, int G, const Eigen::VectorXd& pooled, double lambda, int num_threads);
+RcppExport SEXP _p4l_group_ridge_cpp(SEXP XSEXP, SEXP ySEXP, SEXP groupSEXP, SEXP GSEXP, SEXP pooledSEXP, SEXP lambdaSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type X(XSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type y(ySEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type group(groupSEXP);
+    Rcpp::traits::input_parameter< int >::type G(GSEXP);
+    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type pooled(pooledSEXP);
+    Rcpp::traits::input_parameter< double >::type lambda(lambdaSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(group_ridge_cpp(X, y, group, G, pooled, lambda, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// onestep_models_cpp
+Rcpp::List onestep_models_cpp(const Eigen::Map<Eigen::MatrixXd> S, const Eigen::Map<Eigen::MatrixXd> S_next, const Eigen::VectorXd& reward, const Eigen::VectorXi& action, std::vector<int> terminal, std::vector<int> start, int num_actions, const Eigen::VectorXd& center, const Eigen::VectorXd& scale, double lambda, std::vector<int> group, int G, int num_threads);
+RcppExport SEXP _p4l_onestep_models_cpp(SEXP SSEXP, SEXP S_nextSEXP, SEXP rewardSEXP, SEXP actionSEXP, SEXP terminalSEXP, SEXP startSEXP, SEXP num_actionsSEXP, SEXP centerSEXP, SEXP scaleSEXP, SEXP lambdaSEXP, SEXP groupSEXP, SEXP GSEXP, SEXP num_threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type S(SSEXP);
@@ -490,9 +506,10 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type center(centerSEXP);
     Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type scale(scaleSEXP);
     Rcpp::traits::input_parameter< double >::type lambda(lambdaSEXP);
-    Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::NumericMatrix> >::type prior(priorSEXP);
+    Rcpp::traits::input_parameter< std::vector<int> >::type group(groupSEXP);
+    Rcpp::traits::input_parameter< int >::type G(GSEXP);
     Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(model_start_cpp(S, S_next, reward, action, terminal, start, num_actions, center, scale, lambda, prior, num_threads));
+    rcpp_result_gen = Rcpp::wrap(onestep_models_cpp(S, S_next, reward, action, terminal, start, num_actions, center, scale, lambda, group, G, num_threads));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -701,7 +718,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_p4l_p4l_fit_cpp", (DL_FUNC) &_p4l_p4l_fit_cpp, 18},
     {"_p4l_bellman_residuals_cpp", (DL_FUNC) &_p4l_bellman_residuals_cpp, 12},
     {"_p4l_weighted_crossprod_cpp", (DL_FUNC) &_p4l_weighted_crossprod_cpp, 4},
-    {"_p4l_model_start_cpp", (DL_FUNC) &_p4l_model_start_cpp, 12},
+    {"_p4l_group_ridge_cpp", (DL_FUNC) &_p4l_group_ridge_cpp, 7},
+    {"_p4l_onestep_models_cpp", (DL_FUNC) &_p4l_onestep_models_cpp, 13},
     {"_p4l_p4l_sgd_dual_cpp", (DL_FUNC) &_p4l_p4l_sgd_dual_cpp, 17},
     {"_p4l_p4l_sgd_outer_gradient_cpp", (DL_FUNC) &_p4l_p4l_sgd_outer_gradient_cpp, 18},
     {"_p4l_vexp_cpp", (DL_FUNC) &_p4l_vexp_cpp, 2},

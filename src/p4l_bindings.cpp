@@ -9,7 +9,7 @@
 #include "binding_checks.h"
 #include "core/bellman.h"
 #include "core/crossprod.h"
-#include "core/model_start.h"
+#include "core/onestep.h"
 #include "core/p4l_sgd.h"
 #include "core/p4l_solver.h"
 #include "core/rng.h"
@@ -307,18 +307,31 @@ SEXP weighted_crossprod_cpp(const Eigen::Map<Eigen::MatrixXd> A,
   return Rcpp::wrap(C);
 }
 
-// The one-step models of the model start (R/p4l.R, p4l_model_coefficients());
-// see src/core/model_start.h. action is 0-based; prior NULL or N x (m (1+q) (1+q)).
+// Per-individual ridge regressions of the model start (R/p4l.R); group is 0-based.
 // [[Rcpp::export(rng = false)]]
-Rcpp::List model_start_cpp(const Eigen::Map<Eigen::MatrixXd> S,
-                           const Eigen::Map<Eigen::MatrixXd> S_next, const Eigen::VectorXd& reward,
-                           const Eigen::VectorXi& action, std::vector<int> terminal,
-                           std::vector<int> start, int num_actions, const Eigen::VectorXd& center,
-                           const Eigen::VectorXd& scale, double lambda,
-                           Rcpp::Nullable<Rcpp::NumericMatrix> prior, int num_threads) {
-  p4l::ModelStartInput in(S.data(), S_next.data(), S.rows(), S.cols());
+Eigen::MatrixXd group_ridge_cpp(const Eigen::MatrixXd& X, const Eigen::VectorXd& y,
+                                const Eigen::VectorXi& group, int G, const Eigen::VectorXd& pooled,
+                                double lambda, int num_threads) {
+  p4l_check::length_is(y.size(), X.rows(), "group ridge: y");
+  p4l_check::length_is(group.size(), X.rows(), "group ridge: group");
+  p4l_check::index_range(group, 0, G, "group ridge: group");
+  p4l_check::length_is(pooled.size(), X.cols(), "group ridge: pooled");
+  p4l::ThreadScope scope(num_threads);
+  return p4l::group_ridge(X, y, group, G, pooled, lambda);
+}
+
+// The one-step models of the assignment model (R/new_individuals.R); see
+// src/core/onestep.h. action 0-based; group: 0-based, one per individual.
+// [[Rcpp::export(rng = false)]]
+Rcpp::List onestep_models_cpp(const Eigen::Map<Eigen::MatrixXd> S,
+                              const Eigen::Map<Eigen::MatrixXd> S_next,
+                              const Eigen::VectorXd& reward, const Eigen::VectorXi& action,
+                              std::vector<int> terminal, std::vector<int> start, int num_actions,
+                              const Eigen::VectorXd& center, const Eigen::VectorXd& scale,
+                              double lambda, std::vector<int> group, int G, int num_threads) {
   if (S_next.rows() != S.rows() || S_next.cols() != S.cols())
-    Rcpp::stop("model start: S_next must be n x q like S");
+    Rcpp::stop("one-step models: S_next must be n x q like S");
+  p4l::OnestepInput in(S.data(), S_next.data(), S.rows(), S.cols());
   in.reward = reward;
   in.action = action;
   in.terminal = std::move(terminal);
@@ -327,12 +340,13 @@ Rcpp::List model_start_cpp(const Eigen::Map<Eigen::MatrixXd> S,
   in.center = center;
   in.scale = scale;
   in.lambda = lambda;
-  Eigen::MatrixXd pr;
-  if (prior.isNotNull()) pr = Rcpp::as<Eigen::MatrixXd>(prior.get());
   p4l::ThreadScope scope(num_threads);
-  const p4l::ModelStart ms = p4l::model_start(in, prior.isNotNull() ? &pr : nullptr);
-  return Rcpp::List::create(Rcpp::Named("B") = ms.B, Rcpp::Named("pooled") = ms.pooled,
-                            Rcpp::Named("resid.sd") = ms.resid_sd, Rcpp::Named("rows") = ms.rows);
+  const p4l::OnestepModels om = p4l::onestep_models(in, group, G);
+  return Rcpp::List::create(
+      Rcpp::Named("B.reward") = om.B_reward, Rcpp::Named("B.next") = om.B_next,
+      Rcpp::Named("var.reward") = om.var_reward, Rcpp::Named("var.next") = om.var_next,
+      Rcpp::Named("n.all") = Rcpp::wrap(std::vector<double>(om.n_all.begin(), om.n_all.end())),
+      Rcpp::Named("n.next") = Rcpp::wrap(std::vector<double>(om.n_next.begin(), om.n_next.end())));
 }
 
 // The stochastic saddle-point path of Algorithm 1 for the inner problem at fixed

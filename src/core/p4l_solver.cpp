@@ -62,6 +62,47 @@ Gradient grad(const P4LData& data, const Params& par, double gamma, double alpha
 }
 
 // ---------------------------------------------------------------------------
+MatrixXd group_ridge(const MatrixXd& X, const VectorXd& y, const VectorXi& group, int G,
+                     const VectorXd& pooled, double lambda) {
+  const Eigen::Index n = X.rows(), k = X.cols();
+  if (y.size() != n || group.size() != n)
+    throw std::invalid_argument("group_ridge: X, y and group differ in length");
+  if (pooled.size() != k)
+    throw std::invalid_argument("group_ridge: pooled must have ncol(X) entries");
+  if (G < 0 || !(lambda > 0))
+    throw std::invalid_argument("group_ridge: need G >= 0 and lambda > 0");
+  // rows of each group (counting sort, stable)
+  std::vector<Eigen::Index> first(static_cast<std::size_t>(G) + 1, 0), rows(n);
+  for (Eigen::Index t = 0; t < n; ++t) {
+    if (group(t) < 0 || group(t) >= G)
+      throw std::invalid_argument("group_ridge: group index out of range");
+    ++first[group(t) + 1];
+  }
+  for (int g = 0; g < G; ++g) first[g + 1] += first[g];
+  {
+    std::vector<Eigen::Index> pos(first.begin(), first.end() - 1);
+    for (Eigen::Index t = 0; t < n; ++t) rows[pos[group(t)]++] = t;
+  }
+  MatrixXd B(G, k);
+  runtime().parallel_for(static_cast<std::size_t>(G), [&](std::size_t lo, std::size_t hi) {
+    MatrixXd A(k, k);
+    VectorXd rhs(k);
+    for (std::size_t gg = lo; gg < hi; ++gg) {
+      const int g = static_cast<int>(gg);
+      A.setZero();
+      A.diagonal().setConstant(lambda);
+      rhs = lambda * pooled;
+      for (Eigen::Index j = first[g]; j < first[g + 1]; ++j) {
+        const Eigen::Index t = rows[j];
+        A.selfadjointView<Eigen::Lower>().rankUpdate(X.row(t).transpose());
+        rhs.noalias() += y(t) * X.row(t).transpose();
+      }
+      B.row(g) = A.selfadjointView<Eigen::Lower>().ldlt().solve(rhs).transpose();
+    }
+  });
+  return B;
+}
+
 MatrixXd policy_probs(const MatrixXd& psi, const MatrixXd& Theta, const VectorXd& u) {
   const Eigen::Index d = psi.cols();
   if (d == 0 || Theta.rows() % d != 0 || Theta.cols() != u.size())

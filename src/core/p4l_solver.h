@@ -485,6 +485,17 @@ SgdResult sgd_dual(const P4LData& data, const Params& par, double gamma, double 
                    const SgdControl& control = SgdControl());
 
 // ---------------------------------------------------------------------------
+// Per-group ridge regressions shrunk toward a common coefficient vector:
+// for each group g = 0..G-1 with rows {t: group(t) = g},
+//   B_g = (X_g' X_g + lambda I)^-1 (X_g' y_g + lambda pooled),
+// and B_g = pooled for a group without rows. X is n x k; returns G x k.
+// Groups are solved in parallel (runtime().parallel_for); each group's result
+// depends on its own rows only, so the output is thread-count independent.
+Eigen::MatrixXd group_ridge(const Eigen::MatrixXd& X, const Eigen::VectorXd& y,
+                            const Eigen::VectorXi& group, int G, const Eigen::VectorXd& pooled,
+                            double lambda);
+
+// ---------------------------------------------------------------------------
 // Prediction helpers. psi: n x d features.
 // Action probabilities (n x m) under Theta ((m-1) d x r) and latent u (r).
 Eigen::MatrixXd policy_probs(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& Theta,

@@ -84,6 +84,41 @@ test_that("a copy of a training individual's data gets its cluster and a u near 
   expect_equal(unname(asg2$U[1, 1]), 1)
 })
 
+test_that("the assignment model's one-step models match ridge regressions in R", {
+  s <- newind_setup()
+  fit <- s$fit
+  d <- s$train
+  d$terminal[seq(5, length(d$R), by = 9)] <- TRUE  # absorbing rows: next states unused
+  am <- p4l:::p4l_assignment_model(fit, d, 1L)
+  expect_identical(p4l:::p4l_assignment_model(fit, d, 2L)$models, am$models)
+  ctr <- colMeans(d$S)
+  scl <- apply(d$S, 2, sd)
+  X <- cbind(1, sweep(sweep(d$S, 2, ctr), 2, scl, "/"))
+  Y <- sweep(sweep(d$S_next, 2, ctr), 2, scl, "/")
+  pen <- diag(c(1e-8, 1, 1))
+  floor <- 0.01 * c(var(d$R), apply(Y[!d$terminal, ], 2, var))
+  cl <- fit$cluster[d$individual]
+  for (k in c(seq_len(fit$K), 0L)) for (a in 1:2) {
+    rows <- which(d$A == a & (k == 0L | cl == k))
+    md <- if (k == 0L) am$pooled[[a]] else am$models[[k]][[a]]
+    B <- solve(crossprod(X[rows, ]) + pen, crossprod(X[rows, ], d$R[rows]))
+    expect_equal(as.numeric(md$reward$B), as.numeric(B), tolerance = 1e-10)
+    expect_equal(md$reward$var, max(mean((d$R[rows] - X[rows, ] %*% B)^2), floor[1]),
+                 tolerance = 1e-10)
+    rn <- rows[!d$terminal[rows]]
+    Bn <- solve(crossprod(X[rn, ]) + pen, crossprod(X[rn, ], Y[rn, ]))
+    expect_equal(unname(md$next.state$B), unname(Bn), tolerance = 1e-10)
+    expect_equal(unname(md$next.state$var),
+                 unname(pmax(colMeans((Y[rn, ] - X[rn, ] %*% Bn)^2), floor[-1])), tolerance = 1e-10)
+  }
+  # a cluster with fewer than two rows of an action has no model for it
+  one <- subset(d, ids = d$ids[1])
+  one$A[] <- 1L
+  om <- p4l:::onestep_models(one, 0L, 1L, ctr, scl, floor, 1L)
+  expect_null(om[[1]][[2]])
+  expect_false(is.null(om[[1]][[1]]))
+})
+
 test_that("the ridge refinement solves its least-squares problem (brute force)", {
   s <- newind_setup()
   fit <- s$fit

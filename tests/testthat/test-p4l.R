@@ -259,54 +259,40 @@ test_that("K = \"auto\" takes the number of subgroups from select_groups()", {
   expect_length(unique(ac$cluster), groups$K)
 })
 
-test_that("the model start's one-step models match least squares and solve() in R", {
-  # Data: 2-D study with absorbing rows; a state flag that the action sets
-  # (within an action it is constant, so collinear with the intercept), and a
-  # next-state flag that the action determines (an exactly explained response).
-  s <- p4l_small(N.per = 3, T = 25, centers = 2, seed = 5, terminal.frac = 0.1)
+test_that("the model start's per-individual ridge fits match solve() in R", {
+  s <- p4l_small(N.per = 3, T = 25, centers = 2, seed = 5)
   d <- s$d
-  d$S <- cbind(d$S, flag = as.numeric(d$A == 2))
-  d$S_next <- cbind(d$S_next, flag = as.numeric(d$A == 2))
-  N <- length(d$ids); q <- ncol(d$S); k <- q + 1L; m <- 2L; lambda <- 2.5
-  ctr <- colMeans(d$S)
-  scl <- apply(d$S, 2, sd)
-  Z <- p4l:::p4l_model_coefficients(d, lambda)
-  expect_equal(dim(Z), c(N, m * k * k))
-  expect_identical(p4l:::p4l_model_coefficients(d, lambda, num.threads = 2L), Z)
-  X <- cbind(1, sweep(sweep(d$S, 2, ctr), 2, scl, "/"))
-  Y <- cbind(d$R, sweep(sweep(d$S_next, 2, ctr), 2, scl, "/"))
-  for (a in 1:m) for (j in 1:k) {
-    rows <- which(d$A == a & (j == 1 | !d$terminal))
-    pooled <- qr.coef(qr(X[rows, ]), Y[rows, j])   # R's pivoting: NA for the collinear flag
-    pooled[is.na(pooled)] <- 0
-    res <- Y[rows, j] - X[rows, ] %*% pooled
-    sdr <- sd(res)
-    exact <- sdr <= 1e-8 * sqrt(mean(Y[rows, j])^2 + sd(Y[rows, j])^2)
-    if (j == k) expect_true(exact)  # the next-state flag is the action's
-    if (exact) sdr <- 1
-    cols <- (a - 1) * k * k + (j - 1) * k + seq_len(k)
+  set.seed(3)
+  N <- length(d$ids); k <- 3
+  X <- cbind(1, matrix(rnorm(300 * 2), 300))
+  y <- rnorm(300)
+  g <- sample(c(1:(N - 2), N), 300, replace = TRUE)   # individual N - 1 has no rows
+  pooled <- c(0.5, -1, 2)
+  B1 <- p4l:::group_ridge_cpp(X, y, g - 1L, N, pooled, 2.5, 1L)
+  expect_identical(p4l:::group_ridge_cpp(X, y, g - 1L, N, pooled, 2.5, 2L), B1)
+  for (th in 1:2) {
+    B <- p4l:::group_ridge_cpp(X, y, g - 1L, N, pooled, 2.5, th)
     for (i in seq_len(N)) {
-      ri <- rows[d$individual[rows] == i]
-      Xi <- X[ri, , drop = FALSE]
-      ref <- solve(crossprod(Xi) + diag(lambda, k), crossprod(Xi, Y[ri, j]) + lambda * pooled)
-      expect_equal(Z[i, cols], as.numeric(ref) / sdr, tolerance = 1e-10)
+      Xi <- X[g == i, , drop = FALSE]
+      ref <- if (nrow(Xi) == 0) pooled else
+        solve(crossprod(Xi) + diag(2.5, k), crossprod(Xi, y[g == i]) + 2.5 * pooled)
+      expect_equal(B[i, ], as.numeric(ref), tolerance = 1e-12)
     }
   }
-  # an action no transition took: its blocks are 0; an individual without
-  # rows of an action gets the pooled fit
-  d2 <- d
-  d2$action.levels <- c(d$action.levels, "never")
-  Z2 <- p4l:::p4l_model_coefficients(d2, lambda)
-  expect_equal(Z2[, seq_len(m * k * k)], Z, tolerance = 1e-12)
-  expect_true(all(Z2[, m * k * k + seq_len(k * k)] == 0))
-  d3 <- d
-  d3$A[d3$individual == 1] <- 1L
-  Z3 <- p4l:::p4l_model_coefficients(d3, lambda)
-  rows <- which(d3$A == 2)
-  pooled <- qr.coef(qr(X[rows, ]), Y[rows, 1])
-  pooled[is.na(pooled)] <- 0
-  expect_equal(Z3[1, k * k + seq_len(k)], as.numeric(pooled) / sd(Y[rows, 1] - X[rows, ] %*% pooled),
-               tolerance = 1e-10)
+  # the whole model start: per action, (R, S') on (1, S) for one individual
+  Z <- p4l:::p4l_model_coefficients(d, 1)
+  expect_equal(dim(Z), c(N, 2 * 3 * 3))
+  S <- scale(d$S)
+  Xall <- cbind(1, S)
+  Sn <- sweep(sweep(d$S_next, 2, attr(S, "scaled:center")), 2, attr(S, "scaled:scale"), "/")
+  rows <- which(d$A == 2 & !d$terminal)
+  pooled <- qr.coef(qr(Xall[rows, ]), Sn[rows, 1])
+  sdr <- sd(Sn[rows, 1] - Xall[rows, ] %*% pooled)
+  i <- 4
+  ri <- rows[d$individual[rows] == i]
+  ref <- solve(crossprod(Xall[ri, ]) + diag(3), crossprod(Xall[ri, ], Sn[ri, 1]) + pooled) / sdr
+  # columns: action 2 (offset 9), response S'_1 (second response, offset 3)
+  expect_equal(Z[i, 9 + 3 + 1:3], as.numeric(ref), tolerance = 1e-10)
 })
 
 test_that("Ctrl-C (SIGINT) stops a long fit with an R error within about a second", {
