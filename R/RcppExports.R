@@ -49,6 +49,10 @@ basis_features_rowwise_cpp <- function(x, spec) {
     .Call(`_p4l_basis_features_rowwise_cpp`, x, spec)
 }
 
+standardise_cpp <- function(x, shift, scale, lim, num_threads) {
+    .Call(`_p4l_standardise_cpp`, x, shift, scale, lim, num_threads)
+}
+
 first_nonfinite_row_cpp <- function(x) {
     .Call(`_p4l_first_nonfinite_row_cpp`, x)
 }

@@ -72,7 +72,8 @@ rbf_basis <- function(x, num.centers = 16, bandwidth = "median", scale = TRUE,
                       bandwidth.sample = 2000, seed = NULL, num.threads = NULL,
                       columns = NULL) {
   inp <- basis_input(x, columns)
-  states <- inp$states[, inp$columns, drop = FALSE]
+  states <- if (identical(inp$columns, colnames(inp$states))) inp$states else
+    inp$states[, inp$columns, drop = FALSE]
   state.names <- inp$columns
   num.centers <- check_count(num.centers, "num.centers")
   if (num.centers > nrow(states)) {
@@ -103,7 +104,7 @@ rbf_basis <- function(x, num.centers = 16, bandwidth = "median", scale = TRUE,
     shift <- rep(0, d)
     sc <- rep(1, d)
   }
-  z <- standardise_columns(states, shift, sc, squares = TRUE)
+  z <- standardise_columns(states, shift, sc, squares = TRUE, num.threads = num.threads)
   km <- rbf_kmeans_cpp(z, num.centers, num.starts, max.iter, sample.size, refine.size, seed,
                        num.threads)
   if (identical(bandwidth, "median")) {

@@ -63,7 +63,8 @@ state_matrix <- function(newdata, state.names, arg = "newdata", coding = NULL) {
       stop_arg("`", arg, "` lacks the state column(s) ",
                paste0("'", missing, "'", collapse = ", "), ".")
     }
-    x <- newdata[, state.names, drop = FALSE]
+    x <- if (is.matrix(newdata) && identical(colnames(newdata), state.names)) newdata else
+      newdata[, state.names, drop = FALSE]  # (no copy when the columns are already these)
     if (is.data.frame(x)) {
       bad <- !vapply(x, is.numeric, logical(1))
       if (any(bad)) {
@@ -80,7 +81,7 @@ state_matrix <- function(newdata, state.names, arg = "newdata", coding = NULL) {
   } else {
     stop_arg("`", arg, "` must be a data frame or a numeric matrix.")
   }
-  storage.mode(x) <- "double"
+  if (!is.double(x)) storage.mode(x) <- "double"
   if (!is.numeric(x)) stop_arg("The states in `", arg, "` must be numeric.")
   finite_states(x, state.names, arg)
 }
@@ -97,12 +98,14 @@ column_apply <- function(x, f, ...) {
 # The state matrix x (columns in the order of state.names) named by
 # state.names, or an error naming its first missing or non-finite entry.
 finite_states <- function(x, state.names, arg) {
-  if (!all(is.finite(x))) {
+  # C++ check for double matrices (no logical copy of x at 10^6 rows)
+  ok <- if (is.double(x) && is.matrix(x)) first_nonfinite_row_cpp(x) == 0 else all(is.finite(x))
+  if (!ok) {
     bad <- which(!is.finite(x), arr.ind = TRUE)
     stop_arg("`", arg, "` has a missing or non-finite state in column '",
              state.names[bad[1, 2]], "' at row ", bad[1, 1], ".")
   }
-  colnames(x) <- state.names
+  if (!identical(colnames(x), state.names)) colnames(x) <- state.names
   x
 }
 
@@ -223,9 +226,6 @@ column_scales <- function(x, what = "State", shift = colMeans(x),
   list(shift = stats::setNames(shift, colnames(x)), scale = stats::setNames(scale, colnames(x)))
 }
 
-# (x - shift) / scale by column, with an error naming a column whose
-# standardised values overflow (or are too large for squared distances when
-# `squares`, as K-means and RBF bandwidths need).
 # (x - center) / scale column by column, with no checks: the values of
 # sweep(sweep(x, 2, center), 2, scale, "/") (bit for bit) without its
 # transposes (aperm()) of x.
@@ -234,17 +234,26 @@ center_scale <- function(x, center, scale) {
   x
 }
 
-standardise_columns <- function(x, shift, scale, what = "State", squares = FALSE) {
+# (x - shift) / scale by column, with an error naming a column whose
+# standardised values overflow (or are too large for squared distances when
+# `squares`, as K-means and RBF bandwidths need). The values are those of
+# center_scale() (bit for bit); the result keeps x's dimnames.
+standardise_columns <- function(x, shift, scale, what = "State", squares = FALSE,
+                                num.threads = 1L) {
   shift <- rep_len(as.numeric(shift), ncol(x))
   scale <- rep_len(as.numeric(scale), ncol(x))
-  z <- center_scale(x, shift, scale)
   lim <- if (squares) sqrt(.Machine$double.xmax / (4 * max(1, ncol(x)))) else .Machine$double.xmax
-  if (!isTRUE(all(abs(z) <= lim))) {
-    bad <- which(!(abs(z) <= lim), arr.ind = TRUE)
+  if (!is.double(x)) storage.mode(x) <- "double"
+  # (x - shift) / scale by column in C++, as center_scale() computes it
+  z <- standardise_cpp(x, shift, scale, lim, num.threads)
+  bad <- attr(z, "bad")
+  attr(z, "bad") <- NULL
+  if (bad > 0) {
+    i <- (bad - 1) %% nrow(x) + 1
+    j <- (bad - 1) %/% nrow(x) + 1
     nm <- colnames(x)
-    j <- bad[1, 2]
     stop_arg(what, " column '", if (is.null(nm)) j else nm[j], "' is too large (",
-             format(x[bad[1, 1], j], digits = 3), " at row ", bad[1, 1], ") for its ",
+             format(x[i, j], digits = 3), " at row ", i, ") for its ",
              if (squares) "squared distances" else "standardisation",
              "; rescale it", if (squares) " or use `scale = TRUE`", ".")
   }

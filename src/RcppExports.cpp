@@ -211,6 +211,20 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// standardise_cpp
+Rcpp::NumericMatrix standardise_cpp(Rcpp::NumericMatrix x, Rcpp::NumericVector shift, Rcpp::NumericVector scale, double lim, int num_threads);
+RcppExport SEXP _p4l_standardise_cpp(SEXP xSEXP, SEXP shiftSEXP, SEXP scaleSEXP, SEXP limSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type x(xSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type shift(shiftSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type scale(scaleSEXP);
+    Rcpp::traits::input_parameter< double >::type lim(limSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(standardise_cpp(x, shift, scale, lim, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
 // first_nonfinite_row_cpp
 double first_nonfinite_row_cpp(Rcpp::NumericMatrix x);
 RcppExport SEXP _p4l_first_nonfinite_row_cpp(SEXP xSEXP) {
@@ -701,6 +715,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_p4l_rbf_features_cpp", (DL_FUNC) &_p4l_rbf_features_cpp, 6},
     {"_p4l_basis_features_cpp", (DL_FUNC) &_p4l_basis_features_cpp, 3},
     {"_p4l_basis_features_rowwise_cpp", (DL_FUNC) &_p4l_basis_features_rowwise_cpp, 2},
+    {"_p4l_standardise_cpp", (DL_FUNC) &_p4l_standardise_cpp, 5},
     {"_p4l_first_nonfinite_row_cpp", (DL_FUNC) &_p4l_first_nonfinite_row_cpp, 1},
     {"_p4l_sim_cartpole_cpp", (DL_FUNC) &_p4l_sim_cartpole_cpp, 6},
     {"_p4l_kde_cross_loglik_cpp", (DL_FUNC) &_p4l_kde_cross_loglik_cpp, 11},

@@ -5,9 +5,9 @@
 #include <cmath>
 
 #include "basis_convert.h"
-#include "huge_pages.h"
 #include "core/basis.h"
 #include "core/rbf.h"
+#include "huge_pages.h"
 #include "runtime_bindings.h"
 
 // [[Rcpp::export(rng = false)]]
@@ -33,8 +33,8 @@ Rcpp::List rbf_kmeans_cpp(const Eigen::MatrixXd& x, int k, int num_starts, int m
 // Lloyd's iterations of the seeded K-means driver from given centres (for
 // the tests, against plain Lloyd in R).
 // [[Rcpp::export(rng = false)]]
-Rcpp::List kmeans_lloyd_cpp(const Eigen::MatrixXd& x, const Eigen::MatrixXd& centers,
-                            int max_iter, double tol, int num_threads) {
+Rcpp::List kmeans_lloyd_cpp(const Eigen::MatrixXd& x, const Eigen::MatrixXd& centers, int max_iter,
+                            double tol, int num_threads) {
   if (centers.rows() < 1 || centers.rows() > x.rows() || centers.cols() != x.cols())
     Rcpp::stop("`centers` must have between 1 and nrow(x) rows and ncol(x) columns");
   if (!x.allFinite() || !centers.allFinite()) Rcpp::stop("the points and centres must be finite");
@@ -148,6 +148,27 @@ Eigen::MatrixXd basis_features_rowwise_cpp(const Eigen::MatrixXd& x, Rcpp::List 
     out.row(i) = f.transpose();
   }
   return out;
+}
+
+// (x - shift) / scale by column (standardise_columns() in R/utils.R), with
+// x's dimnames; attribute "bad": the first column-major index (1-based) where
+// |z| > lim or z is NaN, 0 when there is none.
+// [[Rcpp::export(rng = false)]]
+Rcpp::NumericMatrix standardise_cpp(Rcpp::NumericMatrix x, Rcpp::NumericVector shift,
+                                    Rcpp::NumericVector scale, double lim, int num_threads) {
+  const long n = x.nrow(), p = x.ncol();
+  if (shift.size() != p || scale.size() != p)
+    Rcpp::stop("standardise: shift and scale need one entry per column");
+  Rcpp::NumericMatrix z(n, p);
+  long bad;
+  {
+    p4l::ThreadScope scope(num_threads);
+    bad = p4l::standardise_columns(x.begin(), n, p, shift.begin(), scale.begin(), lim, z.begin());
+  }
+  if (!Rf_isNull(Rf_getAttrib(x, R_DimNamesSymbol)))
+    z.attr("dimnames") = Rf_getAttrib(x, R_DimNamesSymbol);
+  z.attr("bad") = static_cast<double>(bad + 1);
+  return z;
 }
 
 // The first row (1-based) of a numeric matrix with a non-finite entry, 0 when

@@ -317,4 +317,29 @@ void FeatureMap::features_into(const Eigen::Ref<const Eigen::MatrixXd>& states,
   }
 }
 
+long standardise_columns(const double* x, long n, long p, const double* shift, const double* scale,
+                         double lim, double* z) {
+  const long num_blocks = (n + kBlock - 1) / kBlock;
+  std::vector<long> first(static_cast<std::size_t>(num_blocks) * std::max(1L, p), -1);
+  for_row_blocks(n, kBlock, [&](long r0, long len) {
+    const long b = r0 / kBlock;
+    for (long j = 0; j < p; ++j) {
+      const double c = shift[j], s = scale[j];
+      const double* xj = x + j * n;
+      double* zj = z + j * n;
+      long bad = -1;
+      for (long i = r0; i < r0 + len; ++i) {
+        zj[i] = (xj[i] - c) / s;
+        if (bad < 0 && !(std::abs(zj[i]) <= lim)) bad = j * n + i;
+      }
+      first[b * p + j] = bad;
+    }
+  });
+  // the smallest column-major index: first by column, then by row
+  long out = -1;
+  for (long j = 0; j < p && out < 0; ++j)
+    for (long b = 0; b < num_blocks && out < 0; ++b) out = first[b * p + j];
+  return out;
+}
+
 }  // namespace p4l

@@ -67,4 +67,11 @@ struct FeatureMap {
                 Eigen::Ref<Eigen::MatrixXd> out) const;
 };
 
+// z = (x - shift) / scale column by column (n x p, column-major; the
+// arithmetic of R's (x[, j] - shift[j]) / scale[j], so z is R's to the bit),
+// in parallel over fixed row blocks. Returns the first column-major index
+// (0-based) where |z| > lim or z is NaN, or -1 when there is none.
+long standardise_columns(const double* x, long n, long p, const double* shift, const double* scale,
+                         double lim, double* z);
+
 }  // namespace p4l

@@ -455,3 +455,24 @@ test_that("vlearning(), acpi(), compare_policies() and plot() take a composed ba
   expect_silent(plot(a, grid.size = 5))
   expect_true(all(p4l:::basis_plot_range(b, 1:2)[, 1] < apply(d$S, 2, min)))
 })
+
+test_that("standardise_columns() computes center_scale()'s values in C++ and names the first bad entry", {
+  set.seed(4)
+  x <- matrix(rnorm(5000 * 3), 5000, 3, dimnames = list(NULL, c("a", "b", "c")))
+  sh <- c(0.1, -2, 3)
+  sc <- c(2, 0.5, 7)
+  z1 <- p4l:::standardise_columns(x, sh, sc)
+  expect_identical(z1, p4l:::center_scale(x, sh, sc))       # bit for bit, dimnames kept
+  expect_identical(p4l:::standardise_columns(x, sh, sc, num.threads = 2L), z1)
+  xi <- matrix(1:6, 3, 2)                                    # integer input
+  expect_identical(p4l:::standardise_columns(xi, 1, 2), (xi - 1) / 2)
+  # the first offending entry in column-major order (columns first, then
+  # rows): b's row 4100 before c's row 4500; then a's row 4500 before both
+  big <- x
+  big[4100, "b"] <- 1e308
+  big[4500, "c"] <- 1e308
+  expect_error(p4l:::standardise_columns(big, 0, 1e-10), "column 'b' is too large \\(1e\\+308 at row 4100\\)")
+  big[4500, "a"] <- 1e308
+  expect_error(p4l:::standardise_columns(big, 0, 1e-10), "column 'a' is too large \\(1e\\+308 at row 4500\\)")
+  expect_error(p4l:::standardise_columns(x, 0, 1, squares = TRUE), NA)
+})
