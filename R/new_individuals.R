@@ -323,10 +323,6 @@ p4l_assignment_model <- function(fit, data, num.threads = 1L, feat = NULL) {
 onestep_models <- function(data, group, G, ctr, scl, floor, num.threads, lambda = 1) {
   m <- length(data$action.levels)
   q <- ncol(data$S)
-  as_double <- function(x) {
-    if (!is.double(x)) storage.mode(x) <- "double"
-    x
-  }
   om <- onestep_models_cpp(as_double(data$S), as_double(data$S_next), as.double(data$R),
                            as.integer(data$A) - 1L, as.integer(data$terminal),
                            as.integer(c(0L, cumsum(data$num.transitions))), m, as.numeric(ctr),

@@ -737,10 +737,6 @@ p4l_settings <- function(control, gamma, seed, solver, value.table = FALSE) {
 # Inputs of the P4L core: rows of a p4l_data are grouped by individual. The
 # core reads the feature matrices in place (no copy), so they must be double.
 p4l_inputs <- function(data, psi, psi.next, psi0) {
-  as_double <- function(x) {
-    if (!is.double(x)) storage.mode(x) <- "double"
-    x
-  }
   inp <- transition_inputs(data, as_double(psi), as_double(psi.next))
   inp$start <- as.integer(c(0L, cumsum(data$num.transitions)))
   inp$psi0 <- as_double(psi0)

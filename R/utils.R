@@ -81,7 +81,7 @@ state_matrix <- function(newdata, state.names, arg = "newdata", coding = NULL) {
   } else {
     stop_arg("`", arg, "` must be a data frame or a numeric matrix.")
   }
-  if (!is.double(x)) storage.mode(x) <- "double"
+  x <- as_double(x)
   if (!is.numeric(x)) stop_arg("The states in `", arg, "` must be numeric.")
   finite_states(x, state.names, arg)
 }
@@ -226,6 +226,13 @@ column_scales <- function(x, what = "State", shift = colMeans(x),
   list(shift = stats::setNames(shift, colnames(x)), scale = stats::setNames(scale, colnames(x)))
 }
 
+# x with storage mode double (a copy only when it is not double already), for
+# C++ bindings that read R's memory in place.
+as_double <- function(x) {
+  if (!is.double(x)) storage.mode(x) <- "double"
+  x
+}
+
 # (x - center) / scale column by column, with no checks: the values of
 # sweep(sweep(x, 2, center), 2, scale, "/") (bit for bit) without its
 # transposes (aperm()) of x.
@@ -243,7 +250,7 @@ standardise_columns <- function(x, shift, scale, what = "State", squares = FALSE
   shift <- rep_len(as.numeric(shift), ncol(x))
   scale <- rep_len(as.numeric(scale), ncol(x))
   lim <- if (squares) sqrt(.Machine$double.xmax / (4 * max(1, ncol(x)))) else .Machine$double.xmax
-  if (!is.double(x)) storage.mode(x) <- "double"
+  x <- as_double(x)
   # (x - shift) / scale by column in C++, as center_scale() computes it
   z <- standardise_cpp(x, shift, scale, lim, num.threads)
   bad <- attr(z, "bad")
