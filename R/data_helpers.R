@@ -296,3 +296,7 @@ transition_terminal <- function(rows, st, trans.rows, nxt, term.col) {
   }
   st$flag[trans.rows] | st$ends[trans.rows]
 }
+
+# Row offsets of the individuals (N + 1 integers from 0): a p4l_data keeps
+# each individual's rows together, in the order of `ids`.
+row_starts <- function(data) as.integer(c(0L, cumsum(data$num.transitions)))

@@ -325,7 +325,7 @@ onestep_models <- function(data, group, G, ctr, scl, floor, num.threads, lambda 
   q <- ncol(data$S)
   om <- onestep_models_cpp(as_double(data$S), as_double(data$S_next), as.double(data$R),
                            as.integer(data$A) - 1L, as.integer(data$terminal),
-                           as.integer(c(0L, cumsum(data$num.transitions))), m, as.numeric(ctr),
+                           row_starts(data), m, as.numeric(ctr),
                            as.numeric(scl), lambda, as.integer(group), as.integer(G), num.threads)
   lapply(seq_len(G), function(g) lapply(seq_len(m), function(a) {
     cell <- (g - 1L) * m + a

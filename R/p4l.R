@@ -738,7 +738,7 @@ p4l_settings <- function(control, gamma, seed, solver, value.table = FALSE) {
 # core reads the feature matrices in place (no copy), so they must be double.
 p4l_inputs <- function(data, psi, psi.next, psi0) {
   inp <- transition_inputs(data, as_double(psi), as_double(psi.next))
-  inp$start <- as.integer(c(0L, cumsum(data$num.transitions)))
+  inp$start <- row_starts(data)
   inp$psi0 <- as_double(psi0)
   inp
 }
