@@ -194,9 +194,7 @@ acpi_fit_features <- function(data, psi, psi.next, K = NULL, clusters = NULL, ga
   inp <- transition_inputs(data, psi, psi.next)
   given <- if (is.null(clusters)) integer(0) else as.integer(clusters) - 1L
   control$graph <- acpi_graph(control, length(data$ids))
-  acpi_cpp(inp$psi, inp$psi_next, inp$action, inp$reward, inp$terminal, inp$individual,
-           inp$num_actions, inp$num_individuals, given, if (is.null(K)) 0L else as.integer(K),
-           gamma, ridge, control, num.threads)
+  acpi_cpp(inp, given, if (is.null(K)) 0L else as.integer(K), gamma, ridge, control, num.threads)
 }
 
 # The fusion graph acpi() uses for N individuals: "auto" is "complete" up to

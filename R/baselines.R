@@ -18,11 +18,14 @@ resolve_basis <- function(basis, data, seed, num.threads, ...) {
   basis
 }
 
-# The transition inputs of the C++ cores (0-based indices).
+# The one transition-dataset object every C++ binding reads (strictly: exactly
+# these elements, src/transition_bindings.h): 0-based actions, and the row
+# offsets of the individuals (rows of a p4l_data are grouped by individual).
+# The core reads the feature matrices in place (no copy), so they must be double.
 transition_inputs <- function(data, psi, psi.next) {
-  list(psi = psi, psi_next = psi.next, action = as.integer(data$A - 1L), reward = as.numeric(data$R),
-       terminal = as.integer(data$terminal), individual = as.integer(data$individual - 1L),
-       num_actions = length(data$action.levels), num_individuals = length(data$ids))
+  list(psi = as_double(psi), psi_next = as_double(psi.next), action = as.integer(data$A - 1L),
+       reward = as.numeric(data$R), terminal = as.integer(data$terminal),
+       start = row_starts(data), num_actions = length(data$action.levels))
 }
 
 data_features <- function(data, basis, num.threads) {

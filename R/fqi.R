@@ -81,7 +81,5 @@ fqi <- function(data, gamma = 0.8, basis = NULL, ridge = 1e-4, control = fqi_con
 # Used by fqi() and by tests with custom (e.g. one-hot) features.
 fqi_fit_features <- function(data, psi, psi.next, gamma = 0.8, ridge = 1e-4,
                              control = fqi_control(), num.threads = 1L) {
-  inp <- transition_inputs(data, psi, psi.next)
-  fqi_cpp(inp$psi, inp$psi_next, inp$action, inp$reward, inp$terminal, inp$individual,
-          inp$num_actions, inp$num_individuals, gamma, ridge, control, num.threads)
+  fqi_cpp(transition_inputs(data, psi, psi.next), gamma, ridge, control, num.threads)
 }

@@ -323,9 +323,7 @@ p4l_assignment_model <- function(fit, data, num.threads = 1L, feat = NULL) {
 onestep_models <- function(data, group, G, ctr, scl, floor, num.threads, lambda = 1) {
   m <- length(data$action.levels)
   q <- ncol(data$S)
-  om <- onestep_models_cpp(as_double(data$S), as_double(data$S_next), as.double(data$R),
-                           as.integer(data$A) - 1L, as.integer(data$terminal),
-                           row_starts(data), m, as.numeric(ctr),
+  om <- onestep_models_cpp(transition_inputs(data, data$S, data$S_next), as.numeric(ctr),
                            as.numeric(scl), lambda, as.integer(group), as.integer(G), num.threads)
   lapply(seq_len(G), function(g) lapply(seq_len(m), function(a) {
     cell <- (g - 1L) * m + a
@@ -366,11 +364,18 @@ onestep_loglik <- function(model, pooled, am, hist, rows, amap) {
 # has them (p4l() passes its own).
 assign_pieces <- function(fit, hist, num.threads, feat = NULL) {
   amap <- match(as.character(hist$action.levels), as.character(fit$action.levels))
-  list(psi = if (is.null(feat)) basis_features(fit$basis, hist$S, num.threads) else feat$psi,
-       psin = if (is.null(feat)) basis_features(fit$basis, hist$S_next, num.threads) else
-         feat$psi.next,
-       A = amap[hist$A], amap = amap, R = as.numeric(hist$R),
-       terminal = as.logical(hist$terminal))
+  p <- list(psi = if (is.null(feat)) basis_features(fit$basis, hist$S, num.threads) else feat$psi,
+            psin = if (is.null(feat)) basis_features(fit$basis, hist$S_next, num.threads) else
+              feat$psi.next,
+            A = amap[hist$A], amap = amap, R = as.numeric(hist$R),
+            terminal = as.logical(hist$terminal))
+  # The transitions in the fit's action coding, as the C++ core reads them
+  # (transition_inputs(); one group: the residuals are per row).
+  p$transitions <- list(psi = as_double(p$psi), psi_next = as_double(p$psin),
+                        action = as.integer(p$A - 1L), reward = p$R,
+                        terminal = as.integer(p$terminal), start = c(0L, length(p$R)),
+                        num_actions = length(fit$action.levels))
+  p
 }
 
 # Rows of X (n x r) and R for the Bellman residual e = R - X u at the softmax
@@ -400,8 +405,7 @@ bellman_design <- function(fit, pieces, rows, u.pol) {
 # assignment model scores every training transition; a test checks the C++
 # against the formula written out in R).
 bellman_residuals <- function(fit, pieces, rows, u, num.threads = 1L) {
-  bellman_residuals_cpp(pieces$psi, pieces$psin, as.integer(pieces$A), pieces$R,
-                        pieces$terminal, fit$W, fit$Theta, as.numeric(u), as.numeric(u),
+  bellman_residuals_cpp(pieces$transitions, fit$W, fit$Theta, as.numeric(u), as.numeric(u),
                         fit$gamma, as.integer(rows), num.threads)
 }
 

@@ -713,9 +713,8 @@ p4l_fit_features <- function(data, psi, psi.next, psi0, rank, K, gamma = 0.8, al
   ctl <- p4l_settings(control, gamma, seed, solver, value.table)
   U0 <- if (is.null(init.U)) matrix(0, 0, 0) else init.U
   T0 <- if (is.null(init.Theta)) matrix(0, 0, 0) else init.Theta
-  p4l_fit_cpp(inp$psi, inp$psi_next, inp$action, inp$reward, inp$terminal, inp$start,
-              inp$psi0, inp$num_actions, as.integer(rank), as.integer(K), gamma, alpha, mu,
-              ctl, U0, T0, progress, num.threads)
+  p4l_fit_cpp(inp$transitions, inp$psi0, as.integer(rank), as.integer(K), gamma, alpha, mu, ctl,
+              U0, T0, progress, num.threads)
 }
 
 # The settings p4l_fit_cpp() reads (strictly: src/p4l_bindings.cpp,
@@ -734,13 +733,10 @@ p4l_settings <- function(control, gamma, seed, solver, value.table = FALSE) {
   ctl
 }
 
-# Inputs of the P4L core: rows of a p4l_data are grouped by individual. The
-# core reads the feature matrices in place (no copy), so they must be double.
+# Inputs of the P4L core: the transitions (transition_inputs()) and the
+# features of the initial states, read in place as well (double).
 p4l_inputs <- function(data, psi, psi.next, psi0) {
-  inp <- transition_inputs(data, as_double(psi), as_double(psi.next))
-  inp$start <- row_starts(data)
-  inp$psi0 <- as_double(psi0)
-  inp
+  list(transitions = transition_inputs(data, psi, psi.next), psi0 = as_double(psi0))
 }
 
 # Starting latent variables (N x rank, first column 1) or NULL (random start in C++).

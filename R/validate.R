@@ -106,7 +106,11 @@ validate_p4l_data <- function(data, arg = "data") {
     bad("`individual` must hold one index in 1..", N, " per transition.")
   }
   if (is.unsorted(ind)) bad("its transitions must be grouped by individual, in order.")
-  if (any(tabulate(ind, nbins = N) == 0L)) bad("an individual has no transition.")
+  counts <- tabulate(ind, nbins = N)
+  if (any(counts == 0L)) bad("an individual has no transition.")
+  if (!identical(counts, as.integer(data$num.transitions))) {
+    bad("`num.transitions` must count each individual's transitions (`individual`).")
+  }
   if (!is.matrix(data$S0) || !is.numeric(data$S0) || ncol(data$S0) != d || nrow(data$S0) != N ||
       !all(is.finite(data$S0))) {
     bad("`S0` must be a finite ", N, " x ", d, " matrix (one initial state per individual).")

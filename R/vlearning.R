@@ -186,7 +186,6 @@ vlearning_fit_features <- function(data, psi, psi.next, mu, nu, gamma = 0.8, rid
                                    beta = NULL, optimize = TRUE) {
   inp <- transition_inputs(data, psi, psi.next)
   if (is.null(beta)) beta <- matrix(0, ncol(psi), inp$num_actions)
-  vlearning_cpp(inp$psi, inp$psi_next, inp$action, inp$reward, inp$terminal, inp$individual,
-                inp$num_actions, inp$num_individuals, as.numeric(mu), as.numeric(nu), beta,
-                gamma, ridge, control, optimize, num.threads)
+  vlearning_cpp(inp, as.numeric(mu), as.numeric(nu), beta, gamma, ridge, control, optimize,
+                num.threads)
 }

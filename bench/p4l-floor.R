@@ -64,12 +64,10 @@ N <- length(d$ids); n <- length(d$R); dd <- ncol(feat$psi); m <- 2L; r <- 3L; n0
 set.seed(1)
 U <- cbind(1, matrix(rnorm(N * (r - 1L)), N))
 Th <- matrix(rnorm(dd * r) * 0.1, dd * (m - 1L), r)
-dual <- function(grad, th) system.time(ns$p4l_dual_cpp(inp$psi, inp$psi_next, inp$action,
-  inp$reward, inp$terminal, inp$start, inp$psi0, inp$num_actions, Th, U, 0.9, 0.05, 1e-6, grad, th,
-  0.02, n0, 1, FALSE))[["elapsed"]]
-values <- function(k, th) system.time(ns$p4l_values_cpp(inp$psi, inp$psi_next, inp$action,
-  inp$reward, inp$terminal, inp$start, inp$psi0, inp$num_actions, rep(list(Th), k), U, 0.9, 0.05,
-  1e-6, th, 0.02, n0, 1, FALSE))[["elapsed"]]
+dual <- function(grad, th) system.time(ns$p4l_dual_cpp(inp$transitions, inp$psi0, Th, U, 0.9,
+  0.05, 1e-6, grad, th, 0.02, n0, 1, FALSE))[["elapsed"]]
+values <- function(k, th) system.time(ns$p4l_values_cpp(inp$transitions, inp$psi0,
+  rep(list(Th), k), U, 0.9, 0.05, 1e-6, th, 0.02, n0, 1, FALSE))[["elapsed"]]
 per.pass <- function(th) {
   # construction + 1 value pass (U-only sums included) vs + 9 more value passes (U cached)
   v1 <- stats::median(replicate(3, values(1L, th)))

@@ -12,39 +12,25 @@ Rcpp::Rostream<false>& Rcpp::Rcerr = Rcpp::Rcpp_cerr_get();
 #endif
 
 // fqi_cpp
-Rcpp::List fqi_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual, int num_actions, int num_individuals, double gamma, double ridge, Rcpp::List control, int num_threads);
-RcppExport SEXP _p4l_fqi_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP individualSEXP, SEXP num_actionsSEXP, SEXP num_individualsSEXP, SEXP gammaSEXP, SEXP ridgeSEXP, SEXP controlSEXP, SEXP num_threadsSEXP) {
+Rcpp::List fqi_cpp(Rcpp::List transitions, double gamma, double ridge, Rcpp::List control, int num_threads);
+RcppExport SEXP _p4l_fqi_cpp(SEXP transitionsSEXP, SEXP gammaSEXP, SEXP ridgeSEXP, SEXP controlSEXP, SEXP num_threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi(psiSEXP);
-    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi_next(psi_nextSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type action(actionSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type reward(rewardSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type terminal(terminalSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type individual(individualSEXP);
-    Rcpp::traits::input_parameter< int >::type num_actions(num_actionsSEXP);
-    Rcpp::traits::input_parameter< int >::type num_individuals(num_individualsSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type transitions(transitionsSEXP);
     Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
     Rcpp::traits::input_parameter< double >::type ridge(ridgeSEXP);
     Rcpp::traits::input_parameter< Rcpp::List >::type control(controlSEXP);
     Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(fqi_cpp(psi, psi_next, action, reward, terminal, individual, num_actions, num_individuals, gamma, ridge, control, num_threads));
+    rcpp_result_gen = Rcpp::wrap(fqi_cpp(transitions, gamma, ridge, control, num_threads));
     return rcpp_result_gen;
 END_RCPP
 }
 // vlearning_cpp
-Rcpp::List vlearning_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual, int num_actions, int num_individuals, const Eigen::VectorXd& mu, const Eigen::VectorXd& nu, const Eigen::MatrixXd& beta0, double gamma, double ridge, Rcpp::List control, bool optimize, int num_threads);
-RcppExport SEXP _p4l_vlearning_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP individualSEXP, SEXP num_actionsSEXP, SEXP num_individualsSEXP, SEXP muSEXP, SEXP nuSEXP, SEXP beta0SEXP, SEXP gammaSEXP, SEXP ridgeSEXP, SEXP controlSEXP, SEXP optimizeSEXP, SEXP num_threadsSEXP) {
+Rcpp::List vlearning_cpp(Rcpp::List transitions, const Eigen::VectorXd& mu, const Eigen::VectorXd& nu, const Eigen::MatrixXd& beta0, double gamma, double ridge, Rcpp::List control, bool optimize, int num_threads);
+RcppExport SEXP _p4l_vlearning_cpp(SEXP transitionsSEXP, SEXP muSEXP, SEXP nuSEXP, SEXP beta0SEXP, SEXP gammaSEXP, SEXP ridgeSEXP, SEXP controlSEXP, SEXP optimizeSEXP, SEXP num_threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi(psiSEXP);
-    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi_next(psi_nextSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type action(actionSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type reward(rewardSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type terminal(terminalSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type individual(individualSEXP);
-    Rcpp::traits::input_parameter< int >::type num_actions(num_actionsSEXP);
-    Rcpp::traits::input_parameter< int >::type num_individuals(num_individualsSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type transitions(transitionsSEXP);
     Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type mu(muSEXP);
     Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type nu(nuSEXP);
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type beta0(beta0SEXP);
@@ -53,7 +39,7 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< Rcpp::List >::type control(controlSEXP);
     Rcpp::traits::input_parameter< bool >::type optimize(optimizeSEXP);
     Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(vlearning_cpp(psi, psi_next, action, reward, terminal, individual, num_actions, num_individuals, mu, nu, beta0, gamma, ridge, control, optimize, num_threads));
+    rcpp_result_gen = Rcpp::wrap(vlearning_cpp(transitions, mu, nu, beta0, gamma, ridge, control, optimize, num_threads));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -74,46 +60,47 @@ BEGIN_RCPP
 END_RCPP
 }
 // acpi_cpp
-Rcpp::List acpi_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual, int num_actions, int num_individuals, const Eigen::VectorXi& clusters, int K, double gamma, double ridge, Rcpp::List control, int num_threads);
-RcppExport SEXP _p4l_acpi_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP individualSEXP, SEXP num_actionsSEXP, SEXP num_individualsSEXP, SEXP clustersSEXP, SEXP KSEXP, SEXP gammaSEXP, SEXP ridgeSEXP, SEXP controlSEXP, SEXP num_threadsSEXP) {
+Rcpp::List acpi_cpp(Rcpp::List transitions, const Eigen::VectorXi& clusters, int K, double gamma, double ridge, Rcpp::List control, int num_threads);
+RcppExport SEXP _p4l_acpi_cpp(SEXP transitionsSEXP, SEXP clustersSEXP, SEXP KSEXP, SEXP gammaSEXP, SEXP ridgeSEXP, SEXP controlSEXP, SEXP num_threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi(psiSEXP);
-    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi_next(psi_nextSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type action(actionSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type reward(rewardSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type terminal(terminalSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type individual(individualSEXP);
-    Rcpp::traits::input_parameter< int >::type num_actions(num_actionsSEXP);
-    Rcpp::traits::input_parameter< int >::type num_individuals(num_individualsSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type transitions(transitionsSEXP);
     Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type clusters(clustersSEXP);
     Rcpp::traits::input_parameter< int >::type K(KSEXP);
     Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
     Rcpp::traits::input_parameter< double >::type ridge(ridgeSEXP);
     Rcpp::traits::input_parameter< Rcpp::List >::type control(controlSEXP);
     Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(acpi_cpp(psi, psi_next, action, reward, terminal, individual, num_actions, num_individuals, clusters, K, gamma, ridge, control, num_threads));
+    rcpp_result_gen = Rcpp::wrap(acpi_cpp(transitions, clusters, K, gamma, ridge, control, num_threads));
     return rcpp_result_gen;
 END_RCPP
 }
 // lstdq_cpp
-Eigen::MatrixXd lstdq_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual, int num_actions, int num_individuals, std::vector<int> members, const Eigen::MatrixXd& W, double gamma, double ridge);
-RcppExport SEXP _p4l_lstdq_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP individualSEXP, SEXP num_actionsSEXP, SEXP num_individualsSEXP, SEXP membersSEXP, SEXP WSEXP, SEXP gammaSEXP, SEXP ridgeSEXP) {
+Eigen::MatrixXd lstdq_cpp(Rcpp::List transitions, std::vector<int> members, const Eigen::MatrixXd& W, double gamma, double ridge);
+RcppExport SEXP _p4l_lstdq_cpp(SEXP transitionsSEXP, SEXP membersSEXP, SEXP WSEXP, SEXP gammaSEXP, SEXP ridgeSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi(psiSEXP);
-    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type psi_next(psi_nextSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type action(actionSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type reward(rewardSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type terminal(terminalSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type individual(individualSEXP);
-    Rcpp::traits::input_parameter< int >::type num_actions(num_actionsSEXP);
-    Rcpp::traits::input_parameter< int >::type num_individuals(num_individualsSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type transitions(transitionsSEXP);
     Rcpp::traits::input_parameter< std::vector<int> >::type members(membersSEXP);
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type W(WSEXP);
     Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
     Rcpp::traits::input_parameter< double >::type ridge(ridgeSEXP);
-    rcpp_result_gen = Rcpp::wrap(lstdq_cpp(psi, psi_next, action, reward, terminal, individual, num_actions, num_individuals, members, W, gamma, ridge));
+    rcpp_result_gen = Rcpp::wrap(lstdq_cpp(transitions, members, W, gamma, ridge));
+    return rcpp_result_gen;
+END_RCPP
+}
+// action_moments_cpp
+Rcpp::List action_moments_cpp(Rcpp::List transitions, std::vector<int> members, std::string policy, const Eigen::MatrixXd& W, double gamma, int num_threads);
+RcppExport SEXP _p4l_action_moments_cpp(SEXP transitionsSEXP, SEXP membersSEXP, SEXP policySEXP, SEXP WSEXP, SEXP gammaSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::List >::type transitions(transitionsSEXP);
+    Rcpp::traits::input_parameter< std::vector<int> >::type members(membersSEXP);
+    Rcpp::traits::input_parameter< std::string >::type policy(policySEXP);
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type W(WSEXP);
+    Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(action_moments_cpp(transitions, members, policy, W, gamma, num_threads));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -365,18 +352,12 @@ BEGIN_RCPP
 END_RCPP
 }
 // p4l_dual_cpp
-Rcpp::List p4l_dual_cpp(const Eigen::Map<Eigen::MatrixXd> psi, const Eigen::Map<Eigen::MatrixXd> psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, std::vector<int> start, const Eigen::Map<Eigen::MatrixXd> psi0, int num_actions, const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U, double gamma, double alpha, double dual_ridge, bool want_grad, int num_threads, double kappa, int max_initial, double seed, bool visited);
-RcppExport SEXP _p4l_p4l_dual_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP startSEXP, SEXP psi0SEXP, SEXP num_actionsSEXP, SEXP ThetaSEXP, SEXP USEXP, SEXP gammaSEXP, SEXP alphaSEXP, SEXP dual_ridgeSEXP, SEXP want_gradSEXP, SEXP num_threadsSEXP, SEXP kappaSEXP, SEXP max_initialSEXP, SEXP seedSEXP, SEXP visitedSEXP) {
+Rcpp::List p4l_dual_cpp(Rcpp::List transitions, const Eigen::Map<Eigen::MatrixXd> psi0, const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U, double gamma, double alpha, double dual_ridge, bool want_grad, int num_threads, double kappa, int max_initial, double seed, bool visited);
+RcppExport SEXP _p4l_p4l_dual_cpp(SEXP transitionsSEXP, SEXP psi0SEXP, SEXP ThetaSEXP, SEXP USEXP, SEXP gammaSEXP, SEXP alphaSEXP, SEXP dual_ridgeSEXP, SEXP want_gradSEXP, SEXP num_threadsSEXP, SEXP kappaSEXP, SEXP max_initialSEXP, SEXP seedSEXP, SEXP visitedSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi(psiSEXP);
-    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi_next(psi_nextSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type action(actionSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type reward(rewardSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type terminal(terminalSEXP);
-    Rcpp::traits::input_parameter< std::vector<int> >::type start(startSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type transitions(transitionsSEXP);
     Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi0(psi0SEXP);
-    Rcpp::traits::input_parameter< int >::type num_actions(num_actionsSEXP);
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type Theta(ThetaSEXP);
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type U(USEXP);
     Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
@@ -388,23 +369,17 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type max_initial(max_initialSEXP);
     Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
     Rcpp::traits::input_parameter< bool >::type visited(visitedSEXP);
-    rcpp_result_gen = Rcpp::wrap(p4l_dual_cpp(psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, dual_ridge, want_grad, num_threads, kappa, max_initial, seed, visited));
+    rcpp_result_gen = Rcpp::wrap(p4l_dual_cpp(transitions, psi0, Theta, U, gamma, alpha, dual_ridge, want_grad, num_threads, kappa, max_initial, seed, visited));
     return rcpp_result_gen;
 END_RCPP
 }
 // p4l_values_cpp
-Eigen::MatrixXd p4l_values_cpp(const Eigen::Map<Eigen::MatrixXd> psi, const Eigen::Map<Eigen::MatrixXd> psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, std::vector<int> start, const Eigen::Map<Eigen::MatrixXd> psi0, int num_actions, Rcpp::List Thetas, const Eigen::MatrixXd& U, double gamma, double alpha, double dual_ridge, int num_threads, double kappa, int max_initial, double seed, bool visited);
-RcppExport SEXP _p4l_p4l_values_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP startSEXP, SEXP psi0SEXP, SEXP num_actionsSEXP, SEXP ThetasSEXP, SEXP USEXP, SEXP gammaSEXP, SEXP alphaSEXP, SEXP dual_ridgeSEXP, SEXP num_threadsSEXP, SEXP kappaSEXP, SEXP max_initialSEXP, SEXP seedSEXP, SEXP visitedSEXP) {
+Eigen::MatrixXd p4l_values_cpp(Rcpp::List transitions, const Eigen::Map<Eigen::MatrixXd> psi0, Rcpp::List Thetas, const Eigen::MatrixXd& U, double gamma, double alpha, double dual_ridge, int num_threads, double kappa, int max_initial, double seed, bool visited);
+RcppExport SEXP _p4l_p4l_values_cpp(SEXP transitionsSEXP, SEXP psi0SEXP, SEXP ThetasSEXP, SEXP USEXP, SEXP gammaSEXP, SEXP alphaSEXP, SEXP dual_ridgeSEXP, SEXP num_threadsSEXP, SEXP kappaSEXP, SEXP max_initialSEXP, SEXP seedSEXP, SEXP visitedSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi(psiSEXP);
-    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi_next(psi_nextSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type action(actionSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type reward(rewardSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type terminal(terminalSEXP);
-    Rcpp::traits::input_parameter< std::vector<int> >::type start(startSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type transitions(transitionsSEXP);
     Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi0(psi0SEXP);
-    Rcpp::traits::input_parameter< int >::type num_actions(num_actionsSEXP);
     Rcpp::traits::input_parameter< Rcpp::List >::type Thetas(ThetasSEXP);
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type U(USEXP);
     Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
@@ -415,7 +390,7 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type max_initial(max_initialSEXP);
     Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
     Rcpp::traits::input_parameter< bool >::type visited(visitedSEXP);
-    rcpp_result_gen = Rcpp::wrap(p4l_values_cpp(psi, psi_next, action, reward, terminal, start, psi0, num_actions, Thetas, U, gamma, alpha, dual_ridge, num_threads, kappa, max_initial, seed, visited));
+    rcpp_result_gen = Rcpp::wrap(p4l_values_cpp(transitions, psi0, Thetas, U, gamma, alpha, dual_ridge, num_threads, kappa, max_initial, seed, visited));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -429,18 +404,12 @@ BEGIN_RCPP
 END_RCPP
 }
 // p4l_fit_cpp
-Rcpp::List p4l_fit_cpp(const Eigen::Map<Eigen::MatrixXd> psi, const Eigen::Map<Eigen::MatrixXd> psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, std::vector<int> start, const Eigen::Map<Eigen::MatrixXd> psi0, int num_actions, int r, int K, double gamma, double alpha, double mu, Rcpp::List control, const Eigen::MatrixXd& init_U, const Eigen::MatrixXd& init_Theta, SEXP progress, int num_threads);
-RcppExport SEXP _p4l_p4l_fit_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP startSEXP, SEXP psi0SEXP, SEXP num_actionsSEXP, SEXP rSEXP, SEXP KSEXP, SEXP gammaSEXP, SEXP alphaSEXP, SEXP muSEXP, SEXP controlSEXP, SEXP init_USEXP, SEXP init_ThetaSEXP, SEXP progressSEXP, SEXP num_threadsSEXP) {
+Rcpp::List p4l_fit_cpp(Rcpp::List transitions, const Eigen::Map<Eigen::MatrixXd> psi0, int r, int K, double gamma, double alpha, double mu, Rcpp::List control, const Eigen::MatrixXd& init_U, const Eigen::MatrixXd& init_Theta, SEXP progress, int num_threads);
+RcppExport SEXP _p4l_p4l_fit_cpp(SEXP transitionsSEXP, SEXP psi0SEXP, SEXP rSEXP, SEXP KSEXP, SEXP gammaSEXP, SEXP alphaSEXP, SEXP muSEXP, SEXP controlSEXP, SEXP init_USEXP, SEXP init_ThetaSEXP, SEXP progressSEXP, SEXP num_threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi(psiSEXP);
-    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi_next(psi_nextSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type action(actionSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type reward(rewardSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type terminal(terminalSEXP);
-    Rcpp::traits::input_parameter< std::vector<int> >::type start(startSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type transitions(transitionsSEXP);
     Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi0(psi0SEXP);
-    Rcpp::traits::input_parameter< int >::type num_actions(num_actionsSEXP);
     Rcpp::traits::input_parameter< int >::type r(rSEXP);
     Rcpp::traits::input_parameter< int >::type K(KSEXP);
     Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
@@ -451,20 +420,16 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type init_Theta(init_ThetaSEXP);
     Rcpp::traits::input_parameter< SEXP >::type progress(progressSEXP);
     Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(p4l_fit_cpp(psi, psi_next, action, reward, terminal, start, psi0, num_actions, r, K, gamma, alpha, mu, control, init_U, init_Theta, progress, num_threads));
+    rcpp_result_gen = Rcpp::wrap(p4l_fit_cpp(transitions, psi0, r, K, gamma, alpha, mu, control, init_U, init_Theta, progress, num_threads));
     return rcpp_result_gen;
 END_RCPP
 }
 // bellman_residuals_cpp
-Eigen::VectorXd bellman_residuals_cpp(const Eigen::Map<Eigen::MatrixXd> psi, const Eigen::Map<Eigen::MatrixXd> psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Rcpp::LogicalVector& terminal, const Eigen::MatrixXd& W, const Eigen::MatrixXd& Theta, const Eigen::VectorXd& u_pol, const Eigen::VectorXd& u, double gamma, const Rcpp::IntegerVector& rows, int num_threads);
-RcppExport SEXP _p4l_bellman_residuals_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP WSEXP, SEXP ThetaSEXP, SEXP u_polSEXP, SEXP uSEXP, SEXP gammaSEXP, SEXP rowsSEXP, SEXP num_threadsSEXP) {
+Eigen::VectorXd bellman_residuals_cpp(Rcpp::List transitions, const Eigen::MatrixXd& W, const Eigen::MatrixXd& Theta, const Eigen::VectorXd& u_pol, const Eigen::VectorXd& u, double gamma, const Rcpp::IntegerVector& rows, int num_threads);
+RcppExport SEXP _p4l_bellman_residuals_cpp(SEXP transitionsSEXP, SEXP WSEXP, SEXP ThetaSEXP, SEXP u_polSEXP, SEXP uSEXP, SEXP gammaSEXP, SEXP rowsSEXP, SEXP num_threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi(psiSEXP);
-    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi_next(psi_nextSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type action(actionSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type reward(rewardSEXP);
-    Rcpp::traits::input_parameter< const Rcpp::LogicalVector& >::type terminal(terminalSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type transitions(transitionsSEXP);
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type W(WSEXP);
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type Theta(ThetaSEXP);
     Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type u_pol(u_polSEXP);
@@ -472,7 +437,7 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
     Rcpp::traits::input_parameter< const Rcpp::IntegerVector& >::type rows(rowsSEXP);
     Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(bellman_residuals_cpp(psi, psi_next, action, reward, terminal, W, Theta, u_pol, u, gamma, rows, num_threads));
+    rcpp_result_gen = Rcpp::wrap(bellman_residuals_cpp(transitions, W, Theta, u_pol, u, gamma, rows, num_threads));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -506,40 +471,28 @@ BEGIN_RCPP
 END_RCPP
 }
 // onestep_models_cpp
-Rcpp::List onestep_models_cpp(const Eigen::Map<Eigen::MatrixXd> S, const Eigen::Map<Eigen::MatrixXd> S_next, const Eigen::VectorXd& reward, const Eigen::VectorXi& action, std::vector<int> terminal, std::vector<int> start, int num_actions, const Eigen::VectorXd& center, const Eigen::VectorXd& scale, double lambda, std::vector<int> group, int G, int num_threads);
-RcppExport SEXP _p4l_onestep_models_cpp(SEXP SSEXP, SEXP S_nextSEXP, SEXP rewardSEXP, SEXP actionSEXP, SEXP terminalSEXP, SEXP startSEXP, SEXP num_actionsSEXP, SEXP centerSEXP, SEXP scaleSEXP, SEXP lambdaSEXP, SEXP groupSEXP, SEXP GSEXP, SEXP num_threadsSEXP) {
+Rcpp::List onestep_models_cpp(Rcpp::List transitions, const Eigen::VectorXd& center, const Eigen::VectorXd& scale, double lambda, std::vector<int> group, int G, int num_threads);
+RcppExport SEXP _p4l_onestep_models_cpp(SEXP transitionsSEXP, SEXP centerSEXP, SEXP scaleSEXP, SEXP lambdaSEXP, SEXP groupSEXP, SEXP GSEXP, SEXP num_threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type S(SSEXP);
-    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type S_next(S_nextSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type reward(rewardSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type action(actionSEXP);
-    Rcpp::traits::input_parameter< std::vector<int> >::type terminal(terminalSEXP);
-    Rcpp::traits::input_parameter< std::vector<int> >::type start(startSEXP);
-    Rcpp::traits::input_parameter< int >::type num_actions(num_actionsSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type transitions(transitionsSEXP);
     Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type center(centerSEXP);
     Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type scale(scaleSEXP);
     Rcpp::traits::input_parameter< double >::type lambda(lambdaSEXP);
     Rcpp::traits::input_parameter< std::vector<int> >::type group(groupSEXP);
     Rcpp::traits::input_parameter< int >::type G(GSEXP);
     Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(onestep_models_cpp(S, S_next, reward, action, terminal, start, num_actions, center, scale, lambda, group, G, num_threads));
+    rcpp_result_gen = Rcpp::wrap(onestep_models_cpp(transitions, center, scale, lambda, group, G, num_threads));
     return rcpp_result_gen;
 END_RCPP
 }
 // p4l_sgd_dual_cpp
-Rcpp::List p4l_sgd_dual_cpp(const Eigen::Map<Eigen::MatrixXd> psi, const Eigen::Map<Eigen::MatrixXd> psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, std::vector<int> start, const Eigen::Map<Eigen::MatrixXd> psi0, int num_actions, const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U, double gamma, double alpha, Rcpp::List sgd, int iterations, int trace_every, double dual_ridge, double seed);
-RcppExport SEXP _p4l_p4l_sgd_dual_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP startSEXP, SEXP psi0SEXP, SEXP num_actionsSEXP, SEXP ThetaSEXP, SEXP USEXP, SEXP gammaSEXP, SEXP alphaSEXP, SEXP sgdSEXP, SEXP iterationsSEXP, SEXP trace_everySEXP, SEXP dual_ridgeSEXP, SEXP seedSEXP) {
+Rcpp::List p4l_sgd_dual_cpp(Rcpp::List transitions, const Eigen::Map<Eigen::MatrixXd> psi0, const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U, double gamma, double alpha, Rcpp::List sgd, int iterations, int trace_every, double dual_ridge, double seed);
+RcppExport SEXP _p4l_p4l_sgd_dual_cpp(SEXP transitionsSEXP, SEXP psi0SEXP, SEXP ThetaSEXP, SEXP USEXP, SEXP gammaSEXP, SEXP alphaSEXP, SEXP sgdSEXP, SEXP iterationsSEXP, SEXP trace_everySEXP, SEXP dual_ridgeSEXP, SEXP seedSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi(psiSEXP);
-    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi_next(psi_nextSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type action(actionSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type reward(rewardSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type terminal(terminalSEXP);
-    Rcpp::traits::input_parameter< std::vector<int> >::type start(startSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type transitions(transitionsSEXP);
     Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi0(psi0SEXP);
-    Rcpp::traits::input_parameter< int >::type num_actions(num_actionsSEXP);
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type Theta(ThetaSEXP);
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type U(USEXP);
     Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
@@ -549,23 +502,17 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type trace_every(trace_everySEXP);
     Rcpp::traits::input_parameter< double >::type dual_ridge(dual_ridgeSEXP);
     Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
-    rcpp_result_gen = Rcpp::wrap(p4l_sgd_dual_cpp(psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, sgd, iterations, trace_every, dual_ridge, seed));
+    rcpp_result_gen = Rcpp::wrap(p4l_sgd_dual_cpp(transitions, psi0, Theta, U, gamma, alpha, sgd, iterations, trace_every, dual_ridge, seed));
     return rcpp_result_gen;
 END_RCPP
 }
 // p4l_sgd_outer_gradient_cpp
-Rcpp::List p4l_sgd_outer_gradient_cpp(const Eigen::Map<Eigen::MatrixXd> psi, const Eigen::Map<Eigen::MatrixXd> psi_next, const Eigen::VectorXi& action, const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal, std::vector<int> start, const Eigen::Map<Eigen::MatrixXd> psi0, int num_actions, const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U, double gamma, double alpha, const Eigen::VectorXd& theta, const Eigen::VectorXd& z, int per_individual, int per_initial, double dual_ridge, double seed);
-RcppExport SEXP _p4l_p4l_sgd_outer_gradient_cpp(SEXP psiSEXP, SEXP psi_nextSEXP, SEXP actionSEXP, SEXP rewardSEXP, SEXP terminalSEXP, SEXP startSEXP, SEXP psi0SEXP, SEXP num_actionsSEXP, SEXP ThetaSEXP, SEXP USEXP, SEXP gammaSEXP, SEXP alphaSEXP, SEXP thetaSEXP, SEXP zSEXP, SEXP per_individualSEXP, SEXP per_initialSEXP, SEXP dual_ridgeSEXP, SEXP seedSEXP) {
+Rcpp::List p4l_sgd_outer_gradient_cpp(Rcpp::List transitions, const Eigen::Map<Eigen::MatrixXd> psi0, const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U, double gamma, double alpha, const Eigen::VectorXd& theta, const Eigen::VectorXd& z, int per_individual, int per_initial, double dual_ridge, double seed);
+RcppExport SEXP _p4l_p4l_sgd_outer_gradient_cpp(SEXP transitionsSEXP, SEXP psi0SEXP, SEXP ThetaSEXP, SEXP USEXP, SEXP gammaSEXP, SEXP alphaSEXP, SEXP thetaSEXP, SEXP zSEXP, SEXP per_individualSEXP, SEXP per_initialSEXP, SEXP dual_ridgeSEXP, SEXP seedSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi(psiSEXP);
-    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi_next(psi_nextSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type action(actionSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXd& >::type reward(rewardSEXP);
-    Rcpp::traits::input_parameter< const Eigen::VectorXi& >::type terminal(terminalSEXP);
-    Rcpp::traits::input_parameter< std::vector<int> >::type start(startSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type transitions(transitionsSEXP);
     Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type psi0(psi0SEXP);
-    Rcpp::traits::input_parameter< int >::type num_actions(num_actionsSEXP);
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type Theta(ThetaSEXP);
     Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type U(USEXP);
     Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
@@ -576,7 +523,7 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type per_initial(per_initialSEXP);
     Rcpp::traits::input_parameter< double >::type dual_ridge(dual_ridgeSEXP);
     Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
-    rcpp_result_gen = Rcpp::wrap(p4l_sgd_outer_gradient_cpp(psi, psi_next, action, reward, terminal, start, psi0, num_actions, Theta, U, gamma, alpha, theta, z, per_individual, per_initial, dual_ridge, seed));
+    rcpp_result_gen = Rcpp::wrap(p4l_sgd_outer_gradient_cpp(transitions, psi0, Theta, U, gamma, alpha, theta, z, per_individual, per_initial, dual_ridge, seed));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -703,11 +650,12 @@ END_RCPP
 }
 
 static const R_CallMethodDef CallEntries[] = {
-    {"_p4l_fqi_cpp", (DL_FUNC) &_p4l_fqi_cpp, 12},
-    {"_p4l_vlearning_cpp", (DL_FUNC) &_p4l_vlearning_cpp, 16},
+    {"_p4l_fqi_cpp", (DL_FUNC) &_p4l_fqi_cpp, 5},
+    {"_p4l_vlearning_cpp", (DL_FUNC) &_p4l_vlearning_cpp, 9},
     {"_p4l_multinom_cpp", (DL_FUNC) &_p4l_multinom_cpp, 7},
-    {"_p4l_acpi_cpp", (DL_FUNC) &_p4l_acpi_cpp, 14},
-    {"_p4l_lstdq_cpp", (DL_FUNC) &_p4l_lstdq_cpp, 12},
+    {"_p4l_acpi_cpp", (DL_FUNC) &_p4l_acpi_cpp, 7},
+    {"_p4l_lstdq_cpp", (DL_FUNC) &_p4l_lstdq_cpp, 5},
+    {"_p4l_action_moments_cpp", (DL_FUNC) &_p4l_action_moments_cpp, 6},
     {"_p4l_acpi_graph_cpp", (DL_FUNC) &_p4l_acpi_graph_cpp, 3},
     {"_p4l_rbf_kmeans_cpp", (DL_FUNC) &_p4l_rbf_kmeans_cpp, 8},
     {"_p4l_kmeans_lloyd_cpp", (DL_FUNC) &_p4l_kmeans_lloyd_cpp, 5},
@@ -727,16 +675,16 @@ static const R_CallMethodDef CallEntries[] = {
     {"_p4l_icu_evaluate_reward_cpp", (DL_FUNC) &_p4l_icu_evaluate_reward_cpp, 4},
     {"_p4l_icu_subgroups_cpp", (DL_FUNC) &_p4l_icu_subgroups_cpp, 3},
     {"_p4l_sim_icu_cpp", (DL_FUNC) &_p4l_sim_icu_cpp, 6},
-    {"_p4l_p4l_dual_cpp", (DL_FUNC) &_p4l_p4l_dual_cpp, 19},
-    {"_p4l_p4l_values_cpp", (DL_FUNC) &_p4l_p4l_values_cpp, 18},
+    {"_p4l_p4l_dual_cpp", (DL_FUNC) &_p4l_p4l_dual_cpp, 13},
+    {"_p4l_p4l_values_cpp", (DL_FUNC) &_p4l_p4l_values_cpp, 12},
     {"_p4l_p4l_check_settings_cpp", (DL_FUNC) &_p4l_p4l_check_settings_cpp, 1},
-    {"_p4l_p4l_fit_cpp", (DL_FUNC) &_p4l_p4l_fit_cpp, 18},
-    {"_p4l_bellman_residuals_cpp", (DL_FUNC) &_p4l_bellman_residuals_cpp, 12},
+    {"_p4l_p4l_fit_cpp", (DL_FUNC) &_p4l_p4l_fit_cpp, 12},
+    {"_p4l_bellman_residuals_cpp", (DL_FUNC) &_p4l_bellman_residuals_cpp, 8},
     {"_p4l_weighted_crossprod_cpp", (DL_FUNC) &_p4l_weighted_crossprod_cpp, 4},
     {"_p4l_group_ridge_cpp", (DL_FUNC) &_p4l_group_ridge_cpp, 7},
-    {"_p4l_onestep_models_cpp", (DL_FUNC) &_p4l_onestep_models_cpp, 13},
-    {"_p4l_p4l_sgd_dual_cpp", (DL_FUNC) &_p4l_p4l_sgd_dual_cpp, 17},
-    {"_p4l_p4l_sgd_outer_gradient_cpp", (DL_FUNC) &_p4l_p4l_sgd_outer_gradient_cpp, 18},
+    {"_p4l_onestep_models_cpp", (DL_FUNC) &_p4l_onestep_models_cpp, 7},
+    {"_p4l_p4l_sgd_dual_cpp", (DL_FUNC) &_p4l_p4l_sgd_dual_cpp, 11},
+    {"_p4l_p4l_sgd_outer_gradient_cpp", (DL_FUNC) &_p4l_p4l_sgd_outer_gradient_cpp, 12},
     {"_p4l_vexp_cpp", (DL_FUNC) &_p4l_vexp_cpp, 2},
     {"_p4l_vexp_kind_cpp", (DL_FUNC) &_p4l_vexp_kind_cpp, 0},
     {"_p4l_persim_features_cpp", (DL_FUNC) &_p4l_persim_features_cpp, 6},

@@ -6,31 +6,15 @@
 #include "core/acpi.h"
 #include "core/fqi.h"
 #include "core/fusion_graph.h"
+#include "core/moments.h"
 #include "core/multinom.h"
 #include "core/transitions.h"
 #include "core/vlearning.h"
 #include "runtime_bindings.h"
 #include "settings.h"
+#include "transition_bindings.h"
 
 namespace {
-
-p4l::Transitions make_transitions(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
-                                  const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
-                                  const Eigen::VectorXi& terminal,
-                                  const Eigen::VectorXi& individual, int num_actions,
-                                  int num_individuals) {
-  p4l::Transitions tr;
-  tr.psi = psi;
-  tr.psi_next = psi_next;
-  tr.action = action;
-  tr.reward = reward;
-  tr.terminal = terminal;
-  tr.individual = individual;
-  tr.num_actions = num_actions;
-  tr.num_individuals = num_individuals;
-  tr.validate();
-  return tr;
-}
 
 Rcpp::List wrap_matrices(const std::vector<Eigen::MatrixXd>& x) {
   Rcpp::List out(x.size());
@@ -41,14 +25,10 @@ Rcpp::List wrap_matrices(const std::vector<Eigen::MatrixXd>& x) {
 }  // namespace
 
 // [[Rcpp::export(rng = false)]]
-Rcpp::List fqi_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
-                   const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
-                   const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual,
-                   int num_actions, int num_individuals, double gamma, double ridge,
-                   Rcpp::List control, int num_threads) {
+Rcpp::List fqi_cpp(Rcpp::List transitions, double gamma, double ridge, Rcpp::List control,
+                   int num_threads) {
   p4l::ThreadScope scope(num_threads);
-  const p4l::Transitions tr = make_transitions(psi, psi_next, action, reward, terminal, individual,
-                                               num_actions, num_individuals);
+  const p4l::TransitionData tr = p4l_bind::read_transitions(transitions, "fqi");
   p4l::FqiOptions opt;
   opt.gamma = gamma;
   opt.ridge = ridge;
@@ -64,15 +44,11 @@ Rcpp::List fqi_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
 }
 
 // [[Rcpp::export(rng = false)]]
-Rcpp::List vlearning_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
-                         const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
-                         const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual,
-                         int num_actions, int num_individuals, const Eigen::VectorXd& mu,
+Rcpp::List vlearning_cpp(Rcpp::List transitions, const Eigen::VectorXd& mu,
                          const Eigen::VectorXd& nu, const Eigen::MatrixXd& beta0, double gamma,
                          double ridge, Rcpp::List control, bool optimize, int num_threads) {
   p4l::ThreadScope scope(num_threads);
-  const p4l::Transitions tr = make_transitions(psi, psi_next, action, reward, terminal, individual,
-                                               num_actions, num_individuals);
+  const p4l::TransitionData tr = p4l_bind::read_transitions(transitions, "vlearning");
   p4l::VlOptions opt;
   opt.gamma = gamma;
   opt.ridge = ridge;
@@ -111,14 +87,10 @@ Rcpp::List multinom_cpp(const Eigen::Map<Eigen::MatrixXd> X, const Eigen::Vector
 }
 
 // [[Rcpp::export(rng = false)]]
-Rcpp::List acpi_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
-                    const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
-                    const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual,
-                    int num_actions, int num_individuals, const Eigen::VectorXi& clusters, int K,
-                    double gamma, double ridge, Rcpp::List control, int num_threads) {
+Rcpp::List acpi_cpp(Rcpp::List transitions, const Eigen::VectorXi& clusters, int K, double gamma,
+                    double ridge, Rcpp::List control, int num_threads) {
   p4l::ThreadScope scope(num_threads);
-  const p4l::Transitions tr = make_transitions(psi, psi_next, action, reward, terminal, individual,
-                                               num_actions, num_individuals);
+  const p4l::TransitionData tr = p4l_bind::read_transitions(transitions, "acpi");
   p4l::AcpiOptions opt;
   opt.gamma = gamma;
   opt.ridge = ridge;
@@ -158,17 +130,42 @@ Rcpp::List acpi_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
 
 // LSTD-Q of a greedy (or uniform, W empty) policy on some individuals, for tests.
 // [[Rcpp::export(rng = false)]]
-Eigen::MatrixXd lstdq_cpp(const Eigen::MatrixXd& psi, const Eigen::MatrixXd& psi_next,
-                          const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
-                          const Eigen::VectorXi& terminal, const Eigen::VectorXi& individual,
-                          int num_actions, int num_individuals, std::vector<int> members,
+Eigen::MatrixXd lstdq_cpp(Rcpp::List transitions, std::vector<int> members,
                           const Eigen::MatrixXd& W, double gamma, double ridge) {
-  const p4l::Transitions tr = make_transitions(psi, psi_next, action, reward, terminal, individual,
-                                               num_actions, num_individuals);
-  p4l_check::index_range(members, 0, num_individuals, "lstdq: members");
-  if (W.size() > 0 && (W.rows() != psi.cols() || W.cols() != num_actions))
+  const p4l::TransitionData tr = p4l_bind::read_transitions(transitions, "lstdq");
+  p4l_check::index_range(members, 0, tr.num_individuals(), "lstdq: members");
+  if (W.size() > 0 && (W.rows() != tr.d() || W.cols() != tr.num_actions))
     Rcpp::stop("lstdq: W must be d x m");
   return p4l::lstdq(tr, members, W, gamma, ridge);
+}
+
+// The per-action moments (core/moments.h) of some individuals' rows under a
+// next-state policy ("none", "uniform", "greedy" or "softmax" in W), and their
+// Bellman design rows, for tests.
+// [[Rcpp::export(rng = false)]]
+Rcpp::List action_moments_cpp(Rcpp::List transitions, std::vector<int> members, std::string policy,
+                              const Eigen::MatrixXd& W, double gamma, int num_threads) {
+  p4l::ThreadScope scope(num_threads);
+  const p4l::TransitionData tr = p4l_bind::read_transitions(transitions, "action_moments");
+  p4l_check::index_range(members, 0, tr.num_individuals(), "action_moments: members");
+  const int m = tr.num_actions;
+  p4l::NextPolicy pol = p4l::NextPolicy::uniform(m);
+  if (policy == "greedy" || policy == "softmax") {
+    if (W.rows() != tr.d() || W.cols() != m) Rcpp::stop("action_moments: W must be d x m");
+    pol = policy == "greedy" ? p4l::NextPolicy::greedy(W) : p4l::NextPolicy::softmax(W);
+  } else if (policy != "uniform" && policy != "none") {
+    Rcpp::stop("action_moments: unknown policy");
+  }
+  const std::vector<long> rows = p4l::rows_of(tr, members);
+  const p4l::ActionMoments mom =
+      p4l::action_moments(tr, rows, policy == "none" ? nullptr : &pol, true);
+  Eigen::MatrixXd X, D;
+  Eigen::VectorXd R;
+  p4l::bellman_design(tr, rows, pol, gamma, X, D, R);
+  return Rcpp::List::create(Rcpp::Named("G") = mom.G, Rcpp::Named("h") = mom.h,
+                            Rcpp::Named("K") = mom.K, Rcpp::Named("count") = mom.count,
+                            Rcpp::Named("X") = X, Rcpp::Named("D") = D, Rcpp::Named("R") = R,
+                            Rcpp::Named("td") = p4l::td_features(tr, gamma));
 }
 
 // The sparse fusion graph of acpi() (k nearest neighbours + minimum spanning

@@ -16,33 +16,9 @@
 #include "core/vexp.h"
 #include "runtime_bindings.h"
 #include "settings.h"
+#include "transition_bindings.h"
 
 namespace {
-
-using MatrixMap = Eigen::Map<Eigen::MatrixXd>;
-
-// The features are views of R's matrices (MatrixMap): they live as long as
-// the call that maps them, which outlives every P4LProblem built here.
-p4l::P4LData make_p4l_data(const MatrixMap& psi, const MatrixMap& psi_next,
-                           const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
-                           const Eigen::VectorXi& terminal, const std::vector<int>& start,
-                           const MatrixMap& psi0, int num_actions) {
-  p4l::P4LData D;
-  new (&D.psi) p4l::ConstMatrixView(psi.data(), psi.rows(), psi.cols());
-  new (&D.psi_next) p4l::ConstMatrixView(psi_next.data(), psi_next.rows(), psi_next.cols());
-  D.action = action;
-  D.reward = reward;
-  D.terminal.assign(terminal.data(), terminal.data() + terminal.size());
-  D.start = start;
-  new (&D.psi0) p4l::ConstMatrixView(psi0.data(), psi0.rows(), psi0.cols());
-  D.num_actions = num_actions;
-  try {
-    p4l::validate(D);
-  } catch (const std::exception& e) {
-    Rcpp::stop("invalid P4L inputs: %s", e.what());
-  }
-  return D;
-}
 
 p4l::Params make_params(const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U) {
   p4l::Params P;
@@ -148,17 +124,13 @@ Rcpp::List wrap_dual(const p4l::DualSolution& s) {
 // is the regularised inner problem; max_initial/seed select the initial states
 // as p4l_fit() does (0: all).
 // [[Rcpp::export(rng = false)]]
-Rcpp::List p4l_dual_cpp(const Eigen::Map<Eigen::MatrixXd> psi,
-                        const Eigen::Map<Eigen::MatrixXd> psi_next, const Eigen::VectorXi& action,
-                        const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal,
-                        std::vector<int> start, const Eigen::Map<Eigen::MatrixXd> psi0,
-                        int num_actions, const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U,
-                        double gamma, double alpha, double dual_ridge, bool want_grad,
-                        int num_threads, double kappa = 0.0, int max_initial = 0, double seed = 1.0,
+Rcpp::List p4l_dual_cpp(Rcpp::List transitions, const Eigen::Map<Eigen::MatrixXd> psi0,
+                        const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U, double gamma,
+                        double alpha, double dual_ridge, bool want_grad, int num_threads,
+                        double kappa = 0.0, int max_initial = 0, double seed = 1.0,
                         bool visited = false) {
   p4l::ThreadScope scope(num_threads);
-  const p4l::P4LData D =
-      make_p4l_data(psi, psi_next, action, reward, terminal, start, psi0, num_actions);
+  const p4l::P4LData D = p4l_bind::read_p4l_data(transitions, psi0);
   // max_initial > 0: the fit's seeded subsample of the initial states (as in p4l_fit())
   p4l::P4LProblem prob(D, max_initial, p4l::seed_from_double(seed), visited);
   const p4l::Gradient g =
@@ -175,17 +147,12 @@ Rcpp::List p4l_dual_cpp(const Eigen::Map<Eigen::MatrixXd> psi,
 // one P4LProblem (its data statistics are computed once): a 2 x k matrix,
 // rows V and point value. For p4l()'s value table (softmax and greedy policy).
 // [[Rcpp::export(rng = false)]]
-Eigen::MatrixXd p4l_values_cpp(const Eigen::Map<Eigen::MatrixXd> psi,
-                               const Eigen::Map<Eigen::MatrixXd> psi_next,
-                               const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
-                               const Eigen::VectorXi& terminal, std::vector<int> start,
-                               const Eigen::Map<Eigen::MatrixXd> psi0, int num_actions,
+Eigen::MatrixXd p4l_values_cpp(Rcpp::List transitions, const Eigen::Map<Eigen::MatrixXd> psi0,
                                Rcpp::List Thetas, const Eigen::MatrixXd& U, double gamma,
                                double alpha, double dual_ridge, int num_threads, double kappa,
                                int max_initial, double seed, bool visited) {
   p4l::ThreadScope scope(num_threads);
-  const p4l::P4LData D =
-      make_p4l_data(psi, psi_next, action, reward, terminal, start, psi0, num_actions);
+  const p4l::P4LData D = p4l_bind::read_p4l_data(transitions, psi0);
   p4l::P4LProblem prob(D, max_initial, p4l::seed_from_double(seed), visited);
   Eigen::MatrixXd out(2, Thetas.size());
   for (R_xlen_t k = 0; k < Thetas.size(); ++k) {
@@ -206,19 +173,15 @@ void p4l_check_settings_cpp(Rcpp::List control) { make_control(control); }
 // The ADMM fit. `progress` is an R function (iteration, max_iter) or NULL; it is
 // called from the main thread only. init_U / init_Theta: 0 x 0 for none.
 // [[Rcpp::export(rng = false)]]
-Rcpp::List p4l_fit_cpp(const Eigen::Map<Eigen::MatrixXd> psi,
-                       const Eigen::Map<Eigen::MatrixXd> psi_next, const Eigen::VectorXi& action,
-                       const Eigen::VectorXd& reward, const Eigen::VectorXi& terminal,
-                       std::vector<int> start, const Eigen::Map<Eigen::MatrixXd> psi0,
-                       int num_actions, int r, int K, double gamma, double alpha, double mu,
-                       Rcpp::List control, const Eigen::MatrixXd& init_U,
-                       const Eigen::MatrixXd& init_Theta, SEXP progress, int num_threads) {
+Rcpp::List p4l_fit_cpp(Rcpp::List transitions, const Eigen::Map<Eigen::MatrixXd> psi0, int r, int K,
+                       double gamma, double alpha, double mu, Rcpp::List control,
+                       const Eigen::MatrixXd& init_U, const Eigen::MatrixXd& init_Theta,
+                       SEXP progress, int num_threads) {
   const P4lSettings settings = make_control(control);
   p4l::Control ctl = settings.ctl;
   // The ridge on Theta is centred at the starting Theta when asked for.
   if (settings.ridge_center_init && init_Theta.size() > 0) ctl.theta_center = init_Theta;
-  const p4l::P4LData D =
-      make_p4l_data(psi, psi_next, action, reward, terminal, start, psi0, num_actions);
+  const p4l::P4LData D = p4l_bind::read_p4l_data(transitions, psi0);
   p4l::Params init;
   const bool have_init = init_U.size() > 0 || init_Theta.size() > 0;
   if (have_init) {
@@ -264,28 +227,20 @@ Rcpp::List p4l_fit_cpp(const Eigen::Map<Eigen::MatrixXd> psi,
                                        : Rcpp::List());
 }
 
-// Bellman residuals of rows (1-based) of a fit's transitions at latent u under
-// the policy of u_pol (R/new_individuals.R, bellman_residuals()); action is
-// 1-based in the fit's coding.
+// Bellman residuals of rows (1-based) of transitions (the actions 0-based in
+// the fit's coding) at latent u under the policy of u_pol
+// (R/new_individuals.R, bellman_residuals()).
 // [[Rcpp::export(rng = false)]]
-Eigen::VectorXd bellman_residuals_cpp(const Eigen::Map<Eigen::MatrixXd> psi,
-                                      const Eigen::Map<Eigen::MatrixXd> psi_next,
-                                      const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
-                                      const Rcpp::LogicalVector& terminal, const Eigen::MatrixXd& W,
+Eigen::VectorXd bellman_residuals_cpp(Rcpp::List transitions, const Eigen::MatrixXd& W,
                                       const Eigen::MatrixXd& Theta, const Eigen::VectorXd& u_pol,
                                       const Eigen::VectorXd& u, double gamma,
                                       const Rcpp::IntegerVector& rows, int num_threads) {
-  std::vector<char> term(terminal.size());
-  for (R_xlen_t t = 0; t < terminal.size(); ++t) term[t] = terminal[t] == TRUE;
+  const p4l::TransitionData tr = p4l_bind::read_transitions(transitions, "bellman_residuals_cpp()");
   std::vector<int> r0(rows.size());
   for (R_xlen_t k = 0; k < rows.size(); ++k) r0[k] = rows[k] - 1;
-  const Eigen::VectorXi a0 = action.array() - 1;
-  if ((a0.array() < 0).any() ||
-      (W.rows() > 0 && psi.cols() > 0 && (a0.array() >= W.rows() / psi.cols()).any()))
-    Rcpp::stop("bellman_residuals_cpp(): action out of range");
   p4l::ThreadScope scope(num_threads);
   try {
-    return p4l::bellman_residuals(psi, psi_next, a0, reward, term, W, Theta, u_pol, u, gamma, r0);
+    return p4l::bellman_residuals(tr, W, Theta, u_pol, u, gamma, r0);
   } catch (const std::invalid_argument& e) {
     Rcpp::stop("bellman_residuals_cpp(): %s", e.what());
   }
@@ -323,20 +278,10 @@ Eigen::MatrixXd group_ridge_cpp(const Eigen::MatrixXd& X, const Eigen::VectorXd&
 // The one-step models of the assignment model (R/new_individuals.R); see
 // src/core/onestep.h. action 0-based; group: 0-based, one per individual.
 // [[Rcpp::export(rng = false)]]
-Rcpp::List onestep_models_cpp(const Eigen::Map<Eigen::MatrixXd> S,
-                              const Eigen::Map<Eigen::MatrixXd> S_next,
-                              const Eigen::VectorXd& reward, const Eigen::VectorXi& action,
-                              std::vector<int> terminal, std::vector<int> start, int num_actions,
-                              const Eigen::VectorXd& center, const Eigen::VectorXd& scale,
-                              double lambda, std::vector<int> group, int G, int num_threads) {
-  if (S_next.rows() != S.rows() || S_next.cols() != S.cols())
-    Rcpp::stop("one-step models: S_next must be n x q like S");
-  p4l::OnestepInput in(S.data(), S_next.data(), S.rows(), S.cols());
-  in.reward = reward;
-  in.action = action;
-  in.terminal = std::move(terminal);
-  in.start = std::move(start);
-  in.num_actions = num_actions;
+Rcpp::List onestep_models_cpp(Rcpp::List transitions, const Eigen::VectorXd& center,
+                              const Eigen::VectorXd& scale, double lambda, std::vector<int> group,
+                              int G, int num_threads) {
+  p4l::OnestepInput in(p4l_bind::read_transitions(transitions, "one-step models"));
   in.center = center;
   in.scale = scale;
   in.lambda = lambda;
@@ -354,16 +299,11 @@ Rcpp::List onestep_models_cpp(const Eigen::Map<Eigen::MatrixXd> S,
 // of a p4l_sgd_control() object, run for `iterations` steps, with the averaged
 // iterate recorded every `trace_every` steps (0: never).
 // [[Rcpp::export(rng = false)]]
-Rcpp::List p4l_sgd_dual_cpp(const Eigen::Map<Eigen::MatrixXd> psi,
-                            const Eigen::Map<Eigen::MatrixXd> psi_next,
-                            const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
-                            const Eigen::VectorXi& terminal, std::vector<int> start,
-                            const Eigen::Map<Eigen::MatrixXd> psi0, int num_actions,
+Rcpp::List p4l_sgd_dual_cpp(Rcpp::List transitions, const Eigen::Map<Eigen::MatrixXd> psi0,
                             const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U, double gamma,
                             double alpha, Rcpp::List sgd, int iterations, int trace_every,
                             double dual_ridge, double seed) {
-  const p4l::P4LData D =
-      make_p4l_data(psi, psi_next, action, reward, terminal, start, psi0, num_actions);
+  const p4l::P4LData D = p4l_bind::read_p4l_data(transitions, psi0);
   p4l::SgdControl c = make_sgd_control(sgd);
   c.iterations = iterations;
   c.trace_every = trace_every;
@@ -382,17 +322,13 @@ Rcpp::List p4l_sgd_dual_cpp(const Eigen::Map<Eigen::MatrixXd> psi,
 // per_initial >= n0 it is exact and is compared with the closed-form gradient
 // in the tests). Sigma for the alpha term is the closed form's.
 // [[Rcpp::export(rng = false)]]
-Rcpp::List p4l_sgd_outer_gradient_cpp(const Eigen::Map<Eigen::MatrixXd> psi,
-                                      const Eigen::Map<Eigen::MatrixXd> psi_next,
-                                      const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
-                                      const Eigen::VectorXi& terminal, std::vector<int> start,
-                                      const Eigen::Map<Eigen::MatrixXd> psi0, int num_actions,
+Rcpp::List p4l_sgd_outer_gradient_cpp(Rcpp::List transitions,
+                                      const Eigen::Map<Eigen::MatrixXd> psi0,
                                       const Eigen::MatrixXd& Theta, const Eigen::MatrixXd& U,
                                       double gamma, double alpha, const Eigen::VectorXd& theta,
                                       const Eigen::VectorXd& z, int per_individual, int per_initial,
                                       double dual_ridge, double seed) {
-  const p4l::P4LData D =
-      make_p4l_data(psi, psi_next, action, reward, terminal, start, psi0, num_actions);
+  const p4l::P4LData D = p4l_bind::read_p4l_data(transitions, psi0);
   const p4l::Params par = make_params(Theta, U);
   const p4l::DualSolution ex = p4l::solve_dual(D, par, gamma, alpha, dual_ridge);
   p4l::detail::SaddleSgd sg(D, gamma, alpha, p4l::SgdControl());

@@ -9,6 +9,7 @@
 
 #include "fqi.h"
 #include "fusion_graph.h"
+#include "moments.h"
 #include "runtime.h"
 
 namespace p4l {
@@ -132,28 +133,12 @@ double cluster_loss(const std::vector<Quadratic>& q, const Eigen::VectorXi& cl, 
 // C = G (G + r T I)^-1 / T = V diag(c_k) V' (G = V diag(l_k) V', c_k = l_k /
 // ((l_k + r T) T)). Stored as F = diag(sqrt(c_k)) V'D, so Hm = F'F: T p + T^2
 // numbers instead of p^2, and O(T^2 p) work instead of O(p^3).
-Quadratic low_rank_quadratic(const Transitions& tr, const std::vector<long>& rows,
-                             const Eigen::MatrixXd& policy_i, const AcpiOptions& opt) {
-  const int d = tr.d(), m = tr.num_actions, p = d * m;
+Quadratic low_rank_quadratic(const TransitionData& tr, const std::vector<long>& rows,
+                             const NextPolicy& policy, const AcpiOptions& opt) {
   const int T = static_cast<int>(rows.size());
-  Eigen::MatrixXd X = Eigen::MatrixXd::Zero(T, p), D = Eigen::MatrixXd::Zero(T, p);
-  Eigen::VectorXd R(T);
-  for (int t = 0; t < T; ++t) {
-    const long k = rows[t];
-    const int a = tr.action(k);
-    X.row(t).segment(a * d, d) = tr.psi.row(k);
-    D.row(t) = X.row(t);
-    R(t) = tr.reward(k);
-    if (!tr.terminal(k)) {
-      const auto xn = tr.psi_next.row(k);
-      if (policy_i.size() == 0) {
-        for (int c = 0; c < m; ++c) D.row(t).segment(c * d, d) -= (opt.gamma / m) * xn;
-      } else {
-        const int c = greedy_action(policy_i, xn.transpose());
-        D.row(t).segment(c * d, d) -= opt.gamma * xn;
-      }
-    }
-  }
+  Eigen::MatrixXd X, D;
+  Eigen::VectorXd R;
+  bellman_design(tr, rows, policy, opt.gamma, X, D, R);
   Quadratic q;
   q.ridge = std::max(opt.ridge, 1e-8);
   const double rT = q.ridge * T;
@@ -168,38 +153,17 @@ Quadratic low_rank_quadratic(const Transitions& tr, const std::vector<long>& row
   return q;
 }
 
-// Individual i's quadratic loss from its per-action moment matrices (averages
-// over its T_i transitions): S = mean x x', M = S - gamma mean x
-// pi(.|S')-weighted x_next' (next-state policy policy_i: uniform when empty,
-// else greedy), b = mean R x. pnext (m): scratch.
-Quadratic individual_quadratic(const Transitions& tr, const std::vector<long>& rows,
-                               const Eigen::MatrixXd& policy_i, const AcpiOptions& opt,
-                               Eigen::VectorXd& pnext) {
-  const int d = tr.d(), m = tr.num_actions, p = d * m;
+// Individual i's quadratic loss from its per-action moments (moments.h,
+// averages over its T_i transitions): S = mean x x', M = S - gamma mean x
+// pi(.|S')-weighted x_next' (next-state policy: uniform or greedy), b = mean R x.
+Quadratic individual_quadratic(const TransitionData& tr, const std::vector<long>& rows,
+                               const NextPolicy& policy, const AcpiOptions& opt) {
+  const int p = tr.d() * tr.num_actions;
   if (opt.graph_neighbors > 0 && static_cast<long>(rows.size()) < p)
-    return low_rank_quadratic(tr, rows, policy_i, opt);
-  Eigen::MatrixXd M = Eigen::MatrixXd::Zero(p, p), S = Eigen::MatrixXd::Zero(p, p);
-  Eigen::VectorXd bv = Eigen::VectorXd::Zero(p);
-  const bool uniform = policy_i.size() == 0;
-  for (long k : rows) {
-    const int a = tr.action(k);
-    const auto x = tr.psi.row(k).transpose();
-    S.block(a * d, a * d, d, d).noalias() += x * x.transpose();
-    M.block(a * d, a * d, d, d).noalias() += x * x.transpose();
-    if (!tr.terminal(k)) {
-      const auto xn = tr.psi_next.row(k).transpose();
-      if (uniform)
-        pnext.setConstant(1.0 / m);
-      else {
-        pnext.setZero();
-        pnext(greedy_action(policy_i, xn)) = 1.0;
-      }
-      for (int c = 0; c < m; ++c)
-        if (pnext(c) != 0.0)
-          M.block(a * d, c * d, d, d).noalias() -= (opt.gamma * pnext(c)) * x * xn.transpose();
-    }
-    bv.segment(a * d, d) += tr.reward(k) * x;
-  }
+    return low_rank_quadratic(tr, rows, policy, opt);
+  ActionMoments mom = action_moments(tr, rows, &policy, false);
+  Eigen::MatrixXd S = mom.gram_matrix(), M = mom.take_bellman_matrix(opt.gamma);
+  Eigen::VectorXd bv = mom.rhs();
   const double Ti = static_cast<double>(rows.size());
   M /= Ti;
   S /= Ti;
@@ -232,8 +196,8 @@ class FusionPath {
   Eigen::MatrixXd beta;                       // p x N, current
 
  protected:
-  FusionPath(const std::vector<Quadratic>& q, const Eigen::MatrixXd& beta0, const Transitions& tr,
-             const AcpiOptions& opt);
+  FusionPath(const std::vector<Quadratic>& q, const Eigen::MatrixXd& beta0,
+             const TransitionData& tr, const AcpiOptions& opt);
   // ADMM iterations at lambda from the current (warm) state; returns the
   // iterations done (admm_max_iter + 1 when not converged).
   virtual int admm(double lambda) = 0;
@@ -245,15 +209,14 @@ class FusionPath {
 };
 
 FusionPath::FusionPath(const std::vector<Quadratic>& q, const Eigen::MatrixXd& beta0,
-                       const Transitions& tr, const AcpiOptions& opt)
+                       const TransitionData& tr, const AcpiOptions& opt)
     : beta(beta0), q_(q), opt_(opt) {
   N_ = static_cast<int>(q.size());
   p_ = static_cast<int>(beta0.rows());
   rho_ = opt.admm_rho;
   gam_ = opt.mcp_gamma;
   if (gam_ * rho_ <= 1.0) throw std::invalid_argument("mcp_gamma * admm_rho must exceed 1");
-  CN_ = opt.bic_constant >= 0 ? opt.bic_constant
-                              : std::log(std::log(static_cast<double>(N_) * p_));
+  CN_ = opt.bic_constant >= 0 ? opt.bic_constant : std::log(std::log(static_cast<double>(N_) * p_));
   nobs_ = static_cast<double>(tr.n());
 }
 
@@ -278,7 +241,7 @@ int FusionPath::solve_at(double lambda, AcpeFit& fit) {
 class CompleteFusion : public FusionPath {
  public:
   CompleteFusion(const std::vector<Quadratic>& q, const Eigen::MatrixXd& beta0,
-                 const Transitions& tr, const AcpiOptions& opt);
+                 const TransitionData& tr, const AcpiOptions& opt);
 
  private:
   long pair_index(int i, int j) const {
@@ -294,7 +257,7 @@ class CompleteFusion : public FusionPath {
 
 // ADMM pieces that do not depend on lambda.
 CompleteFusion::CompleteFusion(const std::vector<Quadratic>& q, const Eigen::MatrixXd& beta0,
-                               const Transitions& tr, const AcpiOptions& opt)
+                               const TransitionData& tr, const AcpiOptions& opt)
     : FusionPath(q, beta0, tr, opt) {
   const int N = N_, p = p_;
   npairs_ = static_cast<long>(N) * (N - 1) / 2;
@@ -375,8 +338,9 @@ std::vector<std::pair<int, int>> CompleteFusion::fused_pairs() const {
 // low-rank factor of its loss and a T_i x T_i inverse.
 class GraphFusion : public FusionPath {
  public:
-  GraphFusion(const std::vector<Quadratic>& q, const Eigen::MatrixXd& beta0, const Transitions& tr,
-              const AcpiOptions& opt, std::vector<std::pair<int, int>> edges);
+  GraphFusion(const std::vector<Quadratic>& q, const Eigen::MatrixXd& beta0,
+              const TransitionData& tr, const AcpiOptions& opt,
+              std::vector<std::pair<int, int>> edges);
 
  private:
   int admm(double lambda) override;
@@ -391,7 +355,7 @@ class GraphFusion : public FusionPath {
   // p x 2E: U the scaled duals of the copies z, Y = z - U (what the
   // individuals' step reads)
   Eigen::MatrixXd Y_, U_;
-  std::vector<double> res_;                // per edge: primal and dual residual
+  std::vector<double> res_;  // per edge: primal and dual residual
   std::vector<char> fused_;
   double sigma_;
   bool parallel_ = false;  // worth the threads' hand-offs (see the constructor)
@@ -405,7 +369,7 @@ class GraphFusion : public FusionPath {
 };
 
 GraphFusion::GraphFusion(const std::vector<Quadratic>& q, const Eigen::MatrixXd& beta0,
-                         const Transitions& tr, const AcpiOptions& opt,
+                         const TransitionData& tr, const AcpiOptions& opt,
                          std::vector<std::pair<int, int>> edges)
     : FusionPath(q, beta0, tr, opt), edges_(std::move(edges)) {
   const int N = N_, p = p_;
@@ -578,15 +542,16 @@ Eigen::VectorXi merge_to_K(const std::vector<Quadratic>& q, Eigen::VectorXi lab,
 
 }  // namespace
 
-AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
+AcpeFit acpe(const TransitionData& tr, const std::vector<Eigen::MatrixXd>& policy,
              const AcpiOptions& opt) {
-  const int d = tr.d(), m = tr.num_actions, p = d * m, N = tr.num_individuals;
-  const auto rows = tr.rows_by_individual();
+  const int d = tr.d(), m = tr.num_actions, p = d * m, N = tr.num_individuals();
   std::vector<Quadratic> q(N);
   runtime().parallel_for(N, [&](std::size_t b, std::size_t e) {
-    Eigen::VectorXd pnext(m);
-    for (std::size_t i = b; i < e; ++i)
-      q[i] = individual_quadratic(tr, rows[i], policy[i], opt, pnext);
+    for (std::size_t i = b; i < e; ++i) {
+      const int ii = static_cast<int>(i);
+      q[i] = individual_quadratic(tr, rows_of(tr, ii), NextPolicy::greedy_or_uniform(policy[i], m),
+                                  opt);
+    }
   });
   // Unfused individual estimates and the fully fused (pooled) estimate.
   Eigen::MatrixXd beta(p, N);
@@ -653,10 +618,10 @@ AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
   return fit;
 }
 
-AcpiResult acpi(const Transitions& tr, const Eigen::VectorXi& given_cluster,
+AcpiResult acpi(const TransitionData& tr, const Eigen::VectorXi& given_cluster,
                 const AcpiOptions& opt) {
   tr.validate();
-  const int N = tr.num_individuals;
+  const int N = tr.num_individuals();
   AcpiResult res;
   auto improve = [&](const Eigen::VectorXi& cl) {
     const int K = cl.maxCoeff() + 1;

@@ -55,7 +55,7 @@ struct AcpeFit {
 
 // ACPE for fixed individual policies: policy[i] is the d x m greedy weight
 // matrix of individual i's policy (empty = uniform).
-AcpeFit acpe(const Transitions& tr, const std::vector<Eigen::MatrixXd>& policy,
+AcpeFit acpe(const TransitionData& tr, const std::vector<Eigen::MatrixXd>& policy,
              const AcpiOptions& opt);
 
 struct AcpiResult {
@@ -70,7 +70,7 @@ struct AcpiResult {
 
 // Full ACPI. When given_cluster is non-empty (N labels, 0-based) clustering is
 // skipped and policy iteration runs within those clusters.
-AcpiResult acpi(const Transitions& tr, const Eigen::VectorXi& given_cluster,
+AcpiResult acpi(const TransitionData& tr, const Eigen::VectorXi& given_cluster,
                 const AcpiOptions& opt);
 
 }  // namespace p4l

@@ -5,6 +5,8 @@
 #include <Eigen/Dense>
 #include <vector>
 
+#include "transitions.h"
+
 namespace p4l {
 
 // For each row t in `rows` (0-based):
@@ -13,11 +15,9 @@ namespace p4l {
 // W: p x r Q weights (W_a = rows a d .. a d + d - 1, p = m d), Theta:
 // (m-1) d x r policy parameters (reference action 0), pi the reference-action
 // softmax of psi(S'_t)' Theta_a u_pol. psi_next of terminal rows is not read.
-// action: 0-based. Rows are independent (parallel over rows, no reduction).
-Eigen::VectorXd bellman_residuals(const Eigen::Ref<const Eigen::MatrixXd>& psi,
-                                  const Eigen::Ref<const Eigen::MatrixXd>& psi_next,
-                                  const Eigen::VectorXi& action, const Eigen::VectorXd& reward,
-                                  const std::vector<char>& terminal, const Eigen::MatrixXd& W,
+// Rows are independent (parallel over rows, no reduction); tr's grouping by
+// individual is not used.
+Eigen::VectorXd bellman_residuals(const TransitionData& tr, const Eigen::MatrixXd& W,
                                   const Eigen::MatrixXd& Theta, const Eigen::VectorXd& u_pol,
                                   const Eigen::VectorXd& u, double gamma,
                                   const std::vector<int>& rows);

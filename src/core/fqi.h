@@ -25,12 +25,12 @@ struct FqiResult {
 
 // Fitted-Q iteration: W_{k+1}[, a] = argmin sum_{A = a} (y_k - psi' w)^2 + ridge n ||w||^2,
 // y_k = R + gamma (1 - terminal) max_a' psi(S)' W_k[, a'], from W_0 = 0.
-FqiResult fitted_q_iteration(const Transitions& tr, const FqiOptions& opt);
+FqiResult fitted_q_iteration(const TransitionData& tr, const FqiOptions& opt);
 
 // LSTD-Q weights of a policy on the rows of the given individuals.
 // Policy at S': uniform when W_policy is empty, otherwise greedy in W_policy.
 // Solves (sum phi (phi - gamma phibar)' + ridge n I) theta = sum phi R.
-Eigen::MatrixXd lstdq(const Transitions& tr, const std::vector<int>& individuals,
+Eigen::MatrixXd lstdq(const TransitionData& tr, const std::vector<int>& individuals,
                       const Eigen::MatrixXd& W_policy, double gamma, double ridge);
 
 struct LspiResult {
@@ -40,7 +40,7 @@ struct LspiResult {
 };
 
 // Policy iteration from the uniform policy: evaluate by LSTD-Q, improve greedily.
-LspiResult lspi(const Transitions& tr, const std::vector<int>& individuals, double gamma,
+LspiResult lspi(const TransitionData& tr, const std::vector<int>& individuals, double gamma,
                 double ridge, int max_iter);
 
 }  // namespace p4l

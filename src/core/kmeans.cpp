@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "rng.h"
@@ -144,7 +145,7 @@ void hartigan(const Eigen::MatrixXd& x, KMeansResult& res, int max_pass) {
       double best_in = cost_out;
       for (int j = 0; j < k; ++j) {
         if (j == from) continue;
-        const double c = in(j) * dist(j);
+        const double c = in(j)*dist(j);
         if (c < best_in) {
           best_in = c;
           best = j;
@@ -193,135 +194,170 @@ constexpr long kBlock = 2048;
 // distances (the objective) and accumulates the next centres' sums, block by
 // block; blocks are added in a fixed order, so the result does not depend on
 // the number of threads.
-KMeansResult lloyd_to_tolerance(const Eigen::MatrixXd& x, Eigen::MatrixXd centers, int max_iter,
-                                double tol, bool par) {
-  const long n = x.rows();
-  const int k = static_cast<int>(centers.rows());
-  const long d = x.cols();
-  const long num_blocks = (n + kBlock - 1) / kBlock;
-  const double inf = std::numeric_limits<double>::infinity();
-  Eigen::VectorXi cluster = Eigen::VectorXi::Zero(n);
-  Eigen::VectorXd lower = Eigen::VectorXd::Constant(n, -inf), dist2(n);
-  Eigen::VectorXd move = Eigen::VectorXd::Zero(k), half = Eigen::VectorXd::Zero(k);
-  int far1 = 0;
-  double move2 = 0.0;
-  std::vector<double> block_sums(static_cast<std::size_t>(num_blocks) * k * d);
-  std::vector<double> block_counts(static_cast<std::size_t>(num_blocks) * k);
-  std::vector<double> block_obj(num_blocks);
-  const double* xd = x.data();
+namespace {
 
-  // The pass: labels, exact squared distances and block sums at `centers`.
-  auto pass = [&]() {
-    const double* cd = centers.data();  // k x d, column-major
-    maybe_parallel(par, num_blocks, [&](std::size_t bb, std::size_t be) {
-      std::vector<double> pt(d);
-      Eigen::ArrayXd dist(k);
-      auto sqdist = [&](int j) {
-        double acc = 0.0;
-        for (long m = 0; m < d; ++m) {
-          const double diff = pt[m] - cd[m * k + j];
-          acc += diff * diff;
-        }
-        return acc;
-      };
-      for (std::size_t blk = bb; blk < be; ++blk) {
-        const long r0 = static_cast<long>(blk) * kBlock;
-        const long r1 = std::min(n, r0 + kBlock);
-        double* sums = block_sums.data() + blk * k * d;
-        double* counts = block_counts.data() + blk * k;
-        std::fill(sums, sums + k * d, 0.0);
-        std::fill(counts, counts + k, 0.0);
-        double obj = 0.0;
-        for (long i = r0; i < r1; ++i) {
-          for (long m = 0; m < d; ++m) pt[m] = xd[m * n + i];
-          int a = cluster(i);
-          lower(i) -= a == far1 ? move2 : move(far1);
-          double dsq = sqdist(a);
-          const double bound = std::max(half(a), lower(i));
-          if (!(bound > 0.0 && dsq <= bound * bound)) {
-            all_sqdist(centers, pt, dist);  // the same sums as sqdist
-            double b1 = inf, b2 = inf;
-            int a1 = 0;
-            for (int j = 0; j < k; ++j) {
-              const double v = dist(j);
-              if (v < b1) {
-                b2 = b1;
-                b1 = v;
-                a1 = j;
-              } else if (v < b2) {
-                b2 = v;
-              }
-            }
-            a = a1;
-            cluster(i) = a1;
-            dsq = b1;
-            lower(i) = std::sqrt(b2);
-          }
-          dist2(i) = dsq;
-          obj += dsq;
-          double* s = sums + static_cast<long>(a) * d;
-          for (long m = 0; m < d; ++m) s[m] += pt[m];
-          counts[a] += 1.0;
-        }
-        block_obj[blk] = obj;
+// The state of lloyd_to_tolerance(): labels, Hamerly's bounds, the block sums
+// of one pass, and the steps of an iteration.
+class HamerlyLloyd {
+ public:
+  HamerlyLloyd(const Eigen::MatrixXd& x, Eigen::MatrixXd centers, bool par)
+      : x_(x),
+        n_(x.rows()),
+        k_(static_cast<int>(centers.rows())),
+        d_(x.cols()),
+        num_blocks_((n_ + kBlock - 1) / kBlock),
+        par_(par),
+        centers_(std::move(centers)),
+        cluster_(Eigen::VectorXi::Zero(n_)),
+        lower_(Eigen::VectorXd::Constant(n_, -kInf)),
+        dist2_(n_),
+        move_(Eigen::VectorXd::Zero(k_)),
+        half_(Eigen::VectorXd::Zero(k_)),
+        block_sums_(static_cast<std::size_t>(num_blocks_) * k_ * d_),
+        block_counts_(static_cast<std::size_t>(num_blocks_) * k_),
+        block_obj_(num_blocks_) {}
+
+  KMeansResult run(int max_iter, double tol) {
+    double obj = pass();  // lower = -inf: every point is assigned by a full search
+    int it = 0;
+    bool converged = false;
+    for (; it < max_iter; ++it) {
+      check_interrupt();  // any thread: a Ctrl-C on the main thread stops every restart
+      update_centres();
+      update_bounds();
+      const double next = pass();
+      const bool small = obj - next <= tol * std::max(obj, 1e-300);
+      obj = next;
+      if (small) {
+        converged = true;
+        ++it;
+        break;
       }
+    }
+    KMeansResult res;
+    res.centers = centers_;
+    res.cluster = cluster_;
+    res.withinss = obj;
+    res.iterations = it;
+    res.converged = converged;
+    return res;
+  }
+
+ private:
+  static constexpr double kInf = std::numeric_limits<double>::infinity();
+  const Eigen::MatrixXd& x_;
+  const long n_;
+  const int k_;
+  const long d_, num_blocks_;
+  const bool par_;
+  Eigen::MatrixXd centers_, old_;
+  Eigen::VectorXi cluster_;
+  Eigen::VectorXd lower_, dist2_, move_, half_;
+  int far1_ = 0;        // the centre that moved most
+  double move2_ = 0.0;  // the largest move of a centre other than far1_
+  std::vector<double> block_sums_, block_counts_, block_obj_;
+
+  // The pass: labels, exact squared distances and block sums at centers_;
+  // returns the objective (block objectives added in block order).
+  double pass() {
+    maybe_parallel(par_, num_blocks_, [&](std::size_t bb, std::size_t be) {
+      std::vector<double> pt(d_);
+      Eigen::ArrayXd dist(k_);
+      for (std::size_t blk = bb; blk < be; ++blk) pass_block(static_cast<long>(blk), pt, dist);
     });
     double total = 0.0;
-    for (double v : block_obj) total += v;
+    for (double v : block_obj_) total += v;
     return total;
-  };
+  }
 
-  double obj = pass();  // lower = -inf: every point is assigned by a full search
-  Eigen::MatrixXd old;
-  Eigen::MatrixXd total(k, d);
-  Eigen::VectorXd count(k);
-  int it = 0;
-  bool converged = false;
-  for (; it < max_iter; ++it) {
-    check_interrupt();  // any thread: a Ctrl-C on the main thread stops every restart
-    // Update (centres_from_sums) from the block sums, added in block order.
-    total.setZero();
-    count.setZero();
-    for (long blk = 0; blk < num_blocks; ++blk) {
-      const double* sums = block_sums.data() + blk * k * d;
-      const double* counts = block_counts.data() + blk * k;
-      for (int j = 0; j < k; ++j) {
-        for (long m = 0; m < d; ++m) total(j, m) += sums[j * d + m];
+  void pass_block(long blk, std::vector<double>& pt, Eigen::ArrayXd& dist) {
+    const double* xd = x_.data();
+    const double* cd = centers_.data();  // k x d, column-major
+    const long r0 = blk * kBlock, r1 = std::min(n_, r0 + kBlock);
+    double* sums = block_sums_.data() + blk * k_ * d_;
+    double* counts = block_counts_.data() + blk * k_;
+    std::fill(sums, sums + k_ * d_, 0.0);
+    std::fill(counts, counts + k_, 0.0);
+    double obj = 0.0;
+    for (long i = r0; i < r1; ++i) {
+      for (long m = 0; m < d_; ++m) pt[m] = xd[m * n_ + i];
+      int a = cluster_(i);
+      lower_(i) -= a == far1_ ? move2_ : move_(far1_);
+      double dsq = 0.0;
+      for (long m = 0; m < d_; ++m) {
+        const double diff = pt[m] - cd[m * k_ + a];
+        dsq += diff * diff;
+      }
+      const double bound = std::max(half_(a), lower_(i));
+      if (!(bound > 0.0 && dsq <= bound * bound)) {
+        all_sqdist(centers_, pt, dist);  // the same sums as above
+        double b1 = kInf, b2 = kInf;
+        int a1 = 0;
+        for (int j = 0; j < k_; ++j) {
+          const double v = dist(j);
+          if (v < b1) {
+            b2 = b1;
+            b1 = v;
+            a1 = j;
+          } else if (v < b2) {
+            b2 = v;
+          }
+        }
+        a = a1;
+        cluster_(i) = a1;
+        dsq = b1;
+        lower_(i) = std::sqrt(b2);
+      }
+      dist2_(i) = dsq;
+      obj += dsq;
+      double* s = sums + static_cast<long>(a) * d_;
+      for (long m = 0; m < d_; ++m) s[m] += pt[m];
+      counts[a] += 1.0;
+    }
+    block_obj_[blk] = obj;
+  }
+
+  // Update (centres_from_sums) from the block sums, added in block order.
+  void update_centres() {
+    Eigen::MatrixXd total = Eigen::MatrixXd::Zero(k_, d_);
+    Eigen::VectorXd count = Eigen::VectorXd::Zero(k_);
+    for (long blk = 0; blk < num_blocks_; ++blk) {
+      const double* sums = block_sums_.data() + blk * k_ * d_;
+      const double* counts = block_counts_.data() + blk * k_;
+      for (int j = 0; j < k_; ++j) {
+        for (long m = 0; m < d_; ++m) total(j, m) += sums[j * d_ + m];
         count(j) += counts[j];
       }
     }
-    old = centers;
-    centres_from_sums(x, total, count, dist2, centers);
-    far1 = 0;
-    for (int j = 0; j < k; ++j) {
-      move(j) = (centers.row(j) - old.row(j)).norm();
-      if (move(j) > move(far1)) far1 = j;
+    old_ = centers_;
+    centres_from_sums(x_, total, count, dist2_, centers_);
+  }
+
+  // The centres' moves (far1_, move2_) and half the distance from each centre
+  // to its nearest other centre.
+  void update_bounds() {
+    far1_ = 0;
+    for (int j = 0; j < k_; ++j) {
+      move_(j) = (centers_.row(j) - old_.row(j)).norm();
+      if (move_(j) > move_(far1_)) far1_ = j;
     }
-    move2 = 0.0;  // the largest move of a centre other than far1
-    for (int j = 0; j < k; ++j)
-      if (j != far1) move2 = std::max(move2, move(j));
-    for (int j = 0; j < k; ++j) {
-      double nearest = inf;
-      for (int l = 0; l < k; ++l)
-        if (l != j) nearest = std::min(nearest, (centers.row(j) - centers.row(l)).squaredNorm());
-      half(j) = 0.5 * std::sqrt(nearest);
-    }
-    const double next = pass();
-    const bool small = obj - next <= tol * std::max(obj, 1e-300);
-    obj = next;
-    if (small) {
-      converged = true;
-      ++it;
-      break;
+    move2_ = 0.0;
+    for (int j = 0; j < k_; ++j)
+      if (j != far1_) move2_ = std::max(move2_, move_(j));
+    for (int j = 0; j < k_; ++j) {
+      double nearest = kInf;
+      for (int l = 0; l < k_; ++l)
+        if (l != j) nearest = std::min(nearest, (centers_.row(j) - centers_.row(l)).squaredNorm());
+      half_(j) = 0.5 * std::sqrt(nearest);
     }
   }
-  KMeansResult res;
-  res.centers = centers;
-  res.cluster = cluster;
-  res.withinss = obj;
-  res.iterations = it;
-  res.converged = converged;
-  return res;
+};
+
+}  // namespace
+
+KMeansResult lloyd_to_tolerance(const Eigen::MatrixXd& x, Eigen::MatrixXd centers, int max_iter,
+                                double tol, bool par) {
+  return HamerlyLloyd(x, std::move(centers), par).run(max_iter, tol);
 }
 
 Eigen::MatrixXd kmeanspp_seed(const Eigen::MatrixXd& x, int k, std::mt19937_64& gen, bool par) {
@@ -400,7 +436,8 @@ KMeansResult kmeans(const Eigen::MatrixXd& x, int k, const KMeansOptions& opt, s
       std::vector<long> idx = sorted_subsample(n, opt.refine_size, gen);
       Eigen::MatrixXd xr(static_cast<long>(idx.size()), x.cols());
       for (std::size_t i = 0; i < idx.size(); ++i) xr.row(i) = x.row(idx[i]);
-      const KMeansResult refined = lloyd_to_tolerance(xr, best.centers, opt.max_iter, opt.tol, true);
+      const KMeansResult refined =
+          lloyd_to_tolerance(xr, best.centers, opt.max_iter, opt.tol, true);
       best = lloyd_to_tolerance(x, refined.centers, 0, opt.tol, true);
       best.iterations = refined.iterations;
       best.converged = refined.converged;

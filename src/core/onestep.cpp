@@ -24,23 +24,13 @@ struct Layout {
 };
 
 void validate(const OnestepInput& in, const Layout& L, const std::vector<int>& group, int G) {
-  const long n = L.n;
   auto fail = [](const std::string& msg) {
     throw std::invalid_argument("one-step models: " + msg);
   };
-  if (L.m < 1) fail("need at least one action");
-  if (in.S_next.rows() != n || in.S_next.cols() != L.q) fail("S_next must be n x q like S");
-  if (in.reward.size() != n || in.action.size() != n || static_cast<long>(in.terminal.size()) != n)
-    fail("reward, action and terminal need one entry per row");
+  in.tr.validate("one-step models");
   if (in.center.size() != L.q || in.scale.size() != L.q) fail("center and scale need q entries");
   if (!(in.lambda > 0)) fail("lambda must be > 0");
-  if (in.start.size() < 2 || in.start.front() != 0 || in.start.back() != n)
-    fail("start must run from 0 to n");
-  for (std::size_t i = 0; i + 1 < in.start.size(); ++i)
-    if (in.start[i + 1] < in.start[i]) fail("start must be non-decreasing");
-  for (long t = 0; t < n; ++t)
-    if (in.action(t) < 0 || in.action(t) >= L.m) fail("action index out of range");
-  if (G < 1 || group.size() + 1 != in.start.size())
+  if (G < 1 || group.size() + 1 != in.tr.start.size())
     fail("need one group per individual and G >= 1");
   for (int g : group)
     if (g < 0 || g >= G) fail("group out of range");
@@ -94,8 +84,9 @@ Moments group_moments(const OnestepInput& in, const Layout& L, const std::vector
                       int G) {
   const long n = L.n, nb = (n + kRowBlock - 1) / kRowBlock;
   std::vector<int> row_group(n);
-  for (std::size_t i = 0; i + 1 < in.start.size(); ++i)
-    std::fill(row_group.begin() + in.start[i], row_group.begin() + in.start[i + 1], group[i]);
+  const std::vector<int>& start = in.tr.start;
+  for (std::size_t i = 0; i + 1 < start.size(); ++i)
+    std::fill(row_group.begin() + start[i], row_group.begin() + start[i + 1], group[i]);
   std::vector<Moments> part(nb);
   runtime().parallel_for(static_cast<std::size_t>(nb), [&](std::size_t lo, std::size_t hi) {
     VectorXd x(L.k), y(L.q);
@@ -104,14 +95,14 @@ Moments group_moments(const OnestepInput& in, const Layout& L, const std::vector
       M.init(L, G * L.m);
       const long r1 = std::min(n, static_cast<long>(b + 1) * kRowBlock);
       for (long t = static_cast<long>(b) * kRowBlock; t < r1; ++t) {
-        const int c = row_group[t] * L.m + in.action(t);
-        regressors(in.S, t, in, x.data());
+        const int c = row_group[t] * L.m + in.tr.action(t);
+        regressors(in.tr.psi, t, in, x.data());
         M.G_all[c].selfadjointView<Eigen::Lower>().rankUpdate(x);
-        M.h_all[c] += in.reward(t) * x;
-        M.yy_all[c] += in.reward(t) * in.reward(t);
+        M.h_all[c] += in.tr.reward(t) * x;
+        M.yy_all[c] += in.tr.reward(t) * in.tr.reward(t);
         ++M.n_all[c];
-        if (in.terminal[t]) continue;
-        for (int j = 0; j < L.q; ++j) y(j) = (in.S_next(t, j) - in.center(j)) / in.scale(j);
+        if (in.tr.terminal[t]) continue;
+        for (int j = 0; j < L.q; ++j) y(j) = (in.tr.psi_next(t, j) - in.center(j)) / in.scale(j);
         M.G_nt[c].selfadjointView<Eigen::Lower>().rankUpdate(x);
         M.H_nt[c].noalias() += x * y.transpose();
         M.yy_nt[c] += y.cwiseAbs2();
@@ -129,10 +120,10 @@ Moments group_moments(const OnestepInput& in, const Layout& L, const std::vector
 
 OnestepModels onestep_models(const OnestepInput& in, const std::vector<int>& group, int G) {
   Layout L;
-  L.m = in.num_actions;
-  L.q = static_cast<int>(in.S.cols());
+  L.m = in.tr.num_actions;
+  L.q = in.tr.d();
   L.k = L.q + 1;
-  L.n = in.S.rows();
+  L.n = in.tr.n();
   validate(in, L, group, G);
   const Moments M = group_moments(in, L, group, G);
   const int cells = G * L.m, k = L.k, q = L.q;

@@ -11,18 +11,13 @@
 #include <Eigen/Dense>
 #include <vector>
 
+#include "transitions.h"
+
 namespace p4l {
 
 struct OnestepInput {
-  OnestepInput(const double* s, const double* s_next, Eigen::Index n, Eigen::Index q)
-      : S(s, n, q), S_next(s_next, n, q) {}
-  Eigen::Map<const Eigen::MatrixXd> S;       // n x q raw states
-  Eigen::Map<const Eigen::MatrixXd> S_next;  // n x q (read where not terminal)
-  Eigen::VectorXd reward;                    // n
-  Eigen::VectorXi action;                    // n, 0-based
-  std::vector<int> terminal;                 // n, 1 = S' absorbing
-  std::vector<int> start;                    // N + 1 row offsets of the individuals
-  int num_actions = 2;
+  explicit OnestepInput(const TransitionData& data) : tr(data) {}
+  TransitionData tr;  // with the raw states as "features": psi = S, psi_next = S' (n x q)
   Eigen::VectorXd center, scale;  // q
   double lambda = 1.0;
 };

@@ -10,6 +10,7 @@
 
 #include "crossprod.h"
 #include "inner_regularised.h"
+#include "moments.h"
 #include "p4l_solver.h"
 #include "rng.h"
 #include "runtime.h"
@@ -182,15 +183,14 @@ void P4LProblem::individual_moments(int i, std::vector<int>& cnt, std::vector<in
     const Eigen::Index col = (static_cast<Eigen::Index>(i) * m + a) * d;
     auto Aa = Ablk_.middleCols(col, d);
     auto Ka = Kblk_.middleCols(col, d);
-    if (Ta > 0) {
-      const auto X = Xs.middleRows(pos - s0, Ta).transpose();
+    auto ha = bI_.block(a * d, i, d, 1);
+    Aa.setZero();
+    Ka.setZero();
+    ha.setZero();
+    if (Ta > 0) {  // G_a, K_a and h_a of moments.h
       for (int k = 0; k < Ta; ++k) R(k) = D.reward(perm_[pos + k]);
-      Aa.noalias() = X * X.transpose();
-      Ka.noalias() = X * Xn.middleRows(pos - s0, Ta);
-      bI_.block(a * d, i, d, 1).noalias() = X * R.head(Ta);
-    } else {
-      Aa.setZero();
-      Ka.setZero();
+      add_action_moments(Xs.middleRows(pos - s0, Ta).transpose(), Xn.middleRows(pos - s0, Ta),
+                         R.head(Ta), Aa, Ka, ha);
     }
     tr += Aa.trace();
     pos += Ta;

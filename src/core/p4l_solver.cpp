@@ -24,19 +24,11 @@ void fail(const std::string& msg) { throw std::invalid_argument("p4l: " + msg); 
 void validate(const P4LData& D) {
   const Eigen::Index n = D.psi.rows(), d = D.psi.cols();
   if (n < 1 || d < 1) fail("psi must have at least one row and one column");
-  if (D.num_actions < 2) fail("num_actions must be >= 2");
-  if (D.psi_next.rows() != n || D.psi_next.cols() != d) fail("psi_next must be n x d like psi");
-  if (D.action.size() != n) fail("action must have length n");
-  if (D.reward.size() != n) fail("reward must have length n");
-  if (static_cast<Eigen::Index>(D.terminal.size()) != n) fail("terminal must have length n");
-  if (D.start.size() < 2) fail("start must have N+1 >= 2 entries");
-  if (D.start.front() != 0 || D.start.back() != n) fail("start must run from 0 to n");
+  D.validate("p4l");
   for (std::size_t i = 0; i + 1 < D.start.size(); ++i)
     if (D.start[i + 1] <= D.start[i])
       fail("every individual needs >= 1 transition (start increasing)");
   if (D.psi0.rows() < 1 || D.psi0.cols() != d) fail("psi0 must be n0 x d with n0 >= 1");
-  for (Eigen::Index t = 0; t < n; ++t)
-    if (D.action(t) < 0 || D.action(t) >= D.num_actions) fail("action index out of range");
   if (!D.psi.allFinite() || !D.reward.allFinite() || !D.psi0.allFinite())
     fail("psi, reward and psi0 must be finite");
   for (Eigen::Index t = 0; t < n; ++t)

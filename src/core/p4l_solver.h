@@ -31,30 +31,19 @@
 #include "inner_regularised.h"
 #include "kmeans.h"
 #include "runtime.h"
+#include "transitions.h"
 
 namespace p4l {
 
 // Interrupted (runtime.h) is thrown when runtime().interrupted() returns true
 // (checked once per outer iteration).
 
-// A read-only view of a column-major matrix owned by the caller (the
-// bindings map R's matrices: the features, 2 n d doubles, are never copied).
-using ConstMatrixView = Eigen::Map<const Eigen::MatrixXd>;
-
-// The data of a fit. The three feature matrices are views: their memory must
-// outlive the P4LData and every P4LProblem built on it. Rebind a view with
-// placement new (Eigen's documented way): new (&D.psi) ConstMatrixView(p, n, d).
-struct P4LData {
-  ConstMatrixView psi{nullptr, 0, 0};       // n x d features psi(S_t), intercept first; rows
-                                            // grouped by individual
-  ConstMatrixView psi_next{nullptr, 0, 0};  // n x d features psi(S_{t+1}); rows of terminal
-                                            // transitions ignored (may hold anything)
-  Eigen::VectorXi action;                   // n, 0-based in [0, m)
-  Eigen::VectorXd reward;                   // n
-  std::vector<char> terminal;               // n, 1 = next state absorbing (no bootstrap term)
-  std::vector<int> start;  // N+1 offsets: individual i owns rows start[i] .. start[i+1]-1
+// The data of a fit: the transitions (transitions.h: views of the caller's
+// feature matrices, never copied) and the features of the initial states,
+// also a view; their memory must outlive the P4LData and every P4LProblem
+// built on it.
+struct P4LData : TransitionData {
   ConstMatrixView psi0{nullptr, 0, 0};  // n0 x d features of the initial states (shared nu)
-  int num_actions = 2;                  // m >= 2
 };
 // Throws std::invalid_argument describing the first inconsistency.
 void validate(const P4LData& data);

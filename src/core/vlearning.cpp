@@ -5,52 +5,26 @@
 #include <utility>
 #include <vector>
 
+#include "moments.h"
 #include "runtime.h"
 #include "softmax.h"
 
 namespace p4l {
-namespace {
-
-// Softmax probabilities of the logits psi' beta.
-inline void softmax(const Eigen::MatrixXd& beta, const Eigen::Ref<const Eigen::VectorXd>& x,
-                    Eigen::VectorXd& p) {
-  p.noalias() = beta.transpose() * x;
-  softmax_inplace(p);
-}
-
-}  // namespace
-
 namespace {
 // Work in fixed chunks of consecutive rows (independent of the thread count);
 // partial sums are added in chunk order, so results do not depend on threads.
 constexpr long kChunk = 512;
 }  // namespace
 
-Eigen::MatrixXd vlearning_delta(const Transitions& tr, double gamma) {
-  const long n = tr.n();
-  const long nchunks = (n + kChunk - 1) / kChunk;
-  Eigen::MatrixXd delta(n, tr.d());
-  runtime().parallel_for(nchunks, [&](std::size_t cb, std::size_t ce) {
-    for (std::size_t c = cb; c < ce; ++c) {
-      const long r0 = static_cast<long>(c) * kChunk, len = std::min(kChunk, n - r0);
-      auto D = delta.middleRows(r0, len);
-      D = tr.psi.middleRows(r0, len);
-      for (long r = 0; r < len; ++r)
-        if (!tr.terminal(r0 + r)) D.row(r).noalias() -= gamma * tr.psi_next.row(r0 + r);
-    }
-  });
-  return delta;
-}
-
-VlValue vlearning_value(const Transitions& tr, const Eigen::VectorXd& mu, const Eigen::VectorXd& nu,
-                        const Eigen::MatrixXd& beta, const VlOptions& opt, bool want_grad,
-                        const Eigen::MatrixXd* delta_in) {
+VlValue vlearning_value(const TransitionData& tr, const Eigen::VectorXd& mu,
+                        const Eigen::VectorXd& nu, const Eigen::MatrixXd& beta,
+                        const VlOptions& opt, bool want_grad, const Eigen::MatrixXd* delta_in) {
   const long n = tr.n();
   const int d = tr.d(), m = tr.num_actions;
   const long chunk = kChunk;
   const long nchunks = (n + chunk - 1) / chunk;
   Eigen::MatrixXd delta_own;
-  if (!delta_in) delta_own = vlearning_delta(tr, opt.gamma);
+  if (!delta_in) delta_own = td_features(tr, opt.gamma);
   const Eigen::MatrixXd& delta = delta_in ? *delta_in : delta_own;
   Eigen::VectorXd w(n);
   Eigen::MatrixXd prob(n, m);
@@ -121,7 +95,7 @@ VlValue vlearning_value(const Transitions& tr, const Eigen::VectorXd& mu, const 
   return out;
 }
 
-VlResult vlearning_optimize(const Transitions& tr, const Eigen::VectorXd& mu,
+VlResult vlearning_optimize(const TransitionData& tr, const Eigen::VectorXd& mu,
                             const Eigen::VectorXd& nu, const Eigen::MatrixXd& beta0,
                             const VlOptions& opt) {
   tr.validate();
@@ -129,7 +103,7 @@ VlResult vlearning_optimize(const Transitions& tr, const Eigen::VectorXd& mu,
   VlResult res;
   res.beta = beta0;
   res.beta.col(0).setZero();
-  const Eigen::MatrixXd delta = vlearning_delta(tr, opt.gamma);
+  const Eigen::MatrixXd delta = td_features(tr, opt.gamma);
   VlValue cur = vlearning_value(tr, mu, nu, res.beta, opt, true, &delta);
   std::vector<double> trace{cur.objective};
   // Gradient ascent with Barzilai-Borwein steps and Armijo backtracking.

@@ -29,13 +29,10 @@ struct VlValue {
   Eigen::MatrixXd grad;    // d x m gradient of the objective (column 0 is zero)
 };
 
-// psi(S) - gamma psi(S') per transition (no S' term when terminal): n x d.
-Eigen::MatrixXd vlearning_delta(const Transitions& tr, double gamma);
-
 // V-learning estimate (and its gradient in beta when want_grad) of the
-// softmax policy beta. delta: vlearning_delta(tr, opt.gamma) when the caller
+// softmax policy beta. delta: td_features(tr, opt.gamma) (moments.h) when the caller
 // keeps it across evaluations (computed here when null).
-VlValue vlearning_value(const Transitions& tr, const Eigen::VectorXd& mu, const Eigen::VectorXd& nu,
+VlValue vlearning_value(const TransitionData& tr, const Eigen::VectorXd& mu, const Eigen::VectorXd& nu,
                         const Eigen::MatrixXd& beta, const VlOptions& opt, bool want_grad,
                         const Eigen::MatrixXd* delta = nullptr);
 
@@ -47,7 +44,7 @@ struct VlResult {
   Eigen::VectorXd trace;  // objective per iteration
 };
 
-VlResult vlearning_optimize(const Transitions& tr, const Eigen::VectorXd& mu,
+VlResult vlearning_optimize(const TransitionData& tr, const Eigen::VectorXd& mu,
                             const Eigen::VectorXd& nu, const Eigen::MatrixXd& beta0,
                             const VlOptions& opt);
 

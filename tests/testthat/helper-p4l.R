@@ -46,16 +46,16 @@ p4l_small <- function(N.per = 2, T = 12, centers = 3, seed = 1, terminal.frac = 
   inp <- p4l:::p4l_inputs(d, psi, psin, psi0)
   if (m > 2) {  # relabel the actions at random: exercises the general softmax paths
     set.seed(seed + 100)
-    inp$action <- sample.int(m, length(inp$action), replace = TRUE) - 1L
-    inp$num_actions <- as.integer(m)
+    n <- length(inp$transitions$action)
+    inp$transitions$action <- sample.int(m, n, replace = TRUE) - 1L
+    inp$transitions$num_actions <- as.integer(m)
   }
   list(sim = sim, d = d, b = b, inp = inp)
 }
 
 dual_at <- function(inp, Theta, U, gamma = 0.8, alpha = 0.1, ridge = 1e-6, grad = FALSE,
                     kappa = 0, visited = FALSE, threads = 1L) {
-  p4l:::p4l_dual_cpp(inp$psi, inp$psi_next, inp$action, inp$reward, inp$terminal, inp$start,
-                     inp$psi0, inp$num_actions, Theta, U, gamma, alpha, ridge, grad, threads,
+  p4l:::p4l_dual_cpp(inp$transitions, inp$psi0, Theta, U, gamma, alpha, ridge, grad, threads,
                      kappa, 0L, 1, visited)
 }
 
@@ -69,8 +69,9 @@ random_params <- function(N, d, m, r, seed) {
 # visited = TRUE: individual i's initial-state term is averaged over the
 # states of its own transitions instead of the shared psi0.
 r_statistics <- function(inp, Theta, U, gamma, visited = FALSE) {
-  d <- ncol(inp$psi); m <- inp$num_actions; r <- ncol(U); N <- nrow(U)
-  n <- nrow(inp$psi); p <- m * d
+  tr <- inp$transitions
+  d <- ncol(tr$psi); m <- tr$num_actions; r <- ncol(U); N <- nrow(U)
+  n <- nrow(tr$psi); p <- m * d
   probs <- function(psi, u) {
     L <- cbind(0, sapply(seq_len(m - 1), function(a) psi %*% Theta[(a - 1) * d + 1:d, ] %*% u))
     E <- exp(L - apply(L, 1, max)); E / rowSums(E)
@@ -82,20 +83,20 @@ r_statistics <- function(inp, Theta, U, gamma, visited = FALSE) {
   }
   Sigma <- M <- matrix(0, p * r, p * r); b <- cc <- numeric(p * r)
   for (i in seq_len(N)) {
-    rows <- (inp$start[i] + 1):inp$start[i + 1]
+    rows <- (tr$start[i] + 1):tr$start[i + 1]
     u <- U[i, ]
     Phi <- matrix(0, length(rows), p)
     for (k in seq_along(rows)) {
-      a <- inp$action[rows[k]] + 1
-      Phi[k, (a - 1) * d + 1:d] <- inp$psi[rows[k], ]
+      a <- tr$action[rows[k]] + 1
+      Phi[k, (a - 1) * d + 1:d] <- tr$psi[rows[k], ]
     }
-    Pb <- phibar(inp$psi_next[rows, , drop = FALSE], u) * (1 - inp$terminal[rows])
+    Pb <- phibar(tr$psi_next[rows, , drop = FALSE], u) * (1 - tr$terminal[rows])
     X <- t(apply(Phi, 1, function(f) kronecker(u, f)))
     Xb <- t(apply(Pb, 1, function(f) kronecker(u, f)))
     Sigma <- Sigma + crossprod(X) / n
     M <- M + crossprod(X, X - gamma * Xb) / n
-    b <- b + colSums(X * inp$reward[rows]) / n
-    nu <- if (visited) inp$psi[rows, , drop = FALSE] else inp$psi0
+    b <- b + colSums(X * tr$reward[rows]) / n
+    nu <- if (visited) tr$psi[rows, , drop = FALSE] else inp$psi0
     cc <- cc + (1 - gamma) / N * kronecker(u, colMeans(phibar(nu, u)))
   }
   list(Sigma = Sigma, M = M, b = as.numeric(b), c = as.numeric(cc))

@@ -80,10 +80,7 @@ test_that("per-cluster LSTD-Q matches an R reference with terminal states and 8 
   }
   A <- crossprod(X, X - 0.9 * Xb) + 1e-3 * length(rows) * diag(dd * m)
   ref <- matrix(solve(A, crossprod(X, d$R[rows])), dd, m)
-  inp <- p4l:::transition_inputs(d, psi, psin)
-  got <- p4l:::lstdq_cpp(inp$psi, inp$psi_next, inp$action, inp$reward, inp$terminal,
-                         inp$individual, inp$num_actions, inp$num_individuals,
-                         members - 1L, W, 0.9, 1e-3)
+  got <- p4l:::lstdq_cpp(p4l:::transition_inputs(d, psi, psin), members - 1L, W, 0.9, 1e-3)
   expect_equal(got, ref, tolerance = 1e-9)
 })
 

@@ -195,6 +195,9 @@ test_that("hand-edited policies, data and bases give R errors", {
   dI$individual[1] <- 99L
   expect_error(fqi(dI, basis = linear_basis(d)), "damaged.*`individual`")
   expect_error(predict(pol, dI), "damaged.*`individual`")
+  dN <- d  # the row counts (the cores' row offsets) disagree with `individual`
+  dN$num.transitions[1:2] <- dN$num.transitions[1:2] + c(1L, -1L)
+  expect_error(fqi(dN, basis = linear_basis(d)), "damaged.*`num.transitions`")
   dS <- d
   dS$S <- dS$S[, 1, drop = FALSE]
   expect_error(predict(pol, dS), "damaged")
@@ -221,6 +224,46 @@ test_that("hand-edited policies, data and bases give R errors", {
 })
 
 # ---- 7. p4l_data(): last rows, as.data.frame() names, text times ----
+
+test_that("the bindings read the one transition object strictly, naming a bad element", {
+  d <- p4l_data(small_sim()$data, "id", "time", "action", "reward", c("s1", "s2"))
+  tr <- p4l:::transition_inputs(d, cbind(1, d$S), cbind(1, d$S_next))
+  fit <- function(x) p4l:::fqi_cpp(x, 0.8, 1e-4, fqi_control(), 1L)
+  expect_identical(dim(fit(tr)$W), c(3L, 2L))
+  bad <- tr
+  names(bad)[names(bad) == "psi_next"] <- "psi_nxt"
+  expect_error(fit(bad), "unknown element 'psi_nxt'")
+  expect_error(fit(tr[names(tr) != "start"]), "no element 'start'")
+  expect_error(fit(c(tr, list(individual = 0L))), "unknown element 'individual'")
+  expect_error(fit(unname(tr)), "named list")
+  bad <- tr
+  storage.mode(bad$psi) <- "integer"
+  expect_error(fit(bad), "`transitions\\$psi` must be a double matrix")
+  bad <- tr
+  bad$psi_next <- as.numeric(bad$psi_next)  # no dim attribute
+  expect_error(fit(bad), "`transitions\\$psi_next` must be a double matrix")
+  bad <- tr
+  bad$action <- as.numeric(bad$action)
+  expect_error(fit(bad), "`transitions\\$action` must be an integer vector")
+  bad <- tr
+  bad$terminal[1] <- 2L
+  expect_error(fit(bad), "terminal")
+  bad <- tr
+  bad$start <- rev(bad$start)
+  expect_error(fit(bad), "fqi: start")
+  expect_error(p4l:::lstdq_cpp(tr, 5L, matrix(0, 0, 0), 0.9, 1e-3), "members")
+  # P4L: the same reader, then P4L's stricter checks (every individual owns a row)
+  psi0 <- cbind(1, d$S0)
+  dual <- function(x) p4l:::p4l_dual_cpp(x, psi0, matrix(0, 3, 1), matrix(1, length(d$ids), 1),
+                                         0.8, 0.1, 1e-6, FALSE, 1L)
+  expect_true(is.finite(dual(tr)$V))
+  bad <- tr
+  names(bad)[names(bad) == "psi"] <- "Psi"
+  expect_error(dual(bad), "unknown element 'Psi'")
+  bad <- tr
+  bad$start <- c(0L, bad$start)
+  expect_error(dual(bad), "invalid P4L inputs: .*every individual")
+})
 
 test_that("terminal = TRUE warns when a last row's action or reward is dropped", {
   df <- data.frame(id = rep(1:2, each = 3), t = rep(0:2, 2), a = c(0, 1, 1, 1, 0, NA),

@@ -334,15 +334,16 @@ test_that("the C++ Bellman residuals match the formula, with terminal rows and 3
     e
   }, numeric(1))
   rows <- c(5L, 1L, 8L, 40L, 17L)
+  tr <- list(psi = psi, psi_next = psin, action = A - 1L, reward = R, terminal = as.integer(term),
+             start = c(0L, as.integer(n)), num_actions = as.integer(m))
   for (th in 1:2) {
-    got <- p4l:::bellman_residuals_cpp(psi, psin, A, R, term, W, Th, u.pol, u, gamma,
-                                        seq_len(n), th)
+    got <- p4l:::bellman_residuals_cpp(tr, W, Th, u.pol, u, gamma, seq_len(n), th)
     expect_equal(got, ref, tolerance = 1e-12)
   }
-  expect_equal(p4l:::bellman_residuals_cpp(psi, psin, A, R, term, W, Th, u.pol, u, gamma, rows, 1),
+  expect_equal(p4l:::bellman_residuals_cpp(tr, W, Th, u.pol, u, gamma, rows, 1),
                ref[rows], tolerance = 1e-12)
-  expect_error(p4l:::bellman_residuals_cpp(psi, psin, A, R, term, W, Th, u.pol, u, gamma, 41L, 1),
+  expect_error(p4l:::bellman_residuals_cpp(tr, W, Th, u.pol, u, gamma, 41L, 1),
                "out of range")
-  expect_error(p4l:::bellman_residuals_cpp(psi, psin, replace(A, 2, 4L), R, term, W, Th, u.pol,
-                                           u, gamma, 1L, 1), "action out of range")
+  expect_error(p4l:::bellman_residuals_cpp(replace(tr, "action", list(replace(A - 1L, 2, 3L))),
+                                           W, Th, u.pol, u, gamma, 1L, 1), "action out of range")
 })

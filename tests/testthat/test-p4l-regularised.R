@@ -6,7 +6,7 @@
 reg_case <- function(m = 2, terminal.frac = 0.1, seed = 1, r = 2) {
   s <- p4l_small(N.per = 1, T = 15 * m, centers = 2, terminal.frac = terminal.frac, m = m,
                  seed = seed)
-  N <- length(s$d$ids); d <- ncol(s$inp$psi)
+  N <- length(s$d$ids); d <- ncol(s$inp$transitions$psi)
   c(s, list(par = random_params(N, d, m, r, seed = 4), N = N, nf = d, m = m, r = r))
 }
 
@@ -68,7 +68,7 @@ test_that("gradients of the regularised value match central finite differences",
                     list(m = 3, r = 2, term = 0.15, alpha = 0.1, kappa = 0.3),
                     list(m = 2, r = 2, term = 0.1, alpha = 0, kappa = 0.05))) {
     s <- p4l_small(N.per = 1, T = 20, centers = 3, terminal.frac = case$term, seed = 2, m = case$m)
-    N <- length(s$d$ids); d <- ncol(s$inp$psi)
+    N <- length(s$d$ids); d <- ncol(s$inp$transitions$psi)
     par <- random_params(N, d, case$m, case$r, seed = 7)
     V <- function(Th, U) dual_at(s$inp, Th, U, alpha = case$alpha, kappa = case$kappa)$V
     g <- dual_at(s$inp, par$Theta, par$U, alpha = case$alpha, kappa = case$kappa, grad = TRUE)
@@ -88,7 +88,7 @@ test_that("the regularised value stays in the attainable range over random polic
                 c("x", "x_dot", "theta", "theta_dot"), terminal = "terminal")
   b <- rbf_basis(d, 8, seed = 1)
   inp <- p4l:::p4l_inputs(d, predict(b, d$S), predict(b, d$S_next), predict(b, d$S0))
-  N <- length(d$ids); nf <- ncol(inp$psi)
+  N <- length(d$ids); nf <- ncol(inp$transitions$psi)
   set.seed(1)
   U <- cbind(1, rnorm(N))
   vals <- t(vapply(1:60, function(k) {
@@ -203,8 +203,7 @@ test_that("the fit's value table equals one computed on a problem of its own", {
     feat <- p4l:::data_features(d, fit$basis, 1L)
     psi0 <- p4l:::basis_features(fit$basis, d$S0, 1L)
     inp <- p4l:::p4l_inputs(d, feat$psi, feat$psi.next, psi0)
-    own <- p4l:::p4l_values_cpp(inp$psi, inp$psi_next, inp$action, inp$reward, inp$terminal,
-                                inp$start, inp$psi0, inp$num_actions,
+    own <- p4l:::p4l_values_cpp(inp$transitions, inp$psi0,
                                 list(fit$Theta, fit$Theta * 1e6), fit$U, 0.9, fit$alpha,
                                 ctl$dual.ridge, 1L, fit$kappa, ctl$max.initial, fit$seed,
                                 identical(ctl$initial, "visited"))
@@ -250,7 +249,7 @@ test_that("initial = \"visited\": the value term and its gradient match R and fi
                     list(m = 3, r = 3, term = 0.15, kappa = 0),
                     list(m = 3, r = 2, term = 0.1, kappa = 0.2))) {
     s <- p4l_small(N.per = 1, T = 20, centers = 3, terminal.frac = case$term, seed = 3, m = case$m)
-    N <- length(s$d$ids); d <- ncol(s$inp$psi)
+    N <- length(s$d$ids); d <- ncol(s$inp$transitions$psi)
     par <- random_params(N, d, case$m, case$r, seed = 9)
     du <- dual_at(s$inp, par$Theta, par$U, alpha = 0.1, kappa = case$kappa, visited = TRUE)
     st <- r_statistics(s$inp, par$Theta, par$U, 0.8, visited = TRUE)

@@ -33,7 +33,7 @@ barrier_solve <- function(st, alpha) {
 test_that("the sufficient statistics and the closed-form dual match R and a barrier solve", {
   for (m in 2:3) {
   s <- p4l_small(N.per = 1, T = 15 * m, centers = 2, terminal.frac = 0.1, m = m)
-  N <- length(s$d$ids); d <- ncol(s$inp$psi)
+  N <- length(s$d$ids); d <- ncol(s$inp$transitions$psi)
   par <- random_params(N, d, m, 2, seed = 4)
   alpha <- 0.05
   du <- dual_at(s$inp, par$Theta, par$U, alpha = alpha, ridge = 0)
@@ -59,7 +59,7 @@ test_that("every gradient of the pessimistic value matches central finite differ
                     list(m = 2, r = 2, term = 0.15, ridge = 1e-2),
                     list(m = 3, r = 2, term = 0.1, ridge = 1e-6))) {
     s <- p4l_small(N.per = 1, T = 20, centers = 3, terminal.frac = case$term, seed = 2, m = case$m)
-    N <- length(s$d$ids); d <- ncol(s$inp$psi); r <- case$r
+    N <- length(s$d$ids); d <- ncol(s$inp$transitions$psi); r <- case$r
     par <- random_params(N, d, case$m, r, seed = 7)
     g <- dual_at(s$inp, par$Theta, par$U, alpha = 0.2, ridge = case$ridge, grad = TRUE)
     V <- function(Th, U) dual_at(s$inp, Th, U, alpha = 0.2, ridge = case$ridge)$V
@@ -340,14 +340,13 @@ test_that("Ctrl-C (SIGINT) stops a long fit with an R error within about a secon
 
 test_that("the stochastic path of Algorithm 1 approaches the closed-form dual", {
   s <- p4l_small(N.per = 2, T = 50, centers = 3, seed = 1)
-  N <- length(s$d$ids); d <- ncol(s$inp$psi)
+  N <- length(s$d$ids); d <- ncol(s$inp$transitions$psi)
   set.seed(2)
   Theta <- matrix(rnorm(d * 2, sd = 0.5), d, 2)
   U <- cbind(1, rnorm(N))
   ex <- dual_at(s$inp, Theta, U, alpha = 0.1)
   run <- function(k) {
-    p4l:::p4l_sgd_dual_cpp(s$inp$psi, s$inp$psi_next, s$inp$action, s$inp$reward,
-                           s$inp$terminal, s$inp$start, s$inp$psi0, 2L, Theta, U, 0.8, 0.1,
+    p4l:::p4l_sgd_dual_cpp(s$inp$transitions, s$inp$psi0, Theta, U, 0.8, 0.1,
                            p4l_sgd_control(), iterations = k, trace_every = 0,
                            dual_ridge = 1e-6, seed = 3)
   }
@@ -368,17 +367,15 @@ test_that("the stochastic path of Algorithm 1 approaches the closed-form dual", 
 })
 
 sgd_outer_gradient <- function(s, pp, ex, alpha, per.individual, per.initial, seed = 1) {
-  p4l:::p4l_sgd_outer_gradient_cpp(s$inp$psi, s$inp$psi_next, s$inp$action, s$inp$reward,
-                                   s$inp$terminal, s$inp$start, s$inp$psi0, s$inp$num_actions,
-                                   pp$Theta, pp$U, 0.8, alpha, ex$theta, ex$z,
-                                   as.integer(per.individual), as.integer(per.initial), 1e-10,
-                                   seed)
+  p4l:::p4l_sgd_outer_gradient_cpp(s$inp$transitions, s$inp$psi0, pp$Theta, pp$U, 0.8, alpha,
+                                   ex$theta, ex$z, as.integer(per.individual),
+                                   as.integer(per.initial), 1e-10, seed)
 }
 
 test_that("the minibatch gradient (24) is the exact gradient at the saddle point, unbiased", {
   for (case in list(list(m = 2, tf = 0), list(m = 3, tf = 0.1))) {
     s <- p4l_small(N.per = 2, T = 20, centers = 3, seed = 1, terminal.frac = case$tf, m = case$m)
-    N <- length(s$d$ids); d <- ncol(s$inp$psi)
+    N <- length(s$d$ids); d <- ncol(s$inp$transitions$psi)
     pp <- random_params(N, d, case$m, 2, 4)
     ex <- dual_at(s$inp, pp$Theta, pp$U, alpha = 0.15, ridge = 1e-10, grad = TRUE)
     # every transition and initial state once: the Lagrangian's gradient at
@@ -582,7 +579,7 @@ test_that("the initial-state term over several tiles of states matches R and fin
   # gradient against central differences along random directions.
   for (m in 2:3) {
     s <- p4l_small(N.per = 25, T = 4, centers = 2, seed = 3, m = m)
-    N <- length(s$d$ids); d <- ncol(s$inp$psi)
+    N <- length(s$d$ids); d <- ncol(s$inp$transitions$psi)
     expect_gt(nrow(s$inp$psi0), if (m == 2) 64 else 42)
     par <- random_params(N, d, m, 2, seed = 11)
     du <- dual_at(s$inp, par$Theta, par$U, alpha = 0.1, ridge = 1e-6, grad = TRUE)
