@@ -14,9 +14,7 @@ dose_study_params <- function() {
 # Clinicians' dose probabilities at CRP values (rows), columns low, mid, high.
 dose_study_behaviour <- function(crp, par = dose_study_params()) {
   z <- outer(crp - par$beh.center, par$beh.slope)
-  p <- exp(z - apply(z, 1, max))
-  p <- p / rowSums(p)
-  p <- (1 - par$beh.uniform) * p + par$beh.uniform / 3
+  p <- (1 - par$beh.uniform) * softmax_rows(z) + par$beh.uniform / 3
   colnames(p) <- dose_study_levels
   p
 }

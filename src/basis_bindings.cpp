@@ -3,6 +3,11 @@
 #include <RcppEigen.h>
 
 #include <cmath>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "basis_convert.h"
 #include "core/basis.h"
@@ -65,11 +70,7 @@ Rcpp::NumericMatrix rbf_features_cpp(Rcpp::NumericMatrix x, const Eigen::MatrixX
     Rcpp::stop("the centres, shift and scale need one entry per state column (%d)", x.ncol());
   if (!(bandwidth > 0)) Rcpp::stop("the bandwidth must be positive");
   p4l::ThreadScope scope(num_threads);
-  p4l::FeatureMap map;  // an RBF leaf on all columns
-  map.centers = centers;
-  map.bandwidth = bandwidth;
-  map.shift = shift;
-  map.scale = scale;
+  const p4l::RbfMap map({}, centers, bandwidth, shift, scale);  // an RBF leaf on all columns
   // Not zero-filled: features_into writes every entry (so the pages are
   // touched first by the worker threads that fill them).
   Rcpp::NumericMatrix out = Rcpp::no_init(x.nrow(), map.dim());
@@ -80,56 +81,63 @@ Rcpp::NumericMatrix rbf_features_cpp(Rcpp::NumericMatrix x, const Eigen::MatrixX
   return out;
 }
 
-p4l::FeatureMap feature_map_from_r(const Rcpp::List& spec) {
-  using Kind = p4l::FeatureMap::Kind;
-  p4l::FeatureMap map;
+namespace {
+
+// One class of the core per kind of R basis (basis_spec(), R/basis_*.R).
+p4l::FeatureMapPtr make_feature_map(const Rcpp::List& spec) {
   const std::string kind = Rcpp::as<std::string>(spec["kind"]);
   if (kind == "sum" || kind == "product") {
-    map.kind = kind == "sum" ? Kind::Sum : Kind::Product;
     Rcpp::List parts = spec["parts"];
-    for (R_xlen_t i = 0; i < parts.size(); ++i) map.parts.push_back(feature_map_from_r(parts[i]));
-  } else {
-    map.columns = Rcpp::as<std::vector<int>>(spec["columns"]);
-    if (kind == "rbf") {
-      map.kind = Kind::Rbf;
-      map.centers = Rcpp::as<Eigen::MatrixXd>(spec["centers"]);
-      map.bandwidth = Rcpp::as<double>(spec["bandwidth"]);
-      map.shift = Rcpp::as<Eigen::VectorXd>(spec["shift"]);
-      map.scale = Rcpp::as<Eigen::VectorXd>(spec["scale"]);
-    } else if (kind == "linear") {
-      map.kind = Kind::Linear;
-      map.shift = Rcpp::as<Eigen::VectorXd>(spec["shift"]);
-      map.scale = Rcpp::as<Eigen::VectorXd>(spec["scale"]);
-    } else if (kind == "indicator") {
-      map.kind = Kind::Indicator;
-      Rcpp::List lv = spec["levels"];
-      for (R_xlen_t j = 0; j < lv.size(); ++j)
-        map.levels.push_back(Rcpp::as<std::vector<double>>(lv[j]));
-      map.interactions = Rcpp::as<int>(spec["interactions"]);
-      map.cells = Rcpp::as<Eigen::MatrixXi>(spec["cells"]);
-    } else {
-      Rcpp::stop("unknown basis kind '%s'", kind);
-    }
+    std::vector<p4l::FeatureMapPtr> maps;
+    for (R_xlen_t i = 0; i < parts.size(); ++i) maps.push_back(make_feature_map(parts[i]));
+    if (kind == "sum") return std::make_shared<p4l::SumMap>(std::move(maps));
+    if (maps.size() != 2)
+      throw std::invalid_argument("composed feature map: wrong number of parts");
+    return std::make_shared<p4l::ProductMap>(maps[0], maps[1]);
   }
+  std::vector<int> columns = Rcpp::as<std::vector<int>>(spec["columns"]);
+  if (kind == "rbf")
+    return std::make_shared<p4l::RbfMap>(
+        std::move(columns), Rcpp::as<Eigen::MatrixXd>(spec["centers"]),
+        Rcpp::as<double>(spec["bandwidth"]), Rcpp::as<Eigen::VectorXd>(spec["shift"]),
+        Rcpp::as<Eigen::VectorXd>(spec["scale"]));
+  if (kind == "linear")
+    return std::make_shared<p4l::LinearMap>(std::move(columns),
+                                            Rcpp::as<Eigen::VectorXd>(spec["shift"]),
+                                            Rcpp::as<Eigen::VectorXd>(spec["scale"]));
+  if (kind == "indicator") {
+    Rcpp::List lv = spec["levels"];
+    std::vector<std::vector<double>> levels;
+    for (R_xlen_t j = 0; j < lv.size(); ++j) levels.push_back(Rcpp::as<std::vector<double>>(lv[j]));
+    return std::make_shared<p4l::IndicatorMap>(std::move(columns), std::move(levels),
+                                               Rcpp::as<int>(spec["interactions"]),
+                                               Rcpp::as<Eigen::MatrixXi>(spec["cells"]));
+  }
+  Rcpp::stop("unknown basis kind '%s'", kind);
+}
+
+}  // namespace
+
+p4l::FeatureMapPtr feature_map_from_r(const Rcpp::List& spec) {
   try {
-    map.finalize();
+    return make_feature_map(spec);
   } catch (const std::invalid_argument& e) {
     Rcpp::stop("invalid basis: %s", e.what());
   }
-  return map;
 }
 
 // Features of any basis, written straight into the returned R matrix.
 // [[Rcpp::export(rng = false)]]
 Rcpp::NumericMatrix basis_features_cpp(Rcpp::NumericMatrix x, Rcpp::List spec, int num_threads) {
-  const p4l::FeatureMap map = feature_map_from_r(spec);
-  if (x.ncol() < map.min_state_dim()) Rcpp::stop("the states have too few columns for the basis");
+  const p4l::FeatureMapPtr map = feature_map_from_r(spec);
+  if (x.ncol() < map->min_state_dim()) Rcpp::stop("the states have too few columns for the basis");
   p4l::ThreadScope scope(num_threads);
-  Rcpp::NumericMatrix out = Rcpp::no_init(x.nrow(), map.dim());  // features_into writes every entry
+  Rcpp::NumericMatrix out =
+      Rcpp::no_init(x.nrow(), map->dim());  // features_into writes every entry
   p4l_bindings::advise_huge_pages(out.begin(), sizeof(double) * out.size());
   Eigen::Map<const Eigen::MatrixXd> xs(x.begin(), x.nrow(), x.ncol());
   Eigen::Map<Eigen::MatrixXd> os(out.begin(), out.nrow(), out.ncol());
-  map.features_into(xs, os);
+  map->features_into(xs, os);
   return out;
 }
 
@@ -138,13 +146,13 @@ Rcpp::NumericMatrix basis_features_cpp(Rcpp::NumericMatrix x, Rcpp::List spec, i
 // basis_features_cpp()).
 // [[Rcpp::export(rng = false)]]
 Eigen::MatrixXd basis_features_rowwise_cpp(const Eigen::MatrixXd& x, Rcpp::List spec) {
-  const p4l::FeatureMap map = feature_map_from_r(spec);
-  if (x.cols() < map.min_state_dim()) Rcpp::stop("the states have too few columns for the basis");
-  Eigen::MatrixXd out(x.rows(), map.dim());
+  const p4l::FeatureMapPtr map = feature_map_from_r(spec);
+  if (x.cols() < map->min_state_dim()) Rcpp::stop("the states have too few columns for the basis");
+  Eigen::MatrixXd out(x.rows(), map->dim());
   Eigen::VectorXd s, f;
   for (long i = 0; i < x.rows(); ++i) {
     s = x.row(i).transpose();
-    map.features(s, f);
+    map->features(s, f);
     out.row(i) = f.transpose();
   }
   return out;

@@ -6,4 +6,5 @@
 
 #include "core/basis.h"
 
-p4l::FeatureMap feature_map_from_r(const Rcpp::List& spec);
+// Throws an R error naming the problem ("invalid basis: ...").
+p4l::FeatureMapPtr feature_map_from_r(const Rcpp::List& spec);

@@ -69,9 +69,9 @@ Rcpp::List evaluate_policy_cpp(Rcpp::List basis, Rcpp::List coef, bool greedy, d
   const int pdim = state_map.empty() ? sdim : static_cast<int>(state_map.size());
   for (int j : state_map)
     if (j < 0 || j >= sdim) Rcpp::stop("state map index %d out of range [0, %d)", j, sdim);
-  const long want = raw_state ? pdim + 1L : pol.basis.dim();
-  if (!raw_state && pol.basis.min_state_dim() > pdim)
-    Rcpp::stop("the basis reads %d state columns but the policy has %d", pol.basis.min_state_dim(),
+  const long want = raw_state ? pdim + 1L : pol.basis->dim();
+  if (!raw_state && pol.basis->min_state_dim() > pdim)
+    Rcpp::stop("the basis reads %d state columns but the policy has %d", pol.basis->min_state_dim(),
                pdim);
   if (rows != want)
     Rcpp::stop("the policy's coefficients have %d rows but its inputs have %d features",

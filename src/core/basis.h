@@ -1,70 +1,132 @@
 // Composable feature maps of the state: the C++ side of the R basis objects
-// (R/basis_*.R). A map is a tree: leaves of kind RBF, Indicator or Linear,
-// each reading its own state columns, combined by Sum (one intercept, then
-// each part's non-constant features) or Product (all products of the two
-// parts' features, intercept x intercept first). Every map's first feature is
-// the constant 1.
-//
-//   RBF:       psi = (1, exp(-||z - c_j||^2 / (2 h^2))_j), z = (s[cols] - shift) / scale
-//   Linear:    psi = (1, (s[cols] - shift) / scale)
-//   Indicator: level index of each column = nearest level (ties to the lower
-//              one); interactions 0 "none": 1 + dummies of levels 2..L per
-//              column; 1 "pairwise": plus the products of the dummies of every
-//              pair of columns (j < k, j's dummy varying slowest); 2 "joint":
-//              1 + one indicator per observed cell but the first (reference),
-//              an unobserved cell mapped to the nearest observed one (L1 over
-//              level indices, ties to the first cell).
+// (R/basis_*.R). FeatureMap is the interface; each kind of basis is one
+// class: the leaves RbfMap, IndicatorMap and LinearMap, each reading its own
+// state columns, and the compositions SumMap (one intercept, then each part's
+// non-constant features) and ProductMap (all products of the two parts'
+// features, intercept x intercept first). Every map's first feature is the
+// constant 1. The bindings build a map from an R basis in one factory
+// (feature_map_from_r(), src/basis_convert.h); a new kind of basis is one R
+// method set (basis_names(), basis_spec(), format()) and one class here.
+// Constructors check their arguments (std::invalid_argument).
 //
 // features_into() is parallel over blocks of rows with fixed block sizes, so
 // results do not depend on the number of threads. The RBF leaf on all
 // columns is the fast path used at 10^6 rows (one matrix product per block).
 #pragma once
 #include <Eigen/Dense>
+#include <memory>
 #include <vector>
 namespace p4l {
 
-struct FeatureMap {
-  enum class Kind { Rbf, Indicator, Linear, Sum, Product };
-  Kind kind = Kind::Rbf;
-  std::vector<int> columns;  // 0-based state columns read by a leaf; empty = all (RBF)
-  // RBF
-  Eigen::MatrixXd centers;  // J x |cols|, on the scaled state space
-  double bandwidth = 1.0;
-  // RBF and Linear: the leaf sees (s[cols] - shift) / scale
-  Eigen::VectorXd shift;
-  Eigen::VectorXd scale;
-  // Indicator
-  std::vector<std::vector<double>> levels;  // sorted levels per column
-  int interactions = 0;                     // 0 none, 1 pairwise, 2 joint
-  Eigen::MatrixXi cells;                    // joint: observed cells (0-based level
-                                            // indices), sorted, reference first
-  // Sum and Product
-  std::vector<FeatureMap> parts;
-
-  // Checks the fields and derives the offsets; call once after filling them
-  // (not needed for an RBF leaf). Throws std::invalid_argument.
-  void finalize();
-  int dim() const;
-  // Features of one state (length dim()).
-  void features(const Eigen::VectorXd& s, Eigen::VectorXd& out) const;
-  Eigen::MatrixXd features(const Eigen::MatrixXd& states) const;  // parallel over rows
-  // Same, written into out (n x dim()), e.g. memory owned by the caller.
-  void features_into(const Eigen::Ref<const Eigen::MatrixXd>& states,
-                     Eigen::Ref<Eigen::MatrixXd> out) const;
+class FeatureMap {
+ public:
+  virtual ~FeatureMap() = default;
+  virtual int dim() const = 0;
   // Largest state column read (+1): states must have at least this many columns.
-  int min_state_dim() const;
+  virtual int min_state_dim() const = 0;
+  // Features of one state (length dim()).
+  virtual void features(const Eigen::VectorXd& s, Eigen::VectorXd& out) const = 0;
+  // Features of the rows of states, written into out (n x dim(), e.g. memory
+  // owned by the caller), in parallel over fixed row blocks.
+  virtual void features_into(const Eigen::Ref<const Eigen::MatrixXd>& states,
+                             Eigen::Ref<Eigen::MatrixXd> out) const = 0;
+};
+using FeatureMapPtr = std::shared_ptr<const FeatureMap>;
+
+// psi = (1, exp(-||z - c_j||^2 / (2 h^2))_j), z = (s[cols] - shift) / scale;
+// columns empty = all. On all columns, the fast path used at 10^6 rows (one
+// matrix product per block).
+class RbfMap final : public FeatureMap {
+ public:
+  RbfMap(std::vector<int> columns, Eigen::MatrixXd centers, double bandwidth, Eigen::VectorXd shift,
+         Eigen::VectorXd scale);  // centers: J x |cols|, scaled space
+  int dim() const override { return static_cast<int>(centers_.rows()) + 1; }
+  int min_state_dim() const override;
+  void features(const Eigen::VectorXd& s, Eigen::VectorXd& out) const override;
+  void features_into(const Eigen::Ref<const Eigen::MatrixXd>& states,
+                     Eigen::Ref<Eigen::MatrixXd> out) const override;
 
  private:
-  int dim_ = 0;                    // Indicator: number of features
-  std::vector<int> dummy_offset_;  // Indicator: first dummy column per column
-  std::vector<int> pair_offset_;   // Indicator pairwise: first column per pair (j < k)
+  std::vector<int> columns_;
+  Eigen::MatrixXd centers_;
+  double bandwidth_;
+  Eigen::VectorXd shift_, scale_;
   bool all_columns(long ncol) const;
+};
+
+// psi = (1, (s[cols] - shift) / scale).
+class LinearMap final : public FeatureMap {
+ public:
+  LinearMap(std::vector<int> columns, Eigen::VectorXd shift, Eigen::VectorXd scale);
+  int dim() const override { return static_cast<int>(columns_.size()) + 1; }
+  int min_state_dim() const override;
+  void features(const Eigen::VectorXd& s, Eigen::VectorXd& out) const override;
+  void features_into(const Eigen::Ref<const Eigen::MatrixXd>& states,
+                     Eigen::Ref<Eigen::MatrixXd> out) const override;
+
+ private:
+  std::vector<int> columns_;
+  Eigen::VectorXd shift_, scale_;
+};
+
+// Level index of each column = nearest level (ties to the lower one);
+// interactions 0 "none": 1 + dummies of levels 2..L per column; 1 "pairwise":
+// plus the products of the dummies of every pair of columns (j < k, j's dummy
+// varying slowest); 2 "joint": 1 + one indicator per observed cell but the
+// first (reference), an unobserved cell mapped to the nearest observed one
+// (L1 over level indices, ties to the first cell).
+class IndicatorMap final : public FeatureMap {
+ public:
+  // levels: sorted levels per column; cells (joint): observed cells (0-based
+  // level indices), sorted, reference first.
+  IndicatorMap(std::vector<int> columns, std::vector<std::vector<double>> levels, int interactions,
+               Eigen::MatrixXi cells);
+  int dim() const override { return dim_; }
+  int min_state_dim() const override;
+  void features(const Eigen::VectorXd& s, Eigen::VectorXd& out) const override;
+  void features_into(const Eigen::Ref<const Eigen::MatrixXd>& states,
+                     Eigen::Ref<Eigen::MatrixXd> out) const override;
+
+ private:
+  std::vector<int> columns_;
+  std::vector<std::vector<double>> levels_;
+  int interactions_;
+  Eigen::MatrixXi cells_;
+  int dim_ = 0;                    // number of features
+  std::vector<int> dummy_offset_;  // first dummy column per column
+  std::vector<int> pair_offset_;   // pairwise: first column per pair (j < k)
   int level_index(int j, double v) const;
   int joint_cell(const std::vector<int>& idx) const;
   template <class Get, class Set>
   void indicator_row(const Get& get, const Set& set, std::vector<int>& idx) const;
-  void rbf_into(const Eigen::Ref<const Eigen::MatrixXd>& states,
-                Eigen::Ref<Eigen::MatrixXd> out) const;
+};
+
+// One intercept, then each part's features but its intercept (>= 2 parts).
+class SumMap final : public FeatureMap {
+ public:
+  explicit SumMap(std::vector<FeatureMapPtr> parts);
+  int dim() const override;
+  int min_state_dim() const override;
+  void features(const Eigen::VectorXd& s, Eigen::VectorXd& out) const override;
+  void features_into(const Eigen::Ref<const Eigen::MatrixXd>& states,
+                     Eigen::Ref<Eigen::MatrixXd> out) const override;
+
+ private:
+  std::vector<FeatureMapPtr> parts_;
+};
+
+// Every product a_k b_l of the two parts' features (k slowest).
+class ProductMap final : public FeatureMap {
+ public:
+  ProductMap(FeatureMapPtr a, FeatureMapPtr b);
+  int dim() const override { return a_->dim() * b_->dim(); }
+  int min_state_dim() const override;
+  void features(const Eigen::VectorXd& s, Eigen::VectorXd& out) const override;
+  void features_into(const Eigen::Ref<const Eigen::MatrixXd>& states,
+                     Eigen::Ref<Eigen::MatrixXd> out) const override;
+
+ private:
+  FeatureMapPtr a_, b_;
 };
 
 // z = (x - shift) / scale column by column (n x p, column-major; the

@@ -31,7 +31,7 @@ void LinearPolicy::inputs(const Eigen::VectorXd& s_env, Eigen::VectorXd& out) co
   }
   const Eigen::VectorXd& s = state_map.empty() ? s_env : permuted;
   if (!raw_state) {
-    basis.features(s, out);
+    basis->features(s, out);
     return;
   }
   out.resize(s.size() + 1);

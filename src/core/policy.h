@@ -14,7 +14,7 @@
 namespace p4l {
 
 struct LinearPolicy {
-  FeatureMap basis;
+  FeatureMapPtr basis;  // null when raw_state
   int num_actions = 2;
   std::vector<Eigen::MatrixXd> coef;  // per slot: d x m logit coefficients
   bool greedy = false;                // argmax of the logits instead of softmax sampling
