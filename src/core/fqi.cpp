@@ -9,10 +9,39 @@
 
 namespace p4l {
 
+namespace {
+
+// Rows per block of an FQI pass: the blocks' sums are added in block order,
+// so the results do not depend on the number of threads.
+constexpr long kFqiRows = 512;
+
+// Targets R + gamma max_a' psi(S')' W[, a'] (R alone where S' is absorbing)
+// of the rows r0 .. r0 + len - 1, into y; Qn: scratch. One product per block
+// reads psi(S') column by column (rows of terminal transitions give rows of
+// Qn that are not read).
+void fqi_targets(const TransitionData& tr, const Eigen::MatrixXd& W, double gamma, long r0,
+                 long len, Eigen::MatrixXd& Qn, Eigen::VectorXd& y) {
+  Qn.noalias() = tr.psi_next.middleRows(r0, len) * W;
+  y = tr.reward.segment(r0, len);
+  for (long t = 0; t < len; ++t)
+    if (!tr.terminal[r0 + t]) y(t) += gamma * Qn.row(t).maxCoeff();
+}
+
+// sum_k psi(S_k) y_k e_{A_k}' over the rows of a block (d x m): y placed in
+// its action's column of Y, then one product.
+void fqi_block_rhs(const TransitionData& tr, long r0, long len, const Eigen::VectorXd& y,
+                   Eigen::MatrixXd& Y, Eigen::MatrixXd& out) {
+  Y.setZero(len, tr.num_actions);
+  for (long t = 0; t < len; ++t) Y(t, tr.action(r0 + t)) = y(t);
+  out.noalias() = tr.psi.middleRows(r0, len).transpose() * Y;
+}
+
+}  // namespace
+
 FqiResult fitted_q_iteration(const TransitionData& tr, const FqiOptions& opt) {
   tr.validate();
   const long n = tr.n();
-  const int d = tr.d(), m = tr.num_actions, N = tr.num_individuals();
+  const int d = tr.d(), m = tr.num_actions;
   // Per-action Gram matrices (fixed across iterations; moments.h): one d x d
   // matrix per action, not per individual.
   std::vector<long> all(static_cast<std::size_t>(n));
@@ -27,26 +56,23 @@ FqiResult fitted_q_iteration(const TransitionData& tr, const FqiOptions& opt) {
       throw std::runtime_error("the regression for an action is singular: increase `ridge`");
     }
   }
+  const long nb = (n + kFqiRows - 1) / kFqiRows;
   FqiResult res;
   res.W.setZero(d, m);
-  std::vector<Eigen::MatrixXd> rhs_i(N);
-  Eigen::VectorXd y(n);
+  std::vector<Eigen::MatrixXd> rhs_b(static_cast<std::size_t>(nb));
   for (int it = 1; it <= opt.max_iter; ++it) {
     const Eigen::MatrixXd& W = res.W;
-    runtime().parallel_for(N, [&](std::size_t b, std::size_t e) {
-      for (std::size_t i = b; i < e; ++i) {
-        rhs_i[i].setZero(d, m);
-        for (long k = tr.begin(static_cast<int>(i)); k < tr.end(static_cast<int>(i)); ++k) {
-          double target = tr.reward(k);
-          if (!tr.terminal[k])
-            target += opt.gamma * (W.transpose() * tr.psi_next.row(k).transpose()).maxCoeff();
-          y(k) = target;
-          rhs_i[i].col(tr.action(k)) += target * tr.psi.row(k).transpose();
-        }
+    runtime().parallel_for(nb, [&](std::size_t b, std::size_t e) {
+      Eigen::MatrixXd Qn, Y;
+      Eigen::VectorXd y;
+      for (std::size_t blk = b; blk < e; ++blk) {
+        const long r0 = static_cast<long>(blk) * kFqiRows, len = std::min(kFqiRows, n - r0);
+        fqi_targets(tr, W, opt.gamma, r0, len, Qn, y);
+        fqi_block_rhs(tr, r0, len, y, Y, rhs_b[blk]);
       }
     });
     Eigen::MatrixXd rhs = Eigen::MatrixXd::Zero(d, m);
-    for (int i = 0; i < N; ++i) rhs += rhs_i[i];
+    for (const auto& r : rhs_b) rhs += r;
     Eigen::MatrixXd Wn(d, m);
     for (int a = 0; a < m; ++a) Wn.col(a) = solver[a].solve(rhs.col(a));
     const double scale = std::max(1.0, Wn.cwiseAbs().maxCoeff());
@@ -60,14 +86,25 @@ FqiResult fitted_q_iteration(const TransitionData& tr, const FqiOptions& opt) {
     }
     if (runtime().interrupted()) throw std::runtime_error("interrupted");
   }
+  // Bellman residual RMSE at the end, block by block (added in block order).
+  std::vector<double> ss_b(static_cast<std::size_t>(nb), 0.0);
+  runtime().parallel_for(nb, [&](std::size_t b, std::size_t e) {
+    Eigen::MatrixXd Qn;
+    Eigen::VectorXd y;
+    for (std::size_t blk = b; blk < e; ++blk) {
+      const long r0 = static_cast<long>(blk) * kFqiRows, len = std::min(kFqiRows, n - r0);
+      fqi_targets(tr, res.W, opt.gamma, r0, len, Qn, y);
+      const Eigen::MatrixXd Q = tr.psi.middleRows(r0, len) * res.W;
+      double ss = 0.0;
+      for (long t = 0; t < len; ++t) {
+        const double r = y(t) - Q(t, tr.action(r0 + t));
+        ss += r * r;
+      }
+      ss_b[blk] = ss;
+    }
+  });
   double ss = 0.0;
-  for (long k = 0; k < n; ++k) {
-    double target = tr.reward(k);
-    if (!tr.terminal[k])
-      target += opt.gamma * (res.W.transpose() * tr.psi_next.row(k).transpose()).maxCoeff();
-    const double r = target - tr.psi.row(k).dot(res.W.col(tr.action(k)));
-    ss += r * r;
-  }
+  for (double v : ss_b) ss += v;
   res.bellman_rmse = std::sqrt(ss / static_cast<double>(n));
   return res;
 }

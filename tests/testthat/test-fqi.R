@@ -78,3 +78,30 @@ test_that("FQI is near-optimal on homogeneous data from one subgroup", {
   expect_gt(ev$value, opt - 0.03)
   expect_lt(ev$value, opt + 4 * ev$se)
 })
+
+test_that("FQI's block sums do not depend on threads and its Bellman RMSE is the formula's", {
+  sim <- sim_icu(150, max.decisions = 12, seed = 5)  # about 1,500 rows: several row blocks
+  d <- p4l_data(sim$data, "id", "time", "action", "reward", env_icu()$state.names,
+                terminal = "terminal")
+  b <- rbf_basis(d, 6, seed = 1)
+  f1 <- fqi(d, gamma = 0.9, basis = b, num.threads = 1)
+  f2 <- fqi(d, gamma = 0.9, basis = b, num.threads = 2)
+  expect_gt(length(d$R), 1024)
+  expect_identical(f1$q.coef, f2$q.coef)
+  expect_identical(f1$convergence, f2$convergence)
+  W <- f1$q.coef[[1]]
+  psi <- predict(b, d$S)
+  psin <- predict(b, d$S_next)
+  nxt <- ifelse(d$terminal, 0, apply(psin %*% W, 1, max))
+  nxt[is.na(nxt)] <- 0
+  y <- d$R + 0.9 * nxt
+  q <- (psi %*% W)[cbind(seq_along(d$A), d$A)]
+  expect_equal(f1$convergence$bellman.rmse, sqrt(mean((y - q)^2)), tolerance = 1e-10)
+  # the fixed point: W solves the ridge regressions of its own targets
+  for (a in seq_along(d$action.levels)) {
+    ia <- d$A == a
+    G <- crossprod(psi[ia, , drop = FALSE]) + 1e-4 * length(d$R) * diag(ncol(psi))
+    expect_equal(unname(W[, a]), unname(solve(G, crossprod(psi[ia, , drop = FALSE], y[ia]))[, 1]),
+                 tolerance = 1e-6)
+  }
+})
