@@ -125,28 +125,48 @@ ActionMoments action_moments(const TransitionData& tr, const std::vector<long>& 
   // probability pi(c | S') (K; uniform: by action only, K_{a,c} = K_a / m).
   const bool by_next = policy && policy->kind != NextPolicy::Kind::Uniform;
   const bool weighted = policy && policy->kind == NextPolicy::Kind::Softmax;
+  // pi(. | S') of the live rows first (parallel: W' x per row), then the lists.
+  const std::size_t nr = rows.size();
+  std::vector<int> next(by_next && !weighted ? nr : 0, -1);
+  Eigen::MatrixXd P(weighted ? static_cast<Eigen::Index>(nr) : 0, m);
+  auto policy_at = [&](std::size_t b, std::size_t e) {
+    Eigen::VectorXd p(m);
+    for (std::size_t j = b; j < e; ++j) {
+      const long k = rows[j];
+      if (tr.terminal[k]) continue;
+      const auto xn = tr.psi_next.row(k).transpose();
+      if (weighted) {
+        policy->probabilities(xn, p);
+        P.row(static_cast<Eigen::Index>(j)) = p.transpose();
+      } else {
+        next[j] = policy->action(xn);
+      }
+    }
+  };
+  if (by_next) {
+    if (parallel)
+      runtime().parallel_for(nr, policy_at);
+    else
+      policy_at(0, nr);
+  }
   std::vector<std::vector<long>> by_a(m), live(policy ? (by_next ? m * m : m) : 0);
   std::vector<std::vector<double>> weight(weighted ? m * m : 0);
-  Eigen::VectorXd p(m);
-  for (long k : rows) {
+  for (std::size_t j = 0; j < nr; ++j) {
+    const long k = rows[j];
     const int a = tr.action(k);
     by_a[a].push_back(k);
-    out.h.col(a) += tr.reward(k) * tr.psi.row(k).transpose();
     if (!policy || tr.terminal[k]) continue;
     if (!by_next) {
       live[a].push_back(k);
-      continue;
-    }
-    const auto xn = tr.psi_next.row(k).transpose();
-    if (!weighted) {
-      live[a * m + policy->action(xn)].push_back(k);
-      continue;
-    }
-    policy->probabilities(xn, p);
-    for (int c = 0; c < m; ++c) {
-      if (p(c) == 0.0) continue;
-      live[a * m + c].push_back(k);
-      weight[a * m + c].push_back(p(c));
+    } else if (!weighted) {
+      live[a * m + next[j]].push_back(k);
+    } else {
+      for (int c = 0; c < m; ++c) {
+        const double pc = P(static_cast<Eigen::Index>(j), c);
+        if (pc == 0.0) continue;
+        live[a * m + c].push_back(k);
+        weight[a * m + c].push_back(pc);
+      }
     }
   }
   if (policy) out.K.setZero(static_cast<Eigen::Index>(m) * d, static_cast<Eigen::Index>(m) * d);
@@ -155,7 +175,10 @@ ActionMoments action_moments(const TransitionData& tr, const std::vector<long>& 
     for (std::size_t t = b; t < e; ++t) {
       const int a = static_cast<int>(by_next ? t / m : t),
                 c = static_cast<int>(by_next ? t % m : t);
-      if (a == c) add_cross(out.G.middleCols(a * d, d), tr.psi, tr.psi, by_a[a], nullptr);
+      if (a == c) {  // G_a and h_a, over action a's rows in row order
+        add_cross(out.G.middleCols(a * d, d), tr.psi, tr.psi, by_a[a], nullptr);
+        for (long k : by_a[a]) out.h.col(a) += tr.reward(k) * tr.psi.row(k).transpose();
+      }
       if (!policy || live[t].empty()) continue;
       add_cross(out.K.block(a * d, c * d, d, d), tr.psi, tr.psi_next, live[t],
                 weighted ? &weight[t] : nullptr);

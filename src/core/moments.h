@@ -58,9 +58,10 @@ struct ActionMoments {
 };
 
 // The moments of `rows` (of tr): G and h, and K_{a,c} under `policy` when it is
-// not null. parallel: blocks (a, c) run as parallel tasks (each block is summed
-// by one task in row order, so the result does not depend on the threads);
-// false inside a caller's own parallel loop.
+// not null. parallel: the policy at the next states runs in parallel over
+// rows, and the blocks (a, c) as parallel tasks (each block is summed by one
+// task in row order, so the result does not depend on the threads); false
+// inside a caller's own parallel loop.
 ActionMoments action_moments(const TransitionData& tr, const std::vector<long>& rows,
                              const NextPolicy* policy, bool parallel);
 
