@@ -112,20 +112,20 @@ Eigen::VectorXd ActionMoments::rhs() const {
   return Eigen::Map<const Eigen::VectorXd>(h.data(), h.size());
 }
 
-ActionMoments action_moments(const TransitionData& tr, const std::vector<long>& rows,
-                             const NextPolicy* policy, bool parallel) {
-  const int d = tr.d(), m = tr.num_actions;
-  ActionMoments out;
-  out.d = d;
-  out.m = m;
-  out.count = static_cast<long>(rows.size());
-  out.G.setZero(d, static_cast<Eigen::Index>(m) * d);
-  out.h.setZero(d, m);
-  // Row lists: by action (G), and by (action, next action) with the
-  // probability pi(c | S') (K; uniform: by action only, K_{a,c} = K_a / m).
-  const bool by_next = policy && policy->kind != NextPolicy::Kind::Uniform;
-  const bool weighted = policy && policy->kind == NextPolicy::Kind::Softmax;
-  // pi(. | S') of the live rows first (parallel: W' x per row), then the lists.
+namespace {
+
+// The rows of each action (by_a), and the live rows of each pair (action a,
+// next action c), index a m + c, with the probability pi(c | S') (weight,
+// softmax only; uniform: live rows by action only, index a). The policy at
+// the next states is evaluated first (in parallel over rows: W' x per row).
+struct RowLists {
+  std::vector<std::vector<long>> by_a, live;
+  std::vector<std::vector<double>> weight;
+};
+
+RowLists row_lists(const TransitionData& tr, const std::vector<long>& rows,
+                   const NextPolicy* policy, bool by_next, bool weighted, bool parallel) {
+  const int m = tr.num_actions;
   const std::size_t nr = rows.size();
   std::vector<int> next(by_next && !weighted ? nr : 0, -1);
   Eigen::MatrixXd P(weighted ? static_cast<Eigen::Index>(nr) : 0, m);
@@ -149,26 +149,49 @@ ActionMoments action_moments(const TransitionData& tr, const std::vector<long>& 
     else
       policy_at(0, nr);
   }
-  std::vector<std::vector<long>> by_a(m), live(policy ? (by_next ? m * m : m) : 0);
-  std::vector<std::vector<double>> weight(weighted ? m * m : 0);
+  RowLists L;
+  L.by_a.resize(m);
+  L.live.resize(policy ? (by_next ? m * m : m) : 0);
+  L.weight.resize(weighted ? m * m : 0);
   for (std::size_t j = 0; j < nr; ++j) {
     const long k = rows[j];
     const int a = tr.action(k);
-    by_a[a].push_back(k);
+    L.by_a[a].push_back(k);
     if (!policy || tr.terminal[k]) continue;
     if (!by_next) {
-      live[a].push_back(k);
+      L.live[a].push_back(k);
     } else if (!weighted) {
-      live[a * m + next[j]].push_back(k);
+      L.live[a * m + next[j]].push_back(k);
     } else {
       for (int c = 0; c < m; ++c) {
         const double pc = P(static_cast<Eigen::Index>(j), c);
         if (pc == 0.0) continue;
-        live[a * m + c].push_back(k);
-        weight[a * m + c].push_back(pc);
+        L.live[a * m + c].push_back(k);
+        L.weight[a * m + c].push_back(pc);
       }
     }
   }
+  return L;
+}
+
+}  // namespace
+
+ActionMoments action_moments(const TransitionData& tr, const std::vector<long>& rows,
+                             const NextPolicy* policy, bool parallel) {
+  const int d = tr.d(), m = tr.num_actions;
+  ActionMoments out;
+  out.d = d;
+  out.m = m;
+  out.count = static_cast<long>(rows.size());
+  out.G.setZero(d, static_cast<Eigen::Index>(m) * d);
+  out.h.setZero(d, m);
+  // K_{a,c} by (action, next action); uniform: by action only, K_{a,c} = K_a / m.
+  const bool by_next = policy && policy->kind != NextPolicy::Kind::Uniform;
+  const bool weighted = policy && policy->kind == NextPolicy::Kind::Softmax;
+  const RowLists L = row_lists(tr, rows, policy, by_next, weighted, parallel);
+  const auto& by_a = L.by_a;
+  const auto& live = L.live;
+  const auto& weight = L.weight;
   if (policy) out.K.setZero(static_cast<Eigen::Index>(m) * d, static_cast<Eigen::Index>(m) * d);
   const std::size_t tasks = by_next ? static_cast<std::size_t>(m) * m : static_cast<std::size_t>(m);
   auto run = [&](std::size_t b, std::size_t e) {
