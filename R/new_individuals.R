@@ -364,18 +364,16 @@ onestep_loglik <- function(model, pooled, am, hist, rows, amap) {
 # has them (p4l() passes its own).
 assign_pieces <- function(fit, hist, num.threads, feat = NULL) {
   amap <- match(as.character(hist$action.levels), as.character(fit$action.levels))
-  p <- list(psi = if (is.null(feat)) basis_features(fit$basis, hist$S, num.threads) else feat$psi,
-            psin = if (is.null(feat)) basis_features(fit$basis, hist$S_next, num.threads) else
-              feat$psi.next,
-            A = amap[hist$A], amap = amap, R = as.numeric(hist$R),
-            terminal = as.logical(hist$terminal))
+  psi <- if (is.null(feat)) basis_features(fit$basis, hist$S, num.threads) else feat$psi
+  psin <- if (is.null(feat)) basis_features(fit$basis, hist$S_next, num.threads) else
+    feat$psi.next
   # The transitions in the fit's action coding, as the C++ core reads them
   # (transition_inputs(); one group: the residuals are per row).
-  p$transitions <- list(psi = as_double(p$psi), psi_next = as_double(p$psin),
-                        action = as.integer(p$A - 1L), reward = p$R,
-                        terminal = as.integer(p$terminal), start = c(0L, length(p$R)),
-                        num_actions = length(fit$action.levels))
-  p
+  list(amap = amap,
+       transitions = list(psi = as_double(psi), psi_next = as_double(psin),
+                          action = as.integer(amap[hist$A] - 1L), reward = as.numeric(hist$R),
+                          terminal = as.integer(hist$terminal), start = c(0L, length(hist$R)),
+                          num_actions = length(fit$action.levels)))
 }
 
 # Rows of X (n x r) and R for the Bellman residual e = R - X u at the softmax
@@ -383,11 +381,12 @@ assign_pieces <- function(fit, hist, num.threads, feat = NULL) {
 bellman_design <- function(fit, pieces, rows, u.pol) {
   W <- fit$W
   Th <- fit$Theta
-  d <- ncol(pieces$psi)
+  tr <- pieces$transitions
+  d <- ncol(tr$psi)
   m <- length(fit$action.levels)
-  psi <- pieces$psi[rows, , drop = FALSE]
-  psin <- pieces$psin[rows, , drop = FALSE]
-  A <- pieces$A[rows]
+  psi <- tr$psi[rows, , drop = FALSE]
+  psin <- tr$psi_next[rows, , drop = FALSE]
+  A <- tr$action[rows] + 1L
   logits <- cbind(0, psin %*% matrix(Th %*% u.pol, d, m - 1L))
   pi <- softmax_rows(logits)
   X <- matrix(0, length(rows), ncol(W))
@@ -432,13 +431,13 @@ assign_loglik <- function(fit, am, pieces, hist, rows, likelihood) {
 refine_latent <- function(fit, am, pieces, hist, rows, v, sigma2, s2, steps) {
   if (!(s2 > 0)) return(v)
   u <- v
-  term <- pieces$terminal[rows]
+  term <- pieces$transitions$terminal[rows] == 1L
   for (it in seq_len(steps)) {
     bd <- bellman_design(fit, pieces, rows, u)
     G <- bd$G
     G[term, ] <- 0
     Xf <- bd$X - fit$gamma * G         # e = R - Xf u
-    y <- pieces$R[rows] - Xf[, 1]      # u_1 = 1 fixed
+    y <- pieces$transitions$reward[rows] - Xf[, 1]  # u_1 = 1 fixed
     Z <- Xf[, -1L, drop = FALSE]
     A <- crossprod(Z) / sigma2 + diag(1 / s2, ncol(Z))
     b <- crossprod(Z, y) / sigma2 + v[-1L] / s2
