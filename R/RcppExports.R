@@ -29,16 +29,16 @@ acpi_graph_cpp <- function(X, k, num_threads) {
     .Call(`_p4l_acpi_graph_cpp`, X, k, num_threads)
 }
 
-rbf_kmeans_cpp <- function(x, k, num_starts, max_iter, sample_size, refine_size, seed, num_threads) {
-    .Call(`_p4l_rbf_kmeans_cpp`, x, k, num_starts, max_iter, sample_size, refine_size, seed, num_threads)
+rbf_kmeans_cpp <- function(xr, k, num_starts, max_iter, sample_size, refine_size, seed, num_threads) {
+    .Call(`_p4l_rbf_kmeans_cpp`, xr, k, num_starts, max_iter, sample_size, refine_size, seed, num_threads)
 }
 
 kmeans_lloyd_cpp <- function(x, centers, max_iter, tol, num_threads) {
     .Call(`_p4l_kmeans_lloyd_cpp`, x, centers, max_iter, tol, num_threads)
 }
 
-rbf_median_distance_cpp <- function(x, max_points, seed, num_threads) {
-    .Call(`_p4l_rbf_median_distance_cpp`, x, max_points, seed, num_threads)
+rbf_median_distance_cpp <- function(xr, max_points, seed, num_threads) {
+    .Call(`_p4l_rbf_median_distance_cpp`, xr, max_points, seed, num_threads)
 }
 
 rbf_features_cpp <- function(x, centers, bandwidth, shift, scale, num_threads) {
@@ -55,6 +55,10 @@ basis_features_rowwise_cpp <- function(x, spec) {
 
 standardise_cpp <- function(x, shift, scale, lim, num_threads) {
     .Call(`_p4l_standardise_cpp`, x, shift, scale, lim, num_threads)
+}
+
+column_summary_cpp <- function(x, moments, num_threads) {
+    .Call(`_p4l_column_summary_cpp`, x, moments, num_threads)
 }
 
 first_nonfinite_row_cpp <- function(x) {

@@ -96,7 +96,7 @@ rbf_basis <- function(x, num.centers = 16, bandwidth = "median", scale = TRUE,
 
   d <- ncol(states)
   if (scale) {
-    cs <- column_scales(states)
+    cs <- column_scales(states, num.threads = num.threads)
     shift <- cs$shift
     sc <- cs$scale
     sc[sc <= 0] <- 1

@@ -159,7 +159,10 @@ basis_input <- function(x, columns, arg = "x") {
     stop_arg("`", arg, "` must be a p4l_data object, a numeric matrix or a data frame.")
   }
   columns <- resolve_columns(columns, state.names)
-  rng <- if (nrow(states) > 0L) {
+  rng <- if (nrow(states) > 0L && is.double(states)) {
+    s <- column_summary_cpp(states, FALSE, 1L)  # range() of each column, without copies
+    rbind(s$min, s$max)
+  } else if (nrow(states) > 0L) {
     vapply(seq_len(ncol(states)), function(j) range(states[, j]), numeric(2))
   } else {
     matrix(NA_real_, 2, ncol(states))

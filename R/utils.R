@@ -199,9 +199,20 @@ encode_columns <- function(newdata, coding, arg = "newdata") {
 # beyond: the squares exceed the largest double) is recomputed after dividing
 # it by its largest absolute value; an error names a column that is not
 # finite or whose scale still overflows. Columns without spread get scale 0
-# (callers decide: scale 1, or drop the column).
-column_scales <- function(x, what = "State", shift = colMeans(x),
-                          scale = column_apply(x, stats::sd)) {
+# (callers decide: scale 1, or drop the column). `shift` and `scale` NULL:
+# colMeans() and sd(), for a double matrix in one C++ pass per column (the
+# same values to the bit; column_summary_cpp()).
+column_scales <- function(x, what = "State", shift = NULL, scale = NULL, num.threads = 1L) {
+  if (is.null(shift) || is.null(scale)) {
+    if (is.double(x) && is.matrix(x) && nrow(x) >= 2L) {
+      cs <- column_summary_cpp(x, TRUE, num.threads)
+      if (is.null(shift)) shift <- cs$mean
+      if (is.null(scale)) scale <- cs$sd
+    } else {
+      if (is.null(shift)) shift <- colMeans(x)
+      if (is.null(scale)) scale <- column_apply(x, stats::sd)
+    }
+  }
   d <- ncol(x)
   nm <- colnames(x)
   if (is.null(nm)) nm <- paste0("column ", seq_len(d))

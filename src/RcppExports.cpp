@@ -117,11 +117,11 @@ BEGIN_RCPP
 END_RCPP
 }
 // rbf_kmeans_cpp
-Rcpp::List rbf_kmeans_cpp(const Eigen::MatrixXd& x, int k, int num_starts, int max_iter, double sample_size, double refine_size, double seed, int num_threads);
-RcppExport SEXP _p4l_rbf_kmeans_cpp(SEXP xSEXP, SEXP kSEXP, SEXP num_startsSEXP, SEXP max_iterSEXP, SEXP sample_sizeSEXP, SEXP refine_sizeSEXP, SEXP seedSEXP, SEXP num_threadsSEXP) {
+Rcpp::List rbf_kmeans_cpp(Rcpp::NumericMatrix xr, int k, int num_starts, int max_iter, double sample_size, double refine_size, double seed, int num_threads);
+RcppExport SEXP _p4l_rbf_kmeans_cpp(SEXP xrSEXP, SEXP kSEXP, SEXP num_startsSEXP, SEXP max_iterSEXP, SEXP sample_sizeSEXP, SEXP refine_sizeSEXP, SEXP seedSEXP, SEXP num_threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type x(xSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type xr(xrSEXP);
     Rcpp::traits::input_parameter< int >::type k(kSEXP);
     Rcpp::traits::input_parameter< int >::type num_starts(num_startsSEXP);
     Rcpp::traits::input_parameter< int >::type max_iter(max_iterSEXP);
@@ -129,7 +129,7 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< double >::type refine_size(refine_sizeSEXP);
     Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
     Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(rbf_kmeans_cpp(x, k, num_starts, max_iter, sample_size, refine_size, seed, num_threads));
+    rcpp_result_gen = Rcpp::wrap(rbf_kmeans_cpp(xr, k, num_starts, max_iter, sample_size, refine_size, seed, num_threads));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -148,15 +148,15 @@ BEGIN_RCPP
 END_RCPP
 }
 // rbf_median_distance_cpp
-double rbf_median_distance_cpp(const Eigen::MatrixXd& x, double max_points, double seed, int num_threads);
-RcppExport SEXP _p4l_rbf_median_distance_cpp(SEXP xSEXP, SEXP max_pointsSEXP, SEXP seedSEXP, SEXP num_threadsSEXP) {
+double rbf_median_distance_cpp(Rcpp::NumericMatrix xr, double max_points, double seed, int num_threads);
+RcppExport SEXP _p4l_rbf_median_distance_cpp(SEXP xrSEXP, SEXP max_pointsSEXP, SEXP seedSEXP, SEXP num_threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type x(xSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type xr(xrSEXP);
     Rcpp::traits::input_parameter< double >::type max_points(max_pointsSEXP);
     Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
     Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(rbf_median_distance_cpp(x, max_points, seed, num_threads));
+    rcpp_result_gen = Rcpp::wrap(rbf_median_distance_cpp(xr, max_points, seed, num_threads));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -209,6 +209,18 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< double >::type lim(limSEXP);
     Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
     rcpp_result_gen = Rcpp::wrap(standardise_cpp(x, shift, scale, lim, num_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// column_summary_cpp
+Rcpp::List column_summary_cpp(Rcpp::NumericMatrix x, bool moments, int num_threads);
+RcppExport SEXP _p4l_column_summary_cpp(SEXP xSEXP, SEXP momentsSEXP, SEXP num_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type x(xSEXP);
+    Rcpp::traits::input_parameter< bool >::type moments(momentsSEXP);
+    Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(column_summary_cpp(x, moments, num_threads));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -664,6 +676,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_p4l_basis_features_cpp", (DL_FUNC) &_p4l_basis_features_cpp, 3},
     {"_p4l_basis_features_rowwise_cpp", (DL_FUNC) &_p4l_basis_features_rowwise_cpp, 2},
     {"_p4l_standardise_cpp", (DL_FUNC) &_p4l_standardise_cpp, 5},
+    {"_p4l_column_summary_cpp", (DL_FUNC) &_p4l_column_summary_cpp, 3},
     {"_p4l_first_nonfinite_row_cpp", (DL_FUNC) &_p4l_first_nonfinite_row_cpp, 1},
     {"_p4l_sim_cartpole_cpp", (DL_FUNC) &_p4l_sim_cartpole_cpp, 6},
     {"_p4l_kde_cross_loglik_cpp", (DL_FUNC) &_p4l_kde_cross_loglik_cpp, 11},

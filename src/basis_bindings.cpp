@@ -16,8 +16,9 @@
 #include "runtime_bindings.h"
 
 // [[Rcpp::export(rng = false)]]
-Rcpp::List rbf_kmeans_cpp(const Eigen::MatrixXd& x, int k, int num_starts, int max_iter,
+Rcpp::List rbf_kmeans_cpp(Rcpp::NumericMatrix xr, int k, int num_starts, int max_iter,
                           double sample_size, double refine_size, double seed, int num_threads) {
+  const Eigen::Map<const Eigen::MatrixXd> x(xr.begin(), xr.nrow(), xr.ncol());  // R's memory
   if (k < 1 || k > x.rows())
     Rcpp::stop("number of centres must be in [1, %d]", static_cast<int>(x.rows()));
   if (!x.allFinite()) Rcpp::stop("the (scaled) states are not finite");
@@ -53,8 +54,9 @@ Rcpp::List kmeans_lloyd_cpp(const Eigen::MatrixXd& x, const Eigen::MatrixXd& cen
 }
 
 // [[Rcpp::export(rng = false)]]
-double rbf_median_distance_cpp(const Eigen::MatrixXd& x, double max_points, double seed,
+double rbf_median_distance_cpp(Rcpp::NumericMatrix xr, double max_points, double seed,
                                int num_threads) {
+  const Eigen::Map<const Eigen::MatrixXd> x(xr.begin(), xr.nrow(), xr.ncol());  // R's memory
   if (!x.allFinite()) Rcpp::stop("the (scaled) states are not finite");
   p4l::ThreadScope scope(num_threads);
   return p4l::median_pairwise_distance(x, static_cast<long>(max_points),
@@ -177,6 +179,20 @@ Rcpp::NumericMatrix standardise_cpp(Rcpp::NumericMatrix x, Rcpp::NumericVector s
     z.attr("dimnames") = Rf_getAttrib(x, R_DimNamesSymbol);
   z.attr("bad") = static_cast<double>(bad + 1);
   return z;
+}
+
+// Column minima and maxima of a numeric matrix and, with `moments`, its
+// colMeans() and the sd() of each column, to the bit (p4l::column_summary()):
+// one pass per column instead of R's column copies.
+// [[Rcpp::export(rng = false)]]
+Rcpp::List column_summary_cpp(Rcpp::NumericMatrix x, bool moments, int num_threads) {
+  p4l::ColumnSummary s;
+  {
+    p4l::ThreadScope scope(num_threads);
+    s = p4l::column_summary(x.begin(), x.nrow(), x.ncol(), moments);
+  }
+  return Rcpp::List::create(Rcpp::Named("min") = s.min, Rcpp::Named("max") = s.max,
+                            Rcpp::Named("mean") = s.mean, Rcpp::Named("sd") = s.sd);
 }
 
 // The first row (1-based) of a numeric matrix with a non-finite entry, 0 when

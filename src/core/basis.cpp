@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -362,6 +363,44 @@ long standardise_columns(const double* x, long n, long p, const double* shift, c
   long out = -1;
   for (long j = 0; j < p && out < 0; ++j)
     for (long b = 0; b < num_blocks && out < 0; ++b) out = first[b * p + j];
+  return out;
+}
+
+ColumnSummary column_summary(const double* x, long n, long p, bool moments) {
+  ColumnSummary out;
+  out.min.assign(static_cast<std::size_t>(p), std::numeric_limits<double>::quiet_NaN());
+  out.max = out.min;
+  if (moments) out.mean = out.sd = out.min;
+  runtime().parallel_for(static_cast<std::size_t>(p), [&](std::size_t jb, std::size_t je) {
+    for (std::size_t j = jb; j < je; ++j) {
+      const double* xj = x + static_cast<long>(j) * n;
+      if (n > 0) {
+        double lo = xj[0], hi = xj[0];
+        for (long i = 1; i < n; ++i) {
+          lo = std::min(lo, xj[i]);
+          hi = std::max(hi, xj[i]);
+        }
+        out.min[j] = lo;
+        out.max[j] = hi;
+      }
+      if (!moments) continue;
+      const long double nn = static_cast<long double>(n);
+      long double s = 0.0L;
+      for (long i = 0; i < n; ++i) s += xj[i];
+      out.mean[j] = static_cast<double>(s / nn);  // colMeans()
+      if (n < 2) continue;
+      long double m = s / nn;  // var()'s mean: corrected by the mean residual
+      if (std::isfinite(static_cast<double>(m))) {
+        long double r = 0.0L;
+        for (long i = 0; i < n; ++i) r += (xj[i] - m);
+        m = m + r / nn;
+      }
+      const long double c = static_cast<double>(m);
+      long double ss = 0.0L;
+      for (long i = 0; i < n; ++i) ss += (xj[i] - c) * (xj[i] - c);
+      out.sd[j] = std::sqrt(static_cast<double>(ss / (nn - 1.0L)));
+    }
+  });
   return out;
 }
 

@@ -136,4 +136,16 @@ class ProductMap final : public FeatureMap {
 long standardise_columns(const double* x, long n, long p, const double* shift, const double* scale,
                          double lim, double* z);
 
+// Per-column summaries of an n x p column-major matrix, each column in one
+// thread and in row order, so the results do not depend on the number of
+// threads. With `moments`, also R's colMeans() and sd() of each column to the
+// bit: the mean a long double sum divided by n; the standard deviation
+// sqrt() of var()'s two-pass long double estimate (its own mean corrected by
+// the mean residual, then the sum of squared deviations over n - 1; NaN when
+// n < 2). Non-finite entries propagate as in R's arithmetic.
+struct ColumnSummary {
+  std::vector<double> min, max, mean, sd;
+};
+ColumnSummary column_summary(const double* x, long n, long p, bool moments);
+
 }  // namespace p4l

@@ -14,6 +14,15 @@
 namespace p4l {
 namespace {
 
+// The passes below index x.data() as a column-major n x d array: x must be a
+// whole matrix (or a map of one), not a strided block.
+const Eigen::Ref<const Eigen::MatrixXd>& require_contiguous(
+    const Eigen::Ref<const Eigen::MatrixXd>& x) {
+  if (x.cols() > 1 && x.outerStride() != x.rows())
+    throw std::invalid_argument("k-means: the points must be a contiguous matrix");
+  return x;
+}
+
 // Inner loops run on the runtime's threads only when the caller is not
 // itself inside a parallel region (the seeded driver's restarts run in parallel).
 void maybe_parallel(bool par, std::size_t n, const RangeFn& fn) {
@@ -26,7 +35,7 @@ void maybe_parallel(bool par, std::size_t n, const RangeFn& fn) {
 
 // Assignment step by direct differences ||x_i - c_k||^2 (ties to the lowest
 // k); fills dist2, updates cluster and returns whether any label changed.
-bool assign_direct(const Eigen::MatrixXd& x, const Eigen::MatrixXd& centers,
+bool assign_direct(const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::MatrixXd& centers,
                    Eigen::VectorXi& cluster, Eigen::VectorXd& dist2) {
   const Eigen::Index n = x.rows(), k = centers.rows();
   bool changed = false;
@@ -52,7 +61,7 @@ bool assign_direct(const Eigen::MatrixXd& x, const Eigen::MatrixXd& centers,
 // The centre rule of both drivers: every centre moves to the mean of its
 // points (sums / counts); an empty cluster takes the point farthest from its
 // centre (dist2 of that point is then 0).
-void centres_from_sums(const Eigen::MatrixXd& x, const Eigen::MatrixXd& sums,
+void centres_from_sums(const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::MatrixXd& sums,
                        const Eigen::VectorXd& counts, Eigen::VectorXd& dist2,
                        Eigen::MatrixXd& centers) {
   for (int j = 0; j < static_cast<int>(centers.rows()); ++j) {
@@ -68,7 +77,7 @@ void centres_from_sums(const Eigen::MatrixXd& x, const Eigen::MatrixXd& sums,
 }
 
 // Update step of the stream driver (sums in point order).
-void update_centres(const Eigen::MatrixXd& x, const Eigen::VectorXi& cluster,
+void update_centres(const Eigen::Ref<const Eigen::MatrixXd>& x, const Eigen::VectorXi& cluster,
                     Eigen::VectorXd& dist2, Eigen::MatrixXd& centers) {
   const long n = x.rows();
   const int k = static_cast<int>(centers.rows());
@@ -92,8 +101,8 @@ inline void all_sqdist(const Eigen::MatrixXd& centers, const std::vector<double>
 
 // Lloyd iterations from the given centres until no label changes (stream
 // driver); withinss is recomputed directly from the final labels and centres.
-KMeansResult lloyd_to_stable_labels(const Eigen::MatrixXd& x, Eigen::MatrixXd centers,
-                                    int max_iter) {
+KMeansResult lloyd_to_stable_labels(const Eigen::Ref<const Eigen::MatrixXd>& x,
+                                    Eigen::MatrixXd centers, int max_iter) {
   const Eigen::Index n = x.rows();
   KMeansResult res;
   Eigen::VectorXi cluster = Eigen::VectorXi::Constant(n, -1);
@@ -119,7 +128,7 @@ KMeansResult lloyd_to_stable_labels(const Eigen::MatrixXd& x, Eigen::MatrixXd ce
 // cluster i to j when n_j/(n_j+1)||x-c_j||^2 < n_i/(n_i-1)||x-c_i||^2, which
 // strictly lowers the objective; Lloyd's fixed points are often not minima of
 // this kind. Serial (fixed order), so deterministic.
-void hartigan(const Eigen::MatrixXd& x, KMeansResult& res, int max_pass) {
+void hartigan(const Eigen::Ref<const Eigen::MatrixXd>& x, KMeansResult& res, int max_pass) {
   const long n = x.rows();
   const long d = x.cols();
   const int k = static_cast<int>(res.centers.rows());
@@ -129,7 +138,7 @@ void hartigan(const Eigen::MatrixXd& x, KMeansResult& res, int max_pass) {
   Eigen::ArrayXd in = counts.array() / (counts.array() + 1.0);
   Eigen::ArrayXd dist(k);
   std::vector<double> pt(d);
-  const double* xd = x.data();
+  const double* xd = require_contiguous(x).data();
   for (int pass = 0; pass < max_pass; ++pass) {
     check_interrupt();
     long moves = 0;
@@ -200,8 +209,8 @@ namespace {
 // of one pass, and the steps of an iteration.
 class HamerlyLloyd {
  public:
-  HamerlyLloyd(const Eigen::MatrixXd& x, Eigen::MatrixXd centers, bool par)
-      : x_(x),
+  HamerlyLloyd(const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::MatrixXd centers, bool par)
+      : x_(require_contiguous(x)),
         n_(x.rows()),
         k_(static_cast<int>(centers.rows())),
         d_(x.cols()),
@@ -245,7 +254,7 @@ class HamerlyLloyd {
 
  private:
   static constexpr double kInf = std::numeric_limits<double>::infinity();
-  const Eigen::MatrixXd& x_;
+  const Eigen::Ref<const Eigen::MatrixXd>& x_;  // contiguous (outer stride = rows)
   const long n_;
   const int k_;
   const long d_, num_blocks_;
@@ -355,12 +364,13 @@ class HamerlyLloyd {
 
 }  // namespace
 
-KMeansResult lloyd_to_tolerance(const Eigen::MatrixXd& x, Eigen::MatrixXd centers, int max_iter,
-                                double tol, bool par) {
+KMeansResult lloyd_to_tolerance(const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::MatrixXd centers,
+                                int max_iter, double tol, bool par) {
   return HamerlyLloyd(x, std::move(centers), par).run(max_iter, tol);
 }
 
-Eigen::MatrixXd kmeanspp_seed(const Eigen::MatrixXd& x, int k, std::mt19937_64& gen, bool par) {
+Eigen::MatrixXd kmeanspp_seed(const Eigen::Ref<const Eigen::MatrixXd>& x, int k,
+                              std::mt19937_64& gen, bool par) {
   const long n = x.rows();
   Eigen::MatrixXd centers(k, x.cols());
   long first = static_cast<long>(unif01(gen) * n);
@@ -399,7 +409,8 @@ Eigen::MatrixXd kmeanspp_seed(const Eigen::MatrixXd& x, int k, std::mt19937_64& 
   return centers;
 }
 
-KMeansResult kmeans(const Eigen::MatrixXd& x, int k, const KMeansOptions& opt, std::uint64_t seed) {
+KMeansResult kmeans(const Eigen::Ref<const Eigen::MatrixXd>& x, int k, const KMeansOptions& opt,
+                    std::uint64_t seed) {
   const long n = x.rows();
   if (k < 1 || k > n) throw std::invalid_argument("number of centres must be in [1, n]");
   std::mt19937_64 gen = make_stream(seed, 1);
@@ -410,7 +421,7 @@ KMeansResult kmeans(const Eigen::MatrixXd& x, int k, const KMeansOptions& opt, s
     xs.resize(static_cast<long>(idx.size()), x.cols());
     for (std::size_t i = 0; i < idx.size(); ++i) xs.row(i) = x.row(idx[i]);
   }
-  const Eigen::MatrixXd& xw = sub ? xs : x;
+  const Eigen::Ref<const Eigen::MatrixXd> xw = sub ? Eigen::Ref<const Eigen::MatrixXd>(xs) : x;
   // Restarts run in parallel, each serially and from its own random stream
   // (seed, 3, start), so the result does not depend on the number of threads;
   // ties go to the lowest start.
@@ -448,8 +459,8 @@ KMeansResult kmeans(const Eigen::MatrixXd& x, int k, const KMeansOptions& opt, s
   return best;
 }
 
-KMeansResult kmeans(const Eigen::MatrixXd& x, int k, const KMeansOptions& opt, std::mt19937_64& rng,
-                    const Eigen::MatrixXd* warm) {
+KMeansResult kmeans(const Eigen::Ref<const Eigen::MatrixXd>& x, int k, const KMeansOptions& opt,
+                    std::mt19937_64& rng, const Eigen::MatrixXd* warm) {
   const Eigen::Index n = x.rows(), q = x.cols();
   if (k < 1 || k > n) throw std::invalid_argument("p4l: K must be in [1, N]");
   const int max_iter = std::max(1, opt.max_iter);

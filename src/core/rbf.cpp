@@ -8,7 +8,8 @@
 #include "runtime.h"
 
 namespace p4l {
-double median_pairwise_distance(const Eigen::MatrixXd& x, long max_points, std::uint64_t seed) {
+double median_pairwise_distance(const Eigen::Ref<const Eigen::MatrixXd>& x, long max_points,
+                                std::uint64_t seed) {
   const long n = x.rows();
   if (n < 2) throw std::invalid_argument("need at least two points for the median distance");
   std::mt19937_64 gen = make_stream(seed, 2);

@@ -13,7 +13,8 @@ using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::R
 
 // Median of the pairwise Euclidean distances among at most max_points rows
 // (a seeded random subsample when n is larger).
-double median_pairwise_distance(const Eigen::MatrixXd& x, long max_points, std::uint64_t seed);
+double median_pairwise_distance(const Eigen::Ref<const Eigen::MatrixXd>& x, long max_points,
+                                std::uint64_t seed);
 
 // The features themselves: FeatureMap in basis.h.
 

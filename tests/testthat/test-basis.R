@@ -456,6 +456,31 @@ test_that("vlearning(), acpi(), compare_policies() and plot() take a composed ba
   expect_true(all(p4l:::basis_plot_range(b, 1:2)[, 1] < apply(d$S, 2, min)))
 })
 
+test_that("column_scales() and the basis ranges are colMeans(), sd() and range() to the bit", {
+  set.seed(11)
+  cases <- list(matrix(rnorm(3000 * 3), ncol = 3),
+                matrix(rnorm(2000 * 2, 1e8, 1e-3), ncol = 2),  # cancellation in the mean
+                matrix(runif(999 * 2) * 1e300, ncol = 2),      # sums beyond double's range
+                cbind(c(1e308, 1e308, -1e308), c(1, 1, 1)),    # a constant column
+                matrix(round(rnorm(500 * 2) * 3), ncol = 2))
+  for (x in cases) {
+    for (nt in 1:2) {
+      s <- p4l:::column_summary_cpp(x, TRUE, nt)
+      expect_identical(s$mean, unname(colMeans(x)))
+      expect_identical(s$sd, unname(apply(x, 2, stats::sd)))
+      expect_identical(rbind(s$min, s$max), unname(apply(x, 2, range)))
+      # column_scales() as with R's estimates (overflowing columns recomputed alike)
+      expect_identical(p4l:::column_scales(x, num.threads = nt),
+                       p4l:::column_scales(x, shift = colMeans(x),
+                                           scale = apply(x, 2, stats::sd)))
+    }
+  }
+  # one row: R's path (sd is NA, the scale becomes 0)
+  expect_identical(unname(p4l:::column_scales(matrix(c(1, 2), 1))$scale), c(0, 0))
+  # a non-finite mean still names its column
+  expect_error(p4l:::column_scales(cbind(a = 1:3 + 0, b = c(1, NaN, 2))), "column 'b'.*row 2")
+})
+
 test_that("standardise_columns() computes center_scale()'s values in C++ and names the first bad entry", {
   set.seed(4)
   x <- matrix(rnorm(5000 * 3), 5000, 3, dimnames = list(NULL, c("a", "b", "c")))
