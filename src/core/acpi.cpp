@@ -333,7 +333,8 @@ std::vector<std::pair<int, int>> CompleteFusion::fused_pairs() const {
 // individual, the z-step the MCP threshold of the copies' difference (with
 // parameter sigma / 2 = rho, so the threshold is the complete graph's) while
 // their mean follows beta; both steps are parallel over individuals / edges.
-// Memory: two p-vectors per edge end (the copy minus its dual, and the dual);
+// Memory: two single-precision p-vectors per edge end (the copy minus its
+// dual, and the dual; the arithmetic is in double);
 // per individual a p x p inverse, or with fewer transitions than p the
 // low-rank factor of its loss and a T_i x T_i inverse.
 class GraphFusion : public FusionPath {
@@ -354,7 +355,7 @@ class GraphFusion : public FusionPath {
   std::vector<double> a_;
   // p x 2E: U the scaled duals of the copies z, Y = z - U (what the
   // individuals' step reads)
-  Eigen::MatrixXd Y_, U_;
+  Eigen::MatrixXf Y_, U_;
   std::vector<double> res_;  // per edge: primal and dual residual
   std::vector<char> fused_;
   double sigma_;
@@ -400,10 +401,10 @@ GraphFusion::GraphFusion(const std::vector<Quadratic>& q, const Eigen::MatrixXd&
     }
   });
   Y_.resize(p, 2 * E);
-  U_ = Eigen::MatrixXd::Zero(p, 2 * E);
+  U_ = Eigen::MatrixXf::Zero(p, 2 * E);
   for (long e = 0; e < E; ++e) {
-    Y_.col(2 * e) = beta.col(edges_[e].first);
-    Y_.col(2 * e + 1) = beta.col(edges_[e].second);
+    Y_.col(2 * e) = beta.col(edges_[e].first).cast<float>();
+    Y_.col(2 * e + 1) = beta.col(edges_[e].second).cast<float>();
   }
   res_.assign(E, 0.0);
   fused_.assign(E, 0);
@@ -424,25 +425,31 @@ int GraphFusion::admm(double lambda) {
   int it = 0;
   for (it = 1; it <= opt_.admm_max_iter; ++it) {
     for_range(N_, [&](std::size_t b, std::size_t e) {
-      Eigen::VectorXd c(p);
+      Eigen::VectorXd c(p), Fc, f, Ftf(p);  // buffers reused across individuals
       for (std::size_t i = b; i < e; ++i) {
         c = q_[i].w * q_[i].g;
-        for (long col : copies_[i]) c += sigma_ * Y_.col(col);
+        for (long col : copies_[i]) c += sigma_ * Y_.col(col).cast<double>();
         if (q_[i].F.size() > 0) {
           const Eigen::MatrixXd& F = q_[i].F;
-          const Eigen::VectorXd f = K_[i] * (F * c);
-          beta.col(i) = (c - q_[i].w * (F.transpose() * f)) / a_[i];
+          Fc.noalias() = F * c;
+          f.noalias() = K_[i] * Fc;
+          Ftf.noalias() = F.transpose() * f;
+          beta.col(i) = (c - q_[i].w * Ftf) / a_[i];
         } else {
           beta.col(i).noalias() = P_[i] * c;
         }
       }
     });
     for_range(E, [&](std::size_t b, std::size_t e) {
-      Eigen::VectorXd x(p), y(p), zi(p), zj(p);
+      // The copies and duals are stored in single precision (half the memory
+      // traffic of the two passes) and computed with in double.
+      Eigen::VectorXd x(p), y(p), zi(p), zj(p), Yi(p), Yj(p), Ui(p), Uj(p);
       for (std::size_t ee = b; ee < e; ++ee) {
         const int i = edges_[ee].first, j = edges_[ee].second;
-        auto Yi = Y_.col(2 * ee), Yj = Y_.col(2 * ee + 1);
-        auto Ui = U_.col(2 * ee), Uj = U_.col(2 * ee + 1);
+        Yi = Y_.col(2 * ee).cast<double>();
+        Yj = Y_.col(2 * ee + 1).cast<double>();
+        Ui = U_.col(2 * ee).cast<double>();
+        Uj = U_.col(2 * ee + 1).cast<double>();
         x = beta.col(i) + Ui;
         y = beta.col(j) + Uj;
         const double f = mcp_factor((x - y).norm(), lambda, rho_, gam_);
@@ -452,8 +459,10 @@ int GraphFusion::admm(double lambda) {
         const double dual = std::max((zi - Yi - Ui).norm(), (zj - Yj - Uj).norm());
         Ui += beta.col(i) - zi;
         Uj += beta.col(j) - zj;
-        Yi = zi - Ui;
-        Yj = zj - Uj;
+        U_.col(2 * ee) = Ui.cast<float>();
+        U_.col(2 * ee + 1) = Uj.cast<float>();
+        Y_.col(2 * ee) = (zi - Ui).cast<float>();
+        Y_.col(2 * ee + 1) = (zj - Uj).cast<float>();
         const double primal = std::max((beta.col(i) - zi).norm(), (beta.col(j) - zj).norm());
         res_[ee] = std::max(primal, dual);
         fused_[ee] = f == 0.0;
