@@ -263,6 +263,10 @@ print.p4l_policy <- function(x, ...) {
       "\n", sep = "")
   cat("  actions: ", paste(as.character(x$action.levels), collapse = ", "), "; states: ",
       paste(x$state.names, collapse = ", "), "; gamma = ", x$gamma, "\n", sep = "")
+  if (isTRUE(x$behaviour.weight > 0)) {
+    cat("  actions chosen by Q + ", format(x$behaviour.weight, digits = 4),
+        " x log(behaviour propensity)\n", sep = "")
+  }
   invisible(x)
 }
 

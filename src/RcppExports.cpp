@@ -12,16 +12,17 @@ Rcpp::Rostream<false>& Rcpp::Rcerr = Rcpp::Rcpp_cerr_get();
 #endif
 
 // fqi_cpp
-Rcpp::List fqi_cpp(Rcpp::List transitions, double gamma, double ridge, Rcpp::List control, int num_threads);
-RcppExport SEXP _p4l_fqi_cpp(SEXP transitionsSEXP, SEXP gammaSEXP, SEXP ridgeSEXP, SEXP controlSEXP, SEXP num_threadsSEXP) {
+Rcpp::List fqi_cpp(Rcpp::List transitions, double gamma, double ridge, Rcpp::List control, const Eigen::MatrixXd& choice, int num_threads);
+RcppExport SEXP _p4l_fqi_cpp(SEXP transitionsSEXP, SEXP gammaSEXP, SEXP ridgeSEXP, SEXP controlSEXP, SEXP choiceSEXP, SEXP num_threadsSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< Rcpp::List >::type transitions(transitionsSEXP);
     Rcpp::traits::input_parameter< double >::type gamma(gammaSEXP);
     Rcpp::traits::input_parameter< double >::type ridge(ridgeSEXP);
     Rcpp::traits::input_parameter< Rcpp::List >::type control(controlSEXP);
+    Rcpp::traits::input_parameter< const Eigen::MatrixXd& >::type choice(choiceSEXP);
     Rcpp::traits::input_parameter< int >::type num_threads(num_threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(fqi_cpp(transitions, gamma, ridge, control, num_threads));
+    rcpp_result_gen = Rcpp::wrap(fqi_cpp(transitions, gamma, ridge, control, choice, num_threads));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -662,7 +663,7 @@ END_RCPP
 }
 
 static const R_CallMethodDef CallEntries[] = {
-    {"_p4l_fqi_cpp", (DL_FUNC) &_p4l_fqi_cpp, 5},
+    {"_p4l_fqi_cpp", (DL_FUNC) &_p4l_fqi_cpp, 6},
     {"_p4l_vlearning_cpp", (DL_FUNC) &_p4l_vlearning_cpp, 9},
     {"_p4l_multinom_cpp", (DL_FUNC) &_p4l_multinom_cpp, 7},
     {"_p4l_acpi_cpp", (DL_FUNC) &_p4l_acpi_cpp, 7},

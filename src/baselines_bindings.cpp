@@ -26,7 +26,7 @@ Rcpp::List wrap_matrices(const std::vector<Eigen::MatrixXd>& x) {
 
 // [[Rcpp::export(rng = false)]]
 Rcpp::List fqi_cpp(Rcpp::List transitions, double gamma, double ridge, Rcpp::List control,
-                   int num_threads) {
+                   const Eigen::MatrixXd& choice, int num_threads) {
   p4l::ThreadScope scope(num_threads);
   const p4l::TransitionData tr = p4l_bind::read_transitions(transitions, "fqi");
   p4l::FqiOptions opt;
@@ -35,7 +35,15 @@ Rcpp::List fqi_cpp(Rcpp::List transitions, double gamma, double ridge, Rcpp::Lis
   p4l_settings::Reader s(control, "control", "fqi_control");
   opt.max_iter = s.get<int>("max.iter");
   opt.tol = s.get<double>("tol");
+  // the weight enters through `choice` (kappa times the behaviour model's
+  // coefficients, built by fqi() in R); here it only says whether one is due
+  const double weight = s.get<double>("behaviour.weight");
   s.done();
+  if ((weight > 0) != (choice.size() > 0))
+    Rcpp::stop("fqi: `choice` must be given exactly when control$behaviour.weight > 0");
+  if (choice.size() > 0 && (choice.rows() != tr.d() || choice.cols() != tr.num_actions))
+    Rcpp::stop("fqi: `choice` must be a %d x %d matrix", tr.d(), tr.num_actions);
+  opt.choice = choice;
   const p4l::FqiResult r = p4l::fitted_q_iteration(tr, opt);
   return Rcpp::List::create(Rcpp::Named("W") = r.W, Rcpp::Named("iterations") = r.iterations,
                             Rcpp::Named("converged") = r.converged,

@@ -19,12 +19,26 @@ constexpr long kFqiRows = 512;
 // of the rows r0 .. r0 + len - 1, into y; Qn: scratch. One product per block
 // reads psi(S') column by column (rows of terminal transitions give rows of
 // Qn that are not read).
-void fqi_targets(const TransitionData& tr, const Eigen::MatrixXd& W, double gamma, long r0,
-                 long len, Eigen::MatrixXd& Qn, Eigen::VectorXd& y) {
+// With a choice offset C (non-empty), the next action is the argmax of
+// psi(S')' (W + C) (first on ties) and its Q is taken: Cn is scratch.
+void fqi_targets(const TransitionData& tr, const Eigen::MatrixXd& W, const Eigen::MatrixXd& C,
+                 double gamma, long r0, long len, Eigen::MatrixXd& Qn, Eigen::MatrixXd& Cn,
+                 Eigen::VectorXd& y) {
   Qn.noalias() = tr.psi_next.middleRows(r0, len) * W;
   y = tr.reward.segment(r0, len);
-  for (long t = 0; t < len; ++t)
-    if (!tr.terminal[r0 + t]) y(t) += gamma * Qn.row(t).maxCoeff();
+  if (C.size() == 0) {
+    for (long t = 0; t < len; ++t)
+      if (!tr.terminal[r0 + t]) y(t) += gamma * Qn.row(t).maxCoeff();
+    return;
+  }
+  Cn.noalias() = tr.psi_next.middleRows(r0, len) * C;
+  Cn += Qn;
+  for (long t = 0; t < len; ++t) {
+    if (tr.terminal[r0 + t]) continue;
+    Eigen::Index a = 0;
+    Cn.row(t).maxCoeff(&a);
+    y(t) += gamma * Qn(t, a);
+  }
 }
 
 // sum_k psi(S_k) y_k e_{A_k}' over the rows of a block (d x m): y placed in
@@ -42,6 +56,8 @@ FqiResult fitted_q_iteration(const TransitionData& tr, const FqiOptions& opt) {
   tr.validate();
   const long n = tr.n();
   const int d = tr.d(), m = tr.num_actions;
+  if (opt.choice.size() > 0 && (opt.choice.rows() != d || opt.choice.cols() != m))
+    throw std::invalid_argument("fitted-Q iteration: the choice offset must be d x m");
   // Per-action Gram matrices (fixed across iterations; moments.h): one d x d
   // matrix per action, not per individual.
   std::vector<long> all(static_cast<std::size_t>(n));
@@ -63,11 +79,11 @@ FqiResult fitted_q_iteration(const TransitionData& tr, const FqiOptions& opt) {
   for (int it = 1; it <= opt.max_iter; ++it) {
     const Eigen::MatrixXd& W = res.W;
     runtime().parallel_for(nb, [&](std::size_t b, std::size_t e) {
-      Eigen::MatrixXd Qn, Y;
+      Eigen::MatrixXd Qn, Cn, Y;
       Eigen::VectorXd y;
       for (std::size_t blk = b; blk < e; ++blk) {
         const long r0 = static_cast<long>(blk) * kFqiRows, len = std::min(kFqiRows, n - r0);
-        fqi_targets(tr, W, opt.gamma, r0, len, Qn, y);
+        fqi_targets(tr, W, opt.choice, opt.gamma, r0, len, Qn, Cn, y);
         fqi_block_rhs(tr, r0, len, y, Y, rhs_b[blk]);
       }
     });
@@ -89,11 +105,11 @@ FqiResult fitted_q_iteration(const TransitionData& tr, const FqiOptions& opt) {
   // Bellman residual RMSE at the end, block by block (added in block order).
   std::vector<double> ss_b(static_cast<std::size_t>(nb), 0.0);
   runtime().parallel_for(nb, [&](std::size_t b, std::size_t e) {
-    Eigen::MatrixXd Qn;
+    Eigen::MatrixXd Qn, Cn;
     Eigen::VectorXd y;
     for (std::size_t blk = b; blk < e; ++blk) {
       const long r0 = static_cast<long>(blk) * kFqiRows, len = std::min(kFqiRows, n - r0);
-      fqi_targets(tr, res.W, opt.gamma, r0, len, Qn, y);
+      fqi_targets(tr, res.W, opt.choice, opt.gamma, r0, len, Qn, Cn, y);
       const Eigen::MatrixXd Q = tr.psi.middleRows(r0, len) * res.W;
       double ss = 0.0;
       for (long t = 0; t < len; ++t) {

@@ -13,6 +13,11 @@ struct FqiOptions {
   double ridge = 1e-4;  // penalty ridge * n * ||W||_F^2 added to the squared error sum
   int max_iter = 1000;
   double tol = 1e-8;  // stop when max |W_new - W| <= tol * max(1, max |W_new|)
+  // Behaviour-regularised choice (d x m, or empty): the action at S' is the
+  // argmax of psi(S')' (W + choice) instead of psi(S')' W, and the target
+  // takes that action's Q (choice = kappa B: the log behaviour propensities
+  // psi' B, up to a constant per state, weighted by kappa).
+  Eigen::MatrixXd choice;
 };
 
 struct FqiResult {
@@ -24,7 +29,8 @@ struct FqiResult {
 };
 
 // Fitted-Q iteration: W_{k+1}[, a] = argmin sum_{A = a} (y_k - psi' w)^2 + ridge n ||w||^2,
-// y_k = R + gamma (1 - terminal) max_a' psi(S)' W_k[, a'], from W_0 = 0.
+// y_k = R + gamma (1 - terminal) max_a' psi(S')' W_k[, a'], from W_0 = 0 (with
+// opt.choice: psi(S')' W_k[, a*], a* = argmax_a' psi(S')' (W_k + choice)[, a']).
 FqiResult fitted_q_iteration(const TransitionData& tr, const FqiOptions& opt);
 
 // LSTD-Q weights of a policy on the rows of the given individuals.

@@ -228,7 +228,7 @@ test_that("hand-edited policies, data and bases give R errors", {
 test_that("the bindings read the one transition object strictly, naming a bad element", {
   d <- p4l_data(small_sim()$data, "id", "time", "action", "reward", c("s1", "s2"))
   tr <- p4l:::transition_inputs(d, cbind(1, d$S), cbind(1, d$S_next))
-  fit <- function(x) p4l:::fqi_cpp(x, 0.8, 1e-4, fqi_control(), 1L)
+  fit <- function(x) p4l:::fqi_cpp(x, 0.8, 1e-4, fqi_control(), matrix(0, 0, 0), 1L)
   expect_identical(dim(fit(tr)$W), c(3L, 2L))
   bad <- tr
   names(bad)[names(bad) == "psi_next"] <- "psi_nxt"

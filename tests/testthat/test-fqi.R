@@ -30,6 +30,59 @@ test_that("FQI handles non-terminal data and ridge shrinks towards zero", {
   expect_lt(max(abs(r1$W)), max(abs(r0$W)))
 })
 
+test_that("behaviour-regularised FQI chooses by Q + kappa log b, against a tabular reference", {
+  d <- baseline_tabular_data(N = 40, T = 6, seed = 3, terminal = TRUE)
+  psi <- one_hot3(d$S[, 1]); psin <- one_hot3(d$S_next[, 1])
+  # a behaviour model on the one-hot basis: its log propensities per state
+  B <- cbind(0, c(-3, 3, -2))  # against plain FQI's greedy action in every state
+  kappa <- 1
+  res <- p4l:::fqi_fit_features(d, psi, psin, gamma = 0.8, ridge = 0,
+                                control = fqi_control(max.iter = 5000, tol = 1e-13,
+                                                      behaviour.weight = kappa),
+                                choice = kappa * B)
+  expect_true(res$converged)
+  s <- d$S[, 1]; a <- d$A; sn <- d$S_next[, 1]; term <- d$terminal
+  logb <- B - log(rowSums(exp(B)))  # log b(a | s): the logits up to a term per state
+  Q <- matrix(0, 3, 2)
+  for (it in 1:2000) {
+    pick <- max.col(Q + kappa * logb, ties.method = "first")
+    v <- Q[cbind(1:3, pick)]
+    y <- d$R + 0.8 * ifelse(term, 0, v[sn])
+    Q <- tapply(y, list(factor(s, 1:3), factor(a, 1:2)), mean)
+  }
+  expect_equal(unname(res$W), unname(Q), tolerance = 1e-9)
+  # the choice differs from plain FQI's here (else the test would not see it)
+  plain <- p4l:::fqi_fit_features(d, psi, psin, gamma = 0.8, ridge = 0,
+                                  control = fqi_control(max.iter = 5000, tol = 1e-13))
+  expect_gt(max(abs(plain$W - res$W)), 1e-3)
+  expect_error(p4l:::fqi_fit_features(d, psi, psin, control = fqi_control(behaviour.weight = 1)),
+               "`choice` must be given")
+  expect_error(fqi_control(behaviour.weight = -1), "behaviour.weight")
+})
+
+test_that("fqi(behaviour.weight) holds the behaviour model and its policy is linear", {
+  sim <- sim_linear2d(num.per.group = 3, T = 40, seed = 2)
+  d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+  b <- rbf_basis(d, num.centers = 6, seed = 1)
+  f0 <- fqi(d, basis = b)
+  f <- fqi(d, basis = b, control = fqi_control(behaviour.weight = 0.3))
+  expect_null(f0$behaviour.coef)
+  expect_identical(f0$policy.coef, f0$q.coef)
+  # the behaviour model is behaviour_policy()'s on the same basis and ridge
+  bp <- behaviour_policy(d, basis = b)
+  expect_equal(f$behaviour.coef, bp$policy.coef[[1]], tolerance = 1e-10)
+  expect_equal(f$policy.coef[[1]], f$q.coef[[1]] + 0.3 * f$behaviour.coef, tolerance = 1e-14)
+  nd <- data.frame(s1 = c(-1, 1, 0, 0.5), s2 = c(1, -1, 0, 2))
+  q <- predict(f, nd, type = "q")
+  lb <- log(predict(bp, nd, type = "prob"))
+  expect_equal(predict(f, nd), c(0, 1)[max.col(q + 0.3 * lb, ties.method = "first")])
+  expect_output(print(f), "Q \\+ 0.3 x log")
+  # a very large weight gives the behaviour model's most likely action
+  fb <- fqi(d, basis = b, control = fqi_control(behaviour.weight = 1e6))
+  S <- as.data.frame(d$S)
+  expect_identical(predict(fb, S), predict(bp, S))
+})
+
 test_that("fqi() is a p4l_policy that works downstream and does not depend on threads", {
   sim <- sim_linear2d(num.per.group = 3, T = 40, seed = 2)
   d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
