@@ -8,7 +8,8 @@
 #' @return `summary()` returns a `summary.p4l_policy` list: method, numbers of
 #'   individuals, distinct policies and basis functions, cluster sizes (when
 #'   clustered), the convergence record of the fit and method-specific
-#'   estimates (V-learning's estimated value).
+#'   estimates (V-learning's estimated value; the behaviour weight of a
+#'   behaviour-regularised [fqi()]).
 #' @examples
 #' sim <- sim_linear2d(num.per.group = 3, T = 30, seed = 1)
 #' d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
@@ -23,7 +24,8 @@ summary.p4l_policy <- function(object, ...) {
               greedy = isTRUE(object$greedy),
               cluster.sizes = if (is.null(object$cluster)) NULL else table(cluster = object$cluster),
               convergence = object$convergence, value = object$value,
-              num.transitions = object$num.transitions)
+              num.transitions = object$num.transitions,
+              behaviour.weight = object$behaviour.weight)
   class(out) <- "summary.p4l_policy"
   out
 }
@@ -38,6 +40,10 @@ print.summary.p4l_policy <- function(x, ...) {
       " (", if (x$greedy) "greedy" else "softmax", ") on ", x$num.features, " features\n", sep = "")
   cat("  actions: ", paste(as.character(x$actions), collapse = ", "), "; gamma = ", x$gamma, "\n",
       sep = "")
+  if (isTRUE(x$behaviour.weight > 0)) {
+    cat("  actions chosen by Q + ", format(x$behaviour.weight, digits = 4),
+        " x log(behaviour propensity)\n", sep = "")
+  }
   if (!is.null(x$cluster.sizes)) {
     cat("  cluster sizes: ", paste(as.integer(x$cluster.sizes), collapse = ", "), "\n", sep = "")
   }

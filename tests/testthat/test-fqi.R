@@ -77,6 +77,8 @@ test_that("fqi(behaviour.weight) holds the behaviour model and its policy is lin
   lb <- log(predict(bp, nd, type = "prob"))
   expect_equal(predict(f, nd), c(0, 1)[max.col(q + 0.3 * lb, ties.method = "first")])
   expect_output(print(f), "Q \\+ 0.3 x log")
+  expect_output(print(summary(f)), "Q \\+ 0.3 x log")
+  expect_false(any(grepl("log\\(behaviour", capture.output(print(summary(f0))))))
   # a very large weight gives the behaviour model's most likely action
   fb <- fqi(d, basis = b, control = fqi_control(behaviour.weight = 1e6))
   S <- as.data.frame(d$S)
