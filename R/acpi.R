@@ -101,9 +101,10 @@ acpi_control <- function(num.lambda = 20, lambda.min.ratio = 0.01, mcp.gamma = 3
 #' **Memory.** With p = |A| d Q weights and N individuals, the fusion path
 #' on every pair keeps two p x p matrices per individual and two p-vectors
 #' per pair of individuals, about \eqn{8(2Np^2 + pN^2)} bytes; on the sparse
-#' graph (k neighbours, at most N(k + 1) edges) four p-vectors per edge and,
+#' graph (k neighbours, at most N(k + 1) edges) four single-precision
+#' p-vectors per edge and,
 #' per individual with \eqn{T_i < p}{T_i < p} transitions, a \eqn{T_i \times p}{T_i x p} factor (two p x p
-#' matrices otherwise), about \eqn{8(2\min(np, Np^2) + 4pN(k + 1))}{8(2 min(n p, N p^2) + 4 p N (k + 1))} bytes;
+#' matrices otherwise), about \eqn{8(2\min(np, Np^2) + 2pN(k + 1))}{8(2 min(n p, N p^2) + 2 p N (k + 1))} bytes;
 #' with `clusters` given,
 #' policy iteration accumulates each cluster's p x p system directly over its
 #' transitions, so memory does not grow with N. `acpi()` stops before it

@@ -72,11 +72,12 @@ features_bytes <- function(n, d) c(features = 8 * 4 * n * d)
 # each):
 #   8 (2 N p^2 + 5 T p^2 + p N (N - 1) + (L + 3) p N + [K] (N p^2 + N^2)).
 # With the sparse graph ("knn", at most N (k + 1) edges) it keeps per edge
-# two copies and two duals (4 p), and per individual either the loss matrix
+# two copies and two duals (4 p, in single precision: 2 p doubles' worth),
+# and per individual either the loss matrix
 # and the ADMM inverse (2 p^2) or, with T_i < p transitions, a low-rank
 # factor and its small inverse (T_i p + T_i^2 <= 2 T_i p): at most 2 min(n p,
 # N p^2) in all:
-#   8 (2 min(n p, N p^2) + 5 T p^2 + 4 p N (k + 1) + (L + 3) p N
+#   8 (2 min(n p, N p^2) + 5 T p^2 + 2 p N (k + 1) + (L + 3) p N
 #      + [K] (N p^2 + N^2)).
 acpi_bytes <- function(n, N, d, m, clusters.given, num.lambda = 20, K.fixed = FALSE,
                        threads = 1L, graph = "complete", num.neighbors = 10) {
@@ -87,7 +88,7 @@ acpi_bytes <- function(n, N, d, m, clusters.given, num.lambda = 20, K.fixed = FA
     out <- c(out,
              individuals = 8 * 2 * if (sparse) min(n * p, N * p^2) else N * p^2,
              threads = 8 * 5 * threads * p^2,
-             pairs = if (sparse) 8 * 4 * p * N * (num.neighbors + 1) else 8 * p * N * (N - 1),
+             pairs = if (sparse) 4 * 4 * p * N * (num.neighbors + 1) else 8 * p * N * (N - 1),
              path = 8 * (num.lambda + 3) * p * N,
              merge = if (K.fixed) 8 * (N * p^2 + N^2) else 0)
   }

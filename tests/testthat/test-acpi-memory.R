@@ -132,8 +132,9 @@ test_that("the estimates scale as documented and match real objects", {
   sparse <- p4l:::acpi_bytes(n, N, dd, m, clusters.given = FALSE, threads = 2, graph = "knn")
   expect_lt(given, 2e8)
   expect_gt(fused, 65e9)
-  # the sparse graph: pairs grow with N k, not N^2 (8 * 4 p N (k + 1) bytes)
-  expect_equal(sparse[["pairs"]], 8 * 4 * dd * m * N * 11)
+  # the sparse graph: pairs grow with N k, not N^2 (4 single-precision
+  # p-vectors per edge: 4 * 4 p N (k + 1) bytes)
+  expect_equal(sparse[["pairs"]], 4 * 4 * dd * m * N * 11)
   expect_equal(sparse[["individuals"]], 8 * 2 * n * dd * m)
   # with clusters the estimate does not grow with N
   expect_equal(sum(p4l:::acpi_bytes(n, 10 * N, dd, m, TRUE)),
