@@ -279,8 +279,9 @@ p4l_assignment_model <- function(fit, data, num.threads = 1L, feat = NULL) {
   N <- length(data$ids)
   props <- tabulate(cl, K) / N
   # One-step models per cluster on standardised states.
-  ctr <- colMeans(data$S)
-  scl <- column_apply(data$S, stats::sd)
+  mo <- column_moments(data$S, num.threads)
+  ctr <- mo$mean
+  scl <- mo$sd
   scl[!is.finite(scl) | scl == 0] <- 1
   # Floor of the residual variances: 1% of each response's variance (a
   # response the state and action determine, such as a treatment flag, would

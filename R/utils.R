@@ -86,6 +86,17 @@ state_matrix <- function(newdata, state.names, arg = "newdata", coding = NULL) {
   finite_states(x, state.names, arg)
 }
 
+# colMeans(x) and the sd() of each column, named by column: for a double
+# matrix with at least two rows in one C++ pass per column (the same values
+# to the bit, column_summary_cpp()), else by R's functions.
+column_moments <- function(x, num.threads = 1L) {
+  if (!(is.double(x) && is.matrix(x) && nrow(x) >= 2L)) {
+    return(list(mean = colMeans(x), sd = column_apply(x, stats::sd)))
+  }
+  cs <- column_summary_cpp(x, TRUE, num.threads)
+  list(mean = stats::setNames(cs$mean, colnames(x)), sd = stats::setNames(cs$sd, colnames(x)))
+}
+
 # f applied to each column of the matrix x, named by column, as
 # apply(x, 2, f) for a scalar f (apply() would first transpose x, which costs
 # as much as f at 10^6 rows).
@@ -200,18 +211,12 @@ encode_columns <- function(newdata, coding, arg = "newdata") {
 # it by its largest absolute value; an error names a column that is not
 # finite or whose scale still overflows. Columns without spread get scale 0
 # (callers decide: scale 1, or drop the column). `shift` and `scale` NULL:
-# colMeans() and sd(), for a double matrix in one C++ pass per column (the
-# same values to the bit; column_summary_cpp()).
+# column_moments().
 column_scales <- function(x, what = "State", shift = NULL, scale = NULL, num.threads = 1L) {
   if (is.null(shift) || is.null(scale)) {
-    if (is.double(x) && is.matrix(x) && nrow(x) >= 2L) {
-      cs <- column_summary_cpp(x, TRUE, num.threads)
-      if (is.null(shift)) shift <- cs$mean
-      if (is.null(scale)) scale <- cs$sd
-    } else {
-      if (is.null(shift)) shift <- colMeans(x)
-      if (is.null(scale)) scale <- column_apply(x, stats::sd)
-    }
+    mo <- column_moments(x, num.threads)
+    if (is.null(shift)) shift <- mo$mean
+    if (is.null(scale)) scale <- mo$sd
   }
   d <- ncol(x)
   nm <- colnames(x)
