@@ -611,3 +611,23 @@ test_that("the weighted cross-product kernel is A' diag(w) B in both transcripti
   }
   expect_null(p4l:::weighted_crossprod_cpp(A, B, w, "none"))
 })
+
+test_that("the default alpha and mu follow their documented rates", {
+  # alpha = sd(R) sqrt(p r / n) for the shared W; mu = sqrt(p r N / n), the
+  # rate of one individual's n / N transitions, clamped to [0.05, 1]
+  for (T in c(200, 20)) {
+    sim <- sim_linear2d(num.per.group = 2, T = T, seed = 2)
+    d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+    b <- rbf_basis(d, 3, seed = 1)
+    fit <- suppressWarnings(p4l(d, K = 2, basis = b, seed = 1, control = p4l_control(max.iter = 2)))
+    p <- length(d$action.levels) * 4   # 3 centres and the intercept per action
+    n <- length(d$R)
+    N <- length(d$ids)
+    expect_equal(nrow(fit$W), p)
+    expect_equal(fit$alpha, sd(d$R) * sqrt(p * 2 / n))
+    expect_equal(fit$mu, min(1, max(0.05, sqrt(p * 2 * N / n))))
+    expect_true(fit$alpha.default && fit$mu.default)
+    # 200 steps per individual: below the clamp; 20 steps: clamped at 1
+    if (T == 200) expect_lt(fit$mu, 1) else expect_equal(fit$mu, 1)
+  }
+})
