@@ -465,7 +465,7 @@ p4l_sgd_flat_names <- c(sgd.inner = "inner", sgd.batch = "batch",
 #' spread apart, each individual's policy chased the noise of its own dozen
 #' transitions, the pessimistic value rose to the edge of the attainable
 #' range without converging in 500 iterations, and the policy fell below the
-#' clinicians'; with the new default the fit converges in 33 iterations and
+#' clinicians'; with the new defaults the fit converges in 31 iterations and
 #' beats them (`bench/README.md`, "The clustering penalty's scale").
 #'
 #' @inheritParams fqi
