@@ -9,7 +9,7 @@
 #
 # stays: default 16000 (9 actions); seed: the generator's (default 7001, a
 # development seed; the reported stress seed is 501); settings: R expressions
-# of the form "max.iter=<k>[;alpha=<a>][;initial=<visited|shared>]" (default:
+# of the form "max.iter=<k>[;alpha=<a>][;initial=<visited|shared>][;max.initial=<m>]" (default:
 # "max.iter=10" "max.iter=40" "max.iter=40;alpha=0.07"
 # "max.iter=40;initial=visited"). Estimates are printed on the discounted
 # scale (the scale of the true values).
@@ -42,7 +42,8 @@ for (s in settings) {
   kv <- strsplit(strsplit(s, ";", fixed = TRUE)[[1]], "=", fixed = TRUE)
   kv <- stats::setNames(lapply(kv, `[`, 2), vapply(kv, `[`, "", 1))
   ctl <- p4l_control(max.iter = as.integer(kv$max.iter),
-                     initial = if (is.null(kv$initial)) "shared" else kv$initial)
+                     initial = if (is.null(kv$initial)) "shared" else kv$initial,
+                     max.initial = if (is.null(kv$max.initial)) 1000 else as.integer(kv$max.initial))
   alpha <- if (is.null(kv$alpha)) NULL else as.numeric(kv$alpha)
   t0 <- proc.time()[["elapsed"]]
   fit <- suppressWarnings(p4l(d, K = 2, gamma = 0.9, alpha = alpha, seed = 1, control = ctl,
