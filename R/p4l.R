@@ -678,11 +678,11 @@ p4l_structure <- function(data, K, rank, rank.given, num.threads) {
   list(K = K, rank = rank, groups = groups)
 }
 
-# The penalties alpha and mu: given (checked), or the defaults. alpha is the
-# statistical rate of the shared W, sd(R) sqrt(p rank / n), but at least
-# 0.2 sd(R) (the basis' own Bellman error does not shrink with n); mu the rate of one
-# individual's latent variable, sqrt(p rank / (n / N)) with n / N the
-# transitions per individual, both clamped as documented. Returns
+# The penalties alpha and mu: given (checked), or the defaults (?p4l,
+# "Defaults"). alpha is the statistical rate of the shared W, sd(R)
+# sqrt(p rank / n), but at least 0.2 sd(R) (the basis' own Bellman error does
+# not shrink with n); mu the rate of one individual's n / N transitions,
+# sqrt(p rank / (n / N)) = rate sqrt(N), clamped to [0.05, 1]. Returns
 # list(alpha, alpha.default, mu, mu.default).
 p4l_tuning <- function(data, d, rank, alpha, mu) {
   m <- length(data$action.levels)

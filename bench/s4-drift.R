@@ -41,9 +41,11 @@ rows[[2]] <- row("pooled fqi()", v = val(ff))
 for (s in settings) {
   kv <- strsplit(strsplit(s, ";", fixed = TRUE)[[1]], "=", fixed = TRUE)
   kv <- stats::setNames(lapply(kv, `[`, 2), vapply(kv, `[`, "", 1))
-  ctl <- p4l_control(max.iter = as.integer(kv$max.iter),
-                     initial = if (is.null(kv$initial)) "shared" else kv$initial,
-                     max.initial = if (is.null(kv$max.initial)) 1000 else as.integer(kv$max.initial))
+  # settings not given keep p4l_control()'s defaults
+  args <- list(max.iter = as.integer(kv$max.iter))
+  if (!is.null(kv$initial)) args$initial <- kv$initial
+  if (!is.null(kv$max.initial)) args$max.initial <- as.integer(kv$max.initial)
+  ctl <- do.call(p4l_control, args)
   alpha <- if (is.null(kv$alpha)) NULL else as.numeric(kv$alpha)
   t0 <- proc.time()[["elapsed"]]
   fit <- suppressWarnings(p4l(d, K = 2, gamma = 0.9, alpha = alpha, seed = 1, control = ctl,
