@@ -518,10 +518,22 @@ test_that("init.policy = 'fqi' starts at the pooled FQI greedy policy", {
   expect_identical(fit0$init.policy, "uniform")
   expect_null(fit0$Theta.init)
   expect_identical(p4l_control()$init.policy, "behaviour")
-  expect_identical(p4l_control()$ridge, 1e-3)
-  expect_identical(p4l_control(init.policy = "uniform")$ridge, 1e-5)
-  expect_identical(p4l_control(init.policy = "fqi")$ridge, 1e-5)
-  expect_identical(p4l_control(ridge = 0)$ridge, 0)
+  # ridge = NULL: set from gamma for the behaviour start, 1e-5 for the others
+  expect_null(p4l_control()$ridge)
+  for (g in c(0.5, 0.8, 0.99)) {
+    expect_equal(p4l:::p4l_resolve_ridge(p4l_control(), g)$ridge, 1e-5 / (1 - g))
+    expect_identical(p4l:::p4l_resolve_ridge(p4l_control(init.policy = "uniform"), g)$ridge, 1e-5)
+    expect_identical(p4l:::p4l_resolve_ridge(p4l_control(init.policy = "fqi"), g)$ridge, 1e-5)
+    expect_identical(p4l:::p4l_resolve_ridge(p4l_control(ridge = 0), g)$ridge, 0)
+  }
+  expect_equal(fit0$control$ridge, 1e-5)
+  fit1 <- suppressWarnings(p4l(d, K = 2, gamma = 0.9, seed = 5, num.threads = 1,
+                               control = p4l_control(max.iter = 5)))
+  expect_equal(fit1$control$ridge, 1e-4)
+  # the resolved number is the one the core used: the same fit as when it is given
+  fit2 <- suppressWarnings(p4l(d, K = 2, gamma = 0.9, seed = 5, num.threads = 1,
+                               control = p4l_control(max.iter = 5, ridge = 1e-5 / (1 - 0.9))))
+  expect_identical(fit1$Theta, fit2$Theta)
   expect_error(p4l_control(init.policy = "greedy"), "should be one of")
   expect_error(p4l_control(init.policy.scale = 0), "init.policy.scale")
 })
