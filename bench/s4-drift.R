@@ -9,7 +9,7 @@
 #
 # stays: default 16000 (9 actions); seed: the generator's (default 7001, a
 # development seed; the reported stress seed is 501); settings: R expressions
-# of the form "max.iter=<k>[;alpha=<a>][;initial=<visited|shared>][;max.initial=<m>]" (default:
+# of the form "max.iter=<k>[;alpha=<a>][;initial=<visited|shared>][;max.initial=<m>][;ridge=<r>]" (default:
 # "max.iter=10" "max.iter=40" "max.iter=40;alpha=0.07"
 # "max.iter=40;initial=visited"). Estimates are printed on the discounted
 # scale (the scale of the true values).
@@ -45,6 +45,7 @@ for (s in settings) {
   args <- list(max.iter = as.integer(kv$max.iter))
   if (!is.null(kv$initial)) args$initial <- kv$initial
   if (!is.null(kv$max.initial)) args$max.initial <- as.integer(kv$max.initial)
+  if (!is.null(kv$ridge)) args$ridge <- as.numeric(kv$ridge)
   ctl <- do.call(p4l_control, args)
   alpha <- if (is.null(kv$alpha)) NULL else as.numeric(kv$alpha)
   t0 <- proc.time()[["elapsed"]]
