@@ -116,22 +116,24 @@ vlearning_bytes <- function(n, d, m) {
 # p4l(): the sorted feature copies (2 n d), the per-individual blocks A_i and
 # K_i (d x N m d each) and b_i (p x N), per chunk of individuals the pair sums
 # (d x r(r+1)/2 m (m - 1) d and two d x r(r+1)/2 m d, plus the reduced
-# sums), the initial-state sums (two n0 x (m - 1) r) and the initial-state
+# sums), the initial-state sums (two n0ext x (m - 1) r: n0ext = N, or
+# N + n0 - 1 when each block of individuals takes its own window of n0 of the
+# N initial states) and the initial-state
 # tiles (logits, probabilities, Q-values and their mean: (3 m + 1) ts x 64,
 # ts = the tile's states, as in the core), the policy at the next states
 # (n x m) and the inner system of size q = p r (M, Sigma, H, its factor, the
 # preconditioner and a spare: 6 q^2):
 #   8 (6 n d + 2 N m d^2 + p N + (nch + 1) r(r+1)/2 (m + 1) m d^2
-#      + nch (2 n0 (m - 1) r + (3 m + 1) ts 64) + n m + 6 (p r)^2),
+#      + nch (2 n0ext (m - 1) r + (3 m + 1) ts 64) + n m + 6 (p r)^2),
 # nch = max(1, min(32, N / 4, 10^6 / (m (m - 1) d^2))) as in the core.
-p4l_bytes <- function(n, N, d, m, r, n0 = min(N, 1000)) {
+p4l_bytes <- function(n, N, d, m, r, n0 = min(N, 1000), n0ext = if (N > n0) N + n0 - 1 else N) {
   p <- m * d
   npair <- r * (r + 1) / 2
   nch <- max(1, min(32, N %/% 4, floor(1e6 / max(1, m * (m - 1) * d^2))))
   ts <- min(n0, max(4, floor(192 * 1024 / (3 * m * 64 * 8))))
   c(features_bytes(n, d), sorted = 8 * 2 * n * d, individuals = 8 * (2 * N * m * d^2 + p * N),
     chunks = 8 * ((nch + 1) * npair * (m + 1) * m * d^2 +
-                    nch * (2 * n0 * (m - 1) * r + (3 * m + 1) * ts * 64)),
+                    nch * (2 * n0ext * (m - 1) * r + (3 * m + 1) * ts * 64)),
     policy = 8 * n * m, inner = 8 * 6 * (p * r)^2)
 }
 

@@ -140,6 +140,13 @@ Rcpp::List p4l_dual_cpp(Rcpp::List transitions, const Eigen::Map<Eigen::MatrixXd
     out["dTheta"] = g.dTheta;
     out["dU"] = g.dU;
   }
+  // the initial states each individual's value is taken over (1-based rows of psi0)
+  Rcpp::IntegerVector rows(prob.initial_rows().begin(), prob.initial_rows().end());
+  Rcpp::IntegerVector offsets(prob.N());
+  for (int i = 0; i < prob.N(); ++i) offsets[i] = prob.initial_offset(i);
+  out["initial.rows"] = rows + 1;
+  out["initial.offsets"] = offsets;
+  out["initial.window"] = prob.n0();
   return out;
 }
 

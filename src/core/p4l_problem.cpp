@@ -113,27 +113,44 @@ P4LProblem::P4LProblem(const P4LData& D, int max_initial, std::uint64_t seed, bo
   });
 }
 
-// Initial-state rows: all, or a seeded subsample without replacement (sorted).
+// Initial-state rows: all, or (more rows than max_initial) all in one seeded
+// random order, read in per-block windows of max_initial rows (p4l_solver.h).
 void P4LProblem::select_initial_states(int max_initial, std::uint64_t seed) {
   const P4LData& D = *data_;
   const int n0all = static_cast<int>(D.psi0.rows());
   init_rows_.resize(n0all);
   std::iota(init_rows_.begin(), init_rows_.end(), 0);
-  if (max_initial > 0 && n0all > max_initial) {
+  rotate_ = max_initial > 0 && n0all > max_initial;
+  n0all_ = n0all;
+  if (rotate_) {
     std::mt19937_64 g = make_stream(seed, 0x70736930u /* "psi0" */);
-    for (int k = 0; k < max_initial; ++k) {
+    for (int k = 0; k + 1 < n0all; ++k) {
       int j = k + static_cast<int>(unif01(g) * (n0all - k));
       j = std::min(j, n0all - 1);
       std::swap(init_rows_[k], init_rows_[j]);
     }
-    init_rows_.resize(max_initial);
-    std::sort(init_rows_.begin(), init_rows_.end());
   }
-  n0_ = static_cast<int>(init_rows_.size());
-  psi0s_.resize(n0_, d_);
-  for (int k = 0; k < n0_; ++k) psi0s_.row(k) = D.psi0.row(init_rows_[k]);
+  n0_ = rotate_ ? max_initial : n0all;
+  n0ext_ = rotate_ ? n0all + n0_ - 1 : n0all;
+  psi0s_.resize(n0ext_, d_);
+  for (int k = 0; k < n0ext_; ++k) psi0s_.row(k) = D.psi0.row(init_rows_[k % n0all]);
   psi0sT_ = psi0s_.transpose();
-  psi0mean_ = psi0sT_.rowwise().mean();
+  psi0mean_ = psi0sT_.leftCols(n0all).rowwise().mean();
+  if (rotate_) {
+    psi0cum_.setZero(n0ext_ + 1, d_);
+    for (int k = 0; k < n0ext_; ++k) psi0cum_.row(k + 1) = psi0cum_.row(k) + psi0s_.row(k);
+  }
+}
+
+int P4LProblem::initial_offset(int i) const {
+  if (i < 0 || i >= N_) throw std::out_of_range("p4l: initial_offset(): no such individual");
+  const int ch = static_cast<int>(std::upper_bound(chunk_.begin(), chunk_.end(), i) - chunk_.begin()) - 1;
+  return init_offset(chunk_[ch] + (i - chunk_[ch]) / kInitBlock * kInitBlock);
+}
+
+int P4LProblem::init_offset(int j0) const {
+  if (!rotate_) return 0;
+  return static_cast<int>((static_cast<long long>(j0) * n0_ / kInitBlock) % n0all_);
 }
 
 // Fixed chunks over individuals, balanced by transitions; the boundaries
@@ -339,7 +356,7 @@ void P4LProblem::chunk_value_sums(Chunk& C, int i0, int i1, const Params& par, c
   if (visited_)
     C.Wv.setZero(d, static_cast<Eigen::Index>(m) * r);
   else
-    C.W0.setZero(n0, static_cast<Eigen::Index>(m1) * r);
+    C.W0.setZero(n0ext_, static_cast<Eigen::Index>(m1) * r);
   if (!sh.ucache) {
     C.SA.setZero(d, static_cast<Eigen::Index>(sh.npair) * m * d);
     C.MK.setZero(d, static_cast<Eigen::Index>(sh.npair) * m * d);
@@ -355,11 +372,12 @@ void P4LProblem::chunk_value_sums(Chunk& C, int i0, int i1, const Params& par, c
   for (int j0 = i0; j0 < i1 && !visited_; j0 += kInitBlock) {
     const int nb = std::min(kInitBlock, i1 - j0);
     const auto Ub = U.middleRows(j0, nb);
+    const int o = init_offset(j0);  // the block's window of initial states
     for (int s = 0; s < n0; s += ts) {
       const int ns = std::min(ts, n0 - s);
-      init_policy_tile(ws_.P0, Ub, m, s, ns, C.IL, C.IP);
+      init_policy_tile(ws_.P0, Ub, m, o + s, ns, C.IL, C.IP);
       for (int a = 1; a < m; ++a)
-        tile_accumulate(C.W0.block(s, static_cast<Eigen::Index>(a - 1) * r, ns, r),
+        tile_accumulate(C.W0.block(o + s, static_cast<Eigen::Index>(a - 1) * r, ns, r),
                         tile(C.IP[a], ns, nb), Ub);
     }
   }
@@ -477,9 +495,22 @@ void P4LProblem::reduce_value_sums(const Shape& sh, const MatrixXd& U, MatrixXd&
       for (int a = 0; a < m; ++a)
         c.segment(k * p + a * d, d) = W0.col(static_cast<Eigen::Index>(a) * r + k);
   } else {
-    const Eigen::RowVectorXd Usum = U.colwise().sum();
+    // block a = 0: sum_i u_i (x) the mean of psi0 over i's window (all rows
+    // when not rotating)
+    MatrixXd C0(d, r);
+    if (rotate_) {
+      C0.setZero();
+      for (int ch = 0; ch < nch; ++ch)
+        for (int j0 = chunk_[ch]; j0 < chunk_[ch + 1]; j0 += kInitBlock) {
+          const int nb = std::min(kInitBlock, chunk_[ch + 1] - j0), o = init_offset(j0);
+          const VectorXd wmean = (psi0cum_.row(o + n0) - psi0cum_.row(o)).transpose() / n0;
+          C0.noalias() += wmean * U.middleRows(j0, nb).colwise().sum();
+        }
+    } else {
+      C0.noalias() = psi0mean_ * U.colwise().sum();
+    }
     for (int k = 0; k < r; ++k) {
-      c.segment(k * p, d) = psi0mean_ * Usum(k);
+      c.segment(k * p, d) = C0.col(k);
       for (int a = 1; a < m; ++a) {
         c.segment(k * p + a * d, d).noalias() =
             psi0sT_ * W0.col(static_cast<Eigen::Index>(a - 1) * r + k) * (1.0 / n0);
@@ -685,7 +716,7 @@ void P4LProblem::chunk_gradient(Chunk& C, int i0, int i1, const GradTerms& gt,
   const int d = d_, m = m_, n0 = n0_, m1 = m - 1;
   const int r = static_cast<int>(ws_.last.U.cols());
   C.dT.setZero(m1 * d, r);
-  if (!visited_) C.R.setZero(n0, static_cast<Eigen::Index>(m1) * r);
+  if (!visited_) C.R.setZero(n0ext_, static_cast<Eigen::Index>(m1) * r);
   C.Qn.resize(maxT_, m);
   C.Xs.resize(maxT_, d);
   C.Xn.resize(maxT_, d);
@@ -723,8 +754,9 @@ void P4LProblem::init_state_gradient(Chunk& C, int j0, int nb) const {
   C.G0.resize(r, kInitBlock);
   auto G0 = C.G0.leftCols(nb);
   G0.setZero();
-  for (int s = 0; s < n0; s += ts) {
-    const int ns = std::min(ts, n0 - s);
+  const int o = init_offset(j0);  // the block's window of initial states
+  for (int t = 0; t < n0; t += ts) {
+    const int ns = std::min(ts, n0 - t), s = o + t;
     init_policy_tile(P0, Ub, m, s, ns, C.IL, C.IP);
     auto IP = [&](int a) { return tile(C.IP[a], ns, nb); };
     auto IQ = [&](int a) { return tile(C.IQ[a], ns, nb); };

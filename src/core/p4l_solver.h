@@ -106,12 +106,18 @@ struct Gradient {
 // Cached sufficient statistics (A_i blocks, b_i) for repeated evaluations.
 // Holds a pointer to `data`, which must outlive the object.
 //
-// Initial states: with max_initial > 0 and n0 > max_initial, the shared
-// initial-state distribution nu is replaced by a fixed subsample of
-// max_initial rows of psi0, drawn without replacement from a stream seeded by
-// `seed` (sorted, so the subsample does not depend on thread count or call
-// order). This bounds the O(N n0) initial-state work; the one-argument
-// constructor (used by solve_dual() and grad()) always uses all rows.
+// Initial states: with max_initial > 0 and n0 > max_initial, each block of
+// kInitBlock individuals (p4l_problem.cpp) averages over its own window of
+// w = max_initial initial states: the rows of psi0 are put in one seeded
+// random order (a stream seeded by `seed`), and the block starting at
+// individual j0 takes the w rows from position (j0 w / kInitBlock) mod n0,
+// wrapping around. Consecutive blocks take consecutive windows, so every
+// initial state is used, about equally often when N w / kInitBlock >= n0,
+// and the subsampling error of one window is not shared by all individuals.
+// The windows depend on the data, the seed and the individuals' order only
+// (never on the thread count or call order). This bounds the O(N n0)
+// initial-state work by O(N w); the one-argument constructor (used by
+// solve_dual() and grad()) always uses all rows.
 //
 // Cost per evaluate(): O(n d^2 (m-1)) for the policy-dependent part of M, plus
 // O(N n0 r m) for c (c and its gradient are formed from n0 x r products, never
@@ -133,8 +139,12 @@ class P4LProblem {
   int d() const { return d_; }
   int m() const { return m_; }
   int p() const { return p_; }
-  int n0() const { return n0_; }  // initial states actually used (after subsampling)
-  const std::vector<int>& initial_rows() const { return init_rows_; }  // rows of psi0 used
+  int n0() const { return n0_; }  // initial states per individual (the window w when subsampling)
+  // rows of psi0 in the order of the windows (all rows when subsampling)
+  const std::vector<int>& initial_rows() const { return init_rows_; }
+  // individual i's initial states: positions initial_offset(i), ...,
+  // initial_offset(i) + n0() - 1 of initial_rows(), modulo its length
+  int initial_offset(int i) const;
   // Closed-form dual; with want_grad also the exact gradient of V.
   Gradient evaluate(const Params& par, double gamma, double alpha, double dual_ridge,
                     bool want_grad, double kappa = 0.0) const;
@@ -157,9 +167,17 @@ class P4LProblem {
   const P4LData* data_;
   int N_, n_, d_, m_, p_, n0_;
   std::vector<char> termS_;         // n: terminal flags in action order (perm_)
-  std::vector<int> init_rows_;      // rows of psi0 used for nu
-  Eigen::MatrixXd psi0s_, psi0sT_;  // n0 x d initial-state features used, and d x n0
-  Eigen::VectorXd psi0mean_;        // d: mean of the used psi0 rows
+  std::vector<int> init_rows_;      // rows of psi0 used for nu (window order when rotating)
+  // initial-state features used (rows of init_rows_, then, when rotating, its
+  // first n0 - 1 rows again so that every window is contiguous): n0ext x d, and d x n0ext
+  Eigen::MatrixXd psi0s_, psi0sT_;
+  Eigen::VectorXd psi0mean_;  // d: mean of the used psi0 rows (not rotating)
+  Eigen::MatrixXd psi0cum_;   // (n0ext + 1) x d prefix sums of psi0s_ rows (rotating)
+  bool rotate_ = false;       // per-block windows of the initial states
+  int n0all_ = 0;             // rows of init_rows_ (the window positions)
+  int n0ext_ = 0;             // rows of psi0s_
+  // first row of the window of the block of individuals starting at j0
+  int init_offset(int j0) const;
   Eigen::MatrixXd Ablk_;            // d x (N m d): A_i block a at columns (i m + a) d
   Eigen::MatrixXd Kblk_;    // d x (N m d): sum over non-terminal t with a_t = a of psi_t psi'_t'
                             // (so B_i block (a,0) = K - sum_{b>=1} block (a,b))

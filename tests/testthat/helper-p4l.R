@@ -54,9 +54,9 @@ p4l_small <- function(N.per = 2, T = 12, centers = 3, seed = 1, terminal.frac = 
 }
 
 dual_at <- function(inp, Theta, U, gamma = 0.8, alpha = 0.1, ridge = 1e-6, grad = FALSE,
-                    kappa = 0, visited = FALSE, threads = 1L) {
+                    kappa = 0, visited = FALSE, threads = 1L, max.initial = 0L, seed = 1) {
   p4l:::p4l_dual_cpp(inp$transitions, inp$psi0, Theta, U, gamma, alpha, ridge, grad, threads,
-                     kappa, 0L, 1, visited)
+                     kappa, as.integer(max.initial), seed, visited)
 }
 
 random_params <- function(N, d, m, r, seed) {
@@ -67,8 +67,9 @@ random_params <- function(N, d, m, r, seed) {
 
 # Sufficient statistics computed in R from the definitions (shared/design/solver.md).
 # visited = TRUE: individual i's initial-state term is averaged over the
-# states of its own transitions instead of the shared psi0.
-r_statistics <- function(inp, Theta, U, gamma, visited = FALSE) {
+# states of its own transitions instead of the shared psi0; nu.rows: a list
+# of the rows of psi0 each individual's term is averaged over (default all).
+r_statistics <- function(inp, Theta, U, gamma, visited = FALSE, nu.rows = NULL) {
   tr <- inp$transitions
   d <- ncol(tr$psi); m <- tr$num_actions; r <- ncol(U); N <- nrow(U)
   n <- nrow(tr$psi); p <- m * d
@@ -96,7 +97,8 @@ r_statistics <- function(inp, Theta, U, gamma, visited = FALSE) {
     Sigma <- Sigma + crossprod(X) / n
     M <- M + crossprod(X, X - gamma * Xb) / n
     b <- b + colSums(X * tr$reward[rows]) / n
-    nu <- if (visited) tr$psi[rows, , drop = FALSE] else inp$psi0
+    nu <- if (visited) tr$psi[rows, , drop = FALSE] else
+      if (is.null(nu.rows)) inp$psi0 else inp$psi0[nu.rows[[i]], , drop = FALSE]
     cc <- cc + (1 - gamma) / N * kronecker(u, colMeans(phibar(nu, u)))
   }
   list(Sigma = Sigma, M = M, b = as.numeric(b), c = as.numeric(cc))

@@ -610,6 +610,58 @@ test_that("the initial-state term over several tiles of states matches R and fin
   }
 })
 
+test_that("subsampled initial states: each block of individuals has its own window", {
+  # 150 individuals and 150 initial states, windows of 40 (the block of
+  # individuals from j0 starts at position j0 40 / 64): c against the R
+  # reference over each individual's own rows, the gradient against central
+  # differences, the same for 1 and 2 threads, and which states are used.
+  s <- p4l_small(N.per = 50, T = 4, centers = 2, seed = 5, m = 2)
+  N <- length(s$d$ids); d <- ncol(s$inp$transitions$psi)
+  n0 <- nrow(s$inp$psi0)
+  expect_equal(N, 150)
+  par <- random_params(N, d, 2, 2, seed = 12)
+  du <- dual_at(s$inp, par$Theta, par$U, alpha = 0.1, ridge = 1e-6, grad = TRUE,
+                max.initial = 40, seed = 3)
+  expect_equal(du$initial.window, 40L)
+  expect_setequal(du$initial.rows, seq_len(n0))  # a permutation of all rows
+  expect_false(identical(du$initial.rows, seq_len(n0)))
+  rows <- lapply(du$initial.offsets, function(o) du$initial.rows[(o + 0:39) %% n0 + 1])
+  # the windows move with the individuals: the first and the last are disjoint
+  expect_gt(length(unique(du$initial.offsets)), 2L)
+  expect_identical(du$initial.offsets[1], 0L)
+  expect_length(intersect(rows[[1]], rows[[N]]), 0L)
+  st <- r_statistics(s$inp, par$Theta, par$U, 0.8, nu.rows = rows)
+  expect_equal(du$c, st$c, tolerance = 1e-10)
+  du0 <- dual_at(s$inp, par$Theta, par$U, alpha = 0.1, ridge = 0, max.initial = 40, seed = 3)
+  expect_equal(du0$M, st$M, tolerance = 1e-10)
+  expect_false(isTRUE(all.equal(du$c, r_statistics(s$inp, par$Theta, par$U, 0.8)$c)))
+  V <- function(Th, U) dual_at(s$inp, Th, U, alpha = 0.1, ridge = 1e-6, max.initial = 40,
+                               seed = 3)$V
+  set.seed(4)
+  for (k in 1:2) {
+    DT <- matrix(rnorm(length(par$Theta)), nrow(par$Theta))
+    DU <- matrix(rnorm(length(par$U)), nrow(par$U))
+    h <- 1e-5
+    fd <- (V(par$Theta + h * DT, par$U + h * DU) - V(par$Theta - h * DT, par$U - h * DU)) / (2 * h)
+    an <- sum(du$dTheta * DT) + sum(du$dU * DU)
+    expect_lt(abs(fd - an), 1e-5 * max(1, abs(an)))
+  }
+  du2 <- dual_at(s$inp, par$Theta, par$U, alpha = 0.1, ridge = 1e-6, grad = TRUE,
+                 max.initial = 40, seed = 3, threads = 2L)
+  expect_identical(du2$V, du$V)
+  expect_identical(du2$dU, du$dU)
+  # windows of 40 from positions up to 149 x 40 / 64 leave some of the 150
+  # states unused; windows of 60 (149 x 60 / 64 + 60 >= 150) use every state
+  expect_lt(length(unique(unlist(rows))), n0)
+  du60 <- dual_at(s$inp, par$Theta, par$U, max.initial = 60, seed = 3)
+  rows60 <- lapply(du60$initial.offsets, function(o) du60$initial.rows[(o + 0:59) %% n0 + 1])
+  expect_setequal(unique(unlist(rows60)), seq_len(n0))
+  # no subsampling (max.initial >= the number of states): every individual uses every row
+  all0 <- dual_at(s$inp, par$Theta, par$U, max.initial = 150, seed = 3)
+  expect_identical(all0$initial.rows, seq_len(n0))
+  expect_true(all(all0$initial.offsets == 0L))
+})
+
 test_that("the weighted cross-product kernel is A' diag(w) B in both transcriptions", {
   set.seed(8)
   for (T in c(0L, 1L, 3L, 4L, 9L, 50L)) for (d in c(1L, 4L, 5L, 17L)) {
