@@ -103,10 +103,20 @@
 #'   Q-function is only ever evaluated where its data lie; this also costs
 #'   O(n) instead of O(N x initial states) per evaluation). Not available with
 #'   `solver = "sgd"`. See [p4l()], "Which states a value is taken over".
-#' @param max.initial Largest number of initial states used for the shared
-#'   initial-state distribution \eqn{\nu}{nu} of the value: with more individuals
-#'   than this, a fixed seeded subsample of their initial states is used (the
-#'   error of the value term is of order `1/sqrt(max.initial)`); 0 uses all.
+#' @param max.initial Largest number of initial states each individual's
+#'   value is averaged over (shared initial-state distribution \eqn{\nu}{nu}):
+#'   with more initial states than this, the initial states are put in one
+#'   seeded random order and each block of 64 individuals takes its own
+#'   window of `max.initial` of them, consecutive windows for consecutive
+#'   blocks, so that every initial state is used and the Monte Carlo error of
+#'   one window (of order `1/sqrt(max.initial)` for one individual) is not
+#'   shared by all individuals; 0 uses all. `NULL` (default): set by [p4l()]
+#'   from the number of individuals N, 1000 up to N = 4,000, then
+#'   \eqn{4 \times 10^6 / N}{4e6 / N} (the initial-state work N x
+#'   `max.initial` stays at most 4e6) but at least 250: 250 at 16,000 stays,
+#'   where it saved 42\% of the fit time with the same policy
+#'   (`bench/README.md`, "The policy anchor"). `fit$control$max.initial`
+#'   holds the number used.
 #' @param armijo,backtrack,grow,max.step Line-search constants of the policy
 #'   and latent-variable steps: a trial step is accepted when it gains at least
 #'   `armijo` times the gain the gradient promises; a rejected step shrinks by
@@ -136,7 +146,7 @@ p4l_control <- function(max.iter = 500, tol = 1e-4, tol.primal = 1e-3, conv.wind
                         step.u = 1, init = "model", init.ridge = 1, init.scale = 0.1,
                         init.policy = c("behaviour", "uniform", "fqi"), init.policy.scale = 30,
                         ridge.center = c("init", "zero"), max.backtrack = 20,
-                        initial = c("shared", "visited"), max.initial = 1000,
+                        initial = c("shared", "visited"), max.initial = NULL,
                         sgd.inner = NULL, sgd.batch = NULL, sgd.batch.initial = NULL,
                         sgd.step = NULL, sgd.per.individual = NULL, sgd.per.initial = NULL,
                         sgd.step.policy = NULL, sgd.step.latent = NULL, sgd.decay = NULL,
@@ -167,7 +177,7 @@ p4l_control <- function(max.iter = 500, tol = 1e-4, tol.primal = 1e-3, conv.wind
     conv.window = check_count(conv.window, "conv.window"),
     rho = check_number(rho, "rho", lower = 0, lower.open = TRUE),
     # the ridge anchors the policy to its start; NULL: set by p4l() from gamma
-    # (p4l_resolve_ridge())
+    # (p4l_resolve_control())
     ridge = if (is.null(ridge)) NULL else check_number(ridge, "ridge", lower = 0),
     dual.ridge = check_number(dual.ridge, "dual.ridge", lower = 0),
     kappa = if (is.null(kappa)) NULL else check_number(kappa, "kappa", lower = 0),
@@ -188,7 +198,9 @@ p4l_control <- function(max.iter = 500, tol = 1e-4, tol.primal = 1e-3, conv.wind
                                      lower.open = TRUE),
     ridge.center = ridge.center,
     max.backtrack = check_count(max.backtrack, "max.backtrack"),
-    max.initial = check_count(max.initial, "max.initial", lower = 0L),
+    # NULL: set by p4l() from the number of individuals (p4l_resolve_control())
+    max.initial = if (is.null(max.initial)) NULL else
+      check_count(max.initial, "max.initial", lower = 0L),
     initial = initial,
     armijo = check_number(armijo, "armijo", lower = 0, upper = 1, lower.open = TRUE,
                           upper.open = TRUE),
@@ -369,10 +381,11 @@ p4l_sgd_flat_names <- c(sgd.inner = "inner", sgd.batch = "batch",
 #' If a value keeps rising with the iterations, refit with a larger `alpha`
 #' and prefer a policy that does not change with it. With many individuals
 #' the shared initial-state term dominates the cost of a fit (N x
-#' `max.initial` x |A| exponentials per evaluation): on those 16,000 stays
-#' `p4l_control(max.initial = 250)` halved the time (49 s instead of 90 s,
-#' the same iterations and true values), at the price of a larger Monte
-#' Carlo error in the value term, which is shared by all individuals.
+#' `max.initial` x |A| exponentials per evaluation); the default
+#' `max.initial` therefore falls from 1000 to 250 between 4,000 and 16,000
+#' individuals, each block of individuals taking its own window of the
+#' initial states (`?p4l_control`): on those 16,000 stays 87 s instead of
+#' 149 s, the same iterations and true values.
 #'
 #' **Which states a value is taken over** (`p4l_control(initial = )`). The
 #' paper averages every individual's value over one shared distribution
@@ -576,7 +589,7 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
   ea <- estimator_args(gamma, control = control, control.class = "p4l_control",
                        num.threads = num.threads, verbose = verbose, seed = seed)
   gamma <- ea$gamma
-  control <- p4l_resolve_ridge(ea$control, gamma)
+  control <- p4l_resolve_control(ea$control, gamma, length(data$ids))
   num.threads <- ea$num.threads
   seed <- ea$seed
   if (identical(solver, "sgd") && identical(control$initial, "visited")) {
@@ -683,14 +696,20 @@ p4l_structure <- function(data, K, rank, rank.given, num.threads) {
   list(K = K, rank = rank, groups = groups)
 }
 
-# The ridge of p4l_control(ridge = NULL): with the behaviour start an anchor
-# to the data's policy that firms with the horizon, 1e-5 / (1 - gamma); with
-# the uniform and FQI starts 1e-5 (?p4l_control). Returns the control with
-# the number in place.
-p4l_resolve_ridge <- function(control, gamma) {
+# The settings of p4l_control() left NULL, which depend on the data: the
+# ridge, with the behaviour start an anchor to the data's policy that firms
+# with the horizon, 1e-5 / (1 - gamma), with the uniform and FQI starts 1e-5;
+# and max.initial, the initial states per individual, 1000 but fewer with
+# many individuals N, so that the initial-state work N max.initial stays at
+# most 4e6, and at least 250 (?p4l_control). Returns the control with the
+# numbers in place.
+p4l_resolve_control <- function(control, gamma, N) {
   if (is.null(control$ridge)) {
     control["ridge"] <- list(if (identical(control$init.policy, "behaviour")) 1e-5 / (1 - gamma)
                              else 1e-5)
+  }
+  if (is.null(control$max.initial)) {
+    control["max.initial"] <- list(as.integer(min(1000, max(250, floor(4e6 / N)))))
   }
   control
 }
@@ -750,6 +769,7 @@ p4l_fit_features <- function(data, psi, psi.next, psi0, rank, K, gamma = 0.8, al
                              init.Theta = NULL, seed = 1, progress = NULL, num.threads = 1L,
                              solver = "closed", value.table = FALSE) {
   inp <- p4l_inputs(data, psi, psi.next, psi0)
+  control <- p4l_resolve_control(control, gamma, length(data$ids))
   ctl <- p4l_settings(control, gamma, seed, solver, value.table)
   U0 <- if (is.null(init.U)) matrix(0, 0, 0) else init.U
   T0 <- if (is.null(init.Theta)) matrix(0, 0, 0) else init.Theta
@@ -759,12 +779,12 @@ p4l_fit_features <- function(data, psi, psi.next, psi0, rank, K, gamma = 0.8, al
 
 # The settings p4l_fit_cpp() reads (strictly: src/p4l_bindings.cpp,
 # make_control()): the p4l_control() object with the settings that depend on
-# the fit resolved: the ridge (p4l_resolve_ridge()), kappa (0 for the stochastic path), iterative.min as an
+# the fit resolved: kappa (0 for the stochastic path), iterative.min as an
 # integer (Inf: never iterative), the seed, the solver and whether the core
 # returns the value table (p4l_value_table()) computed on its own data
 # statistics.
 p4l_settings <- function(control, gamma, seed, solver, value.table = FALSE) {
-  ctl <- unclass(p4l_resolve_ridge(control, gamma))
+  ctl <- unclass(control)
   ctl$kappa <- if (identical(solver, "sgd")) 0 else p4l_kappa(control, gamma)
   ctl$iterative.min <- as.integer(min(control$iterative.min, .Machine$integer.max))
   ctl$seed <- as.numeric(seed)

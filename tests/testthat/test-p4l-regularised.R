@@ -209,7 +209,7 @@ test_that("the fit's value table equals one computed on a problem of its own", {
     inp <- p4l:::p4l_inputs(d, feat$psi, feat$psi.next, psi0)
     own <- p4l:::p4l_values_cpp(inp$transitions, inp$psi0,
                                 list(fit$Theta, fit$Theta * 1e6), fit$U, 0.9, fit$alpha,
-                                ctl$dual.ridge, 1L, fit$kappa, ctl$max.initial, fit$seed,
+                                ctl$dual.ridge, 1L, fit$kappa, fit$control$max.initial, fit$seed,
                                 identical(ctl$initial, "visited"))
     v <- fit$values[fit$values$scale == "normalised", ]
     expect_equal(v$pessimistic.raw, own[1, ], tolerance = 1e-12)

@@ -521,12 +521,19 @@ test_that("init.policy = 'fqi' starts at the pooled FQI greedy policy", {
   # ridge = NULL: set from gamma for the behaviour start, 1e-5 for the others
   expect_null(p4l_control()$ridge)
   for (g in c(0.5, 0.8, 0.99)) {
-    expect_equal(p4l:::p4l_resolve_ridge(p4l_control(), g)$ridge, 1e-5 / (1 - g))
-    expect_identical(p4l:::p4l_resolve_ridge(p4l_control(init.policy = "uniform"), g)$ridge, 1e-5)
-    expect_identical(p4l:::p4l_resolve_ridge(p4l_control(init.policy = "fqi"), g)$ridge, 1e-5)
-    expect_identical(p4l:::p4l_resolve_ridge(p4l_control(ridge = 0), g)$ridge, 0)
+    expect_equal(p4l:::p4l_resolve_control(p4l_control(), g, 10)$ridge, 1e-5 / (1 - g))
+    expect_identical(p4l:::p4l_resolve_control(p4l_control(init.policy = "uniform"), g, 10)$ridge, 1e-5)
+    expect_identical(p4l:::p4l_resolve_control(p4l_control(init.policy = "fqi"), g, 10)$ridge, 1e-5)
+    expect_identical(p4l:::p4l_resolve_control(p4l_control(ridge = 0), g, 10)$ridge, 0)
   }
   expect_equal(fit0$control$ridge, 1e-5)
+  # max.initial = NULL: 1000, 4e6 / N between 4,000 and 16,000 individuals, 250 above
+  mi <- function(N, ...) p4l:::p4l_resolve_control(p4l_control(...), 0.9, N)$max.initial
+  expect_identical(c(mi(10), mi(4000), mi(8000), mi(16000), mi(1e5)),
+                   c(1000L, 1000L, 500L, 250L, 250L))
+  expect_identical(mi(1e5, max.initial = 0), 0L)
+  expect_null(p4l_control()$max.initial)
+  expect_identical(fit0$control$max.initial, 1000L)
   fit1 <- suppressWarnings(p4l(d, K = 2, gamma = 0.9, seed = 5, num.threads = 1,
                                control = p4l_control(max.iter = 5)))
   expect_equal(fit1$control$ridge, 1e-4)
