@@ -105,6 +105,19 @@ r_statistics <- function(inp, Theta, U, gamma, visited = FALSE, nu.rows = NULL) 
 }
 
 
+# The gradient (g$dTheta, g$dU) of V(Theta, U) at par against central
+# differences along `directions` random directions in (Theta, U) jointly.
+expect_directional_fd <- function(V, par, g, seed, directions = 2, h = 1e-5) {
+  set.seed(seed)
+  for (k in seq_len(directions)) {
+    DT <- matrix(rnorm(length(par$Theta)), nrow(par$Theta))
+    DU <- matrix(rnorm(length(par$U)), nrow(par$U))
+    fd <- (V(par$Theta + h * DT, par$U + h * DU) - V(par$Theta - h * DT, par$U - h * DU)) / (2 * h)
+    an <- sum(g$dTheta * DT) + sum(g$dU * DU)
+    testthat::expect_lt(abs(fd - an), 1e-5 * max(1, abs(an)))
+  }
+}
+
 # Central finite differences of V(Theta, U) in every entry of Theta and of U.
 fd_gradient <- function(V, Theta, U, h = 1e-5) {
   fdT <- Theta

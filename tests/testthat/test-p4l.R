@@ -605,15 +605,7 @@ test_that("the initial-state term over several tiles of states matches R and fin
     st <- r_statistics(s$inp, par$Theta, par$U, 0.8)
     expect_equal(du$c, st$c, tolerance = 1e-10)
     V <- function(Th, U) dual_at(s$inp, Th, U, alpha = 0.1, ridge = 1e-6)$V
-    set.seed(m)
-    for (k in 1:2) {
-      DT <- matrix(rnorm(length(par$Theta)), nrow(par$Theta))
-      DU <- matrix(rnorm(length(par$U)), nrow(par$U))
-      h <- 1e-5
-      fd <- (V(par$Theta + h * DT, par$U + h * DU) - V(par$Theta - h * DT, par$U - h * DU)) / (2 * h)
-      an <- sum(du$dTheta * DT) + sum(du$dU * DU)
-      expect_lt(abs(fd - an), 1e-5 * max(1, abs(an)))
-    }
+    expect_directional_fd(V, par, du, seed = m)
   }
 })
 
@@ -644,15 +636,7 @@ test_that("subsampled initial states: each block of individuals has its own wind
   expect_false(isTRUE(all.equal(du$c, r_statistics(s$inp, par$Theta, par$U, 0.8)$c)))
   V <- function(Th, U) dual_at(s$inp, Th, U, alpha = 0.1, ridge = 1e-6, max.initial = 40,
                                seed = 3)$V
-  set.seed(4)
-  for (k in 1:2) {
-    DT <- matrix(rnorm(length(par$Theta)), nrow(par$Theta))
-    DU <- matrix(rnorm(length(par$U)), nrow(par$U))
-    h <- 1e-5
-    fd <- (V(par$Theta + h * DT, par$U + h * DU) - V(par$Theta - h * DT, par$U - h * DU)) / (2 * h)
-    an <- sum(du$dTheta * DT) + sum(du$dU * DU)
-    expect_lt(abs(fd - an), 1e-5 * max(1, abs(an)))
-  }
+  expect_directional_fd(V, par, du, seed = 4)
   du2 <- dual_at(s$inp, par$Theta, par$U, alpha = 0.1, ridge = 1e-6, grad = TRUE,
                  max.initial = 40, seed = 3, threads = 2L)
   expect_identical(du2$V, du$V)
