@@ -115,8 +115,8 @@
 #'   \eqn{4 \times 10^6 / N}{4e6 / N} (the initial-state work N x
 #'   `max.initial` stays at most 4e6) but at least 250: 250 at 16,000 stays,
 #'   where it saved 42\% of the fit time with the same policy
-#'   (`bench/README.md`, "The policy anchor"). `fit$control$max.initial`
-#'   holds the number used.
+#'   (`bench/README.md`, section `bench/s4-speed.R`, "Update (session 17)").
+#'   `fit$control$max.initial` holds the number used.
 #' @param armijo,backtrack,grow,max.step Line-search constants of the policy
 #'   and latent-variable steps: a trial step is accepted when it gains at least
 #'   `armijo` times the gain the gradient promises; a rejected step shrinks by
