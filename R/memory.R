@@ -187,7 +187,7 @@ guard_vlearning <- function(data, d) {
 
 guard_p4l <- function(data, d, rank, control) {
   n <- length(data$R); N <- length(data$ids); m <- length(data$action.levels)
-  mi <- p4l_resolve_control(control, 0.5, N)$max.initial
+  mi <- control$max.initial  # resolved by p4l() (p4l_resolve_control())
   n0 <- if (mi > 0) min(N, mi) else N
   check_memory(sum(p4l_bytes(n, N, d, m, rank, n0)),
                paste0(basis_size_text(d, m), ", `rank` = ", rank, " and ",
