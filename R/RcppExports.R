@@ -129,6 +129,14 @@ weighted_crossprod_cpp <- function(A, B, w, kind) {
     .Call(`_p4l_weighted_crossprod_cpp`, A, B, w, kind)
 }
 
+weighted_crossprods_cpp <- function(A, B, W, kind) {
+    .Call(`_p4l_weighted_crossprods_cpp`, A, B, W, kind)
+}
+
+scaled_accumulate_cpp <- function(x, Y, w, kind) {
+    .Call(`_p4l_scaled_accumulate_cpp`, x, Y, w, kind)
+}
+
 group_ridge_cpp <- function(X, y, group, G, pooled, lambda, num_threads) {
     .Call(`_p4l_group_ridge_cpp`, X, y, group, G, pooled, lambda, num_threads)
 }

@@ -467,6 +467,32 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// weighted_crossprods_cpp
+SEXP weighted_crossprods_cpp(const Eigen::Map<Eigen::MatrixXd> A, const Eigen::Map<Eigen::MatrixXd> B, const Eigen::Map<Eigen::MatrixXd> W, std::string kind);
+RcppExport SEXP _p4l_weighted_crossprods_cpp(SEXP ASEXP, SEXP BSEXP, SEXP WSEXP, SEXP kindSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type A(ASEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type B(BSEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type W(WSEXP);
+    Rcpp::traits::input_parameter< std::string >::type kind(kindSEXP);
+    rcpp_result_gen = Rcpp::wrap(weighted_crossprods_cpp(A, B, W, kind));
+    return rcpp_result_gen;
+END_RCPP
+}
+// scaled_accumulate_cpp
+SEXP scaled_accumulate_cpp(const Eigen::Map<Eigen::VectorXd> x, const Eigen::Map<Eigen::MatrixXd> Y, const Eigen::Map<Eigen::VectorXd> w, std::string kind);
+RcppExport SEXP _p4l_scaled_accumulate_cpp(SEXP xSEXP, SEXP YSEXP, SEXP wSEXP, SEXP kindSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::VectorXd> >::type x(xSEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type Y(YSEXP);
+    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::VectorXd> >::type w(wSEXP);
+    Rcpp::traits::input_parameter< std::string >::type kind(kindSEXP);
+    rcpp_result_gen = Rcpp::wrap(scaled_accumulate_cpp(x, Y, w, kind));
+    return rcpp_result_gen;
+END_RCPP
+}
 // group_ridge_cpp
 Eigen::MatrixXd group_ridge_cpp(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const Eigen::VectorXi& group, int G, const Eigen::VectorXd& pooled, double lambda, int num_threads);
 RcppExport SEXP _p4l_group_ridge_cpp(SEXP XSEXP, SEXP ySEXP, SEXP groupSEXP, SEXP GSEXP, SEXP pooledSEXP, SEXP lambdaSEXP, SEXP num_threadsSEXP) {
@@ -695,6 +721,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_p4l_p4l_fit_cpp", (DL_FUNC) &_p4l_p4l_fit_cpp, 12},
     {"_p4l_bellman_residuals_cpp", (DL_FUNC) &_p4l_bellman_residuals_cpp, 8},
     {"_p4l_weighted_crossprod_cpp", (DL_FUNC) &_p4l_weighted_crossprod_cpp, 4},
+    {"_p4l_weighted_crossprods_cpp", (DL_FUNC) &_p4l_weighted_crossprods_cpp, 4},
+    {"_p4l_scaled_accumulate_cpp", (DL_FUNC) &_p4l_scaled_accumulate_cpp, 4},
     {"_p4l_group_ridge_cpp", (DL_FUNC) &_p4l_group_ridge_cpp, 7},
     {"_p4l_onestep_models_cpp", (DL_FUNC) &_p4l_onestep_models_cpp, 7},
     {"_p4l_p4l_sgd_dual_cpp", (DL_FUNC) &_p4l_p4l_sgd_dual_cpp, 11},

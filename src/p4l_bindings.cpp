@@ -269,6 +269,41 @@ SEXP weighted_crossprod_cpp(const Eigen::Map<Eigen::MatrixXd> A,
   return Rcpp::wrap(C);
 }
 
+// A' diag(W[, q]) B for every column q of W (a list), and Y + x w' (a matrix,
+// column q = Y[, q] + w_q x), by one transcription ("portable" or "avx2"), or
+// NULL when this CPU lacks it (tests).
+// [[Rcpp::export(rng = false)]]
+SEXP weighted_crossprods_cpp(const Eigen::Map<Eigen::MatrixXd> A,
+                             const Eigen::Map<Eigen::MatrixXd> B,
+                             const Eigen::Map<Eigen::MatrixXd> W, std::string kind) {
+  if (B.rows() != A.rows() || W.rows() != A.rows())
+    Rcpp::stop("weighted_crossprods_cpp(): A, B and W need the same number of rows");
+  const int nw = static_cast<int>(W.cols()), d = static_cast<int>(A.cols()),
+            e = static_cast<int>(B.cols());
+  Eigen::MatrixXd C(d, static_cast<Eigen::Index>(e) * nw);
+  if (!p4l::weighted_crossprods_with(kind.c_str(), A.data(), A.rows(), B.data(), B.rows(),
+                                     W.data(), W.rows(), nw, static_cast<int>(A.rows()), d, e,
+                                     C.data()))
+    return R_NilValue;
+  Rcpp::List out(nw);
+  for (int q = 0; q < nw; ++q) out[q] = Rcpp::wrap(Eigen::MatrixXd(C.middleCols(q * e, e)));
+  return out;
+}
+
+// [[Rcpp::export(rng = false)]]
+SEXP scaled_accumulate_cpp(const Eigen::Map<Eigen::VectorXd> x, const Eigen::Map<Eigen::MatrixXd> Y,
+                           const Eigen::Map<Eigen::VectorXd> w, std::string kind) {
+  if (Y.rows() != x.size() || Y.cols() != w.size())
+    Rcpp::stop("scaled_accumulate_cpp(): Y must be length(x) x length(w)");
+  Eigen::MatrixXd out = Y;
+  std::vector<double*> ptr(static_cast<std::size_t>(w.size()));
+  for (Eigen::Index q = 0; q < w.size(); ++q) ptr[q] = out.col(q).data();
+  if (!p4l::scaled_accumulate_with(kind.c_str(), x.data(), x.size(), w.data(),
+                                   static_cast<int>(w.size()), ptr.data()))
+    return R_NilValue;
+  return Rcpp::wrap(out);
+}
+
 // Per-individual ridge regressions of the model start (R/p4l.R); group is 0-based.
 // [[Rcpp::export(rng = false)]]
 Eigen::MatrixXd group_ridge_cpp(const Eigen::MatrixXd& X, const Eigen::VectorXd& y,

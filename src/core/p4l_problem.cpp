@@ -347,7 +347,7 @@ void P4LProblem::chunk_value_sums(Chunk& C, int i0, int i1, const Params& par, c
   C.Xn.resize(maxT_, d);
   C.w1.resize(maxT_);
   C.w2.resize(maxT_);
-  C.wb.resize(maxT_);
+  C.xt.resize(static_cast<Eigen::Index>(maxT_) * d);
   C.Bv.resize(d, m1 * d);
   C.MB.setZero(d, static_cast<Eigen::Index>(sh.npair) * m * m1 * d);
   // Initial-state term. c = (1-gamma)/N sum_i u_i (x) E_nu[sum_a pi(a|S0;u_i) phi(S0,a)]
@@ -417,24 +417,29 @@ void P4LProblem::individual_policy(Chunk& C, int i, const MatrixXd& Th, const Sh
 }
 
 // Policy-dependent blocks of B_i, weighted by u_k u_l into C.MB:
-// Bv_a = sum_{t: a_t = a} psi_t [pi_b(S'_t) psi(S'_t)]_{b>=1}'.
+// Bv_a = sum_{t: a_t = a} psi_t [pi_b(S'_t) psi(S'_t)]_{b>=1}' (all b at once,
+// weighted_crossprods()), then one pass over Bv_a adds u_k u_l Bv_a to every
+// pair's block.
 void P4LProblem::individual_B_sums(Chunk& C, int i, const Shape& sh, const VectorXd& u) const {
   const int d = d_, m = m_, r = sh.r, m1 = sh.m1;
   const MatrixXd& Pi = ws_.Pi;
   const int s0 = data_->start[i];
+  const Eigen::Index blk = static_cast<Eigen::Index>(m1) * d * d;
+  C.pw.resize(sh.npair);
+  C.pp.resize(sh.npair);
+  int kl = 0;
+  for (int k = 0; k < r; ++k)
+    for (int l = k; l < r; ++l, ++kl) C.pw[kl] = u(k) * u(l);
   int pos = s0;
   for (int a = 0; a < m; ++a) {
     const int Ta = acnt_[static_cast<std::size_t>(i) * m + a];
     if (Ta == 0) continue;
-    for (int b = 1; b < m; ++b)  // Bv block b = Xs_a' diag(pi_b) Xn_a
-      weighted_crossprod(C.Xs.data() + (pos - s0), C.Xs.outerStride(), C.Xn.data() + (pos - s0),
-                         C.Xn.outerStride(), Pi.col(b).data() + pos, Ta, d, d,
-                         C.Bv.data() + static_cast<Eigen::Index>(b - 1) * d * d, d, C.wb.data());
-    int kl = 0;
-    for (int k = 0; k < r; ++k)
-      for (int l = k; l < r; ++l, ++kl)
-        C.MB.middleCols((static_cast<Eigen::Index>(kl) * m + a) * m1 * d, m1 * d) +=
-            (u(k) * u(l)) * C.Bv;
+    weighted_crossprods(C.Xs.data() + (pos - s0), C.Xs.outerStride(), C.Xn.data() + (pos - s0),
+                        C.Xn.outerStride(), Pi.col(1).data() + pos, Pi.outerStride(), m1, Ta, d,
+                        d, C.Bv.data(), C.xt.data());
+    for (kl = 0; kl < sh.npair; ++kl)
+      C.pp[kl] = C.MB.data() + (static_cast<Eigen::Index>(kl) * m + a) * blk;
+    scaled_accumulate(C.Bv.data(), blk, C.pw.data(), sh.npair, C.pp.data());
     pos += Ta;
   }
 }
@@ -442,21 +447,48 @@ void P4LProblem::individual_B_sums(Chunk& C, int i, const Shape& sh, const Vecto
 // The sums that depend on U only, over the individuals i0..i1-1 of a chunk:
 // u_k u_l A_i, u_k u_l K_i, u (x) b_i, ||u||^2 tr(A_i). Individual i's blocks
 // of A (and K) are d m d contiguous doubles, and so is pair kl's block of
-// C.SA (C.MK), so the sums over i are products with the N x npair matrix of
-// u_k u_l: (d m d x nb) (nb x npair).
+// C.SA (C.MK): one pass over A_i (K_i) adds it to every pair's block with its
+// weight. Pair (0, 0) has the weight u_0^2; where coordinate 0 is the constant
+// 1 (always in p4l_fit()) its sums are the chunk's plain sums of A_i and K_i,
+// computed once and reused.
 void P4LProblem::chunk_u_only_sums(Chunk& C, int i0, int i1, const MatrixXd& U,
                                    const Shape& sh) const {
   const int d = d_, m = m_, p = p_, r = sh.r, nb = i1 - i0;
   const Eigen::Index dmd = static_cast<Eigen::Index>(d) * m * d;
-  C.UU.resize(nb, sh.npair);
-  int kl = 0;
-  for (int k = 0; k < r; ++k)
-    for (int l = k; l < r; ++l, ++kl)
-      C.UU.col(kl) = U.col(k).segment(i0, nb).cwiseProduct(U.col(l).segment(i0, nb));
-  const Eigen::Map<const MatrixXd> A(Ablk_.data() + dmd * i0, dmd, nb);
-  const Eigen::Map<const MatrixXd> K(Kblk_.data() + dmd * i0, dmd, nb);
-  Eigen::Map<MatrixXd>(C.SA.data(), dmd, sh.npair).noalias() += A * C.UU;
-  Eigen::Map<MatrixXd>(C.MK.data(), dmd, sh.npair).noalias() += K * C.UU;
+  int first = 0;
+  if ((U.col(0).segment(i0, nb).array() == 1.0).all()) {
+    if (C.SA00.size() != dmd) {
+      C.SA00.setZero(dmd);
+      C.MK00.setZero(dmd);
+      const double one = 1.0;
+      double* ys = C.SA00.data();
+      double* yk = C.MK00.data();
+      for (int i = i0; i < i1; ++i) {
+        scaled_accumulate(Ablk_.data() + dmd * i, dmd, &one, 1, &ys);
+        scaled_accumulate(Kblk_.data() + dmd * i, dmd, &one, 1, &yk);
+      }
+    }
+    Eigen::Map<VectorXd>(C.SA.data(), dmd) += C.SA00;
+    Eigen::Map<VectorXd>(C.MK.data(), dmd) += C.MK00;
+    first = 1;
+  }
+  const int nw = sh.npair - first;
+  if (nw > 0) {
+    C.pw.resize(nw);
+    C.pp.resize(2 * static_cast<std::size_t>(nw));
+    for (int q = 0; q < nw; ++q) {
+      C.pp[q] = C.SA.data() + dmd * (first + q);
+      C.pp[nw + q] = C.MK.data() + dmd * (first + q);
+    }
+    for (int i = i0; i < i1; ++i) {
+      int kl = 0, q = 0;
+      for (int k = 0; k < r; ++k)
+        for (int l = k; l < r; ++l, ++kl)
+          if (kl >= first) C.pw[q++] = U(i, k) * U(i, l);
+      scaled_accumulate(Ablk_.data() + dmd * i, dmd, C.pw.data(), nw, C.pp.data());
+      scaled_accumulate(Kblk_.data() + dmd * i, dmd, C.pw.data(), nw, C.pp.data() + nw);
+    }
+  }
   Eigen::Map<MatrixXd>(C.b.data(), p, r).noalias() += bI_.middleCols(i0, nb) * U.middleRows(i0, nb);
   for (int i = i0; i < i1; ++i) C.tr += U.row(i).squaredNorm() * trA_(i);
 }

@@ -211,8 +211,10 @@ class P4LProblem {
     // the initial-state part of dV/du (r x block, summed over the tiles)
     std::vector<Eigen::MatrixXd> IL, IP, IQ;
     Eigen::MatrixXd IV, G0, Ub;
-    Eigen::MatrixXd UU;  // individuals x npair: u_k u_l (chunk_u_only_sums())
-    Eigen::VectorXd f, vb, wb;
+    Eigen::VectorXd SA00, MK00;  // the chunk's sums of A_i and K_i (pair (0, 0) when u_0 = 1)
+    std::vector<double> pw;      // pair weights u_k u_l (individual_B_sums(), chunk_u_only_sums())
+    std::vector<double*> pp;     // the pairs' blocks they are added to
+    Eigen::VectorXd f, vb, xt;   // xt: maxT d, transposed rows (weighted_crossprods())
     Eigen::ArrayXd w1, w2;
   };
   struct Work {

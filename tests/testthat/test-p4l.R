@@ -667,6 +667,32 @@ test_that("the weighted cross-product kernel is A' diag(w) B in both transcripti
   expect_null(p4l:::weighted_crossprod_cpp(A, B, w, "none"))
 })
 
+test_that("the batched cross-product and accumulation kernels match R in both transcriptions", {
+  set.seed(9)
+  for (T in c(1L, 2L, 3L, 5L, 13L)) for (d in c(1L, 4L, 9L, 16L, 17L)) {
+    A <- matrix(rnorm(T * d), T, d)
+    B <- matrix(rnorm(T * (d + 2L)), T, d + 2L)
+    W <- matrix(runif(T * 3L), T, 3L)
+    ref <- lapply(1:3, function(q) crossprod(A, W[, q] * B))
+    for (kind in c("portable", "avx2")) {
+      got <- p4l:::weighted_crossprods_cpp(A, B, W, kind)
+      if (is.null(got)) next
+      expect_equal(got, ref, tolerance = 1e-13)
+    }
+  }
+  for (len in c(1L, 3L, 4L, 7L, 2304L)) for (nw in 1:5) {
+    x <- rnorm(len)
+    Y <- matrix(rnorm(len * nw), len, nw)
+    w <- rnorm(nw)
+    ref <- Y + outer(x, w)
+    for (kind in c("portable", "avx2")) {
+      got <- p4l:::scaled_accumulate_cpp(x, Y, w, kind)
+      if (!is.null(got)) expect_equal(got, ref, tolerance = 1e-14)
+    }
+  }
+  expect_null(p4l:::weighted_crossprods_cpp(A, B, W, "none"))
+})
+
 test_that("the default alpha and mu follow their documented rates", {
   # alpha = sd(R) max(sqrt(p r / n), 0.2) for the shared W (the floor on the
   # first data set, the rate on the second); mu = sqrt(p r N / n), the rate of
