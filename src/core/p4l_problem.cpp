@@ -696,9 +696,9 @@ void P4LProblem::grad_pass(Gradient& out) const {
     for (int a = 0; a < m; ++a) ws.Q0[a].noalias() = psi0s_ * Wt.middleRows(a * d, d);
   out.dU.resize(N, r);
   runtime().parallel_for(static_cast<std::size_t>(nch), [&](std::size_t lo, std::size_t hi) {
-    GradScratch w{VectorXd(r), VectorXd(p),     VectorXd(p),    VectorXd(p), VectorXd(p),
-                  VectorXd(p), VectorXd(p),     VectorXd(r),    VectorXd(r), VectorXd(d),
-                  VectorXd(p), MatrixXd(d, m1), MatrixXd(d, m), MatrixXd()};
+    GradScratch w{VectorXd(r),     VectorXd(r),    VectorXd(r), VectorXd(d), VectorXd(p),
+                  MatrixXd(d, m1), MatrixXd(d, m), MatrixXd(),  MatrixXd(),  MatrixXd(),
+                  MatrixXd()};
     for (std::size_t cix = lo; cix < hi; ++cix)
       chunk_gradient(ws.ch[cix], chunk_[cix], chunk_[cix + 1], gt, ds, w, out);
   });
@@ -726,6 +726,20 @@ P4LProblem::GradTerms P4LProblem::gradient_terms(const DualSolution& ds, int r) 
     gt.sterms.push_back({ds.e0.data(), ds.z.data(), -1.0});
     gt.sterms.push_back({ds.a0.data(), ds.yc.data(), -kappa});
     gt.sterms.push_back({ds.yc.data(), ds.yc.data(), 0.5 * kappa * iota});
+  }
+  auto index_of = [&gt](const double* v) {
+    for (std::size_t j = 0; j < gt.vecs.size(); ++j)
+      if (gt.vecs[j] == v) return static_cast<int>(j);
+    gt.vecs.push_back(v);
+    return static_cast<int>(gt.vecs.size()) - 1;
+  };
+  for (MTerm& mt : gt.mterms) {
+    mt.li = index_of(mt.l);
+    mt.ri = index_of(mt.r);
+  }
+  for (STerm& st : gt.sterms) {
+    st.ai = index_of(st.a);
+    st.bi = index_of(st.b);
   }
   // the ridge eps adds eps I to M and Sigma: its share of every term is l'r (a'b)
   double eps_sum = 0;
@@ -823,9 +837,29 @@ void P4LProblem::individual_gradient(Chunk& C, int i, int j0, const GradTerms& g
   const Eigen::Map<const MatrixXd> Z(ds.z.data(), p, r);
   w.gu = (gt.c_init / n0) * w.g0;
   w.gu.noalias() += (1.0 / n) * (Z.transpose() * bI_.col(i));
+  // The terms' distinct vectors V_j (p x r) times u_i, and A_i times those;
+  // every term adds to the coefficients x_j of dV/du_i = (1/n) sum_j V_j' x_j.
+  const int nv = static_cast<int>(gt.vecs.size());
+  w.Vu.resize(p, nv);
+  w.AVu.resize(p, nv);
+  w.X.setZero(p, nv);
+  for (int j = 0; j < nv; ++j)
+    w.Vu.col(j).noalias() = Eigen::Map<const MatrixXd>(gt.vecs[j], p, r) * w.u;
+  for (int a = 0; a < m; ++a) {
+    const auto Aa = Ablk_.middleCols((static_cast<Eigen::Index>(i) * m + a) * d, d);
+    w.AVu.middleRows(a * d, d).noalias() = Aa.lazyProduct(w.Vu.middleRows(a * d, d));
+  }
   C.H.setZero();
   for (const MTerm& mt : gt.mterms) mterm_gradient(C, i, mt, w);
-  for (const STerm& st : gt.sterms) sterm_gradient(i, st, w);
+  // Sigma-terms: weight a' dSigma b, dSigma/du_i = (1/n)(du u' + u du') (x) A_i
+  for (const STerm& st : gt.sterms) {
+    w.X.col(st.ai) += st.weight * w.AVu.col(st.bi);
+    w.X.col(st.bi) += st.weight * w.AVu.col(st.ai);
+  }
+  for (int j = 0; j < nv; ++j) {
+    const Eigen::Map<const MatrixXd> Vj(gt.vecs[j], p, r);
+    w.gu.noalias() += (1.0 / n) * (Vj.transpose() * w.X.col(j));
+  }
   // next-state policy gradient h_{i,a} = (gamma/n) H_a (d), a >= 1
   C.H *= gamma / n;
   for (int a = 1; a < m; ++a) {
@@ -866,31 +900,20 @@ void P4LProblem::visited_gradient(Chunk& C, int i, const DualSolution& ds, doubl
   w.g0 *= static_cast<double>(n0) / T;  // gu takes c_init / n0 of it
 }
 
-// A_i v, block by action.
-void P4LProblem::apply_A(int i, const VectorXd& v, VectorXd& Av) const {
-  const int d = d_, m = m_;
-  for (int a = 0; a < m; ++a) {
-    const auto Aa = Ablk_.middleCols((static_cast<Eigen::Index>(i) * m + a) * d, d);
-    Av.segment(a * d, d).noalias() = Aa * v.segment(a * d, d);
-  }
-}
-
-// One M-term s l' dM r of dV/du_i, dM/du_i = (1/n)[(du u' + u du') (x) (A_i - gamma B_i)]
-// plus the policy part (accumulated in C.H).
+// One M-term s l' dM r of dV/du_i, dM/du_i = (1/n)[(du u' + u du') (x) (A_i - gamma B_i)]:
+// its coefficients in w.X (l's: s (A_i R u - gamma B_i R u), r's: s (A_i L u -
+// gamma B_i' L u)) and the policy part (accumulated in C.H).
 void P4LProblem::mterm_gradient(Chunk& C, int i, const MTerm& mt, GradScratch& w) const {
   const P4LData& D = *data_;
-  const int n = n_, d = d_, m = m_, p = p_, m1 = m - 1;
-  const int r = static_cast<int>(ws_.last.U.cols());
+  const int d = d_, m = m_, p = p_, m1 = m - 1;
   const double gamma = ws_.gamma;
   const int s0 = D.start[i], T = D.start[i + 1] - s0;
   const auto PiI = ws_.Pi.middleRows(s0, T);  // T x m
   const auto Psn = C.Xn.topRows(T).transpose();
-  const Eigen::Map<const MatrixXd> Lm(mt.l, p, r), Rm(mt.r, p, r);
-  w.lu.noalias() = Lm * w.u;
-  w.ru.noalias() = Rm * w.u;
-  const Eigen::Map<const MatrixXd> Om(w.ru.data(), d, m), Zm(w.lu.data(), d, m);
+  const Eigen::Map<const MatrixXd> Om(w.Vu.col(mt.ri).data(), d, m),
+      Zm(w.Vu.col(mt.li).data(), d, m);
   auto Qn = C.Qn.topRows(T);
-  Qn.noalias() = Psn.transpose() * Om;  // Q_R(S'_t, a), T x m
+  Qn.noalias() = Psn.transpose().lazyProduct(Om);  // Q_R(S'_t, a), T x m
   // f_t = phi_t' L u (the weight of transition t), by action block
   int pos = s0;
   for (int a = 0; a < m; ++a) {
@@ -904,9 +927,9 @@ void P4LProblem::mterm_gradient(Chunk& C, int i, const MTerm& mt, GradScratch& w
   FP = PiI.array().colwise() * C.f.head(T).array();  // f_t pi_a(S'_t)
   auto Coef = C.Coef.topRows(T);                     // f pi_a adv_a, a >= 1
   Coef.array() = FP.rightCols(m1).array() * (Qn.rightCols(m1).colwise() - vb).array();
-  w.Hs.noalias() = Psn * Coef;  // sum_t f pi_a adv_a psi(S')
+  w.Hs.noalias() = Psn.lazyProduct(Coef);  // sum_t f pi_a adv_a psi(S')
   C.H -= mt.sign * w.Hs;
-  C.Btz.noalias() = Psn * FP;  // B_i' (L u), d x m blocks
+  C.Btz.noalias() = Psn.lazyProduct(FP);  // B_i' (L u), d x m blocks
   pos = s0;
   for (int a = 0; a < m; ++a) {  // B_i (R u), d x m blocks
     const int Ta = acnt_[static_cast<std::size_t>(i) * m + a];
@@ -916,28 +939,9 @@ void P4LProblem::mterm_gradient(Chunk& C, int i, const MTerm& mt, GradScratch& w
       C.Bw.col(a).setZero();
     pos += Ta;
   }
-  apply_A(i, w.ru, w.Aru);
-  apply_A(i, w.lu, w.Alu);
   const Eigen::Map<const VectorXd> bw(C.Bw.data(), p), btz(C.Btz.data(), p);
-  w.gu.noalias() += (mt.sign / n) * (Lm.transpose() * (w.Aru - gamma * bw));
-  w.gu.noalias() += (mt.sign / n) * (Rm.transpose() * (w.Alu - gamma * btz));
-}
-
-// One Sigma-term w a' dSigma b of dV/du_i, dSigma/du_i = (1/n)(du u' + u du') (x) A_i.
-void P4LProblem::sterm_gradient(int i, const STerm& st, GradScratch& w) const {
-  const int n = n_, p = p_;
-  const int r = static_cast<int>(ws_.last.U.cols());
-  const Eigen::Map<const MatrixXd> Am(st.a, p, r), Bm(st.b, p, r);
-  w.au.noalias() = Am * w.u;
-  w.bu.noalias() = Bm * w.u;
-  apply_A(i, w.bu, w.Aru);
-  w.gu.noalias() += (st.weight / n) * (Am.transpose() * w.Aru);
-  if (st.a == st.b) {
-    w.gu.noalias() += (st.weight / n) * (Am.transpose() * w.Aru);
-  } else {
-    apply_A(i, w.au, w.Alu);
-    w.gu.noalias() += (st.weight / n) * (Bm.transpose() * w.Alu);
-  }
+  w.X.col(mt.li) += mt.sign * (w.AVu.col(mt.ri) - gamma * bw);
+  w.X.col(mt.ri) += mt.sign * (w.AVu.col(mt.li) - gamma * btz);
 }
 
 }  // namespace p4l

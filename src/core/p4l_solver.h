@@ -275,21 +275,27 @@ class P4LProblem {
     const double* l;
     const double* r;
     double sign;
+    int li = 0, ri = 0;  // positions of l and r in GradTerms::vecs
   };
   struct STerm {  // weight a' dSigma b
     const double* a;
     const double* b;
     double weight;
+    int ai = 0, bi = 0;  // positions of a and b in GradTerms::vecs
   };
   struct GradTerms {
     std::vector<MTerm> mterms;
     std::vector<STerm> sterms;
+    std::vector<const double*> vecs;  // the distinct p r coefficient vectors of the terms
     double eps_coef = 0;  // d eps / d u_i = eps_coef tr(A_i) u_i (times the terms' l'r, a'b)
     double c_init = 0;    // (1 - gamma) / N
   };
   struct GradScratch {  // per thread: r-, p-, d-vectors and small matrices
-    Eigen::VectorXd u, lu, ru, Alu, Aru, au, bu, gu, g0, xv, wv;
+    Eigen::VectorXd u, gu, g0, xv, wv;
     Eigen::MatrixXd Hs, Ov, Qv;
+    // per individual: Vu = [V_j u] for the distinct vectors V_j of the terms
+    // (p x r each), AVu = A_i Vu, X the coefficients x_j of dV/du_i = sum_j V_j' x_j / n
+    Eigen::MatrixXd Vu, AVu, X;
   };
   GradTerms gradient_terms(const DualSolution& ds, int r) const;
   void chunk_gradient(Chunk& C, int i0, int i1, const GradTerms& gt, const DualSolution& ds,
@@ -299,9 +305,7 @@ class P4LProblem {
                            GradScratch& w, Gradient& out) const;
   void visited_gradient(Chunk& C, int i, const DualSolution& ds, double c_init,
                         GradScratch& w) const;
-  void apply_A(int i, const Eigen::VectorXd& v, Eigen::VectorXd& Av) const;
   void mterm_gradient(Chunk& C, int i, const MTerm& mt, GradScratch& w) const;
-  void sterm_gradient(int i, const STerm& st, GradScratch& w) const;
 };
 
 DualSolution solve_dual(const P4LData& data, const Params& par, double gamma, double alpha,
