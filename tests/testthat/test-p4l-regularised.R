@@ -248,6 +248,22 @@ test_that("control$init = \"baseline\" needs baseline covariates and changes onl
   expect_error(p4l_control(init = "covariates"), "baseline")
 })
 
+test_that("the model start is the leading principal component scores of the one-step models", {
+  sim <- sim_dose_study(num.patients = 30, num.visits = 8, final.state = TRUE, seed = 5)
+  d <- p4l_data(sim$data, "id", "visit", "dose", "reward", "crp")
+  Z <- p4l:::p4l_model_coefficients(d, p4l_control()$init.ridge)
+  pc <- prcomp(Z)                                  # svd of the centred coefficients
+  for (rank in 2:3) {
+    u <- p4l:::p4l_initial_u(d, rank, p4l_control(), 1)
+    ref <- pc$x[, seq_len(rank - 1L), drop = FALSE]
+    # each score's sign: largest loading positive; then unit root mean square overall
+    sgn <- sign(ref[cbind(apply(abs(ref), 2, which.max), seq_len(rank - 1L))])
+    ref <- sweep(ref, 2, sgn, "*")
+    ref <- ref / sqrt(sum(ref^2) / nrow(ref))
+    expect_equal(unname(u), unname(cbind(1, ref)), tolerance = 1e-8)
+  }
+})
+
 test_that("initial = \"visited\": the value term and its gradient match R and finite differences", {
   for (case in list(list(m = 2, r = 2, term = 0, kappa = 0.05),
                     list(m = 3, r = 3, term = 0.15, kappa = 0),
