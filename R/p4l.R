@@ -384,10 +384,12 @@ p4l_sgd_flat_names <- c(sgd.inner = "inner", sgd.batch = "batch",
 #' `max.initial` x |A| exponentials per evaluation); the default
 #' `max.initial` therefore falls from 1000 to 250 between 4,000 and 16,000
 #' individuals, each block of individuals taking its own window of the
-#' initial states (`?p4l_control`): on those 16,000 stays 87 s instead of
-#' 149 s, the same iterations and true values. There a firmer anchor to the
+#' initial states (`?p4l_control`): on those 16,000 stays (2 threads) the
+#' fit took 87 s instead of 149 s with the same iterations and true values,
+#' and takes 55 s with the current kernels (`bench/README.md`,
+#' `bench/s4-speed.R`). There a firmer anchor to the
 #' clinicians' policy, `p4l_control(ridge = 1e-3)` (the default is 1e-4 at
-#' gamma = 0.9), converged in 31 iterations instead of 52 (50 s) to a policy
+#' gamma = 0.9), converged in 31 iterations instead of 52 to a policy
 #' worth 3.11 / 3.17 (mild / severe) instead of 3.01 / 3.14, while at 2,000
 #' stays the default did better (3.33 / 3.29 against 3.21 / 3.22; one
 #' development seed, `bench/README.md`, "The policy anchor").

@@ -28,7 +28,10 @@ reps <- if (length(args) >= 2) eval(parse(text = args[2])) else 1:10
 out.csv <- if (length(args) >= 3) args[3] else file.path("bench", "cartpole-tune.csv")
 threads <- as.integer(Sys.getenv("P4L_NUM_THREADS", "2"))
 state.names <- c("x", "x_dot", "theta", "theta_dot")
-ctrl <- p4l_control(max.iter = 1000, init.policy = "fqi")
+# P4L's start: P4L_INIT_POLICY = "fqi" (Table 2's, the default of this script)
+# or "behaviour" (p4l_control()'s default since session 7)
+init.policy <- Sys.getenv("P4L_INIT_POLICY", "fqi")
+ctrl <- p4l_control(max.iter = 1000, init.policy = init.policy)
 
 for (setting in settings) for (r in reps) {
   seed <- 20240501 + 1000 * match(setting, c("A", "B", "C")) + r
@@ -54,7 +57,7 @@ for (setting in settings) for (r in reps) {
                     ratio = as.numeric(sp / sf), tune.seconds = t.tune,
                     grid = paste(sprintf("K%d:%.3f[%.3f,%.3f]", g$K, g$estimate, g$lower, g$upper),
                                  collapse = " "),
-                    refit.converged = isTRUE(tn$fit$converged))
+                    refit.converged = isTRUE(tn$fit$converged), init.policy = init.policy)
   utils::write.table(row, out.csv, sep = ",", row.names = FALSE,
                      col.names = !file.exists(out.csv), append = file.exists(out.csv))
   cat(setting, r, "chosen K =", tn$best$K, "steps", round(sp), "fqi", round(sf),
