@@ -125,10 +125,6 @@ bellman_residuals_cpp <- function(transitions, W, Theta, u_pol, u, gamma, rows, 
     .Call(`_p4l_bellman_residuals_cpp`, transitions, W, Theta, u_pol, u, gamma, rows, num_threads)
 }
 
-weighted_crossprod_cpp <- function(A, B, w, kind) {
-    .Call(`_p4l_weighted_crossprod_cpp`, A, B, w, kind)
-}
-
 weighted_crossprods_cpp <- function(A, B, W, kind) {
     .Call(`_p4l_weighted_crossprods_cpp`, A, B, W, kind)
 }

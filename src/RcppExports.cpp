@@ -454,19 +454,6 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
-// weighted_crossprod_cpp
-SEXP weighted_crossprod_cpp(const Eigen::Map<Eigen::MatrixXd> A, const Eigen::Map<Eigen::MatrixXd> B, const Eigen::Map<Eigen::VectorXd> w, std::string kind);
-RcppExport SEXP _p4l_weighted_crossprod_cpp(SEXP ASEXP, SEXP BSEXP, SEXP wSEXP, SEXP kindSEXP) {
-BEGIN_RCPP
-    Rcpp::RObject rcpp_result_gen;
-    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type A(ASEXP);
-    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::MatrixXd> >::type B(BSEXP);
-    Rcpp::traits::input_parameter< const Eigen::Map<Eigen::VectorXd> >::type w(wSEXP);
-    Rcpp::traits::input_parameter< std::string >::type kind(kindSEXP);
-    rcpp_result_gen = Rcpp::wrap(weighted_crossprod_cpp(A, B, w, kind));
-    return rcpp_result_gen;
-END_RCPP
-}
 // weighted_crossprods_cpp
 SEXP weighted_crossprods_cpp(const Eigen::Map<Eigen::MatrixXd> A, const Eigen::Map<Eigen::MatrixXd> B, const Eigen::Map<Eigen::MatrixXd> W, std::string kind);
 RcppExport SEXP _p4l_weighted_crossprods_cpp(SEXP ASEXP, SEXP BSEXP, SEXP WSEXP, SEXP kindSEXP) {
@@ -720,7 +707,6 @@ static const R_CallMethodDef CallEntries[] = {
     {"_p4l_p4l_check_settings_cpp", (DL_FUNC) &_p4l_p4l_check_settings_cpp, 1},
     {"_p4l_p4l_fit_cpp", (DL_FUNC) &_p4l_p4l_fit_cpp, 12},
     {"_p4l_bellman_residuals_cpp", (DL_FUNC) &_p4l_bellman_residuals_cpp, 8},
-    {"_p4l_weighted_crossprod_cpp", (DL_FUNC) &_p4l_weighted_crossprod_cpp, 4},
     {"_p4l_weighted_crossprods_cpp", (DL_FUNC) &_p4l_weighted_crossprods_cpp, 4},
     {"_p4l_scaled_accumulate_cpp", (DL_FUNC) &_p4l_scaled_accumulate_cpp, 4},
     {"_p4l_group_ridge_cpp", (DL_FUNC) &_p4l_group_ridge_cpp, 7},

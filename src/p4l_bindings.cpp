@@ -253,22 +253,6 @@ Eigen::VectorXd bellman_residuals_cpp(Rcpp::List transitions, const Eigen::Matri
   }
 }
 
-// A' diag(w) B by one transcription of the kernel ("portable" or "avx2"), or
-// NULL when this CPU lacks it (tests).
-// [[Rcpp::export(rng = false)]]
-SEXP weighted_crossprod_cpp(const Eigen::Map<Eigen::MatrixXd> A,
-                            const Eigen::Map<Eigen::MatrixXd> B,
-                            const Eigen::Map<Eigen::VectorXd> w, std::string kind) {
-  if (B.rows() != A.rows() || w.size() != A.rows())
-    Rcpp::stop("weighted_crossprod_cpp(): A, B and w need the same number of rows");
-  Eigen::MatrixXd C(A.cols(), B.cols());
-  if (!p4l::weighted_crossprod_with(kind.c_str(), A.data(), A.rows(), B.data(), B.rows(), w.data(),
-                                    static_cast<int>(A.rows()), static_cast<int>(A.cols()),
-                                    static_cast<int>(B.cols()), C.data(), C.rows()))
-    return R_NilValue;
-  return Rcpp::wrap(C);
-}
-
 // A' diag(W[, q]) B for every column q of W (a list), and Y + x w' (a matrix,
 // column q = Y[, q] + w_q x), by one transcription ("portable" or "avx2"), or
 // NULL when this CPU lacks it (tests).

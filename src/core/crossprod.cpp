@@ -11,30 +11,6 @@
 namespace p4l {
 namespace {
 
-// Column l of B times w, into wb (T).
-inline void weight_column(const double* B, const double* w, int T, double* wb) {
-  for (int k = 0; k < T; ++k) wb[k] = w[k] * B[k];
-}
-
-void xprod_portable(const double* A, std::ptrdiff_t lda, const double* B, std::ptrdiff_t ldb,
-                    const double* w, int T, int d, int e, double* C, std::ptrdiff_t ldc,
-                    double* wb) {
-  for (int l = 0; l < e; ++l) {
-    weight_column(B + l * ldb, w, T, wb);
-    for (int j = 0; j < d; ++j) {
-      const double* a = A + j * lda;
-      double s0 = 0, s1 = 0;
-      int k = 0;
-      for (; k + 2 <= T; k += 2) {
-        s0 += a[k] * wb[k];
-        s1 += a[k + 1] * wb[k + 1];
-      }
-      if (k < T) s0 += a[k] * wb[k];
-      C[j + l * ldc] = s0 + s1;
-    }
-  }
-}
-
 // A's T rows, transposed: At[k d + j] = A(k, j).
 inline void transpose_rows(const double* A, std::ptrdiff_t lda, int T, int d, double* At) {
   for (int j = 0; j < d; ++j) {
@@ -140,57 +116,6 @@ __attribute__((target("avx2,fma"))) void accumulate_avx2(const double* x, std::p
   }
 }
 
-__attribute__((target("avx2,fma"))) inline double hsum(__m256d v) {
-  const __m128d lo = _mm256_castpd256_pd128(v), hi = _mm256_extractf128_pd(v, 1);
-  const __m128d s = _mm_add_pd(lo, hi);
-  return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
-}
-
-// Four columns j..j+3 of A against wb: the four dot products, by 4 rows of k
-// at a time (the tail of fewer than 4 rows in scalar).
-__attribute__((target("avx2,fma"))) void xprod_avx2(const double* A, std::ptrdiff_t lda,
-                                                    const double* B, std::ptrdiff_t ldb,
-                                                    const double* w, int T, int d, int e, double* C,
-                                                    std::ptrdiff_t ldc, double* wb) {
-  const int T4 = T & ~3;
-  for (int l = 0; l < e; ++l) {
-    weight_column(B + l * ldb, w, T, wb);
-    double* c = C + l * ldc;
-    int j = 0;
-    for (; j + 4 <= d; j += 4) {
-      const double *a0 = A + j * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
-      __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
-      for (int k = 0; k < T4; k += 4) {
-        const __m256d x = _mm256_loadu_pd(wb + k);
-        s0 = _mm256_fmadd_pd(_mm256_loadu_pd(a0 + k), x, s0);
-        s1 = _mm256_fmadd_pd(_mm256_loadu_pd(a1 + k), x, s1);
-        s2 = _mm256_fmadd_pd(_mm256_loadu_pd(a2 + k), x, s2);
-        s3 = _mm256_fmadd_pd(_mm256_loadu_pd(a3 + k), x, s3);
-      }
-      double r0 = hsum(s0), r1 = hsum(s1), r2 = hsum(s2), r3 = hsum(s3);
-      for (int k = T4; k < T; ++k) {
-        r0 += a0[k] * wb[k];
-        r1 += a1[k] * wb[k];
-        r2 += a2[k] * wb[k];
-        r3 += a3[k] * wb[k];
-      }
-      c[j] = r0;
-      c[j + 1] = r1;
-      c[j + 2] = r2;
-      c[j + 3] = r3;
-    }
-    for (; j < d; ++j) {
-      const double* a = A + j * lda;
-      __m256d s = _mm256_setzero_pd();
-      for (int k = 0; k < T4; k += 4)
-        s = _mm256_fmadd_pd(_mm256_loadu_pd(a + k), _mm256_loadu_pd(wb + k), s);
-      double r = hsum(s);
-      for (int k = T4; k < T; ++k) r += a[k] * wb[k];
-      c[j] = r;
-    }
-  }
-}
-
 bool have_avx2_fma() {
   static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return yes;
@@ -198,15 +123,6 @@ bool have_avx2_fma() {
 #endif
 
 }  // namespace
-
-void weighted_crossprod(const double* A, std::ptrdiff_t lda, const double* B, std::ptrdiff_t ldb,
-                        const double* w, int T, int d, int e, double* C, std::ptrdiff_t ldc,
-                        double* wb) {
-#ifdef P4L_XPROD_AVX2
-  if (have_avx2_fma()) return xprod_avx2(A, lda, B, ldb, w, T, d, e, C, ldc, wb);
-#endif
-  xprod_portable(A, lda, B, ldb, w, T, d, e, C, ldc, wb);
-}
 
 void weighted_crossprods(const double* A, std::ptrdiff_t lda, const double* B, std::ptrdiff_t ldb,
                          const double* W, std::ptrdiff_t ldw, int nw, int T, int d, int e,
@@ -253,25 +169,6 @@ bool scaled_accumulate_with(const char* kind, const double* x, std::ptrdiff_t le
 #ifdef P4L_XPROD_AVX2
   if (k == "avx2" && have_avx2_fma()) {
     accumulate_avx2(x, len, w, nw, y);
-    return true;
-  }
-#endif
-  return false;
-}
-
-bool weighted_crossprod_with(const char* kind, const double* A, std::ptrdiff_t lda, const double* B,
-                             std::ptrdiff_t ldb, const double* w, int T, int d, int e, double* C,
-                             std::ptrdiff_t ldc) {
-  const std::string k(kind);
-  std::vector<double> scratch(T > 0 ? T : 1);
-  double* wb = scratch.data();
-  if (k == "portable") {
-    xprod_portable(A, lda, B, ldb, w, T, d, e, C, ldc, wb);
-    return true;
-  }
-#ifdef P4L_XPROD_AVX2
-  if (k == "avx2" && have_avx2_fma()) {
-    xprod_avx2(A, lda, B, ldb, w, T, d, e, C, ldc, wb);
     return true;
   }
 #endif
