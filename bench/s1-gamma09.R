@@ -42,6 +42,8 @@ for (s in c("A", "B")) {
       K = if (inherits(f, "p4l")) f$K else NA_integer_,
       converged = if (inherits(f, "p4l")) f$converged else NA)
     cat(s, v, round(st, 1), "\n")
+    if (v == "P4L K = 3 (suite)")  # do the clusters follow the environments?
+      print(table(cluster = f$cluster, env = sim$group[match(d$ids, names(sim$env))]))
   }
 }
 utils::write.csv(do.call(rbind, rows), out.csv, row.names = FALSE)
