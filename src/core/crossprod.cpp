@@ -111,7 +111,8 @@ __attribute__((target("avx2,fma"))) void accumulate_avx2(const double* x, std::p
     double* y0 = y[q];
     std::ptrdiff_t j = 0;
     for (; j < len4; j += 4)
-      _mm256_storeu_pd(y0 + j, _mm256_fmadd_pd(s0, _mm256_loadu_pd(x + j), _mm256_loadu_pd(y0 + j)));
+      _mm256_storeu_pd(y0 + j,
+                       _mm256_fmadd_pd(s0, _mm256_loadu_pd(x + j), _mm256_loadu_pd(y0 + j)));
     for (; j < len; ++j) y0[j] += w[q] * x[j];
   }
 }

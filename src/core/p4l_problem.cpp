@@ -144,7 +144,8 @@ void P4LProblem::select_initial_states(int max_initial, std::uint64_t seed) {
 
 int P4LProblem::initial_offset(int i) const {
   if (i < 0 || i >= N_) throw std::out_of_range("p4l: initial_offset(): no such individual");
-  const int ch = static_cast<int>(std::upper_bound(chunk_.begin(), chunk_.end(), i) - chunk_.begin()) - 1;
+  const int ch =
+      static_cast<int>(std::upper_bound(chunk_.begin(), chunk_.end(), i) - chunk_.begin()) - 1;
   return init_offset(chunk_[ch] + (i - chunk_[ch]) / kInitBlock * kInitBlock);
 }
 
