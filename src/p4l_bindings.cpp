@@ -53,7 +53,7 @@ p4l::SgdControl make_sgd_control(const Rcpp::List& list) {
 // The settings of p4l_fit(): a p4l_control() object with the settings that
 // depend on the fit resolved by p4l_settings() (R/p4l.R): kappa, iterative.min
 // (an int), seed, solver and value.table. Settings only the R side uses:
-const std::vector<std::string> kP4lRonly = {"init", "init.ridge", "init.policy",
+const std::vector<std::string> kP4lRonly = {"init", "init.ridge", "init.model", "init.policy",
                                             "init.policy.scale", "policy"};
 
 struct P4lSettings {

@@ -254,7 +254,7 @@ test_that("the model start is the leading principal component scores of the one-
   Z <- p4l:::p4l_model_coefficients(d, p4l_control()$init.ridge)
   pc <- prcomp(Z)                                  # svd of the centred coefficients
   for (rank in 2:3) {
-    u <- p4l:::p4l_initial_u(d, rank, p4l_control(), 1)
+    u <- p4l:::p4l_initial_u(d, rank, p4l_control(init.model = "full"), 1)
     ref <- pc$x[, seq_len(rank - 1L), drop = FALSE]
     # each score's sign: largest loading positive; then unit root mean square overall
     sgn <- sign(ref[cbind(apply(abs(ref), 2, which.max), seq_len(rank - 1L))])
@@ -299,4 +299,72 @@ test_that("p4l(control = p4l_control(initial = \"visited\")) fits and reports it
   expect_error(p4l_control(initial = "own"), "`initial`")
   expect_error(p4l(d, K = 3, seed = 1, solver = "sgd",
                    control = p4l_control(initial = "visited")), "sgd")
+})
+
+test_that("the intercept one-step models match per-action least squares in R", {
+  sim <- sim_dose_study(num.patients = 15, num.visits = 5, final.state = TRUE, seed = 8)
+  d <- p4l_data(sim$data, "id", "visit", "dose", "reward", "crp")
+  N <- length(d$ids); m <- length(d$action.levels); q <- ncol(d$S)
+  lambda <- 1.7
+  Z <- p4l:::p4l_model_coefficients(d, lambda, model = "intercept")
+  expect_equal(dim(Z), c(N, m * (1 + q)))
+  S <- scale(d$S)
+  Sn <- sweep(sweep(d$S_next, 2, attr(S, "scaled:center")), 2, attr(S, "scaled:scale"), "/")
+  Y <- cbind(d$R, Sn)
+  for (a in seq_len(m)) for (j in seq_len(1 + q)) {
+    rows <- which(d$A == a)
+    if (j > 1) rows <- rows[!d$terminal[rows]]
+    x <- S[rows, ]
+    e <- residuals(lm(Y[rows, j] ~ x))
+    e <- e / sd(e)
+    ref <- vapply(seq_len(N), function(i) {
+      sum(e[d$individual[rows] == i]) / (sum(d$individual[rows] == i) + lambda)
+    }, numeric(1))
+    expect_equal(Z[, (a - 1) * (1 + q) + j], ref, tolerance = 1e-10, ignore_attr = TRUE)
+  }
+  # shrunk toward the baseline prediction instead of 0: F + sum(e - F) / (n + lambda)
+  base <- cbind(bmi = sim$patients$bmi[match(d$ids, sim$patients$id)])
+  Zb <- p4l:::p4l_model_coefficients(d, lambda, model = "intercept", baseline = base)
+  for (a in seq_len(m)) for (j in seq_len(1 + q)) {
+    col <- (a - 1) * (1 + q) + j
+    rows <- which(d$A == a)
+    if (j > 1) rows <- rows[!d$terminal[rows]]
+    n <- tabulate(d$individual[rows], N)
+    sums <- Z[, col] * (n + lambda)                  # the residual sums checked above
+    Fb <- as.numeric(p4l:::baseline_predict(base, matrix(Z[, col], N)))
+    expect_equal(Zb[, col], Fb + (sums - n * Fb) / (n + lambda), tolerance = 1e-10)
+  }
+})
+
+test_that("init.model = \"auto\" takes the intercepts for short stays and the full models otherwise", {
+  long <- sim_linear2d(num.per.group = 4, T = 40, seed = 3)
+  dl <- p4l_data(long$data, "id", "time", "action", "reward", c("s1", "s2"))
+  expect_identical(p4l:::p4l_init_model(dl, "auto"), "full")        # 20 per action >= 2 x 3
+  short <- sim_linear2d(num.per.group = 4, T = 10, seed = 3)
+  ds <- p4l_data(short$data, "id", "time", "action", "reward", c("s1", "s2"))
+  expect_identical(p4l:::p4l_init_model(ds, "auto"), "intercept")   # 5 per action < 6
+  expect_identical(p4l:::p4l_init_model(ds, "full"), "full")
+  expect_error(p4l_control(init.model = "slopes"), "init.model")
+})
+
+test_that("the intercept start separates planted action responses in short stays", {
+  # 120 individuals x 8 transitions, 4 actions: group 2 gains 1.5 from action 4
+  # and loses 1.5 on action 1; one state that does not show the group.
+  set.seed(21)
+  N <- 120; T <- 8
+  grp <- rep(1:2, each = N / 2)
+  rows <- expand.grid(time = seq_len(T + 1), id = seq_len(N))
+  rows$s <- rnorm(nrow(rows))
+  rows$action <- sample(1:4, nrow(rows), replace = TRUE)
+  eff <- rbind(c(0, 0, 0, 0), c(-1.5, 0, 0, 1.5))
+  rows$reward <- 0.3 * rows$s + eff[cbind(grp[rows$id], rows$action)] + rnorm(nrow(rows), sd = 0.7)
+  last <- rows$time == T + 1
+  rows$action[last] <- NA
+  rows$reward[last] <- NA
+  d <- p4l_data(rows, "id", "time", "action", "reward", "s")
+  expect_identical(p4l:::p4l_init_model(d, "auto"), "intercept")
+  u <- p4l:::p4l_initial_u(d, 2, p4l_control(), 1)
+  split <- as.integer(u[, 2] > median(u[, 2])) + 1L
+  agree <- max(mean(split == grp), mean(split != grp))
+  expect_gt(agree, 0.9)
 })
