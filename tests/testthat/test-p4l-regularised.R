@@ -344,6 +344,10 @@ test_that("init.model = \"auto\" takes the intercepts for short stays and the fu
   ds <- p4l_data(short$data, "id", "time", "action", "reward", c("s1", "s2"))
   expect_identical(p4l:::p4l_init_model(ds, "auto"), "intercept")   # 5 per action < 6
   expect_identical(p4l:::p4l_init_model(ds, "full"), "full")
+  fit <- suppressWarnings(p4l(ds, K = 2, seed = 1, control = p4l_control(max.iter = 5)))
+  expect_identical(fit$init.model, "intercept")
+  fit1 <- suppressWarnings(p4l(ds, K = 1, seed = 1, control = p4l_control(max.iter = 5)))
+  expect_null(fit1$init.model)                                       # rank 1: no latent start
   expect_error(p4l_control(init.model = "slopes"), "init.model")
 })
 
