@@ -479,9 +479,10 @@ p4l_sgd_flat_names <- c(sgd.inner = "inner", sgd.batch = "batch",
 #' (its mean residual per action and response, shrunk the same way). On
 #' `sim_sepsis_cohort()` (1,000 stays, 9 actions, 11 states; development
 #' cohort) the two-means adjusted Rand index of the start's scores against
-#' the planted subgroups is 0.03 with the full models and 0.48 with the
-#' intercepts, and P4L's policy gains accordingly (`bench/README.md`, "The
-#' start on short stays"). Trajectories with at least twice as many
+#' the planted subgroups is 0.04 with the full models and 0.48 with the
+#' intercepts, and with the default `mu` (below) P4L keeps that grouping and
+#' its policy gains accordingly (`bench/README.md`, "The start and the
+#' clustering weight on short stays"). Trajectories with at least twice as many
 #' transitions per action as coefficients (the paper's 2-D study, CartPole)
 #' keep the full models, which they need: their subgroups differ in slopes.
 #'
