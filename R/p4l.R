@@ -999,39 +999,42 @@ p4l_model_coefficients <- function(data, lambda, num.threads = 1L, baseline = NU
 }
 
 # The "intercept" one-step models (see p4l_model_coefficients()): per action
-# a and response j, the pooled least-squares fit on X = (1, S) over the rows
-# with action a (next-state responses: rows with a next state), residuals
-# scaled by their sd, and each individual's deviation sum(e) / (n_i + lambda)
-# (0 without such rows). With `baseline`, the deviations shrink toward the
-# ones the baseline covariates predict (F_i) instead of 0:
-# F_i + sum(e - F_i) / (n_i + lambda).
+# a, the pooled least-squares fit on X = (1, S) of the reward over the rows
+# with action a and of the next states over those of them with a next state
+# (one QR per row set for all its responses), residuals scaled by their sd,
+# and each individual's deviation sum(e) / (n_i + lambda) (0 without such
+# rows). With `baseline`, the deviations shrink toward the ones the baseline
+# covariates predict (F_i) instead of 0: F_i + sum(e - F_i) / (n_i + lambda).
 p4l_intercept_deviations <- function(X, Y, A, individual, use.next, N, m, lambda,
                                      baseline = NULL) {
-  out <- matrix(0, N, m * ncol(Y))
+  deviations <- function(rows, cols) {
+    if (length(rows) == 0L) return(matrix(0, N, length(cols)))
+    Xa <- X[rows, , drop = FALSE]
+    ya <- Y[rows, cols, drop = FALSE]
+    pooled <- qr.coef(qr(Xa), ya)
+    pooled[is.na(pooled)] <- 0
+    e <- ya - Xa %*% pooled
+    res.sd <- apply(e, 2, stats::sd)
+    res.sd[!is.finite(res.sd) | res.sd == 0] <- 1
+    e <- sweep(e, 2, res.sd, "/")
+    g <- individual[rows]
+    n <- tabulate(g, N)
+    sums <- matrix(0, N, length(cols))
+    sums[sort(unique(g)), ] <- rowsum(e, g)
+    dev <- sums / (n + lambda)
+    if (!is.null(baseline)) {
+      for (j in seq_along(cols)) {
+        Fb <- as.numeric(baseline_predict(baseline, dev[, j, drop = FALSE]))
+        dev[, j] <- Fb + (sums[, j] - n * Fb) / (n + lambda)
+      }
+    }
+    dev
+  }
+  out <- NULL
   for (a in seq_len(m)) {
     rows <- which(A == a)
-    for (j in seq_len(ncol(Y))) {
-      rj <- if (j == 1L) rows else rows[use.next[rows]]
-      if (length(rj) == 0L) next
-      Xa <- X[rj, , drop = FALSE]
-      ya <- Y[rj, j]
-      pooled <- qr.coef(qr(Xa), ya)
-      pooled[is.na(pooled)] <- 0
-      e <- as.numeric(ya - Xa %*% pooled)
-      res.sd <- stats::sd(e)
-      if (!is.finite(res.sd) || res.sd == 0) res.sd <- 1
-      e <- e / res.sd
-      g <- individual[rj]
-      n <- tabulate(g, N)
-      sums <- numeric(N)
-      sums[sort(unique(g))] <- as.numeric(rowsum(e, g))
-      dev <- sums / (n + lambda)
-      if (!is.null(baseline)) {
-        Fb <- as.numeric(baseline_predict(baseline, matrix(dev, N)))
-        dev <- Fb + (sums - n * Fb) / (n + lambda)
-      }
-      out[, (a - 1L) * ncol(Y) + j] <- dev
-    }
+    out <- cbind(out, deviations(rows, 1L),
+                 deviations(rows[use.next[rows]], seq_len(ncol(Y))[-1L]))
   }
   out
 }
