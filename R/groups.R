@@ -1,10 +1,20 @@
-#' Choose the number of subgroups from the individuals' transition densities
+#' Choose the number of subgroups from the individuals' transitions
 #'
-#' The heuristic of Section 5 of the paper ("K = Auto"): estimate each
-#' individual's transition density \eqn{P_i(s', r \mid s, a)}{P_i(s', r | s, a)} by kernel
-#' density estimation, measure how different the individuals' densities
-#' are, cluster the individuals, and choose the number of clusters.
+#' Two methods. `"kde"` is the heuristic of Section 5 of the paper ("K =
+#' Auto"): estimate each individual's transition density \eqn{P_i(s', r \mid
+#' s, a)}{P_i(s', r | s, a)} by kernel density estimation, measure how
+#' different the individuals' densities are, cluster the individuals, and
+#' choose the number of clusters. It needs trajectories long enough for a
+#' density per individual. `"mixture"` is for short trajectories (a dozen
+#' transitions, as in ICU stays): a finite mixture model of how each
+#' action shifts the next state and the reward, fitted by EM, with K chosen
+#' by the held-out likelihood of individuals. `"auto"` (default) takes
+#' `"mixture"` when the median individual has fewer than \eqn{2 (1 + q)}
+#' transitions per action (\eqn{q} states), the rule by which [p4l()]'s
+#' start switches to per-individual intercepts (`p4l_control(init.model =
+#' "auto")`), and `"kde"` otherwise.
 #'
+#' @section Method "kde":
 #' **Densities.** Transitions are described by the state \eqn{s} and action
 #' \eqn{a} they start from and by the response \eqn{y = (s' - s, r)} (the
 #' state increment and the reward; the conditional density of \eqn{s'} and of
@@ -56,6 +66,54 @@
 #' of threads does not change it. The cost is about (number of evaluation
 #' points) x (number of transitions) kernel evaluations.
 #'
+#' @section Method "mixture":
+#' **Model.** For each action, the responses \eqn{y = (r, s')} of the
+#' transitions with a next state are regressed on \eqn{(1, s)} (states
+#' standardized) by pooled least squares, and the residuals \eqn{e_t} are
+#' whitened by their pooled within-individual covariance (directions of no
+#' within-individual variation are dropped, such as a reward that is minus
+#' a next state). Subgroup \eqn{k} shifts the residual of action \eqn{a}
+#' by a mean \eqn{\mu_{ka}}{mu_ka}, and every individual has its own level
+#' \eqn{b_i}:
+#' \deqn{e_t = b_i + \mu_{k, a_t} + \varepsilon_t, \quad \varepsilon_t \sim N(0,
+#'   I),}{e_t = b_i + mu_(k, a_t) + eps_t, eps_t ~ N(0, I),}
+#' with individual \eqn{i} in subgroup \eqn{k} with probability
+#' \eqn{\pi_k}{pi_k}. The level is profiled out (it is estimated for each
+#' individual and component), so subgroups differ in how the actions
+#' compare within an individual, the treatment contrasts that change the
+#' best policy, and not in how severe or how stable an individual is
+#' overall: a population with one treatment response but individuals of
+#' different severity is one group. An individual whose transitions with a
+#' next state all share one action says nothing about the contrasts; its
+#' subgroup is the most likely a priori (its id is in `uninformative`). The
+#' means are estimated with `ridge` pseudo-transitions per action toward
+#' the pooled fit, so that an action a subgroup rarely takes has a mean
+#' near 0.
+#'
+#' **Fit and K.** For each \eqn{K = 1, \dots,}{K = 1, ...,} `max.K`, EM
+#' from `restarts` k-means partitions of the individuals' mean residuals per
+#' action (the fit with the largest likelihood is kept). The individuals
+#' are split at random into `folds` folds; each fold's individuals are
+#' scored by their log-likelihood under the mixture fitted on the other
+#' folds (EM started from the fit on all individuals).
+#' `criterion$cv.gain` is the mean held-out log-likelihood per individual
+#' over that of \eqn{K = 1}, with its standard error. The chosen K is the
+#' smallest whose held-out log-likelihood is within one standard error (of
+#' the paired differences over individuals) of the best, so one group is
+#' kept unless the data support more. The held-out likelihood, unlike an
+#' in-sample criterion such as BIC, needs no count of parameters of a model
+#' whose assumptions (Gaussian, homoscedastic residuals) hold only roughly.
+#' `cluster` is each individual's most probable subgroup under the fit of
+#' the chosen K on all individuals, `posterior` the probabilities.
+#'
+#' On synthetic sepsis cohorts ([sim_sepsis_cohort()], 1,000 stays of 3 to
+#' 18 blocks, 9 actions; development cohorts, `bench/README.md`) it chose
+#' K = 2 for two planted subgroups (two cohorts), K = 1 for one (two
+#' cohorts), and K = 2 for three subgroups, one of which responds in
+#' between the other two. The result depends on `seed` (folds and k-means
+#' starts), not on the number of threads. It takes about 5 seconds for
+#' 1,000 stays and `max.K = 6`.
+#'
 #' @param data A [p4l_data()] object.
 #' @param max.K Largest number of subgroups considered (at most the number of
 #'   individuals minus one).
@@ -72,9 +130,19 @@
 #' @param linkage Agglomeration method of [stats::hclust()].
 #' @param min.silhouette Smallest average silhouette width that counts as
 #'   evidence of more than one subgroup.
+#' @param method `"auto"`, `"kde"` or `"mixture"` (see Details); the
+#'   arguments `bandwidth` to `min.silhouette` are those of `"kde"`.
+#' @param folds Number of folds of individuals for the held-out likelihood
+#'   (`"mixture"`; at least 2, at most the number of individuals).
+#' @param restarts Number of k-means starts of EM for each K (`"mixture"`).
+#' @param ridge Pseudo-transitions per action by which each subgroup's mean
+#'   responses are shrunk toward the pooled fit (`"mixture"`; positive).
+#' @param seed Random seed of the folds and the k-means starts
+#'   (`"mixture"`; `NULL` draws one from R's generator). R's random state is
+#'   restored afterwards.
 #' @param num.threads Number of threads (see [p4l-package]).
 #'
-#' @return An object of class `p4l_groups`: a list with `K` (the chosen
+#' @return An object of class `p4l_groups`. With `"kde"`, a list with `K` (the chosen
 #'   number of subgroups), `cluster` (integer subgroup of each individual,
 #'   named by id), `criterion` (data frame of `K` and the average
 #'   `silhouette` for \eqn{K = 2, \dots,}{K = 2, ...,} `max.K`), `clusters` (matrix of the
@@ -85,7 +153,14 @@
 #'   whose members' densities fit their transitions best, or the largest
 #'   subgroup when they have no such transition; a message says how many),
 #'   `bandwidth` (the
-#'   state and response bandwidths on the standardized scales) and
+#'   state and response bandwidths on the standardized scales), `method` and
+#'   `settings`. With `"mixture"`: `K`, `cluster`, `criterion` (data frame of
+#'   `K` = 1, ..., `max.K`, the `loglik` of the fit on all individuals up to
+#'   a constant, `cv.gain` and its `se`, and whether EM `converged`),
+#'   `clusters` (the partitions for every K, one column each), `posterior`
+#'   (individuals x K probabilities of the chosen fit, columns in the order
+#'   of the cluster labels), `uninformative` (ids whose transitions with a
+#'   next state are fewer than two or share one action), `method` and
 #'   `settings`. It has `print` and `plot` methods.
 #' @seealso [plot.p4l_groups()]
 #' @examples
@@ -98,7 +173,8 @@
 #' @export
 select_groups <- function(data, max.K = 6, bandwidth = 0.5, shrinkage = 1, window = 10,
                           max.points = 50, linkage = "ward.D2", min.silhouette = 0.5,
-                          num.threads = NULL) {
+                          method = c("auto", "kde", "mixture"), folds = 5, restarts = 5,
+                          ridge = 1, seed = 1, num.threads = NULL) {
   if (!inherits(data, "p4l_data")) {
     stop_arg("`data` must be a p4l_data object; build one with p4l_data().")
   }
@@ -114,7 +190,19 @@ select_groups <- function(data, max.K = 6, bandwidth = 0.5, shrinkage = 1, windo
   linkage <- match.arg(linkage, c("ward.D2", "ward.D", "average", "complete", "single",
                                   "mcquitty", "median", "centroid"))
   min.silhouette <- check_number(min.silhouette, "min.silhouette", -1, 1)
+  method <- check_choice(method, c("auto", "kde", "mixture"), "method")
+  folds <- check_count(folds, "folds", lower = 2L)
+  restarts <- check_count(restarts, "restarts", lower = 1L)
+  ridge <- check_number(ridge, "ridge", 0, lower.open = TRUE)
+  seed <- resolve_seed(seed)
   num.threads <- resolve_threads(num.threads)
+  if (method == "auto") {
+    method <- if (p4l_init_model(data, "auto") == "intercept") "mixture" else "kde"
+  }
+  if (method == "mixture") {
+    if (folds > N) stop_arg("`folds` (", folds, ") exceeds the number of individuals (", N, ").")
+    return(groups_mixture(data, max.K, folds, restarts, ridge, seed))
+  }
 
   # Transitions with a recorded next state (terminal rows without one carry no s').
   keep <- data$next.observed
@@ -165,7 +253,7 @@ select_groups <- function(data, max.K = 6, bandwidth = 0.5, shrinkage = 1, windo
   out <- list(K = K, cluster = cluster, criterion = data.frame(K = cut$Ks, silhouette = cut$sil),
               clusters = cut$clusters, distance = D, tree = cut$tree,
               assigned = as.character(data$ids[few]),
-              bandwidth = c(x = h[1], y = h[2]),
+              bandwidth = c(x = h[1], y = h[2]), method = "kde",
               settings = list(max.K = max.K, bandwidth = bandwidth, shrinkage = shrinkage,
                               max.points = max.points, linkage = linkage,
                               min.silhouette = min.silhouette,
@@ -272,11 +360,239 @@ relabel_by_appearance <- function(cl) {
   match(cl, unique(cl))
 }
 
+# Method "mixture": a finite mixture of per-action mean responses.
+
+# Sufficient statistics of the mixture model: per action, the pooled
+# least-squares regression of the responses (reward, next state) on (1,
+# standardized state) over the transitions with a next state; the residuals
+# whitened by their pooled within-individual covariance (directions with
+# eigenvalue below 1e-8 of the largest dropped: the reward -SOFA' and the
+# next SOFA, for example, carry one residual); and per individual and action
+# the count and the sums of the whitened residuals. Returns list(nia (N x m),
+# Sia (N x m q, column (d - 1) m + a), tot (N x q), n, SS (sums of squares),
+# N, m, q).
+groups_mixture_stats <- function(data) {
+  N <- length(data$ids)
+  m <- length(data$action.levels)
+  keep <- data$next.observed
+  S <- data$S[keep, , drop = FALSE]
+  cs <- column_scales(S, "State")
+  scl <- cs$scale
+  scl[scl == 0] <- 1
+  X <- cbind(1, standardise_columns(S, cs$shift, scl))
+  Y <- cbind(data$R[keep], center_scale(data$S_next[keep, , drop = FALSE], cs$shift, scl))
+  A <- data$A[keep]
+  g <- data$individual[keep]
+  E <- matrix(0, nrow(Y), ncol(Y))
+  for (a in seq_len(m)) {
+    rows <- which(A == a)
+    if (!length(rows)) next
+    b <- qr.coef(qr(X[rows, , drop = FALSE]), Y[rows, , drop = FALSE])
+    b[is.na(b)] <- 0
+    E[rows, ] <- Y[rows, , drop = FALSE] - X[rows, , drop = FALSE] %*% b
+  }
+  n <- tabulate(g, N)
+  means <- matrix(0, N, ncol(E))
+  if (length(g)) means[sort(unique(g)), ] <- rowsum(E, g)
+  means <- means / pmax(n, 1)
+  within <- E - means[g, , drop = FALSE]
+  df <- sum(n) - sum(n > 0)
+  if (df < 1L) stop_arg("No individual has two transitions with a next state: nothing to compare.")
+  C <- crossprod(within) / df
+  ev <- eigen(C, symmetric = TRUE)
+  use <- ev$values > 1e-8 * max(ev$values[1], .Machine$double.xmin)
+  if (!any(use)) stop_arg("The next states and rewards do not vary: nothing to compare.")
+  Z <- E %*% (ev$vectors[, use, drop = FALSE] %*% diag(1 / sqrt(ev$values[use]), sum(use)))
+  groups_mixture_counts(Z, A, g, N, m)
+}
+
+# The statistics of groups_mixture_stats() from whitened residuals Z (one
+# row per transition), their actions A (1..m) and owners g (1..N).
+groups_mixture_counts <- function(Z, A, g, N, m) {
+  q <- ncol(Z)
+  nia <- matrix(0, N, m)
+  Sia <- matrix(0, N, m * q)
+  for (a in seq_len(m)) {
+    rows <- which(A == a)
+    if (!length(rows)) next
+    ia <- sort(unique(g[rows]))
+    nia[, a] <- tabulate(g[rows], N)
+    Sia[ia, (seq_len(q) - 1L) * m + a] <- rowsum(Z[rows, , drop = FALSE], g[rows])
+  }
+  n <- tabulate(g, N)
+  tot <- matrix(0, N, q)
+  SS <- numeric(N)
+  if (length(g)) {
+    tot[sort(unique(g)), ] <- rowsum(Z, g)
+    SS[sort(unique(g))] <- rowsum(rowSums(Z^2), g)[, 1]
+  }
+  list(nia = nia, Sia = Sia, tot = tot, n = n, SS = SS, N = N, m = m, q = q,
+       weighted = groups_mixture_weighted(nia, Sia, tot, n))
+}
+
+# The per-individual terms whose responsibility-weighted sums give the
+# M-step: counts n_ia, n_ia n_ib / n_i, sums S_iad, n_ia tot_id / n_i.
+groups_mixture_weighted <- function(nia, Sia, tot, n) {
+  inv.n <- 1 / pmax(n, 1)
+  m <- ncol(nia)
+  q <- ncol(tot)
+  outer.n <- nia[, rep(seq_len(m), m), drop = FALSE] * nia[, rep(seq_len(m), each = m), drop = FALSE]
+  outer.t <- nia[, rep(seq_len(m), q), drop = FALSE] * tot[, rep(seq_len(q), each = m), drop = FALSE]
+  cbind(nia, outer.n * inv.n, Sia, outer.t * inv.n)
+}
+
+# The rows idx of the statistics.
+groups_mixture_rows <- function(st, idx) {
+  st$nia <- st$nia[idx, , drop = FALSE]
+  st$Sia <- st$Sia[idx, , drop = FALSE]
+  st$tot <- st$tot[idx, , drop = FALSE]
+  st$n <- st$n[idx]
+  st$SS <- st$SS[idx]
+  st$weighted <- st$weighted[idx, , drop = FALSE]
+  st$N <- length(idx)
+  st
+}
+
+# Each individual's log-likelihood (up to a constant common to all
+# components) under each component k with mean responses M[[k]] (m x q), its
+# own level profiled out: -1/2 times the within-individual sum of squares of
+# its whitened residuals minus M[[k]][a_t, ]. Returns N x K.
+groups_mixture_loglik <- function(st, M) {
+  Mv <- vapply(M, as.vector, numeric(st$m * st$q))
+  Mv <- matrix(Mv, st$m * st$q)
+  quad <- vapply(M, function(Mk) rowSums(Mk^2), numeric(st$m))
+  out <- 2 * (st$Sia %*% Mv) - st$nia %*% matrix(quad, st$m)
+  inv.n <- 1 / pmax(st$n, 1)
+  for (k in seq_along(M)) {
+    out[, k] <- out[, k] + rowSums((st$tot - st$nia %*% M[[k]])^2) * inv.n
+  }
+  -0.5 * (st$SS - out)
+}
+
+# Component means from the responsibilities post (N x K): for each k the
+# ridge (`lambda` pseudo-transitions per action toward the pooled fit, 0)
+# minimiser of the responsibility-weighted within-individual sums of squares.
+groups_mixture_means <- function(st, post, lambda) {
+  m <- st$m
+  q <- st$q
+  W <- crossprod(st$weighted, post)
+  lapply(seq_len(ncol(post)), function(k) {
+    H <- diag(W[seq_len(m), k] + lambda, m) - matrix(W[m + seq_len(m * m), k], m)
+    G <- matrix(W[m + m * m + seq_len(m * q), k] - W[m + m * m + m * q + seq_len(m * q), k], m)
+    solve(H, G)
+  })
+}
+
+# Log-likelihoods with the log mixing weights: posterior probabilities (N x
+# K), each individual's marginal log-likelihood, and their total.
+groups_mixture_estep <- function(st, M, weights) {
+  L <- groups_mixture_loglik(st, M)
+  L <- L + rep(log(weights), each = st$N)
+  top <- L[cbind(seq_len(st$N), max.col(L, ties.method = "first"))]
+  marginal <- top + log(rowSums(exp(L - top)))
+  list(post = exp(L - marginal), marginal = marginal, loglik = sum(marginal))
+}
+
+# EM from responsibilities `post` (N x K). Returns list(M, weights, post,
+# loglik, iterations, converged).
+groups_mixture_em <- function(st, post, lambda, max.iter = 500L, tol = 1e-6) {
+  old <- -Inf
+  for (it in seq_len(max.iter)) {
+    weights <- pmax(colMeans(post), 1e-12)
+    weights <- weights / sum(weights)
+    M <- groups_mixture_means(st, post, lambda)
+    e <- groups_mixture_estep(st, M, weights)
+    post <- e$post
+    done <- e$loglik - old <= tol * abs(e$loglik)
+    if (done) break
+    old <- e$loglik
+  }
+  list(M = M, weights = weights, post = post, loglik = e$loglik, iterations = it,
+       converged = done)
+}
+
+# The best of `restarts` EM runs from k-means partitions of the individuals'
+# mean whitened residuals per action (shrunk by one pseudo-transition).
+groups_mixture_fit <- function(st, K, restarts, lambda) {
+  if (K == 1L) return(groups_mixture_em(st, matrix(1, st$N, 1L), lambda))
+  dev <- st$Sia / (st$nia[, rep(seq_len(st$m), st$q), drop = FALSE] + 1)
+  best <- NULL
+  for (s in seq_len(restarts)) {
+    cl <- suppressWarnings(stats::kmeans(dev, K, iter.max = 100L)$cluster)
+    fit <- groups_mixture_em(st, outer(cl, seq_len(K), "==") * 1, lambda)
+    if (is.null(best) || fit$loglik > best$loglik) best <- fit
+  }
+  best
+}
+
+# The mixture method of select_groups(): fits K = 1..max.K on all
+# individuals and, warm-started from those fits, on the training folds;
+# scores each individual by its held-out log-likelihood; chooses the smallest
+# K within one standard error (paired over individuals) of the best.
+groups_mixture <- function(data, max.K, folds, restarts, ridge, seed) {
+  st <- groups_mixture_stats(data)
+  N <- st$N
+  local_seed(seed)
+  fold <- sample(rep_len(seq_len(folds), N))
+  Ks <- seq_len(max.K)
+  fits <- lapply(Ks, function(K) groups_mixture_fit(st, K, restarts, ridge))
+  held <- vapply(Ks, function(K) {
+    h <- numeric(N)
+    for (f in seq_len(folds)) {
+      test <- which(fold == f)
+      train <- groups_mixture_rows(st, which(fold != f))
+      start <- groups_mixture_estep(train, fits[[K]]$M, fits[[K]]$weights)$post
+      fit <- groups_mixture_em(train, start, ridge)
+      h[test] <- groups_mixture_estep(groups_mixture_rows(st, test), fit$M, fit$weights)$marginal
+    }
+    h
+  }, numeric(N))
+  held <- matrix(held, N)
+  gain <- held - held[, 1L]
+  diff <- held - held[, which.max(colMeans(held))]
+  se.diff <- apply(diff, 2, stats::sd) / sqrt(N)
+  K <- Ks[which(colMeans(diff) >= -se.diff)[1L]]
+  ids <- as.character(data$ids)
+  map.of <- function(fit) max.col(fit$post, ties.method = "first")
+  clusters <- matrix(vapply(fits, function(fit) relabel_by_appearance(map.of(fit)), integer(N)),
+                     N, dimnames = list(ids, Ks))
+  map <- map.of(fits[[K]])
+  posterior <- fits[[K]]$post[, unique(c(map, seq_len(K))), drop = FALSE]
+  dimnames(posterior) <- list(ids, seq_len(K))
+  informative <- rowSums(st$nia > 0) >= 2L
+  out <- list(K = K, cluster = stats::setNames(clusters[, K], ids),
+              criterion = data.frame(K = Ks, loglik = vapply(fits, `[[`, 0, "loglik"),
+                                     cv.gain = colMeans(gain),
+                                     se = apply(gain, 2, stats::sd) / sqrt(N),
+                                     converged = vapply(fits, `[[`, TRUE, "converged")),
+              clusters = clusters, posterior = posterior, uninformative = ids[!informative],
+              method = "mixture",
+              settings = list(max.K = max.K, folds = folds, restarts = restarts, ridge = ridge,
+                              seed = seed, dims = st$q))
+  class(out) <- "p4l_groups"
+  out
+}
+
 #' @export
 print.p4l_groups <- function(x, ...) {
   cat("<p4l_groups> K = ", x$K, " subgroup", if (x$K == 1) "" else "s", " for ",
       length(x$cluster), " individuals (sizes ",
       paste(tabulate(x$cluster, nbins = x$K), collapse = ", "), ")\n", sep = "")
+  if (identical(x$method, "mixture")) {
+    crit <- x$criterion
+    cat("  method \"mixture\": held-out log-likelihood per individual over K = 1 (",
+        x$settings$folds, " folds), with its standard error:\n", sep = "")
+    cat(paste0("    K = ", crit$K, ": ", formatC(crit$cv.gain, digits = 3, format = "f"),
+               " (", formatC(crit$se, digits = 3, format = "f"), ")",
+               ifelse(crit$converged, "", "  EM not converged"),
+               ifelse(crit$K == x$K, "  <-", ""), collapse = "\n"), "\n", sep = "")
+    cat("  (the smallest K within one standard error of the best)\n")
+    if (length(x$uninformative)) {
+      cat("  ", length(x$uninformative), " individual(s) with transitions of a single action ",
+          "went to the most likely subgroup a priori\n", sep = "")
+    }
+    return(invisible(x))
+  }
   cat("  average silhouette width by K:\n")
   crit <- x$criterion
   cat(paste0("    K = ", crit$K, ": ", formatC(crit$silhouette, digits = 3, format = "f"),
@@ -290,9 +606,14 @@ print.p4l_groups <- function(x, ...) {
 #' Plot the choice of the number of subgroups
 #'
 #' @param x A `p4l_groups` object from [select_groups()].
-#' @param which `"criterion"`: the average silhouette width against K, the
-#'   chosen K marked; `"map"`: the individuals in two dimensions (classical
-#'   multidimensional scaling of the distances), coloured by subgroup.
+#' @param which `"criterion"`: the criterion against K, the chosen K marked
+#'   (method `"kde"`: the average silhouette width; `"mixture"`: the held-out
+#'   log-likelihood gain over K = 1 with bars of one standard error);
+#'   `"map"`: the individuals in two dimensions, coloured by subgroup
+#'   (`"kde"`: classical multidimensional scaling of the distances;
+#'   `"mixture"`: the first two principal components of the posterior
+#'   probabilities, or the posterior of subgroup 1 against the individuals'
+#'   order when K is 1 or 2).
 #' @param ... Further graphical parameters passed to [graphics::plot()].
 #' @return `x`, invisibly.
 #' @examples
@@ -303,6 +624,7 @@ print.p4l_groups <- function(x, ...) {
 #' @export
 plot.p4l_groups <- function(x, which = c("criterion", "map"), ...) {
   which <- match.arg(which)
+  if (identical(x$method, "mixture")) return(plot_groups_mixture(x, which, ...))
   if (which == "criterion") {
     crit <- x$criterion
     graphics::plot(crit$K, crit$silhouette, type = "b", pch = 19, xlab = "number of subgroups K",
@@ -322,6 +644,37 @@ plot.p4l_groups <- function(x, which = c("criterion", "map"), ...) {
                    xlab = "coordinate 1",
                    ylab = "coordinate 2", asp = 1, ...)
     graphics::title(main = paste0("Individuals by transition density (K = ", x$K, ")"))
+  }
+  invisible(x)
+}
+
+# plot.p4l_groups() for method "mixture".
+plot_groups_mixture <- function(x, which, ...) {
+  pal <- grDevices::hcl.colors(max(3L, x$K), "Dark 3")
+  if (which == "criterion") {
+    crit <- x$criterion
+    lo <- crit$cv.gain - crit$se
+    hi <- crit$cv.gain + crit$se
+    graphics::plot(crit$K, crit$cv.gain, type = "b", pch = 19, xlab = "number of subgroups K",
+                   ylab = "held-out log-likelihood gain per individual", xaxt = "n",
+                   ylim = range(c(lo, hi, 0)), ...)
+    graphics::axis(1, at = crit$K)
+    graphics::segments(crit$K, lo, crit$K, hi)
+    graphics::abline(h = 0, lty = 3, col = "grey40")
+    graphics::points(x$K, crit$cv.gain[crit$K == x$K], pch = 1, cex = 2.2, col = "red")
+    graphics::title(main = paste0("Chosen K = ", x$K))
+  } else {
+    P <- x$posterior
+    if (ncol(P) > 2L) {
+      xy <- stats::prcomp(P)$x[, 1:2, drop = FALSE]
+      lab <- c("principal component 1", "principal component 2")
+    } else {
+      xy <- cbind(seq_len(nrow(P)), P[, 1])
+      lab <- c("individual", "posterior probability of subgroup 1")
+    }
+    graphics::plot(xy[, 1], xy[, 2], col = pal[x$cluster], pch = 19, xlab = lab[1],
+                   ylab = lab[2], ...)
+    graphics::title(main = paste0("Individuals by subgroup probability (K = ", x$K, ")"))
   }
   invisible(x)
 }

@@ -157,3 +157,160 @@ test_that("individuals with a single transition are assigned after the clusterin
                                                control = p4l_control(max.iter = 5))))
   expect_identical(fit$K, ref$K)
 })
+
+# ---- method = "mixture" ---------------------------------------------------
+
+# Short stays: N individuals x T transitions, 4 actions, one state. Group 2
+# gains `effect` from action 4 and loses it on action 1 (in the reward and
+# the next state); every individual has its own level `level.sd` in both.
+short_stays <- function(N, T, groups = 2L, effect = 1.5, level.sd = 0, seed = 1) {
+  set.seed(seed)
+  grp <- rep(seq_len(groups), length.out = N)
+  level <- rnorm(N, sd = level.sd)
+  rows <- expand.grid(time = seq_len(T + 1), id = seq_len(N))
+  rows$action <- sample(1:4, nrow(rows), replace = TRUE)
+  eff <- rbind(c(0, 0, 0, 0), c(-effect, 0, 0, effect))[pmin(grp, 2L), ]
+  shift <- eff[cbind(rows$id, rows$action)] + level[rows$id]
+  s <- numeric(nrow(rows))
+  for (i in seq_len(N)) {
+    r <- which(rows$id == i)
+    s[r[1]] <- rnorm(1)
+    for (t in r[-1]) s[t] <- 0.5 * s[t - 1] + shift[t - 1] + rnorm(1, sd = 0.7)
+  }
+  rows$s <- s
+  rows$reward <- 0.3 * s + shift + rnorm(nrow(rows), sd = 0.7)
+  last <- rows$time == T + 1
+  rows$action[last] <- NA
+  rows$reward[last] <- NA
+  list(data = p4l_data(rows, "id", "time", "action", "reward", "s"), group = grp, rows = rows)
+}
+
+test_that("the mixture log-likelihood is the within-individual sum of squares, by brute force", {
+  set.seed(5)
+  N <- 7; m <- 3; q <- 2
+  g <- rep(1:N, c(4, 1, 6, 3, 5, 2, 4))
+  A <- sample(1:m, length(g), replace = TRUE)
+  Z <- matrix(rnorm(length(g) * q), ncol = q)
+  st <- p4l:::groups_mixture_counts(Z, A, g, N, m)
+  M <- list(matrix(rnorm(m * q), m), matrix(rnorm(m * q), m))
+  ref <- sapply(M, function(Mk) sapply(1:N, function(i) {
+    r <- Z[g == i, , drop = FALSE] - Mk[A[g == i], , drop = FALSE]
+    -0.5 * sum(sweep(r, 2, colMeans(r))^2)      # the individual's level profiled out
+  }))
+  expect_equal(p4l:::groups_mixture_loglik(st, M), ref, tolerance = 1e-10)
+  # an individual with one transition, or with one action only, is uninformative
+  expect_equal(p4l:::groups_mixture_loglik(st, M)[2, 1], 0)
+})
+
+test_that("the mixture M-step maximises the weighted likelihood (finite differences)", {
+  set.seed(6)
+  N <- 30; m <- 3; q <- 2; lambda <- 0.7
+  g <- rep(1:N, sample(2:6, N, replace = TRUE))
+  A <- sample(1:m, length(g), replace = TRUE)
+  Z <- matrix(rnorm(length(g) * q), ncol = q)
+  st <- p4l:::groups_mixture_counts(Z, A, g, N, m)
+  post <- matrix(runif(2 * N), N)
+  post <- post / rowSums(post)
+  M <- p4l:::groups_mixture_means(st, post, lambda)
+  objective <- function(Mk, k) sum(post[, k] * p4l:::groups_mixture_loglik(st, list(Mk))) -
+    lambda / 2 * sum(Mk^2)
+  for (k in 1:2) {
+    f0 <- objective(M[[k]], k)
+    for (j in 1:5) {
+      D <- matrix(rnorm(m * q), m)
+      h <- 1e-3
+      expect_lt(abs(objective(M[[k]] + h * D, k) - objective(M[[k]] - h * D, k)) / (2 * h),
+                1e-6)
+      expect_lt(objective(M[[k]] + 0.1 * D, k), f0)
+    }
+  }
+})
+
+test_that("the mixture residuals are whitened within individuals, as the formula says", {
+  x <- short_stays(40, 6, level.sd = 1, seed = 2)
+  d <- x$data
+  st <- p4l:::groups_mixture_stats(d)
+  # an independent computation: per action lm() residuals of (R, S') on S,
+  # their pooled within-individual covariance C, and each individual's sum
+  # of e' C^-1 e (invariant to the scaling of the state)
+  keep <- d$next.observed
+  S <- d$S[keep, 1]; Y <- cbind(d$R[keep], d$S_next[keep, 1]); A <- d$A[keep]
+  g <- d$individual[keep]
+  E <- matrix(0, sum(keep), 2)
+  for (a in 1:4) E[A == a, ] <- residuals(lm(Y[A == a, ] ~ S[A == a]))
+  W <- E - apply(E, 2, function(e) ave(e, g))
+  C <- crossprod(W) / (length(g) - length(unique(g)))
+  ref <- rowSums((E %*% solve(C)) * E)
+  expect_identical(st$q, 2L)
+  expect_equal(st$SS, as.numeric(tapply(ref, factor(g, levels = 1:40), sum)), tolerance = 1e-8)
+  expect_equal(st$nia, unname(unclass(table(factor(g, 1:40), factor(A, 1:4)))),
+               ignore_attr = TRUE)
+  # a response that is an exact function of another adds no direction
+  d2 <- d
+  d2$S_next <- cbind(d$S_next, twice = 2 * d$S_next[, 1])
+  d2$S <- cbind(d$S, twice = 2 * d$S[, 1])
+  st2 <- p4l:::groups_mixture_stats(d2)
+  expect_identical(st2$q, 2L)
+  expect_equal(st2$SS, st$SS, tolerance = 1e-8)
+})
+
+test_that("select_groups(method = \"mixture\") finds planted subgroups behind individual levels", {
+  x <- short_stays(160, 8, groups = 2, level.sd = 2, seed = 3)
+  sel <- select_groups(x$data, max.K = 4, method = "mixture")
+  expect_s3_class(sel, "p4l_groups")
+  expect_identical(sel$method, "mixture")
+  expect_identical(sel$K, 2L)
+  expect_gt(agreement(sel$cluster, x$group), 0.9)
+  expect_identical(sel$criterion$K, 1:4)
+  expect_equal(sel$criterion$cv.gain[1], 0)
+  expect_equal(rowSums(sel$posterior), rep(1, 160), tolerance = 1e-12, ignore_attr = TRUE)
+  expect_identical(unname(max.col(sel$posterior)), unname(sel$cluster))
+  expect_identical(names(sel$cluster), as.character(x$data$ids))
+  expect_identical(unname(sel$clusters[, "2"]), unname(sel$cluster))
+})
+
+test_that("the mixture keeps one group when individuals differ only in their level", {
+  # strong individual levels (sd 2, three times the noise) and no subgroups:
+  # the levels are profiled out, so they are not mistaken for subgroups
+  x <- short_stays(160, 8, groups = 1, level.sd = 2, seed = 4)
+  sel <- select_groups(x$data, max.K = 4, method = "mixture")
+  expect_identical(sel$K, 1L)
+  expect_true(all(sel$cluster == 1L))
+  expect_true(all(sel$criterion$cv.gain[-1] < 0))
+})
+
+test_that("method \"auto\" takes the mixture for short stays and the KDE for long trajectories", {
+  x <- short_stays(40, 6, seed = 5)
+  expect_identical(select_groups(x$data, max.K = 3)$method, "mixture")
+  y <- lin2d_data(num.per.group = 4, T = 50, seed = 1)
+  expect_identical(select_groups(y$data, max.K = 3)$method, "kde")
+})
+
+test_that("the mixture is reproducible from its seed and leaves R's random state alone", {
+  x <- short_stays(60, 6, seed = 6)
+  set.seed(10)
+  before <- .Random.seed
+  a <- select_groups(x$data, max.K = 3, method = "mixture", seed = 7)
+  expect_identical(.Random.seed, before)
+  b <- select_groups(x$data, max.K = 3, method = "mixture", seed = 7)
+  expect_identical(a, b)
+})
+
+test_that("the mixture lists uninformative individuals and checks its arguments", {
+  x <- short_stays(40, 6, seed = 8)
+  rows <- x$rows
+  rows$action[rows$id == 3 & !is.na(rows$action)] <- 2L
+  d <- p4l_data(rows, "id", "time", "action", "reward", "s")
+  sel <- select_groups(d, max.K = 3, method = "mixture")
+  expect_identical(sel$uninformative, "3")
+  expect_output(print(sel), "single action")
+  expect_error(select_groups(d, method = "mixture", folds = 41), "folds")
+  expect_error(select_groups(d, method = "mixture", ridge = 0), "ridge")
+  expect_error(select_groups(d, method = "mixture", restarts = 0), "restarts")
+  expect_error(select_groups(d, method = "density"), "method")
+  expect_output(print(sel), "held-out log-likelihood")
+  pdf(NULL)
+  on.exit(grDevices::dev.off())
+  expect_identical(plot(sel), sel)
+  expect_identical(plot(sel, which = "map"), sel)
+})
