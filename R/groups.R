@@ -12,7 +12,11 @@
 #' `"mixture"` when the median individual has fewer than \eqn{2 (1 + q)}
 #' transitions per action (\eqn{q} states), the rule by which [p4l()]'s
 #' start switches to per-individual intercepts (`p4l_control(init.model =
-#' "auto")`), and `"kde"` otherwise.
+#' "auto")`), and the responses are continuous (the reward and the next
+#' states have, in the median column, at least 10 distinct values), and
+#' `"kde"` otherwise. The mixture's Gaussian mean shifts describe ordinal
+#' scores and flags poorly: on [sim_icu()] courses (scores 0 to 4) it
+#' split the patients by where their scores sit, not by how they respond.
 #'
 #' @section Method "kde":
 #' **Densities.** Transitions are described by the state \eqn{s} and action
@@ -99,8 +103,9 @@
 #' `criterion$cv.gain` is the mean held-out log-likelihood per individual
 #' over that of \eqn{K = 1}, with its standard error. The chosen K is the
 #' smallest whose held-out log-likelihood is within one standard error (of
-#' the paired differences over individuals) of the best, so one group is
-#' kept unless the data support more. The held-out likelihood, unlike an
+#' the paired differences over individuals) of the best; and it is 1 unless
+#' that K's gain over one group is at least twice its standard error, so
+#' one group is kept unless the data clearly support more. The held-out likelihood, unlike an
 #' in-sample criterion such as BIC, needs no count of parameters of a model
 #' whose assumptions (Gaussian, homoscedastic residuals) hold only roughly.
 #' `cluster` is each individual's most probable subgroup under the fit of
@@ -159,7 +164,8 @@
 #'   a constant, `cv.gain` and its `se`, and whether EM `converged`),
 #'   `clusters` (the partitions for every K, one column each), `posterior`
 #'   (individuals x K probabilities of the chosen fit, columns in the order
-#'   of the cluster labels), `uninformative` (ids whose transitions with a
+#'   of the cluster labels), `heldout` (individuals x K held-out
+#'   log-likelihoods, up to a constant per individual), `uninformative` (ids whose transitions with a
 #'   next state are fewer than two or share one action), `method` and
 #'   `settings`. It has `print` and `plot` methods.
 #' @seealso [plot.p4l_groups()]
@@ -196,9 +202,7 @@ select_groups <- function(data, max.K = 6, bandwidth = 0.5, shrinkage = 1, windo
   ridge <- check_number(ridge, "ridge", 0, lower.open = TRUE)
   seed <- resolve_seed(seed)
   num.threads <- resolve_threads(num.threads)
-  if (method == "auto") {
-    method <- if (p4l_init_model(data, "auto") == "intercept") "mixture" else "kde"
-  }
+  if (method == "auto") method <- groups_auto_method(data)
   if (method == "mixture") {
     if (folds > N) stop_arg("`folds` (", folds, ") exceeds the number of individuals (", N, ").")
     return(groups_mixture(data, max.K, folds, restarts, ridge, seed))
@@ -361,6 +365,21 @@ relabel_by_appearance <- function(cl) {
 }
 
 # Method "mixture": a finite mixture of per-action mean responses.
+
+# The method of select_groups(method = "auto"): "mixture" for short
+# trajectories (p4l()'s start would use intercepts) whose responses are
+# continuous (the median response column, reward and next states over the
+# transitions with a next state, has at least 10 distinct values); "kde"
+# otherwise. The mixture's Gaussian mean shifts describe ordinal scores and
+# flags poorly: on sim_icu() courses they split the patients by where their
+# scores sit, not by how they respond.
+groups_auto_method <- function(data) {
+  if (p4l_init_model(data, "auto") != "intercept") return("kde")
+  keep <- data$next.observed
+  Y <- cbind(data$R[keep], data$S_next[keep, , drop = FALSE])
+  distinct <- apply(Y, 2, function(y) length(unique(y)))
+  if (stats::median(distinct) >= 10) "mixture" else "kde"
+}
 
 # Sufficient statistics of the mixture model: per action, the pooled
 # least-squares regression of the responses (reward, next state) on (1,
@@ -552,6 +571,8 @@ groups_mixture <- function(data, max.K, folds, restarts, ridge, seed) {
   diff <- held - held[, which.max(colMeans(held))]
   se.diff <- apply(diff, 2, stats::sd) / sqrt(N)
   K <- Ks[which(colMeans(diff) >= -se.diff)[1L]]
+  se.gain <- apply(gain, 2, stats::sd) / sqrt(N)
+  if (K > 1L && mean(gain[, K]) < 2 * se.gain[K]) K <- 1L
   ids <- as.character(data$ids)
   map.of <- function(fit) max.col(fit$post, ties.method = "first")
   clusters <- matrix(vapply(fits, function(fit) relabel_by_appearance(map.of(fit)), integer(N)),
@@ -563,9 +584,11 @@ groups_mixture <- function(data, max.K, folds, restarts, ridge, seed) {
   out <- list(K = K, cluster = stats::setNames(clusters[, K], ids),
               criterion = data.frame(K = Ks, loglik = vapply(fits, `[[`, 0, "loglik"),
                                      cv.gain = colMeans(gain),
-                                     se = apply(gain, 2, stats::sd) / sqrt(N),
+                                     se = se.gain,
                                      converged = vapply(fits, `[[`, TRUE, "converged")),
-              clusters = clusters, posterior = posterior, uninformative = ids[!informative],
+              clusters = clusters, posterior = posterior,
+              heldout = matrix(held, N, dimnames = list(ids, Ks)),
+              uninformative = ids[!informative],
               method = "mixture",
               settings = list(max.K = max.K, folds = folds, restarts = restarts, ridge = ridge,
                               seed = seed, dims = st$q))
@@ -586,7 +609,8 @@ print.p4l_groups <- function(x, ...) {
                " (", formatC(crit$se, digits = 3, format = "f"), ")",
                ifelse(crit$converged, "", "  EM not converged"),
                ifelse(crit$K == x$K, "  <-", ""), collapse = "\n"), "\n", sep = "")
-    cat("  (the smallest K within one standard error of the best)\n")
+    cat("  (the smallest K within one standard error of the best; one group unless\n",
+        "  its gain is at least twice its standard error)\n", sep = "")
     if (length(x$uninformative)) {
       cat("  ", length(x$uninformative), " individual(s) with transitions of a single action ",
           "went to the most likely subgroup a priori\n", sep = "")

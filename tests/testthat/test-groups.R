@@ -284,6 +284,31 @@ test_that("method \"auto\" takes the mixture for short stays and the KDE for lon
   expect_identical(select_groups(x$data, max.K = 3)$method, "mixture")
   y <- lin2d_data(num.per.group = 4, T = 50, seed = 1)
   expect_identical(select_groups(y$data, max.K = 3)$method, "kde")
+  # short stays with ordinal responses (a score 0..3 and a reward in {-1, 0, 1})
+  rows <- x$rows
+  rows$s <- pmin(3, pmax(0, round(rows$s + 1.5)))
+  rows$reward <- sign(round(rows$reward))
+  z <- p4l_data(rows, "id", "time", "action", "reward", "s")
+  expect_identical(p4l:::groups_auto_method(z), "kde")
+  expect_identical(p4l:::groups_auto_method(x$data), "mixture")
+})
+
+test_that("the mixture's K follows its documented rule from the held-out log-likelihoods", {
+  # weak planted effects and few individuals, where the rule's two parts matter
+  for (seed in 1:4) {
+    x <- short_stays(30, 5, groups = 2, effect = 0.6, seed = seed)
+    sel <- select_groups(x$data, max.K = 3, method = "mixture")
+    H <- sel$heldout
+    se <- function(v) sd(v) / sqrt(length(v))
+    gain <- H - H[, 1]
+    expect_equal(sel$criterion$cv.gain, unname(colMeans(gain)), tolerance = 1e-12)
+    expect_equal(sel$criterion$se, unname(apply(gain, 2, se)), tolerance = 1e-12)
+    best <- which.max(colMeans(H))
+    within <- vapply(1:3, function(k) mean(H[, k] - H[, best]) >= -se(H[, k] - H[, best]), TRUE)
+    K <- which(within)[1]
+    if (K > 1 && mean(gain[, K]) < 2 * se(gain[, K])) K <- 1L
+    expect_identical(sel$K, K)
+  }
 })
 
 test_that("the mixture is reproducible from its seed and leaves R's random state alone", {
