@@ -112,8 +112,8 @@ acpi_control <- function(num.lambda = 20, lambda.min.ratio = 0.01, mcp.gamma = 3
 #'
 #' @inheritParams fqi
 #' @param K Number of clusters; `NULL` chooses it by BIC along the fusion
-#'   path (see Details); `"auto"` takes it from [select_groups()] (the paper's
-#'   transition-density heuristic, as `p4l(K = "auto")` does).
+#'   path (see Details); `"auto"` takes it from [select_groups()] with its
+#'   default method, as `p4l(K = "auto")` does.
 #' @param clusters Known clusters: one label per individual (named by id, or
 #'   in the order of `data$ids`). Clustering is then skipped and `K` ignored.
 #' @param ridge Ridge penalty (per transition) of the LSTD-Q systems.

@@ -545,9 +545,13 @@ p4l_sgd_flat_names <- c(sgd.inner = "inner", sgd.batch = "batch",
 #'   "P4L's default differs", for the evidence; the baselines leave
 #'   whole-number columns to the RBF basis).
 #' @param K Number of clusters (subgroups), at most the number of individuals,
-#'   or `"auto"` to choose it with [select_groups()] (the paper's heuristic:
-#'   clustering individuals by their estimated transition densities); the
-#'   `select_groups()` result is then kept in the fit as `groups`.
+#'   or `"auto"` to choose it with [select_groups()] (its default method:
+#'   the paper's heuristic, clustering individuals by their estimated
+#'   transition densities, for long trajectories; for short ones with
+#'   continuous responses, such as ICU stays, a mixture model of how the
+#'   actions shift each individual's next state and reward, with K by
+#'   held-out likelihood); the `select_groups()` result is then kept in the
+#'   fit as `groups`.
 #' @param rank Dimension r of the latent variables, a whole number from 1 to
 #'   100. `rank = 1` gives every individual the same policy, so it is accepted
 #'   only with `K = 1` (with `K > 1` use `rank >= 2`). Defaults to `K` (the
