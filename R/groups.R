@@ -394,6 +394,10 @@ groups_mixture_stats <- function(data) {
   N <- length(data$ids)
   m <- length(data$action.levels)
   keep <- data$next.observed
+  n <- tabulate(data$individual[keep], N)
+  if (sum(n) - sum(n > 0) < 1L) {
+    stop_arg("No individual has two transitions with a next state: nothing to compare.")
+  }
   S <- data$S[keep, , drop = FALSE]
   cs <- column_scales(S, "State")
   scl <- cs$scale
@@ -410,14 +414,11 @@ groups_mixture_stats <- function(data) {
     b[is.na(b)] <- 0
     E[rows, ] <- Y[rows, , drop = FALSE] - X[rows, , drop = FALSE] %*% b
   }
-  n <- tabulate(g, N)
   means <- matrix(0, N, ncol(E))
   if (length(g)) means[sort(unique(g)), ] <- rowsum(E, g)
   means <- means / pmax(n, 1)
   within <- E - means[g, , drop = FALSE]
-  df <- sum(n) - sum(n > 0)
-  if (df < 1L) stop_arg("No individual has two transitions with a next state: nothing to compare.")
-  C <- crossprod(within) / df
+  C <- crossprod(within) / (sum(n) - sum(n > 0))
   ev <- eigen(C, symmetric = TRUE)
   use <- ev$values > 1e-8 * max(ev$values[1], .Machine$double.xmin)
   if (!any(use)) stop_arg("The next states and rewards do not vary: nothing to compare.")

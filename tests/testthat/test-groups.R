@@ -333,6 +333,8 @@ test_that("the mixture lists uninformative individuals and checks its arguments"
   expect_error(select_groups(d, method = "mixture", ridge = 0), "ridge")
   expect_error(select_groups(d, method = "mixture", restarts = 0), "restarts")
   expect_error(select_groups(d, method = "density"), "method")
+  one <- short_stays(10, 1, seed = 9)$data                  # one transition each
+  expect_error(select_groups(one, method = "mixture"), "two transitions")
   expect_output(print(sel), "held-out log-likelihood")
   pdf(NULL)
   on.exit(grDevices::dev.off())
