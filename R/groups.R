@@ -532,13 +532,16 @@ groups_mixture_em <- function(st, post, lambda, max.iter = 500L, tol = 1e-6) {
 }
 
 # The best of `restarts` EM runs from k-means partitions of the individuals'
-# mean whitened residuals per action (shrunk by one pseudo-transition).
+# mean whitened residuals per action (shrunk by one pseudo-transition), or
+# random partitions when there are fewer than K distinct such rows.
 groups_mixture_fit <- function(st, K, restarts, lambda) {
   if (K == 1L) return(groups_mixture_em(st, matrix(1, st$N, 1L), lambda))
   dev <- st$Sia / (st$nia[, rep(seq_len(st$m), st$q), drop = FALSE] + 1)
   best <- NULL
   for (s in seq_len(restarts)) {
-    cl <- suppressWarnings(stats::kmeans(dev, K, iter.max = 100L)$cluster)
+    # k-means needs K distinct rows; without them, a random partition
+    cl <- tryCatch(suppressWarnings(stats::kmeans(dev, K, iter.max = 100L)$cluster),
+                   error = function(e) sample(rep_len(seq_len(K), st$N)))
     fit <- groups_mixture_em(st, outer(cl, seq_len(K), "==") * 1, lambda)
     if (is.null(best) || fit$loglik > best$loglik) best <- fit
   }

@@ -341,3 +341,17 @@ test_that("the mixture lists uninformative individuals and checks its arguments"
   expect_identical(plot(sel), sel)
   expect_identical(plot(sel, which = "map"), sel)
 })
+
+test_that("the mixture runs when most individuals are alike (fewer distinct rows than K)", {
+  # 12 individuals, 10 of them with identical transitions: k-means cannot
+  # start K = 4 from 3 distinct rows, so EM starts from random partitions
+  x <- short_stays(12, 4, seed = 10)
+  rows <- x$rows
+  template <- rows[rows$id == 1, c("time", "action", "reward", "s")]
+  for (i in 3:12) rows[rows$id == i, c("time", "action", "reward", "s")] <- template
+  d <- p4l_data(rows, "id", "time", "action", "reward", "s")
+  sel <- select_groups(d, max.K = 4, method = "mixture", folds = 3)
+  expect_s3_class(sel, "p4l_groups")
+  expect_true(all(is.finite(sel$criterion$cv.gain)))
+  expect_identical(ncol(sel$clusters), 4L)
+})
