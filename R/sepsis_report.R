@@ -26,8 +26,9 @@
 #'   actions the P4L policy recommends at the same states, as two heat maps
 #'   with counts and percentages (ggplot2 when it is installed, base
 #'   graphics otherwise), the counts per action and the agreement.}
-#' \item{The fitted clusters}{how K was chosen (the silhouette widths of
-#'   [select_groups()] with `K = "auto"`), cluster sizes, mean reward, and
+#' \item{The fitted clusters}{how K was chosen (the criterion of
+#'   [select_groups()] with `K = "auto"`: on ICU stays its mixture model's
+#'   held-out log-likelihoods), cluster sizes, mean reward, and
 #'   the clinicians' and the policy's most common action per cluster.}
 #' \item{Recommendations per stay}{for each stay, its cluster, SOFA, the
 #'   clinicians' action at its last block and the P4L recommendation there.}

@@ -40,6 +40,12 @@ test_that("the sepsis-report template drafts and knits on the demo cohort", {
   expect_true(has(paste0(" ", fit$K, " cluster(s) of sizes ",
                          paste(tabulate(fit$cluster, fit$K), collapse = ", "))))
   expect_identical(has("WARNING: the P4L fit did NOT converge"), !isTRUE(fit$converged))
+  # How K was chosen: the criterion of the fit's select_groups() result.
+  expect_identical(fit$groups$method, "mixture")
+  expect_true(has("with its mixture model of how the doses shift"))
+  crit <- fit$groups$criterion
+  three <- function(v) format(signif(v, 3), big.mark = ",", scientific = FALSE)
+  expect_true(has(paste0("K = 2: ", three(crit$cv.gain[2]), " (", three(crit$se[2]), ")")))
 
   # A fit stopped early is flagged prominently, with its warning.
   out2 <- rmarkdown::render(rmd, output_dir = dir, output_file = "stopped.html", quiet = TRUE,
