@@ -4,6 +4,10 @@ print.p4l_fit <- function(x, ...) {
   cat("<p4l_fit> P4L policies for ", N, " individuals in ", x$K, " cluster",
       if (x$K == 1) "" else "s", " (rank ", x$rank, ")\n", sep = "")
   cat("  cluster sizes: ", paste(tabulate(x$cluster, x$K), collapse = ", "), "\n", sep = "")
+  if (!is.null(x$groups)) {
+    cat("  K chosen by select_groups(), method \"",
+        if (is.null(x$groups$method)) "kde" else x$groups$method, "\" (fit$groups)\n", sep = "")
+  }
   p4l_print_values(x, indent = "  ")
   cat("  alpha = ", format(x$alpha, digits = 4), ", mu = ", format(x$mu, digits = 4),
       ", kappa = ", format(if (is.null(x$kappa)) 0 else x$kappa, digits = 3),

@@ -257,6 +257,9 @@ test_that("K = \"auto\" takes the number of subgroups from select_groups()", {
   expect_equal(fit$rank, groups$K)
   ac <- acpi(d, K = "auto", basis = fit$basis, seed = 1)
   expect_length(unique(ac$cluster), groups$K)
+  expect_output(print(fit), "K chosen by select_groups\\(\\), method \"kde\"")
+  fixed <- suppressWarnings(p4l(d, K = 3, seed = 1, control = p4l_control(max.iter = 5)))
+  expect_false(any(grepl("K chosen by", capture.output(print(fixed)))))
 })
 
 test_that("the model start's per-individual ridge fits match solve() in R", {
