@@ -176,6 +176,13 @@
 #' sel
 #' table(sel$cluster, sim$group)
 #' plot(sel)
+#'
+#' # Short ICU stays (3 to 18 blocks, 9 dose actions): the mixture method
+#' coh <- sim_sepsis_cohort(400, seed = 1)
+#' ds <- sepsis_data(coh$data)
+#' sel2 <- select_groups(ds, max.K = 3)
+#' sel2
+#' table(sel2$cluster, coh$type[names(sel2$cluster)])
 #' @export
 select_groups <- function(data, max.K = 6, bandwidth = 0.5, shrinkage = 1, window = 10,
                           max.points = 50, linkage = "ward.D2", min.silhouette = 0.5,
