@@ -416,10 +416,9 @@ groups_mixture_stats <- function(data) {
   E <- matrix(0, nrow(Y), ncol(Y))
   for (a in seq_len(m)) {
     rows <- which(A == a)
-    if (!length(rows)) next
-    b <- qr.coef(qr(X[rows, , drop = FALSE]), Y[rows, , drop = FALSE])
-    b[is.na(b)] <- 0
-    E[rows, ] <- Y[rows, , drop = FALSE] - X[rows, , drop = FALSE] %*% b
+    if (length(rows)) {
+      E[rows, ] <- least_squares_residuals(X[rows, , drop = FALSE], Y[rows, , drop = FALSE])
+    }
   }
   means <- matrix(0, N, ncol(E))
   if (length(g)) means[sort(unique(g)), ] <- rowsum(E, g)
@@ -485,10 +484,9 @@ groups_mixture_rows <- function(st, idx) {
 # own level profiled out: -1/2 times the within-individual sum of squares of
 # its whitened residuals minus M[[k]][a_t, ]. Returns N x K.
 groups_mixture_loglik <- function(st, M) {
-  Mv <- vapply(M, as.vector, numeric(st$m * st$q))
-  Mv <- matrix(Mv, st$m * st$q)
-  quad <- vapply(M, function(Mk) rowSums(Mk^2), numeric(st$m))
-  out <- 2 * (st$Sia %*% Mv) - st$nia %*% matrix(quad, st$m)
+  Mv <- vapply(M, as.vector, numeric(st$m * st$q))            # m q x K
+  quad <- vapply(M, function(Mk) rowSums(Mk^2), numeric(st$m))  # m x K
+  out <- 2 * (st$Sia %*% Mv) - st$nia %*% quad
   inv.n <- 1 / pmax(st$n, 1)
   for (k in seq_along(M)) {
     out[, k] <- out[, k] + rowSums((st$tot - st$nia %*% M[[k]])^2) * inv.n
@@ -566,18 +564,19 @@ groups_mixture <- function(data, max.K, folds, restarts, ridge, seed) {
   fold <- sample(rep_len(seq_len(folds), N))
   Ks <- seq_len(max.K)
   fits <- lapply(Ks, function(K) groups_mixture_fit(st, K, restarts, ridge))
+  split <- lapply(seq_len(folds), function(f) {
+    list(test = which(fold == f), train = groups_mixture_rows(st, which(fold != f)),
+         held = groups_mixture_rows(st, which(fold == f)))
+  })
   held <- vapply(Ks, function(K) {
     h <- numeric(N)
-    for (f in seq_len(folds)) {
-      test <- which(fold == f)
-      train <- groups_mixture_rows(st, which(fold != f))
-      start <- groups_mixture_estep(train, fits[[K]]$M, fits[[K]]$weights)$post
-      fit <- groups_mixture_em(train, start, ridge)
-      h[test] <- groups_mixture_estep(groups_mixture_rows(st, test), fit$M, fit$weights)$marginal
+    for (sp in split) {
+      start <- groups_mixture_estep(sp$train, fits[[K]]$M, fits[[K]]$weights)$post
+      fit <- groups_mixture_em(sp$train, start, ridge)
+      h[sp$test] <- groups_mixture_estep(sp$held, fit$M, fit$weights)$marginal
     }
     h
-  }, numeric(N))
-  held <- matrix(held, N)
+  }, numeric(N))                                                 # N x max.K
   gain <- held - held[, 1L]
   diff <- held - held[, which.max(colMeans(held))]
   se.diff <- apply(diff, 2, stats::sd) / sqrt(N)

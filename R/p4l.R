@@ -1013,11 +1013,7 @@ p4l_intercept_deviations <- function(X, Y, A, individual, use.next, N, m, lambda
                                      baseline = NULL) {
   deviations <- function(rows, cols) {
     if (length(rows) == 0L) return(matrix(0, N, length(cols)))
-    Xa <- X[rows, , drop = FALSE]
-    ya <- Y[rows, cols, drop = FALSE]
-    pooled <- qr.coef(qr(Xa), ya)
-    pooled[is.na(pooled)] <- 0
-    e <- ya - Xa %*% pooled
+    e <- least_squares_residuals(X[rows, , drop = FALSE], Y[rows, cols, drop = FALSE])
     res.sd <- apply(e, 2, stats::sd)
     res.sd[!is.finite(res.sd) | res.sd == 0] <- 1
     e <- sweep(e, 2, res.sd, "/")
@@ -1041,6 +1037,14 @@ p4l_intercept_deviations <- function(X, Y, A, individual, use.next, N, m, lambda
                  deviations(rows[use.next[rows]], seq_len(ncol(Y))[-1L]))
   }
   out
+}
+
+# Residuals of the least-squares regressions of the columns of Y on X
+# (coefficients of columns that X's rank leaves undetermined set to 0).
+least_squares_residuals <- function(X, Y) {
+  b <- qr.coef(qr(X), Y)
+  b[is.na(b)] <- 0
+  Y - X %*% b
 }
 
 # Fitted values of a ridge regression of the columns of Y (N x k) on the
