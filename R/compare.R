@@ -32,7 +32,10 @@
 #'   then fit [behaviour_policy()] without reporting it).
 #' @param groups The known subgroup of each id (named by id, such as
 #'   `sim_linear2d()$group`). By default, when `env` is a list, individuals
-#'   whose environments have identical parameters form a subgroup.
+#'   whose environments have identical parameters form a subgroup. With
+#'   `data`: the groups of individuals that get their own Q-function (the
+#'   `q.groups` of [policy_value()], the same for every policy); by default
+#'   the subgroups [select_groups()] finds in `data`, computed once.
 #' @param num.threads Number of threads (see [p4l-package]).
 #' @param data A [p4l_data()] object: compare on observed data with
 #'   [policy_value()] instead of a simulator (give `env = NULL`).
@@ -73,7 +76,7 @@ compare_policies <- function(fits, env = NULL, ids = NULL, num.episodes = 1000, 
   if (!is.null(data)) {
     if (!is.null(env)) stop_arg("Give either `env` (a simulator) or `data` (observed data), not both.")
     return(compare_on_data(fits, data, estimator, behaviour, reference, gamma, basis, num.boot,
-                           level, interval, seed, num.threads))
+                           level, interval, seed, num.threads, groups))
   }
   if (is.null(env)) stop_arg("Give `env` (a simulator) or `data` (observed data).")
   if (inherits(env, "p4l_persim")) env <- persim_env(env, ids)
@@ -190,7 +193,7 @@ check_fits <- function(fits) {
 # compare_policies() on observed data: policy_value() of every policy on the
 # same resamples, and paired differences to the reference.
 compare_on_data <- function(fits, data, estimator, behaviour, reference, gamma, basis, num.boot,
-                            level, interval, seed, num.threads) {
+                            level, interval, seed, num.threads, groups = NULL) {
   check_p4l_data_arg(data)
   estimator <- check_methods(estimator)
   interval <- check_choice(interval, c("percentile", "bca"), "interval")
@@ -201,6 +204,9 @@ compare_on_data <- function(fits, data, estimator, behaviour, reference, gamma, 
   num.threads <- resolve_threads(num.threads)
   for (nm in names(fits)) check_policy_data(fits[[nm]], data, paste0("fits$", nm))
   basis <- value_basis(basis, data, seed, num.threads)
+  # One set of Q-function groups for every policy (policy_value()'s default,
+  # computed once), so that the paired differences compare like with like.
+  qgroups <- if (is.null(groups)) data_q_groups(data, num.threads) else groups
   bmodel <- NULL
   if (isTRUE(behaviour)) {
     bmodel <- behaviour_policy(data, basis = basis, gamma = gamma, seed = seed,
@@ -223,7 +229,7 @@ compare_on_data <- function(fits, data, estimator, behaviour, reference, gamma, 
   }
   vals <- lapply(fits, function(f) {
     policy_value(f, data, method = estimator, gamma = gamma, basis = basis, behaviour = bmodel,
-                 num.boot = num.boot, level = level, interval = interval, seed = seed,
+                 q.groups = qgroups, num.boot = num.boot, level = level, interval = interval, seed = seed,
                  num.threads = num.threads)
   })
   ref <- vals[[reference]]

@@ -131,7 +131,10 @@ tune_p4l <- function(data, K = 1:5, alpha = NULL, gamma = 0.8, basis = NULL, fol
   }
   seeds <- task_seeds(seed, 3L)
   basis <- resolve_p4l_basis(basis, data, seeds[1], num.threads)
-  if (is.null(q.groups)) q.groups <- tune_q_groups(data, num.threads)
+  if (is.null(q.groups)) {
+    q.groups <- data_q_groups(data, num.threads)
+    if (length(unique(q.groups)) < 2L) q.groups <- "pooled"
+  }
   fold.of <- tune_folds(N, folds, seeds[2])
   grid <- expand.grid(K = K, alpha = alpha, KEEP.OUT.ATTRS = FALSE)
   tasks <- expand.grid(setting = seq_len(nrow(grid)), fold = seq_len(folds),
@@ -181,15 +184,6 @@ tune_p4l <- function(data, K = 1:5, alpha = NULL, gamma = 0.8, basis = NULL, fol
   out
 }
 
-# The groups of the value estimates' Q-functions when not given: those of
-# select_groups(), or "pooled" (fewer than 3 individuals or one group).
-tune_q_groups <- function(data, num.threads) {
-  N <- length(data$ids)
-  q.groups <- if (N >= 3L) select_groups(data, max.K = min(6L, N - 1L),
-                                         num.threads = num.threads)$cluster else "pooled"
-  if (length(unique(q.groups)) < 2L) q.groups <- "pooled"
-  q.groups
-}
 
 # The P4L fit of the chosen setting (one row of the grid) on all the data.
 tune_refit <- function(data, setting, gamma, basis, control, seed, num.threads, extra) {

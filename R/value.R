@@ -28,13 +28,20 @@
 #'   over individuals of \eqn{\sum_a \pi(a \mid s_{i0}) Q(s_{i0}, a)}. For an
 #'   individual policy each transition's \eqn{\bar\phi_t} uses that
 #'   individual's own policy. One Q-function is fitted per group of
-#'   individuals (`q.groups`): by default one per cluster of a clustered
-#'   policy ([p4l()], [acpi()]: `policy$cluster`), else one pooled over all
-#'   individuals. A pooled Q-function depends on the state only, so for a
-#'   policy that treats individuals with the same state differently it mixes
-#'   their values: on the dose study of `vignette("own-data")`
-#'   ([sim_dose_study()], 40 patients, seed 2026, P4L with K = 2, true value
-#'   -53.8) the pooled FQE gave -67.4 and the per-cluster FQE -52.4.
+#'   individuals (`q.groups`): by default one per subgroup that
+#'   [select_groups()] finds in `data` (one pooled over all individuals when
+#'   it finds one), the same groups whatever the policy. A pooled
+#'   Q-function depends on the state only, so it mixes individuals whose
+#'   dynamics or policies differ, and its value is not the mean of theirs:
+#'   on the dose study of `vignette("own-data")` ([sim_dose_study()], 40
+#'   patients, seed 2026, P4L with K = 2, true value -53.8) the pooled FQE
+#'   gave -67.4 and the per-cluster FQE -52.4; on the 2-D study (three
+#'   subgroups with different dynamics, 600 new individuals, 64 centres at
+#'   half the median bandwidth; `bench/README.md`, "FQE per subgroup") the
+#'   pooled FQE overestimated the pooled FQI policy by 0.015 and
+#'   per-subgroup Q-functions were within 0.013. Earlier versions used the
+#'   policy's clusters for a clustered policy and one pooled fit otherwise
+#'   (now `q.groups = "policy"`).
 #'
 #'   With `bounded = TRUE` (default) the next-state value in the Bellman
 #'   targets is clipped to the values any policy can attain (see
@@ -123,20 +130,36 @@
 #'
 #' @section The evaluation basis:
 #' With `basis = NULL` the Q-function (and the default behaviour model) use
-#' [default_basis()] of `data` with \eqn{\min(64, \max(16, \lfloor n/50
-#' \rfloor))}{min(64, max(16, floor(n / 50)))} RBF centres for n transitions
+#' [default_basis()] of `data` with \eqn{k = \min(64, \max(16, \lfloor n/50
+#' \rfloor))}{k = min(64, max(16, floor(n / 50)))} RBF centres for n transitions
 #' (one centre per 50 transitions, at least 16, the fits' default, and at
 #' most 64), fewer (but not below 16) when the bootstrap's per-individual
 #' statistics, N individuals x (|A| (centres + 1))^2 numbers, would pass
-#' \eqn{2^{25}}{2^25} (256 MB). The evaluation basis is built on the
-#' evaluated data and need not be the policy's own. The rule was chosen on
-#' development data (2-D study, seeds 7001, 7002 and 7016 to 7018, FQI and
-#' P4L learned on 60 individuals and evaluated on 60 new ones, 6,000
-#' transitions; `bench/README.md`): the FQE error of FQI was -0.025 with 16
-#' centres, -0.005 with 36, +0.003 with 64 and +0.005 with 100; of P4L
-#' -0.048, -0.023, -0.014 and -0.012 (per-cluster Q-functions). A narrower
-#' bandwidth (0.7 times the median rule) removed P4L's error (-0.003) but
-#' gave FQI +0.017, so the median rule stays.
+#' \eqn{2^{25}}{2^25} (256 MB). The RBF bandwidth is the median rule times
+#' \eqn{(16/k)^{1/d}}{(16 / k)^(1 / d)} for d continuous state columns:
+#' k-means centres in d dimensions lie about \eqn{k^{-1/d}}{k^(-1/d)} apart,
+#' so each centre keeps the reach relative to its neighbours that the
+#' 16-centre default has (64 centres on 2 columns: half the median distance;
+#' on 20 columns 0.93 of it). The evaluation basis is built on the
+#' evaluated data and need not be the policy's own.
+#'
+#' Why narrower: with the median bandwidth, more centres add little
+#' resolution, and FQE underestimated the values of greedy policies on the
+#' 2-D study even with 60,000 transitions (per-subgroup Q-functions, 64
+#' centres: -0.028 for both P4L and FQI; at half the bandwidth -0.013 and
+#' -0.012). The pooled Q-function of the earlier default hid this for pooled
+#' policies, its overestimate cancelling the basis's underestimate. The rule
+#' and the default `q.groups` were chosen together on development seeds
+#' 7001 to 7024 (`bench/fqe-groups-dev.R`, 60 new individuals): mean FQE
+#' error +0.001 (FQI) and 0.000 (P4L) against +0.005 and -0.014 before;
+#' the number of centres was chosen earlier on development data (2-D
+#' study, seeds 7001, 7002 and 7016 to 7018, FQI and P4L learned on 60
+#' individuals and evaluated on 60 new ones, 6,000 transitions, median
+#' bandwidth; `bench/README.md`): the FQE error of FQI (pooled Q-function)
+#' was -0.025 with 16 centres, -0.005 with 36, +0.003 with 64 and +0.005
+#' with 100; of P4L -0.048, -0.023, -0.014 and -0.012 (per-cluster
+#' Q-functions). A narrower bandwidth then gave FQI's pooled estimate
+#' +0.017: the overestimate of the pooled Q-function, no longer cancelled.
 #'
 #' With `by = "individual"` each row is one individual: for `"fqe"` the value
 #' of the individual's policy from its own initial state under the pooled
@@ -164,11 +187,15 @@
 #'   `p4l_policy` (e.g. [uniform_policy()] when it is known), or `NULL` to
 #'   fit [behaviour_policy()] on `data` with `basis`.
 #' @param q.groups The groups of individuals that get their own Q-function
-#'   (FQE, and the Q-function of DR): `NULL` (default) for the policy's
-#'   clusters when it has several (else pooled), `"pooled"` for one
-#'   Q-function for all, or one group label per individual of `data` (in the
-#'   order of `data$ids`, or named by id). Each group's fit uses only its
-#'   individuals' transitions, so it needs enough of them.
+#'   (FQE, and the Q-function of DR): `NULL` (default) for the subgroups
+#'   [select_groups()] finds in `data` with its defaults (one pooled
+#'   Q-function when it finds one, or when it cannot run on the data: a
+#'   message says so), `"policy"` for the policy's clusters when it has
+#'   several (else pooled), `"pooled"` for one Q-function for all, or one
+#'   group label per individual of `data` (in the order of `data$ids`, or
+#'   named by id). Each group's fit uses only its individuals' transitions,
+#'   so it needs enough of them. The default is the same for every policy on
+#'   the same data, so estimates of different policies are comparable.
 #' @param ridge Ridge penalty per transition of the FQE solve (added to the
 #'   diagonal times the number of transitions). It shrinks the Q-function
 #'   towards 0 and so the value too: on [sim_linear2d()] (60 individuals x
@@ -246,7 +273,7 @@ policy_value <- function(policy, data, method = c("fqe", "dr", "wis"), gamma = N
   check_policy_data(policy, data, "policy")
   placed <- value_place_new(policy, data, num.threads)
   policy <- placed$policy
-  qgroup <- resolve_q_groups(q.groups, policy, data)
+  qgroup <- resolve_q_groups(q.groups, policy, data, num.threads)
   basis <- value_basis(basis, data, seed, num.threads)
   need.is <- any(method %in% c("dr", "wis"))
   if (need.is) behaviour <- resolve_behaviour(behaviour, data, basis, seed, num.threads)
@@ -289,7 +316,26 @@ value_basis <- function(basis, data, seed, num.threads) {
   # RBF part has k centres plus an intercept (and indicator columns when
   # some states are discrete, which only make the bound conservative).
   while (k > 16L && as.numeric(N) * (m * (k + 1))^2 > 2^25) k <- k - 1L
-  default_basis(data, num.centers = k, seed = seed, num.threads = num.threads)
+  b <- default_basis(data, num.centers = k, seed = seed, num.threads = num.threads)
+  narrow_rbf_bandwidth(b)
+}
+
+# The RBF part of the evaluation basis with its median-rule bandwidth times
+# (16 / k)^(1 / d) for k centres on d state columns: k-means centres in d
+# dimensions lie about k^(-1/d) apart, so this keeps each centre's reach
+# relative to its neighbours what the fits' 16-centre default has. (With the
+# median rule alone, more centres add no resolution: on the 2-D study a
+# 64-centre basis underestimated greedy policies' values by 0.02 to 0.03
+# even with 60,000 transitions; see ?policy_value, The evaluation basis.)
+narrow_rbf_bandwidth <- function(basis) {
+  if (inherits(basis, "rbf_basis")) {
+    k <- nrow(basis$centers)
+    d <- length(basis$columns)
+    if (k > 16L && d >= 1L) basis$bandwidth <- basis$bandwidth * (16 / k)^(1 / d)
+    return(basis)
+  }
+  if (!is.null(basis$parts)) basis$parts <- lapply(basis$parts, narrow_rbf_bandwidth)
+  basis
 }
 
 # The discounted values any policy can attain on these data (the per-step
@@ -847,22 +893,24 @@ value_initial <- function(prep, W) {
   V0
 }
 
-# Group of each individual for the Q-fits: NULL = the policy's clusters
-# when it has several, else one pooled fit.
-resolve_q_groups <- function(q.groups, policy, data) {
+# Group of each individual for the Q-fits: NULL = the subgroups that
+# select_groups() finds in `data` (one pooled fit when it finds one),
+# "policy" = the policy's clusters when it has several, "pooled" = one fit.
+resolve_q_groups <- function(q.groups, policy, data, num.threads = 1L) {
   N <- length(data$ids)
   key <- as.character(data$ids)
-  if (is.null(q.groups)) {
+  if (is.null(q.groups)) return(data_q_groups(data, num.threads))
+  if (identical(q.groups, "pooled")) return(rep(1L, N))
+  if (identical(q.groups, "policy")) {
     cl <- policy$cluster
     if (is.null(cl) || length(policy$ids) == 0L) return(rep(1L, N))
     g <- cl[match(key, as.character(policy$ids))]
     if (anyNA(g) || length(unique(g)) < 2L) return(rep(1L, N))
     return(as.integer(factor(g)))
   }
-  if (identical(q.groups, "pooled")) return(rep(1L, N))
   if (!is.atomic(q.groups) || length(q.groups) != N || anyNA(q.groups)) {
-    stop_arg("`q.groups` must be NULL, \"pooled\", or one group label per individual of ",
-             "`data` (", N, ", in the order of `data$ids` or named by id).")
+    stop_arg("`q.groups` must be NULL, \"pooled\", \"policy\", or one group label per ",
+             "individual of `data` (", N, ", in the order of `data$ids` or named by id).")
   }
   if (!is.null(names(q.groups))) {
     if (!setequal(names(q.groups), key)) {
@@ -871,6 +919,27 @@ resolve_q_groups <- function(q.groups, policy, data) {
     q.groups <- q.groups[key]
   }
   as.integer(factor(q.groups))
+}
+
+# The default groups of the value estimates' Q-functions: the subgroups
+# select_groups() finds in `data` (its default method and seed), as integer
+# labels in the order of `data$ids`; all 1 (one pooled Q-function) with
+# fewer than 3 individuals, when it finds one subgroup, or when it cannot
+# run on these data (a message says why). Shared by policy_value(),
+# compare_policies() and tune_p4l(), so that every policy is scored by the
+# same model.
+data_q_groups <- function(data, num.threads = 1L) {
+  N <- length(data$ids)
+  if (N < 3L) return(rep(1L, N))
+  cl <- tryCatch(suppressMessages(select_groups(data, max.K = min(6L, N - 1L),
+                                                num.threads = num.threads))$cluster,
+                 error = function(e) {
+                   message("The value estimate uses one pooled Q-function: select_groups() ",
+                           "could not group these individuals (", conditionMessage(e), ").")
+                   NULL
+                 })
+  if (is.null(cl) || length(unique(cl)) < 2L) return(rep(1L, N))
+  as.integer(factor(cl))
 }
 
 # se, lower, upper from bootstrap replicates (NULL: all NA).

@@ -45,9 +45,13 @@ for (r in first:last) {
   unif <- uniform_policy(c(0, 1), c("s1", "s2"), gamma = gamma)
   fit <- p4l(d, K = 3, gamma = gamma, seed = seed)
   # policy_value()'s default basis on these data (6000 transitions: 64 RBF
-  # centres) and its default behaviour model, built once for all targets.
-  vb <- default_basis(de, num.centers = 64, seed = seed)
+  # centres, since session 21 at half the median bandwidth in these 2
+  # dimensions) and its default behaviour model, built once for all targets.
+  vb <- p4l:::value_basis(NULL, de, seed = seed, num.threads = 1L)
   bp <- behaviour_policy(de, basis = vb, gamma = gamma, seed = seed)
+  # policy_value()'s default Q-function groups (select_groups() on the
+  # evaluation data), recorded for the table.
+  num.q.groups <- length(unique(p4l:::data_q_groups(de)))
   targets <- list(P4L = fit, FQI = fqi(d, gamma = gamma, seed = seed), uniform = unif,
                   behaviour.fit = bp)
   rows <- list()
@@ -72,6 +76,7 @@ for (r in first:last) {
                              lower = est$lower, upper = est$upper,
                              covered = est$lower <= truth & truth <= est$upper,
                              basis.dim = attr(v.true, "diagnostics")$basis.dim,
+                             q.groups = num.q.groups,
                              in.cluster = if (nm == "P4L") {
                                # placed in the majority training cluster of its subgroup
                                maj <- tapply(fit$cluster, sim$group[as.character(fit$ids)],

@@ -310,6 +310,31 @@ test_that("policy_value()'s default basis grows with the transitions within its 
   expect_gt(1000 * (8 * (kk + 2))^2, 2^25)
 })
 
+test_that("policy_value()'s default basis narrows the median bandwidth as centres are added", {
+  set.seed(2)
+  n.ind <- 60; T <- 101
+  df <- data.frame(id = rep(seq_len(n.ind), each = T), time = rep(seq_len(T), n.ind),
+                   action = sample(1:2, n.ind * T, TRUE), reward = rnorm(n.ind * T),
+                   s1 = rnorm(n.ind * T), s2 = rnorm(n.ind * T), s3 = rnorm(n.ind * T))
+  d <- p4l_data(df, "id", "time", "action", "reward", c("s1", "s2", "s3"), last = "drop")
+  vb <- p4l:::value_basis(NULL, d, seed = 3, num.threads = 1)
+  ref <- rbf_basis(d, num.centers = 64, seed = 3)  # the median rule, same centres
+  expect_equal(vb$centers, ref$centers)
+  # 64 centres in 3 dimensions: (16 / 64)^(1/3) of the median distance
+  expect_equal(vb$bandwidth, ref$bandwidth * 0.25^(1 / 3), tolerance = 1e-12)
+  # 16 centres (few transitions): the median rule unchanged
+  d16 <- subset(d, ids = 1:5)
+  expect_equal(p4l:::value_basis(NULL, d16, seed = 3, num.threads = 1)$bandwidth,
+               rbf_basis(d16, num.centers = 16, seed = 3)$bandwidth)
+  # only the RBF columns count, in a basis with indicator columns too
+  df$site <- factor(rep(rep(c("a", "b", "c"), length.out = n.ind), each = T))
+  dm <- p4l_data(df, "id", "time", "action", "reward", c("s1", "s2", "site"), last = "drop")
+  vm <- p4l:::value_basis(NULL, dm, seed = 3, num.threads = 1)
+  rb <- Filter(function(p) inherits(p, "rbf_basis"), vm$parts)[[1]]
+  refm <- rbf_basis(dm, num.centers = nrow(rb$centers), seed = 3, columns = c("s1", "s2"))
+  expect_equal(rb$bandwidth, refm$bandwidth * (16 / nrow(rb$centers))^(1 / 2), tolerance = 1e-12)
+})
+
 test_that("the C++ Bellman residuals match the formula, with terminal rows and 3 actions", {
   set.seed(3)
   n <- 40; d <- 4; m <- 3; r <- 2

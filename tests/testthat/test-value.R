@@ -339,18 +339,39 @@ test_that("q.groups fits one Q-function per group, as separate fits would", {
     expect_equal(v$estimate[v$method == "fqe" & v$id %in% keep],
                  vg$estimate[vg$method == "fqe"], tolerance = 1e-8)
   }
-  # A clustered policy gets per-cluster fits by default; "pooled" overrides.
+  # "policy": a clustered policy's clusters; "pooled" one fit.
   clus <- unif
   clus$ids <- d$ids
   clus$slot <- stats::setNames(rep(1L, length(d$ids)), d$ids)
-  clus$cluster <- as.integer(grp)
-  a <- policy_value(clus, d, basis = basis, num.boot = 0)
-  b <- policy_value(unif, d, basis = basis, q.groups = as.character(grp), num.boot = 0)
+  clus$cluster <- rev(as.integer(grp))
+  a <- policy_value(clus, d, basis = basis, q.groups = "policy", num.boot = 0)
+  b <- policy_value(unif, d, basis = basis, q.groups = rev(as.character(grp)), num.boot = 0)
   p <- policy_value(clus, d, basis = basis, q.groups = "pooled", num.boot = 0)
-  p0 <- policy_value(unif, d, basis = basis, num.boot = 0)
+  p0 <- policy_value(unif, d, basis = basis, q.groups = "policy", num.boot = 0)  # no clusters
   expect_equal(a$estimate, b$estimate)
   expect_equal(p$estimate, p0$estimate)
   expect_false(isTRUE(all.equal(a$estimate, p$estimate)))
+  # The default: the groups select_groups() finds in the data, whatever the
+  # policy's clusters, for every policy alike. Here it finds one: pooled.
+  expect_equal(length(unique(select_groups(d)$cluster)), 1L)
+  expect_equal(policy_value(clus, d, basis = basis, num.boot = 0)$estimate, p$estimate)
+  # With more data it finds the three subgroups, and the default uses them.
+  sim2 <- sim_linear2d(num.per.group = 8, T = 60, seed = 8)
+  d2 <- p4l_data(sim2$data, "id", "time", "action", "reward", c("s1", "s2"))
+  b2 <- default_basis(d2, seed = 1)
+  sg <- select_groups(d2)$cluster
+  expect_equal(length(unique(sg)), 3L)
+  clus2 <- unif
+  clus2$ids <- d2$ids
+  clus2$slot <- stats::setNames(rep(1L, length(d2$ids)), d2$ids)
+  clus2$cluster <- rep(1:2, length.out = length(d2$ids))
+  dflt <- policy_value(clus2, d2, basis = b2, num.boot = 0)
+  expect_equal(dflt$estimate, policy_value(unif, d2, basis = b2, num.boot = 0)$estimate)
+  expect_equal(dflt$estimate,
+               policy_value(unif, d2, basis = b2, q.groups = sg, num.boot = 0)$estimate)
+  expect_false(isTRUE(all.equal(dflt$estimate,
+                                policy_value(unif, d2, basis = b2, q.groups = "pooled",
+                                             num.boot = 0)$estimate)))
   expect_error(policy_value(unif, d, q.groups = 1:3), "q.groups")
 })
 
