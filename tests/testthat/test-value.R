@@ -252,6 +252,14 @@ test_that("compare_policies() on data gives paired differences", {
   expect_equal(f$diff.lower, unname(apply(dd, 2, quantile, 0.025)))
   expect_equal(cmp$difference[cmp$method == "behaviour"], c(0, 0))
   expect_output(print(cmp), "paired")
+  # `groups` sets the Q-function groups of every policy (q.groups)
+  grp <- sim$group
+  cmg <- compare_policies(list(FQI = fit), data = d, num.boot = 30, seed = 4, groups = grp,
+                          estimator = "fqe")
+  g1 <- policy_value(fit, d, q.groups = grp, num.boot = 30, seed = 4)
+  g2 <- policy_value(bp, d, q.groups = grp, num.boot = 30, seed = 4)
+  expect_equal(cmg$estimate, c(g1$estimate, g2$estimate))
+  expect_false(isTRUE(all.equal(cmg$estimate[1], f$estimate[1])))
   expect_error(compare_policies(list(FQI = fit), env = sim$env, data = d), "not both")
   expect_error(compare_policies(list(FQI = fit), data = d, reference = "nope"), "reference")
 })
