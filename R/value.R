@@ -220,7 +220,9 @@
 #'   `gamma`, `seed`, `diagnostics` (a list: `ess` per step, `min.propensity`
 #'   and `num.small` (observed actions with propensity below 0.01) of the
 #'   behaviour policy, `num.transitions`, `basis.dim`, `new.individuals`
-#'   (individuals a P4L fit placed by [p4l_assign()]), and for the bounded
+#'   (individuals a P4L fit placed by [p4l_assign()]), `q.groups` (the
+#'   number of individuals in each group with its own Q-function), and for
+#'   the bounded
 #'   Q-function `bounded`, `clipped` (the share of next-state values
 #'   clipped) and `settled` (the active-set iteration converged)) and `replicates`
 #'   (the bootstrap estimates, one column per row, used by
@@ -282,6 +284,7 @@ policy_value <- function(policy, data, method = c("fqe", "dr", "wis"), gamma = N
   prep <- value_bounded_reference(prep)
   out <- value_run(prep, method, by, num.boot, level, interval, seed)
   attr(out, "diagnostics")$new.individuals <- placed$num.new
+  attr(out, "diagnostics")$q.groups <- tabulate(qgroup)
   value_check_range(out, data, gamma)
 }
 
@@ -987,6 +990,10 @@ print.p4l_value <- function(x, digits = 4, ...) {
     cat("Importance weights: smallest behaviour propensity ", format(dg$min.propensity, digits = 3),
         " (", dg$num.small, " below 0.01); effective sample size at step ",
         paste0(steps, ": ", format(dg$ess[steps], digits = 3), collapse = ", "), "\n", sep = "")
+  }
+  if (length(dg$q.groups) > 1L) {
+    cat("Q-functions: one per group of individuals, ", length(dg$q.groups), " groups (sizes ",
+        paste(dg$q.groups, collapse = ", "), "; `q.groups`)\n", sep = "")
   }
   if (isTRUE(dg$clipped > 0)) {
     cat("Bounded Q-function: ", format(100 * dg$clipped, digits = 3), "% of the next-state values ",

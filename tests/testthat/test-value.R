@@ -377,6 +377,8 @@ test_that("q.groups fits one Q-function per group, as separate fits would", {
   expect_equal(dflt$estimate, policy_value(unif, d2, basis = b2, num.boot = 0)$estimate)
   expect_equal(dflt$estimate,
                policy_value(unif, d2, basis = b2, q.groups = sg, num.boot = 0)$estimate)
+  expect_equal(attr(dflt, "diagnostics")$q.groups, as.integer(table(sg)))
+  expect_output(print(dflt), "3 groups")
   expect_false(isTRUE(all.equal(dflt$estimate,
                                 policy_value(unif, d2, basis = b2, q.groups = "pooled",
                                              num.boot = 0)$estimate)))
