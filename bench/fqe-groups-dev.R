@@ -12,19 +12,15 @@
 # bench/value-coverage-heldout.R; development seeds 7000 + r.
 #   R_LIBS=<library> Rscript bench/fqe-groups-dev.R FIRST LAST out.csv
 suppressPackageStartupMessages(library(p4l))
+source("bench/heldout-2d.R")
 source("bench/adjusted-rand.R")
 args <- commandArgs(TRUE); first <- as.integer(args[1]); last <- as.integer(args[2]); out <- args[3]
 gamma <- 0.8; options(p4l.num.threads = 1L)
 for (r in first:last) {
   seed <- 7000 + r
   t0 <- proc.time()[["elapsed"]]
-  sim <- sim_linear2d(num.per.group = 20, T = 100, seed = seed)
-  d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
-  ev.sim <- sim_linear2d(num.per.group = 20, T = 100, seed = seed + 50000)
-  ev.sim$data$id <- ev.sim$data$id + 1000
-  names(ev.sim$env) <- as.character(as.integer(names(ev.sim$env)) + 1000)
-  names(ev.sim$group) <- names(ev.sim$env)
-  de <- p4l_data(ev.sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+  h2 <- heldout_2d(seed)
+  sim <- h2$sim; d <- h2$d; ev.sim <- h2$ev.sim; de <- h2$de
   fit <- p4l(d, K = 3, gamma = gamma, seed = seed)
   asg <- suppressMessages(p4l_assign(fit, de))
   sg <- select_groups(de, seed = seed)

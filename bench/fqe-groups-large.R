@@ -7,17 +7,14 @@
 # evaluate_policy(), 60 episodes per individual.
 #   R_LIBS=<library> Rscript bench/fqe-groups-large.R SEED NPG
 # (run for seed 7001, NPG 200; output in bench/README.md, "FQE per subgroup")
+suppressPackageStartupMessages(library(p4l))
+source("bench/heldout-2d.R")
 args <- commandArgs(trailingOnly = TRUE)
 seed <- as.integer(args[1]); npg <- as.integer(args[2])
 gamma <- 0.8
 options(p4l.num.threads = 2L)
-sim <- sim_linear2d(num.per.group = 20, T = 100, seed = seed)
-d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
-ev.sim <- sim_linear2d(num.per.group = npg, T = 100, seed = seed + 50000)
-ev.sim$data$id <- ev.sim$data$id + 1000
-names(ev.sim$env) <- as.character(as.integer(names(ev.sim$env)) + 1000)
-names(ev.sim$group) <- names(ev.sim$env)
-de <- p4l_data(ev.sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+h2 <- heldout_2d(seed, npg)
+sim <- h2$sim; d <- h2$d; ev.sim <- h2$ev.sim; de <- h2$de
 fit <- p4l(d, K = 3, gamma = gamma, seed = seed)
 fq <- fqi(d, gamma = gamma, seed = seed)
 dep <- suppressMessages(p4l_assign(fit, de))

@@ -24,6 +24,7 @@
 # the evaluation individuals' environments (334 episodes each, horizon 50),
 # averaged over them.
 suppressPackageStartupMessages(library(p4l))
+source("bench/heldout-2d.R")
 args <- commandArgs(trailingOnly = TRUE)
 first <- as.integer(args[1]); last <- as.integer(args[2])
 out <- if (length(args) >= 3) args[3] else "bench/value-coverage-heldout.csv"
@@ -34,14 +35,8 @@ options(p4l.num.threads = 1L)
 for (r in first:last) {
   seed <- base + r
   t0 <- proc.time()[["elapsed"]]
-  sim <- sim_linear2d(num.per.group = 20, T = 100, seed = seed)
-  d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
-  ev.sim <- sim_linear2d(num.per.group = 20, T = 100, seed = seed + 50000)
-  # New ids, so that nothing is matched to a training individual by accident.
-  ev.sim$data$id <- ev.sim$data$id + 1000
-  names(ev.sim$env) <- as.character(as.integer(names(ev.sim$env)) + 1000)
-  names(ev.sim$group) <- names(ev.sim$env)
-  de <- p4l_data(ev.sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+  h2 <- heldout_2d(seed)
+  sim <- h2$sim; d <- h2$d; ev.sim <- h2$ev.sim; de <- h2$de
   unif <- uniform_policy(c(0, 1), c("s1", "s2"), gamma = gamma)
   fit <- p4l(d, K = 3, gamma = gamma, seed = seed)
   # policy_value()'s default basis on these data (6000 transitions: 64 RBF
