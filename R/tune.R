@@ -184,7 +184,6 @@ tune_p4l <- function(data, K = 1:5, alpha = NULL, gamma = 0.8, basis = NULL, fol
   out
 }
 
-
 # The P4L fit of the chosen setting (one row of the grid) on all the data.
 tune_refit <- function(data, setting, gamma, basis, control, seed, num.threads, extra) {
   args <- c(list(data = data, K = setting$K, gamma = gamma, basis = basis,
