@@ -108,8 +108,9 @@
 #' underestimates a greedy policy's value, a flexible one overestimates
 #' the value of a policy greedy with respect to a Q-function fitted to the
 #' same data). The 95% FQE intervals covered 67 to 88% there, the wider DR
-#' intervals 92 to 94%. For a value to report, evaluate on individuals the
-#' policy was not learned from (see the next section), or use `"dr"`.
+#' intervals 92 to 94% (measured with the earlier default Q-function
+#' groups). For a value to report, evaluate on individuals the policy was
+#' not learned from (see the next section), or use `"dr"`.
 #'
 #' @section Evaluating on held-out individuals:
 #' Split the data by individual (`subset(d, ids = )`), learn the policy on
@@ -124,9 +125,11 @@
 #'
 #' On the 2-D study (`bench/README.md`, "Coverage of `policy_value()`
 #' intervals on held-out individuals"; policies learned on 60 individuals,
-#' evaluated on 60 new ones) this is the route whose 95% intervals hold
-#' their level for the learned greedy policies; see that table for the
-#' figures.
+#' evaluated on 60 new ones, 200 replications) this is the route whose 95%
+#' intervals hold their level: with the default groups and basis, FQE
+#' covered the truth in 93.5% of replications for P4L and 90.5% for FQI,
+#' DR in 93 to 95%, and both 91.5 to 94% for the uniform and the fitted
+#' behaviour policies.
 #'
 #' @section The evaluation basis:
 #' With `basis = NULL` the Q-function (and the default behaviour model) use
