@@ -281,7 +281,10 @@ policy_value <- function(policy, data, method = c("fqe", "dr", "wis"), gamma = N
   check_policy_data(policy, data, "policy")
   placed <- value_place_new(policy, data, num.threads)
   policy <- placed$policy
-  qgroup <- resolve_q_groups(q.groups, policy, data, num.threads)
+  # WIS alone uses no Q-function: no groups to find (select_groups() can take
+  # seconds) and no per-group fits that could fail.
+  qgroup <- if (is.null(q.groups) && !any(method %in% c("fqe", "dr"))) rep(1L, length(data$ids))
+            else resolve_q_groups(q.groups, policy, data, num.threads)
   basis <- value_basis(basis, data, seed, num.threads)
   need.is <- any(method %in% c("dr", "wis"))
   if (need.is) behaviour <- resolve_behaviour(behaviour, data, basis, seed, num.threads)
