@@ -105,15 +105,19 @@ stress_rep_ids <- function(reps) seq_len(reps) + getOption("p4l.stress.rep.offse
 
 # P4L with defaults, or with the control of the option p4l.stress.control and
 # the alpha of the option p4l.stress.alpha (a function of (d, gamma, K)
-# returning alpha; NULL: p4l()'s default), for development runs.
+# returning alpha; NULL: p4l()'s default), and the rank of the option
+# p4l.stress.rank (a number, or a function of (d, gamma, K); NULL: p4l()'s
+# default), for development runs.
 stress_fit_p4l <- function(d, K, gamma, seed) {
   t0 <- stress_elapsed()
   warn <- character(0)
   ctl <- getOption("p4l.stress.control", p4l::p4l_control())
   alpha <- getOption("p4l.stress.alpha")
   if (is.function(alpha)) alpha <- alpha(d, gamma, K)
+  rank <- getOption("p4l.stress.rank", K)
+  if (is.function(rank)) rank <- rank(d, gamma, K)
   fit <- tryCatch(withCallingHandlers(p4l::p4l(d, K = K, gamma = gamma, seed = seed,
-                                               alpha = alpha, control = ctl),
+                                               rank = rank, alpha = alpha, control = ctl),
                                       warning = function(w) {
                                         warn <<- c(warn, conditionMessage(w))
                                         invokeRestart("muffleWarning")
