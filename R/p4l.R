@@ -555,7 +555,13 @@ p4l_sgd_flat_names <- c(sgd.inner = "inner", sgd.batch = "batch",
 #' @param rank Dimension r of the latent variables, a whole number from 1 to
 #'   100. `rank = 1` gives every individual the same policy, so it is accepted
 #'   only with `K = 1` (with `K > 1` use `rank >= 2`). Defaults to `K` (the
-#'   chosen K when `K = "auto"`).
+#'   chosen K when `K = "auto"`), the paper's choice. Each latent coordinate
+#'   adds a copy of the policy's and the Q-function's coefficients: a smaller
+#'   rank shares more between clusters and places them on fewer directions.
+#'   With K = 3, `rank = 2` raised P4L's CartPole steps (stress suite S1, in
+#'   22 of 27 environment cells on 8 held-out replications) but recovered the
+#'   2-D study's three subgroups exactly in 7 to 8 of 10 data sets instead of
+#'   10 of 10 (`bench/README.md`, "S1 over replications").
 #' @param alpha Uncertainty level (radius of the Bellman-error ellipsoid); 0 is
 #'   the point (non-pessimistic) estimate. `NULL`: see Details.
 #' @param mu Weight of the multi-centroid penalty; `NULL`: see Details.

@@ -9,8 +9,6 @@
 # same criterion on the mean over replications.
 #   R_LIBS=<library> Rscript bench/s1-replications.R <first> <last> <out.csv>
 #   R_LIBS=<library> Rscript bench/s1-replications.R summary <csv> [<csv> ...]
-suppressMessages(library(p4l))
-source("bench/stress-data.R")
 args <- commandArgs(TRUE)
 summarise_s1 <- function(res) {
   res$pass <- res$p4l.eval >= 0.95 * res$fqi.eval
@@ -33,6 +31,8 @@ if (identical(args[1], "summary")) {
   res <- do.call(rbind, lapply(args[-1], utils::read.csv))
   summarise_s1(res)
 } else {
+  suppressMessages(library(p4l))
+  source("bench/stress-data.R")
   first <- as.integer(args[1]); last <- as.integer(args[2]); out <- args[3]
   options(p4l.num.threads = 1L, p4l.stress.rep.offset = first - 1L)
   res <- stress_run_s1(reps = last - first + 1L,

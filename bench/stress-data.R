@@ -114,7 +114,7 @@ stress_fit_p4l <- function(d, K, gamma, seed) {
   ctl <- getOption("p4l.stress.control", p4l::p4l_control())
   alpha <- getOption("p4l.stress.alpha")
   if (is.function(alpha)) alpha <- alpha(d, gamma, K)
-  rank <- getOption("p4l.stress.rank", K)
+  rank <- getOption("p4l.stress.rank")
   if (is.function(rank)) rank <- rank(d, gamma, K)
   fit <- tryCatch(withCallingHandlers(p4l::p4l(d, K = K, gamma = gamma, seed = seed,
                                                rank = rank, alpha = alpha, control = ctl),
