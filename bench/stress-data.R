@@ -116,8 +116,10 @@ stress_fit_p4l <- function(d, K, gamma, seed) {
   if (is.function(alpha)) alpha <- alpha(d, gamma, K)
   rank <- getOption("p4l.stress.rank")
   if (is.function(rank)) rank <- rank(d, gamma, K)
-  fit <- tryCatch(withCallingHandlers(p4l::p4l(d, K = K, gamma = gamma, seed = seed,
-                                               rank = rank, alpha = alpha, control = ctl),
+  fit <- tryCatch(withCallingHandlers(
+    if (is.null(rank)) p4l::p4l(d, K = K, gamma = gamma, seed = seed, alpha = alpha, control = ctl)
+    else p4l::p4l(d, K = K, gamma = gamma, seed = seed, rank = rank, alpha = alpha,
+                  control = ctl),
                                       warning = function(w) {
                                         warn <<- c(warn, conditionMessage(w))
                                         invokeRestart("muffleWarning")

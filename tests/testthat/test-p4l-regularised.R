@@ -264,6 +264,52 @@ test_that("the model start is the leading principal component scores of the one-
   }
 })
 
+test_that("the groups start is the model start averaged within select_groups()' groups", {
+  sim <- sim_linear2d(num.per.group = 6, T = 60, seed = 5)
+  d <- p4l_data(sim$data, "id", "time", "action", "reward", c("s1", "s2"))
+  ids <- as.character(d$ids)
+  sg <- select_groups(d, max.K = 3)
+  part <- p4l:::p4l_start_groups(d, 3L, NULL)
+  expect_identical(part, stats::setNames(as.integer(sg$clusters[ids, "3"]), ids))
+  # K = "auto"'s own groups are taken as they are when they have K groups
+  expect_identical(p4l:::p4l_start_groups(d, sg$K, sg), sg$cluster[ids])
+  # R reference: the principal component scores of the one-step models,
+  # averaged within the groups, then the sign and scale rule of the model start
+  Z <- p4l:::p4l_model_coefficients(d, p4l_control()$init.ridge)
+  ref <- prcomp(Z)$x[, 1:2]
+  ref <- apply(ref, 2, function(v) ave(v, part))
+  sgn <- sign(ref[cbind(apply(abs(ref), 2, which.max), 1:2)])
+  ref <- sweep(ref, 2, sgn, "*")
+  ref <- ref / sqrt(sum(ref^2) / nrow(ref))
+  u <- p4l:::p4l_initial_u(d, 3L, p4l_control(init = "groups", init.model = "full"), 1,
+                           groups = part)
+  expect_equal(unname(u), unname(cbind(1, ref)), tolerance = 1e-8)
+  # one point per group: within-group spread 0
+  expect_equal(nrow(unique(round(u, 12))), length(unique(part)))
+  # an individual without a group keeps its own model start (up to the gauge)
+  part.na <- part; part.na[1] <- NA
+  u.na <- p4l:::p4l_initial_u(d, 3L, p4l_control(init = "groups", init.model = "full"), 1,
+                              groups = part.na)
+  expect_false(isTRUE(all.equal(u.na[1, ], u.na[2, ])))
+  # the fit records the groups it started from, and starts its clusters there
+  fit <- suppressWarnings(p4l(d, K = 3, seed = 1, control = p4l_control(init = "groups",
+                                                                        max.iter = 5)))
+  expect_identical(fit$start.groups, part)
+  expect_identical(fit$init, "groups")
+  tab <- table(fit$cluster, part)
+  expect_equal(sum(apply(tab, 1, max)), length(ids))
+  auto <- suppressWarnings(p4l(d, K = "auto", seed = 1,
+                               control = p4l_control(init = "groups", max.iter = 5)))
+  expect_identical(auto$start.groups, auto$groups$cluster[ids])
+  # select_groups() cannot run on 2 individuals: the model start, with a message
+  d2 <- subset(d, ids = d$ids[1:2])
+  expect_message(f2 <- suppressWarnings(p4l(d2, K = 2, seed = 1,
+                                            control = p4l_control(init = "groups", max.iter = 3))),
+                 "select_groups\\(\\) could not run.*\"model\" start is used")
+  expect_null(f2$start.groups)
+  expect_error(p4l_control(init = "group"), "\"groups\"")
+})
+
 test_that("initial = \"visited\": the value term and its gradient match R and finite differences", {
   for (case in list(list(m = 2, r = 2, term = 0, kappa = 0.05),
                     list(m = 3, r = 3, term = 0.15, kappa = 0),
