@@ -11,18 +11,14 @@
 args <- commandArgs(trailingOnly = TRUE)
 out.csv <- if (length(args) >= 1) args[1] else file.path("bench", "s1-gamma09.csv")
 suppressMessages(library(p4l))
-sn <- c("x", "x_dot", "theta", "theta_dot")
+source(file.path("bench", "stress-data.R"))
 rows <- list()
 for (s in c("A", "B")) {
-  seed <- 1000 * match(s, c("A", "B", "C")) + 2
-  sim <- sim_cartpole(cartpole_settings(s), num.traj = 100, epsilon = 0.3, max.steps = 300,
-                      seed = seed)
-  d <- p4l_data(sim$data, "id", "time", "action", "reward", sn, terminal = "terminal")
-  steps <- function(pol) {
-    ev <- evaluate_policy(pol, sim$env, ids = names(sim$env), num.episodes = 10,
-                          horizon = 300, gamma = 1, seed = seed + 7)
-    tapply(ev$steps, sim$group[as.character(ev$id)], mean)
-  }
+  cp <- stress_s1_data(s, 2)
+  sim <- cp$sim
+  d <- cp$d
+  seed <- cp$seed
+  steps <- cp$steps
   b32 <- rbf_basis(d, num.centers = 32, seed = 2)
   rate <- sqrt(length(d$action.levels) * 16 * 3 / length(d$R))  # default alpha of K = 3
   variants <- list(

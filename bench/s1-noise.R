@@ -41,18 +41,11 @@ source("bench/stress-data.R")
 reps <- if (length(args) >= 1) eval(parse(text = args[1])) else 2:9
 out <- if (length(args) >= 2) args[2] else "bench/s1-noise.csv"
 options(p4l.num.threads = 1L)
-sn <- c("x", "x_dot", "theta", "theta_dot")
 rows <- list()
 for (r in reps) for (s in c("A", "B", "C")) {
-  seed <- 1000 * match(s, c("A", "B", "C")) + r
-  sim <- sim_cartpole(cartpole_settings(s), num.traj = 100, epsilon = 0.3, max.steps = 300,
-                      seed = seed)
-  d <- p4l_data(sim$data, "id", "time", "action", "reward", sn, terminal = "terminal")
-  steps <- function(pol) {
-    ev <- evaluate_policy(pol, sim$env, ids = names(sim$env), num.episodes = 10,
-                          horizon = 300, gamma = 1, seed = seed + 7)
-    tapply(ev$steps, sim$group[as.character(ev$id)], mean)
-  }
+  cp <- stress_s1_data(s, r)
+  d <- cp$d
+  steps <- cp$steps
   for (g in c(0.9, 0.95, 0.99)) {
     for (fs in c(r, r + 500)) {
       p <- steps(suppressWarnings(p4l(d, K = 3, gamma = g, seed = fs)))

@@ -210,22 +210,34 @@ stress_not_run <- function(suite, dataset, gamma, K, message, subgroup = "all") 
 # S1: heterogeneous CartPole
 # ---------------------------------------------------------------------------
 
+# S1's data set of CartPole setting `s` and replication `r` (seed 1000 x
+# setting + r): the simulation, its p4l_data and `steps(policy)`, the mean
+# steps per environment of evaluate_policy(horizon = 300, gamma = 1) with
+# `eval.episodes` episodes per trajectory (also used by bench/s1-*.R).
+stress_s1_data <- function(s, r, num.traj = 100, eval.episodes = 10) {
+  seed <- 1000 * match(s, c("A", "B", "C")) + r
+  sim <- p4l::sim_cartpole(p4l::cartpole_settings(s), num.traj = num.traj, epsilon = 0.3,
+                           max.steps = 300, seed = seed)
+  d <- p4l::p4l_data(sim$data, "id", "time", "action", "reward",
+                     c("x", "x_dot", "theta", "theta_dot"), terminal = "terminal")
+  steps <- function(pol) {
+    ev <- p4l::evaluate_policy(pol, sim$env, ids = names(sim$env),
+                               num.episodes = eval.episodes, horizon = 300, gamma = 1,
+                               seed = seed + 7)
+    tapply(ev$steps, sim$group[as.character(ev$id)], mean)
+  }
+  list(sim = sim, d = d, seed = seed, steps = steps)
+}
+
 stress_run_s1 <- function(reps = 1, settings = c("A", "B", "C"), gammas = c(0.9, 0.95, 0.99),
                           num.traj = 100, eval.episodes = 10, K = 3, checkpoint = NULL) {
-  sn <- c("x", "x_dot", "theta", "theta_dot")
   out <- list()
   for (r in stress_rep_ids(reps)) for (s in settings) {
-    seed <- 1000 * match(s, c("A", "B", "C")) + r
-    sim <- p4l::sim_cartpole(p4l::cartpole_settings(s), num.traj = num.traj, epsilon = 0.3,
-                             max.steps = 300, seed = seed)
-    d <- p4l::p4l_data(sim$data, "id", "time", "action", "reward", sn, terminal = "terminal")
+    cp <- stress_s1_data(s, r, num.traj, eval.episodes)
+    sim <- cp$sim
+    d <- cp$d
     envs <- levels(sim$group)
-    steps_by_env <- function(pol) {
-      ev <- p4l::evaluate_policy(pol, sim$env, ids = names(sim$env),
-                                 num.episodes = eval.episodes, horizon = 300, gamma = 1,
-                                 seed = seed + 7)
-      tapply(ev$steps, sim$group[as.character(ev$id)], mean)
-    }
+    steps_by_env <- cp$steps
     beh <- steps_by_env(p4l::cartpole_behaviour_policy(epsilon = 0.3))
     for (g in gammas) {
       pf <- stress_fit_p4l(d, K, g, r)
