@@ -645,10 +645,12 @@ p4l_sgd_flat_names <- c(sgd.inner = "inner", sgd.batch = "batch",
 #'   \item{`solver`, `sgd.step.scale`}{the solver used and, for `"sgd"`, the
 #'     largest step divisor of its minibatch steps (see Details).}
 #'   \item{`K`, `rank`, `alpha`, `mu`, `alpha.default`, `mu.default`, `control`,
-#'     `init`, `init.model`, `seed`, `num.threads`, `timings`, `call`}{the
-#'     settings used (`init.model`: the one-step model of the `"model"` or
-#'     `"baseline"` start, `"full"` or `"intercept"`, `NULL` for other starts)
-#'     and elapsed seconds per stage.}
+#'     `init`, `init.model`, `start.groups`, `seed`, `num.threads`, `timings`,
+#'     `call`}{the settings used (`init.model`: the one-step model of the
+#'     `"model"`, `"baseline"` or `"groups"` start, `"full"` or
+#'     `"intercept"`, `NULL` for other starts; `start.groups`: the group of
+#'     each individual, named by id, that the `"groups"` start averaged
+#'     over, `NULL` for other starts) and elapsed seconds per stage.}
 #'   }
 #' @references Paper: *Reinforcement Learning for Individual Optimal Policy
 #'   from Heterogeneous Data* (P4L), Sections 3 and 5.
