@@ -7,7 +7,10 @@
 # Reports, per setting and gamma, the share of environments where P4L is at
 # least 95% of FQI's steps (the suite's per-replication criterion) and the
 # same criterion on the mean over replications.
-#   R_LIBS=<library> Rscript bench/s1-replications.R <first> <last> <out.csv>
+#   R_LIBS=<library> Rscript bench/s1-replications.R <first> <last> <out.csv> [variant]
+# variant (development comparisons): "rank=<r>" fits P4L with that rank
+# (options(p4l.stress.rank)), "init=<start>" with p4l_control(init = <start>)
+# (options(p4l.stress.control)); default: P4L's defaults, as the suite.
 #   R_LIBS=<library> Rscript bench/s1-replications.R summary <csv> [<csv> ...]
 args <- commandArgs(TRUE)
 summarise_s1 <- function(res) {
@@ -35,6 +38,12 @@ if (identical(args[1], "summary")) {
   source("bench/stress-data.R")
   first <- as.integer(args[1]); last <- as.integer(args[2]); out <- args[3]
   options(p4l.num.threads = 1L, p4l.stress.rep.offset = first - 1L)
+  if (length(args) >= 4) {
+    kv <- strsplit(args[4], "=", fixed = TRUE)[[1]]
+    if (identical(kv[1], "rank")) options(p4l.stress.rank = as.integer(kv[2]))
+    else if (identical(kv[1], "init")) options(p4l.stress.control = p4l_control(init = kv[2]))
+    else stop("variant must be rank=<r> or init=<start>")
+  }
   res <- stress_run_s1(reps = last - first + 1L,
                        checkpoint = function(x) utils::write.csv(x, out, row.names = FALSE))
   utils::write.csv(res, out, row.names = FALSE)
