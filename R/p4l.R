@@ -720,8 +720,8 @@ p4l <- function(data, K = 3, gamma = 0.8, basis = NULL, rank = K, alpha = NULL, 
   fit$call <- cl
   fit <- p4l_complete_fit(fit, res, data, feat, psi0, gamma, alpha, control, seed, solver,
                           num.threads)
-  fit <- p4l_record_start(fit, data, groups, alpha.default, mu.default, control, init.Theta)
-  fit$start.groups <- start.groups
+  fit <- p4l_record_start(fit, data, groups, alpha.default, mu.default, control, init.Theta,
+                          start.groups)
   fit$timings <- c(basis = t.basis - t.start, init = t.init - t.basis, fit = t.fit - t.init,
                    total = proc.time()[["elapsed"]] - t.start)
   p4l_report(fit, K, verbose)
@@ -740,9 +740,12 @@ p4l_progress <- function(verbose, max.iter, envir = parent.frame()) {
 }
 
 # What a P4L fit records of how it started: the groups of K = "auto", whether
-# alpha and mu were defaults, the initialisation and the states' range.
-p4l_record_start <- function(fit, data, groups, alpha.default, mu.default, control, init.Theta) {
+# alpha and mu were defaults, the initialisation (with the groups of the
+# "groups" start) and the states' range.
+p4l_record_start <- function(fit, data, groups, alpha.default, mu.default, control, init.Theta,
+                             start.groups = NULL) {
   fit$groups <- groups
+  fit$start.groups <- start.groups
   fit$alpha.default <- alpha.default
   fit$mu.default <- mu.default
   fit$init <- if (is.character(control$init)) control$init else "user"
@@ -913,16 +916,15 @@ p4l_start_groups <- function(data, K, groups, num.threads = 1L) {
                    NULL
                  })
   if (is.null(sg)) return(NULL)
+  # partitions by K (columns) of the clustered individuals (rows, by id)
   cl <- sg$clusters
-  col <- if (is.null(colnames(cl))) K else match(as.character(K), colnames(cl))
-  if (is.na(col) || col > ncol(cl)) {
+  col <- match(as.character(K), colnames(cl))
+  if (is.na(col)) {
     message("p4l(): `init = \"groups\"`: select_groups() has no partition into ", K,
             " groups; the \"model\" start is used.")
     return(NULL)
   }
-  part <- cl[, col]
-  rn <- if (is.null(rownames(cl))) ids else rownames(cl)
-  stats::setNames(as.integer(part)[match(ids, rn)], ids)
+  stats::setNames(as.integer(cl[match(ids, rownames(cl)), col]), ids)
 }
 
 # Starting latent variables (N x rank, first column 1) or NULL (random start in
